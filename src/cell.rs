@@ -1,0 +1,97 @@
+//! One spreadsheet cell as the readers produce it, before any interpretation.
+
+use std::borrow::Cow;
+
+/// A cell value as read from a CSV or spreadsheet file.
+///
+/// CSV files only ever produce [`Cell::Empty`] and [`Cell::Text`]; spreadsheets
+/// keep the type the spreadsheet program stored, so that later stages can tell
+/// a number from text and report dates and error values precisely.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// No value.
+    Empty,
+    /// Text, exactly as stored (not yet trimmed or cleaned).
+    Text(String),
+    /// A floating-point number (spreadsheets store all numbers this way).
+    Number(f64),
+    /// An integer (some formats store these separately).
+    Int(i64),
+    /// A boolean (`TRUE`/`FALSE`).
+    Bool(bool),
+    /// A date, time or date-time; `text` is the ISO 8601 form a user would recognise.
+    Date {
+        /// The spreadsheet's serial value.
+        serial: f64,
+        /// ISO 8601 rendering, e.g. `2024-03-01` or `2024-03-01T12:30:00`.
+        text: String,
+    },
+    /// An error value such as `#N/A`, `#REF!`, `#DIV/0!`.
+    Error(String),
+}
+
+impl Cell {
+    /// The text a user sees in this cell: integral numbers without `.0` and
+    /// never in exponent notation (`7031234567890`, `42`), other numbers in
+    /// their shortest exact form, booleans as `TRUE`/`FALSE`.
+    pub fn text(&self) -> Cow<'_, str> {
+        match self {
+            Cell::Empty => Cow::Borrowed(""),
+            Cell::Text(s) => Cow::Borrowed(s),
+            Cell::Number(n) => Cow::Owned(format_number(*n)),
+            Cell::Int(i) => Cow::Owned(i.to_string()),
+            Cell::Bool(true) => Cow::Borrowed("TRUE"),
+            Cell::Bool(false) => Cow::Borrowed("FALSE"),
+            Cell::Date { text, .. } => Cow::Borrowed(text),
+            Cell::Error(e) => Cow::Borrowed(e),
+        }
+    }
+
+    /// True for an empty cell or one holding only white space.
+    pub fn is_blank(&self) -> bool {
+        match self {
+            Cell::Empty => true,
+            Cell::Text(s) => s.chars().all(|c| c.is_whitespace() || is_invisible(c)),
+            _ => false,
+        }
+    }
+}
+
+/// Characters that are invisible in a spreadsheet and cleaned from text.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}')
+}
+
+/// Formats a number the way a spreadsheet shows it in a general cell, without
+/// exponent notation and without a trailing `.0`.
+pub fn format_number(n: f64) -> String {
+    if n.is_finite() && n.fract() == 0.0 && n.abs() < 1e17 {
+        format!("{}", n as i64)
+    } else {
+        // Rust's Display for f64 is the shortest representation that round-trips
+        // and never uses exponent notation.
+        format!("{n}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_show_as_a_user_sees_them() {
+        assert_eq!(Cell::Number(7031234567890.0).text(), "7031234567890");
+        assert_eq!(Cell::Number(42.0).text(), "42");
+        assert_eq!(Cell::Number(12.5).text(), "12.5");
+        assert_eq!(Cell::Number(-0.1).text(), "-0.1");
+        assert_eq!(Cell::Int(-3).text(), "-3");
+    }
+
+    #[test]
+    fn blank_cells() {
+        assert!(Cell::Empty.is_blank());
+        assert!(Cell::Text(" \u{200B}\t".into()).is_blank());
+        assert!(!Cell::Text(" a ".into()).is_blank());
+        assert!(!Cell::Number(0.0).is_blank());
+    }
+}

@@ -1,0 +1,19 @@
+//! product-import: bulk-imports products from CSV and spreadsheet files into
+//! Finago Office (formerly 24SevenOffice) through its REST API.
+//!
+//! The data's journey, one module per stage:
+//! [`read`] a file into rows of [`cell::Cell`]s, [`mapping`] its headers to
+//! API fields, [`validate`] each row into a [`api::types::NewProduct`],
+//! submit through [`client`] paced and retried by [`pipeline`], and record
+//! every row's outcome with [`results`]. [`sandbox`] is an in-process copy of
+//! the API for trying and testing all of it.
+
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod cell;
+pub mod read;
+pub mod cli;
+pub mod results;
+pub mod validate;
+pub mod values;

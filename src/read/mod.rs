@@ -1,0 +1,166 @@
+//! Reading an input file into a header and a stream of rows of [`Cell`]s.
+//!
+//! CSV files go through [`csv`](self::csv) (encoding and delimiter detection),
+//! spreadsheets through [`excel`](self::excel) (calamine). Both stream: memory
+//! does not grow with the number of rows.
+
+pub mod csv;
+pub mod excel;
+
+use std::path::{Path, PathBuf};
+
+use crate::cell::Cell;
+
+/// Which sheet of a workbook to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SheetSelector {
+    /// By name (matched exactly first, then ignoring case).
+    Name(String),
+    /// By 1-based position.
+    Position(usize),
+}
+
+/// How to read a file; every field has a sensible automatic default.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Sheet of a workbook; default the first.
+    pub sheet: Option<SheetSelector>,
+    /// CSV delimiter; default detected among `,` `;` tab `|`.
+    pub delimiter: Option<u8>,
+    /// CSV encoding; default detected (BOM, UTF-8, else Windows-1252).
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// 1-based row number of the header row; default 1. Rows above it are ignored.
+    pub header_row: Option<u64>,
+}
+
+/// One data row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceRow {
+    /// The row number a user sees in a spreadsheet program (header row is 1
+    /// unless moved). For CSV, a quoted cell spanning several lines counts as
+    /// one row, so later rows are not shifted.
+    pub number: u64,
+    /// The cells, one per header column. Padded with [`Cell::Empty`] to the
+    /// header's width when the row is short; see `width`.
+    pub cells: Vec<Cell>,
+    /// The number of cells the row really had (for CSV). Differs from the
+    /// header width for a ragged row, which validation reports as invalid.
+    pub width: usize,
+}
+
+impl SourceRow {
+    /// True when every cell is blank (the row is skipped and counted).
+    pub fn is_empty(&self) -> bool {
+        self.cells.iter().all(Cell::is_blank)
+    }
+}
+
+/// What the reader detected or was told, for the summary.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceInfo {
+    /// The file that was read.
+    pub path: PathBuf,
+    /// `csv`, `xlsx`, `xlsm`, `xlsb`, `xls` or `ods`.
+    pub format: String,
+    /// The sheet that was read (spreadsheets only).
+    pub sheet: Option<String>,
+    /// The other sheets of the workbook, which were not read.
+    pub other_sheets: Vec<String>,
+    /// The encoding (CSV only), e.g. `UTF-8`, `windows-1252`, `UTF-16LE`.
+    pub encoding: Option<String>,
+    /// Whether the encoding was detected (true) or given by `--encoding` (false).
+    pub encoding_detected: bool,
+    /// The delimiter (CSV only).
+    pub delimiter: Option<u8>,
+}
+
+/// An opened input: its header and a stream of data rows.
+pub struct Table {
+    /// What was read and how.
+    pub info: SourceInfo,
+    /// Header cells as written in the file (converted to text, not cleaned).
+    pub headers: Vec<String>,
+    /// 1-based row number of the header row.
+    pub header_row: u64,
+    /// Data rows, in file order. Empty rows are included (callers skip and
+    /// count them). An `Err` item is fatal for the rest of the file.
+    pub rows: Box<dyn Iterator<Item = Result<SourceRow, ReadError>> + Send>,
+}
+
+/// Why a file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file could not be opened or read.
+    #[error("{path}: {source}")]
+    Io {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file's extension is not one we read.
+    #[error("{path}: unsupported file type (expected .csv, .txt, .tsv, .xlsx, .xlsm, .xlsb, .xls or .ods)")]
+    UnsupportedFormat {
+        /// File.
+        path: PathBuf,
+    },
+    /// The file has no header row (it is empty, or shorter than `--header-row`).
+    #[error("{path}: no header row found (the file is empty{hint})")]
+    NoHeader {
+        /// File.
+        path: PathBuf,
+        /// Extra words, e.g. " or has fewer than 3 rows".
+        hint: String,
+    },
+    /// The workbook could not be opened or a sheet not read.
+    #[error("{path}: {message}")]
+    Workbook {
+        /// File.
+        path: PathBuf,
+        /// What went wrong, in words (e.g. "the workbook is password-protected").
+        message: String,
+    },
+    /// `--sheet` names a sheet that is not there.
+    #[error("{path}: no sheet {wanted}; the workbook has: {available}")]
+    NoSuchSheet {
+        /// File.
+        path: PathBuf,
+        /// What was asked for, quoted.
+        wanted: String,
+        /// The sheets there are, comma-separated and quoted.
+        available: String,
+    },
+    /// A CSV record could not be parsed (other than ragged rows, which are not errors here).
+    #[error("{path}, row {row}: {message}")]
+    Csv {
+        /// File.
+        path: PathBuf,
+        /// Row number where it happened.
+        row: u64,
+        /// What went wrong.
+        message: String,
+    },
+    /// The file does not look like text in any supported encoding (binary junk).
+    #[error("{path}: this does not look like a CSV text file ({message})")]
+    NotText {
+        /// File.
+        path: PathBuf,
+        /// Details.
+        message: String,
+    },
+}
+
+/// Opens `path` by its extension (`.csv`/`.txt`/`.tsv` as CSV; `.xlsx`,
+/// `.xlsm`, `.xlsb`, `.xls`, `.ods` as spreadsheets).
+pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "xlsx" | "xlsm" | "xlsb" | "xls" | "xla" | "xlam" | "ods" => excel::open(path, options),
+        "csv" | "txt" | "tsv" | "tab" | "" => csv::open(path, options),
+        _ => Err(ReadError::UnsupportedFormat { path: path.to_path_buf() }),
+    }
+}
