@@ -12,8 +12,12 @@
 
 pub mod api;
 pub mod cell;
-pub mod read;
 pub mod cli;
+pub mod client;
+pub mod commands;
+pub mod pipeline;
+pub mod progress;
+pub mod read;
 pub mod results;
 pub mod validate;
 pub mod values;
