@@ -12,11 +12,11 @@
 
 pub mod api;
 pub mod cell;
-pub mod read;
 pub mod cli;
 pub mod commands;
 pub mod mapping;
 pub mod prepare;
+pub mod read;
 pub mod results;
 pub mod validate;
 pub mod values;

@@ -28,7 +28,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { ExitStatus::NothingAttempted.code() } else { 0 });
+            return ExitCode::from(if e.use_stderr() {
+                ExitStatus::NothingAttempted.code()
+            } else {
+                0
+            });
         }
     };
     let outcome = match cli.command {

@@ -201,7 +201,9 @@ impl Field {
             Field::Type => "default or structure (a bundle of other products).",
             Field::Status => "active or inactive.",
             Field::Description => "Free text.",
-            Field::CostPrice => "Cost price. Numbers like 1 234,50 or 1,234.50; currency words are ignored.",
+            Field::CostPrice => {
+                "Cost price. Numbers like 1 234,50 or 1,234.50; currency words are ignored."
+            }
             Field::SalesPrice => "Sales price.",
             Field::IndirectCost => "Indirect cost.",
             Field::WebshopEnabled => "Show in the webshop: yes/no, ja/nei, true/false, 1/0, x.",
@@ -215,18 +217,24 @@ impl Field {
             Field::SupplierName => "The supplier's product name.",
             Field::SupplierPrice => "Purchase price from the supplier.",
             Field::UnitsId => "Unit id (see the unit list in Finago Office).",
-            Field::CategoryId => "Category id. A category (id, name or column category) is required.",
+            Field::CategoryId => {
+                "Category id. A category (id, name or column category) is required."
+            }
             Field::SupplierId => "Supplier id (a customer marked as supplier).",
             Field::Category => "Category name or id; names are looked up when importing.",
             Field::Unit => "Unit name, symbol (stk, kg) or id; looked up when importing.",
-            Field::Supplier => "Supplier name, organization number or id; looked up when importing.",
+            Field::Supplier => {
+                "Supplier name, organization number or id; looked up when importing."
+            }
         }
     }
 
     /// Parses a field path as written in a mapping file (case and separators ignored).
     pub fn from_path(s: &str) -> Option<Field> {
         let key = normalize_header(s);
-        Field::ALL.into_iter().find(|f| normalize_header(f.path()) == key)
+        Field::ALL
+            .into_iter()
+            .find(|f| normalize_header(f.path()) == key)
     }
 
     fn index(self) -> usize {
@@ -265,94 +273,266 @@ pub fn normalize_header(s: &str) -> String {
 fn builtin_aliases(field: Field) -> &'static [&'static str] {
     match field {
         Field::Name => &[
-            "productname", "itemname", "product", "title", "articlename", "varenavn", "navn",
-            "produktnavn", "artikkelnavn", "benevnelse", "varebetegnelse", "betegnelse",
-            "produktnamn", "artikelnamn", "benamning", "namn", "varenavn", "artikelnavn",
+            "productname",
+            "itemname",
+            "product",
+            "title",
+            "articlename",
+            "varenavn",
+            "navn",
+            "produktnavn",
+            "artikkelnavn",
+            "benevnelse",
+            "varebetegnelse",
+            "betegnelse",
+            "produktnamn",
+            "artikelnamn",
+            "benamning",
+            "namn",
+            "varenavn",
+            "artikelnavn",
         ],
         Field::Number => &[
-            "productnumber", "productno", "itemnumber", "itemno", "sku", "articlenumber",
-            "articleno", "artno", "partnumber", "partno", "productcode", "itemcode", "varenummer",
-            "varenr", "artikkelnummer", "artikkelnr", "artnr", "produktnummer", "produktnr",
-            "artikelnummer", "artikelnr", "nummer", "nr", "varekode",
+            "productnumber",
+            "productno",
+            "itemnumber",
+            "itemno",
+            "sku",
+            "articlenumber",
+            "articleno",
+            "artno",
+            "partnumber",
+            "partno",
+            "productcode",
+            "itemcode",
+            "varenummer",
+            "varenr",
+            "artikkelnummer",
+            "artikkelnr",
+            "artnr",
+            "produktnummer",
+            "produktnr",
+            "artikelnummer",
+            "artikelnr",
+            "nummer",
+            "nr",
+            "varekode",
         ],
-        Field::Type => &["producttype", "varetype", "produkttype", "typ", "produkttyp", "artikeltyp"],
-        Field::Status => &["productstatus", "varestatus", "produktstatus", "artikelstatus"],
+        Field::Type => &[
+            "producttype",
+            "varetype",
+            "produkttype",
+            "typ",
+            "produkttyp",
+            "artikeltyp",
+        ],
+        Field::Status => &[
+            "productstatus",
+            "varestatus",
+            "produktstatus",
+            "artikelstatus",
+        ],
         Field::Description => &[
-            "desc", "longdescription", "productdescription", "beskrivelse", "produktbeskrivelse",
-            "varebeskrivelse", "beskrivning", "produktbeskrivning",
+            "desc",
+            "longdescription",
+            "productdescription",
+            "beskrivelse",
+            "produktbeskrivelse",
+            "varebeskrivelse",
+            "beskrivning",
+            "produktbeskrivning",
         ],
         Field::CostPrice => &[
-            "cost", "purchaseprice", "costprice", "innpris", "innkjopspris", "kostpris",
-            "inkopspris", "indkobspris", "kostnadspris",
+            "cost",
+            "purchaseprice",
+            "costprice",
+            "innpris",
+            "innkjopspris",
+            "kostpris",
+            "inkopspris",
+            "indkobspris",
+            "kostnadspris",
         ],
         Field::SalesPrice => &[
-            "price", "saleprice", "unitprice", "retailprice", "listprice", "utpris", "salgspris",
-            "pris", "utsalgspris", "forsaljningspris", "listpris", "salgpris", "salgsprisekskmva",
+            "price",
+            "saleprice",
+            "unitprice",
+            "retailprice",
+            "listprice",
+            "utpris",
+            "salgspris",
+            "pris",
+            "utsalgspris",
+            "forsaljningspris",
+            "listpris",
+            "salgpris",
+            "salgsprisekskmva",
             "prisekskmva",
         ],
         Field::IndirectCost => &[
-            "indirectcosts", "indirektekostnader", "indirektkostnad", "indirektekostnad",
-            "indirektkost", "indirekteomkostninger",
+            "indirectcosts",
+            "indirektekostnader",
+            "indirektkostnad",
+            "indirektekostnad",
+            "indirektkost",
+            "indirekteomkostninger",
         ],
         Field::WebshopEnabled => &[
-            "webshop", "onlineshop", "showinwebshop", "nettbutikk", "visinettbutikk", "webbutikk",
-            "webbutik", "nettbutik",
+            "webshop",
+            "onlineshop",
+            "showinwebshop",
+            "nettbutikk",
+            "visinettbutikk",
+            "webbutikk",
+            "webbutik",
+            "nettbutik",
         ],
         Field::StockIsManaged => &[
-            "stockmanaged", "managedstock", "managestock", "lagerstyrt", "lagerfort", "lagerstyrd",
+            "stockmanaged",
+            "managedstock",
+            "managestock",
+            "lagerstyrt",
+            "lagerfort",
+            "lagerstyrd",
             "lagerstyring",
         ],
         Field::StockQuantity => &[
-            "quantity", "qty", "onhand", "stock", "instock", "stocklevel", "beholdning",
-            "lagerbeholdning", "antall", "antal", "lagersaldo", "saldo", "lager", "pålager",
-            "palager", "lagerantall",
+            "quantity",
+            "qty",
+            "onhand",
+            "stock",
+            "instock",
+            "stocklevel",
+            "beholdning",
+            "lagerbeholdning",
+            "antall",
+            "antal",
+            "lagersaldo",
+            "saldo",
+            "lager",
+            "pålager",
+            "palager",
+            "lagerantall",
         ],
         Field::StockLocation => &[
-            "location", "binlocation", "bin", "shelf", "lagerplass", "lagerplats", "hylleplass",
-            "lagerplads", "hyllplats", "lokasjon",
+            "location",
+            "binlocation",
+            "bin",
+            "shelf",
+            "lagerplass",
+            "lagerplats",
+            "hylleplass",
+            "lagerplads",
+            "hyllplats",
+            "lokasjon",
         ],
         Field::Ean => &[
-            "barcode", "gtin", "ean13", "eancode", "eannumber", "eannr", "upc", "strekkode",
-            "streckkod", "stregkode", "eankode", "gtinnummer",
+            "barcode",
+            "gtin",
+            "ean13",
+            "eancode",
+            "eannumber",
+            "eannr",
+            "upc",
+            "strekkode",
+            "streckkod",
+            "stregkode",
+            "eankode",
+            "gtinnummer",
         ],
         Field::EanAlternative => &[
-            "alternativeean", "altean", "ean2", "eanalt", "alternativeBarcode", "alternativstrekkode",
-            "alternativean", "ekstrastrekkode",
+            "alternativeean",
+            "altean",
+            "ean2",
+            "eanalt",
+            "alternativeBarcode",
+            "alternativstrekkode",
+            "alternativean",
+            "ekstrastrekkode",
         ],
         Field::SupplierItemCode => &[
-            "supplieritemcode", "vendoritemcode", "supplierproductcode", "leverandorvarekode",
-            "leverandorensvarekode", "leverantorsartikelkod",
+            "supplieritemcode",
+            "vendoritemcode",
+            "supplierproductcode",
+            "leverandorvarekode",
+            "leverandorensvarekode",
+            "leverantorsartikelkod",
         ],
         Field::SupplierNumber => &[
-            "supplierproductnumber", "supplierpartnumber", "vendorpartnumber", "supplierarticlenumber",
-            "supplieritemnumber", "vendoritemnumber", "leverandorvarenummer", "leverandorvarenr",
-            "leverandorensvarenummer", "leverandorensvarenr", "levvarenr", "levartnr",
-            "leverantorensartikelnummer", "leverantorsartikelnummer", "leverandorensvarenummer",
+            "supplierproductnumber",
+            "supplierpartnumber",
+            "vendorpartnumber",
+            "supplierarticlenumber",
+            "supplieritemnumber",
+            "vendoritemnumber",
+            "leverandorvarenummer",
+            "leverandorvarenr",
+            "leverandorensvarenummer",
+            "leverandorensvarenr",
+            "levvarenr",
+            "levartnr",
+            "leverantorensartikelnummer",
+            "leverantorsartikelnummer",
+            "leverandorensvarenummer",
         ],
         Field::SupplierName => &[
-            "supplierproductname", "vendorproductname", "leverandorvarenavn",
-            "leverandorensvarenavn", "leverantorensartikelnamn",
+            "supplierproductname",
+            "vendorproductname",
+            "leverandorvarenavn",
+            "leverandorensvarenavn",
+            "leverantorensartikelnamn",
         ],
         Field::SupplierPrice => &[
-            "supplierprice", "vendorprice", "supplierproductprice", "leverandorpris",
-            "leverandorinnpris", "leverantorspris", "leverandorenspris",
+            "supplierprice",
+            "vendorprice",
+            "supplierproductprice",
+            "leverandorpris",
+            "leverandorinnpris",
+            "leverantorspris",
+            "leverandorenspris",
         ],
         Field::UnitsId => &["unitid", "unitsid", "enhetid", "enhetsid", "enhedsid"],
         Field::CategoryId => &[
-            "categoryid", "kategoriid", "varegruppeid", "produktgruppeid", "varugruppid",
+            "categoryid",
+            "kategoriid",
+            "varegruppeid",
+            "produktgruppeid",
+            "varugruppid",
         ],
         Field::SupplierId => &["supplierid", "vendorid", "leverandorid", "leverantorid"],
         Field::Category => &[
-            "category", "productcategory", "productgroup", "group", "itemgroup", "kategori",
-            "varegruppe", "produktgruppe", "produktkategori", "varugrupp", "varegruppenr",
-            "varegruppenummer", "varekategori",
+            "category",
+            "productcategory",
+            "productgroup",
+            "group",
+            "itemgroup",
+            "kategori",
+            "varegruppe",
+            "produktgruppe",
+            "produktkategori",
+            "varugrupp",
+            "varegruppenr",
+            "varegruppenummer",
+            "varekategori",
         ],
         Field::Unit => &[
-            "unit", "units", "uom", "unitofmeasure", "enhet", "enhed", "maleenhet", "salgsenhet",
+            "unit",
+            "units",
+            "uom",
+            "unitofmeasure",
+            "enhet",
+            "enhed",
+            "maleenhet",
+            "salgsenhet",
             "maltenhet",
         ],
         Field::Supplier => &[
-            "supplier", "vendor", "leverandor", "leverantor", "supplierorgnr", "leverandornavn",
+            "supplier",
+            "vendor",
+            "leverandor",
+            "leverantor",
+            "supplierorgnr",
+            "leverandornavn",
         ],
     }
 }
@@ -365,7 +545,9 @@ pub fn match_header(header: &str) -> Option<Field> {
     }
     Field::ALL.into_iter().find(|&f| {
         normalize_header(f.path()) == key
-            || builtin_aliases(f).iter().any(|a| normalize_header(a) == key)
+            || builtin_aliases(f)
+                .iter()
+                .any(|a| normalize_header(a) == key)
     })
 }
 
@@ -437,8 +619,10 @@ pub enum MappingError {
 impl MappingFile {
     /// Reads and parses a mapping file.
     pub fn load(path: &Path) -> Result<MappingFile, MappingError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| MappingError::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| MappingError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         toml::from_str(&text).map_err(|e| MappingError::Syntax {
             path: path.to_path_buf(),
             message: e.to_string().trim().to_string(),
@@ -491,10 +675,16 @@ impl ColumnMapping {
                 path: path.to_path_buf(),
                 what: what.to_string(),
                 name: name.to_string(),
-                fields: Field::ALL.iter().map(|f| f.path()).collect::<Vec<_>>().join(", "),
+                fields: Field::ALL
+                    .iter()
+                    .map(|f| f.path())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             };
             for (header, target) in &m.columns {
-                let field = if target.trim().eq_ignore_ascii_case("ignore") || target.trim().is_empty() {
+                let field = if target.trim().eq_ignore_ascii_case("ignore")
+                    || target.trim().is_empty()
+                {
                     None
                 } else {
                     Some(Field::from_path(target).ok_or_else(|| unknown("column target", target))?)
@@ -508,10 +698,14 @@ impl ColumnMapping {
                     toml::Value::Integer(i) => i.to_string(),
                     toml::Value::Float(f) => f.to_string(),
                     toml::Value::Boolean(b) => b.to_string(),
-                    _ => return Err(MappingError::Syntax {
-                        path: path.to_path_buf(),
-                        message: format!("constant \"{name}\" must be a text, number or true/false"),
-                    }),
+                    _ => {
+                        return Err(MappingError::Syntax {
+                            path: path.to_path_buf(),
+                            message: format!(
+                                "constant \"{name}\" must be a text, number or true/false"
+                            ),
+                        })
+                    }
                 };
                 constants.push(Constant { field, text });
             }
@@ -519,7 +713,10 @@ impl ColumnMapping {
         }
 
         let skip_results = headers.len() >= STATUS_COLUMNS.len()
-            && headers.iter().zip(STATUS_COLUMNS).all(|(h, s)| h.trim() == s);
+            && headers
+                .iter()
+                .zip(STATUS_COLUMNS)
+                .all(|(h, s)| h.trim() == s);
         let mut fields = [None; Field::COUNT];
         let mut roles = Vec::with_capacity(headers.len());
         for (i, header) in headers.iter().enumerate() {
@@ -552,14 +749,24 @@ impl ColumnMapping {
             .cloned()
             .collect();
 
-        let mapping = ColumnMapping { headers: headers.to_vec(), roles, constants, missing_mapped, fields };
+        let mapping = ColumnMapping {
+            headers: headers.to_vec(),
+            roles,
+            constants,
+            missing_mapped,
+            fields,
+        };
         if mapping.column(Field::Name).is_none() && mapping.constant(Field::Name).is_none() {
             return Err(MappingError::NoNameColumn {
                 file: file.to_path_buf(),
                 headers: if headers.is_empty() {
                     "(none)".to_string()
                 } else {
-                    headers.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ")
+                    headers
+                        .iter()
+                        .map(|h| format!("\"{h}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 },
             });
         }
@@ -573,7 +780,10 @@ impl ColumnMapping {
 
     /// The constant for `field`, if the mapping file gives one.
     pub fn constant(&self, field: Field) -> Option<&str> {
-        self.constants.iter().find(|c| c.field == field).map(|c| c.text.as_str())
+        self.constants
+            .iter()
+            .find(|c| c.field == field)
+            .map(|c| c.text.as_str())
     }
 
     /// Headers of columns that were not recognised.
@@ -587,14 +797,25 @@ impl ColumnMapping {
     }
 
     fn columns_with(&self, pred: impl Fn(&ColumnRole) -> bool) -> Vec<&str> {
-        self.headers.iter().zip(&self.roles).filter(|(_, r)| pred(r)).map(|(h, _)| h.as_str()).collect()
+        self.headers
+            .iter()
+            .zip(&self.roles)
+            .filter(|(_, r)| pred(r))
+            .map(|(h, _)| h.as_str())
+            .collect()
     }
 }
 
 impl fmt::Display for ColumnMapping {
     /// The mapping as the summary prints it: one line per column.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let width = self.headers.iter().map(|h| h.chars().count()).max().unwrap_or(0).min(40);
+        let width = self
+            .headers
+            .iter()
+            .map(|h| h.chars().count())
+            .max()
+            .unwrap_or(0)
+            .min(40);
         for (header, role) in self.headers.iter().zip(&self.roles) {
             let shown = format!("\"{header}\"");
             match role {
@@ -606,14 +827,25 @@ impl fmt::Display for ColumnMapping {
                     "  {shown:<w$} -> (not used: another column already fills {field})",
                     w = width + 2
                 )?,
-                ColumnRole::Unknown => writeln!(f, "  {shown:<w$} -> (unknown column, not used)", w = width + 2)?,
+                ColumnRole::Unknown => writeln!(
+                    f,
+                    "  {shown:<w$} -> (unknown column, not used)",
+                    w = width + 2
+                )?,
             }
         }
         for c in &self.constants {
-            writeln!(f, "  constant {} = \"{}\" (when the column is missing or empty)", c.field, c.text)?;
+            writeln!(
+                f,
+                "  constant {} = \"{}\" (when the column is missing or empty)",
+                c.field, c.text
+            )?;
         }
         for h in &self.missing_mapped {
-            writeln!(f, "  note: the mapping file names column \"{h}\", which is not in the file")?;
+            writeln!(
+                f,
+                "  note: the mapping file names column \"{h}\", which is not in the file"
+            )?;
         }
         Ok(())
     }
@@ -633,7 +865,10 @@ mod tests {
         assert_eq!(match_header("  NAME "), Some(Field::Name));
         assert_eq!(match_header("stock.quantity"), Some(Field::StockQuantity));
         assert_eq!(match_header("Stock Quantity"), Some(Field::StockQuantity));
-        assert_eq!(match_header("supplier_product-item code"), Some(Field::SupplierItemCode));
+        assert_eq!(
+            match_header("supplier_product-item code"),
+            Some(Field::SupplierItemCode)
+        );
         assert_eq!(match_header("category.id"), Some(Field::CategoryId));
         assert_eq!(match_header("Category ID"), Some(Field::CategoryId));
         assert_eq!(match_header("costPrice"), Some(Field::CostPrice));
@@ -701,7 +936,8 @@ mod tests {
         )
         .unwrap();
         let h = headers(&["Benevnelse", "Kode", "Farge", "Intern", "Pris", "Whatever"]);
-        let map = ColumnMapping::build(Path::new("f.csv"), &h, Some((Path::new("m.toml"), &m))).unwrap();
+        let map =
+            ColumnMapping::build(Path::new("f.csv"), &h, Some((Path::new("m.toml"), &m))).unwrap();
         assert_eq!(map.column(Field::Name), Some(0));
         assert_eq!(map.column(Field::Number), Some(1));
         assert_eq!(map.column(Field::SalesPrice), Some(4));
@@ -714,22 +950,28 @@ mod tests {
     #[test]
     fn mapping_file_rejects_unknown_fields_and_keys() {
         let m: MappingFile = toml::from_str("[columns]\n\"A\" = \"nme\"\n").unwrap();
-        let err = ColumnMapping::build(Path::new("f.csv"), &headers(&["A"]), Some((Path::new("m.toml"), &m)))
-            .unwrap_err();
+        let err = ColumnMapping::build(
+            Path::new("f.csv"),
+            &headers(&["A"]),
+            Some((Path::new("m.toml"), &m)),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("\"nme\" is not a field"), "{err}");
         assert!(toml::from_str::<MappingFile>("colums = {}\n").is_err());
     }
 
     #[test]
     fn no_name_column_lists_headers() {
-        let err = ColumnMapping::build(Path::new("f.csv"), &headers(&["Foo", "Pris"]), None).unwrap_err();
+        let err =
+            ColumnMapping::build(Path::new("f.csv"), &headers(&["Foo", "Pris"]), None).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("\"Foo\", \"Pris\""), "{text}");
     }
 
     #[test]
     fn second_column_for_a_field_is_not_used() {
-        let map = ColumnMapping::build(Path::new("f"), &headers(&["name", "Varenavn"]), None).unwrap();
+        let map =
+            ColumnMapping::build(Path::new("f"), &headers(&["name", "Varenavn"]), None).unwrap();
         assert_eq!(map.roles[1], ColumnRole::Duplicate(Field::Name));
     }
 

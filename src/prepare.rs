@@ -58,14 +58,20 @@ impl InputPlan {
             .transpose()?;
         let sheet = match args.sheet.as_deref().map(str::trim) {
             None => None,
-            Some("0") => return Err(PrepareError::BadFlag("--sheet: positions start at 1".to_string())),
+            Some("0") => {
+                return Err(PrepareError::BadFlag(
+                    "--sheet: positions start at 1".to_string(),
+                ))
+            }
             Some(s) => Some(match s.parse::<usize>() {
                 Ok(n) => SheetSelector::Position(n),
                 Err(_) => SheetSelector::Name(s.to_string()),
             }),
         };
         if args.header_row == Some(0) {
-            return Err(PrepareError::BadFlag("--header-row: rows start at 1".to_string()));
+            return Err(PrepareError::BadFlag(
+                "--header-row: rows start at 1".to_string(),
+            ));
         }
         let mapping = match &args.mapping {
             Some(path) => Some((path.clone(), MappingFile::load(path)?)),
@@ -73,7 +79,12 @@ impl InputPlan {
         };
         Ok(InputPlan {
             path: args.file.clone(),
-            read: ReadOptions { sheet, delimiter, encoding, header_row: args.header_row },
+            read: ReadOptions {
+                sheet,
+                delimiter,
+                encoding,
+                header_row: args.header_row,
+            },
             mapping,
             validate: ValidateOptions {
                 decimal: args.decimal.map(|d| match d {
@@ -134,7 +145,11 @@ pub fn prepare(plan: &InputPlan) -> Result<Prepared, PrepareError> {
     let table = read::open(&plan.path, &plan.read)?;
     let mapping_file = plan.mapping.as_ref().map(|(p, m)| (p.as_path(), m));
     let mapping = ColumnMapping::build(&plan.path, &table.headers, mapping_file)?;
-    let keep: Vec<bool> = mapping.roles.iter().map(|r| *r != ColumnRole::ResultsColumn).collect();
+    let keep: Vec<bool> = mapping
+        .roles
+        .iter()
+        .map(|r| *r != ColumnRole::ResultsColumn)
+        .collect();
     let output_headers = table
         .headers
         .iter()
@@ -152,7 +167,11 @@ pub fn prepare(plan: &InputPlan) -> Result<Prepared, PrepareError> {
             validator,
             lookahead: VecDeque::new(),
             learned: false,
-            keep: keep.iter().all(|k| *k).then_some(()).map_or(Some(keep), |_| None),
+            keep: keep
+                .iter()
+                .all(|k| *k)
+                .then_some(())
+                .map_or(Some(keep), |_| None),
             counters: Arc::new(PrepareCounters::default()),
             failed: false,
         },

@@ -117,7 +117,9 @@ impl Validator {
             if !matches!(field.kind(), FieldKind::Amount | FieldKind::Quantity) {
                 continue;
             }
-            let Some(col) = self.mapping.column(field) else { continue };
+            let Some(col) = self.mapping.column(field) else {
+                continue;
+            };
             if let Some(Cell::Text(text)) = row.cells.get(col) {
                 match values::decimal_evidence(text) {
                     Some(DecimalMark::Comma) => self.evidence[col].0 += 1,
@@ -145,14 +147,26 @@ impl Validator {
     pub fn validate(&mut self, row: &SourceRow) -> PreparedRow {
         self.learn(row);
         let cells: Vec<String> = row.cells.iter().map(|c| c.text().into_owned()).collect();
-        let mut check = RowCheck { validator: self, row, problems: Vec::new() };
+        let mut check = RowCheck {
+            validator: self,
+            row,
+            problems: Vec::new(),
+        };
         let draft = check.build();
         let mut problems = check.problems;
         if problems.is_empty() {
             self.check_duplicates(row.number, &draft.product, &mut problems);
         }
-        let outcome = if problems.is_empty() { Ok(draft) } else { Err(problems) };
-        PreparedRow { row: row.number, cells, outcome }
+        let outcome = if problems.is_empty() {
+            Ok(draft)
+        } else {
+            Err(problems)
+        };
+        PreparedRow {
+            row: row.number,
+            cells,
+            outcome,
+        }
     }
 
     fn check_duplicates(&mut self, row: u64, product: &NewProduct, problems: &mut Vec<Problem>) {
@@ -164,7 +178,11 @@ impl Validator {
         for (i, (field, value, what)) in keys.into_iter().enumerate() {
             let Some(value) = value else { continue };
             let hash = self.hasher.hash_one(value);
-            let seen = if field == Field::Number { &self.seen_numbers } else { &self.seen_eans };
+            let seen = if field == Field::Number {
+                &self.seen_numbers
+            } else {
+                &self.seen_eans
+            };
             match seen.get(&hash) {
                 Some(first) => problems.push(Problem {
                     column: self.column_name(field),
@@ -250,8 +268,16 @@ impl RowCheck<'_, '_> {
         let mut p = NewProduct {
             name: self.text(Field::Name),
             number: self.text(Field::Number),
-            product_type: self.parsed(Field::Type, "must be default or structure", values::parse_product_type),
-            status: self.parsed(Field::Status, "must be active or inactive", values::parse_status),
+            product_type: self.parsed(
+                Field::Type,
+                "must be default or structure",
+                values::parse_product_type,
+            ),
+            status: self.parsed(
+                Field::Status,
+                "must be active or inactive",
+                values::parse_status,
+            ),
             description: self.text(Field::Description),
             cost_price: self.number(Field::CostPrice),
             sales_price: self.number(Field::SalesPrice),
@@ -278,7 +304,12 @@ impl RowCheck<'_, '_> {
         p.category = self.id(Field::CategoryId).map(|id| IdRef { id });
         p.supplier = self.id(Field::SupplierId).map(|id| IdRef { id });
 
-        let mut draft = Draft { product: p, category: None, unit: None, supplier: None };
+        let mut draft = Draft {
+            product: p,
+            category: None,
+            unit: None,
+            supplier: None,
+        };
         if draft.product.category.is_none() {
             match self.reference(Field::Category, true) {
                 Some(Reference::Id(id)) => draft.product.category = Some(IdRef { id }),
@@ -297,10 +328,17 @@ impl RowCheck<'_, '_> {
             draft.supplier = self.reference(Field::Supplier, false);
         }
         if draft.product.name.is_none() && !self.has_problem(Field::Name) {
-            self.problem(Field::Name, None, "is empty; every product needs a name".to_string());
+            self.problem(
+                Field::Name,
+                None,
+                "is empty; every product needs a name".to_string(),
+            );
         }
         let has_category = draft.product.category.is_some() || draft.category.is_some();
-        if !has_category && !self.has_problem(Field::CategoryId) && !self.has_problem(Field::Category) {
+        if !has_category
+            && !self.has_problem(Field::CategoryId)
+            && !self.has_problem(Field::Category)
+        {
             self.problems.push(Problem {
                 column: None,
                 value: None,
@@ -368,13 +406,21 @@ impl RowCheck<'_, '_> {
         let chars = value.chars().count();
         match field.kind() {
             FieldKind::Text { max } if chars > max => {
-                self.problem(field, Some(&shorten(&value)), format!("is {chars} characters long; at most {max} are allowed"));
+                self.problem(
+                    field,
+                    Some(&shorten(&value)),
+                    format!("is {chars} characters long; at most {max} are allowed"),
+                );
                 None
             }
             FieldKind::Gtin => match values::check_gtin(&value) {
                 Ok(()) => Some(value),
                 Err(e) => {
-                    self.problem(field, Some(&value), format!("is not a valid barcode: it {e}"));
+                    self.problem(
+                        field,
+                        Some(&value),
+                        format!("is not a valid barcode: it {e}"),
+                    );
                     None
                 }
             },
@@ -383,7 +429,11 @@ impl RowCheck<'_, '_> {
                     self.problem(field, Some(&value), "must contain digits only".to_string());
                     None
                 } else if chars > max {
-                    self.problem(field, Some(&value), format!("has {chars} digits; at most {max} are allowed"));
+                    self.problem(
+                        field,
+                        Some(&value),
+                        format!("has {chars} digits; at most {max} are allowed"),
+                    );
                     None
                 } else {
                     Some(value)
@@ -400,7 +450,8 @@ impl RowCheck<'_, '_> {
             Source::Cell(Cell::Int(i)) => Ok(*i as f64),
             _ => {
                 let text = self.raw_text(field)?;
-                values::parse_number(&text, self.validator.decimal_for(col)).map_err(|e| (text, e.to_string()))
+                values::parse_number(&text, self.validator.decimal_for(col))
+                    .map_err(|e| (text, e.to_string()))
             }
         };
         match value {
@@ -409,7 +460,11 @@ impl RowCheck<'_, '_> {
                 None
             }
             Ok(n) if n < 0.0 && field.kind() == FieldKind::Amount => {
-                self.problem(field, Some(&format_number(n)), "must not be negative".to_string());
+                self.problem(
+                    field,
+                    Some(&format_number(n)),
+                    "must not be negative".to_string(),
+                );
                 None
             }
             Ok(n) => Some(n),
@@ -429,14 +484,23 @@ impl RowCheck<'_, '_> {
                 let text = self.raw_text(field)?;
                 let parsed = values::parse_bool(&text);
                 if parsed.is_none() {
-                    self.problem(field, Some(&text), "is not yes/no (accepted: yes/no, ja/nei, true/false, 1/0, x)".to_string());
+                    self.problem(
+                        field,
+                        Some(&text),
+                        "is not yes/no (accepted: yes/no, ja/nei, true/false, 1/0, x)".to_string(),
+                    );
                 }
                 parsed
             }
         }
     }
 
-    fn parsed<T>(&mut self, field: Field, expected: &str, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
+    fn parsed<T>(
+        &mut self,
+        field: Field,
+        expected: &str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Option<T> {
         let text = self.raw_text(field)?;
         let parsed = parse(&text);
         if parsed.is_none() {
@@ -450,7 +514,11 @@ impl RowCheck<'_, '_> {
         match parse_id(&text) {
             Some(id) => Some(id),
             None => {
-                self.problem(field, Some(&text), "must be a positive whole number (an id)".to_string());
+                self.problem(
+                    field,
+                    Some(&text),
+                    "must be a positive whole number (an id)".to_string(),
+                );
                 None
             }
         }
@@ -460,7 +528,11 @@ impl RowCheck<'_, '_> {
         let text = self.raw_text(field)?;
         let chars = text.chars().count();
         if chars > 250 {
-            self.problem(field, Some(&shorten(&text)), format!("is {chars} characters long; at most 250 are allowed"));
+            self.problem(
+                field,
+                Some(&shorten(&text)),
+                format!("is {chars} characters long; at most 250 are allowed"),
+            );
             return None;
         }
         match parse_id(&text) {

@@ -37,7 +37,11 @@ pub const TEMPLATE_COLUMNS: [(Field, &str); 21] = [
 
 /// Runs `template`.
 pub fn run(args: &TemplateArgs) -> anyhow::Result<ExitStatus> {
-    let ext = args.out.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let ext = args
+        .out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
     match ext.as_deref() {
         Some("xlsx") => write_xlsx(&args.out),
         Some("csv") => write_csv(&args.out),
@@ -117,7 +121,10 @@ fn write_xlsx(path: &Path) -> anyhow::Result<()> {
     }
     let help = workbook.add_worksheet();
     help.set_name("Help")?;
-    for (col, h) in ["column", "meaning", "accepted values", "example"].iter().enumerate() {
+    for (col, h) in ["column", "meaning", "accepted values", "example"]
+        .iter()
+        .enumerate()
+    {
         help.write_string_with_format(0, col as u16, *h, &bold)?;
     }
     for (i, (field, example)) in TEMPLATE_COLUMNS.iter().enumerate() {

@@ -11,7 +11,8 @@ use crate::cli::ValidateArgs;
 use crate::prepare::{prepare, InputPlan, Prepared};
 use crate::read::SourceInfo;
 use crate::results::{
-    default_results_path, PayloadsWriter, RejectsWriter, ResultsLayout, ResultsWriter, RowRecord, RowStatus,
+    default_results_path, PayloadsWriter, RejectsWriter, ResultsLayout, ResultsWriter, RowRecord,
+    RowStatus,
 };
 
 /// How many problems the summary lists before it only counts them.
@@ -28,15 +29,29 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
         Ok(p) => p,
         Err(e) => return fatal(e.into()),
     };
-    let Prepared { info, mapping, output_headers, mut rows } = prepared;
-    let layout = ResultsLayout { headers: output_headers, delimiter: info.delimiter.unwrap_or(b',') };
-    let results_path = args.results.clone().unwrap_or_else(|| default_results_path(&plan.path));
+    let Prepared {
+        info,
+        mapping,
+        output_headers,
+        mut rows,
+    } = prepared;
+    let layout = ResultsLayout {
+        headers: output_headers,
+        delimiter: info.delimiter.unwrap_or(b','),
+    };
+    let results_path = args
+        .results
+        .clone()
+        .unwrap_or_else(|| default_results_path(&plan.path));
     let mut results = ResultsWriter::create(&results_path, layout.clone())
         .with_context(|| format!("cannot write the results file {}", results_path.display()))?;
     let mut rejects = args
         .rejects
         .as_deref()
-        .map(|p| RejectsWriter::create(p, &layout).with_context(|| format!("cannot write {}", p.display())))
+        .map(|p| {
+            RejectsWriter::create(p, &layout)
+                .with_context(|| format!("cannot write {}", p.display()))
+        })
         .transpose()?;
     let mut payloads = args
         .payloads
@@ -69,7 +84,11 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
             }
             Err(problems) => {
                 invalid += 1;
-                let text = problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+                let text = problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ");
                 if listed.len() < LISTED_PROBLEMS {
                     listed.push(format!("row {}: {text}", row.row));
                 }
@@ -90,7 +109,9 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
             cells: row.cells,
         })?;
     }
-    results.finish().with_context(|| format!("cannot write the results file {}", results_path.display()))?;
+    results
+        .finish()
+        .with_context(|| format!("cannot write the results file {}", results_path.display()))?;
     if let Some(r) = rejects {
         r.finish()?;
     }
@@ -102,8 +123,15 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
     if !args.quiet {
         let unknown = mapping.unknown_columns();
         if !unknown.is_empty() {
-            let list = unknown.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ");
-            writeln!(out, "Unknown columns, not used (map them with --mapping): {list}")?;
+            let list = unknown
+                .iter()
+                .map(|h| format!("\"{h}\""))
+                .collect::<Vec<_>>()
+                .join(", ");
+            writeln!(
+                out,
+                "Unknown columns, not used (map them with --mapping): {list}"
+            )?;
         }
         if !listed.is_empty() {
             writeln!(out, "Problems:")?;
@@ -111,7 +139,11 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
                 writeln!(out, "  {line}")?;
             }
             if invalid as usize > listed.len() {
-                writeln!(out, "  ... and {} more invalid rows (see the results file)", invalid as usize - listed.len())?;
+                writeln!(
+                    out,
+                    "  ... and {} more invalid rows (see the results file)",
+                    invalid as usize - listed.len()
+                )?;
             }
         }
     }
@@ -125,10 +157,17 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
     )?;
     if let Some(e) = read_error {
         eprintln!("error: {e}");
-        eprintln!("The rows before it were validated and written to {}.", results_path.display());
+        eprintln!(
+            "The rows before it were validated and written to {}.",
+            results_path.display()
+        );
         return Ok(ExitStatus::NothingAttempted);
     }
-    Ok(if invalid > 0 { ExitStatus::RowsFailed } else { ExitStatus::Success })
+    Ok(if invalid > 0 {
+        ExitStatus::RowsFailed
+    } else {
+        ExitStatus::Success
+    })
 }
 
 fn fatal(e: anyhow::Error) -> anyhow::Result<ExitStatus> {
@@ -142,7 +181,15 @@ pub fn print_source(out: &mut dyn Write, info: &SourceInfo) -> std::io::Result<(
         write!(out, ", sheet \"{sheet}\"")?;
     }
     if let Some(enc) = &info.encoding {
-        write!(out, ", {enc}{}", if info.encoding_detected { " detected" } else { "" })?;
+        write!(
+            out,
+            ", {enc}{}",
+            if info.encoding_detected {
+                " detected"
+            } else {
+                ""
+            }
+        )?;
     }
     if let Some(d) = info.delimiter {
         let name = match d {
@@ -153,7 +200,12 @@ pub fn print_source(out: &mut dyn Write, info: &SourceInfo) -> std::io::Result<(
     }
     writeln!(out, ")")?;
     if !info.other_sheets.is_empty() {
-        let list = info.other_sheets.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ");
+        let list = info
+            .other_sheets
+            .iter()
+            .map(|s| format!("\"{s}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
         writeln!(out, "Sheets not read: {list} (choose one with --sheet)")?;
     }
     Ok(())

@@ -17,19 +17,34 @@ impl CsvSink {
         let mut file = BufWriter::with_capacity(256 * 1024, File::create(path)?);
         file.write_all("\u{FEFF}".as_bytes())?;
         let mut sink = CsvSink::over(file, layout);
-        let header: Vec<&str> = STATUS_COLUMNS.iter().copied().chain(layout.headers.iter().map(String::as_str)).collect();
-        sink.writer.write_record(&header).map_err(io::Error::other)?;
+        let header: Vec<&str> = STATUS_COLUMNS
+            .iter()
+            .copied()
+            .chain(layout.headers.iter().map(String::as_str))
+            .collect();
+        sink.writer
+            .write_record(&header)
+            .map_err(io::Error::other)?;
         Ok(sink)
     }
 
     pub(super) fn append(path: &Path, layout: &ResultsLayout) -> io::Result<CsvSink> {
         let file = OpenOptions::new().append(true).open(path)?;
-        Ok(CsvSink::over(BufWriter::with_capacity(256 * 1024, file), layout))
+        Ok(CsvSink::over(
+            BufWriter::with_capacity(256 * 1024, file),
+            layout,
+        ))
     }
 
     fn over(file: BufWriter<File>, layout: &ResultsLayout) -> CsvSink {
-        let writer = csv::WriterBuilder::new().delimiter(layout.delimiter).flexible(true).from_writer(file);
-        CsvSink { writer, fields: Vec::new() }
+        let writer = csv::WriterBuilder::new()
+            .delimiter(layout.delimiter)
+            .flexible(true)
+            .from_writer(file);
+        CsvSink {
+            writer,
+            fields: Vec::new(),
+        }
     }
 }
 
@@ -45,7 +60,9 @@ impl RecordSink for CsvSink {
         fields.push(r.trace_id.clone().unwrap_or_default());
         fields.push(neutralize_formula(r.error.as_deref().unwrap_or_default()).into_owned());
         fields.extend(r.cells.iter().map(|c| neutralize_formula(c).into_owned()));
-        self.writer.write_record(fields.iter()).map_err(io::Error::other)
+        self.writer
+            .write_record(fields.iter())
+            .map_err(io::Error::other)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -62,14 +79,18 @@ pub(super) fn read(path: &Path) -> io::Result<Vec<RowRecord>> {
     };
     let bytes = bytes.strip_prefix("\u{FEFF}".as_bytes()).unwrap_or(&bytes);
     let delimiter = detect_delimiter(bytes);
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(bytes);
     let mut out = Vec::new();
     for record in reader.records() {
         let Ok(record) = record else { continue };
         if record.len() < STATUS_COLUMNS.len() {
             continue;
         }
-        let (Ok(row), Some(status)) = (record[0].parse::<u64>(), RowStatus::parse(&record[2])) else {
+        let (Ok(row), Some(status)) = (record[0].parse::<u64>(), RowStatus::parse(&record[2]))
+        else {
             continue;
         };
         let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
@@ -81,7 +102,11 @@ pub(super) fn read(path: &Path) -> io::Result<Vec<RowRecord>> {
             http_status: record[4].parse().ok(),
             trace_id: opt(&record[5]),
             error: opt(super::restore_formula(&record[6])),
-            cells: record.iter().skip(STATUS_COLUMNS.len()).map(|c| super::restore_formula(c).to_string()).collect(),
+            cells: record
+                .iter()
+                .skip(STATUS_COLUMNS.len())
+                .map(|c| super::restore_formula(c).to_string())
+                .collect(),
         });
     }
     Ok(out)

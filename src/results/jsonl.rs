@@ -16,9 +16,20 @@ pub(super) struct JsonlSink {
 }
 
 impl JsonlSink {
-    pub(super) fn create(path: &Path, layout: &ResultsLayout, append: bool) -> io::Result<JsonlSink> {
-        let file = if append { OpenOptions::new().append(true).open(path)? } else { File::create(path)? };
-        Ok(JsonlSink { file: BufWriter::with_capacity(256 * 1024, file), headers: unique_headers(&layout.headers) })
+    pub(super) fn create(
+        path: &Path,
+        layout: &ResultsLayout,
+        append: bool,
+    ) -> io::Result<JsonlSink> {
+        let file = if append {
+            OpenOptions::new().append(true).open(path)?
+        } else {
+            File::create(path)?
+        };
+        Ok(JsonlSink {
+            file: BufWriter::with_capacity(256 * 1024, file),
+            headers: unique_headers(&layout.headers),
+        })
     }
 }
 
@@ -48,7 +59,13 @@ impl RecordSink for JsonlSink {
         map.serialize_entry("http_status", &r.http_status)?;
         map.serialize_entry("trace_id", &r.trace_id)?;
         map.serialize_entry("error", &r.error)?;
-        map.serialize_entry("cells", &Cells { headers: &self.headers, cells: &r.cells })?;
+        map.serialize_entry(
+            "cells",
+            &Cells {
+                headers: &self.headers,
+                cells: &r.cells,
+            },
+        )?;
         map.end()?;
         self.file.write_all(b"\n")
     }
@@ -101,7 +118,10 @@ impl<'de> Deserialize<'de> for OrderedValues {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("an object of cell texts")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<OrderedValues, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrderedValues, A::Error> {
                 let mut out = Vec::new();
                 while let Some((_, v)) = map.next_entry::<String, String>()? {
                     out.push(v);
@@ -123,8 +143,12 @@ pub(super) fn read(path: &Path) -> io::Result<Vec<RowRecord>> {
     let mut out = Vec::new();
     for line in BufReader::new(file).split(b'\n') {
         let line = line?;
-        let Ok(l) = serde_json::from_slice::<Line>(&line) else { continue };
-        let Some(status) = RowStatus::parse(&l.status) else { continue };
+        let Ok(l) = serde_json::from_slice::<Line>(&line) else {
+            continue;
+        };
+        let Some(status) = RowStatus::parse(&l.status) else {
+            continue;
+        };
         out.push(RowRecord {
             row: l.row,
             sheet: l.sheet,

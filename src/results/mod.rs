@@ -49,7 +49,10 @@ impl RowStatus {
 
     /// True when the row is done for good: a re-run with `--resume` leaves it alone.
     pub fn is_final_success(self) -> bool {
-        matches!(self, RowStatus::Created | RowStatus::Updated | RowStatus::Skipped)
+        matches!(
+            self,
+            RowStatus::Created | RowStatus::Updated | RowStatus::Skipped
+        )
     }
 }
 
@@ -60,7 +63,15 @@ impl fmt::Display for RowStatus {
 }
 
 /// The leading columns of every results file, in order.
-pub const STATUS_COLUMNS: [&str; 7] = ["row", "sheet", "status", "id", "http_status", "trace_id", "error"];
+pub const STATUS_COLUMNS: [&str; 7] = [
+    "row",
+    "sheet",
+    "status",
+    "id",
+    "http_status",
+    "trace_id",
+    "error",
+];
 
 /// One line of the results file.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,9 +96,9 @@ pub struct RowRecord {
 
 mod csv;
 mod jsonl;
-mod xlsx;
 mod payloads;
 mod rejects;
+mod xlsx;
 
 pub use self::payloads::PayloadsWriter;
 pub use self::rejects::RejectsWriter;
@@ -114,7 +125,12 @@ pub enum ResultsFormat {
 impl ResultsFormat {
     /// The format for `path`, by its extension.
     pub fn for_path(path: &Path) -> ResultsFormat {
-        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("jsonl") | Some("ndjson") => ResultsFormat::Jsonl,
             Some("xlsx") => ResultsFormat::Xlsx,
             _ => ResultsFormat::Csv,
@@ -125,7 +141,10 @@ impl ResultsFormat {
 /// The default results path: the input's file name plus `.results.csv`, in
 /// the current directory.
 pub fn default_results_path(input: &Path) -> PathBuf {
-    let name = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "input".into());
+    let name = input
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "input".into());
     PathBuf::from(format!("{name}.results.csv"))
 }
 
@@ -184,7 +203,11 @@ impl ResultsWriter {
         Ok((Self::open(path, layout, kept)?, records))
     }
 
-    fn open(path: &Path, layout: ResultsLayout, initial: Vec<RowRecord>) -> io::Result<ResultsWriter> {
+    fn open(
+        path: &Path,
+        layout: ResultsLayout,
+        initial: Vec<RowRecord>,
+    ) -> io::Result<ResultsWriter> {
         let format = ResultsFormat::for_path(path);
         // Write to a temporary file first and rename, so an existing file is
         // replaced only once its kept records are safely on disk.
@@ -277,17 +300,29 @@ fn tmp_path(path: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-fn new_sink(format: ResultsFormat, path: &Path, layout: &ResultsLayout) -> io::Result<Box<dyn RecordSink>> {
+fn new_sink(
+    format: ResultsFormat,
+    path: &Path,
+    layout: &ResultsLayout,
+) -> io::Result<Box<dyn RecordSink>> {
     Ok(match format {
         ResultsFormat::Csv => Box::new(csv::CsvSink::create(path, layout)?),
-        ResultsFormat::Jsonl | ResultsFormat::Xlsx => Box::new(jsonl::JsonlSink::create(path, layout, false)?),
+        ResultsFormat::Jsonl | ResultsFormat::Xlsx => {
+            Box::new(jsonl::JsonlSink::create(path, layout, false)?)
+        }
     })
 }
 
-fn reopen_sink(format: ResultsFormat, path: &Path, layout: &ResultsLayout) -> io::Result<Box<dyn RecordSink>> {
+fn reopen_sink(
+    format: ResultsFormat,
+    path: &Path,
+    layout: &ResultsLayout,
+) -> io::Result<Box<dyn RecordSink>> {
     Ok(match format {
         ResultsFormat::Csv => Box::new(csv::CsvSink::append(path, layout)?),
-        ResultsFormat::Jsonl | ResultsFormat::Xlsx => Box::new(jsonl::JsonlSink::create(path, layout, true)?),
+        ResultsFormat::Jsonl | ResultsFormat::Xlsx => {
+            Box::new(jsonl::JsonlSink::create(path, layout, true)?)
+        }
     })
 }
 
@@ -321,7 +356,10 @@ pub fn read_results(path: &Path) -> io::Result<Vec<RowRecord>> {
 /// `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'` so it is not
 /// run as a formula. Plain numbers such as `-5` or `+47` are left alone.
 pub fn neutralize_formula(text: &str) -> std::borrow::Cow<'_, str> {
-    let risky = matches!(text.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'));
+    let risky = matches!(
+        text.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    );
     if !risky || is_plain_number(text) {
         std::borrow::Cow::Borrowed(text)
     } else {
@@ -332,13 +370,22 @@ pub fn neutralize_formula(text: &str) -> std::borrow::Cow<'_, str> {
 fn is_plain_number(text: &str) -> bool {
     let rest = text.strip_prefix(['+', '-']).unwrap_or(text);
     rest.as_bytes().first().is_some_and(u8::is_ascii_digit)
-        && rest.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b',' | b' '))
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b',' | b' '))
 }
 
 /// Removes the `'` that [`neutralize_formula`] adds, when reading a file back.
 pub fn restore_formula(text: &str) -> &str {
     match text.strip_prefix('\'') {
-        Some(rest) if matches!(rest.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')) => rest,
+        Some(rest)
+            if matches!(
+                rest.as_bytes().first(),
+                Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+            ) =>
+        {
+            rest
+        }
         _ => text,
     }
 }

@@ -23,7 +23,9 @@ struct Line<'a> {
 impl PayloadsWriter {
     /// Creates the file.
     pub fn create(path: &Path) -> io::Result<PayloadsWriter> {
-        Ok(PayloadsWriter { file: BufWriter::with_capacity(256 * 1024, File::create(path)?) })
+        Ok(PayloadsWriter {
+            file: BufWriter::with_capacity(256 * 1024, File::create(path)?),
+        })
     }
 
     /// Writes one valid row's payload. A category, unit or supplier given by
@@ -31,10 +33,20 @@ impl PayloadsWriter {
     /// `{"name": "..."}` in place of `{"id": N}`.
     pub fn write(&mut self, row: u64, draft: &Draft) -> io::Result<()> {
         if draft.category.is_none() && draft.unit.is_none() && draft.supplier.is_none() {
-            serde_json::to_writer(&mut self.file, &Line { row, product: &draft.product })?;
+            serde_json::to_writer(
+                &mut self.file,
+                &Line {
+                    row,
+                    product: &draft.product,
+                },
+            )?;
         } else {
             let mut product = serde_json::to_value(&draft.product)?;
-            let refs = [("category", &draft.category), ("units", &draft.unit), ("supplier", &draft.supplier)];
+            let refs = [
+                ("category", &draft.category),
+                ("units", &draft.unit),
+                ("supplier", &draft.supplier),
+            ];
             for (key, reference) in refs {
                 let value = match reference {
                     Some(Reference::Name(name)) => serde_json::json!({ "name": name }),
@@ -43,7 +55,10 @@ impl PayloadsWriter {
                 };
                 product[key] = value;
             }
-            serde_json::to_writer(&mut self.file, &serde_json::json!({ "row": row, "product": product }))?;
+            serde_json::to_writer(
+                &mut self.file,
+                &serde_json::json!({ "row": row, "product": product }),
+            )?;
         }
         self.file.write_all(b"\n")
     }

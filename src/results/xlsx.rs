@@ -14,14 +14,25 @@ fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> io::Error {
 }
 
 /// Writes `records` (already in input order) as a workbook.
-pub(super) fn write_results(path: &Path, layout: &ResultsLayout, records: &[RowRecord]) -> io::Result<()> {
+pub(super) fn write_results(
+    path: &Path,
+    layout: &ResultsLayout,
+    records: &[RowRecord],
+) -> io::Result<()> {
     let mut workbook = Workbook::new();
-    let sheet = workbook.add_worksheet_with_constant_memory().map_err(xlsx_err)?;
+    let sheet = workbook
+        .add_worksheet_with_constant_memory()
+        .map_err(xlsx_err)?;
     sheet.set_name("Results").map_err(xlsx_err)?;
     let bold = Format::new().set_bold();
-    let headers = STATUS_COLUMNS.iter().copied().chain(layout.headers.iter().map(String::as_str));
+    let headers = STATUS_COLUMNS
+        .iter()
+        .copied()
+        .chain(layout.headers.iter().map(String::as_str));
     for (col, h) in headers.enumerate() {
-        sheet.write_string_with_format(0, col as u16, h, &bold).map_err(xlsx_err)?;
+        sheet
+            .write_string_with_format(0, col as u16, h, &bold)
+            .map_err(xlsx_err)?;
     }
     for (i, r) in records.iter().enumerate() {
         let row = i as u32 + 1;
@@ -36,12 +47,16 @@ pub(super) fn write_results(path: &Path, layout: &ResultsLayout, records: &[RowR
         ];
         for (col, text) in texts.iter().enumerate() {
             if !text.is_empty() {
-                sheet.write_string(row, col as u16 + 1, text).map_err(xlsx_err)?;
+                sheet
+                    .write_string(row, col as u16 + 1, text)
+                    .map_err(xlsx_err)?;
             }
         }
         for (col, text) in r.cells.iter().enumerate() {
             if !text.is_empty() {
-                sheet.write_string(row, (col + STATUS_COLUMNS.len()) as u16, text).map_err(xlsx_err)?;
+                sheet
+                    .write_string(row, (col + STATUS_COLUMNS.len()) as u16, text)
+                    .map_err(xlsx_err)?;
             }
         }
     }
@@ -53,13 +68,22 @@ pub(super) fn read(path: &Path) -> io::Result<Vec<RowRecord>> {
     if !path.exists() {
         return Ok(Vec::new());
     }
-    let table = crate::read::open(path, &crate::read::ReadOptions::default()).map_err(io::Error::other)?;
+    let table =
+        crate::read::open(path, &crate::read::ReadOptions::default()).map_err(io::Error::other)?;
     let mut out = Vec::new();
     for row in table.rows {
         let row = row.map_err(io::Error::other)?;
-        let text = |i: usize| row.cells.get(i).map(Cell::text).unwrap_or_default().into_owned();
+        let text = |i: usize| {
+            row.cells
+                .get(i)
+                .map(Cell::text)
+                .unwrap_or_default()
+                .into_owned()
+        };
         let opt = |i: usize| Some(text(i)).filter(|s| !s.is_empty());
-        let (Ok(n), Some(status)) = (text(0).parse::<u64>(), RowStatus::parse(&text(2))) else { continue };
+        let (Ok(n), Some(status)) = (text(0).parse::<u64>(), RowStatus::parse(&text(2))) else {
+            continue;
+        };
         out.push(RowRecord {
             row: n,
             sheet: opt(1),
