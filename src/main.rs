@@ -21,6 +21,9 @@ enum Command {
     Validate(ValidateArgs),
     /// Write a template (.xlsx or .csv) to fill in.
     Template(TemplateArgs),
+    /// Write N rows of generated products (for benchmarks).
+    #[command(hide = true)]
+    Generate(commands::generate::GenerateArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Validate(args) => commands::validate::run(&args, &mut std::io::stdout().lock()),
         Command::Template(args) => commands::template::run(&args),
+        Command::Generate(args) => commands::generate::run(&args),
     };
     match outcome {
         Ok(status) => ExitCode::from(status.code()),

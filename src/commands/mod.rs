@@ -1,6 +1,7 @@
 //! One module per subcommand: each turns its arguments into a plan, runs it,
 //! and reports an [`ExitStatus`].
 
+pub mod generate;
 pub mod template;
 pub mod validate;
 

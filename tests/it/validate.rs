@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use crate::common::{bin, tempdir};
 
 fn samples(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name)
 }
 
 /// Reads a CSV results file, without its BOM.
@@ -18,7 +20,12 @@ fn read_text(path: &Path) -> String {
 
 /// Runs `validate` in `dir` and returns (exit code, stdout, stderr).
 fn validate(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = bin().current_dir(dir).arg("validate").args(args).output().unwrap();
+    let out = bin()
+        .current_dir(dir)
+        .arg("validate")
+        .args(args)
+        .output()
+        .unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -37,11 +44,23 @@ fn sample_csv_is_valid_and_results_pin_the_columns() {
     let dir = tempdir();
     let file = samples("products.csv");
     let payloads = dir.path().join("payloads.jsonl");
-    let (code, stdout, stderr) =
-        validate(dir.path(), &[file.to_str().unwrap(), "--payloads", payloads.to_str().unwrap()]);
+    let (code, stdout, stderr) = validate(
+        dir.path(),
+        &[
+            file.to_str().unwrap(),
+            "--payloads",
+            payloads.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(stdout.contains("\"name\"") && stdout.contains("-> name"), "{stdout}");
-    assert!(stdout.contains("Rows: 8 read, 8 valid, 0 invalid, 0 empty skipped"), "{stdout}");
+    assert!(
+        stdout.contains("\"name\"") && stdout.contains("-> name"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Rows: 8 read, 8 valid, 0 invalid, 0 empty skipped"),
+        "{stdout}"
+    );
 
     let results = read_text(&dir.path().join("products.csv.results.csv"));
     let mut lines = results.lines();
@@ -57,8 +76,15 @@ fn sample_csv_is_valid_and_results_pin_the_columns() {
          250,A-12-3,4006381333931,LACE-120,11.00,Accessories,stk"
     );
     // The quoted cell with a line break is one row: the next rows keep their numbers.
-    let rows: Vec<&str> = results.lines().skip(1).filter_map(|l| l.split(',').next()).collect();
-    assert!(rows.contains(&"5") && rows.contains(&"6") && rows.contains(&"9"), "{rows:?}");
+    let rows: Vec<&str> = results
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    assert!(
+        rows.contains(&"5") && rows.contains(&"6") && rows.contains(&"9"),
+        "{rows:?}"
+    );
 
     let payloads = fs::read_to_string(&payloads).unwrap();
     let first = payloads.lines().next().unwrap();
@@ -75,21 +101,37 @@ fn windows_1252_semicolon_norwegian_file() {
     let payloads = dir.path().join("p.jsonl");
     let (code, stdout, stderr) = validate(
         dir.path(),
-        &[samples("varer-nordisk.csv").to_str().unwrap(), "--payloads", payloads.to_str().unwrap()],
+        &[
+            samples("varer-nordisk.csv").to_str().unwrap(),
+            "--payloads",
+            payloads.to_str().unwrap(),
+        ],
     );
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("windows-1252"), "{stdout}");
     assert!(stdout.contains("delimiter ';'"), "{stdout}");
-    assert!(stdout.contains("\"Varenavn\"") && stdout.contains("-> name"), "{stdout}");
+    assert!(
+        stdout.contains("\"Varenavn\"") && stdout.contains("-> name"),
+        "{stdout}"
+    );
     let payloads = fs::read_to_string(&payloads).unwrap();
     let votter = payloads.lines().find(|l| l.contains("Votter")).unwrap();
-    assert!(votter.contains(r#""costPrice":1150.0,"salesPrice":2490.0"#), "{votter}");
-    assert!(votter.contains(r#""description":"Skinnvotter med fôr""#), "{votter}");
+    assert!(
+        votter.contains(r#""costPrice":1150.0,"salesPrice":2490.0"#),
+        "{votter}"
+    );
+    assert!(
+        votter.contains(r#""description":"Skinnvotter med fôr""#),
+        "{votter}"
+    );
     let skolisser = payloads.lines().find(|l| l.contains("Skolisser")).unwrap();
     assert!(skolisser.contains(r#""status":"inactive""#), "{skolisser}");
     // The results file keeps the input's delimiter and its Norwegian text.
     let results = read_text(&dir.path().join("varer-nordisk.csv.results.csv"));
-    assert!(results.starts_with("row;sheet;status;id;http_status;trace_id;error;Varenr;Varenavn"), "{results}");
+    assert!(
+        results.starts_with("row;sheet;status;id;http_status;trace_id;error;Varenr;Varenavn"),
+        "{results}"
+    );
     assert!(results.contains("Ullsokker grå"), "{results}");
 }
 
@@ -136,10 +178,19 @@ fn every_problem_of_a_row_is_reported_with_column_and_value() {
         ),
     );
     let rejects = dir.path().join("rejects.csv");
-    let (code, stdout, _) =
-        validate(dir.path(), &[file.to_str().unwrap(), "--rejects", rejects.to_str().unwrap()]);
+    let (code, stdout, _) = validate(
+        dir.path(),
+        &[
+            file.to_str().unwrap(),
+            "--rejects",
+            rejects.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, 1, "{stdout}");
-    assert!(stdout.contains("Rows: 6 read, 2 valid, 4 invalid, 1 empty skipped"), "{stdout}");
+    assert!(
+        stdout.contains("Rows: 6 read, 2 valid, 4 invalid, 1 empty skipped"),
+        "{stdout}"
+    );
     let results = read_text(&dir.path().join("bad.csv.results.csv"));
     let errors: Vec<String> = csv::Reader::from_reader(results.as_bytes())
         .records()
@@ -175,33 +226,69 @@ fn every_problem_of_a_row_is_reported_with_column_and_value() {
     // The rejects file holds the invalid rows in the input's columns plus
     // `error`, and can be fed back as input.
     let rejects_text = read_text(&rejects);
-    assert!(rejects_text.starts_with("Varenavn,Varenr,Pris,Strekkode,Kategori,Nettbutikk,error\n"), "{rejects_text}");
+    assert!(
+        rejects_text.starts_with("Varenavn,Varenr,Pris,Strekkode,Kategori,Nettbutikk,error\n"),
+        "{rejects_text}"
+    );
     assert_eq!(rejects_text.lines().count(), 5);
     let (code, stdout, _) = validate(dir.path(), &[rejects.to_str().unwrap()]);
     assert_eq!(code, 1, "{stdout}");
-    assert!(stdout.contains("Rows: 4 read, 1 valid, 3 invalid"), "{stdout}");
+    assert!(
+        stdout.contains("Rows: 4 read, 1 valid, 3 invalid"),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn ambiguous_numbers_are_decided_by_the_column_or_the_flag() {
     let dir = tempdir();
     // 1,234 alone could be 1234 or 1.234.
-    let alone = write(dir.path(), "alone.csv", "name,price,category.id\nA,\"1,234\",1\n");
+    let alone = write(
+        dir.path(),
+        "alone.csv",
+        "name,price,category.id\nA,\"1,234\",1\n",
+    );
     let (code, _, _) = validate(dir.path(), &[alone.to_str().unwrap()]);
     assert_eq!(code, 1);
     let results = read_text(&dir.path().join("alone.csv.results.csv"));
-    assert!(results.contains("could be read as 1234 or 1.234"), "{results}");
+    assert!(
+        results.contains("could be read as 1234 or 1.234"),
+        "{results}"
+    );
     let payloads = dir.path().join("p.jsonl");
-    let (code, _, _) =
-        validate(dir.path(), &[alone.to_str().unwrap(), "--decimal", "comma", "--payloads", payloads.to_str().unwrap()]);
+    let (code, _, _) = validate(
+        dir.path(),
+        &[
+            alone.to_str().unwrap(),
+            "--decimal",
+            "comma",
+            "--payloads",
+            payloads.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, 0);
-    assert!(fs::read_to_string(&payloads).unwrap().contains(r#""salesPrice":1.234"#));
+    assert!(fs::read_to_string(&payloads)
+        .unwrap()
+        .contains(r#""salesPrice":1.234"#));
 
     // Another value of the column (12,50) says the comma is the decimal mark.
-    let column = write(dir.path(), "column.csv", "name;price;category.id\nA;1,234;1\nB;12,50;1\n");
-    let (code, _, _) = validate(dir.path(), &[column.to_str().unwrap(), "--payloads", payloads.to_str().unwrap()]);
+    let column = write(
+        dir.path(),
+        "column.csv",
+        "name;price;category.id\nA;1,234;1\nB;12,50;1\n",
+    );
+    let (code, _, _) = validate(
+        dir.path(),
+        &[
+            column.to_str().unwrap(),
+            "--payloads",
+            payloads.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, 0);
-    assert!(fs::read_to_string(&payloads).unwrap().contains(r#""salesPrice":1.234"#));
+    assert!(fs::read_to_string(&payloads)
+        .unwrap()
+        .contains(r#""salesPrice":1.234"#));
 }
 
 #[test]
@@ -210,7 +297,10 @@ fn no_name_column_is_fatal_and_lists_the_headers() {
     let file = write(dir.path(), "x.csv", "Foo,Bar\n1,2\n");
     let (code, _, stderr) = validate(dir.path(), &[file.to_str().unwrap()]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("no column holds the product name"), "{stderr}");
+    assert!(
+        stderr.contains("no column holds the product name"),
+        "{stderr}"
+    );
     assert!(stderr.contains("\"Foo\", \"Bar\""), "{stderr}");
 }
 
@@ -234,7 +324,13 @@ fn bad_flags_and_unreadable_files_exit_2() {
     let (code, _, stderr) = validate(dir.path(), &[empty.to_str().unwrap()]);
     assert_eq!(code, 2, "{stderr}");
     let junk = dir.path().join("junk.csv");
-    fs::write(&junk, (0..4096u32).map(|i| (i * 7919 % 251) as u8).collect::<Vec<u8>>()).unwrap();
+    fs::write(
+        &junk,
+        (0..4096u32)
+            .map(|i| (i * 7919 % 251) as u8)
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap();
     let (code, _, stderr) = validate(dir.path(), &[junk.to_str().unwrap()]);
     assert_eq!(code, 2, "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -245,9 +341,17 @@ fn results_as_jsonl_and_xlsx() {
     let dir = tempdir();
     let file = samples("products.csv");
     let jsonl = dir.path().join("r.jsonl");
-    let (code, _, _) = validate(dir.path(), &[file.to_str().unwrap(), "--results", jsonl.to_str().unwrap()]);
+    let (code, _, _) = validate(
+        dir.path(),
+        &[file.to_str().unwrap(), "--results", jsonl.to_str().unwrap()],
+    );
     assert_eq!(code, 0);
-    let first = fs::read_to_string(&jsonl).unwrap().lines().next().unwrap().to_string();
+    let first = fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
     assert!(
         first.starts_with(
             r#"{"row":2,"sheet":null,"status":"valid","id":null,"http_status":null,"trace_id":null,"error":null,"cells":{"name":"White shoe laces","number":"SH-1001""#
@@ -255,10 +359,16 @@ fn results_as_jsonl_and_xlsx() {
         "{first}"
     );
     let xlsx = dir.path().join("r.xlsx");
-    let (code, _, _) = validate(dir.path(), &[file.to_str().unwrap(), "--results", xlsx.to_str().unwrap()]);
+    let (code, _, _) = validate(
+        dir.path(),
+        &[file.to_str().unwrap(), "--results", xlsx.to_str().unwrap()],
+    );
     assert_eq!(code, 0);
     // The workbook reads back as input: the status columns are ignored.
-    let (code, stdout, _) = validate(dir.path(), &[xlsx.to_str().unwrap(), "--results", "again.csv"]);
+    let (code, stdout, _) = validate(
+        dir.path(),
+        &[xlsx.to_str().unwrap(), "--results", "again.csv"],
+    );
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("Rows: 8 read, 8 valid"), "{stdout}");
     assert!(!stdout.contains("Unknown columns"), "{stdout}");
@@ -275,26 +385,48 @@ fn spreadsheet_cells_keep_digits_and_report_dates_and_errors() {
     notes.write_string(0, 0, "read me").unwrap();
     let sheet = wb.add_worksheet();
     sheet.set_name("Products").unwrap();
-    for (col, h) in ["Product name", "SKU", "EAN", "Price", "category.id", "Location"].iter().enumerate() {
+    for (col, h) in [
+        "Product name",
+        "SKU",
+        "EAN",
+        "Price",
+        "category.id",
+        "Location",
+    ]
+    .iter()
+    .enumerate()
+    {
         sheet.write_string(0, col as u16, *h).unwrap();
     }
     sheet.write_string(1, 0, "Cup").unwrap();
     sheet.write_number(1, 1, 42.0).unwrap();
     sheet.write_number(1, 2, 7038010055690.0).unwrap();
-    sheet.write_formula(1, 3, Formula::new("=10*2").set_result("20")).unwrap();
+    sheet
+        .write_formula(1, 3, Formula::new("=10*2").set_result("20"))
+        .unwrap();
     sheet.write_number(1, 4, 1.0).unwrap();
     sheet.write_number(1, 5, 12.0).unwrap();
     sheet.write_string(2, 0, "Plate").unwrap();
     let date = ExcelDateTime::from_ymd(2024, 3, 1).unwrap();
-    sheet.write_datetime_with_format(2, 1, &date, &Format::new().set_num_format("yyyy-mm-dd")).unwrap();
-    sheet.write_formula(2, 3, Formula::new("=NA()").set_result("#N/A")).unwrap();
+    sheet
+        .write_datetime_with_format(2, 1, &date, &Format::new().set_num_format("yyyy-mm-dd"))
+        .unwrap();
+    sheet
+        .write_formula(2, 3, Formula::new("=NA()").set_result("#N/A"))
+        .unwrap();
     sheet.write_number(2, 4, 1.0).unwrap();
     wb.save(&path).unwrap();
 
     let payloads = dir.path().join("p.jsonl");
     let (code, stdout, _) = validate(
         dir.path(),
-        &[path.to_str().unwrap(), "--sheet", "Products", "--payloads", payloads.to_str().unwrap()],
+        &[
+            path.to_str().unwrap(),
+            "--sheet",
+            "Products",
+            "--payloads",
+            payloads.to_str().unwrap(),
+        ],
     );
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("Sheets not read: \"Notes\""), "{stdout}");
@@ -305,8 +437,14 @@ fn spreadsheet_cells_keep_digits_and_report_dates_and_errors() {
     let results = read_text(&dir.path().join("book.xlsx.results.csv"));
     let line = results.lines().find(|l| l.starts_with("3,")).unwrap();
     assert!(line.starts_with("3,Products,invalid,"), "{line}");
-    assert!(line.contains("column \"\"SKU\"\": \"\"2024-03-01\"\" is a date"), "{line}");
-    assert!(line.contains("column \"\"Price\"\": \"\"#N/A\"\" is an error value"), "{line}");
+    assert!(
+        line.contains("column \"\"SKU\"\": \"\"2024-03-01\"\" is a date"),
+        "{line}"
+    );
+    assert!(
+        line.contains("column \"\"Price\"\": \"\"#N/A\"\" is an error value"),
+        "{line}"
+    );
     // By position too.
     let (code, stdout, _) = validate(dir.path(), &[path.to_str().unwrap(), "--sheet", "2"]);
     assert_eq!(code, 1, "{stdout}");
@@ -319,7 +457,11 @@ fn spreadsheet_cells_keep_digits_and_report_dates_and_errors() {
 fn templates_validate_and_have_help() {
     let dir = tempdir();
     for name in ["t.xlsx", "t.csv"] {
-        let out = bin().current_dir(dir.path()).args(["template", name]).output().unwrap();
+        let out = bin()
+            .current_dir(dir.path())
+            .args(["template", name])
+            .output()
+            .unwrap();
         assert!(out.status.success());
         let (code, stdout, _) = validate(dir.path(), &[name]);
         assert_eq!(code, 0, "{name}: {stdout}");
@@ -327,6 +469,10 @@ fn templates_validate_and_have_help() {
     }
     let (code, stdout, _) = validate(dir.path(), &["t.xlsx", "--sheet", "Help"]);
     assert_eq!(code, 2, "{stdout}");
-    let out = bin().current_dir(dir.path()).args(["template", "t.txt"]).output().unwrap();
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["template", "t.txt"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
