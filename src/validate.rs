@@ -9,6 +9,7 @@ use crate::api::types::{IdRef, NewProduct, Stock, SupplierProduct};
 use crate::cell::{format_number, Cell};
 use crate::mapping::{ColumnMapping, Field, FieldKind};
 use crate::read::SourceRow;
+use crate::results::restore_formula;
 use crate::values::{self, DecimalMark};
 
 /// A reference to a category, unit or supplier as written in the file.
@@ -378,7 +379,9 @@ impl RowCheck<'_, '_> {
             Source::Constant(s) => Some(values::clean_text(s).into_owned()),
             Source::Cell(cell) => match cell {
                 Cell::Empty => None,
-                Cell::Text(s) => Some(values::clean_text(s).into_owned()),
+                // A leading ' that the results file added to keep a spreadsheet
+                // program from running the text as a formula is taken off.
+                Cell::Text(s) => Some(values::clean_text(restore_formula(s)).into_owned()),
                 Cell::Number(n) => Some(format_number(*n)),
                 Cell::Int(i) => Some(i.to_string()),
                 Cell::Bool(b) => Some(if *b { "TRUE" } else { "FALSE" }.to_string()),
@@ -558,5 +561,157 @@ fn shorten(s: &str) -> String {
     } else {
         let head: String = s.chars().take(57).collect();
         format!("{head}...")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::mapping::MappingFile;
+
+    fn validator(headers: &[&str], mapping: Option<&str>) -> Validator {
+        let headers: Vec<String> = headers.iter().map(|s| s.to_string()).collect();
+        let file: Option<MappingFile> = mapping.map(|m| toml::from_str(m).unwrap());
+        let mapping = ColumnMapping::build(
+            Path::new("t.csv"),
+            &headers,
+            file.as_ref().map(|f| (Path::new("m.toml"), f)),
+        )
+        .unwrap();
+        Validator::new(mapping, ValidateOptions::default())
+    }
+
+    fn row(number: u64, cells: &[&str]) -> SourceRow {
+        SourceRow {
+            number,
+            cells: cells
+                .iter()
+                .map(|c| {
+                    if c.is_empty() {
+                        Cell::Empty
+                    } else {
+                        Cell::Text(c.to_string())
+                    }
+                })
+                .collect(),
+            width: cells.len(),
+        }
+    }
+
+    fn errors(p: &PreparedRow) -> Vec<String> {
+        match &p.outcome {
+            Ok(_) => Vec::new(),
+            Err(problems) => problems.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn ids_are_positive_whole_numbers() {
+        assert_eq!(parse_id("12"), Some(12));
+        assert_eq!(parse_id("12.0"), Some(12));
+        assert_eq!(parse_id("0"), None);
+        assert_eq!(parse_id("-3"), None);
+        assert_eq!(parse_id("1.5"), None);
+        assert_eq!(parse_id("abc"), None);
+    }
+
+    #[test]
+    fn constants_fill_missing_columns_and_empty_cells() {
+        let mut v = validator(
+            &["name", "category.id"],
+            Some("[constants]\n\"category.id\" = 7\n"),
+        );
+        let with_cell = v.validate(&row(2, &["A", "3"]));
+        let empty_cell = v.validate(&row(3, &["B", ""]));
+        assert_eq!(
+            with_cell.outcome.unwrap().product.category,
+            Some(IdRef { id: 3 })
+        );
+        assert_eq!(
+            empty_cell.outcome.unwrap().product.category,
+            Some(IdRef { id: 7 })
+        );
+    }
+
+    #[test]
+    fn references_by_name_or_id() {
+        let mut v = validator(&["name", "category", "unit", "supplier"], None);
+        let p = v
+            .validate(&row(2, &["A", "Shoes", "stk", "912345678"]))
+            .outcome
+            .unwrap();
+        assert_eq!(p.category, Some(Reference::Name("Shoes".into())));
+        assert_eq!(p.unit, Some(Reference::Name("stk".into())));
+        // Digits in a supplier column may be an organization number: resolved online.
+        assert_eq!(p.supplier, Some(Reference::Name("912345678".into())));
+        let p = v.validate(&row(3, &["B", "4", "2", ""])).outcome.unwrap();
+        assert_eq!(p.product.category, Some(IdRef { id: 4 }));
+        assert_eq!(p.product.units, Some(IdRef { id: 2 }));
+        assert_eq!(p.category, None);
+    }
+
+    #[test]
+    fn learned_decimal_mark_decides_ambiguous_values() {
+        let mut v = validator(&["name", "price", "category.id"], None);
+        v.learn(&row(3, &["B", "12,50", "1"]));
+        let p = v.validate(&row(2, &["A", "1,234", "1"]));
+        assert_eq!(p.outcome.unwrap().product.sales_price, Some(1.234));
+
+        let mut v = validator(&["name", "price", "category.id"], None);
+        let p = v.validate(&row(2, &["A", "1,234", "1"]));
+        assert_eq!(
+            errors(&p),
+            vec![
+                "column \"price\": \"1,234\" could be read as 1234 or 1.234; use --decimal comma|point to decide"
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicates_name_the_first_row_and_only_count_valid_rows() {
+        let mut v = validator(&["name", "number", "ean", "category.id"], None);
+        assert!(v.validate(&row(2, &["", "N1", "", "1"])).outcome.is_err());
+        assert!(v
+            .validate(&row(3, &["A", "N1", "96385074", "1"]))
+            .outcome
+            .is_ok());
+        let dup = v.validate(&row(4, &["B", "N1", "96385074", "1"]));
+        assert_eq!(
+            errors(&dup),
+            vec![
+                "column \"number\": \"N1\" is also on row 3; each product number may appear only once",
+                "column \"ean\": \"96385074\" is also on row 3; each barcode may appear only once",
+            ]
+        );
+    }
+
+    #[test]
+    fn trailing_empty_cells_are_not_ragged_but_missing_cells_are() {
+        let mut v = validator(&["name", "category.id"], None);
+        let mut r = row(2, &["A", "1", ""]);
+        r.width = 3;
+        assert!(v.validate(&r).outcome.is_ok());
+        let r = row(3, &["A"]);
+        assert_eq!(errors(&v.validate(&r)).len(), 2);
+    }
+
+    #[test]
+    fn spreadsheet_numbers_in_code_columns_keep_their_digits() {
+        let mut v = validator(&["name", "number", "ean", "category.id"], None);
+        let r = SourceRow {
+            number: 2,
+            cells: vec![
+                Cell::Text("A".into()),
+                Cell::Number(42.0),
+                Cell::Number(7038010055690.0),
+                Cell::Int(1),
+            ],
+            width: 4,
+        };
+        let p = v.validate(&r).outcome.unwrap().product;
+        assert_eq!(p.number.as_deref(), Some("42"));
+        assert_eq!(p.ean.as_deref(), Some("7038010055690"));
     }
 }
