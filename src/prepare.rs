@@ -255,7 +255,7 @@ impl Iterator for PreparedRows {
                 return Some(Err(e));
             }
         };
-        let mut prepared = self.validator.validate(&row);
+        let mut prepared = self.validator.validate(row);
         if let Some(keep) = &self.keep {
             let mut i = 0;
             prepared.cells.retain(|_| {

@@ -121,6 +121,11 @@ impl Validator {
             let Some(col) = self.mapping.column(field) else {
                 continue;
             };
+            if self.evidence[col] != (0, 0) {
+                // Decided (or contradicted) already: more evidence changes nothing
+                // for a decided column, and a contradicted one stays undecided.
+                continue;
+            }
             if let Some(Cell::Text(text)) = row.cells.get(col) {
                 match values::decimal_evidence(text) {
                     Some(DecimalMark::Comma) => self.evidence[col].0 += 1,
@@ -145,12 +150,11 @@ impl Validator {
     }
 
     /// Validates one row. `row` must not be empty (callers skip and count those).
-    pub fn validate(&mut self, row: &SourceRow) -> PreparedRow {
-        self.learn(row);
-        let cells: Vec<String> = row.cells.iter().map(|c| c.text().into_owned()).collect();
+    pub fn validate(&mut self, row: SourceRow) -> PreparedRow {
+        self.learn(&row);
         let mut check = RowCheck {
             validator: self,
-            row,
+            row: &row,
             problems: Vec::new(),
         };
         let draft = check.build();
@@ -163,6 +167,14 @@ impl Validator {
         } else {
             Err(problems)
         };
+        let cells = row
+            .cells
+            .into_iter()
+            .map(|c| match c {
+                Cell::Text(s) => s,
+                other => other.text().into_owned(),
+            })
+            .collect();
         PreparedRow {
             row: row.number,
             cells,
@@ -623,8 +635,8 @@ mod tests {
             &["name", "category.id"],
             Some("[constants]\n\"category.id\" = 7\n"),
         );
-        let with_cell = v.validate(&row(2, &["A", "3"]));
-        let empty_cell = v.validate(&row(3, &["B", ""]));
+        let with_cell = v.validate(row(2, &["A", "3"]));
+        let empty_cell = v.validate(row(3, &["B", ""]));
         assert_eq!(
             with_cell.outcome.unwrap().product.category,
             Some(IdRef { id: 3 })
@@ -639,14 +651,14 @@ mod tests {
     fn references_by_name_or_id() {
         let mut v = validator(&["name", "category", "unit", "supplier"], None);
         let p = v
-            .validate(&row(2, &["A", "Shoes", "stk", "912345678"]))
+            .validate(row(2, &["A", "Shoes", "stk", "912345678"]))
             .outcome
             .unwrap();
         assert_eq!(p.category, Some(Reference::Name("Shoes".into())));
         assert_eq!(p.unit, Some(Reference::Name("stk".into())));
         // Digits in a supplier column may be an organization number: resolved online.
         assert_eq!(p.supplier, Some(Reference::Name("912345678".into())));
-        let p = v.validate(&row(3, &["B", "4", "2", ""])).outcome.unwrap();
+        let p = v.validate(row(3, &["B", "4", "2", ""])).outcome.unwrap();
         assert_eq!(p.product.category, Some(IdRef { id: 4 }));
         assert_eq!(p.product.units, Some(IdRef { id: 2 }));
         assert_eq!(p.category, None);
@@ -656,11 +668,11 @@ mod tests {
     fn learned_decimal_mark_decides_ambiguous_values() {
         let mut v = validator(&["name", "price", "category.id"], None);
         v.learn(&row(3, &["B", "12,50", "1"]));
-        let p = v.validate(&row(2, &["A", "1,234", "1"]));
+        let p = v.validate(row(2, &["A", "1,234", "1"]));
         assert_eq!(p.outcome.unwrap().product.sales_price, Some(1.234));
 
         let mut v = validator(&["name", "price", "category.id"], None);
-        let p = v.validate(&row(2, &["A", "1,234", "1"]));
+        let p = v.validate(row(2, &["A", "1,234", "1"]));
         assert_eq!(
             errors(&p),
             vec![
@@ -672,12 +684,12 @@ mod tests {
     #[test]
     fn duplicates_name_the_first_row_and_only_count_valid_rows() {
         let mut v = validator(&["name", "number", "ean", "category.id"], None);
-        assert!(v.validate(&row(2, &["", "N1", "", "1"])).outcome.is_err());
+        assert!(v.validate(row(2, &["", "N1", "", "1"])).outcome.is_err());
         assert!(v
-            .validate(&row(3, &["A", "N1", "96385074", "1"]))
+            .validate(row(3, &["A", "N1", "96385074", "1"]))
             .outcome
             .is_ok());
-        let dup = v.validate(&row(4, &["B", "N1", "96385074", "1"]));
+        let dup = v.validate(row(4, &["B", "N1", "96385074", "1"]));
         assert_eq!(
             errors(&dup),
             vec![
@@ -692,9 +704,9 @@ mod tests {
         let mut v = validator(&["name", "category.id"], None);
         let mut r = row(2, &["A", "1", ""]);
         r.width = 3;
-        assert!(v.validate(&r).outcome.is_ok());
+        assert!(v.validate(r).outcome.is_ok());
         let r = row(3, &["A"]);
-        assert_eq!(errors(&v.validate(&r)).len(), 2);
+        assert_eq!(errors(&v.validate(r)).len(), 2);
     }
 
     #[test]
@@ -710,7 +722,7 @@ mod tests {
             ],
             width: 4,
         };
-        let p = v.validate(&r).outcome.unwrap().product;
+        let p = v.validate(r).outcome.unwrap().product;
         assert_eq!(p.number.as_deref(), Some("42"));
         assert_eq!(p.ean.as_deref(), Some("7038010055690"));
     }

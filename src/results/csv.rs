@@ -9,7 +9,6 @@ use super::{neutralize_formula, RecordSink, ResultsLayout, RowRecord, RowStatus,
 
 pub(super) struct CsvSink {
     writer: csv::Writer<BufWriter<File>>,
-    fields: Vec<String>,
 }
 
 impl CsvSink {
@@ -41,27 +40,36 @@ impl CsvSink {
             .delimiter(layout.delimiter)
             .flexible(true)
             .from_writer(file);
-        CsvSink {
-            writer,
-            fields: Vec::new(),
-        }
+        CsvSink { writer }
     }
 }
 
 impl RecordSink for CsvSink {
     fn write(&mut self, r: &RowRecord) -> io::Result<()> {
-        let fields = &mut self.fields;
-        fields.clear();
-        fields.push(r.row.to_string());
-        fields.push(r.sheet.clone().unwrap_or_default());
-        fields.push(r.status.as_str().to_string());
-        fields.push(r.id.map(|i| i.to_string()).unwrap_or_default());
-        fields.push(r.http_status.map(|s| s.to_string()).unwrap_or_default());
-        fields.push(r.trace_id.clone().unwrap_or_default());
-        fields.push(neutralize_formula(r.error.as_deref().unwrap_or_default()).into_owned());
-        fields.extend(r.cells.iter().map(|c| neutralize_formula(c).into_owned()));
+        let mut num = itoa::Buffer::new();
+        let w = &mut self.writer;
+        let mut field = |text: &str| w.write_field(neutralize_formula(text).as_bytes());
+        field(num.format(r.row))?;
+        field(r.sheet.as_deref().unwrap_or_default())?;
+        field(r.status.as_str())?;
+        field(
+            r.id.map(|i| num.format(i).to_string())
+                .as_deref()
+                .unwrap_or_default(),
+        )?;
+        field(
+            r.http_status
+                .map(|s| num.format(s).to_string())
+                .as_deref()
+                .unwrap_or_default(),
+        )?;
+        field(r.trace_id.as_deref().unwrap_or_default())?;
+        field(r.error.as_deref().unwrap_or_default())?;
+        for cell in &r.cells {
+            field(cell)?;
+        }
         self.writer
-            .write_record(fields.iter())
+            .write_record(None::<&[u8]>)
             .map_err(io::Error::other)
     }
 
