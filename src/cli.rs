@@ -38,3 +38,31 @@ pub enum DecimalArg {
     /// `1,234.50`
     Point,
 }
+
+/// `validate`: the dry run, offline.
+#[derive(Debug, Clone, Args)]
+pub struct ValidateArgs {
+    /// How to read the file.
+    #[command(flatten)]
+    pub read: ReadArgs,
+    /// Results file (.csv, .jsonl or .xlsx); default FILE.results.csv in the current directory.
+    #[arg(long, value_name = "PATH")]
+    pub results: Option<PathBuf>,
+    /// Also write the invalid rows, in the input's columns plus `error` (.csv or .xlsx).
+    #[arg(long, value_name = "PATH")]
+    pub rejects: Option<PathBuf>,
+    /// Also write, for each valid row, the JSON body `import` would send (JSON lines).
+    #[arg(long, value_name = "PATH.jsonl")]
+    pub payloads: Option<PathBuf>,
+    /// Print only the summary line and fatal errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `template`: write a file to fill in.
+#[derive(Debug, Clone, Args)]
+pub struct TemplateArgs {
+    /// The file to write: .xlsx (with a help sheet and drop-down lists) or .csv.
+    #[arg(value_name = "OUT.xlsx|OUT.csv")]
+    pub out: PathBuf,
+}

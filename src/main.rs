@@ -1,1 +1,55 @@
-fn main() {}
+//! The `product-import` command: parses arguments, runs the command from the
+//! library and maps its outcome to the documented exit code.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use product_import::cli::{TemplateArgs, ValidateArgs};
+use product_import::commands::{self, ExitStatus};
+
+/// Bulk-import products from CSV and spreadsheet files into Finago Office (24SevenOffice).
+#[derive(Parser)]
+#[command(name = "product-import", version, about, after_help = commands::EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a file offline and write the results file; sends nothing.
+    Validate(ValidateArgs),
+    /// Write a template (.xlsx or .csv) to fill in.
+    Template(TemplateArgs),
+    /// Write N rows of generated products (for benchmarks).
+    #[command(hide = true)]
+    Generate(commands::generate::GenerateArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                ExitStatus::NothingAttempted.code()
+            } else {
+                0
+            });
+        }
+    };
+    let outcome = match cli.command {
+        Command::Validate(args) => commands::validate::run(&args, &mut std::io::stdout().lock()),
+        Command::Template(args) => commands::template::run(&args),
+        Command::Generate(args) => commands::generate::run(&args),
+    };
+    match outcome {
+        Ok(status) => ExitCode::from(status.code()),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            // Every error that ends a command early means its run did not
+            // complete: nothing (more) was attempted.
+            ExitCode::from(ExitStatus::NothingAttempted.code())
+        }
+    }
+}

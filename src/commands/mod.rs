@@ -1,4 +1,43 @@
-//! The subcommands, one module each: each turns its parsed arguments into a
-//! plan and runs it.
+//! One module per subcommand: each turns its arguments into a plan, runs it,
+//! and reports an [`ExitStatus`].
 
+pub mod generate;
 pub mod import;
+pub mod template;
+pub mod validate;
+
+/// How a command ended, as the process exit code documents it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: every row valid (validate) or imported (import).
+    Success,
+    /// 1: at least one row invalid or failed.
+    RowsFailed,
+    /// 2: nothing was attempted (bad flags, unreadable file, no name column,
+    /// bad mapping or config file, refused credentials).
+    NothingAttempted,
+    /// 130: interrupted by Ctrl-C or SIGTERM.
+    Interrupted,
+}
+
+impl ExitStatus {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::RowsFailed => 1,
+            ExitStatus::NothingAttempted => 2,
+            ExitStatus::Interrupted => 130,
+        }
+    }
+}
+
+/// An error that means nothing was attempted (exit 2), printed as it is.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:#}")]
+pub struct NothingAttempted(pub anyhow::Error);
+
+/// The exit codes, for `--help`.
+pub const EXIT_CODES: &str = "Exit codes: 0 every row valid/imported; 1 at least one row invalid or failed; \
+2 nothing was attempted (bad flags, unreadable file, no name column, bad mapping or config, refused credentials); \
+130 interrupted.";

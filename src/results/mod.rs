@@ -93,3 +93,299 @@ pub struct RowRecord {
     /// The row's cells as text, one per input column.
     pub cells: Vec<String>,
 }
+
+mod csv;
+mod jsonl;
+mod payloads;
+mod rejects;
+mod xlsx;
+
+pub use self::payloads::PayloadsWriter;
+pub use self::rejects::RejectsWriter;
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How often written records reach the disk at the latest.
+const FLUSH_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The format of a results or rejects file, chosen by its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultsFormat {
+    /// `.csv` (anything that is not `.jsonl` or `.xlsx`).
+    Csv,
+    /// `.jsonl`: one JSON object per line.
+    Jsonl,
+    /// `.xlsx`: written at the end; a JSON-lines journal beside it holds the
+    /// finished rows while the run goes on.
+    Xlsx,
+}
+
+impl ResultsFormat {
+    /// The format for `path`, by its extension.
+    pub fn for_path(path: &Path) -> ResultsFormat {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("jsonl") | Some("ndjson") => ResultsFormat::Jsonl,
+            Some("xlsx") => ResultsFormat::Xlsx,
+            _ => ResultsFormat::Csv,
+        }
+    }
+}
+
+/// The default results path: the input's file name plus `.results.csv`, in
+/// the current directory.
+pub fn default_results_path(input: &Path) -> PathBuf {
+    let name = input
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "input".into());
+    PathBuf::from(format!("{name}.results.csv"))
+}
+
+/// Where an `.xlsx` results file keeps its journal while a run goes on.
+pub fn journal_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".journal.jsonl");
+    PathBuf::from(s)
+}
+
+/// Options of a results file.
+#[derive(Debug, Clone)]
+pub struct ResultsLayout {
+    /// The input's headers, written after the status columns.
+    pub headers: Vec<String>,
+    /// Delimiter of a CSV results file (the input's, so a spreadsheet program
+    /// set up for it opens the file as it opened the input).
+    pub delimiter: u8,
+}
+
+/// A destination for records in one format.
+trait RecordSink: Send {
+    fn write(&mut self, record: &RowRecord) -> io::Result<()>;
+    fn flush(&mut self) -> io::Result<()>;
+}
+
+/// Writes the results file as rows finish. Records reach the disk at least
+/// every 250 ms, so a killed run leaves every finished row readable;
+/// [`finish`](ResultsWriter::finish) leaves the file in input order.
+pub struct ResultsWriter {
+    path: PathBuf,
+    layout: ResultsLayout,
+    format: ResultsFormat,
+    sink: Box<dyn RecordSink>,
+    last_row: u64,
+    in_order: bool,
+    last_flush: Instant,
+}
+
+impl ResultsWriter {
+    /// Creates (or truncates) the results file at `path`.
+    pub fn create(path: &Path, layout: ResultsLayout) -> io::Result<ResultsWriter> {
+        Self::open(path, layout, Vec::new())
+    }
+
+    /// Re-opens an existing results file for `--resume`: returns the records it
+    /// holds (later records of a row win) and a writer that already holds the
+    /// ones `keep` selects, so they survive even if this run is killed too.
+    pub fn resume(
+        path: &Path,
+        layout: ResultsLayout,
+        keep: impl Fn(&RowRecord) -> bool,
+    ) -> io::Result<(ResultsWriter, Vec<RowRecord>)> {
+        let records = read_results(path)?;
+        let kept = records.iter().filter(|r| keep(r)).cloned().collect();
+        Ok((Self::open(path, layout, kept)?, records))
+    }
+
+    fn open(
+        path: &Path,
+        layout: ResultsLayout,
+        initial: Vec<RowRecord>,
+    ) -> io::Result<ResultsWriter> {
+        let format = ResultsFormat::for_path(path);
+        // Write to a temporary file first and rename, so an existing file is
+        // replaced only once its kept records are safely on disk.
+        let target = match format {
+            ResultsFormat::Xlsx => journal_path(path),
+            _ => path.to_path_buf(),
+        };
+        let tmp = tmp_path(&target);
+        let mut sink = new_sink(format, &tmp, &layout)?;
+        for r in &initial {
+            sink.write(r)?;
+        }
+        sink.flush()?;
+        drop(sink);
+        std::fs::rename(&tmp, &target)?;
+        let sink = reopen_sink(format, &target, &layout)?;
+        let mut last_row = 0;
+        let mut in_order = true;
+        for r in &initial {
+            in_order &= r.row > last_row;
+            last_row = last_row.max(r.row);
+        }
+        Ok(ResultsWriter {
+            path: path.to_path_buf(),
+            layout,
+            format,
+            sink,
+            last_row,
+            in_order,
+            last_flush: Instant::now(),
+        })
+    }
+
+    /// The results file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one record.
+    pub fn write(&mut self, record: &RowRecord) -> io::Result<()> {
+        if record.row <= self.last_row {
+            self.in_order = false;
+        }
+        self.last_row = self.last_row.max(record.row);
+        self.sink.write(record)?;
+        if self.last_flush.elapsed() >= FLUSH_INTERVAL {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Pushes everything written so far to the disk.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.last_flush = Instant::now();
+        self.sink.flush()
+    }
+
+    /// Completes the file: in input order (one record per row, the last
+    /// written winning), and for `.xlsx` the workbook written from the journal.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.sink.flush()?;
+        drop(self.sink);
+        if self.in_order && self.format != ResultsFormat::Xlsx {
+            return Ok(());
+        }
+        let records = read_results(&self.path)?;
+        match self.format {
+            ResultsFormat::Xlsx => {
+                xlsx::write_results(&self.path, &self.layout, &records)?;
+                let _ = std::fs::remove_file(journal_path(&self.path));
+            }
+            format => {
+                let tmp = tmp_path(&self.path);
+                let mut sink = new_sink(format, &tmp, &self.layout)?;
+                for r in &records {
+                    sink.write(r)?;
+                }
+                sink.flush()?;
+                drop(sink);
+                std::fs::rename(&tmp, &self.path)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".tmp");
+    PathBuf::from(s)
+}
+
+fn new_sink(
+    format: ResultsFormat,
+    path: &Path,
+    layout: &ResultsLayout,
+) -> io::Result<Box<dyn RecordSink>> {
+    Ok(match format {
+        ResultsFormat::Csv => Box::new(csv::CsvSink::create(path, layout)?),
+        ResultsFormat::Jsonl | ResultsFormat::Xlsx => {
+            Box::new(jsonl::JsonlSink::create(path, layout, false)?)
+        }
+    })
+}
+
+fn reopen_sink(
+    format: ResultsFormat,
+    path: &Path,
+    layout: &ResultsLayout,
+) -> io::Result<Box<dyn RecordSink>> {
+    Ok(match format {
+        ResultsFormat::Csv => Box::new(csv::CsvSink::append(path, layout)?),
+        ResultsFormat::Jsonl | ResultsFormat::Xlsx => {
+            Box::new(jsonl::JsonlSink::create(path, layout, true)?)
+        }
+    })
+}
+
+/// Reads a results file back: one record per row, in row order, the last
+/// record of a row winning. A missing file gives no records; a line cut short
+/// by a killed run is skipped. For `.xlsx`, the journal of an unfinished run
+/// is read too.
+pub fn read_results(path: &Path) -> io::Result<Vec<RowRecord>> {
+    let mut records = match ResultsFormat::for_path(path) {
+        ResultsFormat::Csv => csv::read(path)?,
+        ResultsFormat::Jsonl => jsonl::read(path)?,
+        ResultsFormat::Xlsx => {
+            let mut r = xlsx::read(path)?;
+            r.extend(jsonl::read(&journal_path(path))?);
+            r
+        }
+    };
+    // Stable sort keeps the write order among records of the same row.
+    records.sort_by_key(|r| r.row);
+    let mut out: Vec<RowRecord> = Vec::with_capacity(records.len());
+    for r in records {
+        match out.last_mut() {
+            Some(last) if last.row == r.row => *last = r,
+            _ => out.push(r),
+        }
+    }
+    Ok(out)
+}
+
+/// Makes text safe to open in a spreadsheet program: a cell starting with
+/// `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'` so it is not
+/// run as a formula. Plain numbers such as `-5` or `+47` are left alone.
+pub fn neutralize_formula(text: &str) -> std::borrow::Cow<'_, str> {
+    let risky = matches!(
+        text.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    );
+    if !risky || is_plain_number(text) {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    }
+}
+
+fn is_plain_number(text: &str) -> bool {
+    let rest = text.strip_prefix(['+', '-']).unwrap_or(text);
+    rest.as_bytes().first().is_some_and(u8::is_ascii_digit)
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b',' | b' '))
+}
+
+/// Removes the `'` that [`neutralize_formula`] adds, when reading a file back.
+pub fn restore_formula(text: &str) -> &str {
+    match text.strip_prefix('\'') {
+        Some(rest)
+            if matches!(
+                rest.as_bytes().first(),
+                Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+            ) =>
+        {
+            rest
+        }
+        _ => text,
+    }
+}

@@ -1,1 +1,478 @@
-//! Integration tests: validate.
+//! Integration tests: `validate` and `template` run as a user runs them, with
+//! the results, rejects and payloads files compared exactly.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::common::{bin, tempdir};
+
+fn samples(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name)
+}
+
+/// Reads a CSV results file, without its BOM.
+fn read_text(path: &Path) -> String {
+    let text = fs::read_to_string(path).unwrap();
+    text.strip_prefix('\u{FEFF}').unwrap_or(&text).to_string()
+}
+
+/// Runs `validate` in `dir` and returns (exit code, stdout, stderr).
+fn validate(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = bin()
+        .current_dir(dir)
+        .arg("validate")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, content).unwrap();
+    path
+}
+
+#[test]
+fn sample_csv_is_valid_and_results_pin_the_columns() {
+    let dir = tempdir();
+    let file = samples("products.csv");
+    let payloads = dir.path().join("payloads.jsonl");
+    let (code, stdout, stderr) = validate(
+        dir.path(),
+        &[
+            file.to_str().unwrap(),
+            "--payloads",
+            payloads.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("\"name\"") && stdout.contains("-> name"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Rows: 8 read, 8 valid, 0 invalid, 0 empty skipped"),
+        "{stdout}"
+    );
+
+    let results = read_text(&dir.path().join("products.csv.results.csv"));
+    let mut lines = results.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "row,sheet,status,id,http_status,trace_id,error,name,number,type,status,description,costPrice,\
+         salesPrice,webshopEnabled,stock.isManaged,stock.quantity,stock.location,ean,\
+         supplierProduct.itemCode,supplierProduct.price,category,unit"
+    );
+    assert_eq!(
+        lines.next().unwrap(),
+        "2,,valid,,,,,White shoe laces,SH-1001,default,active,\"Cotton laces, 120 cm\",12.50,39.90,yes,yes,\
+         250,A-12-3,4006381333931,LACE-120,11.00,Accessories,stk"
+    );
+    // The quoted cell with a line break is one row: the next rows keep their numbers.
+    let rows: Vec<&str> = results
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    assert!(
+        rows.contains(&"5") && rows.contains(&"6") && rows.contains(&"9"),
+        "{rows:?}"
+    );
+
+    let payloads = fs::read_to_string(&payloads).unwrap();
+    let first = payloads.lines().next().unwrap();
+    assert_eq!(
+        first,
+        r#"{"row":2,"product":{"name":"White shoe laces","number":"SH-1001","type":"default","status":"active","description":"Cotton laces, 120 cm","costPrice":12.5,"salesPrice":39.9,"webshopEnabled":true,"stock":{"isManaged":true,"quantity":250.0,"location":"A-12-3"},"ean":"4006381333931","supplierProduct":{"itemCode":"LACE-120","price":11.0},"category":{"name":"Accessories"},"units":{"name":"stk"}}}"#
+    );
+    assert_eq!(payloads.lines().count(), 8);
+}
+
+#[test]
+fn windows_1252_semicolon_norwegian_file() {
+    let dir = tempdir();
+    let payloads = dir.path().join("p.jsonl");
+    let (code, stdout, stderr) = validate(
+        dir.path(),
+        &[
+            samples("varer-nordisk.csv").to_str().unwrap(),
+            "--payloads",
+            payloads.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("windows-1252"), "{stdout}");
+    assert!(stdout.contains("delimiter ';'"), "{stdout}");
+    assert!(
+        stdout.contains("\"Varenavn\"") && stdout.contains("-> name"),
+        "{stdout}"
+    );
+    let payloads = fs::read_to_string(&payloads).unwrap();
+    let votter = payloads.lines().find(|l| l.contains("Votter")).unwrap();
+    assert!(
+        votter.contains(r#""costPrice":1150.0,"salesPrice":2490.0"#),
+        "{votter}"
+    );
+    assert!(
+        votter.contains(r#""description":"Skinnvotter med fôr""#),
+        "{votter}"
+    );
+    let skolisser = payloads.lines().find(|l| l.contains("Skolisser")).unwrap();
+    assert!(skolisser.contains(r#""status":"inactive""#), "{skolisser}");
+    // The results file keeps the input's delimiter and its Norwegian text.
+    let results = read_text(&dir.path().join("varer-nordisk.csv.results.csv"));
+    assert!(
+        results.starts_with("row;sheet;status;id;http_status;trace_id;error;Varenr;Varenavn"),
+        "{results}"
+    );
+    assert!(results.contains("Ullsokker grå"), "{results}");
+}
+
+#[test]
+fn mapping_file_maps_constants_and_ignores() {
+    let dir = tempdir();
+    let payloads = dir.path().join("p.jsonl");
+    let (code, stdout, stderr) = validate(
+        dir.path(),
+        &[
+            samples("legacy-export.csv").to_str().unwrap(),
+            "--mapping",
+            samples("mapping.toml").to_str().unwrap(),
+            "--payloads",
+            payloads.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("(ignored)"), "{stdout}");
+    assert!(!stdout.contains("Unknown columns"), "{stdout}");
+    let payloads = fs::read_to_string(&payloads).unwrap();
+    assert_eq!(
+        payloads.lines().nth(1).unwrap(),
+        r#"{"row":3,"product":{"name":"Gammel vare B","number":"LG-002","status":"active","costPrice":1200.5,"salesPrice":2499.0,"stock":{"location":"H2"},"category":{"id":1}}}"#
+    );
+}
+
+#[test]
+fn every_problem_of_a_row_is_reported_with_column_and_value() {
+    let dir = tempdir();
+    let long_name = "x".repeat(151);
+    let file = write(
+        dir.path(),
+        "bad.csv",
+        &format!(
+            "Varenavn,Varenr,Pris,Strekkode,Kategori,Nettbutikk\n\
+             Ok product,A-1,10.50,4006381333931,Shoes,yes\n\
+             {long_name},A-2,-5,4006381333932,Shoes,maybe\n\
+             Duplicate,A-1,12,,Shoes,\n\
+             ,A-4,12x,,,\n\
+             Ragged,A-5\n\
+             \n\
+             =HYPERLINK(\"http://x\"),A-6,1,,Shoes,no\n"
+        ),
+    );
+    let rejects = dir.path().join("rejects.csv");
+    let (code, stdout, _) = validate(
+        dir.path(),
+        &[
+            file.to_str().unwrap(),
+            "--rejects",
+            rejects.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("Rows: 6 read, 2 valid, 4 invalid, 1 empty skipped"),
+        "{stdout}"
+    );
+    let results = read_text(&dir.path().join("bad.csv.results.csv"));
+    let errors: Vec<String> = csv::Reader::from_reader(results.as_bytes())
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            format!("{}|{}|{}", &r[0], &r[2], &r[6])
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            "2|valid|".to_string(),
+            format!(
+                "3|invalid|column \"Varenavn\": \"{}...\" is 151 characters long; at most 150 are allowed; \
+                 column \"Pris\": \"-5\" must not be negative; \
+                 column \"Strekkode\": \"4006381333932\" is not a valid barcode: it has a wrong check digit (expected 1); \
+                 column \"Nettbutikk\": \"maybe\" is not yes/no (accepted: yes/no, ja/nei, true/false, 1/0, x)",
+                "x".repeat(57)
+            ),
+            "4|invalid|column \"Varenr\": \"A-1\" is also on row 2; each product number may appear only once"
+                .to_string(),
+            "5|invalid|column \"Pris\": \"12x\" is not a number; column \"Varenavn\": is empty; every product needs a name; \
+             no category: fill a category or category.id column, or set a constant \"category.id\" in the mapping file"
+                .to_string(),
+            "6|invalid|the row has 2 cells but the header has 6; check for a missing or extra delimiter or quote"
+                .to_string(),
+            "8|valid|".to_string(),
+        ]
+    );
+    // A formula-like cell is written so a spreadsheet program does not run it.
+    assert!(results.contains("'=HYPERLINK"), "{results}");
+
+    // The rejects file holds the invalid rows in the input's columns plus
+    // `error`, and can be fed back as input.
+    let rejects_text = read_text(&rejects);
+    assert!(
+        rejects_text.starts_with("Varenavn,Varenr,Pris,Strekkode,Kategori,Nettbutikk,error\n"),
+        "{rejects_text}"
+    );
+    assert_eq!(rejects_text.lines().count(), 5);
+    let (code, stdout, _) = validate(dir.path(), &[rejects.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("Rows: 4 read, 1 valid, 3 invalid"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn ambiguous_numbers_are_decided_by_the_column_or_the_flag() {
+    let dir = tempdir();
+    // 1,234 alone could be 1234 or 1.234.
+    let alone = write(
+        dir.path(),
+        "alone.csv",
+        "name,price,category.id\nA,\"1,234\",1\n",
+    );
+    let (code, _, _) = validate(dir.path(), &[alone.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let results = read_text(&dir.path().join("alone.csv.results.csv"));
+    assert!(
+        results.contains("could be read as 1234 or 1.234"),
+        "{results}"
+    );
+    let payloads = dir.path().join("p.jsonl");
+    let (code, _, _) = validate(
+        dir.path(),
+        &[
+            alone.to_str().unwrap(),
+            "--decimal",
+            "comma",
+            "--payloads",
+            payloads.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(fs::read_to_string(&payloads)
+        .unwrap()
+        .contains(r#""salesPrice":1.234"#));
+
+    // Another value of the column (12,50) says the comma is the decimal mark.
+    let column = write(
+        dir.path(),
+        "column.csv",
+        "name;price;category.id\nA;1,234;1\nB;12,50;1\n",
+    );
+    let (code, _, _) = validate(
+        dir.path(),
+        &[
+            column.to_str().unwrap(),
+            "--payloads",
+            payloads.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(fs::read_to_string(&payloads)
+        .unwrap()
+        .contains(r#""salesPrice":1.234"#));
+}
+
+#[test]
+fn no_name_column_is_fatal_and_lists_the_headers() {
+    let dir = tempdir();
+    let file = write(dir.path(), "x.csv", "Foo,Bar\n1,2\n");
+    let (code, _, stderr) = validate(dir.path(), &[file.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("no column holds the product name"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("\"Foo\", \"Bar\""), "{stderr}");
+}
+
+#[test]
+fn bad_flags_and_unreadable_files_exit_2() {
+    let dir = tempdir();
+    let file = write(dir.path(), "x.csv", "name\nA\n");
+    for args in [
+        vec![file.to_str().unwrap(), "--delimiter", "ab"],
+        vec![file.to_str().unwrap(), "--encoding", "klingon"],
+        vec![file.to_str().unwrap(), "--header-row", "0"],
+        vec![file.to_str().unwrap(), "--mapping", "/nonexistent/m.toml"],
+        vec!["/nonexistent/file.csv"],
+        vec![file.to_str().unwrap(), "--no-such-flag"],
+    ] {
+        let (code, _, stderr) = validate(dir.path(), &args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(!stderr.is_empty());
+    }
+    let empty = write(dir.path(), "empty.csv", "");
+    let (code, _, stderr) = validate(dir.path(), &[empty.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    let junk = dir.path().join("junk.csv");
+    fs::write(
+        &junk,
+        (0..4096u32)
+            .map(|i| (i * 7919 % 251) as u8)
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    let (code, _, stderr) = validate(dir.path(), &[junk.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn results_as_jsonl_and_xlsx() {
+    let dir = tempdir();
+    let file = samples("products.csv");
+    let jsonl = dir.path().join("r.jsonl");
+    let (code, _, _) = validate(
+        dir.path(),
+        &[file.to_str().unwrap(), "--results", jsonl.to_str().unwrap()],
+    );
+    assert_eq!(code, 0);
+    let first = fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        first.starts_with(
+            r#"{"row":2,"sheet":null,"status":"valid","id":null,"http_status":null,"trace_id":null,"error":null,"cells":{"name":"White shoe laces","number":"SH-1001""#
+        ),
+        "{first}"
+    );
+    let xlsx = dir.path().join("r.xlsx");
+    let (code, _, _) = validate(
+        dir.path(),
+        &[file.to_str().unwrap(), "--results", xlsx.to_str().unwrap()],
+    );
+    assert_eq!(code, 0);
+    // The workbook reads back as input: the status columns are ignored.
+    let (code, stdout, _) = validate(
+        dir.path(),
+        &[xlsx.to_str().unwrap(), "--results", "again.csv"],
+    );
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("Rows: 8 read, 8 valid"), "{stdout}");
+    assert!(!stdout.contains("Unknown columns"), "{stdout}");
+}
+
+#[test]
+fn spreadsheet_cells_keep_digits_and_report_dates_and_errors() {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook};
+    let dir = tempdir();
+    let path = dir.path().join("book.xlsx");
+    let mut wb = Workbook::new();
+    let notes = wb.add_worksheet();
+    notes.set_name("Notes").unwrap();
+    notes.write_string(0, 0, "read me").unwrap();
+    let sheet = wb.add_worksheet();
+    sheet.set_name("Products").unwrap();
+    for (col, h) in [
+        "Product name",
+        "SKU",
+        "EAN",
+        "Price",
+        "category.id",
+        "Location",
+    ]
+    .iter()
+    .enumerate()
+    {
+        sheet.write_string(0, col as u16, *h).unwrap();
+    }
+    sheet.write_string(1, 0, "Cup").unwrap();
+    sheet.write_number(1, 1, 42.0).unwrap();
+    sheet.write_number(1, 2, 7038010055690.0).unwrap();
+    sheet
+        .write_formula(1, 3, Formula::new("=10*2").set_result("20"))
+        .unwrap();
+    sheet.write_number(1, 4, 1.0).unwrap();
+    sheet.write_number(1, 5, 12.0).unwrap();
+    sheet.write_string(2, 0, "Plate").unwrap();
+    let date = ExcelDateTime::from_ymd(2024, 3, 1).unwrap();
+    sheet
+        .write_datetime_with_format(2, 1, &date, &Format::new().set_num_format("yyyy-mm-dd"))
+        .unwrap();
+    sheet
+        .write_formula(2, 3, Formula::new("=NA()").set_result("#N/A"))
+        .unwrap();
+    sheet.write_number(2, 4, 1.0).unwrap();
+    wb.save(&path).unwrap();
+
+    let payloads = dir.path().join("p.jsonl");
+    let (code, stdout, _) = validate(
+        dir.path(),
+        &[
+            path.to_str().unwrap(),
+            "--sheet",
+            "Products",
+            "--payloads",
+            payloads.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("Sheets not read: \"Notes\""), "{stdout}");
+    assert_eq!(
+        fs::read_to_string(&payloads).unwrap().trim(),
+        r#"{"row":2,"product":{"name":"Cup","number":"42","salesPrice":20.0,"stock":{"location":"12"},"ean":"7038010055690","category":{"id":1}}}"#
+    );
+    let results = read_text(&dir.path().join("book.xlsx.results.csv"));
+    let line = results.lines().find(|l| l.starts_with("3,")).unwrap();
+    assert!(line.starts_with("3,Products,invalid,"), "{line}");
+    assert!(
+        line.contains("column \"\"SKU\"\": \"\"2024-03-01\"\" is a date"),
+        "{line}"
+    );
+    assert!(
+        line.contains("column \"\"Price\"\": \"\"#N/A\"\" is an error value"),
+        "{line}"
+    );
+    // By position too.
+    let (code, stdout, _) = validate(dir.path(), &[path.to_str().unwrap(), "--sheet", "2"]);
+    assert_eq!(code, 1, "{stdout}");
+    let (code, _, stderr) = validate(dir.path(), &[path.to_str().unwrap(), "--sheet", "Prices"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("Products"), "{stderr}");
+}
+
+#[test]
+fn templates_validate_and_have_help() {
+    let dir = tempdir();
+    for name in ["t.xlsx", "t.csv"] {
+        let out = bin()
+            .current_dir(dir.path())
+            .args(["template", name])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let (code, stdout, _) = validate(dir.path(), &[name]);
+        assert_eq!(code, 0, "{name}: {stdout}");
+        assert!(stdout.contains("Rows: 1 read, 1 valid"), "{stdout}");
+    }
+    let (code, stdout, _) = validate(dir.path(), &["t.xlsx", "--sheet", "Help"]);
+    assert_eq!(code, 2, "{stdout}");
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["template", "t.txt"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,0 +1,269 @@
+//! Opening an input for validation: the reading options as a plan with real
+//! types, then the file read, its columns mapped and every row validated, as
+//! one stream of [`PreparedRow`]s shared by `validate` and `import`.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::cli::{DecimalArg, ReadArgs};
+use crate::mapping::{ColumnMapping, ColumnRole, MappingError, MappingFile};
+use crate::read::{self, ReadError, ReadOptions, SheetSelector, SourceInfo, SourceRow};
+use crate::validate::{PreparedRow, ValidateOptions, Validator, LEARN_ROWS};
+use crate::values::DecimalMark;
+
+/// Everything needed to read and validate an input file, checked before any I/O
+/// except reading the mapping file.
+#[derive(Debug, Clone)]
+pub struct InputPlan {
+    /// The input file.
+    pub path: PathBuf,
+    /// How to read it.
+    pub read: ReadOptions,
+    /// The mapping file, if any.
+    pub mapping: Option<(PathBuf, MappingFile)>,
+    /// How to interpret cells.
+    pub validate: ValidateOptions,
+}
+
+/// Why an input cannot be prepared; all of these mean nothing was attempted (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    /// A reading flag is not valid.
+    #[error("{0}")]
+    BadFlag(String),
+    /// The file could not be read.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The mapping is unusable.
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
+}
+
+impl InputPlan {
+    /// Checks the reading flags and loads the mapping file.
+    pub fn from_args(args: &ReadArgs) -> Result<InputPlan, PrepareError> {
+        let delimiter = args.delimiter.as_deref().map(parse_delimiter).transpose()?;
+        let encoding = args
+            .encoding
+            .as_deref()
+            .map(|label| {
+                encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
+                    PrepareError::BadFlag(format!(
+                        "--encoding: unknown encoding \"{label}\" (try utf-8, windows-1252, iso-8859-1, utf-16le)"
+                    ))
+                })
+            })
+            .transpose()?;
+        let sheet = match args.sheet.as_deref().map(str::trim) {
+            None => None,
+            Some("0") => {
+                return Err(PrepareError::BadFlag(
+                    "--sheet: positions start at 1".to_string(),
+                ))
+            }
+            Some(s) => Some(match s.parse::<usize>() {
+                Ok(n) => SheetSelector::Position(n),
+                Err(_) => SheetSelector::Name(s.to_string()),
+            }),
+        };
+        if args.header_row == Some(0) {
+            return Err(PrepareError::BadFlag(
+                "--header-row: rows start at 1".to_string(),
+            ));
+        }
+        let mapping = match &args.mapping {
+            Some(path) => Some((path.clone(), MappingFile::load(path)?)),
+            None => None,
+        };
+        Ok(InputPlan {
+            path: args.file.clone(),
+            read: ReadOptions {
+                sheet,
+                delimiter,
+                encoding,
+                header_row: args.header_row,
+            },
+            mapping,
+            validate: ValidateOptions {
+                decimal: args.decimal.map(|d| match d {
+                    DecimalArg::Comma => DecimalMark::Comma,
+                    DecimalArg::Point => DecimalMark::Point,
+                }),
+            },
+        })
+    }
+}
+
+fn parse_delimiter(s: &str) -> Result<u8, PrepareError> {
+    match s {
+        "tab" | "\\t" | "\t" | "TAB" => Ok(b'\t'),
+        s if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        _ => Err(PrepareError::BadFlag(format!(
+            "--delimiter: \"{s}\" is not a single character (use , ; | or tab)"
+        ))),
+    }
+}
+
+/// Counters of a prepared stream, readable from another thread while it runs.
+#[derive(Debug, Default)]
+pub struct PrepareCounters {
+    /// Data rows yielded (valid or invalid).
+    pub rows: AtomicU64,
+    /// Completely empty rows skipped.
+    pub empty_rows: AtomicU64,
+}
+
+impl PrepareCounters {
+    /// Data rows yielded so far.
+    pub fn rows(&self) -> u64 {
+        self.rows.load(Ordering::Relaxed)
+    }
+
+    /// Empty rows skipped so far.
+    pub fn empty_rows(&self) -> u64 {
+        self.empty_rows.load(Ordering::Relaxed)
+    }
+}
+
+/// An opened, mapped input.
+pub struct Prepared {
+    /// What was read and how.
+    pub info: SourceInfo,
+    /// The resolved column mapping (print it in the summary).
+    pub mapping: ColumnMapping,
+    /// Headers to write after the status columns of the results file: the
+    /// input's headers less the status columns of a results file read back.
+    pub output_headers: Vec<String>,
+    /// The validated rows.
+    pub rows: PreparedRows,
+}
+
+/// Opens, maps and starts validating an input.
+pub fn prepare(plan: &InputPlan) -> Result<Prepared, PrepareError> {
+    let table = read::open(&plan.path, &plan.read)?;
+    let mapping_file = plan.mapping.as_ref().map(|(p, m)| (p.as_path(), m));
+    let mapping = ColumnMapping::build(&plan.path, &table.headers, mapping_file)?;
+    let keep: Vec<bool> = mapping
+        .roles
+        .iter()
+        .map(|r| *r != ColumnRole::ResultsColumn)
+        .collect();
+    let output_headers = table
+        .headers
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(h, _)| h.clone())
+        .collect();
+    let validator = Validator::new(mapping.clone(), plan.validate);
+    Ok(Prepared {
+        info: table.info,
+        mapping,
+        output_headers,
+        rows: PreparedRows {
+            source: table.rows,
+            validator,
+            lookahead: VecDeque::new(),
+            learned: false,
+            keep: keep
+                .iter()
+                .all(|k| *k)
+                .then_some(())
+                .map_or(Some(keep), |_| None),
+            counters: Arc::new(PrepareCounters::default()),
+            failed: false,
+        },
+    })
+}
+
+/// The stream of validated rows of one input, in file order, empty rows skipped.
+///
+/// Before the first row is validated, up to [`LEARN_ROWS`] rows are read ahead
+/// so that each number column's decimal mark is learned from its values.
+/// An `Err` item is a fatal read error; the stream ends after it.
+pub struct PreparedRows {
+    source: Box<dyn Iterator<Item = Result<SourceRow, ReadError>> + Send>,
+    validator: Validator,
+    lookahead: VecDeque<Result<SourceRow, ReadError>>,
+    learned: bool,
+    /// Which cells to keep in `PreparedRow::cells`, when not all.
+    keep: Option<Vec<bool>>,
+    counters: Arc<PrepareCounters>,
+    failed: bool,
+}
+
+impl PreparedRows {
+    /// Shared counters (rows, empty rows) of this stream.
+    pub fn counters(&self) -> Arc<PrepareCounters> {
+        Arc::clone(&self.counters)
+    }
+
+    fn next_source(&mut self) -> Option<Result<SourceRow, ReadError>> {
+        loop {
+            let row = match self.source.next()? {
+                Ok(row) => row,
+                Err(e) => return Some(Err(e)),
+            };
+            if row.is_empty() {
+                self.counters.empty_rows.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            return Some(Ok(row));
+        }
+    }
+
+    /// Reads ahead up to [`LEARN_ROWS`] rows (stopping at a read error,
+    /// which is kept in order) and learns the decimal marks from them.
+    fn learn(&mut self) {
+        self.learned = true;
+        while self.lookahead.len() < LEARN_ROWS {
+            match self.next_source() {
+                Some(Ok(row)) => {
+                    self.validator.learn(&row);
+                    self.lookahead.push_back(Ok(row));
+                }
+                Some(Err(e)) => {
+                    self.lookahead.push_back(Err(e));
+                    break;
+                }
+                None => break,
+            }
+        }
+    }
+}
+
+impl Iterator for PreparedRows {
+    type Item = Result<PreparedRow, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        if !self.learned {
+            self.learn();
+        }
+        let next = match self.lookahead.pop_front() {
+            Some(item) => item,
+            None => self.next_source()?,
+        };
+        let row = match next {
+            Ok(row) => row,
+            Err(e) => {
+                self.failed = true;
+                return Some(Err(e));
+            }
+        };
+        let mut prepared = self.validator.validate(row);
+        if let Some(keep) = &self.keep {
+            let mut i = 0;
+            prepared.cells.retain(|_| {
+                i += 1;
+                keep.get(i - 1).copied().unwrap_or(true)
+            });
+        }
+        self.counters.rows.fetch_add(1, Ordering::Relaxed);
+        Some(Ok(prepared))
+    }
+}
