@@ -21,6 +21,8 @@ enum Command {
     Validate(ValidateArgs),
     /// Write a template (.xlsx or .csv) to fill in.
     Template(TemplateArgs),
+    /// Send the rows of a file to the API, paced, concurrent and retried.
+    Import(Box<commands::import::ImportArgs>),
     /// Write N rows of generated products (for benchmarks).
     #[command(hide = true)]
     Generate(commands::generate::GenerateArgs),
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => commands::validate::run(&args, &mut std::io::stdout().lock()),
         Command::Template(args) => commands::template::run(&args),
         Command::Generate(args) => commands::generate::run(&args),
+        Command::Import(args) => commands::import::run_blocking(*args),
     };
     match outcome {
         Ok(status) => ExitCode::from(status.code()),

@@ -60,7 +60,8 @@ pub struct Input {
     pub rows: Box<dyn Iterator<Item = PreparedRow> + Send>,
     /// Number of data rows, when known (for progress and the prefetch decision).
     pub total: Option<u64>,
-    /// Outcomes kept from an earlier run (`--resume`); these rows are not processed again.
+    /// Outcomes kept from an earlier run (`--resume`); these rows are not
+    /// processed again, only counted: the sinks already hold them.
     pub kept: Vec<RowRecord>,
     /// Rows an earlier run may have sent without recording an outcome.
     pub maybe_sent: HashSet<u64>,
@@ -168,11 +169,11 @@ pub async fn run<A: ProductApi>(
 
     let window = plan.concurrency.max(1) * 2;
     let (record_tx, record_rx) = mpsc::channel::<RowRecord>(window * 4);
-    let recorder = tokio::spawn(recorder::record(record_rx, sinks, progress, pacer));
-    for record in kept.iter() {
-        // The recorder ends early only on a sink error, reported below.
-        let _ = record_tx.send(record.clone()).await;
+    let mut initial = Tally::default();
+    for record in &kept {
+        initial.add(record.status);
     }
+    let recorder = tokio::spawn(recorder::record(record_rx, sinks, initial, progress, pacer));
     let kept_rows: HashSet<u64> = kept.iter().map(|r| r.row).collect();
     drop(kept);
 

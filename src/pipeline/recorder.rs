@@ -62,14 +62,16 @@ impl Tally {
 }
 
 /// Receives rows until every sender is gone, then finishes the sinks.
+/// Counting starts from `initial` (rows kept from an earlier run).
 /// Returns the tally; a sink error stops recording and is returned.
 pub async fn record(
     mut rows: mpsc::Receiver<RowRecord>,
     mut sinks: Vec<Box<dyn RecordSink>>,
+    initial: Tally,
     mut progress: Progress,
     pacer: Option<Arc<Pacer>>,
 ) -> anyhow::Result<Tally> {
-    let mut tally = Tally::default();
+    let mut tally = initial;
     let mut tick = tokio::time::interval(FLUSH_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut dirty = false;
