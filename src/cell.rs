@@ -66,13 +66,21 @@ pub fn is_invisible(c: char) -> bool {
 }
 
 /// Formats a number the way a spreadsheet shows it in a general cell, without
-/// exponent notation and without a trailing `.0`.
+/// exponent notation and without a trailing `.0`, to at most 15 significant
+/// digits as spreadsheets do (a formula's `0.1 + 0.2` shows as `0.3`).
 pub fn format_number(n: f64) -> String {
     if n.is_finite() && n.fract() == 0.0 && n.abs() < 1e17 {
         format!("{}", n as i64)
+    } else if n.is_finite() {
+        let rounded: f64 = format!("{n:.14e}").parse().unwrap_or(n);
+        if rounded.fract() == 0.0 && rounded.abs() < 1e17 {
+            format!("{}", rounded as i64)
+        } else {
+            // Rust's Display for f64 is the shortest representation that round-trips
+            // and never uses exponent notation.
+            format!("{rounded}")
+        }
     } else {
-        // Rust's Display for f64 is the shortest representation that round-trips
-        // and never uses exponent notation.
         format!("{n}")
     }
 }
@@ -88,6 +96,9 @@ mod tests {
         assert_eq!(Cell::Number(12.5).text(), "12.5");
         assert_eq!(Cell::Number(-0.1).text(), "-0.1");
         assert_eq!(Cell::Int(-3).text(), "-3");
+        assert_eq!(Cell::Number(0.1 + 0.2).text(), "0.3");
+        assert_eq!(Cell::Number(2.0000000000000004).text(), "2");
+        assert_eq!(Cell::Number(1234.5678).text(), "1234.5678");
     }
 
     #[test]

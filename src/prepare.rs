@@ -267,3 +267,72 @@ impl Iterator for PreparedRows {
         Some(Ok(prepared))
     }
 }
+
+/// Rows per batch handed from the reading thread to the consumer.
+const BATCH: usize = 256;
+/// Batches that may wait between the threads: the reader never runs more
+/// than `BATCH * DEPTH` rows ahead.
+const DEPTH: usize = 4;
+
+impl PreparedRows {
+    /// Moves reading and validation to a thread of their own, so that the
+    /// consumer (writing results, or sending) runs on another core. The
+    /// stream stays bounded: the thread runs at most about a thousand rows ahead.
+    pub fn into_background(self) -> BackgroundRows {
+        let counters = self.counters();
+        let (tx, rx) = std::sync::mpsc::sync_channel(DEPTH);
+        let handle = std::thread::Builder::new()
+            .name("read".into())
+            .spawn(move || {
+                let mut batch = Vec::with_capacity(BATCH);
+                for item in self {
+                    batch.push(item);
+                    if batch.len() == BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                        if tx.send(full).is_err() {
+                            return;
+                        }
+                    }
+                }
+                if !batch.is_empty() {
+                    let _ = tx.send(batch);
+                }
+            })
+            .expect("spawn the reading thread");
+        BackgroundRows {
+            rx,
+            current: Vec::new().into_iter(),
+            counters,
+            _handle: handle,
+        }
+    }
+}
+
+/// The rows of a [`PreparedRows`] read on a background thread; see
+/// [`PreparedRows::into_background`].
+pub struct BackgroundRows {
+    rx: std::sync::mpsc::Receiver<Vec<Result<PreparedRow, ReadError>>>,
+    current: std::vec::IntoIter<Result<PreparedRow, ReadError>>,
+    counters: Arc<PrepareCounters>,
+    _handle: std::thread::JoinHandle<()>,
+}
+
+impl BackgroundRows {
+    /// Shared counters (rows, empty rows) of the stream.
+    pub fn counters(&self) -> Arc<PrepareCounters> {
+        Arc::clone(&self.counters)
+    }
+}
+
+impl Iterator for BackgroundRows {
+    type Item = Result<PreparedRow, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.current.next() {
+                return Some(item);
+            }
+            self.current = self.rx.recv().ok()?.into_iter();
+        }
+    }
+}

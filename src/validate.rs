@@ -159,6 +159,14 @@ impl Validator {
         };
         let draft = check.build();
         let mut problems = check.problems;
+        // In the order of the columns, as a user reads the row.
+        let headers = &self.mapping.headers;
+        problems.sort_by_key(|p| {
+            p.column
+                .as_ref()
+                .and_then(|c| headers.iter().position(|h| h == c))
+                .unwrap_or(usize::MAX)
+        });
         if problems.is_empty() {
             self.check_duplicates(row.number, &draft.product, &mut problems);
         }

@@ -33,7 +33,7 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
         info,
         mapping,
         output_headers,
-        mut rows,
+        rows,
     } = prepared;
     let layout = ResultsLayout {
         headers: output_headers,
@@ -66,7 +66,8 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
     let (mut valid, mut invalid) = (0u64, 0u64);
     let mut listed = Vec::new();
     let mut read_error = None;
-    for item in rows.by_ref() {
+    let counters = rows.counters();
+    for item in rows.into_background() {
         let row = match item {
             Ok(row) => row,
             Err(e) => {
@@ -119,7 +120,7 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
         p.finish()?;
     }
 
-    let empty = rows.counters().empty_rows();
+    let empty = counters.empty_rows();
     if !args.quiet {
         let unknown = mapping.unknown_columns();
         if !unknown.is_empty() {

@@ -1,10 +1,796 @@
 //! Spreadsheet reading through calamine: .xlsx, .xlsm, .xlsb, .xls, .ods.
+//!
+//! - **.xlsx, .xlsm, .xlsb** stream cell by cell (calamine's cells reader) on
+//!   a reader thread that sends batches of rows through a bounded channel, so
+//!   memory holds the shared strings and a few batches of rows, never the
+//!   whole sheet.
+//! - **.xls, .ods** are loaded whole by calamine (it has no other way) and
+//!   their rows handed out one by one.
+//!
+//! The kind of workbook is told by the file's first bytes, not only its
+//! name: an old .xls renamed to .xlsx is read as .xls, and an encrypted
+//! (password-protected) workbook, which Excel stores in an OLE container
+//! whatever its extension, is reported as such.
+//!
+//! Cells keep their type ([`Cell::Number`], [`Cell::Date`], [`Cell::Error`]…);
+//! formula cells give the value Excel last calculated. The header is the
+//! row `header_row`; columns left of its first non-blank cell are ignored.
+//! calamine is called behind [`std::panic::catch_unwind`], so a file that
+//! trips it up is reported as damaged rather than crashing the run.
 
-use std::path::Path;
+use std::fs::File;
+use std::io::Read;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-use super::{ReadError, ReadOptions, Table};
+use calamine::{Data, DataRef, ExcelDateTime, Ods, Reader, SheetType, Xls, Xlsb, Xlsx};
+
+use super::{ReadError, ReadOptions, SheetSelector, SourceInfo, SourceRow, Table};
+use crate::cell::Cell;
+
+/// Rows per message from the reader thread.
+const BATCH_ROWS: usize = 256;
+
+/// Messages in flight between the reader thread and the consumer.
+const CHANNEL_BATCHES: usize = 4;
+
+/// The start of an OLE compound file: .xls, and encrypted OOXML workbooks.
+const OLE_SIGNATURE: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+
+/// What a password-protected workbook gets told.
+const PASSWORD_MESSAGE: &str = "the workbook is password-protected (encrypted); \
+    remove the password in Excel (File > Info > Protect Workbook) and save it again";
+
+/// The reading library's formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Xlsx,
+    Xlsb,
+    Xls,
+    Ods,
+}
 
 /// Opens a workbook and streams the selected sheet's rows.
-pub fn open(_path: &Path, _options: &ReadOptions) -> Result<Table, ReadError> {
-    todo!("implemented by the reader work")
+pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let mut signature = [0u8; 8];
+    let read = File::open(path)
+        .and_then(|f| f.take(8).read(&mut signature))
+        .map_err(|source| ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let signature = &signature[..read];
+    let damaged = |what: String| ReadError::Workbook {
+        path: path.to_path_buf(),
+        message: what,
+    };
+
+    let kind = if signature.starts_with(b"PK\x03\x04") {
+        match ext.as_str() {
+            "xlsb" => Kind::Xlsb,
+            "ods" => Kind::Ods,
+            _ => Kind::Xlsx,
+        }
+    } else if signature == OLE_SIGNATURE {
+        Kind::Xls
+    } else if read == 0 {
+        return Err(damaged(format!(
+            "the file is empty, not a real .{ext} workbook"
+        )));
+    } else {
+        return Err(damaged(format!(
+            "the file is damaged or not a real .{ext} workbook (it does not start like one)"
+        )));
+    };
+    let format = match kind {
+        Kind::Xls => "xls".to_owned(),
+        _ if ext.is_empty() => "xlsx".to_owned(),
+        _ => ext.clone(),
+    };
+    let ooxml_name = matches!(ext.as_str(), "xlsx" | "xlsm" | "xlsb" | "xlam");
+
+    let opened = guarded(path, || match kind {
+        Kind::Xlsx => {
+            let book: Xlsx<_> = calamine::open_workbook(path).map_err(|e| {
+                open_error(path, &ext, &e, matches!(e, calamine::XlsxError::Password))
+            })?;
+            let (sheets, index) = choose_sheet(path, &book, options)?;
+            let name = sheets[index].clone();
+            let rows = stream(path, &sheets[index], move |sink| {
+                let mut book = book;
+                let mut cells = book
+                    .worksheet_cells_reader(&name)
+                    .map_err(|e| e.to_string())?;
+                while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
+                    let (row, col) = cell.get_position();
+                    if !sink.cell(row, col, from_data_ref(cell.get_value()))? {
+                        break;
+                    }
+                }
+                Ok(())
+            })?;
+            Ok((sheets, index, rows))
+        }
+        Kind::Xlsb => {
+            let book: Xlsb<_> = calamine::open_workbook(path).map_err(|e| {
+                open_error(path, &ext, &e, matches!(e, calamine::XlsbError::Password))
+            })?;
+            let (sheets, index) = choose_sheet(path, &book, options)?;
+            let name = sheets[index].clone();
+            let rows = stream(path, &sheets[index], move |sink| {
+                let mut book = book;
+                let mut cells = book
+                    .worksheet_cells_reader(&name)
+                    .map_err(|e| e.to_string())?;
+                while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
+                    let (row, col) = cell.get_position();
+                    if !sink.cell(row, col, from_data_ref(cell.get_value()))? {
+                        break;
+                    }
+                }
+                Ok(())
+            })?;
+            Ok((sheets, index, rows))
+        }
+        Kind::Xls => {
+            let mut book: Xls<_> = match calamine::open_workbook(path) {
+                Ok(book) => book,
+                // Excel keeps an encrypted .xlsx in an OLE file, which is no .xls either.
+                Err(_) if ooxml_name => return Err(damaged(PASSWORD_MESSAGE.to_owned())),
+                Err(e) => {
+                    let password = matches!(e, calamine::XlsError::Password);
+                    return Err(open_error(path, &ext, &e, password));
+                }
+            };
+            let (sheets, index) = choose_sheet(path, &book, options)?;
+            let range = book
+                .worksheet_range(&sheets[index])
+                .map_err(|e| sheet_error(path, &sheets[index], &e))?;
+            Ok((sheets, index, range_rows(range)))
+        }
+        Kind::Ods => {
+            let mut book: Ods<_> = calamine::open_workbook(path).map_err(|e| {
+                open_error(path, &ext, &e, matches!(e, calamine::OdsError::Password))
+            })?;
+            let (sheets, index) = choose_sheet(path, &book, options)?;
+            let range = book
+                .worksheet_range(&sheets[index])
+                .map_err(|e| sheet_error(path, &sheets[index], &e))?;
+            Ok((sheets, index, range_rows(range)))
+        }
+    })?;
+    let (mut sheets, index, raw) = opened;
+    let sheet = sheets.remove(index);
+
+    let header_row = options.header_row.unwrap_or(1).max(1);
+    let mut rows = SheetRows {
+        raw,
+        pending: None,
+        next_index: 0,
+        first_col: 0,
+        columns: 0,
+        done: false,
+    };
+    let headers = rows.read_header(path, &sheet, header_row)?;
+
+    Ok(Table {
+        info: SourceInfo {
+            path: path.to_path_buf(),
+            format,
+            sheet: Some(sheet),
+            other_sheets: sheets,
+            encoding: None,
+            encoding_detected: false,
+            delimiter: None,
+        },
+        headers,
+        header_row,
+        rows: Box::new(rows),
+    })
+}
+
+/// Runs calamine code, turning a panic into [`ReadError::Workbook`].
+fn guarded<T>(path: &Path, f: impl FnOnce() -> Result<T, ReadError>) -> Result<T, ReadError> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        Err(ReadError::Workbook {
+            path: path.to_path_buf(),
+            message: format!(
+                "the file is damaged: reading it failed ({})",
+                panic_message(&*panic)
+            ),
+        })
+    })
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown error".to_owned())
+}
+
+fn open_error(path: &Path, ext: &str, error: &dyn std::fmt::Display, password: bool) -> ReadError {
+    let message = if password {
+        PASSWORD_MESSAGE.to_owned()
+    } else {
+        format!("the file is damaged or not a real .{ext} workbook ({error})")
+    };
+    ReadError::Workbook {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
+fn sheet_error(path: &Path, sheet: &str, error: &dyn std::fmt::Display) -> ReadError {
+    ReadError::Workbook {
+        path: path.to_path_buf(),
+        message: format!("could not read sheet \"{sheet}\"; the file may be damaged ({error})"),
+    }
+}
+
+/// The workbook's sheet names and the index of the one to read.
+fn choose_sheet<R: Read + std::io::Seek, W: Reader<R>>(
+    path: &Path,
+    book: &W,
+    options: &ReadOptions,
+) -> Result<(Vec<String>, usize), ReadError> {
+    let sheets = book.sheet_names();
+    let worksheet: Vec<bool> = book
+        .sheets_metadata()
+        .iter()
+        .map(|s| matches!(s.typ, SheetType::WorkSheet))
+        .collect();
+    if sheets.is_empty() {
+        return Err(ReadError::Workbook {
+            path: path.to_path_buf(),
+            message: "the workbook has no sheets".to_owned(),
+        });
+    }
+    let no_such = |wanted: String| ReadError::NoSuchSheet {
+        path: path.to_path_buf(),
+        wanted,
+        available: sheets
+            .iter()
+            .map(|s| format!("\"{s}\""))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let index = match &options.sheet {
+        None => worksheet.iter().position(|&w| w).unwrap_or(0),
+        Some(SheetSelector::Name(name)) => sheets
+            .iter()
+            .position(|s| s == name)
+            .or_else(|| {
+                let wanted = name.trim().to_lowercase();
+                sheets
+                    .iter()
+                    .position(|s| s.trim().to_lowercase() == wanted)
+            })
+            .ok_or_else(|| no_such(format!("\"{name}\"")))?,
+        Some(SheetSelector::Position(n)) => match n.checked_sub(1) {
+            Some(i) if i < sheets.len() => i,
+            _ => return Err(no_such(format!("number {n}"))),
+        },
+    };
+    Ok((sheets, index))
+}
+
+/// A row of a sheet as read: its 0-based index and its cells from column A,
+/// without trailing empty cells.
+#[derive(Debug)]
+struct RawRow {
+    index: u32,
+    cells: Vec<Cell>,
+}
+
+/// The raw rows of a sheet, in order; rows that are not there are empty.
+type RawRows = Box<dyn Iterator<Item = Result<RawRow, ReadError>> + Send>;
+
+/// What the reader thread sends.
+enum Message {
+    Rows(Vec<RawRow>),
+    Failed(String),
+    End,
+}
+
+/// Collects streamed cells into rows and sends them in batches.
+struct RowSink {
+    tx: SyncSender<Message>,
+    batch: Vec<RawRow>,
+    row: Option<RawRow>,
+}
+
+impl RowSink {
+    /// Adds a cell; `Ok(false)` when the consumer has gone and reading should stop.
+    fn cell(&mut self, row: u32, col: u32, cell: Cell) -> Result<bool, String> {
+        if cell == Cell::Empty {
+            return Ok(true);
+        }
+        match &mut self.row {
+            Some(current) if current.index == row => {}
+            Some(current) if current.index > row => {
+                return Err(format!(
+                    "its cells are out of order (row {} after row {}); open and save it in Excel, then try again",
+                    row + 1,
+                    current.index + 1
+                ))
+            }
+            _ => {
+                if let Some(done) = self.row.take() {
+                    self.batch.push(done);
+                    if self.batch.len() >= BATCH_ROWS && !self.send_batch() {
+                        return Ok(false);
+                    }
+                }
+                self.row = Some(RawRow { index: row, cells: Vec::new() });
+            }
+        }
+        let cells = &mut self.row.as_mut().expect("row just set").cells;
+        let col = col as usize;
+        if col >= cells.len() {
+            cells.resize(col + 1, Cell::Empty);
+        }
+        cells[col] = cell;
+        Ok(true)
+    }
+
+    fn send_batch(&mut self) -> bool {
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_ROWS));
+        self.tx.send(Message::Rows(batch)).is_ok()
+    }
+
+    fn finish(mut self) {
+        if let Some(done) = self.row.take() {
+            self.batch.push(done);
+        }
+        if self.send_batch() {
+            let _ = self.tx.send(Message::End);
+        }
+    }
+}
+
+/// Reads a sheet cell by cell on a thread of its own, so that the rows can
+/// be handed out lazily while calamine's reader borrows the workbook.
+fn stream(
+    path: &Path,
+    sheet: &str,
+    read: impl FnOnce(&mut RowSink) -> Result<(), String> + Send + 'static,
+) -> Result<RawRows, ReadError> {
+    let (tx, rx) = sync_channel(CHANNEL_BATCHES);
+    let mut sink = RowSink {
+        tx: tx.clone(),
+        batch: Vec::with_capacity(BATCH_ROWS),
+        row: None,
+    };
+    std::thread::Builder::new()
+        .name("sheet-reader".to_owned())
+        .spawn(
+            move || match catch_unwind(AssertUnwindSafe(|| read(&mut sink))) {
+                Ok(Ok(())) => sink.finish(),
+                Ok(Err(message)) => {
+                    let _ = tx.send(Message::Failed(message));
+                }
+                Err(panic) => {
+                    let _ = tx.send(Message::Failed(format!(
+                        "reading it failed ({})",
+                        panic_message(&*panic)
+                    )));
+                }
+            },
+        )
+        .map_err(|e| ReadError::Workbook {
+            path: path.to_path_buf(),
+            message: format!("could not start reading: {e}"),
+        })?;
+    Ok(Box::new(ChannelRows {
+        rx,
+        rows: Vec::new().into_iter(),
+        path: path.to_path_buf(),
+        sheet: sheet.to_owned(),
+        done: false,
+    }))
+}
+
+/// The consumer's end of [`stream`].
+struct ChannelRows {
+    rx: Receiver<Message>,
+    rows: std::vec::IntoIter<RawRow>,
+    path: PathBuf,
+    sheet: String,
+    done: bool,
+}
+
+impl Iterator for ChannelRows {
+    type Item = Result<RawRow, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(row) = self.rows.next() {
+                return Some(Ok(row));
+            }
+            if self.done {
+                return None;
+            }
+            let failed = match self.rx.recv() {
+                Ok(Message::Rows(rows)) => {
+                    self.rows = rows.into_iter();
+                    continue;
+                }
+                Ok(Message::End) => {
+                    self.done = true;
+                    return None;
+                }
+                Ok(Message::Failed(message)) => message,
+                Err(_) => "the reader stopped unexpectedly".to_owned(),
+            };
+            self.done = true;
+            return Some(Err(sheet_error(&self.path, &self.sheet, &failed)));
+        }
+    }
+}
+
+/// The rows of a sheet loaded whole.
+fn range_rows(range: calamine::Range<Data>) -> RawRows {
+    let (first_row, first_col) = range.start().unwrap_or((0, 0));
+    let width = range.width();
+    let height = range.height();
+    Box::new((0..height).map(move |r| {
+        let mut cells = vec![Cell::Empty; first_col as usize];
+        cells.extend((0..width).map(|c| range.get((r, c)).map_or(Cell::Empty, from_data)));
+        while cells.last() == Some(&Cell::Empty) {
+            cells.pop();
+        }
+        Ok(RawRow {
+            index: first_row + r as u32,
+            cells,
+        })
+    }))
+}
+
+/// Turns raw rows into [`SourceRow`]s under the header.
+struct SheetRows {
+    raw: RawRows,
+    /// A raw row read ahead, past a gap of missing (empty) rows.
+    pending: Option<RawRow>,
+    /// 0-based index of the next row to hand out.
+    next_index: u64,
+    /// Column of the header's first non-blank cell.
+    first_col: usize,
+    /// Header width.
+    columns: usize,
+    done: bool,
+}
+
+impl SheetRows {
+    /// Skips to row `header_row` and reads the column names from it.
+    fn read_header(
+        &mut self,
+        path: &Path,
+        sheet: &str,
+        header_row: u64,
+    ) -> Result<Vec<String>, ReadError> {
+        let wanted = header_row - 1;
+        let blank = |seen_any: bool| ReadError::NoHeader {
+            path: path.to_path_buf(),
+            hint: if seen_any || header_row > 1 {
+                format!(
+                    " or row {header_row} of sheet \"{sheet}\" is blank; \
+                     use --header-row to say which row holds the column names"
+                )
+            } else {
+                format!(" or sheet \"{sheet}\" is empty")
+            },
+        };
+        let mut seen_any = false;
+        let header = loop {
+            match self.raw.next() {
+                None => return Err(blank(seen_any)),
+                Some(Err(e)) => return Err(e),
+                Some(Ok(row)) if u64::from(row.index) < wanted => {
+                    seen_any |= !row.cells.iter().all(Cell::is_blank);
+                }
+                Some(Ok(row)) if u64::from(row.index) == wanted => break row,
+                Some(Ok(_)) => return Err(blank(true)),
+            }
+        };
+        let Some(first) = header.cells.iter().position(|c| !c.is_blank()) else {
+            return Err(blank(true));
+        };
+        let last = header
+            .cells
+            .iter()
+            .rposition(|c| !c.is_blank())
+            .unwrap_or(first);
+        self.first_col = first;
+        self.columns = last + 1 - first;
+        self.next_index = wanted + 1;
+        Ok(header.cells[first..=last]
+            .iter()
+            .map(|c| c.text().into_owned())
+            .collect())
+    }
+
+    fn source_row(&self, raw: RawRow) -> SourceRow {
+        let mut cells = raw.cells;
+        cells.drain(..self.first_col.min(cells.len()));
+        while cells.len() > self.columns && cells.last().is_some_and(Cell::is_blank) {
+            cells.pop();
+        }
+        let width = cells.len().max(self.columns);
+        cells.resize(width, Cell::Empty);
+        SourceRow {
+            number: u64::from(raw.index) + 1,
+            cells,
+            width,
+        }
+    }
+}
+
+impl Iterator for SheetRows {
+    type Item = Result<SourceRow, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let raw = match self.pending.take().map(Ok).or_else(|| self.raw.next()) {
+            Some(Ok(raw)) => raw,
+            Some(Err(e)) => {
+                self.done = true;
+                return Some(Err(e));
+            }
+            None => {
+                self.done = true;
+                return None;
+            }
+        };
+        let index = u64::from(raw.index);
+        if index < self.next_index {
+            // Cannot happen with the readers above; never hand out a row twice.
+            return self.next();
+        }
+        let row = if index > self.next_index {
+            self.pending = Some(raw);
+            SourceRow {
+                number: self.next_index + 1,
+                cells: vec![Cell::Empty; self.columns],
+                width: self.columns,
+            }
+        } else {
+            self.source_row(raw)
+        };
+        self.next_index += 1;
+        Some(Ok(row))
+    }
+}
+
+/// Converts a streamed cell value.
+fn from_data_ref(value: &DataRef<'_>) -> Cell {
+    match value {
+        DataRef::Empty => Cell::Empty,
+        DataRef::String(s) => text(s),
+        DataRef::SharedString(s) => text(s),
+        DataRef::Float(n) => Cell::Number(*n),
+        DataRef::Int(i) => Cell::Int(*i),
+        DataRef::Bool(b) => Cell::Bool(*b),
+        DataRef::DateTime(dt) => date_time(dt),
+        DataRef::DateTimeIso(s) => iso_date_time(s),
+        DataRef::DurationIso(s) => iso_duration(s),
+        DataRef::Error(e) => Cell::Error(e.to_string()),
+    }
+}
+
+/// Converts a loaded cell value.
+fn from_data(value: &Data) -> Cell {
+    match value {
+        Data::Empty => Cell::Empty,
+        Data::String(s) => text(s),
+        Data::Float(n) => Cell::Number(*n),
+        Data::Int(i) => Cell::Int(*i),
+        Data::Bool(b) => Cell::Bool(*b),
+        Data::DateTime(dt) => date_time(dt),
+        Data::DateTimeIso(s) => iso_date_time(s),
+        Data::DurationIso(s) => iso_duration(s),
+        Data::Error(e) => Cell::Error(e.to_string()),
+    }
+}
+
+fn text(s: &str) -> Cell {
+    if s.is_empty() {
+        Cell::Empty
+    } else {
+        Cell::Text(s.to_owned())
+    }
+}
+
+/// An Excel date, time or duration with its ISO 8601 text.
+fn date_time(dt: &ExcelDateTime) -> Cell {
+    let serial = dt.as_f64();
+    if dt.is_duration() {
+        return Cell::Date {
+            serial,
+            text: duration_text(serial),
+        };
+    }
+    let (year, month, day, hour, minute, second, milli) = dt.to_ymd_hms_milli();
+    let time = if milli > 0 {
+        format!("{hour:02}:{minute:02}:{second:02}.{milli:03}")
+    } else {
+        format!("{hour:02}:{minute:02}:{second:02}")
+    };
+    let midnight = (hour, minute, second, milli) == (0, 0, 0, 0);
+    let text = if (0.0..1.0).contains(&serial) {
+        time
+    } else if midnight {
+        format!("{year:04}-{month:02}-{day:02}")
+    } else {
+        format!("{year:04}-{month:02}-{day:02}T{time}")
+    };
+    Cell::Date { serial, text }
+}
+
+/// `36:30:00` for a day and a half and half an hour.
+fn duration_text(days: f64) -> String {
+    let seconds = (days * 86_400.0).round();
+    let sign = if seconds < 0.0 { "-" } else { "" };
+    let seconds = seconds.abs() as u64;
+    format!(
+        "{sign}{:02}:{:02}:{:02}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
+}
+
+/// Days from 1970-01-01 to a civil date (proleptic Gregorian).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month = i64::from(month);
+    let day_of_year =
+        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// An OpenDocument date (`2024-03-01` or `2024-03-01T12:30:00`) with its
+/// spreadsheet serial number (1900 system).
+fn iso_date_time(s: &str) -> Cell {
+    let parse = || -> Option<f64> {
+        let (date, time) = s.split_once('T').unwrap_or((s, ""));
+        let mut parts = date.splitn(3, '-');
+        let year: i64 = parts.next()?.parse().ok()?;
+        let month: u32 = parts.next()?.parse().ok()?;
+        let day: u32 = parts.next()?.parse().ok()?;
+        if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+            return None;
+        }
+        let mut seconds = 0.0;
+        if !time.is_empty() {
+            let mut parts = time.splitn(3, ':');
+            let hour: f64 = parts.next()?.parse().ok()?;
+            let minute: f64 = parts.next()?.parse().ok()?;
+            let second: f64 = parts.next().unwrap_or("0").parse().ok()?;
+            seconds = hour * 3600.0 + minute * 60.0 + second;
+        }
+        let days = days_from_civil(year, month, day) - days_from_civil(1899, 12, 30);
+        Some(days as f64 + seconds / 86_400.0)
+    };
+    match parse() {
+        Some(serial) => {
+            let text = s.strip_suffix("T00:00:00").unwrap_or(s).to_owned();
+            Cell::Date { serial, text }
+        }
+        None => text(s),
+    }
+}
+
+/// An OpenDocument duration or time of day (`PT12H30M00S`).
+fn iso_duration(s: &str) -> Cell {
+    let parse = || -> Option<f64> {
+        let rest = s.strip_prefix('P')?;
+        let (days_part, time_part) = rest.split_once('T').unwrap_or((rest, ""));
+        let mut seconds = 0.0;
+        if !days_part.is_empty() {
+            let days: f64 = days_part.strip_suffix('D')?.parse().ok()?;
+            seconds += days * 86_400.0;
+        }
+        let mut number = String::new();
+        for c in time_part.chars() {
+            let unit = match c {
+                'H' => 3600.0,
+                'M' => 60.0,
+                'S' => 1.0,
+                c if c.is_ascii_digit() || c == '.' => {
+                    number.push(c);
+                    continue;
+                }
+                _ => return None,
+            };
+            seconds += number.parse::<f64>().ok()? * unit;
+            number.clear();
+        }
+        number.is_empty().then_some(seconds / 86_400.0)
+    };
+    match parse() {
+        Some(serial) => Cell::Date {
+            serial,
+            text: duration_text(serial),
+        },
+        None => text(s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calamine::ExcelDateTimeType;
+
+    fn date_text(serial: f64) -> String {
+        match date_time(&ExcelDateTime::new(
+            serial,
+            ExcelDateTimeType::DateTime,
+            false,
+        )) {
+            Cell::Date { text, .. } => text,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn excel_dates_as_iso_text() {
+        assert_eq!(date_text(45352.0), "2024-03-01");
+        assert_eq!(date_text(45352.5), "2024-03-01T12:00:00");
+        assert_eq!(date_text(0.75), "18:00:00");
+        assert_eq!(duration_text(1.5 + 0.5 / 24.0), "36:30:00");
+    }
+
+    #[test]
+    fn opendocument_dates() {
+        assert_eq!(
+            iso_date_time("2024-03-01"),
+            Cell::Date {
+                serial: 45352.0,
+                text: "2024-03-01".into()
+            }
+        );
+        assert_eq!(
+            iso_date_time("2024-03-01T12:00:00"),
+            Cell::Date {
+                serial: 45352.5,
+                text: "2024-03-01T12:00:00".into()
+            }
+        );
+        assert_eq!(
+            iso_date_time("1899-12-30T00:00:00"),
+            Cell::Date {
+                serial: 0.0,
+                text: "1899-12-30".into()
+            }
+        );
+        assert_eq!(iso_date_time("soon"), Cell::Text("soon".into()));
+        assert_eq!(
+            iso_duration("PT12H30M00S"),
+            Cell::Date {
+                serial: 12.5 / 24.0,
+                text: "12:30:00".into()
+            }
+        );
+        assert_eq!(
+            iso_duration("P1DT0H0M0S"),
+            Cell::Date {
+                serial: 1.0,
+                text: "24:00:00".into()
+            }
+        );
+        assert_eq!(iso_duration("PT1X"), Cell::Text("PT1X".into()));
+    }
 }

@@ -17,7 +17,34 @@ pub struct PayloadsWriter {
 #[derive(Serialize)]
 struct Line<'a> {
     row: u64,
+    product: Payload<'a>,
+}
+
+/// The product with references still given by name. `category`, `units` and
+/// `supplier` are the last fields of [`NewProduct`], so the order of the keys
+/// is the same as in the body `import` sends.
+#[derive(Serialize)]
+struct Payload<'a> {
+    #[serde(flatten)]
     product: &'a NewProduct,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    category: Option<ByName<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    units: Option<ByName<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    supplier: Option<ByName<'a>>,
+}
+
+#[derive(Serialize)]
+struct ByName<'a> {
+    name: &'a str,
+}
+
+fn named(reference: &Option<Reference>) -> Option<ByName<'_>> {
+    match reference {
+        Some(Reference::Name(name)) => Some(ByName { name }),
+        _ => None,
+    }
 }
 
 impl PayloadsWriter {
@@ -32,34 +59,13 @@ impl PayloadsWriter {
     /// name, which `import` resolves to an id online, is written as
     /// `{"name": "..."}` in place of `{"id": N}`.
     pub fn write(&mut self, row: u64, draft: &Draft) -> io::Result<()> {
-        if draft.category.is_none() && draft.unit.is_none() && draft.supplier.is_none() {
-            serde_json::to_writer(
-                &mut self.file,
-                &Line {
-                    row,
-                    product: &draft.product,
-                },
-            )?;
-        } else {
-            let mut product = serde_json::to_value(&draft.product)?;
-            let refs = [
-                ("category", &draft.category),
-                ("units", &draft.unit),
-                ("supplier", &draft.supplier),
-            ];
-            for (key, reference) in refs {
-                let value = match reference {
-                    Some(Reference::Name(name)) => serde_json::json!({ "name": name }),
-                    Some(Reference::Id(id)) => serde_json::json!({ "id": id }),
-                    None => continue,
-                };
-                product[key] = value;
-            }
-            serde_json::to_writer(
-                &mut self.file,
-                &serde_json::json!({ "row": row, "product": product }),
-            )?;
-        }
+        let product = Payload {
+            product: &draft.product,
+            category: named(&draft.category),
+            units: named(&draft.unit),
+            supplier: named(&draft.supplier),
+        };
+        serde_json::to_writer(&mut self.file, &Line { row, product })?;
         self.file.write_all(b"\n")
     }
 

@@ -15,7 +15,7 @@ pub struct RejectsWriter {
 }
 
 enum Target {
-    Csv(csv::Writer<BufWriter<File>>),
+    Csv(Box<csv::Writer<BufWriter<File>>>),
     Xlsx {
         path: PathBuf,
         workbook: Box<Workbook>,
@@ -58,7 +58,7 @@ impl RejectsWriter {
                     .flexible(true)
                     .from_writer(file);
                 w.write_record(&headers).map_err(io::Error::other)?;
-                Target::Csv(w)
+                Target::Csv(Box::new(w))
             }
         };
         Ok(RejectsWriter { target })

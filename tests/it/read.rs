@@ -1,1 +1,597 @@
-//! Integration tests: read.
+//! Integration tests: read. Drives `product_import::read` directly on CSV
+//! files written here, .xlsx files generated with rust_xlsxwriter, and the
+//! committed .xls/.ods/encrypted .xlsx fixtures (see tests/fixtures/make_fixtures.py).
+
+use std::path::{Path, PathBuf};
+
+use product_import::cell::Cell;
+use product_import::read::{self, ReadError, ReadOptions, SheetSelector, SourceRow, Table};
+use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook};
+
+use crate::common::{fixture, tempdir};
+
+/// Writes `bytes` to `name` in a fresh temporary directory.
+fn file(name: &str, bytes: impl AsRef<[u8]>) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempdir();
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).expect("write test file");
+    (dir, path)
+}
+
+fn open(path: &Path, options: &ReadOptions) -> Table {
+    read::open(path, options).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn rows(table: Table) -> Vec<SourceRow> {
+    table.rows.map(|r| r.expect("row")).collect()
+}
+
+fn text(s: &str) -> Cell {
+    Cell::Text(s.to_owned())
+}
+
+/// The header side of an opened [`Table`].
+struct Opened {
+    info: read::SourceInfo,
+    headers: Vec<String>,
+    header_row: u64,
+}
+
+/// Opens a CSV written from `content` with default options and reads all its rows.
+fn csv(content: impl AsRef<[u8]>) -> (Opened, Vec<SourceRow>) {
+    let (_dir, path) = file("products.csv", content);
+    let table = open(&path, &ReadOptions::default());
+    let opened = Opened {
+        info: table.info,
+        headers: table.headers,
+        header_row: table.header_row,
+    };
+    (opened, table.rows.map(|r| r.expect("row")).collect())
+}
+
+#[test]
+fn utf8_csv_with_quoted_delimiters_quotes_and_line_breaks() {
+    let content = "name,description,price\r\n\
+                   Eple,\"Rød, søt \"\"eple\"\"\",12.5\r\n\
+                   Pære,\"line one\nline two\r\nline three\",3\r\n\
+                   \r\n\
+                   Plomme,,7\r\n";
+    let (table, rows) = csv(content);
+    assert_eq!(table.headers, ["name", "description", "price"]);
+    assert_eq!(table.header_row, 1);
+    assert_eq!(table.info.format, "csv");
+    assert_eq!(table.info.encoding.as_deref(), Some("UTF-8"));
+    assert!(table.info.encoding_detected);
+    assert_eq!(table.info.delimiter, Some(b','));
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0].number, 2);
+    assert_eq!(
+        rows[0].cells,
+        [text("Eple"), text("Rød, søt \"eple\""), text("12.5")]
+    );
+    assert_eq!(rows[1].number, 3);
+    assert_eq!(rows[1].cells[1], text("line one\nline two\r\nline three"));
+    // The multi-line cell does not shift later rows; the blank line is a row.
+    assert_eq!(rows[2].number, 4);
+    assert!(rows[2].is_empty());
+    assert_eq!(rows[3].number, 5);
+    assert_eq!(rows[3].cells, [text("Plomme"), Cell::Empty, text("7")]);
+    assert_eq!(rows[3].width, 3);
+}
+
+#[test]
+fn line_endings_lf_cr_and_no_final_newline() {
+    for content in [
+        "a,b\n1,2\n\n3,4",
+        "a,b\r1,2\r\r3,4\r",
+        "a,b\r\n1,2\r\n\r\n3,4",
+    ] {
+        let (_, rows) = csv(content);
+        let numbers: Vec<u64> = rows.iter().map(|r| r.number).collect();
+        assert_eq!(numbers, [2, 3, 4], "{content:?}");
+        assert_eq!(rows[2].cells, [text("3"), text("4")], "{content:?}");
+    }
+}
+
+#[test]
+fn bom_is_stripped_from_the_first_header() {
+    let (table, rows) = csv("\u{FEFF}name;price\nEple;1\n");
+    assert_eq!(table.headers, ["name", "price"]);
+    assert_eq!(table.info.encoding.as_deref(), Some("UTF-8"));
+    assert_eq!(rows[0].cells, [text("Eple"), text("1")]);
+}
+
+fn utf16(s: &str, big_endian: bool) -> Vec<u8> {
+    let mut bytes = if big_endian {
+        vec![0xFE, 0xFF]
+    } else {
+        vec![0xFF, 0xFE]
+    };
+    for unit in s.encode_utf16() {
+        let pair = if big_endian {
+            unit.to_be_bytes()
+        } else {
+            unit.to_le_bytes()
+        };
+        bytes.extend(pair);
+    }
+    bytes
+}
+
+#[test]
+fn utf16_with_bom() {
+    for (big_endian, name) in [(false, "UTF-16LE"), (true, "UTF-16BE")] {
+        let (table, rows) = csv(utf16("navn;pris\nBlåbær;12,50\n€ og ✓;1\n", big_endian));
+        assert_eq!(table.info.encoding.as_deref(), Some(name));
+        assert_eq!(table.info.delimiter, Some(b';'));
+        assert_eq!(table.headers, ["navn", "pris"], "{name}");
+        assert_eq!(rows[0].cells, [text("Blåbær"), text("12,50")], "{name}");
+        assert_eq!(rows[1].cells, [text("€ og ✓"), text("1")], "{name}");
+    }
+}
+
+fn windows_1252(s: &str) -> Vec<u8> {
+    let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(s);
+    assert!(!unmappable);
+    bytes.into_owned()
+}
+
+#[test]
+fn windows_1252_semicolon_csv_with_norwegian_headers() {
+    let content =
+        windows_1252("Varenavn;Innpris;Lagerplass\nBlåbær;12,50;Hylle Ø3\nÆble;1 234,50;Lager å\n");
+    let (table, rows) = csv(content);
+    assert_eq!(table.info.encoding.as_deref(), Some("windows-1252"));
+    assert_eq!(table.info.delimiter, Some(b';'));
+    assert_eq!(table.headers, ["Varenavn", "Innpris", "Lagerplass"]);
+    assert_eq!(
+        rows[0].cells,
+        [text("Blåbær"), text("12,50"), text("Hylle Ø3")]
+    );
+    assert_eq!(
+        rows[1].cells,
+        [text("Æble"), text("1 234,50"), text("Lager å")]
+    );
+}
+
+#[test]
+fn ascii_start_then_windows_1252_later_in_the_file() {
+    let mut content = b"name;note\n".to_vec();
+    while content.len() < 100_000 {
+        content.extend_from_slice(b"Plain;ascii only\n");
+    }
+    content.extend(windows_1252("Blåbær;Ø\n"));
+    let (table, rows) = csv(content);
+    assert_eq!(table.info.delimiter, Some(b';'));
+    assert_eq!(
+        rows.last().expect("rows").cells,
+        [text("Blåbær"), text("Ø")]
+    );
+}
+
+#[test]
+fn utf8_then_invalid_bytes_later_is_an_error_naming_the_row() {
+    let mut content = "name;note\nBlåbær;å\n".as_bytes().to_vec();
+    while content.len() < 100_000 {
+        content.extend_from_slice(b"Plain;ascii only\n");
+    }
+    content.extend(windows_1252("Blåbær;Ø\n"));
+    let (_dir, path) = file("mixed.csv", &content);
+    let table = open(&path, &ReadOptions::default());
+    let results: Vec<_> = table.rows.collect();
+    let last_good = results.iter().filter(|r| r.is_ok()).count() as u64;
+    match results.last() {
+        Some(Err(ReadError::Csv { row, message, .. })) => {
+            assert_eq!(*row, last_good + 2);
+            assert!(message.contains("UTF-8"), "{message}");
+        }
+        other => panic!("expected a CSV error, got {other:?}"),
+    }
+}
+
+#[test]
+fn delimiter_detection() {
+    for delimiter in [b',', b';', b'\t', b'|'] {
+        let d = delimiter as char;
+        let content = format!("name{d}price{d}note\nEple{d}\"1,5\"{d}\"a;b|c\"\nPære{d}2{d}x\n");
+        let (table, rows) = csv(content);
+        assert_eq!(table.info.delimiter, Some(delimiter), "{d:?}");
+        assert_eq!(table.headers, ["name", "price", "note"], "{d:?}");
+        assert_eq!(
+            rows[0].cells,
+            [text("Eple"), text("1,5"), text("a;b|c")],
+            "{d:?}"
+        );
+    }
+}
+
+#[test]
+fn delimiter_and_encoding_overrides() {
+    let (_dir, path) = file("o.csv", "a;b,c\n1;2,3\n");
+    let options = ReadOptions {
+        delimiter: Some(b','),
+        ..Default::default()
+    };
+    let table = open(&path, &options);
+    assert_eq!(table.headers, ["a;b", "c"]);
+    assert_eq!(table.info.delimiter, Some(b','));
+
+    // Valid UTF-8 by accident, but really Windows-1252: "Ã¥" is two letters there.
+    let (_dir, path) = file("e.csv", windows_1252("navn\nBlÃ¥\n"));
+    let detected = rows(open(&path, &ReadOptions::default()));
+    assert_eq!(detected[0].cells, [text("Blå")]);
+    let forced = ReadOptions {
+        encoding: encoding_rs::Encoding::for_label(b"cp1252"),
+        ..Default::default()
+    };
+    let table = open(&path, &forced);
+    assert_eq!(table.info.encoding.as_deref(), Some("windows-1252"));
+    assert!(!table.info.encoding_detected);
+    assert_eq!(rows(table)[0].cells, [text("BlÃ¥")]);
+
+    // A label for a multi-byte encoding goes through the transcoder.
+    let (_dir, path) = file("le.csv", &utf16("navn\nÅse\n", false)[2..]);
+    let forced = ReadOptions {
+        encoding: encoding_rs::Encoding::for_label(b"utf-16le"),
+        ..Default::default()
+    };
+    let table = open(&path, &forced);
+    assert_eq!(table.headers, ["navn"]);
+    assert_eq!(rows(table)[0].cells, [text("Åse")]);
+}
+
+#[test]
+fn ragged_rows_keep_every_cell_and_their_real_width() {
+    let (table, rows) = csv("a,b,c\n1,2\n1,2,3,4\n1,2,3\n");
+    assert_eq!(table.headers.len(), 3);
+    assert_eq!((rows[0].width, rows[0].cells.len()), (2, 3));
+    assert_eq!(rows[0].cells[2], Cell::Empty);
+    assert_eq!((rows[1].width, rows[1].cells.len()), (4, 4));
+    assert_eq!(rows[1].cells[3], text("4"));
+    assert_eq!((rows[2].width, rows[2].cells.len()), (3, 3));
+}
+
+#[test]
+fn empty_rows_are_kept_for_counting() {
+    let (_, rows) = csv("a;b\n;\n\n  ; \n1;2\n");
+    assert_eq!(rows.len(), 4);
+    assert!(rows[..3].iter().all(SourceRow::is_empty));
+    assert!(!rows[3].is_empty());
+    assert_eq!(rows[3].number, 5);
+}
+
+#[test]
+fn header_on_row_three() {
+    let (_dir, path) = file("h.csv", "Price list\n\nname,price\nEple,1\nPære,2\n");
+    let options = ReadOptions {
+        header_row: Some(3),
+        ..Default::default()
+    };
+    let table = open(&path, &options);
+    assert_eq!(table.header_row, 3);
+    assert_eq!(table.headers, ["name", "price"]);
+    let rows = rows(table);
+    assert_eq!(rows.iter().map(|r| r.number).collect::<Vec<_>>(), [4, 5]);
+
+    let too_far = ReadOptions {
+        header_row: Some(9),
+        ..Default::default()
+    };
+    match read::open(&path, &too_far) {
+        Err(e @ ReadError::NoHeader { .. }) => {
+            assert!(e.to_string().contains("fewer than 9 rows"), "{e}")
+        }
+        other => panic!("expected NoHeader, got {:?}", other.map(|t| t.headers)),
+    }
+}
+
+#[test]
+fn empty_and_header_only_files() {
+    for content in ["", "\u{FEFF}", "\n\n"] {
+        let (_dir, path) = file("empty.csv", content);
+        assert!(
+            matches!(
+                read::open(&path, &ReadOptions::default()),
+                Err(ReadError::NoHeader { .. })
+            ),
+            "{content:?}"
+        );
+    }
+    let (table, rows) = csv("name,price\n");
+    assert_eq!(table.headers, ["name", "price"]);
+    assert!(rows.is_empty());
+}
+
+#[test]
+fn binary_junk_named_csv() {
+    // A simple generator: deterministic, no extra crates.
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let junk: Vec<u8> = (0..100_000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    let (_dir, path) = file("junk.csv", junk);
+    assert!(matches!(
+        read::open(&path, &ReadOptions::default()),
+        Err(ReadError::NotText { .. })
+    ));
+
+    let (_dir, path) = file("book.csv", xlsx_bytes());
+    match read::open(&path, &ReadOptions::default()) {
+        Err(e @ ReadError::NotText { .. }) => assert!(e.to_string().contains("zip"), "{e}"),
+        other => panic!("expected NotText, got {:?}", other.map(|t| t.headers)),
+    }
+}
+
+#[test]
+fn fifty_megabyte_single_line_ends_with_a_clear_error() {
+    let (_dir, path) = file("long.csv", vec![b'x'; 50 * 1024 * 1024]);
+    match read::open(&path, &ReadOptions::default()) {
+        Err(e @ ReadError::Csv { row: 1, .. }) => {
+            assert!(e.to_string().contains("longer than"), "{e}")
+        }
+        other => panic!("expected a CSV error, got {:?}", other.map(|t| t.headers)),
+    }
+
+    let mut content = b"name,price\nEple,1\n".to_vec();
+    content.resize(50 * 1024 * 1024, b'y');
+    let (_dir, path) = file("long-row.csv", content);
+    let results: Vec<_> = open(&path, &ReadOptions::default()).rows.collect();
+    assert_eq!(results.len(), 2);
+    assert!(
+        matches!(results[1], Err(ReadError::Csv { row: 3, .. })),
+        "{:?}",
+        results[1]
+    );
+}
+
+#[test]
+fn twenty_thousand_columns() {
+    let header: Vec<String> = (0..20_000).map(|i| format!("column {i}")).collect();
+    let row: Vec<String> = (0..20_000).map(|i| i.to_string()).collect();
+    let content = format!("{}\n{}\n", header.join(";"), row.join(";"));
+    let (table, rows) = csv(content);
+    assert_eq!(table.info.delimiter, Some(b';'));
+    assert_eq!(table.headers.len(), 20_000);
+    assert_eq!(table.headers[19_999], "column 19999");
+    assert_eq!(rows[0].cells.len(), 20_000);
+    assert_eq!(rows[0].cells[19_999], text("19999"));
+}
+
+/// A workbook with a "Produkter" sheet of typed cells and an "Info" sheet.
+fn xlsx_bytes() -> Vec<u8> {
+    let mut book = Workbook::new();
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let sheet = book.add_worksheet().set_name("Produkter").expect("name");
+    for (col, header) in ["name", "ean", "number", "total", "check", "date", "active"]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string(0, col as u16, *header).expect("write");
+    }
+    sheet.write_number(0, 7, 2024).expect("write");
+    sheet.write_string(1, 0, "Eple").expect("write");
+    sheet.write_number(1, 1, 7031234567890.0).expect("write");
+    sheet.write_number(1, 2, 42).expect("write");
+    sheet
+        .write_formula(1, 3, Formula::new("=C2*2").set_result("84"))
+        .expect("write");
+    sheet
+        .write_formula(1, 4, Formula::new("=NA()").set_result("#N/A"))
+        .expect("write");
+    let day = ExcelDateTime::from_ymd(2024, 3, 1).expect("date");
+    sheet
+        .write_datetime_with_format(1, 5, &day, &date)
+        .expect("write");
+    sheet.write_boolean(1, 6, true).expect("write");
+    // Row 3 is left out; row 4 has a value beyond the header.
+    sheet.write_string(3, 0, "Pære").expect("write");
+    sheet.write_number(3, 2, 12.5).expect("write");
+    sheet.write_string(3, 9, "stray").expect("write");
+    let info = book.add_worksheet().set_name("Info").expect("name");
+    info.write_string(0, 0, "Notes").expect("write");
+    info.write_string(1, 0, "None").expect("write");
+    book.save_to_buffer().expect("xlsx")
+}
+
+#[test]
+fn xlsx_cells_keep_their_types() {
+    let (_dir, path) = file("products.xlsx", xlsx_bytes());
+    let table = open(&path, &ReadOptions::default());
+    assert_eq!(table.info.format, "xlsx");
+    assert_eq!(table.info.sheet.as_deref(), Some("Produkter"));
+    assert_eq!(table.info.other_sheets, ["Info"]);
+    assert_eq!(
+        table.headers,
+        ["name", "ean", "number", "total", "check", "date", "active", "2024"]
+    );
+    let rows = rows(table);
+    assert_eq!(rows.len(), 3);
+    let first = &rows[0];
+    assert_eq!(first.number, 2);
+    assert_eq!(first.cells[0], text("Eple"));
+    assert_eq!(first.cells[1].text(), "7031234567890");
+    assert_eq!(first.cells[2].text(), "42");
+    assert_eq!(first.cells[3], Cell::Number(84.0));
+    assert_eq!(first.cells[4], Cell::Error("#N/A".into()));
+    assert!(
+        matches!(&first.cells[5], Cell::Date { serial, text } if *serial == 45352.0 && text == "2024-03-01")
+    );
+    assert_eq!(first.cells[6], Cell::Bool(true));
+    assert_eq!((first.cells.len(), first.width), (8, 8));
+    // The missing row 3 is an empty row; row 4 carries its stray cell beyond the header.
+    assert_eq!(rows[1].number, 3);
+    assert!(rows[1].is_empty());
+    assert_eq!(rows[2].number, 4);
+    assert_eq!(rows[2].cells[2], Cell::Number(12.5));
+    assert_eq!((rows[2].cells.len(), rows[2].width), (10, 10));
+    assert_eq!(rows[2].cells[9], text("stray"));
+}
+
+#[test]
+fn xlsx_sheet_selection() {
+    let (_dir, path) = file("products.xlsx", xlsx_bytes());
+    for selector in [
+        SheetSelector::Name("Info".into()),
+        SheetSelector::Name("info".into()),
+        SheetSelector::Position(2),
+    ] {
+        let options = ReadOptions {
+            sheet: Some(selector.clone()),
+            ..Default::default()
+        };
+        let table = open(&path, &options);
+        assert_eq!(table.info.sheet.as_deref(), Some("Info"), "{selector:?}");
+        assert_eq!(table.info.other_sheets, ["Produkter"]);
+        assert_eq!(table.headers, ["Notes"]);
+        assert_eq!(rows(table)[0].cells, [text("None")]);
+    }
+    for selector in [
+        SheetSelector::Name("Prices".into()),
+        SheetSelector::Position(3),
+        SheetSelector::Position(0),
+    ] {
+        let options = ReadOptions {
+            sheet: Some(selector.clone()),
+            ..Default::default()
+        };
+        match read::open(&path, &options) {
+            Err(e @ ReadError::NoSuchSheet { .. }) => {
+                assert!(e.to_string().contains("\"Produkter\", \"Info\""), "{e}")
+            }
+            other => panic!(
+                "{selector:?}: expected NoSuchSheet, got {:?}",
+                other.map(|t| t.headers)
+            ),
+        }
+    }
+}
+
+#[test]
+fn xlsx_header_row_and_offset_columns() {
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "Price list 2024").expect("write");
+    sheet.write_string(2, 1, "name").expect("write");
+    sheet.write_string(2, 2, "price").expect("write");
+    sheet.write_string(3, 1, "Eple").expect("write");
+    sheet.write_number(3, 2, 9.5).expect("write");
+    let (_dir, path) = file("offset.xlsx", book.save_to_buffer().expect("xlsx"));
+    let options = ReadOptions {
+        header_row: Some(3),
+        ..Default::default()
+    };
+    let table = open(&path, &options);
+    assert_eq!(table.headers, ["name", "price"]);
+    let rows = rows(table);
+    assert_eq!(rows[0].number, 4);
+    assert_eq!(rows[0].cells, [text("Eple"), Cell::Number(9.5)]);
+
+    match read::open(&path, &ReadOptions::default()) {
+        Ok(table) => assert_eq!(table.headers, ["Price list 2024"]),
+        Err(e) => panic!("{e}"),
+    }
+    let blank = ReadOptions {
+        header_row: Some(2),
+        ..Default::default()
+    };
+    assert!(matches!(
+        read::open(&path, &blank),
+        Err(ReadError::NoHeader { .. })
+    ));
+}
+
+fn check_products_fixture(name: &str, format: &str) {
+    let table = open(&fixture(name), &ReadOptions::default());
+    assert_eq!(table.info.format, format);
+    assert_eq!(table.info.sheet.as_deref(), Some("Produkter"));
+    assert_eq!(table.info.other_sheets, ["Info"]);
+    assert_eq!(
+        table.headers,
+        ["Varenavn", "Varenummer", "Innpris", "EAN", "Dato", "Aktiv"]
+    );
+    let rows = rows(table);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0].number, 2);
+    assert_eq!(rows[0].cells[0], text("Blåbær"));
+    assert_eq!(rows[0].cells[1], text("A-1"));
+    assert_eq!(rows[0].cells[2], Cell::Number(12.5));
+    assert_eq!(rows[0].cells[3].text(), "7031234567895");
+    assert!(
+        matches!(&rows[0].cells[4], Cell::Date { serial, text } if *serial == 45352.0 && text == "2024-03-01")
+    );
+    assert_eq!(rows[0].cells[5], Cell::Bool(true));
+    assert_eq!(rows[1].cells[2].text(), "42");
+    assert_eq!(rows[2].cells[3].text(), "96385074");
+    assert_eq!(rows[2].cells[5], Cell::Bool(true));
+
+    let options = ReadOptions {
+        sheet: Some(SheetSelector::Name("INFO".into())),
+        ..Default::default()
+    };
+    assert_eq!(open(&fixture(name), &options).headers, ["Notes"]);
+}
+
+#[test]
+fn xls_fixture() {
+    check_products_fixture("products.xls", "xls");
+}
+
+#[test]
+fn ods_fixture() {
+    check_products_fixture("products.ods", "ods");
+}
+
+fn workbook_error(path: &Path) -> String {
+    match read::open(path, &ReadOptions::default()) {
+        Err(e @ ReadError::Workbook { .. }) => e.to_string(),
+        Err(e) => panic!("expected a workbook error, got {e}"),
+        Ok(table) => match table.rows.last() {
+            Some(Err(e @ ReadError::Workbook { .. })) => e.to_string(),
+            other => panic!("expected a workbook error, got {other:?}"),
+        },
+    }
+}
+
+#[test]
+fn truncated_xlsx() {
+    let bytes = xlsx_bytes();
+    for cut in [bytes.len() / 2, bytes.len() - 30, 100] {
+        let (_dir, path) = file("cut.xlsx", &bytes[..cut]);
+        let message = workbook_error(&path);
+        assert!(message.contains("damaged"), "{message}");
+    }
+}
+
+#[test]
+fn password_protected_xlsx() {
+    let message = workbook_error(&fixture("encrypted.xlsx"));
+    assert!(message.contains("password"), "{message}");
+
+    let mut fake = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    fake.resize(4096, 0);
+    let (_dir, path) = file("fake.xlsx", fake);
+    let message = workbook_error(&path);
+    assert!(message.contains("password"), "{message}");
+}
+
+#[test]
+fn junk_named_as_workbooks() {
+    for name in ["junk.xlsx", "junk.xlsb", "junk.xls", "junk.ods"] {
+        let (_dir, path) = file(name, "name,price\nEple,1\n");
+        let message = workbook_error(&path);
+        assert!(message.contains("not a real"), "{name}: {message}");
+        let (_dir, path) = file(name, "");
+        assert!(workbook_error(&path).contains("empty"), "{name}");
+    }
+    // An .xlsx that is really an old .xls is read as what it is.
+    let (_dir, path) = file(
+        "renamed.xlsx",
+        std::fs::read(fixture("products.xls")).expect("fixture"),
+    );
+    assert_eq!(open(&path, &ReadOptions::default()).info.format, "xls");
+}

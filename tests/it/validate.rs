@@ -212,10 +212,11 @@ fn every_problem_of_a_row_is_reported_with_column_and_value() {
             ),
             "4|invalid|column \"Varenr\": \"A-1\" is also on row 2; each product number may appear only once"
                 .to_string(),
-            "5|invalid|column \"Pris\": \"12x\" is not a number; column \"Varenavn\": is empty; every product needs a name; \
+            "5|invalid|column \"Varenavn\": is empty; every product needs a name; column \"Pris\": \"12x\" is not a number; \
              no category: fill a category or category.id column, or set a constant \"category.id\" in the mapping file"
                 .to_string(),
-            "6|invalid|the row has 2 cells but the header has 6; check for a missing or extra delimiter or quote"
+            "6|invalid|the row has 2 cells but the header has 6; check for a missing or extra delimiter or quote; \
+             no category: fill a category or category.id column, or set a constant \"category.id\" in the mapping file"
                 .to_string(),
             "8|valid|".to_string(),
         ]
