@@ -12,8 +12,9 @@
 
 pub mod api;
 pub mod cell;
-pub mod read;
 pub mod cli;
+pub mod read;
 pub mod results;
+pub mod sandbox;
 pub mod validate;
 pub mod values;
