@@ -22,9 +22,7 @@ pub enum NumberError {
     #[error("is not a number")]
     NotANumber,
     /// Could be read two ways, e.g. `1,234` (1234 or 1.234).
-    #[error(
-        "could be read as {as_thousands} or {as_decimal}; use --decimal comma|point to decide"
-    )]
+    #[error("could be read as {as_thousands} or {as_decimal}; use --decimal comma|point to decide")]
     Ambiguous {
         /// Reading with `,`/`.` as thousands separator, e.g. `1234`.
         as_thousands: String,
