@@ -64,6 +64,15 @@ impl SandboxArgs {
     }
 }
 
+impl TryFrom<&SandboxArgs> for SandboxConfig {
+    type Error = anyhow::Error;
+
+    /// Same as [`SandboxArgs::config`].
+    fn try_from(args: &SandboxArgs) -> anyhow::Result<Self> {
+        args.config()
+    }
+}
+
 /// Runs `product-import sandbox` until Ctrl-C or SIGTERM.
 pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     let config = args.config()?;
@@ -89,7 +98,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     let stats = sandbox.stats();
     sandbox.shutdown().await;
     eprintln!(
-        "Stopped after {} requests ({} refused by the rate limit, {} faults injected).",
+        "Stopped. Requests: {}; refused by the rate limit: {}; faults injected: {}.",
         stats.total(),
         stats.rate_limited,
         stats.faults.values().sum::<u64>()

@@ -37,9 +37,11 @@ pub enum FaultKind {
     Error503,
     /// `reset`: closes the connection without an answer before doing anything.
     Reset,
-    /// `ambiguous` (`POST /products` only): creates the product, then answers
-    /// 502 or closes the connection without an answer (chosen by the seeded
-    /// generator), so the client cannot know that it succeeded.
+    /// `ambiguous` (`POST /products` only): handles the request as usual,
+    /// creating the product when the body is valid, then throws the answer
+    /// away and answers 502 or closes the connection without an answer
+    /// (chosen by the seeded generator), so the client cannot know that it
+    /// succeeded.
     Ambiguous,
     /// `slow`: does the work, then waits
     /// [`SandboxConfig::slow_delay`](super::SandboxConfig::slow_delay) before

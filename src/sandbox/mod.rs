@@ -25,8 +25,10 @@
 //!   refused and a burst above `N` is. A refused request gets `429` with
 //!   `Retry-After` in whole seconds.
 //! - Latency and jitter delay every accepted response (also the token endpoint).
-//! - Faults ([`FaultSpec`]) apply to `/v1` requests after authentication; see
-//!   [`FaultKind`] for what each one does.
+//! - Faults ([`FaultSpec`]) apply to `/v1` requests after authentication:
+//!   `error500`, `error503`, `reset` and `slow` to every endpoint, `ambiguous`
+//!   to `POST /products` only; see [`FaultKind`] for what each one does. The
+//!   token endpoint never fails on purpose.
 //!
 //! # Seed data
 //! See [`SeedData`] for the built-in categories, units and suppliers and for

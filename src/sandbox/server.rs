@@ -38,7 +38,12 @@ pub(crate) async fn serve(listener: TcpListener, router: Router, mut stop: watch
     let mut connections = JoinSet::new();
     while !*stop.borrow_and_update() {
         tokio::select! {
-            _ = stop.changed() => {}
+            changed = stop.changed() => {
+                // The handle is gone: nobody can ask for a stop any more.
+                if changed.is_err() {
+                    break;
+                }
+            }
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     connections.spawn(serve_connection(stream, router.clone(), stop.clone()));

@@ -30,7 +30,6 @@ pub(crate) struct Store {
 
 /// What a body says about the referenced records, resolved against the store.
 /// The outer `None` means "not mentioned", `Some(None)` means "cleared".
-#[derive(Default)]
 struct References {
     units: Option<Option<Unit>>,
     category: Option<Option<NamedRef>>,
@@ -182,42 +181,53 @@ impl Store {
 
     /// Looks up every referenced id; all the missing ones are reported together.
     fn resolve(&self, body: &Map<String, Value>) -> Result<References, ApiError> {
-        let mut references = References::default();
         let mut problems = Vec::new();
-        let mut lookup = |field: &str, what: &str, find: &dyn Fn(i64) -> bool| {
-            let id = match body.get(field).and_then(|r| r.get("id")) {
-                None => return None,
-                Some(Value::Null) => return Some(None),
-                Some(id) => id.as_f64().unwrap_or(f64::NAN),
-            };
-            match whole(id).filter(|id| find(*id)) {
-                Some(id) => Some(Some(id)),
-                None => {
-                    problems.push(missing(&format!("{field}.id"), what, id));
-                    None
-                }
-            }
+        let references = References {
+            units: self.lookup(body, "units", "unit", &mut problems, |store, id| {
+                store.unit(id).cloned()
+            }),
+            category: self.lookup(body, "category", "category", &mut problems, |store, id| {
+                store.category(id).map(|c| NamedRef {
+                    id: Some(c.id),
+                    name: c.name.clone(),
+                })
+            }),
+            supplier: self.lookup(body, "supplier", "supplier", &mut problems, |store, id| {
+                store.supplier(id).map(|s| NamedRef {
+                    id: Some(s.id),
+                    name: s.name.clone(),
+                })
+            }),
         };
-        let unit = lookup("units", "unit", &|id| self.unit(id).is_some());
-        let category = lookup("category", "category", &|id| self.category(id).is_some());
-        let supplier = lookup("supplier", "supplier", &|id| self.supplier(id).is_some());
-        if !problems.is_empty() {
-            return Err(missing_references(problems));
+        if problems.is_empty() {
+            Ok(references)
+        } else {
+            Err(missing_references(problems))
         }
-        references.units = unit.map(|id| id.and_then(|id| self.unit(id).cloned()));
-        references.category = category.map(|id| {
-            id.and_then(|id| self.category(id)).map(|c| NamedRef {
-                id: Some(c.id),
-                name: c.name.clone(),
-            })
-        });
-        references.supplier = supplier.map(|id| {
-            id.and_then(|id| self.supplier(id)).map(|s| NamedRef {
-                id: Some(s.id),
-                name: s.name.clone(),
-            })
-        });
-        Ok(references)
+    }
+
+    /// What `{field}.id` of a body refers to: `None` when not given,
+    /// `Some(None)` when null, else the record, or a problem when it does not exist.
+    fn lookup<T>(
+        &self,
+        body: &Map<String, Value>,
+        field: &str,
+        what: &str,
+        problems: &mut Vec<BadRequestIssue>,
+        find: impl Fn(&Self, i64) -> Option<T>,
+    ) -> Option<Option<T>> {
+        let id = match body.get(field).and_then(|reference| reference.get("id")) {
+            None => return None,
+            Some(Value::Null) => return Some(None),
+            Some(id) => id.as_f64().unwrap_or(f64::NAN),
+        };
+        match whole(id).and_then(|id| find(self, id)) {
+            Some(found) => Some(Some(found)),
+            None => {
+                problems.push(missing(&format!("{field}.id"), what, id));
+                None
+            }
+        }
     }
 
     fn unit(&self, id: i64) -> Option<&Unit> {

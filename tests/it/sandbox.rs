@@ -804,8 +804,10 @@ async fn a_burst_above_the_rate_gets_429_with_retry_after() {
         ..SandboxConfig::default()
     })
     .await;
-    let requests = (0..12).map(|_| api.get("/productunits"));
+    let started = Instant::now();
+    let requests = (0..20).map(|_| api.get("/productunits"));
     let responses = futures::future::join_all(requests).await;
+    let elapsed = started.elapsed();
     let mut refused = 0;
     for response in responses {
         if response.status() == StatusCode::TOO_MANY_REQUESTS {
@@ -822,13 +824,16 @@ async fn a_burst_above_the_rate_gets_429_with_retry_after() {
             assert_eq!(response.status(), StatusCode::OK);
         }
     }
-    // 5 fit in the bucket; in the few milliseconds of the burst it refills
-    // by far less than one more.
-    assert!((6..=7).contains(&refused), "{refused} refused");
+    // 5 fit in the bucket, which refills by 5 a second while the burst
+    // arrives (a few milliseconds, unless the machine is very busy).
+    let refilled = (elapsed.as_secs_f64() * 5.0).ceil() as u64;
+    assert!(refused <= 15, "{refused} refused");
+    assert!(refused + refilled >= 15, "{refused} refused in {elapsed:?}");
+    assert!(refused > 0);
     let stats = api.sandbox.stats();
     assert_eq!(stats.rate_limited, refused);
     assert_eq!(stats.count("GET /v1/productunits", 429), refused);
-    assert_eq!(stats.count("GET /v1/productunits", 200), 12 - refused);
+    assert_eq!(stats.count("GET /v1/productunits", 200), 20 - refused);
     // The token endpoint is not rate limited.
     for _ in 0..6 {
         fetch_token(&api.sandbox, &api.client).await;
@@ -973,6 +978,11 @@ async fn slow_creates_then_answers_late() {
         .await
         .expect_err("the client gives up");
     assert!(error.is_timeout());
+    // The server may still be finishing the create on a busy machine.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while api.sandbox.products().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(
         api.sandbox.products().len(),
         1,
