@@ -11,7 +11,7 @@ use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::Service as _;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
@@ -70,9 +70,9 @@ async fn serve_connection(stream: TcpStream, router: Router, mut stop: watch::Re
         request.extensions_mut().insert(control.clone());
         app.call(request)
     });
-    let mut connection = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .serve_connection(TokioIo::new(stream), service);
+    // No timer, so no header-read timeout: idle keep-alive connections stay
+    // open until the client closes them, and never close by surprise.
+    let mut connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
     tokio::select! {
         _ = &mut connection => {}
         () = abort.notified() => {
