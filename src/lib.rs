@@ -18,5 +18,6 @@ pub mod mapping;
 pub mod prepare;
 pub mod read;
 pub mod results;
+pub mod sandbox;
 pub mod validate;
 pub mod values;
