@@ -21,5 +21,6 @@ pub mod prepare;
 pub mod progress;
 pub mod read;
 pub mod results;
+pub mod sandbox;
 pub mod validate;
 pub mod values;

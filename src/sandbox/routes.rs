@@ -1,0 +1,58 @@
+//! The map of the sandbox: which handler serves which path, and which
+//! middleware wraps it.
+//!
+//! From the outside in, a `/v1` request passes: `observe` (trace id,
+//! counters, error rendering), `rate::limit`, `observe::delay` (latency),
+//! `auth::require_bearer`, `faults::inject`, then its handler. The token
+//! endpoint has only `observe` and the latency.
+
+use std::sync::Arc;
+
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
+use axum::Router;
+
+use super::error::ApiError;
+use super::state::Sandbox;
+use super::{auth, catalog, faults, observe, products, rate};
+
+/// The whole application.
+pub(crate) fn router(sandbox: Arc<Sandbox>) -> Router {
+    Router::new()
+        .route("/v1/products", get(products::list).post(products::create))
+        .route(
+            "/v1/products/{id}",
+            get(products::read)
+                .patch(products::update)
+                .delete(products::delete),
+        )
+        .route(
+            "/v1/productcategories",
+            get(catalog::list_categories).post(catalog::create_category),
+        )
+        .route("/v1/productunits", get(catalog::list_units))
+        .route("/v1/customers", get(catalog::list_customers))
+        .method_not_allowed_fallback(wrong_method)
+        // Route layers wrap the routes above only, each outside the previous one.
+        .route_layer(from_fn_with_state(sandbox.clone(), faults::inject))
+        .route_layer(from_fn_with_state(sandbox.clone(), auth::require_bearer))
+        .route_layer(from_fn_with_state(sandbox.clone(), observe::delay))
+        .route_layer(from_fn_with_state(sandbox.clone(), rate::limit))
+        .route(
+            "/oauth/token",
+            post(auth::token)
+                .fallback(wrong_method)
+                .route_layer(from_fn_with_state(sandbox.clone(), observe::delay)),
+        )
+        .fallback(unknown_path)
+        .layer(from_fn_with_state(sandbox.clone(), observe::observe))
+        .with_state(sandbox)
+}
+
+async fn unknown_path() -> ApiError {
+    ApiError::not_found("There is no such path in this API".to_owned())
+}
+
+async fn wrong_method() -> ApiError {
+    ApiError::method_not_allowed()
+}

@@ -1,0 +1,68 @@
+//! The state shared by every request of one sandbox.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use super::auth::TokenStore;
+use super::faults::FaultInjector;
+use super::observe::{Latency, TraceIds};
+use super::rate::{bucket_for, TokenBucket};
+use super::schema::Schemas;
+use super::stats::StatsRecorder;
+use super::store::Store;
+use super::{DemoCredentials, SandboxConfig};
+
+/// Seeds of the independent random streams, derived from the one configured
+/// seed so that, for example, jitter does not shift the fault sequence.
+const TRACE_STREAM: u64 = 0x7472_6163_6520_6964;
+const LATENCY_STREAM: u64 = 0x6c61_7465_6e63_7921;
+
+/// One sandbox's state.
+pub(crate) struct Sandbox {
+    pub(crate) credentials: DemoCredentials,
+    pub(crate) tokens: TokenStore,
+    pub(crate) bucket: Option<Mutex<TokenBucket>>,
+    pub(crate) latency: Latency,
+    pub(crate) faults: FaultInjector,
+    pub(crate) slow_delay: Duration,
+    pub(crate) trace_ids: TraceIds,
+    pub(crate) stats: StatsRecorder,
+    pub(crate) schemas: Schemas,
+    store: Mutex<Store>,
+}
+
+impl Sandbox {
+    /// Builds the state and creates the seed products.
+    pub(crate) fn new(config: SandboxConfig) -> anyhow::Result<Self> {
+        config.data.check()?;
+        let schemas = Schemas::new();
+        let mut store = Store::new(&config.data);
+        for (index, body) in config.data.products.iter().enumerate() {
+            let created = schemas
+                .check_product_post(body.clone())
+                .and_then(|fields| store.create_product(&fields));
+            if let Err(error) = created {
+                anyhow::bail!("product {} of the seed data is refused: {error}", index + 1);
+            }
+        }
+        Ok(Sandbox {
+            credentials: config.credentials,
+            tokens: TokenStore::new(config.token_ttl),
+            bucket: bucket_for(config.rate),
+            latency: Latency::new(config.latency, config.jitter, config.seed ^ LATENCY_STREAM),
+            faults: FaultInjector::new(config.faults, config.seed),
+            slow_delay: config.slow_delay,
+            trace_ids: TraceIds::new(config.seed ^ TRACE_STREAM),
+            stats: StatsRecorder::new(),
+            schemas,
+            store: Mutex::new(store),
+        })
+    }
+
+    /// The store, locked. Never held across an `.await`.
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
+        self.store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

@@ -1,0 +1,441 @@
+//! The records the sandbox holds and the rules for changing them: sequential
+//! ids, server defaults, referenced category, unit and supplier ids that must
+//! exist, and their names filled in.
+//!
+//! Bodies reaching this module have passed the schema check, so a field
+//! has the type the schema allows; the code still never panics on one that
+//! does not, it leaves the field unset.
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Map, Value};
+
+use super::error::ApiError;
+use super::seed::SeedData;
+use crate::api::types::{
+    BadRequestIssue, Category, NamedRef, Product, ProductStatus, ProductType, Stock, Supplier,
+    SupplierProduct, Unit,
+};
+
+/// Everything the sandbox holds.
+#[derive(Debug)]
+pub(crate) struct Store {
+    products: BTreeMap<i64, Product>,
+    next_product_id: i64,
+    categories: Vec<Category>,
+    units: Vec<Unit>,
+    suppliers: Vec<Supplier>,
+}
+
+/// What a body says about the referenced records, resolved against the store.
+/// The outer `None` means "not mentioned", `Some(None)` means "cleared".
+struct References {
+    units: Option<Option<Unit>>,
+    category: Option<Option<NamedRef>>,
+    supplier: Option<Option<NamedRef>>,
+}
+
+impl Store {
+    /// A store with the seed data's categories, units and suppliers (its
+    /// products are created afterwards, through the same path as a POST).
+    pub(crate) fn new(data: &SeedData) -> Self {
+        let stamp = timestamp(SystemTime::now());
+        let categories = data
+            .categories
+            .iter()
+            .cloned()
+            .map(|mut category| {
+                category.parent_id.get_or_insert(0);
+                category.modified_at.get_or_insert_with(|| stamp.clone());
+                category
+            })
+            .collect();
+        let suppliers = data
+            .suppliers
+            .iter()
+            .cloned()
+            .map(|mut supplier| {
+                supplier.is_supplier = Some(true);
+                supplier
+            })
+            .collect();
+        Store {
+            products: BTreeMap::new(),
+            next_product_id: 1,
+            categories,
+            units: data.units.clone(),
+            suppliers,
+        }
+    }
+
+    /// All products, in id order.
+    pub(crate) fn products(&self) -> Vec<Product> {
+        self.products.values().cloned().collect()
+    }
+
+    /// All products, in id order, by reference.
+    pub(crate) fn product_iter(&self) -> impl Iterator<Item = &Product> {
+        self.products.values()
+    }
+
+    /// One product.
+    pub(crate) fn product(&self, id: i64) -> Option<&Product> {
+        self.products.get(&id)
+    }
+
+    /// All categories, in id order.
+    pub(crate) fn categories(&self) -> &[Category] {
+        &self.categories
+    }
+
+    /// All units.
+    pub(crate) fn units(&self) -> &[Unit] {
+        &self.units
+    }
+
+    /// All suppliers.
+    pub(crate) fn suppliers(&self) -> &[Supplier] {
+        &self.suppliers
+    }
+
+    /// Creates a product from a checked `POST /products` body.
+    pub(crate) fn create_product(
+        &mut self,
+        body: &Map<String, Value>,
+    ) -> Result<Product, ApiError> {
+        let references = self.resolve(body)?;
+        let stamp = timestamp(SystemTime::now());
+        let mut product = Product {
+            id: self.next_product_id,
+            product_type: Some(ProductType::Default),
+            status: Some(ProductStatus::Active),
+            cost_price: Some(0.0),
+            sales_price: Some(0.0),
+            indirect_cost: Some(0.0),
+            webshop_enabled: Some(false),
+            stock: Some(Stock {
+                is_managed: Some(false),
+                quantity: Some(0.0),
+                location: None,
+            }),
+            created_at: Some(stamp.clone()),
+            modified_at: Some(stamp),
+            ..Product::default()
+        };
+        apply(&mut product, body, references);
+        self.next_product_id += 1;
+        self.products.insert(product.id, product.clone());
+        Ok(product)
+    }
+
+    /// Applies a checked `PATCH /products/{id}` body; `None` when there is no such product.
+    pub(crate) fn update_product(
+        &mut self,
+        id: i64,
+        body: &Map<String, Value>,
+    ) -> Result<Option<Product>, ApiError> {
+        if !self.products.contains_key(&id) {
+            return Ok(None);
+        }
+        let references = self.resolve(body)?;
+        let product = self.products.get_mut(&id).expect("checked above");
+        apply(product, body, references);
+        product.modified_at = Some(timestamp(SystemTime::now()));
+        Ok(Some(product.clone()))
+    }
+
+    /// Deletes a product; false when there is no such product.
+    pub(crate) fn delete_product(&mut self, id: i64) -> bool {
+        self.products.remove(&id).is_some()
+    }
+
+    /// Creates a category from a checked `POST /productcategories` body.
+    pub(crate) fn create_category(
+        &mut self,
+        body: &Map<String, Value>,
+    ) -> Result<Category, ApiError> {
+        let parent_id = body.get("parentId").and_then(Value::as_f64).unwrap_or(0.0);
+        if parent_id != 0.0 && whole(parent_id).is_none_or(|id| self.category(id).is_none()) {
+            return Err(missing_references(vec![missing(
+                "parentId", "category", parent_id,
+            )]));
+        }
+        let category = Category {
+            id: self.categories.iter().map(|c| c.id).max().unwrap_or(0) + 1,
+            name: body.get("name").and_then(Value::as_str).map(str::to_owned),
+            parent_id: whole(parent_id),
+            alternative_reference: body
+                .get("alternativeReference")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            modified_at: Some(timestamp(SystemTime::now())),
+        };
+        self.categories.push(category.clone());
+        Ok(category)
+    }
+
+    fn category(&self, id: i64) -> Option<&Category> {
+        self.categories.iter().find(|c| c.id == id)
+    }
+
+    /// Looks up every referenced id; all the missing ones are reported together.
+    fn resolve(&self, body: &Map<String, Value>) -> Result<References, ApiError> {
+        let mut problems = Vec::new();
+        let references = References {
+            units: self.lookup(body, "units", "unit", &mut problems, |store, id| {
+                store.unit(id).cloned()
+            }),
+            category: self.lookup(body, "category", "category", &mut problems, |store, id| {
+                store.category(id).map(|c| NamedRef {
+                    id: Some(c.id),
+                    name: c.name.clone(),
+                })
+            }),
+            supplier: self.lookup(body, "supplier", "supplier", &mut problems, |store, id| {
+                store.supplier(id).map(|s| NamedRef {
+                    id: Some(s.id),
+                    name: s.name.clone(),
+                })
+            }),
+        };
+        if problems.is_empty() {
+            Ok(references)
+        } else {
+            Err(missing_references(problems))
+        }
+    }
+
+    /// What `{field}.id` of a body refers to: `None` when not given,
+    /// `Some(None)` when null, else the record, or a problem when it does not exist.
+    fn lookup<T>(
+        &self,
+        body: &Map<String, Value>,
+        field: &str,
+        what: &str,
+        problems: &mut Vec<BadRequestIssue>,
+        find: impl Fn(&Self, i64) -> Option<T>,
+    ) -> Option<Option<T>> {
+        let id = match body.get(field).and_then(|reference| reference.get("id")) {
+            None => return None,
+            Some(Value::Null) => return Some(None),
+            Some(id) => id.as_f64().unwrap_or(f64::NAN),
+        };
+        match whole(id).and_then(|id| find(self, id)) {
+            Some(found) => Some(Some(found)),
+            None => {
+                problems.push(missing(&format!("{field}.id"), what, id));
+                None
+            }
+        }
+    }
+
+    fn unit(&self, id: i64) -> Option<&Unit> {
+        self.units.iter().find(|u| u.id == Some(id))
+    }
+
+    fn supplier(&self, id: i64) -> Option<&Supplier> {
+        self.suppliers.iter().find(|s| s.id == id)
+    }
+}
+
+/// The integer a JSON number stands for, if it is a whole number.
+fn whole(n: f64) -> Option<i64> {
+    (n.fract() == 0.0 && n.abs() < 9.0e15).then_some(n as i64)
+}
+
+fn missing(path: &str, what: &str, id: f64) -> BadRequestIssue {
+    BadRequestIssue {
+        issue_type: "notFound".to_owned(),
+        message: format!("There is no {what} with id {id}"),
+        arguments: json!({ "path": path, "id": id }),
+    }
+}
+
+fn missing_references(problems: Vec<BadRequestIssue>) -> ApiError {
+    ApiError::bad_request("A referenced record does not exist", problems)
+}
+
+/// Writes the fields a body gives onto a product. Keys the schema does not
+/// know cannot reach here; references come resolved.
+fn apply(product: &mut Product, body: &Map<String, Value>, references: References) {
+    for (key, value) in body {
+        match key.as_str() {
+            "name" => product.name = text(value),
+            "number" => product.number = text(value),
+            "type" => product.product_type = serde_json::from_value(value.clone()).ok(),
+            "status" => product.status = serde_json::from_value(value.clone()).ok(),
+            "description" => product.description = text(value),
+            "costPrice" => product.cost_price = value.as_f64(),
+            "salesPrice" => product.sales_price = value.as_f64(),
+            "indirectCost" => product.indirect_cost = value.as_f64(),
+            "webshopEnabled" => product.webshop_enabled = value.as_bool(),
+            "ean" => product.ean = text(value),
+            "eanAlternative" => product.ean_alternative = text(value),
+            "stock" => merge_stock(product.stock.get_or_insert_default(), value),
+            "supplierProduct" => {
+                merge_supplier_product(product.supplier_product.get_or_insert_default(), value)
+            }
+            _ => {}
+        }
+    }
+    if let Some(units) = references.units {
+        product.units = units;
+    }
+    if let Some(category) = references.category {
+        product.category = category;
+    }
+    if let Some(supplier) = references.supplier {
+        product.supplier = supplier;
+    }
+}
+
+fn text(value: &Value) -> Option<String> {
+    value.as_str().map(str::to_owned)
+}
+
+/// Sub-objects are merged field by field, as a PATCH expects.
+fn merge_stock(stock: &mut Stock, value: &Value) {
+    for (key, value) in value.as_object().into_iter().flatten() {
+        match key.as_str() {
+            "isManaged" => stock.is_managed = value.as_bool(),
+            "quantity" => stock.quantity = value.as_f64(),
+            "location" => stock.location = text(value),
+            _ => {}
+        }
+    }
+}
+
+fn merge_supplier_product(supplier_product: &mut SupplierProduct, value: &Value) {
+    for (key, value) in value.as_object().into_iter().flatten() {
+        match key.as_str() {
+            "itemCode" => supplier_product.item_code = text(value),
+            "number" => supplier_product.number = text(value),
+            "name" => supplier_product.name = text(value),
+            "price" => supplier_product.price = value.as_f64(),
+            _ => {}
+        }
+    }
+}
+
+/// A time as the vendor writes it: `2022-01-01 18:00:00.000Z` (UTC).
+pub(crate) fn timestamp(time: SystemTime) -> String {
+    let since_epoch = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since_epoch.as_secs();
+    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
+    let of_day = secs % 86_400;
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:03}Z",
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60,
+        since_epoch.subsec_millis()
+    )
+}
+
+/// Year, month and day of a count of days since 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn body(value: Value) -> Map<String, Value> {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn timestamps_look_like_the_vendors() {
+        assert_eq!(timestamp(UNIX_EPOCH), "1970-01-01 00:00:00.000Z");
+        let t = UNIX_EPOCH + Duration::from_millis(1_641_060_000_123);
+        assert_eq!(timestamp(t), "2022-01-01 18:00:00.123Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(timestamp(leap), "2000-02-29 00:00:00.000Z");
+    }
+
+    #[test]
+    fn create_applies_defaults_and_names() {
+        let mut store = Store::new(&SeedData::builtin());
+        let product = store
+            .create_product(&body(json!({
+                "name": "Laces", "category": {"id": 5}, "units": {"id": 1}, "supplier": {"id": 10001}
+            })))
+            .unwrap();
+        assert_eq!(product.id, 1);
+        assert_eq!(product.product_type, Some(ProductType::Default));
+        assert_eq!(product.status, Some(ProductStatus::Active));
+        assert_eq!(product.sales_price, Some(0.0));
+        assert_eq!(
+            product.category.unwrap().name.as_deref(),
+            Some("Shoe accessories")
+        );
+        assert_eq!(product.units.unwrap().symbol.as_deref(), Some("stk"));
+        assert_eq!(
+            product.supplier.unwrap().name.as_deref(),
+            Some("Nordisk Skotøy AS")
+        );
+        let second = store.create_product(&body(json!({"name": "B", "category": {"id": 1}})));
+        assert_eq!(second.unwrap().id, 2);
+    }
+
+    #[test]
+    fn unknown_references_create_nothing() {
+        let mut store = Store::new(&SeedData::builtin());
+        let result = store.create_product(&body(json!({
+            "name": "X", "category": {"id": 99}, "units": {"id": 1.5}
+        })));
+        assert!(result.is_err());
+        assert!(store.products().is_empty());
+    }
+
+    #[test]
+    fn patch_merges_and_clears() {
+        let mut store = Store::new(&SeedData::builtin());
+        store
+            .create_product(&body(json!({
+                "name": "A", "number": "N1", "category": {"id": 1}, "units": {"id": 2},
+                "stock": {"isManaged": true, "quantity": 5, "location": "A-1"}
+            })))
+            .unwrap();
+        let updated = store
+            .update_product(
+                1,
+                &body(json!({"number": null, "units": {"id": null}, "stock": {"quantity": 7}})),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(updated.number, None);
+        assert_eq!(updated.units, None);
+        assert_eq!(updated.name.as_deref(), Some("A"));
+        let stock = updated.stock.unwrap();
+        assert_eq!((stock.is_managed, stock.quantity), (Some(true), Some(7.0)));
+        assert_eq!(stock.location.as_deref(), Some("A-1"));
+        assert!(store.update_product(2, &body(json!({}))).unwrap().is_none());
+    }
+
+    #[test]
+    fn categories_get_the_next_id_and_need_an_existing_parent() {
+        let mut store = Store::new(&SeedData::builtin());
+        let bags = store
+            .create_category(&body(json!({"name": "Bags", "parentId": 3})))
+            .unwrap();
+        assert_eq!((bags.id, bags.parent_id), (6, Some(3)));
+        assert!(store
+            .create_category(&body(json!({"name": "Orphan", "parentId": 42})))
+            .is_err());
+        assert_eq!(store.categories().len(), 6);
+    }
+}
