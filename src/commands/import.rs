@@ -21,7 +21,7 @@ use url::{Host, Url};
 use super::validate::print_source;
 use super::{ExitStatus, NothingAttempted};
 use crate::cli::{DecimalArg, ReadArgs};
-use crate::client::auth::{Credentials, CredentialsError};
+use crate::client::auth::{Credentials, CredentialsError, Secret};
 use crate::client::http::HttpApi;
 use crate::client::{ApiError, RequestCounters};
 use crate::pipeline::existing::ExistingMode;
@@ -38,6 +38,7 @@ use crate::read::{self, ReadError};
 use crate::results::{
     default_results_path, RejectsWriter, ResultsLayout, ResultsWriter, RowRecord, RowStatus,
 };
+use crate::sandbox::{SandboxConfig, SandboxHandle};
 
 /// The vendor's API.
 pub const DEFAULT_BASE_URL: &str = "https://rest.api.24sevenoffice.com/v1";
@@ -611,16 +612,23 @@ async fn watch_signals(stop: watch::Sender<bool>, quiet: bool) {
     let _ = stop.send(true);
 }
 
-/// The sandbox's URLs and demo credentials, and a handle to stop it.
-async fn start_sandbox() -> anyhow::Result<(Url, Credentials, SandboxStopper)> {
-    anyhow::bail!("--sandbox is not available in this build")
-}
-
-/// Stops an in-process sandbox.
-struct SandboxStopper;
-
-impl SandboxStopper {
-    async fn shutdown(self) {}
+/// Starts the in-process sandbox with its gentle defaults; returns its URLs,
+/// its demo credentials and the handle that stops it.
+async fn start_sandbox() -> anyhow::Result<(Url, Credentials, SandboxHandle)> {
+    let handle = crate::sandbox::start(SandboxConfig::gentle())
+        .await
+        .context("cannot start the sandbox")?;
+    let base_url = Url::parse(&handle.base_url()).context("sandbox base URL")?;
+    let token_url = Url::parse(&handle.token_url()).context("sandbox token URL")?;
+    let demo = handle.credentials();
+    let credentials = Credentials::Client {
+        client_id: Secret::new(demo.client_id.clone()),
+        client_secret: Secret::new(demo.client_secret.clone()),
+        organization_id: demo.organization_id.clone(),
+        token_url,
+        audience: crate::sandbox::AUDIENCE.to_string(),
+    };
+    Ok((base_url, credentials, handle))
 }
 
 /// The results file as a pipeline sink.
