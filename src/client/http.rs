@@ -221,7 +221,11 @@ fn more_pages<T>(items: &[T], link_next: Option<bool>) -> bool {
 
 impl ProductApi for HttpApi {
     async fn authenticate(&self) -> Result<(), ApiError> {
-        self.token().await.map(|_| ())
+        match &self.credentials {
+            // A ready token is checked with the cheapest read there is.
+            Credentials::Token(_) => self.list_units().await.map(|_| ()),
+            Credentials::Client { .. } => self.token().await.map(|_| ()),
+        }
     }
 
     async fn create_product(&self, product: &NewProduct) -> Result<Answer<Product>, ApiError> {

@@ -23,7 +23,7 @@ use super::{ExitStatus, NothingAttempted};
 use crate::cli::{DecimalArg, ReadArgs};
 use crate::client::auth::{Credentials, CredentialsError, Secret};
 use crate::client::http::HttpApi;
-use crate::client::{ApiError, RequestCounters};
+use crate::client::{ApiError, ProductApi, RequestCounters};
 use crate::pipeline::existing::ExistingMode;
 use crate::pipeline::journal::{journal_path, Journal};
 use crate::pipeline::pacing::Pacer;
@@ -446,6 +446,23 @@ pub async fn run_with_env(
         );
     }
 
+    let pacer = Arc::new(Pacer::new(plan.rate));
+    let counters = Arc::new(RequestCounters::default());
+    let api = HttpApi::new(
+        base_url,
+        credentials,
+        plan.timeout,
+        pacer.clone(),
+        counters.clone(),
+    )
+    .context("cannot set up the HTTP client")
+    .map_err(nothing)?;
+    // Credentials are checked before any file is written: a refused one
+    // leaves everything as it was.
+    if let Err(e) = api.authenticate().await {
+        return Err(nothing(anyhow::Error::new(e)));
+    }
+
     let total = count_rows(&input_plan);
     let layout = ResultsLayout {
         headers: prepared.output_headers.clone(),
@@ -488,18 +505,6 @@ pub async fn run_with_env(
             .map_err(nothing)?;
         sinks.push(Box::new(RejectsSink(writer)));
     }
-
-    let pacer = Arc::new(Pacer::new(plan.rate));
-    let counters = Arc::new(RequestCounters::default());
-    let api = HttpApi::new(
-        base_url,
-        credentials,
-        plan.timeout,
-        pacer.clone(),
-        counters.clone(),
-    )
-    .context("cannot set up the HTTP client")
-    .map_err(nothing)?;
 
     let read_error: Arc<Mutex<Option<ReadError>>> = Arc::default();
     let slot = read_error.clone();
@@ -605,11 +610,17 @@ async fn watch_signals(stop: watch::Sender<bool>, quiet: bool) {
     }
     if !quiet {
         eprintln!(
-            "Stopping: no new rows are sent; waiting up to {} s for rows in flight...",
+            "Stopping: no new rows are sent; waiting up to {} s for rows in flight \
+             (press Ctrl-C again to stop at once)...",
             STOP_GRACE.as_secs()
         );
     }
     let _ = stop.send(true);
+    // A second signal stops at once. Every finished row is already in the
+    // results file, and rows in flight are in the sending journal.
+    let _ = tokio::signal::ctrl_c().await;
+    eprintln!("Stopped.");
+    std::process::exit(i32::from(ExitStatus::Interrupted.code()));
 }
 
 /// Starts the in-process sandbox with its gentle defaults; returns its URLs,
@@ -741,6 +752,14 @@ mod tests {
         ] {
             assert!(checked_url("--base-url", ok).is_ok(), "{ok}");
         }
+    }
+
+    #[test]
+    fn the_sample_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/import.toml");
+        let config = ConfigFile::load(&path).unwrap();
+        assert_eq!(config.rate, Some(DEFAULT_RATE));
+        assert_eq!(config.existing, Some(ExistingMode::Skip));
     }
 
     #[test]

@@ -618,6 +618,12 @@ async fn no_secret_in_output_and_refused_credentials_exit_2() {
         &[&stderr, &String::from_utf8_lossy(&out.stdout)],
         &["wrong-secret-123", &secret],
     );
+    let kept = read_results(&results).unwrap();
+    assert_eq!(
+        kept.len(),
+        5,
+        "a refused run leaves the last results file as it was"
+    );
 
     // A ready token from the environment is used as it is; a bad one is refused.
     let mut cmd = binary(&sb, &file, &flags);
@@ -627,6 +633,51 @@ async fn no_secret_in_output_and_refused_credentials_exit_2() {
     assert_no_secret(
         &[&String::from_utf8_lossy(&out.stderr)],
         &["not-a-valid-token-456"],
+    );
+    let c = sb.credentials();
+    let token: product_import::api::types::TokenResponse = reqwest::Client::new()
+        .post(sb.token_url())
+        .json(&serde_json::json!({
+            "grant_type": "client_credentials",
+            "client_id": c.client_id,
+            "client_secret": c.client_secret,
+            "login_organization": c.organization_id,
+            "audience": sandbox::AUDIENCE,
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut cmd = binary(
+        &sb,
+        &file,
+        &["--existing=fail", "--results", results.to_str().unwrap()],
+    );
+    for var in [
+        "TFSO_CLIENT_ID",
+        "TFSO_CLIENT_SECRET",
+        "TFSO_ORGANIZATION_ID",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("TFSO_ACCESS_TOKEN", &token.access_token);
+    let out = run_binary(cmd).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the products exist: every row fails\n{stdout}"
+    );
+    assert!(stdout.contains("failed:    5"), "{stdout}");
+    assert_no_secret(
+        &[
+            &stdout,
+            &String::from_utf8_lossy(&out.stderr),
+            &read(&results),
+        ],
+        &[&token.access_token],
     );
     sb.shutdown().await;
 }
@@ -658,5 +709,40 @@ fn import_with_sandbox_flag_runs_the_sample() {
     assert!(
         records.iter().any(|r| r.status == RowStatus::Created),
         "{records:?}"
+    );
+}
+
+#[test]
+fn bad_flags_and_plain_http_to_another_host_attempt_nothing() {
+    let dir = tempdir();
+    let file = dir.path().join("products.csv");
+    write_products(&file, "H", 2, |i| i as f64);
+    let run = |extra: &[&str]| {
+        Command::new(assert_cmd::cargo::cargo_bin("product-import"))
+            .arg("import")
+            .arg(&file)
+            .args(extra)
+            .env("TFSO_ACCESS_TOKEN", "tok-789")
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    for (flags, message) in [
+        (
+            &["--base-url", "http://192.0.2.1/v1"][..],
+            "only for loopback",
+        ),
+        (&["--rate", "0"], "--rate 0"),
+        (&["--existing", "maybe"], "invalid value"),
+    ] {
+        let out = run(flags);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {stderr}");
+        assert!(stderr.contains(message), "{flags:?}: {stderr}");
+        assert!(!stderr.contains("tok-789"));
+    }
+    assert!(
+        !dir.path().join("products.csv.results.csv").exists(),
+        "nothing written"
     );
 }
