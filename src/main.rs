@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use product_import::cli::{TemplateArgs, ValidateArgs};
 use product_import::commands::{self, ExitStatus};
+use product_import::sandbox::{self, command::SandboxArgs};
 
 /// Bulk-import products from CSV and spreadsheet files into Finago Office (24SevenOffice).
 #[derive(Parser)]
@@ -23,6 +24,8 @@ enum Command {
     Template(TemplateArgs),
     /// Send the rows of a file to the API, paced, concurrent and retried.
     Import(Box<commands::import::ImportArgs>),
+    /// Serve a local copy of the products API to try imports against.
+    Sandbox(SandboxArgs),
     /// Write N rows of generated products (for benchmarks).
     #[command(hide = true)]
     Generate(commands::generate::GenerateArgs),
@@ -43,6 +46,9 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Validate(args) => commands::validate::run(&args, &mut std::io::stdout().lock()),
         Command::Template(args) => commands::template::run(&args),
+        Command::Sandbox(args) => runtime()
+            .and_then(|rt| rt.block_on(sandbox::command::run(args)))
+            .map(|()| ExitStatus::Success),
         Command::Generate(args) => commands::generate::run(&args),
         Command::Import(args) => commands::import::run_blocking(*args),
     };
@@ -55,4 +61,11 @@ fn main() -> ExitCode {
             ExitCode::from(ExitStatus::NothingAttempted.code())
         }
     }
+}
+
+/// The async runtime for the commands that talk HTTP.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
