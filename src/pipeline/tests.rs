@@ -654,3 +654,28 @@ async fn journal_marks_rows_before_sending_and_is_removed_after_a_full_run() {
     let _ = HashMap::<u64, u64>::new();
     let _ = IdRef { id: 1 };
 }
+
+#[tokio::test]
+async fn prefetch_when_cheaper_than_per_row_lookups() {
+    let mock = Arc::new(Mock::with_categories(&["Tools"]));
+    for i in 0..2500 {
+        mock.insert(&draft(Some(&format!("E{i}")), Reference::Id(1)).product);
+    }
+    // 3 pages of existing products for 100 rows: prefetched, no per-row lookups.
+    let many = run_with(&mock, plan(ExistingMode::Skip), rows(100), &[]).await;
+    assert_eq!(many.report.prefetched, Some(2500));
+    assert_eq!(mock.lookups.load(Ordering::SeqCst), 0);
+    assert_eq!(many.report.tally.created, 100);
+    // 2 rows would need 3 pages: cheaper to look each row up.
+    let mut two = rows(2);
+    for r in &mut two {
+        r.row += 1000;
+        if let Ok(d) = &mut r.outcome {
+            d.product.number = Some(format!("N{}", r.row));
+        }
+    }
+    let few = run_with(&mock, plan(ExistingMode::Skip), two, &[]).await;
+    assert_eq!(few.report.prefetched, None);
+    assert_eq!(mock.lookups.load(Ordering::SeqCst), 2);
+    assert_eq!(few.report.tally.created, 2);
+}
