@@ -175,7 +175,7 @@ fn utf8_then_invalid_bytes_later_is_an_error_naming_the_row() {
     while content.len() < 100_000 {
         content.extend_from_slice(b"Plain;ascii only\n");
     }
-    content.extend(windows_1252("Blåbær;Ø\n"));
+    content.extend(windows_1252("Plain;Ø\n"));
     let (_dir, path) = file("mixed.csv", &content);
     let table = open(&path, &ReadOptions::default());
     let results: Vec<_> = table.rows.collect();
@@ -183,10 +183,32 @@ fn utf8_then_invalid_bytes_later_is_an_error_naming_the_row() {
     match results.last() {
         Some(Err(ReadError::Csv { row, message, .. })) => {
             assert_eq!(*row, last_good + 2);
-            assert!(message.contains("UTF-8"), "{message}");
+            assert!(
+                message.contains("cell 2") && message.contains("UTF-8"),
+                "{message}"
+            );
         }
         other => panic!("expected a CSV error, got {other:?}"),
     }
+}
+
+#[test]
+fn utf8_character_split_across_cells_is_an_error() {
+    // "\xC3" and "\xA5" make "å" together, but not one in each cell.
+    let mut content = b"name,note\nbl\xC3\xA5,x\n".to_vec();
+    content.extend(b"a,b\n".repeat(20_000));
+    content.extend(b"\xC3,\xA5\n");
+    let (_dir, path) = file("split.csv", content);
+    let results: Vec<_> = open(&path, &ReadOptions::default()).rows.collect();
+    assert_eq!(
+        results[0].as_ref().expect("row").cells,
+        [text("blå"), text("x")]
+    );
+    let last = results.last().expect("rows");
+    assert!(
+        matches!(last, Err(ReadError::Csv { row: 20_003, message, .. }) if message.contains("cell 1")),
+        "{last:?}"
+    );
 }
 
 #[test]
