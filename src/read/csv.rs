@@ -194,8 +194,7 @@ fn check_text(text: &str, encoding_known: bool) -> Result<(), String> {
             return Err(format!("it contains NUL bytes{hint}"));
         }
         let control = (c < ' ' && !matches!(c, '\t' | '\n' | '\r' | '\x0C'))
-            || ('\u{80}'..='\u{9F}').contains(&c)
-            || c == char::REPLACEMENT_CHARACTER;
+            || ('\u{80}'..='\u{9F}').contains(&c);
         odd += usize::from(control);
     }
     if odd > 0 && odd * 50 > total {
