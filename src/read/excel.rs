@@ -63,14 +63,14 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
-    let mut signature = [0u8; 8];
-    let read = File::open(path)
-        .and_then(|f| f.take(8).read(&mut signature))
+    let mut signature = Vec::with_capacity(8);
+    File::open(path)
+        .and_then(|f| f.take(8).read_to_end(&mut signature))
         .map_err(|source| ReadError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-    let signature = &signature[..read];
+    let read = signature.len();
     let damaged = |what: String| ReadError::Workbook {
         path: path.to_path_buf(),
         message: what,
