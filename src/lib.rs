@@ -12,8 +12,8 @@
 
 pub mod api;
 pub mod cell;
-pub mod cli;
 pub mod read;
+pub mod cli;
 pub mod results;
 pub mod validate;
 pub mod values;
