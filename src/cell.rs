@@ -59,7 +59,10 @@ impl Cell {
 
 /// Characters that are invisible in a spreadsheet and cleaned from text.
 pub fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}')
+    matches!(
+        c,
+        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}'
+    )
 }
 
 /// Formats a number the way a spreadsheet shows it in a general cell, without

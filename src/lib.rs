@@ -12,15 +12,11 @@
 
 pub mod api;
 pub mod cell;
-<<<<<<< HEAD
 pub mod cli;
 pub mod commands;
 pub mod mapping;
 pub mod prepare;
-=======
->>>>>>> wip-reader
 pub mod read;
-pub mod cli;
 pub mod results;
 pub mod sandbox;
 pub mod validate;

@@ -73,7 +73,10 @@ pub struct SupplierProduct {
 impl SupplierProduct {
     /// True when no field is set.
     pub fn is_empty(&self) -> bool {
-        self.item_code.is_none() && self.number.is_none() && self.name.is_none() && self.price.is_none()
+        self.item_code.is_none()
+            && self.number.is_none()
+            && self.name.is_none()
+            && self.price.is_none()
     }
 }
 

@@ -167,6 +167,8 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
     match ext.as_str() {
         "xlsx" | "xlsm" | "xlsb" | "xls" | "xla" | "xlam" | "ods" => excel::open(path, options),
         "csv" | "txt" | "tsv" | "tab" | "" => csv::open(path, options),
-        _ => Err(ReadError::UnsupportedFormat { path: path.to_path_buf() }),
+        _ => Err(ReadError::UnsupportedFormat {
+            path: path.to_path_buf(),
+        }),
     }
 }

@@ -49,7 +49,10 @@ impl RowStatus {
 
     /// True when the row is done for good: a re-run with `--resume` leaves it alone.
     pub fn is_final_success(self) -> bool {
-        matches!(self, RowStatus::Created | RowStatus::Updated | RowStatus::Skipped)
+        matches!(
+            self,
+            RowStatus::Created | RowStatus::Updated | RowStatus::Skipped
+        )
     }
 }
 
@@ -60,7 +63,15 @@ impl fmt::Display for RowStatus {
 }
 
 /// The leading columns of every results file, in order.
-pub const STATUS_COLUMNS: [&str; 7] = ["row", "sheet", "status", "id", "http_status", "trace_id", "error"];
+pub const STATUS_COLUMNS: [&str; 7] = [
+    "row",
+    "sheet",
+    "status",
+    "id",
+    "http_status",
+    "trace_id",
+    "error",
+];
 
 /// One line of the results file.
 #[derive(Debug, Clone, PartialEq)]
