@@ -194,8 +194,7 @@ fn check_text(text: &str, encoding_known: bool) -> Result<(), String> {
             return Err(format!("it contains NUL bytes{hint}"));
         }
         let control = (c < ' ' && !matches!(c, '\t' | '\n' | '\r' | '\x0C'))
-            || ('\u{80}'..='\u{9F}').contains(&c)
-            || c == char::REPLACEMENT_CHARACTER;
+            || ('\u{80}'..='\u{9F}').contains(&c);
         odd += usize::from(control);
     }
     if odd > 0 && odd * 50 > total {
@@ -511,6 +510,18 @@ impl CsvRows {
         }
     }
 
+    /// The error for a row of a UTF-8 file whose cell `index` is not UTF-8.
+    fn not_utf8(&self, index: usize) -> ReadError {
+        self.error(
+            self.number,
+            format!(
+                "cell {} is not valid UTF-8 text, though the file is UTF-8 before it; \
+                 save the file again as UTF-8, or give its encoding with --encoding",
+                index + 1
+            ),
+        )
+    }
+
     /// Reads the next row (a blank line is an empty row).
     fn read_row(&mut self) -> Result<Option<SourceRow>, ReadError> {
         let row = self.number + 1;
@@ -571,21 +582,23 @@ impl CsvRows {
         }
         match self.text {
             TextDecoding::Utf8 { .. } => {
-                for (i, field) in self.records.fields().enumerate() {
-                    match std::str::from_utf8(field) {
-                        Ok("") => cells.push(Cell::Empty),
-                        Ok(text) => cells.push(Cell::Text(text.to_owned())),
-                        Err(_) => {
-                            return Err(self.error(
-                                self.number,
-                                format!(
-                                    "cell {} is not valid UTF-8 text, though the file is UTF-8 before it; \
-                                     save the file again as UTF-8, or give its encoding with --encoding",
-                                    i + 1
-                                ),
-                            ))
-                        }
+                // One validation for the whole record; a field is then valid
+                // exactly when its ends fall on character boundaries.
+                let Ok(record) = std::str::from_utf8(self.records.record_bytes()) else {
+                    let bad = self
+                        .records
+                        .fields()
+                        .position(|f| std::str::from_utf8(f).is_err());
+                    return Err(self.not_utf8(bad.unwrap_or(0)));
+                };
+                let mut start = 0;
+                for (i, &end) in self.records.ends[..self.records.fields].iter().enumerate() {
+                    match record.get(start..end) {
+                        Some("") => cells.push(Cell::Empty),
+                        Some(text) => cells.push(Cell::Text(text.to_owned())),
+                        None => return Err(self.not_utf8(i)),
                     }
+                    start = end;
                 }
             }
             TextDecoding::SingleByte(encoding) => {

@@ -35,6 +35,11 @@ const BATCH_ROWS: usize = 256;
 /// Messages in flight between the reader thread and the consumer.
 const CHANNEL_BATCHES: usize = 4;
 
+/// Excel's limits: rows 1 to 1,048,576, columns A to XFD. A cell beyond
+/// them means a damaged file (and would make the row or gap huge).
+const MAX_ROWS: u32 = 1_048_576;
+const MAX_COLUMNS: u32 = 16_384;
+
 /// The start of an OLE compound file: .xls, and encrypted OOXML workbooks.
 const OLE_SIGNATURE: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 
@@ -58,14 +63,14 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
-    let mut signature = [0u8; 8];
-    let read = File::open(path)
-        .and_then(|f| f.take(8).read(&mut signature))
+    let mut signature = Vec::with_capacity(8);
+    File::open(path)
+        .and_then(|f| f.take(8).read_to_end(&mut signature))
         .map_err(|source| ReadError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-    let signature = &signature[..read];
+    let read = signature.len();
     let damaged = |what: String| ReadError::Workbook {
         path: path.to_path_buf(),
         message: what,
@@ -312,6 +317,13 @@ impl RowSink {
     fn cell(&mut self, row: u32, col: u32, cell: Cell) -> Result<bool, String> {
         if cell == Cell::Empty {
             return Ok(true);
+        }
+        if row >= MAX_ROWS || col >= MAX_COLUMNS {
+            return Err(format!(
+                "it has a cell at row {}, column {}, beyond the last row and column Excel allows",
+                u64::from(row) + 1,
+                u64::from(col) + 1
+            ));
         }
         match &mut self.row {
             Some(current) if current.index == row => {}
@@ -670,7 +682,10 @@ fn iso_date_time(s: &str) -> Cell {
         let year: i64 = parts.next()?.parse().ok()?;
         let month: u32 = parts.next()?.parse().ok()?;
         let day: u32 = parts.next()?.parse().ok()?;
-        if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        if !(-9999..=99_999).contains(&year)
+            || !(1..=12).contains(&month)
+            || !(1..=31).contains(&day)
+        {
             return None;
         }
         let mut seconds = 0.0;
@@ -777,6 +792,10 @@ mod tests {
             }
         );
         assert_eq!(iso_date_time("soon"), Cell::Text("soon".into()));
+        assert_eq!(
+            iso_date_time("9223372036854775807-01-01"),
+            Cell::Text("9223372036854775807-01-01".into())
+        );
         assert_eq!(
             iso_duration("PT12H30M00S"),
             Cell::Date {

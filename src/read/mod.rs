@@ -40,11 +40,17 @@ pub struct SourceRow {
     /// unless moved). For CSV, a quoted cell spanning several lines counts as
     /// one row, so later rows are not shifted.
     pub number: u64,
-    /// The cells, one per header column. Padded with [`Cell::Empty`] to the
-    /// header's width when the row is short; see `width`.
+    /// The cells, one per header column, padded with [`Cell::Empty`] to the
+    /// header's width when the row is short. A row with more cells than the
+    /// header keeps the extra ones after the header's columns, so that the
+    /// results file can show what was there: `cells.len()` is the larger of
+    /// `width` and the header's width.
     pub cells: Vec<Cell>,
-    /// The number of cells the row really had (for CSV). Differs from the
-    /// header width for a ragged row, which validation reports as invalid.
+    /// The number of cells the row really had. For CSV, its number of fields
+    /// (0 for a blank line). For a spreadsheet, the header's width, or more
+    /// when the row has values to the right of the last header column. It
+    /// differs from the header width for a ragged row, which validation
+    /// reports as invalid.
     pub width: usize,
 }
 
