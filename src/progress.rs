@@ -40,7 +40,7 @@ impl Progress {
                 None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
             };
             let style = ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} rows {per_sec} ETA {eta} {msg}",
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} rows, ETA {eta}, {msg}",
             )
             .expect("valid template");
             bar.set_style(style);
@@ -77,7 +77,11 @@ impl Progress {
     /// Called regularly: updates the bar's message, prints a line when due.
     pub fn tick(&mut self, tally: &Tally, pace: Option<f64>) {
         match &self.display {
-            Display::Bar(bar) => bar.set_message(counts(tally, pace)),
+            Display::Bar(bar) => bar.set_message(format!(
+                "{:.1} rows/s, {}",
+                self.rows_per_second(tally),
+                counts(tally, pace)
+            )),
             Display::Lines if self.last_line.elapsed() >= LINE_EVERY => {
                 self.last_line = Instant::now();
                 eprintln!("progress: {}", self.line(tally, pace));
@@ -94,10 +98,13 @@ impl Progress {
         }
     }
 
+    fn rows_per_second(&self, tally: &Tally) -> f64 {
+        tally.done as f64 / self.started.elapsed().as_secs_f64().max(0.001)
+    }
+
     /// The line printed without a terminal.
     pub fn line(&self, tally: &Tally, pace: Option<f64>) -> String {
-        let secs = self.started.elapsed().as_secs_f64().max(0.001);
-        let per_sec = tally.done as f64 / secs;
+        let per_sec = self.rows_per_second(tally);
         let done = match self.total {
             Some(t) if t > 0 => format!("{}/{} rows ({}%)", tally.done, t, tally.done * 100 / t),
             _ => format!("{} rows", tally.done),

@@ -4,11 +4,16 @@
 //! The fixed ceiling (`--rate`) is a governor limiter with a burst of two:
 //! requests leave evenly spaced instead of in bursts, and a request that
 //! leaves a little late (timer granularity, a busy thread) does not push
-//! every later one back, so the achieved rate stays at the ceiling. Governor's quota cannot
-//! change while it runs, so the adaptive part is a gate in front of it: after
-//! a 429 every request waits out the server's `Retry-After`, and the pace is
-//! halved (at most once a second, since the 429s of one burst arrive
-//! together), then recovers by a tenth of the ceiling per quiet second.
+//! every later one back, so the achieved rate stays at the ceiling.
+//!
+//! Governor's quota cannot change while it runs, so the adaptive part is a
+//! gate in front of it. After a 429 every request waits out the server's
+//! `Retry-After`, and the pace is halved (at most once a second, since the
+//! 429s of one burst arrive together). It then recovers in two speeds, like
+//! TCP's congestion control: quickly (a tenth of the ceiling per quiet second)
+//! up to 85% of the pace that provoked the 429, then slowly (5% of that per
+//! second), so the run settles just under the server's limit instead of
+//! bouncing off it.
 
 use std::num::NonZeroU32;
 use std::sync::Mutex;
@@ -34,10 +39,18 @@ pub struct Pacer {
 
 #[derive(Debug)]
 struct Adaptive {
+    /// The pace in force.
     rate: f64,
+    /// Below this pace, recover quickly; above it, probe slowly.
+    probe_from: f64,
+    /// When the adaptive gate lets the next request through.
     next_slot: Instant,
+    /// Everyone waits until then (`Retry-After`).
     pause_until: Instant,
-    last_change: Instant,
+    /// The last halving.
+    last_decrease: Option<Instant>,
+    /// The last change of pace (halving or recovery step).
+    last_step: Instant,
 }
 
 impl Pacer {
@@ -47,14 +60,17 @@ impl Pacer {
             .expect("a non-zero rate gives a non-zero period")
             .allow_burst(NonZeroU32::new(2).expect("two is not zero"));
         let now = Instant::now();
+        let ceiling = f64::from(rate.get());
         Pacer {
             limiter: RateLimiter::direct(quota),
-            ceiling: f64::from(rate.get()),
+            ceiling,
             state: Mutex::new(Adaptive {
-                rate: f64::from(rate.get()),
+                rate: ceiling,
+                probe_from: ceiling,
                 next_slot: now,
                 pause_until: now,
-                last_change: now,
+                last_decrease: None,
+                last_step: now,
             }),
         }
     }
@@ -85,9 +101,14 @@ impl Pacer {
             .unwrap_or(DEFAULT_PAUSE)
             .min(Duration::from_secs(60));
         s.pause_until = s.pause_until.max(now + pause);
-        if now.duration_since(s.last_change) >= RECOVERY_STEP || s.rate >= self.ceiling {
-            s.rate = (s.rate * 0.5).max(MIN_RATE.min(self.ceiling));
-            s.last_change = now;
+        if s.last_decrease
+            .is_none_or(|t| now.duration_since(t) >= RECOVERY_STEP)
+        {
+            let floor = MIN_RATE.min(self.ceiling);
+            s.probe_from = (s.rate * 0.85).max(floor);
+            s.rate = (s.rate * 0.5).max(floor);
+            s.last_decrease = Some(now);
+            s.last_step = now;
             s.next_slot = s.next_slot.max(s.pause_until);
         }
     }
@@ -100,9 +121,14 @@ impl Pacer {
     }
 
     fn recover(&self, s: &mut Adaptive, now: Instant) {
-        while s.rate < self.ceiling && now.duration_since(s.last_change) >= RECOVERY_STEP {
-            s.rate = (s.rate + self.ceiling * 0.1).min(self.ceiling);
-            s.last_change += RECOVERY_STEP;
+        while s.rate < self.ceiling && now.duration_since(s.last_step) >= RECOVERY_STEP {
+            s.rate = if s.rate < s.probe_from {
+                (s.rate + self.ceiling * 0.1).min(s.probe_from)
+            } else {
+                s.rate + (s.probe_from * 0.05).max(0.1)
+            }
+            .min(self.ceiling);
+            s.last_step += RECOVERY_STEP;
         }
     }
 }
@@ -143,10 +169,16 @@ mod tests {
             before.elapsed() >= Duration::from_secs(2),
             "waits out Retry-After"
         );
-        // Three quiet seconds after the change: +1/s per second, capped at the ceiling.
+        // Quick recovery (+1/s) up to 85% of the pace that provoked the 429...
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(pacer.current_rate(), 8.5);
+        // ...then slow probing (+0.425/s) up to the ceiling.
         tokio::time::advance(Duration::from_secs(1)).await;
-        assert!(pacer.current_rate() >= 6.0);
+        assert!((pacer.current_rate() - 8.925).abs() < 1e-9);
         tokio::time::advance(Duration::from_secs(10)).await;
         assert_eq!(pacer.current_rate(), 10.0);
+        // A 429 a second later halves again, from where the pace is.
+        pacer.rate_limited(None);
+        assert_eq!(pacer.current_rate(), 5.0);
     }
 }
