@@ -4,7 +4,28 @@
 //! Arguments are handled in two steps: [`ImportArgs`] mirrors the flags;
 //! [`ImportPlan::new`] merges them with the `--config` file and the
 //! environment into a plan with real types, checked before any I/O except
-//! reading the config file. [`run`] then carries the plan out.
+//! reading the config file. [`run`] then checks the credentials (before any
+//! file is written, so a refused credential changes nothing), and hands the
+//! rows to the [`crate::pipeline`].
+//!
+//! Choices where the issue left room:
+//! - Defaults: `--rate 10` (the vendor publishes no limit; 10/s is
+//!   conservative and the pace adapts down on 429 anyway), `--concurrency 8`,
+//!   `--timeout 30`, `--max-retries 5`. 429s have their own retry budget
+//!   (`max(20, 4 × max-retries)`), since the pacer slows the run after each.
+//! - Existing products are prefetched (paged `GET /products`, 1000 a page)
+//!   while that costs fewer requests than half the rows to import; otherwise
+//!   each row is looked up by number (else EAN).
+//! - `--dry-run` records what would happen: `valid` with "dry run: would
+//!   create" (or "would update salesPrice, … of product N") in the `error`
+//!   column; `skipped` and `failed` as a real run would record them, since
+//!   they send nothing.
+//! - The summary goes to stdout (also with `--quiet`); progress, warnings and
+//!   errors go to stderr.
+//! - Before a row's first POST its number is appended to a journal beside
+//!   the results file (`<results>.sending`), removed when a run completes.
+//!   `--resume` looks those rows up before sending them again and records a
+//!   product it finds as `created`.
 
 use std::collections::HashSet;
 use std::num::{NonZeroU32, NonZeroUsize};
@@ -65,10 +86,10 @@ pub struct ImportArgs {
     /// TOML file with settings for a scheduled job (flags override it; secrets only from the environment).
     #[arg(long, value_name = "FILE.toml")]
     pub config: Option<PathBuf>,
-    /// API base URL (default https://rest.api.24sevenoffice.com/v1). http:// only for loopback addresses.
+    /// API base URL (default `https://rest.api.24sevenoffice.com/v1`); `http://` only for loopback addresses.
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
-    /// OAuth token URL (default https://login.24sevenoffice.com/oauth/token).
+    /// OAuth token URL (default `https://login.24sevenoffice.com/oauth/token`).
     #[arg(long, value_name = "URL")]
     pub token_url: Option<String>,
     /// Start a sandbox server in-process and import into it (ignores TFSO_* variables).
@@ -86,7 +107,7 @@ pub struct ImportArgs {
     /// Retries after 5xx answers, connection errors and timeouts (default 5).
     #[arg(long, value_name = "N")]
     pub max_retries: Option<u32>,
-    /// What to do with a row whose product exists (same number, else same EAN).
+    /// What to do with a row whose product exists (same number, else same EAN; default skip).
     #[arg(long, value_enum, value_name = "MODE")]
     pub existing: Option<ExistingMode>,
     /// Create categories given by a name that does not exist yet.
