@@ -52,7 +52,7 @@ use crate::pipeline::recorder::RecordSink;
 use crate::pipeline::retry::RetryPolicy;
 use crate::pipeline::row::{RowSettings, UNCONFIRMED_NO_KEY};
 use crate::pipeline::summary::Summary;
-use crate::pipeline::{self, Input, PipelinePlan, RunEnd, Wiring};
+use crate::pipeline::{self, Input, PipelinePlan, Wiring};
 use crate::prepare::{prepare, InputPlan};
 use crate::progress::Progress;
 use crate::read::{self, ReadError};
@@ -582,7 +582,7 @@ pub async fn run_with_env(
         std::fs::write(path, json + "\n")
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    if let RunEnd::Fatal(e) = &report.end {
+    if let Some(e) = &summary.error {
         eprintln!("error: the run stopped: {e}");
     }
     if let Some(e) = read_error.lock().expect("read error slot").take() {
