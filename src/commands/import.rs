@@ -28,6 +28,7 @@
 //!   product it finds as `created`.
 
 use std::collections::HashSet;
+use std::io::Write as _;
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -458,10 +459,12 @@ pub async fn run_with_env(
     };
 
     if !plan.quiet {
+        // Output is best effort: a closed stdout (`| head`) must not stop an import.
         let mut out = std::io::stdout().lock();
-        print_source(&mut out, &prepared.info)?;
-        println!("Columns:\n{}", prepared.mapping);
-        println!(
+        let _ = print_source(&mut out, &prepared.info);
+        let _ = writeln!(out, "Columns:\n{}", prepared.mapping);
+        let _ = writeln!(
+            out,
             "Sending to {base_url} at {} requests/s at most, {} in flight",
             plan.rate, plan.concurrency
         );
@@ -575,12 +578,18 @@ pub async fn run_with_env(
     };
 
     let summary = Summary::new(&report, &counters, plan.dry_run);
-    println!("{summary}");
-    println!("  results:   {}", plan.results.display());
-    if let Some(path) = &plan.summary_json {
+    let written = plan.summary_json.as_ref().map(|path| {
         let json = serde_json::to_string_pretty(&summary).expect("summary serializes");
         std::fs::write(path, json + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))?;
+            .with_context(|| format!("cannot write {}", path.display()))
+    });
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "{summary}\n  results:   {}",
+        plan.results.display()
+    );
+    if let Some(Err(e)) = written {
+        eprintln!("error: {e:#}");
     }
     if let Some(e) = &summary.error {
         eprintln!("error: the run stopped: {e}");
