@@ -13,9 +13,12 @@
 pub mod api;
 pub mod cell;
 pub mod cli;
+pub mod client;
 pub mod commands;
 pub mod mapping;
+pub mod pipeline;
 pub mod prepare;
+pub mod progress;
 pub mod read;
 pub mod results;
 pub mod sandbox;

@@ -22,6 +22,8 @@ enum Command {
     Validate(ValidateArgs),
     /// Write a template (.xlsx or .csv) to fill in.
     Template(TemplateArgs),
+    /// Send the rows of a file to the API, paced, concurrent and retried.
+    Import(Box<commands::import::ImportArgs>),
     /// Serve a local copy of the products API to try imports against.
     Sandbox(SandboxArgs),
     /// Write N rows of generated products (for benchmarks).
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
             .and_then(|rt| rt.block_on(sandbox::command::run(args)))
             .map(|()| ExitStatus::Success),
         Command::Generate(args) => commands::generate::run(&args),
+        Command::Import(args) => commands::import::run_blocking(*args),
     };
     match outcome {
         Ok(status) => ExitCode::from(status.code()),

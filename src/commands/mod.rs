@@ -2,6 +2,7 @@
 //! and reports an [`ExitStatus`].
 
 pub mod generate;
+pub mod import;
 pub mod template;
 pub mod validate;
 

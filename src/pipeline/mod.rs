@@ -1,0 +1,288 @@
+//! The submission pipeline: validated rows in, one recorded outcome per row out.
+//!
+//! ```text
+//! reader thread ──(bounded channel)──▶ N workers ──(bounded channel)──▶ recorder
+//!   PreparedRow                         row::process                      results file,
+//!                                       (paced, retried)                  progress, tally
+//! ```
+//!
+//! The reader runs on a blocking thread and can never be more than a small
+//! window ahead of the workers; at most `concurrency` rows are in flight; the
+//! [`pacing::Pacer`] spaces every request. A stop signal (Ctrl-C, SIGTERM)
+//! stops the reading; rows in flight get a bounded time to finish.
+
+pub mod existing;
+pub mod journal;
+pub mod pacing;
+pub mod recorder;
+pub mod references;
+pub mod retry;
+pub mod row;
+pub mod summary;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use tokio::sync::{mpsc, watch};
+
+use crate::client::{ApiError, ProductApi, RequestCounters};
+use crate::progress::Progress;
+use crate::results::RowRecord;
+use crate::validate::PreparedRow;
+use existing::{ExistingIndex, ExistingMode};
+use journal::Journal;
+use pacing::Pacer;
+use recorder::{RecordSink, Tally};
+use references::References;
+use row::{Context, RowJob, RowSettings};
+
+/// How a run is carried out.
+#[derive(Debug, Clone)]
+pub struct PipelinePlan {
+    /// Per-row settings.
+    pub row: RowSettings,
+    /// `--create-categories`.
+    pub create_categories: bool,
+    /// Rows in flight at most.
+    pub concurrency: usize,
+    /// How long rows in flight may take to finish after a stop signal.
+    pub grace: Duration,
+    /// The sending journal's path (none: no journal, e.g. a dry run).
+    pub journal: Option<PathBuf>,
+}
+
+/// The rows to import.
+pub struct Input {
+    /// Validated rows in file order.
+    pub rows: Box<dyn Iterator<Item = PreparedRow> + Send>,
+    /// Number of data rows, when known (for progress and the prefetch decision).
+    pub total: Option<u64>,
+    /// Outcomes kept from an earlier run (`--resume`); these rows are not
+    /// processed again, only counted: the sinks already hold them.
+    pub kept: Vec<RowRecord>,
+    /// Rows an earlier run may have sent without recording an outcome.
+    pub maybe_sent: HashSet<u64>,
+}
+
+/// Why a run ended.
+#[derive(Debug, Clone)]
+pub enum RunEnd {
+    /// Every row was processed.
+    Completed,
+    /// A stop signal arrived.
+    Interrupted,
+    /// The run could not go on (credentials refused mid-run).
+    Fatal(ApiError),
+    /// Reading the input broke off unexpectedly; the rows after it were not read.
+    InputFailed(String),
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Why it ended.
+    pub end: RunEnd,
+    /// Rows by outcome.
+    pub tally: Tally,
+    /// Rows read from the input.
+    pub rows_read: u64,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// Whether existing products were prefetched (else looked up per row).
+    pub prefetched: Option<usize>,
+}
+
+/// Where a run's outcomes go and what it shares with the client.
+pub struct Wiring {
+    /// Results (and rejects) files.
+    pub sinks: Vec<Box<dyn RecordSink>>,
+    /// The progress display.
+    pub progress: Progress,
+    /// The pacer, to show the current pace.
+    pub pacer: Option<Arc<Pacer>>,
+    /// Request counters shared with the client.
+    pub counters: Arc<RequestCounters>,
+    /// Turns true on Ctrl-C or SIGTERM.
+    pub stop: watch::Receiver<bool>,
+}
+
+/// Runs an import: checks the credentials, prefetches existing products when
+/// that is cheaper, then streams `input` through the workers into the sinks.
+/// `Err` means nothing was attempted (credentials refused, server unreachable)
+/// or the results could not be written.
+pub async fn run<A: ProductApi>(
+    api: A,
+    plan: PipelinePlan,
+    input: Input,
+    wiring: Wiring,
+) -> Result<Report, ApiError> {
+    let Wiring {
+        sinks,
+        progress,
+        pacer,
+        counters,
+        stop,
+    } = wiring;
+    let started = Instant::now();
+    api.authenticate().await?;
+
+    let Input {
+        rows,
+        total,
+        kept,
+        maybe_sent,
+    } = input;
+    let to_process = total.map(|t| t.saturating_sub(kept.len() as u64));
+    let policy = plan.row.retry;
+    let mode = plan.row.existing;
+    let index = if mode != ExistingMode::Create && to_process != Some(0) {
+        // Prefetching pays while it costs fewer requests than half the rows.
+        let max_pages = to_process.map_or(1, |n| u32::try_from(n / 2).unwrap_or(u32::MAX).max(1));
+        ExistingIndex::prefetch(
+            &api,
+            &policy,
+            &counters,
+            max_pages,
+            mode == ExistingMode::Update,
+        )
+        .await?
+    } else {
+        None
+    };
+    let prefetched = index.as_ref().map(ExistingIndex::len);
+
+    let journal = match &plan.journal {
+        Some(path) => {
+            Some(Journal::open(path).map_err(|e| ApiError::Transport(format!("journal: {e}")))?)
+        }
+        None => None,
+    };
+    let ctx = Arc::new(Context {
+        api,
+        settings: plan.row.clone(),
+        references: References::new(plan.create_categories, plan.row.dry_run),
+        index,
+        journal,
+        counters: counters.clone(),
+    });
+
+    let window = plan.concurrency.max(1) * 2;
+    let (record_tx, record_rx) = mpsc::channel::<RowRecord>(window * 4);
+    let mut initial = Tally::default();
+    for record in &kept {
+        initial.add(record.status);
+    }
+    let recorder = tokio::spawn(recorder::record(record_rx, sinks, initial, progress, pacer));
+    let kept_rows: HashSet<u64> = kept.iter().map(|r| r.row).collect();
+    drop(kept);
+
+    let (job_tx, job_rx) = mpsc::channel::<RowJob>(window);
+    let reader_stop = stop.clone();
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut read = 0u64;
+        for row in rows {
+            read += 1;
+            if *reader_stop.borrow() {
+                break;
+            }
+            if kept_rows.contains(&row.row) {
+                continue;
+            }
+            let maybe_sent = maybe_sent.contains(&row.row);
+            if job_tx.blocking_send(RowJob { row, maybe_sent }).is_err() {
+                break;
+            }
+        }
+        read
+    });
+
+    let end = submit_all(ctx, job_rx, record_tx, plan.concurrency, stop, plan.grace).await;
+    let (end, rows_read) = match reader.await {
+        Ok(read) => (end, read),
+        // A panic while reading or validating: the rows after it were never
+        // read, so the run must not look complete.
+        Err(e) => (
+            RunEnd::InputFailed(format!("reading the input broke off: {e}")),
+            0,
+        ),
+    };
+    let tally = match recorder.await {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => return Err(ApiError::Transport(format!("writing results: {e:#}"))),
+        Err(e) => return Err(ApiError::Transport(format!("recorder: {e}"))),
+    };
+    if matches!(end, RunEnd::Completed) {
+        if let Some(path) = &plan.journal {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    Ok(Report {
+        end,
+        tally,
+        rows_read,
+        elapsed: started.elapsed(),
+        prefetched,
+    })
+}
+
+/// Processes jobs with at most `concurrency` in flight, sending each finished
+/// row to `records`. After `stop` turns true no new job is started, and rows
+/// in flight get `grace` to finish.
+pub async fn submit_all<A: ProductApi>(
+    ctx: Arc<Context<A>>,
+    jobs: mpsc::Receiver<RowJob>,
+    records: mpsc::Sender<RowRecord>,
+    concurrency: usize,
+    stop: watch::Receiver<bool>,
+    grace: Duration,
+) -> RunEnd {
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        if rx.wait_for(|v| *v).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let work = async {
+        let jobs =
+            futures::stream::unfold(
+                jobs,
+                |mut rx| async move { rx.recv().await.map(|j| (j, rx)) },
+            )
+            .take_until(stopped(stop.clone()));
+        let done = jobs
+            .map(|job| {
+                let ctx = ctx.clone();
+                async move { row::process(&ctx, job).await }
+            })
+            .buffer_unordered(concurrency.max(1));
+        let mut done = std::pin::pin!(done);
+        while let Some(result) = done.next().await {
+            match result {
+                Ok(record) => {
+                    if records.send(record).await.is_err() {
+                        break;
+                    }
+                }
+                Err(fatal) => return RunEnd::Fatal(fatal),
+            }
+        }
+        if *stop.borrow() {
+            RunEnd::Interrupted
+        } else {
+            RunEnd::Completed
+        }
+    };
+    let deadline = async {
+        stopped(stop.clone()).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        end = work => end,
+        () = deadline => RunEnd::Interrupted,
+    }
+}
+
+#[cfg(test)]
+mod tests;

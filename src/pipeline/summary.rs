@@ -1,0 +1,148 @@
+//! The summary printed at the end of a run, and its JSON form (`--summary-json`).
+
+use std::fmt;
+use std::sync::atomic::Ordering;
+
+use serde::Serialize;
+
+use super::{Report, RunEnd};
+use crate::client::RequestCounters;
+use crate::progress::human_duration;
+
+/// What a run did, in numbers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// `completed`, `interrupted` or `stopped` (a fatal error mid-run).
+    pub outcome: &'static str,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+    /// Data rows read from the input.
+    pub rows_read: u64,
+    /// Rows with a recorded outcome.
+    pub rows_done: u64,
+    /// Products created.
+    pub created: u64,
+    /// Products updated.
+    pub updated: u64,
+    /// Rows left alone (product exists, or unchanged).
+    pub skipped: u64,
+    /// Rows with problems, not sent.
+    pub invalid: u64,
+    /// Rows the server refused, or whose sending failed.
+    pub failed: u64,
+    /// Dry run: rows that would be created or updated.
+    pub valid: u64,
+    /// HTTP requests sent (lookups and token requests included).
+    pub requests: u64,
+    /// Requests sent again after a failure.
+    pub retries: u64,
+    /// 429 answers received.
+    pub rate_limited: u64,
+    /// Wall time in seconds.
+    pub elapsed_seconds: f64,
+    /// Requests per second achieved.
+    pub requests_per_second: f64,
+    /// Rows per second achieved.
+    pub rows_per_second: f64,
+    /// Existing products prefetched (absent: looked up row by row, or not at all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefetched_products: Option<usize>,
+    /// Why the run stopped early, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Summary {
+    /// The summary of a run.
+    pub fn new(report: &Report, counters: &RequestCounters, dry_run: bool) -> Summary {
+        let secs = report.elapsed.as_secs_f64();
+        let per_sec = |n: u64| {
+            if secs > 0.0 {
+                (n as f64 / secs * 10.0).round() / 10.0
+            } else {
+                0.0
+            }
+        };
+        let requests = counters.requests.load(Ordering::Relaxed);
+        let t = &report.tally;
+        Summary {
+            outcome: match report.end {
+                RunEnd::Completed => "completed",
+                RunEnd::Interrupted => "interrupted",
+                RunEnd::Fatal(_) | RunEnd::InputFailed(_) => "stopped",
+            },
+            dry_run,
+            rows_read: report.rows_read.max(t.done),
+            rows_done: t.done,
+            created: t.created,
+            updated: t.updated,
+            skipped: t.skipped,
+            invalid: t.invalid,
+            failed: t.failed,
+            valid: t.valid,
+            requests,
+            retries: counters.retries.load(Ordering::Relaxed),
+            rate_limited: counters.rate_limited.load(Ordering::Relaxed),
+            elapsed_seconds: (secs * 1000.0).round() / 1000.0,
+            requests_per_second: per_sec(requests),
+            rows_per_second: per_sec(t.done),
+            prefetched_products: report.prefetched,
+            error: match &report.end {
+                RunEnd::Fatal(e) => Some(e.to_string()),
+                RunEnd::InputFailed(e) => Some(e.clone()),
+                _ => None,
+            },
+        }
+    }
+
+    /// The process exit code: 0 every row fine, 1 any row invalid or failed
+    /// (or a fatal error mid-run), 130 interrupted.
+    pub fn exit_code(&self) -> u8 {
+        match self.outcome {
+            "interrupted" => 130,
+            "stopped" => 1,
+            _ if self.invalid > 0 || self.failed > 0 => 1,
+            _ => 0,
+        }
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let title = match (self.outcome, self.dry_run) {
+            ("completed", false) => "Import finished",
+            ("completed", true) => "Dry run finished (nothing was written)",
+            ("interrupted", _) => "Import interrupted (run again with --resume to finish)",
+            _ => "Import stopped",
+        };
+        writeln!(f, "{title}")?;
+        if let Some(e) = &self.error {
+            writeln!(f, "  error:     {e}")?;
+        }
+        writeln!(f, "  rows read: {}", self.rows_read)?;
+        writeln!(f, "  created:   {}", self.created)?;
+        writeln!(f, "  updated:   {}", self.updated)?;
+        writeln!(f, "  skipped:   {}", self.skipped)?;
+        if self.dry_run {
+            writeln!(
+                f,
+                "  valid:     {} (would be created or updated)",
+                self.valid
+            )?;
+        }
+        writeln!(f, "  invalid:   {}", self.invalid)?;
+        writeln!(f, "  failed:    {}", self.failed)?;
+        writeln!(
+            f,
+            "  requests:  {} ({} retries, {} answered 429)",
+            self.requests, self.retries, self.rate_limited
+        )?;
+        write!(
+            f,
+            "  elapsed:   {} ({:.1} requests/s, {:.1} rows/s)",
+            human_duration(std::time::Duration::from_secs_f64(self.elapsed_seconds)),
+            self.requests_per_second,
+            self.rows_per_second
+        )
+    }
+}
