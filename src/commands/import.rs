@@ -623,21 +623,7 @@ fn count_rows(plan: &InputPlan) -> Option<u64> {
 
 /// Turns `stop` true on Ctrl-C or SIGTERM.
 async fn watch_signals(stop: watch::Sender<bool>, quiet: bool) {
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
+    super::interrupted().await;
     if !quiet {
         eprintln!(
             "Stopping: no new rows are sent; waiting up to {} s for rows in flight \
