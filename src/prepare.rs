@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::cli::{DecimalArg, ReadArgs};
-use crate::mapping::{ColumnMapping, ColumnRole, MappingError, MappingFile};
+use crate::duplicates::RepeatCandidates;
+use crate::mapping::{ColumnMapping, ColumnRole, Field, MappingError, MappingFile};
 use crate::read::{self, ReadError, ReadOptions, SheetSelector, SourceInfo, SourceRow};
 use crate::validate::{PreparedRow, ValidateOptions, Validator, LEARN_ROWS};
 use crate::values::DecimalMark;
@@ -157,7 +158,16 @@ pub fn prepare(plan: &InputPlan) -> Result<Prepared, PrepareError> {
         .filter(|(_, k)| **k)
         .map(|(h, _)| h.clone())
         .collect();
-    let validator = Validator::new(mapping.clone(), plan.validate);
+    let mut validator = Validator::new(mapping.clone(), plan.validate);
+    let keys_from_constants =
+        mapping.constant(Field::Number).is_some() || mapping.constant(Field::Ean).is_some();
+    if table.info.format == "csv" && !keys_from_constants {
+        // A CSV file is cheap to read twice: a first pass finds the keys
+        // that might repeat, so that memory stays flat however long the file.
+        let first_pass = read::open(&plan.path, &plan.read)?;
+        let candidates = RepeatCandidates::scan(first_pass.rows, &mapping, validator.key_hasher());
+        validator.limit_tracking_to(candidates);
+    }
     let source_is_csv = table.info.format == "csv";
     Ok(Prepared {
         info: table.info,

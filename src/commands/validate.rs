@@ -21,6 +21,7 @@ const LISTED_PROBLEMS: usize = 20;
 /// Runs `validate`, printing the summary to `out`.
 pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
+    let interrupt = super::interrupt_flag();
     let plan = match InputPlan::from_args(&args.read) {
         Ok(plan) => plan,
         Err(e) => return fatal(e.into()),
@@ -67,7 +68,6 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
     let mut listed = Vec::new();
     let mut read_error = None;
     let counters = rows.counters();
-    let interrupt = super::interrupt_flag();
     let mut interrupted = false;
     for item in rows.into_background() {
         if interrupt.load(std::sync::atomic::Ordering::Relaxed) {
