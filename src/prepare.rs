@@ -85,6 +85,7 @@ impl InputPlan {
                 delimiter,
                 encoding,
                 header_row: args.header_row,
+                only_columns: None,
             },
             mapping,
             validate: ValidateOptions {
@@ -161,10 +162,18 @@ pub fn prepare(plan: &InputPlan) -> Result<Prepared, PrepareError> {
     let mut validator = Validator::new(mapping.clone(), plan.validate);
     let keys_from_constants =
         mapping.constant(Field::Number).is_some() || mapping.constant(Field::Ean).is_some();
-    if table.info.format == "csv" && !keys_from_constants {
+    let has_keys = mapping.column(Field::Number).is_some() || mapping.column(Field::Ean).is_some();
+    if table.info.format == "csv" && has_keys && !keys_from_constants {
         // A CSV file is cheap to read twice: a first pass finds the keys
         // that might repeat, so that memory stays flat however long the file.
-        let first_pass = read::open(&plan.path, &plan.read)?;
+        let keys = [Field::Number, Field::Ean]
+            .into_iter()
+            .filter_map(|f| mapping.column(f));
+        let options = ReadOptions {
+            only_columns: Some(keys.collect()),
+            ..plan.read.clone()
+        };
+        let first_pass = read::open(&plan.path, &options)?;
         let candidates = RepeatCandidates::scan(first_pass.rows, &mapping, validator.key_hasher());
         validator.limit_tracking_to(candidates);
     }
