@@ -368,11 +368,16 @@ impl ImportPlan {
         };
 
         Ok(ImportPlan {
-            results: args
-                .results
-                .clone()
-                .or(config.results)
-                .unwrap_or_else(|| default_results_path(&read.file)),
+            results: args.results.clone().or(config.results).unwrap_or_else(|| {
+                // A dry run must not overwrite the results (and so the
+                // resume point) of a real run.
+                let path = default_results_path(&read.file);
+                if args.dry_run {
+                    path.with_extension("dry-run.csv")
+                } else {
+                    path
+                }
+            }),
             read,
             connection,
             rate,
