@@ -51,7 +51,12 @@ impl Cell {
     pub fn is_blank(&self) -> bool {
         match self {
             Cell::Empty => true,
-            Cell::Text(s) => s.chars().all(|c| c.is_whitespace() || is_invisible(c)),
+            // Most cells start with a visible ASCII character: decided at once.
+            Cell::Text(s) => match s.as_bytes().first() {
+                None => true,
+                Some(b) if b.is_ascii() && !b.is_ascii_whitespace() => false,
+                _ => s.chars().all(|c| c.is_whitespace() || is_invisible(c)),
+            },
             _ => false,
         }
     }

@@ -15,6 +15,7 @@ pub mod cell;
 pub mod cli;
 pub mod client;
 pub mod commands;
+pub mod duplicates;
 pub mod mapping;
 pub mod pipeline;
 pub mod prepare;

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::cli::{DecimalArg, ReadArgs};
-use crate::mapping::{ColumnMapping, ColumnRole, MappingError, MappingFile};
+use crate::duplicates::RepeatCandidates;
+use crate::mapping::{ColumnMapping, ColumnRole, Field, MappingError, MappingFile};
 use crate::read::{self, ReadError, ReadOptions, SheetSelector, SourceInfo, SourceRow};
 use crate::validate::{PreparedRow, ValidateOptions, Validator, LEARN_ROWS};
 use crate::values::DecimalMark;
@@ -84,6 +85,7 @@ impl InputPlan {
                 delimiter,
                 encoding,
                 header_row: args.header_row,
+                only_columns: None,
             },
             mapping,
             validate: ValidateOptions {
@@ -157,7 +159,25 @@ pub fn prepare(plan: &InputPlan) -> Result<Prepared, PrepareError> {
         .filter(|(_, k)| **k)
         .map(|(h, _)| h.clone())
         .collect();
-    let validator = Validator::new(mapping.clone(), plan.validate);
+    let mut validator = Validator::new(mapping.clone(), plan.validate);
+    let keys_from_constants =
+        mapping.constant(Field::Number).is_some() || mapping.constant(Field::Ean).is_some();
+    let has_keys = mapping.column(Field::Number).is_some() || mapping.column(Field::Ean).is_some();
+    if table.info.format == "csv" && has_keys && !keys_from_constants {
+        // A CSV file is cheap to read twice: a first pass finds the keys
+        // that might repeat, so that memory stays flat however long the file.
+        let keys = [Field::Number, Field::Ean]
+            .into_iter()
+            .filter_map(|f| mapping.column(f));
+        let options = ReadOptions {
+            only_columns: Some(keys.collect()),
+            ..plan.read.clone()
+        };
+        let first_pass = read::open(&plan.path, &options)?;
+        let candidates = RepeatCandidates::scan(first_pass.rows, &mapping, validator.key_hasher());
+        validator.limit_tracking_to(candidates);
+    }
+    let source_is_csv = table.info.format == "csv";
     Ok(Prepared {
         info: table.info,
         mapping,
@@ -174,6 +194,8 @@ pub fn prepare(plan: &InputPlan) -> Result<Prepared, PrepareError> {
                 .map_or(Some(keep), |_| None),
             counters: Arc::new(PrepareCounters::default()),
             failed: false,
+            // Spreadsheets are already read on a thread of their own.
+            source_is_csv,
         },
     })
 }
@@ -192,6 +214,7 @@ pub struct PreparedRows {
     keep: Option<Vec<bool>>,
     counters: Arc<PrepareCounters>,
     failed: bool,
+    source_is_csv: bool,
 }
 
 impl PreparedRows {
@@ -268,24 +291,29 @@ impl Iterator for PreparedRows {
     }
 }
 
-/// Rows per batch handed from the reading thread to the consumer.
+/// Items per batch handed from one thread to the next.
 const BATCH: usize = 256;
-/// Batches that may wait between the threads: the reader never runs more
-/// than `BATCH * DEPTH` rows ahead.
+/// Batches that may wait between two threads: a producer never runs more
+/// than `BATCH * DEPTH` items ahead of its consumer.
 const DEPTH: usize = 4;
 
-impl PreparedRows {
-    /// Moves reading and validation to a thread of their own, so that the
-    /// consumer (writing results, or sending) runs on another core. The
-    /// stream stays bounded: the thread runs at most about a thousand rows ahead.
-    pub fn into_background(self) -> BackgroundRows {
-        let counters = self.counters();
+/// An iterator run on a thread of its own, handing its items over in
+/// batches through a bounded channel. The thread stops when the consumer is
+/// dropped.
+pub struct Background<T> {
+    rx: std::sync::mpsc::Receiver<Vec<T>>,
+    current: std::vec::IntoIter<T>,
+}
+
+impl<T: Send + 'static> Background<T> {
+    /// Runs `iter` on a new thread called `name`.
+    pub fn spawn(name: &str, iter: impl Iterator<Item = T> + Send + 'static) -> Background<T> {
         let (tx, rx) = std::sync::mpsc::sync_channel(DEPTH);
-        let handle = std::thread::Builder::new()
-            .name("read".into())
+        std::thread::Builder::new()
+            .name(name.into())
             .spawn(move || {
                 let mut batch = Vec::with_capacity(BATCH);
-                for item in self {
+                for item in iter {
                     batch.push(item);
                     if batch.len() == BATCH {
                         let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
@@ -298,23 +326,50 @@ impl PreparedRows {
                     let _ = tx.send(batch);
                 }
             })
-            .expect("spawn the reading thread");
-        BackgroundRows {
+            .expect("spawn a pipeline thread");
+        Background {
             rx,
             current: Vec::new().into_iter(),
-            counters,
-            _handle: handle,
         }
     }
 }
 
-/// The rows of a [`PreparedRows`] read on a background thread; see
+impl<T> Iterator for Background<T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        loop {
+            if let Some(item) = self.current.next() {
+                return Some(item);
+            }
+            self.current = self.rx.recv().ok()?.into_iter();
+        }
+    }
+}
+
+impl PreparedRows {
+    /// Moves reading and validation to threads of their own (one reads and
+    /// parses the file, one validates), so that the consumer (writing
+    /// results, or sending) runs beside them. The stream stays bounded:
+    /// each stage runs at most about a thousand rows ahead of the next.
+    pub fn into_background(mut self) -> BackgroundRows {
+        let counters = self.counters();
+        if self.source_is_csv {
+            let source = std::mem::replace(&mut self.source, Box::new(std::iter::empty()));
+            self.source = Box::new(Background::spawn("read", source));
+        }
+        BackgroundRows {
+            rows: Background::spawn("validate", self),
+            counters,
+        }
+    }
+}
+
+/// The rows of a [`PreparedRows`] prepared on background threads; see
 /// [`PreparedRows::into_background`].
 pub struct BackgroundRows {
-    rx: std::sync::mpsc::Receiver<Vec<Result<PreparedRow, ReadError>>>,
-    current: std::vec::IntoIter<Result<PreparedRow, ReadError>>,
+    rows: Background<Result<PreparedRow, ReadError>>,
     counters: Arc<PrepareCounters>,
-    _handle: std::thread::JoinHandle<()>,
 }
 
 impl BackgroundRows {
@@ -328,11 +383,6 @@ impl Iterator for BackgroundRows {
     type Item = Result<PreparedRow, ReadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(item) = self.current.next() {
-                return Some(item);
-            }
-            self.current = self.rx.recv().ok()?.into_iter();
-        }
+        self.rows.next()
     }
 }

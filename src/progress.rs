@@ -3,7 +3,7 @@
 //! counts, current pace); otherwise, for cron and logs, one line every few
 //! seconds; nothing with `--quiet`.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -84,7 +84,8 @@ impl Progress {
             )),
             Display::Lines if self.last_line.elapsed() >= LINE_EVERY => {
                 self.last_line = Instant::now();
-                eprintln!("progress: {}", self.line(tally, pace));
+                // Best effort: a closed stderr must not stop an import.
+                let _ = writeln!(std::io::stderr(), "progress: {}", self.line(tally, pace));
             }
             _ => {}
         }

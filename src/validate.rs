@@ -3,10 +3,10 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::BuildHasher;
 
 use crate::api::types::{IdRef, NewProduct, Stock, SupplierProduct};
 use crate::cell::{format_number, Cell};
+use crate::duplicates::{KeyHasher, RepeatCandidates};
 use crate::mapping::{ColumnMapping, Field, FieldKind};
 use crate::read::SourceRow;
 use crate::results::restore_formula;
@@ -84,9 +84,11 @@ pub struct Validator {
     options: ValidateOptions,
     /// Per input column: (comma evidence, point evidence) seen so far.
     evidence: Vec<(u32, u32)>,
-    seen_numbers: HashMap<u64, u64, NoHash>,
-    seen_eans: HashMap<u64, u64, NoHash>,
-    hasher: foldhash::quality::FixedState,
+    /// First row of each key seen (hash of field and text → row).
+    seen: HashMap<u64, u64, NoHash>,
+    hasher: KeyHasher,
+    /// When known, the only keys that might repeat; others are not tracked.
+    candidates: Option<RepeatCandidates>,
 }
 
 impl Validator {
@@ -97,9 +99,9 @@ impl Validator {
             mapping,
             options,
             evidence: vec![(0, 0); width],
-            seen_numbers: HashMap::default(),
-            seen_eans: HashMap::default(),
-            hasher: foldhash::quality::FixedState::with_seed(0x5eed),
+            seen: HashMap::default(),
+            hasher: KeyHasher::default(),
+            candidates: None,
         }
     }
 
@@ -190,6 +192,17 @@ impl Validator {
         }
     }
 
+    /// Tracks only the keys in `candidates` from now on: every other key is
+    /// known to be unique in the file (see [`RepeatCandidates`]).
+    pub fn limit_tracking_to(&mut self, candidates: RepeatCandidates) {
+        self.candidates = Some(candidates);
+    }
+
+    /// The hasher both passes use for keys.
+    pub fn key_hasher(&self) -> &KeyHasher {
+        &self.hasher
+    }
+
     fn check_duplicates(&mut self, row: u64, product: &NewProduct, problems: &mut Vec<Problem>) {
         let keys = [
             (Field::Number, product.number.as_deref(), "product number"),
@@ -198,13 +211,11 @@ impl Validator {
         let mut new_keys = [None, None];
         for (i, (field, value, what)) in keys.into_iter().enumerate() {
             let Some(value) = value else { continue };
-            let hash = self.hasher.hash_one(value);
-            let seen = if field == Field::Number {
-                &self.seen_numbers
-            } else {
-                &self.seen_eans
-            };
-            match seen.get(&hash) {
+            let hash = self.hasher.hash(field, value);
+            if self.candidates.as_ref().is_some_and(|c| !c.contains(hash)) {
+                continue;
+            }
+            match self.seen.get(&hash) {
                 Some(first) => problems.push(Problem {
                     column: self.column_name(field),
                     value: Some(value.to_string()),
@@ -214,11 +225,8 @@ impl Validator {
             }
         }
         if problems.is_empty() {
-            if let Some(h) = new_keys[0] {
-                self.seen_numbers.insert(h, row);
-            }
-            if let Some(h) = new_keys[1] {
-                self.seen_eans.insert(h, row);
+            for hash in new_keys.into_iter().flatten() {
+                self.seen.insert(hash, row);
             }
         }
     }

@@ -107,6 +107,9 @@ pub fn decimal_evidence(s: &str) -> Option<DecimalMark> {
 /// `123.456`); a text that can be read one way only (`1,5`, `1.234,50`) is
 /// read that way whatever `decimal` says.
 pub fn parse_number(s: &str, decimal: Option<DecimalMark>) -> Result<f64, NumberError> {
+    if let Some(value) = plain_number(s) {
+        return Ok(value);
+    }
     let shape = NumberShape::scan(s).ok_or(NumberError::NotANumber)?;
     let as_decimal = shape.as_decimal();
     let as_thousands = shape.as_thousands();
@@ -136,6 +139,29 @@ pub fn parse_number(s: &str, decimal: Option<DecimalMark>) -> Result<f64, Number
     } else {
         Err(NumberError::NotFinite)
     }
+}
+
+/// The fast path for the common machine-written form `-?digits(.digits)?`,
+/// when it cannot be read two ways (not `1.234`). `None` sends the text
+/// through the full parser.
+fn plain_number(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    let digits = b.strip_prefix(b"-").unwrap_or(b);
+    let int_len = digits.iter().take_while(|c| c.is_ascii_digit()).count();
+    if int_len == 0 || int_len > 15 {
+        return None;
+    }
+    match &digits[int_len..] {
+        [] => {}
+        [b'.', fraction @ ..] => {
+            let ambiguous = fraction.len() == 3 && int_len <= 3;
+            if fraction.is_empty() || ambiguous || !fraction.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+        }
+        _ => return None,
+    }
+    s.parse().ok()
 }
 
 /// A separator between digit groups.
@@ -853,6 +879,17 @@ mod tests {
             let _ = parse_number(&s, None);
             let _ = parse_number(&s, Some(Point));
             let _ = decimal_evidence(&s);
+        }
+
+        #[test]
+        fn fast_path_agrees_with_the_full_parser(s in "-?[0-9]{1,8}(\\.[0-9]{0,5})?") {
+            if let Some(fast) = plain_number(&s) {
+                let shape = NumberShape::scan(&s).unwrap();
+                let mut text = NumberText::default();
+                shape.write(&mut text, shape.as_decimal().is_some());
+                let full: f64 = text.as_str().parse().unwrap();
+                prop_assert_eq!(fast, full, "{}", s);
+            }
         }
 
         #[test]

@@ -117,7 +117,7 @@ pub enum ApiError {
 pub enum ErrorClass {
     /// 429: wait (`Retry-After` when given) and send again.
     RateLimited(Option<Duration>),
-    /// Certainly not applied (500, 503, no connection): back off and send again.
+    /// Certainly not applied (408, 500, 503, no connection): back off and send again.
     Transient,
     /// Perhaps applied (timeout, lost connection, 502, 504, an unreadable
     /// success): safe to repeat only if the request is idempotent.
@@ -138,7 +138,8 @@ impl ApiError {
                 ..
             } => ErrorClass::RateLimited(*retry_after),
             ApiError::Status {
-                status: 500 | 503, ..
+                status: 408 | 500 | 503,
+                ..
             }
             | ApiError::Connect(_) => ErrorClass::Transient,
             ApiError::Status {

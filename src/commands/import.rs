@@ -4,9 +4,31 @@
 //! Arguments are handled in two steps: [`ImportArgs`] mirrors the flags;
 //! [`ImportPlan::new`] merges them with the `--config` file and the
 //! environment into a plan with real types, checked before any I/O except
-//! reading the config file. [`run`] then carries the plan out.
+//! reading the config file. [`run`] then checks the credentials (before any
+//! file is written, so a refused credential changes nothing), and hands the
+//! rows to the [`crate::pipeline`].
+//!
+//! Choices where the issue left room:
+//! - Defaults: `--rate 10` (the vendor publishes no limit; 10/s is
+//!   conservative and the pace adapts down on 429 anyway), `--concurrency 8`,
+//!   `--timeout 30`, `--max-retries 5`. 429s have their own retry budget
+//!   (`max(20, 4 × max-retries)`), since the pacer slows the run after each.
+//! - Existing products are prefetched (paged `GET /products`, 1000 a page)
+//!   while that costs fewer requests than half the rows to import; otherwise
+//!   each row is looked up by number (else EAN).
+//! - `--dry-run` records what would happen: `valid` with "dry run: would
+//!   create" (or "would update salesPrice, … of product N") in the `error`
+//!   column; `skipped` and `failed` as a real run would record them, since
+//!   they send nothing.
+//! - The summary goes to stdout (also with `--quiet`); progress, warnings and
+//!   errors go to stderr.
+//! - Before a row's first POST its number is appended to a journal beside
+//!   the results file (`<results>.sending`), removed when a run completes.
+//!   `--resume` looks those rows up before sending them again and records a
+//!   product it finds as `created`.
 
 use std::collections::HashSet;
+use std::io::Write as _;
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -31,7 +53,7 @@ use crate::pipeline::recorder::RecordSink;
 use crate::pipeline::retry::RetryPolicy;
 use crate::pipeline::row::{RowSettings, UNCONFIRMED_NO_KEY};
 use crate::pipeline::summary::Summary;
-use crate::pipeline::{self, Input, PipelinePlan, RunEnd, Wiring};
+use crate::pipeline::{self, Input, PipelinePlan, Wiring};
 use crate::prepare::{prepare, InputPlan};
 use crate::progress::Progress;
 use crate::read::{self, ReadError};
@@ -65,10 +87,10 @@ pub struct ImportArgs {
     /// TOML file with settings for a scheduled job (flags override it; secrets only from the environment).
     #[arg(long, value_name = "FILE.toml")]
     pub config: Option<PathBuf>,
-    /// API base URL (default https://rest.api.24sevenoffice.com/v1). http:// only for loopback addresses.
+    /// API base URL (default `https://rest.api.24sevenoffice.com/v1`); `http://` only for loopback addresses.
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
-    /// OAuth token URL (default https://login.24sevenoffice.com/oauth/token).
+    /// OAuth token URL (default `https://login.24sevenoffice.com/oauth/token`).
     #[arg(long, value_name = "URL")]
     pub token_url: Option<String>,
     /// Start a sandbox server in-process and import into it (ignores TFSO_* variables).
@@ -86,7 +108,7 @@ pub struct ImportArgs {
     /// Retries after 5xx answers, connection errors and timeouts (default 5).
     #[arg(long, value_name = "N")]
     pub max_retries: Option<u32>,
-    /// What to do with a row whose product exists (same number, else same EAN).
+    /// What to do with a row whose product exists (same number, else same EAN; default skip).
     #[arg(long, value_enum, value_name = "MODE")]
     pub existing: Option<ExistingMode>,
     /// Create categories given by a name that does not exist yet.
@@ -346,11 +368,16 @@ impl ImportPlan {
         };
 
         Ok(ImportPlan {
-            results: args
-                .results
-                .clone()
-                .or(config.results)
-                .unwrap_or_else(|| default_results_path(&read.file)),
+            results: args.results.clone().or(config.results).unwrap_or_else(|| {
+                // A dry run must not overwrite the results (and so the
+                // resume point) of a real run.
+                let path = default_results_path(&read.file);
+                if args.dry_run {
+                    path.with_extension("dry-run.csv")
+                } else {
+                    path
+                }
+            }),
             read,
             connection,
             rate,
@@ -437,10 +464,12 @@ pub async fn run_with_env(
     };
 
     if !plan.quiet {
+        // Output is best effort: a closed stdout (`| head`) must not stop an import.
         let mut out = std::io::stdout().lock();
-        print_source(&mut out, &prepared.info)?;
-        println!("Columns:\n{}", prepared.mapping);
-        println!(
+        let _ = print_source(&mut out, &prepared.info);
+        let _ = writeln!(out, "Columns:\n{}", prepared.mapping);
+        let _ = writeln!(
+            out,
             "Sending to {base_url} at {} requests/s at most, {} in flight",
             plan.rate, plan.concurrency
         );
@@ -554,14 +583,20 @@ pub async fn run_with_env(
     };
 
     let summary = Summary::new(&report, &counters, plan.dry_run);
-    println!("{summary}");
-    println!("  results:   {}", plan.results.display());
-    if let Some(path) = &plan.summary_json {
+    let written = plan.summary_json.as_ref().map(|path| {
         let json = serde_json::to_string_pretty(&summary).expect("summary serializes");
         std::fs::write(path, json + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))?;
+            .with_context(|| format!("cannot write {}", path.display()))
+    });
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "{summary}\n  results:   {}",
+        plan.results.display()
+    );
+    if let Some(Err(e)) = written {
+        eprintln!("error: {e:#}");
     }
-    if let RunEnd::Fatal(e) = &report.end {
+    if let Some(e) = &summary.error {
         eprintln!("error: the run stopped: {e}");
     }
     if let Some(e) = read_error.lock().expect("read error slot").take() {
@@ -593,21 +628,7 @@ fn count_rows(plan: &InputPlan) -> Option<u64> {
 
 /// Turns `stop` true on Ctrl-C or SIGTERM.
 async fn watch_signals(stop: watch::Sender<bool>, quiet: bool) {
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
+    super::interrupted().await;
     if !quiet {
         eprintln!(
             "Stopping: no new rows are sent; waiting up to {} s for rows in flight \

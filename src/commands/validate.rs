@@ -21,6 +21,7 @@ const LISTED_PROBLEMS: usize = 20;
 /// Runs `validate`, printing the summary to `out`.
 pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
+    let interrupt = super::interrupt_flag();
     let plan = match InputPlan::from_args(&args.read) {
         Ok(plan) => plan,
         Err(e) => return fatal(e.into()),
@@ -67,7 +68,13 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
     let mut listed = Vec::new();
     let mut read_error = None;
     let counters = rows.counters();
+    let mut interrupted = false;
     for item in rows.into_background() {
+        if interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+            // Stop reading; the rows so far are written and the file stays valid.
+            interrupted = true;
+            break;
+        }
         let row = match item {
             Ok(row) => row,
             Err(e) => {
@@ -156,6 +163,10 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
         elapsed,
         results_path.display()
     )?;
+    if interrupted {
+        eprintln!("Interrupted: the results file holds the rows validated so far.");
+        return Ok(ExitStatus::Interrupted);
+    }
     if let Some(e) = read_error {
         eprintln!("error: {e}");
         eprintln!(

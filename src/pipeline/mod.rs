@@ -76,6 +76,8 @@ pub enum RunEnd {
     Interrupted,
     /// The run could not go on (credentials refused mid-run).
     Fatal(ApiError),
+    /// Reading the input broke off unexpectedly; the rows after it were not read.
+    InputFailed(String),
 }
 
 /// What a run did.
@@ -198,7 +200,15 @@ pub async fn run<A: ProductApi>(
     });
 
     let end = submit_all(ctx, job_rx, record_tx, plan.concurrency, stop, plan.grace).await;
-    let rows_read = reader.await.unwrap_or(0);
+    let (end, rows_read) = match reader.await {
+        Ok(read) => (end, read),
+        // A panic while reading or validating: the rows after it were never
+        // read, so the run must not look complete.
+        Err(e) => (
+            RunEnd::InputFailed(format!("reading the input broke off: {e}")),
+            0,
+        ),
+    };
     let tally = match recorder.await {
         Ok(Ok(t)) => t,
         Ok(Err(e)) => return Err(ApiError::Transport(format!("writing results: {e:#}"))),

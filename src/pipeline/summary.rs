@@ -69,7 +69,7 @@ impl Summary {
             outcome: match report.end {
                 RunEnd::Completed => "completed",
                 RunEnd::Interrupted => "interrupted",
-                RunEnd::Fatal(_) => "stopped",
+                RunEnd::Fatal(_) | RunEnd::InputFailed(_) => "stopped",
             },
             dry_run,
             rows_read: report.rows_read.max(t.done),
@@ -89,6 +89,7 @@ impl Summary {
             prefetched_products: report.prefetched,
             error: match &report.end {
                 RunEnd::Fatal(e) => Some(e.to_string()),
+                RunEnd::InputFailed(e) => Some(e.clone()),
                 _ => None,
             },
         }

@@ -679,3 +679,40 @@ async fn prefetch_when_cheaper_than_per_row_lookups() {
     assert_eq!(mock.lookups.load(Ordering::SeqCst), 2);
     assert_eq!(few.report.tally.created, 2);
 }
+
+#[tokio::test]
+async fn a_reader_that_breaks_off_does_not_look_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("r.sending");
+    let mock = Arc::new(Mock::with_categories(&["Tools"]));
+    let mut p = plan(ExistingMode::Create);
+    p.journal = Some(journal.clone());
+    let mut n = 0;
+    let rows = rows(10).into_iter().inspect(move |_| {
+        n += 1;
+        assert!(n <= 3, "validator bug");
+    });
+    let sink = MemorySink::default();
+    let (_tx, stop) = watch::channel(false);
+    let wiring = Wiring {
+        sinks: vec![Box::new(sink.clone())],
+        progress: Progress::hidden(),
+        pacer: None,
+        counters: Arc::new(RequestCounters::default()),
+        stop,
+    };
+    let input = Input {
+        rows: Box::new(rows),
+        total: Some(10),
+        kept: vec![],
+        maybe_sent: Default::default(),
+    };
+    let report = super::run(mock.clone(), p, input, wiring).await.unwrap();
+    assert!(
+        matches!(report.end, RunEnd::InputFailed(_)),
+        "{:?}",
+        report.end
+    );
+    assert_eq!(sink.0.lock().unwrap().len(), 3);
+    assert!(journal.exists(), "kept for --resume");
+}

@@ -112,6 +112,7 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
         path: path.to_path_buf(),
         number: 0,
         columns: 0,
+        wanted: None,
         done: false,
     };
 
@@ -138,6 +139,15 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
         }
     };
     rows.columns = headers.len();
+    rows.wanted = options.only_columns.as_ref().map(|cols| {
+        let mut wanted = vec![false; headers.len()];
+        for &c in cols {
+            if let Some(w) = wanted.get_mut(c) {
+                *w = true;
+            }
+        }
+        wanted
+    });
 
     Ok(Table {
         info: SourceInfo {
@@ -497,6 +507,8 @@ struct CsvRows {
     number: u64,
     /// Header width.
     columns: usize,
+    /// Columns to decode (data rows only), when not all.
+    wanted: Option<Vec<bool>>,
     /// Set after the end or an error.
     done: bool,
 }
@@ -593,7 +605,12 @@ impl CsvRows {
                 };
                 let mut start = 0;
                 for (i, &end) in self.records.ends[..self.records.fields].iter().enumerate() {
+                    let skip = self
+                        .wanted
+                        .as_ref()
+                        .is_some_and(|w| !w.get(i).copied().unwrap_or(false));
                     match record.get(start..end) {
+                        Some(_) if skip => cells.push(Cell::Empty),
                         Some("") => cells.push(Cell::Empty),
                         Some(text) => cells.push(Cell::Text(text.to_owned())),
                         None => return Err(self.not_utf8(i)),
@@ -602,8 +619,12 @@ impl CsvRows {
                 }
             }
             TextDecoding::SingleByte(encoding) => {
-                for field in self.records.fields() {
-                    if field.is_empty() {
+                for (i, field) in self.records.fields().enumerate() {
+                    let skip = self
+                        .wanted
+                        .as_ref()
+                        .is_some_and(|w| !w.get(i).copied().unwrap_or(false));
+                    if field.is_empty() || skip {
                         cells.push(Cell::Empty);
                     } else {
                         let (text, _) = encoding.decode_without_bom_handling(field);

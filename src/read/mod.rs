@@ -31,6 +31,10 @@ pub struct ReadOptions {
     pub encoding: Option<&'static encoding_rs::Encoding>,
     /// 1-based row number of the header row; default 1. Rows above it are ignored.
     pub header_row: Option<u64>,
+    /// CSV only: decode just these columns (0-based); the other cells of the
+    /// data rows come out as [`Cell::Empty`]. For passes that need a few
+    /// columns, such as finding repeated keys. Default: every column.
+    pub only_columns: Option<Vec<usize>>,
 }
 
 /// One data row.

@@ -142,17 +142,7 @@ fn describe(config: &SandboxConfig, data_file: Option<String>) -> Vec<String> {
 }
 
 async fn wait_for_stop() -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result?,
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await?;
+    crate::commands::interrupted().await;
     Ok(())
 }
 

@@ -565,6 +565,26 @@ async fn dry_run_writes_nothing() {
     sb.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_keeps_the_results_of_a_real_run() {
+    let sb = sandbox::start(SandboxConfig::default()).await.unwrap();
+    let dir = tempdir();
+    let file = dir.path().join("products.csv");
+    write_products(&file, "K", 3, |i| i as f64);
+    let mut real = binary(&sb, &file, &["--quiet"]);
+    real.current_dir(dir.path());
+    assert_eq!(run_binary(real).await.status.code(), Some(0));
+    let mut dry = binary(&sb, &file, &["--quiet", "--dry-run"]);
+    dry.current_dir(dir.path());
+    assert_eq!(run_binary(dry).await.status.code(), Some(0));
+    let real_results = read_results(&dir.path().join("products.csv.results.csv")).unwrap();
+    assert!(real_results.iter().all(|r| r.status == RowStatus::Created));
+    let dry_results = read_results(&dir.path().join("products.csv.results.dry-run.csv")).unwrap();
+    assert_eq!(dry_results.len(), 3);
+    assert!(dry_results.iter().all(|r| r.status == RowStatus::Skipped));
+    sb.shutdown().await;
+}
+
 /// Every place a secret could leak: stdout, stderr, the results file, the summary.
 fn assert_no_secret(texts: &[&str], secrets: &[&str]) {
     for t in texts {

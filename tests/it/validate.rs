@@ -477,3 +477,40 @@ fn templates_validate_and_have_help() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn ctrl_c_stops_with_130_and_a_valid_results_file() {
+    let dir = tempdir();
+    let file = dir.path().join("big.csv");
+    let out = bin()
+        .args(["generate", file.to_str().unwrap(), "--rows", "400000"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_product-import"))
+        .current_dir(dir.path())
+        .args(["validate", "big.csv", "--quiet"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let results = read_text(&dir.path().join("big.csv.results.csv"));
+    let mut reader = csv::Reader::from_reader(results.as_bytes());
+    let mut last = 1;
+    for record in reader.records() {
+        let record = record.expect("every written line is whole");
+        let row: u64 = record[0].parse().unwrap();
+        assert_eq!(row, last + 1, "rows in order, none missing");
+        assert_eq!(&record[2], "valid");
+        last = row;
+    }
+    assert!(last < 400_001, "stopped before the end");
+}

@@ -1,0 +1,163 @@
+//! Finding rows that repeat a product number or barcode, in memory that does
+//! not grow with the file.
+//!
+//! Exact detection needs every key seen so far, which grows with the rows.
+//! For files that can be read twice cheaply (CSV), a first pass puts every
+//! key into a fixed-size Bloom filter and keeps only the keys that *might*
+//! repeat (true repeats plus a few false alarms). The validating pass then
+//! tracks exactly just those keys: every other key is known to be unique.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::hash::BuildHasher;
+
+use crate::cell::{format_number, Cell};
+use crate::mapping::{ColumnMapping, Field};
+use crate::read::{ReadError, SourceRow};
+use crate::results::restore_formula;
+use crate::values;
+
+/// Bits of the filter: 2^26 bits = 8 MiB. With a million rows (two keys
+/// each) about one key in 6,000 is a false alarm.
+const FILTER_BITS: u64 = 1 << 26;
+/// Bits set per key.
+const PROBES: u64 = 4;
+
+/// The hash of a key: which field, and its text. Shared by both passes.
+#[derive(Clone)]
+pub struct KeyHasher(foldhash::quality::FixedState);
+
+impl Default for KeyHasher {
+    fn default() -> Self {
+        KeyHasher(foldhash::quality::FixedState::with_seed(0x5eed))
+    }
+}
+
+impl KeyHasher {
+    /// Hashes `text` as a key of `field`.
+    pub fn hash(&self, field: Field, text: &str) -> u64 {
+        self.0.hash_one((field as u8, text))
+    }
+}
+
+/// The text a key cell stands for, exactly as validation puts it in the
+/// payload; `None` for blank, date and error cells (never keys).
+pub fn key_text(cell: &Cell) -> Option<Cow<'_, str>> {
+    let text = match cell {
+        Cell::Empty | Cell::Date { .. } | Cell::Error(_) => return None,
+        Cell::Text(s) => values::clean_text(restore_formula(s)),
+        Cell::Number(n) => Cow::Owned(format_number(*n)),
+        Cell::Int(i) => Cow::Owned(i.to_string()),
+        Cell::Bool(b) => Cow::Borrowed(if *b { "TRUE" } else { "FALSE" }),
+    };
+    (!text.is_empty()).then_some(text)
+}
+
+/// The keys that might repeat in a file, found by a first pass over its rows.
+pub struct RepeatCandidates {
+    hashes: HashSet<u64>,
+}
+
+impl RepeatCandidates {
+    /// Reads every row once and returns the keys that might repeat. Reading
+    /// stops at the first read error (the validating pass reports it).
+    pub fn scan(
+        rows: impl Iterator<Item = Result<SourceRow, ReadError>>,
+        mapping: &ColumnMapping,
+        hasher: &KeyHasher,
+    ) -> RepeatCandidates {
+        let columns: Vec<(Field, usize)> = [Field::Number, Field::Ean]
+            .into_iter()
+            .filter_map(|f| mapping.column(f).map(|c| (f, c)))
+            .collect();
+        let mut filter = vec![0u64; (FILTER_BITS / 64) as usize];
+        let mut hashes = HashSet::new();
+        for row in rows {
+            let Ok(row) = row else { break };
+            for &(field, col) in &columns {
+                let Some(text) = row.cells.get(col).and_then(key_text) else {
+                    continue;
+                };
+                let hash = hasher.hash(field, &text);
+                if insert(&mut filter, hash) {
+                    hashes.insert(hash);
+                }
+            }
+        }
+        RepeatCandidates { hashes }
+    }
+
+    /// Whether a key with this hash might repeat (else it is unique in the file).
+    pub fn contains(&self, hash: u64) -> bool {
+        self.hashes.contains(&hash)
+    }
+
+    /// How many keys might repeat.
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    /// True when every key is unique.
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+}
+
+/// Sets the key's bits; true when they all were set already (seen before, or
+/// a false alarm).
+fn insert(filter: &mut [u64], hash: u64) -> bool {
+    let (h1, h2) = (hash & 0xFFFF_FFFF, (hash >> 32) | 1);
+    let mut all_set = true;
+    for i in 0..PROBES {
+        let bit = h1.wrapping_add(i.wrapping_mul(h2)) % FILTER_BITS;
+        let (word, mask) = ((bit / 64) as usize, 1u64 << (bit % 64));
+        all_set &= filter[word] & mask != 0;
+        filter[word] |= mask;
+    }
+    all_set
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn row(number: u64, cells: &[&str]) -> Result<SourceRow, ReadError> {
+        Ok(SourceRow {
+            number,
+            cells: cells.iter().map(|c| Cell::Text(c.to_string())).collect(),
+            width: cells.len(),
+        })
+    }
+
+    #[test]
+    fn repeated_keys_are_candidates_and_unique_ones_mostly_not() {
+        let headers = vec!["name".to_string(), "number".to_string(), "ean".to_string()];
+        let mapping = ColumnMapping::build(Path::new("f"), &headers, None).unwrap();
+        let hasher = KeyHasher::default();
+        let mut rows: Vec<_> = (0..10_000)
+            .map(|i| row(i + 2, &["A", &format!("N{i}"), ""]))
+            .collect();
+        rows.push(row(10_002, &["B", " N17 ", "96385074"]));
+        rows.push(row(10_003, &["C", "X", "96385074"]));
+        let candidates = RepeatCandidates::scan(rows.into_iter(), &mapping, &hasher);
+        assert!(candidates.contains(hasher.hash(Field::Number, "N17")));
+        assert!(candidates.contains(hasher.hash(Field::Ean, "96385074")));
+        assert!(!candidates.contains(hasher.hash(Field::Number, "N18")));
+        // A number equal to a barcode is no repeat: the fields are apart.
+        assert!(!candidates.contains(hasher.hash(Field::Number, "96385074")));
+        assert!(candidates.len() < 10, "{}", candidates.len());
+    }
+
+    #[test]
+    fn key_text_is_what_validation_sends() {
+        assert_eq!(
+            key_text(&Cell::Number(7038010055690.0)).unwrap(),
+            "7038010055690"
+        );
+        assert_eq!(key_text(&Cell::Text("'=A1 ".into())).unwrap(), "=A1");
+        assert!(key_text(&Cell::Text("  ".into())).is_none());
+        assert!(key_text(&Cell::Error("#N/A".into())).is_none());
+    }
+}
