@@ -3,7 +3,7 @@
 //! measurement and prints tables of figures. It asserts nothing.
 //!
 //! ```text
-//! cargo bench --bench pipeline                          # everything (about 10 minutes)
+//! cargo bench --bench pipeline                          # everything (about 4 minutes on 2 cores)
 //! cargo bench --bench pipeline -- csv xlsx              # some sections
 //! cargo bench --bench pipeline -- --quick               # small sizes, a smoke run
 //! cargo bench --bench pipeline -- pacing --verbose      # also the sandbox's per-second counts
@@ -97,7 +97,7 @@ struct Sizes {
     csv: Vec<u64>,
     xlsx: Vec<u64>,
     pacing: Vec<PacingCase>,
-    loopback: u64,
+    loopback: Vec<u64>,
 }
 
 impl Sizes {
@@ -118,7 +118,7 @@ impl Sizes {
                     rows: 15_000,
                 },
             ],
-            loopback: 20_000,
+            loopback: vec![5_000, 20_000],
         }
     }
 
@@ -139,7 +139,7 @@ impl Sizes {
                     rows: 3_000,
                 },
             ],
-            loopback: 2_000,
+            loopback: vec![500, 2_000],
         }
     }
 }
@@ -266,7 +266,7 @@ fn main() -> anyhow::Result<()> {
             bench.pacing(&runtime, &sizes.pacing)?;
         }
         if bench.options.runs(Section::Loopback) {
-            bench.loopback(&runtime, sizes.loopback)?;
+            bench.loopback(&runtime, &sizes.loopback)?;
         }
         runtime.shutdown_timeout(Duration::from_secs(1));
     }
@@ -537,6 +537,7 @@ impl Bench {
             "min–max /s",
             "overall rows/s",
             "429s",
+            "importer peak RSS MiB",
             "requests",
         ]);
         let mut series = String::new();
@@ -562,6 +563,7 @@ impl Bench {
                 steady.map_or("n/a".into(), |s| format!("{}–{}", s.min, s.max)),
                 format!("{:.1}", run.child.rows_per_second(case.rows)),
                 run.stats.rate_limited.to_string(),
+                format!("{:.1}", run.child.rss_mib()),
                 requests_summary(&run.stats),
             ]);
             let _ = writeln!(
@@ -596,16 +598,7 @@ impl Bench {
         Ok(())
     }
 
-    fn loopback(&mut self, runtime: &tokio::runtime::Runtime, rows: u64) -> anyhow::Result<()> {
-        let run = self.import(
-            runtime,
-            SandboxConfig::default(),
-            rows,
-            LOOPBACK_RATE,
-            LOOPBACK_CONCURRENCY,
-        )?;
-        let per_row = |d: Duration| d.as_secs_f64() * 1e6 / rows as f64;
-        let steady = Steady::of(&run.stats.per_second);
+    fn loopback(&mut self, runtime: &tokio::runtime::Runtime, sizes: &[u64]) -> anyhow::Result<()> {
         let mut table = Table::new(&[
             "rows",
             "elapsed s",
@@ -617,17 +610,36 @@ impl Bench {
             "importer peak RSS MiB",
             "requests",
         ]);
-        table.row(vec![
-            rows.to_string(),
-            format!("{:.2}", run.child.elapsed.as_secs_f64()),
-            format!("{:.0}", run.child.rows_per_second(rows)),
-            steady.map_or("n/a".into(), |s| format!("{:.0}", s.mean)),
-            format!("{:.0}", per_row(run.child.cpu())),
-            format!("{:.0}", per_row(run.sandbox_cpu)),
-            format!("{:.0}", per_row(run.child.cpu() + run.sandbox_cpu)),
-            format!("{:.1}", run.child.rss_mib()),
-            requests_summary(&run.stats),
-        ]);
+        let mut series = String::new();
+        let mut figures = Vec::new();
+        for &rows in sizes {
+            let run = self.import(
+                runtime,
+                SandboxConfig::default(),
+                rows,
+                LOOPBACK_RATE,
+                LOOPBACK_CONCURRENCY,
+            )?;
+            let per_row = |d: Duration| d.as_secs_f64() * 1e6 / rows as f64;
+            let steady = Steady::of(&run.stats.per_second);
+            table.row(vec![
+                rows.to_string(),
+                format!("{:.2}", run.child.elapsed.as_secs_f64()),
+                format!("{:.0}", run.child.rows_per_second(rows)),
+                steady.map_or("n/a".into(), |s| format!("{:.0}", s.mean)),
+                format!("{:.0}", per_row(run.child.cpu())),
+                format!("{:.0}", per_row(run.sandbox_cpu)),
+                format!("{:.0}", per_row(run.child.cpu() + run.sandbox_cpu)),
+                format!("{:.1}", run.child.rss_mib()),
+                requests_summary(&run.stats),
+            ]);
+            let _ = writeln!(
+                series,
+                "- {rows} rows, requests arrived per second: {:?}",
+                run.stats.per_second
+            );
+            figures.push((rows, per_row(run.child.cpu() + run.sandbox_cpu), run.child));
+        }
         println!("\n## Loopback ceiling: import into a sandbox with no limit and no latency\n");
         println!(
             "`product-import import FILE.csv --base-url .. --token-url .. --rate {LOOPBACK_RATE} \
@@ -637,16 +649,27 @@ impl Bench {
         );
         table.print();
         if self.options.verbose {
-            println!(
-                "\n- requests arrived per second: {:?}",
-                run.stats.per_second
-            );
+            println!();
+            print!("{series}");
         }
+        let (rows, cpu_per_row, large) = &figures[figures.len() - 1];
         self.target(format!(
-            "Loopback: {:.0} rows/s end to end, {:.0} µs CPU per row in all (target 3,000 rows/s: {})",
-            run.child.rows_per_second(rows),
-            per_row(run.child.cpu() + run.sandbox_cpu),
-            verdict(run.child.rows_per_second(rows) >= 3_000.0)
+            "Loopback {}: {:.0} rows/s end to end, {cpu_per_row:.0} µs CPU per row in all \
+             (target 3,000 rows/s: {})",
+            rows_label(*rows),
+            large.rows_per_second(*rows),
+            verdict(large.rows_per_second(*rows) >= 3_000.0)
+        ));
+        let (small_rows, _, small) = &figures[0];
+        let growth = large.rss_mib() / small.rss_mib() - 1.0;
+        self.target(format!(
+            "Import peak RSS: {:.1} MiB at {} and {:.1} MiB at {} ({:+.0}%; flat within 10%: {})",
+            small.rss_mib(),
+            rows_label(*small_rows),
+            large.rss_mib(),
+            rows_label(*rows),
+            growth * 100.0,
+            verdict(growth.abs() <= 0.10)
         ));
         Ok(())
     }
