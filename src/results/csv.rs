@@ -127,3 +127,20 @@ fn detect_delimiter(bytes: &[u8]) -> u8 {
         _ => b',',
     }
 }
+
+/// The delimiter of the results file at `path` (see [`detect_delimiter`]).
+pub(super) fn detect_delimiter_of(path: &Path) -> io::Result<u8> {
+    let mut head = [0u8; 8];
+    let mut file = File::open(path)?;
+    let mut n = 0;
+    while n < head.len() {
+        match std::io::Read::read(&mut file, &mut head[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    let head = &head[..n];
+    Ok(detect_delimiter(
+        head.strip_prefix("\u{FEFF}".as_bytes()).unwrap_or(head),
+    ))
+}

@@ -142,23 +142,25 @@ pub(super) fn read(path: &Path) -> io::Result<Vec<RowRecord>> {
     };
     let mut out = Vec::new();
     for line in BufReader::new(file).split(b'\n') {
-        let line = line?;
-        let Ok(l) = serde_json::from_slice::<Line>(&line) else {
-            continue;
-        };
-        let Some(status) = RowStatus::parse(&l.status) else {
-            continue;
-        };
-        out.push(RowRecord {
-            row: l.row,
-            sheet: l.sheet,
-            status,
-            id: l.id,
-            http_status: l.http_status,
-            trace_id: l.trace_id,
-            error: l.error,
-            cells: l.cells.0,
-        });
+        if let Some(record) = parse_line(&line?) {
+            out.push(record);
+        }
     }
     Ok(out)
+}
+
+/// Parses one line; `None` for a line cut short or unreadable.
+pub(super) fn parse_line(line: &[u8]) -> Option<RowRecord> {
+    let l = serde_json::from_slice::<Line>(line).ok()?;
+    let status = RowStatus::parse(&l.status)?;
+    Some(RowRecord {
+        row: l.row,
+        sheet: l.sheet,
+        status,
+        id: l.id,
+        http_status: l.http_status,
+        trace_id: l.trace_id,
+        error: l.error,
+        cells: l.cells.0,
+    })
 }

@@ -98,6 +98,7 @@ mod csv;
 mod jsonl;
 mod payloads;
 mod rejects;
+mod reorder;
 mod xlsx;
 
 pub use self::payloads::PayloadsWriter;
@@ -273,21 +274,17 @@ impl ResultsWriter {
         if self.in_order && self.format != ResultsFormat::Xlsx {
             return Ok(());
         }
-        let records = read_results(&self.path)?;
         match self.format {
             ResultsFormat::Xlsx => {
-                xlsx::write_results(&self.path, &self.layout, &records)?;
-                let _ = std::fs::remove_file(journal_path(&self.path));
+                let journal = journal_path(&self.path);
+                reorder::journal_in_order(&journal, |records| {
+                    xlsx::write_results(&self.path, &self.layout, records)
+                })?;
+                let _ = std::fs::remove_file(journal);
             }
             format => {
-                let tmp = tmp_path(&self.path);
-                let mut sink = new_sink(format, &tmp, &self.layout)?;
-                for r in &records {
-                    sink.write(r)?;
-                }
-                sink.flush()?;
-                drop(sink);
-                std::fs::rename(&tmp, &self.path)?;
+                let jsonl = format == ResultsFormat::Jsonl;
+                reorder::rewrite_in_order(&self.path, jsonl, &tmp_path(&self.path))?;
             }
         }
         Ok(())
@@ -387,5 +384,84 @@ pub fn restore_formula(text: &str) -> &str {
             rest
         }
         _ => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(row: u64, status: RowStatus, cells: &[&str]) -> RowRecord {
+        RowRecord {
+            row,
+            sheet: None,
+            status,
+            id: Some(row as i64 * 10),
+            http_status: Some(201),
+            trace_id: None,
+            error: (status == RowStatus::Failed).then(|| "=boom, \"quoted\"\nline".to_string()),
+            cells: cells.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn finish_puts_records_in_input_order_with_the_last_one_winning() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["r.csv", "r.jsonl", "r.xlsx"] {
+            let path = dir.path().join(name);
+            let layout = ResultsLayout {
+                headers: vec!["name".into(), "price".into()],
+                delimiter: b';',
+            };
+            let mut w = ResultsWriter::create(&path, layout).unwrap();
+            w.write(&record(4, RowStatus::Failed, &["D", "1,5"]))
+                .unwrap();
+            w.write(&record(2, RowStatus::Created, &["Bæ", "2"]))
+                .unwrap();
+            w.write(&record(3, RowStatus::Created, &["C\nmulti", "3"]))
+                .unwrap();
+            w.write(&record(4, RowStatus::Created, &["D", "1,5"]))
+                .unwrap();
+            w.finish().unwrap();
+            let back = read_results(&path).unwrap();
+            let rows: Vec<(u64, RowStatus)> = back.iter().map(|r| (r.row, r.status)).collect();
+            assert_eq!(
+                rows,
+                vec![
+                    (2, RowStatus::Created),
+                    (3, RowStatus::Created),
+                    (4, RowStatus::Created)
+                ],
+                "{name}"
+            );
+            assert_eq!(back[1].cells, vec!["C\nmulti", "3"], "{name}");
+            assert_eq!(back[0].cells, vec!["Bæ", "2"], "{name}");
+            if name == "r.csv" {
+                let text = std::fs::read_to_string(&path).unwrap();
+                assert!(text.starts_with("\u{FEFF}row;sheet;status;"), "{text}");
+                assert_eq!(text.matches("row;sheet").count(), 1);
+            }
+            assert!(!journal_path(&path).exists());
+        }
+    }
+
+    #[test]
+    fn a_line_cut_short_by_a_kill_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let layout = ResultsLayout {
+            headers: vec!["name".into()],
+            delimiter: b',',
+        };
+        let mut w = ResultsWriter::create(&path, layout).unwrap();
+        w.write(&record(3, RowStatus::Created, &["C"])).unwrap();
+        w.write(&record(2, RowStatus::Created, &["B"])).unwrap();
+        w.flush().unwrap();
+        drop(w);
+        let mut text = std::fs::read(&path).unwrap();
+        text.extend_from_slice(b"5,,crea");
+        std::fs::write(&path, text).unwrap();
+        let rows: Vec<u64> = read_results(&path).unwrap().iter().map(|r| r.row).collect();
+        assert_eq!(rows, vec![2, 3]);
     }
 }

@@ -17,7 +17,7 @@ fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> io::Error {
 pub(super) fn write_results(
     path: &Path,
     layout: &ResultsLayout,
-    records: &[RowRecord],
+    records: impl Iterator<Item = io::Result<RowRecord>>,
 ) -> io::Result<()> {
     let mut workbook = Workbook::new();
     let sheet = workbook
@@ -34,7 +34,8 @@ pub(super) fn write_results(
             .write_string_with_format(0, col as u16, h, &bold)
             .map_err(xlsx_err)?;
     }
-    for (i, r) in records.iter().enumerate() {
+    for (i, r) in records.enumerate() {
+        let r = r?;
         let row = i as u32 + 1;
         sheet.write_number(row, 0, r.row as f64).map_err(xlsx_err)?;
         let texts = [
