@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::hash::BuildHasher;
+use std::path::Path;
 
 use crate::cell::{format_number, Cell};
 use crate::mapping::{ColumnMapping, Field};
@@ -45,11 +46,17 @@ impl KeyHasher {
 pub fn key_text(cell: &Cell) -> Option<Cow<'_, str>> {
     let text = match cell {
         Cell::Empty | Cell::Date { .. } | Cell::Error(_) => return None,
-        Cell::Text(s) => values::clean_text(restore_formula(s)),
+        Cell::Text(s) => return key_text_of_str(s),
         Cell::Number(n) => Cow::Owned(format_number(*n)),
         Cell::Int(i) => Cow::Owned(i.to_string()),
         Cell::Bool(b) => Cow::Borrowed(if *b { "TRUE" } else { "FALSE" }),
     };
+    (!text.is_empty()).then_some(text)
+}
+
+/// The key a CSV cell's text stands for (see [`key_text`]).
+fn key_text_of_str(s: &str) -> Option<Cow<'_, str>> {
+    let text = values::clean_text(restore_formula(s));
     (!text.is_empty()).then_some(text)
 }
 
@@ -85,6 +92,55 @@ impl RepeatCandidates {
             }
         }
         RepeatCandidates { hashes }
+    }
+
+    /// The same for a UTF-8 CSV file whose header is its first record, read
+    /// straight with the `csv` crate (only the key columns are looked at).
+    /// `None` when a record is not valid UTF-8: the general reader, which
+    /// then switches encoding, must decide what its keys say.
+    pub fn scan_utf8_csv(
+        path: &Path,
+        delimiter: u8,
+        mapping: &ColumnMapping,
+        hasher: &KeyHasher,
+    ) -> Option<RepeatCandidates> {
+        let columns: Vec<(Field, usize)> = [Field::Number, Field::Ean]
+            .into_iter()
+            .filter_map(|f| mapping.column(f).map(|c| (f, c)))
+            .collect();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .delimiter(delimiter)
+            .buffer_capacity(256 * 1024)
+            .from_path(path)
+            .ok()?;
+        let mut filter = vec![0u64; (FILTER_BITS / 64) as usize];
+        let mut hashes = HashSet::new();
+        let mut record = csv::ByteRecord::new();
+        loop {
+            match reader.read_byte_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                // The validating pass reports what is wrong with the file.
+                Err(_) => break,
+            }
+            std::str::from_utf8(record.as_slice()).ok()?;
+            for &(field, col) in &columns {
+                let Some(bytes) = record.get(col) else {
+                    continue;
+                };
+                let text = std::str::from_utf8(bytes).ok()?;
+                let Some(text) = key_text_of_str(text) else {
+                    continue;
+                };
+                let hash = hasher.hash(field, &text);
+                if insert(&mut filter, hash) {
+                    hashes.insert(hash);
+                }
+            }
+        }
+        Some(RepeatCandidates { hashes })
     }
 
     /// Whether a key with this hash might repeat (else it is unique in the file).
@@ -148,6 +204,31 @@ mod tests {
         // A number equal to a barcode is no repeat: the fields are apart.
         assert!(!candidates.contains(hasher.hash(Field::Number, "96385074")));
         assert!(candidates.len() < 10, "{}", candidates.len());
+    }
+
+    #[test]
+    fn the_fast_utf8_scan_finds_the_same_candidates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.csv");
+        let mut text = String::from("\u{FEFF}name;number;ean\n");
+        for i in 0..2000 {
+            text.push_str(&format!("P{i};\" N{i} \";\n\n"));
+        }
+        text.push_str("X;N7;96385074\nY;Z;96385074\n\"multi\nline\";N9;\n");
+        std::fs::write(&path, &text).unwrap();
+        let headers = vec!["name".to_string(), "number".to_string(), "ean".to_string()];
+        let mapping = ColumnMapping::build(Path::new("f"), &headers, None).unwrap();
+        let hasher = KeyHasher::default();
+        let fast = RepeatCandidates::scan_utf8_csv(&path, b';', &mapping, &hasher).unwrap();
+        let table = crate::read::open(&path, &Default::default()).unwrap();
+        let general = RepeatCandidates::scan(table.rows, &mapping, &hasher);
+        assert_eq!(fast.hashes, general.hashes);
+        assert!(fast.contains(hasher.hash(Field::Number, "N7")));
+        assert!(fast.contains(hasher.hash(Field::Number, "N9")));
+        assert!(fast.contains(hasher.hash(Field::Ean, "96385074")));
+
+        std::fs::write(&path, b"name;number\nA;\xE6\n").unwrap();
+        assert!(RepeatCandidates::scan_utf8_csv(&path, b';', &mapping, &hasher).is_none());
     }
 
     #[test]

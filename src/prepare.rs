@@ -173,8 +173,24 @@ pub fn prepare(plan: &InputPlan) -> Result<Prepared, PrepareError> {
             only_columns: Some(keys.collect()),
             ..plan.read.clone()
         };
-        let first_pass = read::open(&plan.path, &options)?;
-        let candidates = RepeatCandidates::scan(first_pass.rows, &mapping, validator.key_hasher());
+        let fast = match (table.info.encoding.as_deref(), table.info.delimiter) {
+            (Some("UTF-8"), Some(delimiter)) if table.header_row == 1 => {
+                RepeatCandidates::scan_utf8_csv(
+                    &plan.path,
+                    delimiter,
+                    &mapping,
+                    validator.key_hasher(),
+                )
+            }
+            _ => None,
+        };
+        let candidates = match fast {
+            Some(candidates) => candidates,
+            None => {
+                let first_pass = read::open(&plan.path, &options)?;
+                RepeatCandidates::scan(first_pass.rows, &mapping, validator.key_hasher())
+            }
+        };
         validator.limit_tracking_to(candidates);
     }
     let source_is_csv = table.info.format == "csv";
