@@ -56,6 +56,31 @@ enum Kind {
     Ods,
 }
 
+/// Streams the chosen sheet of an .xlsx or .xlsb workbook cell by cell with
+/// calamine's cells reader (the two readers have the same methods but no
+/// common trait).
+macro_rules! stream_cells {
+    ($path:expr, $options:expr, $book:expr) => {{
+        let book = $book;
+        let (sheets, index) = choose_sheet($path, &book, $options)?;
+        let name = sheets[index].clone();
+        let rows = stream($path, &sheets[index], move |sink| {
+            let mut book = book;
+            let mut cells = book
+                .worksheet_cells_reader(&name)
+                .map_err(|e| e.to_string())?;
+            while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
+                let (row, col) = cell.get_position();
+                if !sink.cell(row, col, from_data_ref(cell.get_value()))? {
+                    break;
+                }
+            }
+            Ok(())
+        })?;
+        Ok((sheets, index, rows))
+    }};
+}
+
 /// Opens a workbook and streams the selected sheet's rows.
 pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
     let ext = path
@@ -105,43 +130,13 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
             let book: Xlsx<_> = calamine::open_workbook(path).map_err(|e| {
                 open_error(path, &ext, &e, matches!(e, calamine::XlsxError::Password))
             })?;
-            let (sheets, index) = choose_sheet(path, &book, options)?;
-            let name = sheets[index].clone();
-            let rows = stream(path, &sheets[index], move |sink| {
-                let mut book = book;
-                let mut cells = book
-                    .worksheet_cells_reader(&name)
-                    .map_err(|e| e.to_string())?;
-                while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
-                    let (row, col) = cell.get_position();
-                    if !sink.cell(row, col, from_data_ref(cell.get_value()))? {
-                        break;
-                    }
-                }
-                Ok(())
-            })?;
-            Ok((sheets, index, rows))
+            stream_cells!(path, options, book)
         }
         Kind::Xlsb => {
             let book: Xlsb<_> = calamine::open_workbook(path).map_err(|e| {
                 open_error(path, &ext, &e, matches!(e, calamine::XlsbError::Password))
             })?;
-            let (sheets, index) = choose_sheet(path, &book, options)?;
-            let name = sheets[index].clone();
-            let rows = stream(path, &sheets[index], move |sink| {
-                let mut book = book;
-                let mut cells = book
-                    .worksheet_cells_reader(&name)
-                    .map_err(|e| e.to_string())?;
-                while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
-                    let (row, col) = cell.get_position();
-                    if !sink.cell(row, col, from_data_ref(cell.get_value()))? {
-                        break;
-                    }
-                }
-                Ok(())
-            })?;
-            Ok((sheets, index, rows))
+            stream_cells!(path, options, book)
         }
         Kind::Xls => {
             let mut book: Xls<_> = match calamine::open_workbook(path) {
