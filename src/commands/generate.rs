@@ -144,13 +144,8 @@ fn row(random: &mut Random, n: u64) -> [String; 16] {
 
 /// Runs `generate`.
 pub fn run(args: &GenerateArgs) -> anyhow::Result<ExitStatus> {
-    let ext = args
-        .out
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    match ext.as_deref() {
-        Some("xlsx") => write_xlsx(&args.out, args),
+    match crate::read::extension(&args.out).as_str() {
+        "xlsx" => write_xlsx(&args.out, args),
         _ => write_csv(&args.out, args),
     }
     .with_context(|| format!("cannot write {}", args.out.display()))?;

@@ -37,14 +37,9 @@ pub const TEMPLATE_COLUMNS: [(Field, &str); 21] = [
 
 /// Runs `template`.
 pub fn run(args: &TemplateArgs) -> anyhow::Result<ExitStatus> {
-    let ext = args
-        .out
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    match ext.as_deref() {
-        Some("xlsx") => write_xlsx(&args.out),
-        Some("csv") => write_csv(&args.out),
+    match crate::read::extension(&args.out).as_str() {
+        "xlsx" => write_xlsx(&args.out),
+        "csv" => write_csv(&args.out),
         _ => {
             return Err(super::NothingAttempted(anyhow::anyhow!(
                 "{}: the template must be .xlsx or .csv",

@@ -83,11 +83,7 @@ macro_rules! stream_cells {
 
 /// Opens a workbook and streams the selected sheet's rows.
 pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
+    let ext = super::extension(path);
     let mut signature = Vec::with_capacity(8);
     File::open(path)
         .and_then(|f| f.take(8).read_to_end(&mut signature))

@@ -163,16 +163,19 @@ pub enum ReadError {
 /// Opens `path` by its extension (`.csv`/`.txt`/`.tsv` as CSV; `.xlsx`,
 /// `.xlsm`, `.xlsb`, `.xls`, `.ods` as spreadsheets).
 pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    match ext.as_str() {
+    match extension(path).as_str() {
         "xlsx" | "xlsm" | "xlsb" | "xls" | "xla" | "xlam" | "ods" => excel::open(path, options),
         "csv" | "txt" | "tsv" | "tab" | "" => csv::open(path, options),
         _ => Err(ReadError::UnsupportedFormat {
             path: path.to_path_buf(),
         }),
     }
+}
+
+/// A file's extension in lower case (`""` when it has none).
+pub fn extension(path: &Path) -> String {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default()
 }

@@ -126,14 +126,9 @@ pub enum ResultsFormat {
 impl ResultsFormat {
     /// The format for `path`, by its extension.
     pub fn for_path(path: &Path) -> ResultsFormat {
-        match path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            Some("jsonl") | Some("ndjson") => ResultsFormat::Jsonl,
-            Some("xlsx") => ResultsFormat::Xlsx,
+        match crate::read::extension(path).as_str() {
+            "jsonl" | "ndjson" => ResultsFormat::Jsonl,
+            "xlsx" => ResultsFormat::Xlsx,
             _ => ResultsFormat::Csv,
         }
     }

@@ -90,6 +90,28 @@ async fn run_binary(mut cmd: Command) -> Output {
         .unwrap()
 }
 
+/// Runs the binary again with `--resume`, expects it to complete, and checks
+/// that the sandbox holds exactly one product per row.
+async fn resume_to_the_end(
+    sb: &SandboxHandle,
+    file: &Path,
+    flags: &[&str],
+    results: &Path,
+    prefix: &str,
+    rows: usize,
+) {
+    let mut resume = flags.to_vec();
+    resume.push("--resume");
+    let out = run_binary(binary(sb, file, &resume)).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_one_product_per_row(sb, results, prefix, rows);
+}
+
 /// Starts the binary, waits until its results file holds at least `rows`
 /// finished rows (or `max_wait` passes), then sends it `signal`.
 async fn interrupt_after(
@@ -252,16 +274,7 @@ async fn killed_with_sigkill_then_resumed_leaves_one_product_per_row() {
         partial.len()
     );
 
-    let mut resume = flags.to_vec();
-    resume.push("--resume");
-    let out = run_binary(binary(&sb, &file, &resume)).await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_one_product_per_row(&sb, &results, "K", 2000);
+    resume_to_the_end(&sb, &file, &flags, &results, "K", 2000).await;
     sb.shutdown().await;
 }
 
@@ -313,16 +326,7 @@ async fn sigint_exits_130_with_valid_results_and_resume_completes() {
     assert_eq!(json["outcome"], "interrupted");
     assert_eq!(json["created"].as_u64().unwrap() as usize, partial.len());
 
-    let mut resume = flags.to_vec();
-    resume.push("--resume");
-    let out = run_binary(binary(&sb, &file, &resume)).await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_one_product_per_row(&sb, &results, "S", 600);
+    resume_to_the_end(&sb, &file, &flags, &results, "S", 600).await;
     sb.shutdown().await;
 }
 
