@@ -90,6 +90,44 @@ pub fn format_number(n: f64) -> String {
     }
 }
 
+/// Makes text safe to open in a spreadsheet program: a cell starting with
+/// `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'` so it is not
+/// run as a formula. Plain numbers such as `-5` or `+47` are left alone.
+pub fn neutralize_formula(text: &str) -> std::borrow::Cow<'_, str> {
+    let risky = matches!(
+        text.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    );
+    if !risky || is_plain_number(text) {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    }
+}
+
+fn is_plain_number(text: &str) -> bool {
+    let rest = text.strip_prefix(['+', '-']).unwrap_or(text);
+    rest.as_bytes().first().is_some_and(u8::is_ascii_digit)
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b',' | b' '))
+}
+
+/// Removes the `'` that [`neutralize_formula`] adds, when reading a file back.
+pub fn restore_formula(text: &str) -> &str {
+    match text.strip_prefix('\'') {
+        Some(rest)
+            if matches!(
+                rest.as_bytes().first(),
+                Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+            ) =>
+        {
+            rest
+        }
+        _ => text,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,10 +12,10 @@ use std::collections::HashSet;
 use std::hash::BuildHasher;
 use std::path::Path;
 
+use crate::cell::restore_formula;
 use crate::cell::{format_number, Cell};
 use crate::mapping::{ColumnMapping, Field};
 use crate::read::{ReadError, SourceRow};
-use crate::results::restore_formula;
 use crate::values;
 
 /// Bits of the filter: 2^26 bits = 8 MiB. With a million rows (two keys

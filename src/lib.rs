@@ -16,6 +16,7 @@ pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod duplicates;
+pub mod interrupt;
 pub mod mapping;
 pub mod pipeline;
 pub mod prepare;

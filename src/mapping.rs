@@ -8,7 +8,17 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::results::STATUS_COLUMNS;
+/// The leading columns of every results file, in order; a results file read back
+/// as input has them skipped.
+pub const STATUS_COLUMNS: [&str; 7] = [
+    "row",
+    "sheet",
+    "status",
+    "id",
+    "http_status",
+    "trace_id",
+    "error",
+];
 
 /// A field of the create-product payload that a column can fill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::pipeline::recorder::Tally;
+use crate::results::Tally;
 
 /// How often the line display prints.
 pub const LINE_EVERY: Duration = Duration::from_secs(5);

@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use std::fmt;
 
 use crate::api::types::{IdRef, NewProduct, Stock, SupplierProduct};
+use crate::cell::restore_formula;
 use crate::cell::{format_number, Cell};
 use crate::duplicates::{KeyHasher, RepeatCandidates};
 use crate::mapping::{ColumnMapping, Field, FieldKind};
 use crate::read::SourceRow;
-use crate::results::restore_formula;
 use crate::values::{self, DecimalMark};
 
 /// A reference to a category, unit or supplier as written in the file.

@@ -11,11 +11,11 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::auth::{Credentials, Secret, Token, TokenCache};
+use super::pacing::Pacer;
 use super::{error_message, Answer, ApiError, Page, ProductApi, ProductKey, RequestCounters};
 use crate::api::types::{
     Category, NewCategory, NewProduct, Product, Supplier, TokenRequest, TokenResponse, Unit,
 };
-use crate::pipeline::pacing::Pacer;
 
 /// Page size for listings (`GET /products`, suppliers).
 pub const PAGE_LIMIT: u32 = 1000;

@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod http;
 mod message;
+pub mod pacing;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};

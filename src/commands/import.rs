@@ -45,10 +45,10 @@ use super::{ExitStatus, NothingAttempted};
 use crate::cli::{DecimalArg, ReadArgs};
 use crate::client::auth::{Credentials, CredentialsError, Secret};
 use crate::client::http::HttpApi;
+use crate::client::pacing::Pacer;
 use crate::client::{ApiError, ProductApi, RequestCounters};
 use crate::pipeline::existing::ExistingMode;
 use crate::pipeline::journal::{journal_path, Journal};
-use crate::pipeline::pacing::Pacer;
 use crate::pipeline::recorder::RecordSink;
 use crate::pipeline::retry::RetryPolicy;
 use crate::pipeline::row::{RowSettings, UNCONFIRMED_NO_KEY};
@@ -628,7 +628,7 @@ fn count_rows(plan: &InputPlan) -> Option<u64> {
 
 /// Turns `stop` true on Ctrl-C or SIGTERM.
 async fn watch_signals(stop: watch::Sender<bool>, quiet: bool) {
-    super::interrupted().await;
+    crate::interrupt::interrupted().await;
     if !quiet {
         eprintln!(
             "Stopping: no new rows are sent; waiting up to {} s for rows in flight \

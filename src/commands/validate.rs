@@ -21,7 +21,7 @@ const LISTED_PROBLEMS: usize = 20;
 /// Runs `validate`, printing the summary to `out`.
 pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
-    let interrupt = super::interrupt_flag();
+    let interrupt = crate::interrupt::interrupt_flag();
     let plan = match InputPlan::from_args(&args.read) {
         Ok(plan) => plan,
         Err(e) => return fatal(e.into()),

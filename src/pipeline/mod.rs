@@ -8,12 +8,11 @@
 //!
 //! The reader runs on a blocking thread and can never be more than a small
 //! window ahead of the workers; at most `concurrency` rows are in flight; the
-//! [`pacing::Pacer`] spaces every request. A stop signal (Ctrl-C, SIGTERM)
+//! [`Pacer`] spaces every request. A stop signal (Ctrl-C, SIGTERM)
 //! stops the reading; rows in flight get a bounded time to finish.
 
 pub mod existing;
 pub mod journal;
-pub mod pacing;
 pub mod recorder;
 pub mod references;
 pub mod retry;
@@ -28,14 +27,15 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use tokio::sync::{mpsc, watch};
 
+use crate::client::pacing::Pacer;
 use crate::client::{ApiError, ProductApi, RequestCounters};
 use crate::progress::Progress;
 use crate::results::RowRecord;
+use crate::results::Tally;
 use crate::validate::PreparedRow;
 use existing::{ExistingIndex, ExistingMode};
 use journal::Journal;
-use pacing::Pacer;
-use recorder::{RecordSink, Tally};
+use recorder::RecordSink;
 use references::References;
 use row::{Context, RowJob, RowSettings};
 

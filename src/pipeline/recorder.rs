@@ -6,12 +6,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
 use tokio::sync::mpsc;
 
-use super::pacing::Pacer;
+use crate::client::pacing::Pacer;
 use crate::progress::Progress;
-use crate::results::{RowRecord, RowStatus};
+use crate::results::{RowRecord, Tally};
 
 /// How often the sinks are flushed and the progress line is considered.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
@@ -25,40 +24,6 @@ pub trait RecordSink: Send {
     fn flush(&mut self) -> anyhow::Result<()>;
     /// Completes the file (e.g. rewrites it in input order).
     fn finish(self: Box<Self>) -> anyhow::Result<()>;
-}
-
-/// Rows counted by status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Tally {
-    /// Rows with an outcome.
-    pub done: u64,
-    /// `created`.
-    pub created: u64,
-    /// `updated`.
-    pub updated: u64,
-    /// `skipped`.
-    pub skipped: u64,
-    /// `invalid`.
-    pub invalid: u64,
-    /// `failed`.
-    pub failed: u64,
-    /// `valid` (dry run: would be created or updated).
-    pub valid: u64,
-}
-
-impl Tally {
-    /// Counts one row.
-    pub fn add(&mut self, status: RowStatus) {
-        self.done += 1;
-        match status {
-            RowStatus::Created => self.created += 1,
-            RowStatus::Updated => self.updated += 1,
-            RowStatus::Skipped => self.skipped += 1,
-            RowStatus::Invalid => self.invalid += 1,
-            RowStatus::Failed => self.failed += 1,
-            RowStatus::Valid => self.valid += 1,
-        }
-    }
 }
 
 /// Receives rows until every sender is gone, then finishes the sinks.

@@ -5,7 +5,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use super::{neutralize_formula, RecordSink, ResultsLayout, RowRecord, RowStatus, STATUS_COLUMNS};
+use super::{RecordSink, ResultsLayout, RowRecord, RowStatus, STATUS_COLUMNS};
+use crate::cell::{neutralize_formula, restore_formula};
 
 pub(super) struct CsvSink {
     writer: csv::Writer<BufWriter<File>>,
@@ -109,11 +110,11 @@ pub(super) fn read(path: &Path) -> io::Result<Vec<RowRecord>> {
             id: record[3].parse().ok(),
             http_status: record[4].parse().ok(),
             trace_id: opt(&record[5]),
-            error: opt(super::restore_formula(&record[6])),
+            error: opt(restore_formula(&record[6])),
             cells: record
                 .iter()
                 .skip(STATUS_COLUMNS.len())
-                .map(|c| super::restore_formula(c).to_string())
+                .map(|c| restore_formula(c).to_string())
                 .collect(),
         });
     }

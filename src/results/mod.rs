@@ -62,16 +62,7 @@ impl fmt::Display for RowStatus {
     }
 }
 
-/// The leading columns of every results file, in order.
-pub const STATUS_COLUMNS: [&str; 7] = [
-    "row",
-    "sheet",
-    "status",
-    "id",
-    "http_status",
-    "trace_id",
-    "error",
-];
+pub use crate::mapping::STATUS_COLUMNS;
 
 /// One line of the results file.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,10 +90,12 @@ mod jsonl;
 mod payloads;
 mod rejects;
 mod reorder;
+mod tally;
 mod xlsx;
 
 pub use self::payloads::PayloadsWriter;
 pub use self::rejects::RejectsWriter;
+pub use self::tally::Tally;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -342,44 +335,6 @@ pub fn read_results(path: &Path) -> io::Result<Vec<RowRecord>> {
         }
     }
     Ok(out)
-}
-
-/// Makes text safe to open in a spreadsheet program: a cell starting with
-/// `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'` so it is not
-/// run as a formula. Plain numbers such as `-5` or `+47` are left alone.
-pub fn neutralize_formula(text: &str) -> std::borrow::Cow<'_, str> {
-    let risky = matches!(
-        text.as_bytes().first(),
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
-    );
-    if !risky || is_plain_number(text) {
-        std::borrow::Cow::Borrowed(text)
-    } else {
-        std::borrow::Cow::Owned(format!("'{text}"))
-    }
-}
-
-fn is_plain_number(text: &str) -> bool {
-    let rest = text.strip_prefix(['+', '-']).unwrap_or(text);
-    rest.as_bytes().first().is_some_and(u8::is_ascii_digit)
-        && rest
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b',' | b' '))
-}
-
-/// Removes the `'` that [`neutralize_formula`] adds, when reading a file back.
-pub fn restore_formula(text: &str) -> &str {
-    match text.strip_prefix('\'') {
-        Some(rest)
-            if matches!(
-                rest.as_bytes().first(),
-                Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
-            ) =>
-        {
-            rest
-        }
-        _ => text,
-    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use rust_xlsxwriter::{Format, Workbook};
 
-use super::{neutralize_formula, ResultsFormat, ResultsLayout};
+use super::{ResultsFormat, ResultsLayout};
+use crate::cell::neutralize_formula;
 
 /// Writes rejected rows as CSV or .xlsx (by extension).
 pub struct RejectsWriter {

@@ -142,7 +142,7 @@ fn describe(config: &SandboxConfig, data_file: Option<String>) -> Vec<String> {
 }
 
 async fn wait_for_stop() -> anyhow::Result<()> {
-    crate::commands::interrupted().await;
+    crate::interrupt::interrupted().await;
     Ok(())
 }
 
