@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use product_import::cli::{TemplateArgs, ValidateArgs};
+use product_import::cli::{ImportArgs, TemplateArgs, ValidateArgs};
 use product_import::commands::{self, ExitStatus};
 use product_import::sandbox::{self, command::SandboxArgs};
 
@@ -23,7 +23,7 @@ enum Command {
     /// Write a template (.xlsx or .csv) to fill in.
     Template(TemplateArgs),
     /// Send the rows of a file to the API, paced, concurrent and retried.
-    Import(Box<commands::import::ImportArgs>),
+    Import(Box<ImportArgs>),
     /// Serve a local copy of the products API to try imports against.
     Sandbox(SandboxArgs),
     /// Write N rows of generated products (for benchmarks).

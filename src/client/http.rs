@@ -29,6 +29,8 @@ pub struct HttpApi {
     tokens: TokenCache,
     pacer: Arc<Pacer>,
     counters: Arc<RequestCounters>,
+    /// Set once the credentials were checked, so a second check sends nothing.
+    checked: std::sync::atomic::AtomicBool,
 }
 
 /// What came back from one request, before decoding.
@@ -70,6 +72,7 @@ impl HttpApi {
             tokens: TokenCache::new(fixed),
             pacer,
             counters,
+            checked: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -221,11 +224,17 @@ fn more_pages<T>(items: &[T], link_next: Option<bool>) -> bool {
 
 impl ProductApi for HttpApi {
     async fn authenticate(&self) -> Result<(), ApiError> {
+        use std::sync::atomic::Ordering;
+        if self.checked.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         match &self.credentials {
             // A ready token is checked with the cheapest read there is.
-            Credentials::Token(_) => self.list_units().await.map(|_| ()),
-            Credentials::Client { .. } => self.token().await.map(|_| ()),
+            Credentials::Token(_) => self.list_units().await.map(|_| ())?,
+            Credentials::Client { .. } => self.token().await.map(|_| ())?,
         }
+        self.checked.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     async fn create_product(&self, product: &NewProduct) -> Result<Answer<Product>, ApiError> {

@@ -8,6 +8,7 @@
 //! single HTTP request (token requests included) lives in the implementation.
 
 pub mod auth;
+pub mod connect;
 pub mod http;
 mod message;
 pub mod pacing;

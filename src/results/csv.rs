@@ -5,7 +5,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use super::{RecordSink, ResultsLayout, RowRecord, RowStatus, STATUS_COLUMNS};
+use super::{FormatSink, ResultsLayout, RowRecord, RowStatus, STATUS_COLUMNS};
 use crate::cell::{neutralize_formula, restore_formula};
 
 pub(super) struct CsvSink {
@@ -45,7 +45,7 @@ impl CsvSink {
     }
 }
 
-impl RecordSink for CsvSink {
+impl FormatSink for CsvSink {
     fn write(&mut self, r: &RowRecord) -> io::Result<()> {
         let mut num = itoa::Buffer::new();
         let w = &mut self.writer;

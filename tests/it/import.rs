@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use product_import::api::types::Product;
-use product_import::commands::import::{run_with_env, ImportArgs};
+use product_import::cli::ImportArgs;
+use product_import::commands::import::run_with_env;
 use product_import::commands::ExitStatus;
 use product_import::results::{read_results, RowRecord, RowStatus};
 use product_import::sandbox::{self, FaultSpec, SandboxConfig, SandboxHandle};
