@@ -562,7 +562,10 @@ async fn dry_run_writes_nothing() {
     )
     .await;
     assert_eq!(status, ExitStatus::Success);
-    let records = read_results(&results).unwrap();
+    // A dry run never writes the real run's results, also when given by flag.
+    assert!(!results.exists());
+    let records = read_results(&dir.path().join("results.dry-run.csv")).unwrap();
+    assert_eq!(records.len(), 10);
     assert!(records.iter().all(
         |r| r.status == RowStatus::Valid && r.error.as_deref() == Some("dry run: would create")
     ));
