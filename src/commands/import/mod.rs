@@ -194,7 +194,7 @@ fn report_run(
     }
     let written = plan.outputs.summary_json.as_ref().map(|path| {
         let json = serde_json::to_string_pretty(&summary).expect("summary serializes");
-        std::fs::write(path, json + "\n")
+        crate::results::atomic::write(path, (json + "\n").as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))
     });
     let _ = writeln!(
@@ -221,7 +221,8 @@ fn fingerprint(plan: &ImportPlan, prepared: &Prepared) -> anyhow::Result<Fingerp
     let reading = vec![
         format!(
             "delimiter {}",
-            info.delimiter.map_or("-".into(), |d| (d as char).to_string())
+            info.delimiter
+                .map_or("-".into(), |d| (d as char).to_string())
         ),
         format!("encoding {}", info.encoding.as_deref().unwrap_or("-")),
         format!("header row {}", plan.input.read.header_row.unwrap_or(1)),
