@@ -88,9 +88,11 @@ pub enum PatchNested {
 /// disconnects before the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OnDisconnect {
-    /// The work is dropped with the connection, wherever it had got to.
+    /// The work is dropped with the connection, wherever it had got to
+    /// (a client that times out during the configured latency creates nothing).
     Cancel,
-    /// The work runs to its end regardless; only the answer is lost.
+    /// The work runs to its end regardless, from the moment the rate limit
+    /// lets the request in (its latency included); only the answer is lost.
     Finish,
 }
 

@@ -10,6 +10,8 @@ use product_import::sandbox::{
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 
+mod behaviour;
+
 /// A running sandbox with a client holding a fresh token.
 struct Api {
     sandbox: SandboxHandle,
