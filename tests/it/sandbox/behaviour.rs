@@ -535,3 +535,35 @@ fn strict_config_is_the_strict_behaviour() {
     assert_eq!(config.behaviour.ean_filter, EanFilter::Ignored);
     assert!(config.faults.is_empty());
 }
+
+#[tokio::test]
+async fn faults_act_the_same_on_detached_writes() {
+    // Under strict every write runs apart from its connection; a fault that
+    // drops the connection must still drop it.
+    let config = |spec| SandboxConfig {
+        behaviour: Behaviour::strict(),
+        ..faulty(spec, 3)
+    };
+    let api = start(config("reset=1")).await;
+    let error = api
+        .try_post_product(&minimal("x"))
+        .await
+        .expect_err("reset");
+    assert!(error.status().is_none());
+    assert_eq!(api.sandbox.product_count(), 0, "reset creates nothing");
+    api.sandbox.shutdown().await;
+
+    let api = start(config("ambiguous=1")).await;
+    for i in 0..4 {
+        if let Ok(response) = api.try_post_product(&minimal(&format!("M{i}"))).await {
+            assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+        }
+    }
+    assert_eq!(
+        api.sandbox.product_count(),
+        4,
+        "ambiguous creates every one"
+    );
+    assert_eq!(api.sandbox.stats().products_created, 4);
+    api.sandbox.shutdown().await;
+}
