@@ -345,7 +345,7 @@ async fn writes_finish_or_cancel_when_the_client_disconnects() {
 
 #[tokio::test]
 async fn new_products_are_invisible_to_search_for_the_lag() {
-    let lag = Duration::from_millis(1000);
+    let lag = Duration::from_millis(1200);
     let behaviour = Behaviour {
         search_lag: lag,
         ..Behaviour::strict()
