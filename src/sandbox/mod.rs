@@ -27,8 +27,85 @@
 //! - Latency and jitter delay every accepted response (also the token endpoint).
 //! - Faults ([`FaultSpec`]) apply to `/v1` requests after authentication:
 //!   `error500`, `error503`, `reset` and `slow` to every endpoint, `ambiguous`
-//!   to `POST /products` only; see [`FaultKind`] for what each one does. The
-//!   token endpoint never fails on purpose.
+//!   and `late` to `POST /products` only; see [`FaultKind`] for what each one
+//!   does. The token endpoint never fails on purpose.
+//! - Tokens live exactly the whole seconds their `expires_in` says
+//!   ([`SandboxConfig::token_ttl`], rounded up); from that instant on a
+//!   request with one gets `401` (`Token expired`).
+//!
+//! # Where the vendor is silent: behaviour profiles
+//! The vendor's documentation leaves some behaviour open. [`Behaviour`]
+//! ([`SandboxConfig::behaviour`], `--profile` and one flag per switch on the
+//! command line) decides each point; [`Behaviour::lenient`] is the kindest
+//! reading and the default, [`Behaviour::strict`] the worst plausible one, for
+//! tests that must prove a client right:
+//!
+//! | switch (field, flag) | lenient | strict |
+//! |---|---|---|
+//! | [`number_search`](Behaviour::number_search), `--number-search`: how `productNumber` matches | `exact` | `partial` (contains, ignoring case) |
+//! | [`ean_filter`](Behaviour::ean_filter), `--ean-filter`: the undocumented `ean` filter | `honoured` | `ignored` (the unfiltered list) |
+//! | [`paging`](Behaviour::paging), `--paging`: list endpoints | `numbered` | `cursor` |
+//! | [`search_lag`](Behaviour::search_lag), `--search-lag-ms`: a new product missing from `GET /products` | 0 | 1.5 s |
+//! | [`patch_nested`](Behaviour::patch_nested), `--patch-nested`: `stock`, `supplierProduct` in a PATCH | `merge` | `replace` |
+//! | [`on_disconnect`](Behaviour::on_disconnect), `--on-disconnect`: a write whose client leaves | `cancel` | `finish` |
+//! | [`denied_scopes`](Behaviour::denied_scopes), `--deny-scope`: scopes withheld from tokens | none | none |
+//!
+//! - **Paging.** Under `numbered`, `/products` pages by `page` and `limit`
+//!   (default 25, larger ones served as 1000) with page numbers in its `link`
+//!   header, `/productcategories` answers everything at once and `/customers`
+//!   the first `limit` (default 25, at most 100) without a `link` header.
+//!   Under `cursor`, all three answer a `link` header with `first`, `prev`
+//!   (after the first page) and `next` (absent on the last page), e.g.
+//!   `<http://127.0.0.1:PORT/v1/customers?cursor=...&limit=25>; rel="next"`;
+//!   the cursor is opaque (a masked offset with a check value: a made-up
+//!   one gets 400), the page size defaults to 25 and a larger `limit` is
+//!   served as 100 without complaint. `page` is honoured on `/products`
+//!   only, where the vendor documents it; elsewhere it is ignored, so page 2
+//!   is page 1 again. The other parameters are kept in the `link` URLs.
+//! - **Search lag.** A new product is left out of every `GET /products`
+//!   answer (`productNumber`, `productSearch`, `ean`, `categoryIds`,
+//!   `supplierIds` or none) until the lag has passed, while
+//!   `GET /products/{id}` finds it at once. Seed products have no lag.
+//! - **Disconnects.** Under `finish`, a write (`POST`, `PATCH`, `DELETE`
+//!   under `/v1`) is read whole as soon as the rate limit lets it in; its
+//!   latency, authentication, fault and handling then run in a task of
+//!   their own, so a client that times out or disconnects loses only the
+//!   answer. The `late` fault does the same for one `POST /products`,
+//!   waiting [`SandboxConfig::late_delay`] before creating, in either
+//!   profile.
+//! - **Scopes.** Every endpoint needs a [`Scope`] by method (`GET` reads,
+//!   the rest writes); a token without it gets `403` `ForbiddenError` on
+//!   that endpoint only. The token answer lists the granted ones in `scope`.
+//!
+//! Open in both profiles alike: `organizationNumber` on `/customers` is an
+//! exact string match (`987 654 325` does not find `987654325`);
+//! `productSearch` takes `%` wildcards over number, name and the supplier's
+//! product number and name, ignoring case; product ids increase from 1;
+//! `createdAt` and `modifiedAt` look like `2022-01-01 18:00:00.000Z`.
+//!
+//! # Judging by the server's state
+//! [`SandboxHandle::stats`] counts requests per endpoint on arrival
+//! ([`SandboxStats::requests`], e.g. `"GET /v1/customers"`), answers per
+//! endpoint and status ([`SandboxStats::count`]), faults and the products
+//! created; [`SandboxHandle::product_count`] and [`SandboxHandle::products`]
+//! show what the server holds, including products created after their
+//! client gave up.
+//!
+//! ```no_run
+//! # async fn example() -> anyhow::Result<()> {
+//! use product_import::sandbox::{self, Behaviour, SandboxConfig, Scope, SeedData};
+//! let config = SandboxConfig {
+//!     behaviour: Behaviour::strict().deny(Scope::CustomerRead),
+//!     data: SeedData::builtin().with_suppliers(300).with_products(50),
+//!     ..SandboxConfig::default()
+//! };
+//! let server = sandbox::start(config).await?;
+//! // ... run the importer against server.base_url() and server.token_url() ...
+//! assert_eq!(server.stats().requests("POST /v1/products"), 0);
+//! assert_eq!(server.product_count(), 50);
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! # Seed data
 //! See [`SeedData`] for the built-in categories, units and suppliers and for
@@ -37,11 +114,14 @@
 pub mod command;
 
 mod auth;
+mod behaviour;
 mod body;
 mod catalog;
+mod detach;
 mod error;
 mod faults;
 mod observe;
+mod paging;
 mod products;
 mod rate;
 mod routes;
@@ -62,6 +142,10 @@ use tokio::task::JoinHandle;
 
 use crate::api::types::{Category, Product};
 
+pub use behaviour::{
+    Behaviour, EanFilter, NumberSearch, OnDisconnect, Paging, PatchNested, Profile, Scope,
+    UnknownScope,
+};
 pub use command::SandboxArgs;
 pub use faults::{FaultKind, FaultSpec, FaultSpecError};
 pub use seed::SeedData;
@@ -111,6 +195,10 @@ pub struct SandboxConfig {
     pub faults: FaultSpec,
     /// How long a [`FaultKind::Slow`] request waits before answering.
     pub slow_delay: Duration,
+    /// How long a [`FaultKind::Late`] request waits before creating the product.
+    pub late_delay: Duration,
+    /// How the sandbox answers where the vendor leaves the behaviour open.
+    pub behaviour: Behaviour,
     /// Seed of the random choices (faults, jitter, trace ids), for reproducible runs.
     pub seed: u64,
     /// Categories, units, suppliers and products the sandbox starts with.
@@ -121,7 +209,8 @@ pub struct SandboxConfig {
 
 impl Default for SandboxConfig {
     /// A well-behaved sandbox on an ephemeral loopback port: no rate limit, no
-    /// latency, no faults, tokens valid for an hour, the built-in seed data.
+    /// latency, no faults, tokens valid for an hour, the built-in seed data,
+    /// the lenient [`Behaviour`].
     fn default() -> Self {
         SandboxConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -131,6 +220,8 @@ impl Default for SandboxConfig {
             token_ttl: Duration::from_secs(3600),
             faults: FaultSpec::default(),
             slow_delay: Duration::from_secs(20),
+            late_delay: Duration::from_millis(2500),
+            behaviour: Behaviour::lenient(),
             seed: 0,
             data: SeedData::default(),
             credentials: DemoCredentials::default(),
@@ -146,6 +237,15 @@ impl SandboxConfig {
             rate: Some(20),
             latency: Duration::from_millis(20),
             jitter: Duration::from_millis(10),
+            ..SandboxConfig::default()
+        }
+    }
+
+    /// [`SandboxConfig::default`] with the strict [`Behaviour`]: the worst
+    /// plausible server, still without faults or latency.
+    pub fn strict() -> Self {
+        SandboxConfig {
+            behaviour: Behaviour::strict(),
             ..SandboxConfig::default()
         }
     }
@@ -205,6 +305,12 @@ impl SandboxHandle {
     /// A snapshot of the products held, in id order; duplicates are visible.
     pub fn products(&self) -> Vec<Product> {
         self.state.store().products()
+    }
+
+    /// How many products the sandbox holds now (duplicates included, also
+    /// those still hidden from searches by the search lag).
+    pub fn product_count(&self) -> usize {
+        self.state.store().product_count()
     }
 
     /// A snapshot of the product categories, in id order.

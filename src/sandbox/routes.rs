@@ -2,9 +2,10 @@
 //! middleware wraps it.
 //!
 //! From the outside in, a `/v1` request passes: `observe` (trace id,
-//! counters, error rendering), `rate::limit`, `observe::delay` (latency),
-//! `auth::require_bearer`, `faults::inject`, then its handler. The token
-//! endpoint has only `observe` and the latency.
+//! counters, error rendering), `rate::limit`, `observe::delay` (latency;
+//! under `on_disconnect = finish` a write goes on from here in a task of its
+//! own), `auth::require_bearer` (token and scope), `faults::inject`, then its
+//! handler. The token endpoint has only `observe` and the latency.
 
 use std::sync::Arc;
 
