@@ -376,3 +376,107 @@ async fn secrets_in_a_config_file_or_a_url_are_never_echoed() {
     assert!(!said.contains(secret), "secret echoed: {said}");
     sb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyless_rows_in_flight_at_a_kill_are_never_sent_again() {
+    let sb = sandbox::start(SandboxConfig {
+        latency: std::time::Duration::from_millis(150),
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempdir();
+    let file = dir.path().join("products.csv");
+    let rows = 60;
+    let mut csv = String::from("name,category.id\n");
+    for i in 0..rows {
+        csv.push_str(&format!("Keyless {i},1\n"));
+    }
+    std::fs::write(&file, csv).unwrap();
+    let results = dir.path().join("results.csv");
+    let flags = [
+        "--results",
+        results.to_str().unwrap(),
+        "--concurrency",
+        "16",
+        "--rate",
+        "200",
+    ];
+    interrupt_after(
+        binary(&sb, &file, &flags),
+        &results,
+        10,
+        "-KILL",
+        std::time::Duration::from_secs(20),
+    )
+    .await;
+    let mut resume = flags.to_vec();
+    resume.push("--resume");
+    let out = run_binary(binary(&sb, &file, &resume)).await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "in-flight rows are failed: {}",
+        text(&out)
+    );
+    let products = sb.products();
+    let mut names: Vec<&str> = products
+        .iter()
+        .map(|p| p.name.as_deref().unwrap_or_default())
+        .collect();
+    names.sort();
+    let before = names.len();
+    names.dedup();
+    assert_eq!(names.len(), before, "a keyless row was sent twice");
+    let records = read_results(&results).unwrap();
+    assert_eq!(records.len(), rows);
+    let failed: Vec<_> = records
+        .iter()
+        .filter(|r| r.status == RowStatus::Failed)
+        .collect();
+    assert!(!failed.is_empty(), "some rows were in flight at the kill");
+    for r in &failed {
+        let e = r.error.as_deref().unwrap();
+        assert!(
+            e.contains("may have created") && e.contains(&r.cells[0]),
+            "{e}"
+        );
+    }
+    let created = records
+        .iter()
+        .filter(|r| r.status == RowStatus::Created)
+        .count();
+    assert_eq!(created + failed.len(), rows);
+    assert!(products.len() >= created && products.len() <= rows);
+    // A second resume keeps them failed and sends nothing more.
+    let count = products.len();
+    let out = run_binary(binary(&sb, &file, &resume)).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(sb.products().len(), count);
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_results_file_says_how_to_recover() {
+    let sb = sandbox::start(SandboxConfig::default()).await.unwrap();
+    let dir = tempdir();
+    let file = dir.path().join("products.csv");
+    write_products(&file, "X", 4, |i| i as f64);
+    let results = dir.path().join("results.xlsx");
+    let flags = ["--quiet", "--results", results.to_str().unwrap()];
+    let out = run_binary(binary(&sb, &file, &flags)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let bytes = std::fs::read(&results).unwrap();
+    std::fs::write(&results, &bytes[..bytes.len() / 2]).unwrap();
+    let mut resume = flags.to_vec();
+    resume.push("--resume");
+    let out = run_binary(binary(&sb, &file, &resume)).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("move it away and run again without --resume"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(sb.products().len(), 4);
+    sb.shutdown().await;
+}
