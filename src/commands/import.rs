@@ -32,7 +32,7 @@ use std::io::Write as _;
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
@@ -49,7 +49,7 @@ use crate::client::{ApiError, ProductApi, RequestCounters};
 use crate::pipeline::existing::ExistingMode;
 use crate::pipeline::journal::{journal_path, Journal};
 use crate::pipeline::pacing::Pacer;
-use crate::pipeline::recorder::RecordSink;
+use crate::pipeline::recorder::{RecordSink, Tally};
 use crate::pipeline::retry::RetryPolicy;
 use crate::pipeline::row::{RowSettings, UNCONFIRMED_NO_KEY};
 use crate::pipeline::summary::Summary;
@@ -59,6 +59,7 @@ use crate::progress::Progress;
 use crate::read::{self, ReadError};
 use crate::results::{
     default_results_path, RejectsWriter, ResultsLayout, ResultsWriter, RowRecord, RowStatus,
+    RunSummary,
 };
 use crate::sandbox::{SandboxConfig, SandboxHandle};
 
@@ -448,6 +449,7 @@ pub async fn run_with_env(
     args: ImportArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<ExitStatus> {
+    let started = SystemTime::now();
     let plan = ImportPlan::new(&args, env).map_err(nothing)?;
     let input_plan = InputPlan::from_args(&plan.read).map_err(nothing)?;
     let prepared = prepare(&input_plan).map_err(nothing)?;
@@ -475,6 +477,7 @@ pub async fn run_with_env(
         );
     }
 
+    let settings = summary_settings(&plan, &base_url, &prepared.info);
     let pacer = Arc::new(Pacer::new(plan.rate));
     let counters = Arc::new(RequestCounters::default());
     let api = HttpApi::new(
@@ -527,7 +530,25 @@ pub async fn run_with_env(
         let _ = std::fs::remove_file(&journal);
         (writer, Vec::new(), HashSet::new())
     };
-    let mut sinks: Vec<Box<dyn RecordSink>> = vec![Box::new(ResultsSink(results))];
+    let mut tally = Tally::default();
+    for r in &kept {
+        tally.add(r.status);
+    }
+    let sheet = RunSummary {
+        command: "import",
+        started,
+        finished: started,
+        rows_done: 0,
+        counts: Vec::new(),
+        settings,
+        mapping: RunSummary::mapping_rows(&prepared.mapping),
+    };
+    let mut sinks: Vec<Box<dyn RecordSink>> = vec![Box::new(ResultsSink {
+        writer: results,
+        sheet,
+        tally,
+        counters: counters.clone(),
+    })];
     if let Some(path) = &plan.rejects {
         let writer = RejectsWriter::create(path, &layout)
             .with_context(|| format!("cannot write {}", path.display()))
@@ -663,19 +684,90 @@ async fn start_sandbox() -> anyhow::Result<(Url, Credentials, SandboxHandle)> {
     Ok((base_url, credentials, handle))
 }
 
-/// The results file as a pipeline sink.
-struct ResultsSink(ResultsWriter);
+/// The results file as a pipeline sink; it counts rows for the Summary
+/// sheet of an .xlsx results file.
+struct ResultsSink {
+    writer: ResultsWriter,
+    sheet: RunSummary,
+    tally: Tally,
+    counters: Arc<RequestCounters>,
+}
 
 impl RecordSink for ResultsSink {
     fn write(&mut self, record: &RowRecord) -> anyhow::Result<()> {
-        Ok(self.0.write(record)?)
+        self.tally.add(record.status);
+        Ok(self.writer.write(record)?)
     }
     fn flush(&mut self) -> anyhow::Result<()> {
-        Ok(self.0.flush()?)
+        Ok(self.writer.flush()?)
     }
     fn finish(self: Box<Self>) -> anyhow::Result<()> {
-        Ok(self.0.finish()?)
+        let ResultsSink {
+            writer,
+            mut sheet,
+            tally: t,
+            counters,
+        } = *self;
+        sheet.finished = SystemTime::now();
+        sheet.rows_done = t.done;
+        let c = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);
+        sheet.counts = vec![
+            ("rows done".into(), t.done),
+            ("created".into(), t.created),
+            ("updated".into(), t.updated),
+            ("skipped".into(), t.skipped),
+            ("invalid".into(), t.invalid),
+            ("failed".into(), t.failed),
+            ("valid (dry run)".into(), t.valid),
+            ("requests".into(), c(&counters.requests)),
+            ("retries".into(), c(&counters.retries)),
+            ("answered 429".into(), c(&counters.rate_limited)),
+        ];
+        Ok(writer.finish_with(Some(&sheet))?)
     }
+}
+
+/// The run's settings for the Summary sheet: what was chosen, never a secret.
+fn summary_settings(
+    plan: &ImportPlan,
+    base_url: &Url,
+    info: &read::SourceInfo,
+) -> Vec<(String, String)> {
+    let mut out = vec![
+        ("file".to_string(), info.path.display().to_string()),
+        ("format".into(), info.format.to_string()),
+    ];
+    if let Some(sheet) = &info.sheet {
+        out.push(("sheet".into(), sheet.clone()));
+    }
+    let mut api = base_url.clone();
+    let _ = api.set_username("");
+    let _ = api.set_password(None);
+    out.extend([
+        ("API".to_string(), api.to_string()),
+        ("rate".into(), format!("{} requests/s at most", plan.rate)),
+        ("concurrency".into(), plan.concurrency.to_string()),
+        (
+            "timeout".into(),
+            format!("{} s", plan.timeout.as_secs_f64()),
+        ),
+        ("max retries".into(), plan.max_retries.to_string()),
+        (
+            "existing".into(),
+            format!("{:?}", plan.existing).to_lowercase(),
+        ),
+        ("create categories".into(), yes_no(plan.create_categories)),
+        ("dry run".into(), yes_no(plan.dry_run)),
+        ("resume".into(), yes_no(plan.resume)),
+    ]);
+    if let Some(m) = &plan.read.mapping {
+        out.push(("mapping file".into(), m.display().to_string()));
+    }
+    out
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_string()
 }
 
 /// The rejects file: invalid and failed rows only.
@@ -684,8 +776,11 @@ struct RejectsSink(RejectsWriter);
 impl RecordSink for RejectsSink {
     fn write(&mut self, record: &RowRecord) -> anyhow::Result<()> {
         if matches!(record.status, RowStatus::Invalid | RowStatus::Failed) {
-            self.0
-                .write(&record.cells, record.error.as_deref().unwrap_or_default())?;
+            self.0.write(
+                &record.cells,
+                record.error.as_deref().unwrap_or_default(),
+                &record.problems,
+            )?;
         }
         Ok(())
     }

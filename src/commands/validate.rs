@@ -2,7 +2,7 @@
 //! results (and optionally rejects and payloads) files, sends nothing.
 
 use std::io::Write;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use anyhow::Context;
 
@@ -12,8 +12,9 @@ use crate::prepare::{prepare, InputPlan, Prepared};
 use crate::read::SourceInfo;
 use crate::results::{
     default_results_path, PayloadsWriter, RejectsWriter, ResultsLayout, ResultsWriter, RowRecord,
-    RowStatus,
+    RowStatus, RunSummary,
 };
+use crate::validate::ProblemTable;
 
 /// How many problems the summary lists before it only counts them.
 const LISTED_PROBLEMS: usize = 20;
@@ -21,6 +22,7 @@ const LISTED_PROBLEMS: usize = 20;
 /// Runs `validate`, printing the summary to `out`.
 pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
+    let started_at = SystemTime::now();
     let interrupt = super::interrupt_flag();
     let plan = match InputPlan::from_args(&args.read) {
         Ok(plan) => plan,
@@ -66,6 +68,7 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
     }
     let (mut valid, mut invalid) = (0u64, 0u64);
     let mut listed = Vec::new();
+    let mut table = ProblemTable::default();
     let mut read_error = None;
     let counters = rows.counters();
     let mut interrupted = false;
@@ -82,13 +85,13 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
                 break;
             }
         };
-        let (status, error) = match &row.outcome {
+        let (status, error, problems) = match row.outcome {
             Ok(draft) => {
                 valid += 1;
                 if let Some(p) = payloads.as_mut() {
-                    p.write(row.row, draft)?;
+                    p.write(row.row, &draft)?;
                 }
-                (RowStatus::Valid, None)
+                (RowStatus::Valid, None, Vec::new())
             }
             Err(problems) => {
                 invalid += 1;
@@ -100,10 +103,11 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
                 if listed.len() < LISTED_PROBLEMS {
                     listed.push(format!("row {}: {text}", row.row));
                 }
+                table.add(&problems);
                 if let Some(r) = rejects.as_mut() {
-                    r.write(&row.cells, &text)?;
+                    r.write(&row.cells, &text, &problems)?;
                 }
-                (RowStatus::Invalid, Some(text))
+                (RowStatus::Invalid, Some(text), problems)
             }
         };
         results.write(&RowRecord {
@@ -114,11 +118,27 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
             http_status: None,
             trace_id: None,
             error,
+            problems,
             cells: row.cells,
         })?;
     }
+    let empty = counters.empty_rows();
+    let summary = RunSummary {
+        command: "validate",
+        started: started_at,
+        finished: SystemTime::now(),
+        rows_done: valid + invalid,
+        counts: vec![
+            ("rows read".into(), valid + invalid),
+            ("valid".into(), valid),
+            ("invalid".into(), invalid),
+            ("empty rows skipped".into(), empty),
+        ],
+        settings: settings(args, &info),
+        mapping: RunSummary::mapping_rows(&mapping),
+    };
     results
-        .finish()
+        .finish_with(Some(&summary))
         .with_context(|| format!("cannot write the results file {}", results_path.display()))?;
     if let Some(r) = rejects {
         r.finish()?;
@@ -127,7 +147,6 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
         p.finish()?;
     }
 
-    let empty = counters.empty_rows();
     if !args.quiet {
         let unknown = mapping.unknown_columns();
         if !unknown.is_empty() {
@@ -163,6 +182,9 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
         elapsed,
         results_path.display()
     )?;
+    if !args.quiet && !table.is_empty() {
+        writeln!(out, "Problems by column:\n{table}")?;
+    }
     if interrupted {
         eprintln!("Interrupted: the results file holds the rows validated so far.");
         return Ok(ExitStatus::Interrupted);
@@ -180,6 +202,35 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
     } else {
         ExitStatus::Success
     })
+}
+
+/// The settings of a run, for the Summary sheet.
+fn settings(args: &ValidateArgs, info: &SourceInfo) -> Vec<(String, String)> {
+    let mut out = vec![("file".to_string(), info.path.display().to_string())];
+    out.push(("format".into(), info.format.to_string()));
+    if let Some(sheet) = &info.sheet {
+        out.push(("sheet".into(), sheet.clone()));
+    }
+    if let Some(enc) = &info.encoding {
+        out.push(("encoding".into(), enc.clone()));
+    }
+    if let Some(d) = info.delimiter {
+        let shown = match d {
+            b'\t' => "tab".to_string(),
+            d => (d as char).to_string(),
+        };
+        out.push(("delimiter".into(), shown));
+    }
+    if let Some(m) = &args.read.mapping {
+        out.push(("mapping file".into(), m.display().to_string()));
+    }
+    if let Some(n) = args.read.header_row {
+        out.push(("header row".into(), n.to_string()));
+    }
+    if let Some(d) = args.read.decimal {
+        out.push(("decimal mark".into(), format!("{d:?}").to_lowercase()));
+    }
+    out
 }
 
 fn fatal(e: anyhow::Error) -> anyhow::Result<ExitStatus> {

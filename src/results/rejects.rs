@@ -1,13 +1,18 @@
 //! `--rejects`: only the rows that were not imported, in the input's own
-//! columns plus an `error` column, ready to fix and feed back as input.
+//! columns plus an `error` column, ready to fix and feed back as input (the
+//! mapping leaves an `error` column unused). As .xlsx it is styled like the
+//! results workbook: frozen, filtered header, fitted widths, text cells, and
+//! each bad cell filled with a note saying what is wrong.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use rust_xlsxwriter::{Format, Workbook};
+use rust_xlsxwriter::Workbook;
 
+use super::xlsx::{self, xlsx_err, Styles, Widths};
 use super::{neutralize_formula, ResultsFormat, ResultsLayout};
+use crate::validate::Problem;
 
 /// Writes rejected rows as CSV or .xlsx (by extension).
 pub struct RejectsWriter {
@@ -16,11 +21,17 @@ pub struct RejectsWriter {
 
 enum Target {
     Csv(Box<csv::Writer<BufWriter<File>>>),
-    Xlsx {
-        path: PathBuf,
-        workbook: Box<Workbook>,
-        next_row: u32,
-    },
+    Xlsx(Box<XlsxRejects>),
+}
+
+struct XlsxRejects {
+    path: PathBuf,
+    workbook: Workbook,
+    styles: Styles,
+    widths: Widths,
+    headers: Vec<String>,
+    next_row: u32,
+    notes_left: usize,
 }
 
 impl RejectsWriter {
@@ -34,21 +45,26 @@ impl RejectsWriter {
             .collect();
         let target = match ResultsFormat::for_path(path) {
             ResultsFormat::Xlsx => {
-                let mut workbook = Box::new(Workbook::new());
+                let mut workbook = Workbook::new();
+                let styles = Styles::new();
                 let sheet = workbook
                     .add_worksheet_with_constant_memory()
                     .map_err(xlsx_err)?;
-                let bold = Format::new().set_bold();
+                sheet.set_name("Rejects").map_err(xlsx_err)?;
                 for (col, h) in headers.iter().enumerate() {
                     sheet
-                        .write_string_with_format(0, col as u16, *h, &bold)
+                        .write_string_with_format(0, col as u16, *h, &styles.header)
                         .map_err(xlsx_err)?;
                 }
-                Target::Xlsx {
+                Target::Xlsx(Box::new(XlsxRejects {
                     path: path.to_path_buf(),
                     workbook,
+                    styles,
+                    widths: Widths::new(headers.iter().copied()),
+                    headers: layout.headers.clone(),
                     next_row: 1,
-                }
+                    notes_left: xlsx::MAX_NOTES,
+                }))
             }
             _ => {
                 let mut file = BufWriter::new(File::create(path)?);
@@ -64,8 +80,8 @@ impl RejectsWriter {
         Ok(RejectsWriter { target })
     }
 
-    /// Writes one rejected row.
-    pub fn write(&mut self, cells: &[String], error: &str) -> io::Result<()> {
+    /// Writes one rejected row; an .xlsx file marks the cells `problems` point at.
+    pub fn write(&mut self, cells: &[String], error: &str, problems: &[Problem]) -> io::Result<()> {
         match &mut self.target {
             Target::Csv(w) => {
                 let fields = cells
@@ -75,18 +91,31 @@ impl RejectsWriter {
                 w.write_record(fields.map(|f| f.into_owned()))
                     .map_err(io::Error::other)
             }
-            Target::Xlsx {
-                workbook, next_row, ..
-            } => {
-                let sheet = workbook.worksheet_from_index(0).map_err(xlsx_err)?;
-                for (col, text) in cells.iter().map(String::as_str).chain([error]).enumerate() {
-                    if !text.is_empty() {
-                        sheet
-                            .write_string(*next_row, col as u16, text)
-                            .map_err(xlsx_err)?;
-                    }
+            Target::Xlsx(x) => {
+                let row = x.next_row;
+                let sheet = x.workbook.worksheet_from_index(0).map_err(xlsx_err)?;
+                let notes = xlsx::cell_notes(&x.headers, problems);
+                xlsx::write_cells(
+                    sheet,
+                    &x.styles,
+                    &mut x.widths,
+                    row,
+                    0,
+                    cells,
+                    &notes,
+                    &mut x.notes_left,
+                )
+                .map_err(xlsx_err)?;
+                // The error sits after the input's columns, however many
+                // cells this row has.
+                let col = x.headers.len().max(cells.len());
+                if !error.is_empty() {
+                    sheet
+                        .write_string_with_format(row, col as u16, error, &x.styles.text)
+                        .map_err(xlsx_err)?;
+                    x.widths.see(col, error);
                 }
-                *next_row += 1;
+                x.next_row += 1;
                 Ok(())
             }
         }
@@ -96,13 +125,12 @@ impl RejectsWriter {
     pub fn finish(self) -> io::Result<()> {
         match self.target {
             Target::Csv(mut w) => w.flush(),
-            Target::Xlsx {
-                path, mut workbook, ..
-            } => workbook.save(&path).map_err(xlsx_err),
+            Target::Xlsx(mut x) => {
+                let sheet = x.workbook.worksheet_from_index(0).map_err(xlsx_err)?;
+                xlsx::frame(sheet, x.next_row - 1, x.headers.len() + 1).map_err(xlsx_err)?;
+                x.widths.apply(sheet).map_err(xlsx_err)?;
+                x.workbook.save(&x.path).map_err(xlsx_err)
+            }
         }
     }
-}
-
-fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> io::Error {
-    io::Error::other(e.to_string())
 }
