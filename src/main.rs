@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use product_import::cli::{TemplateArgs, ValidateArgs};
 use product_import::commands::{self, ExitStatus};
 use product_import::sandbox::{self, command::SandboxArgs};
@@ -26,6 +26,11 @@ enum Command {
     Import(Box<commands::import::ImportArgs>),
     /// Serve a local copy of the products API to try imports against.
     Sandbox(SandboxArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
     /// Write N rows of generated products (for benchmarks).
     #[command(hide = true)]
     Generate(commands::generate::GenerateArgs),
@@ -51,6 +56,11 @@ fn main() -> ExitCode {
             .map(|()| ExitStatus::Success),
         Command::Generate(args) => commands::generate::run(&args),
         Command::Import(args) => commands::import::run_blocking(*args),
+        Command::Completions { shell } => {
+            let mut out = std::io::stdout();
+            clap_complete::generate(shell, &mut Cli::command(), "product-import", &mut out);
+            Ok(ExitStatus::Success)
+        }
     };
     match outcome {
         Ok(status) => ExitCode::from(status.code()),

@@ -5,4 +5,5 @@ mod excel;
 mod import;
 mod read;
 mod sandbox;
+mod terminal;
 mod validate;
