@@ -24,6 +24,8 @@ enum Command {
     Template(TemplateArgs),
     /// Send the rows of a file to the API, paced, concurrent and retried.
     Import(Box<commands::import::ImportArgs>),
+    /// Write the organization's products to .xlsx or .csv, to edit and import again.
+    Export(Box<commands::export::ExportArgs>),
     /// Serve a local copy of the products API to try imports against.
     Sandbox(SandboxArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell) to stdout.
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
             .map(|()| ExitStatus::Success),
         Command::Generate(args) => commands::generate::run(&args),
         Command::Import(args) => commands::import::run_blocking(*args),
+        Command::Export(args) => commands::export::run_blocking(*args),
         Command::Completions { shell } => {
             let mut out = std::io::stdout();
             clap_complete::generate(shell, &mut Cli::command(), "product-import", &mut out);

@@ -667,7 +667,7 @@ async fn watch_signals(stop: watch::Sender<bool>, quiet: bool) {
 
 /// Starts the in-process sandbox with its gentle defaults; returns its URLs,
 /// its demo credentials and the handle that stops it.
-async fn start_sandbox() -> anyhow::Result<(Url, Credentials, SandboxHandle)> {
+pub(crate) async fn start_sandbox() -> anyhow::Result<(Url, Credentials, SandboxHandle)> {
     let handle = crate::sandbox::start(SandboxConfig::gentle())
         .await
         .context("cannot start the sandbox")?;

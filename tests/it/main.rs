@@ -2,6 +2,7 @@
 
 mod common;
 mod excel;
+mod export;
 mod import;
 mod read;
 mod sandbox;

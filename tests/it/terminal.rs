@@ -10,7 +10,10 @@ fn completions_for_each_shell() {
         assert_eq!(out.status.code(), Some(0), "{shell}");
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("product-import"), "{shell}: {text}");
-        assert!(text.contains("validate"), "{shell}");
+        assert!(
+            text.contains("validate") && text.contains("export"),
+            "{shell}"
+        );
     }
     bin().args(["completions", "nosh"]).assert().code(2);
 }
