@@ -41,7 +41,8 @@ async fn seeded() -> SandboxHandle {
                 "number": format!("00{i:03}"),
                 "type": "default",
                 "status": if i % 4 == 0 { "inactive" } else { "active" },
-                "description": format!("Description of {i}"),
+                // Text a legacy import left untrimmed reads back unchanged.
+                "description": if i == 5 { " Padded description  ".to_string() } else { format!("Description of {i}") },
                 "costPrice": i as f64 * 0.5,
                 "salesPrice": i as f64 * 1.25 + 0.1,
                 "indirectCost": 0,
