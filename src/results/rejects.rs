@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use rust_xlsxwriter::Workbook;
 
-use super::xlsx::{self, xlsx_err, Styles, Widths};
+use super::xlsx::{self, xlsx_err, SheetMarks};
 use super::{neutralize_formula, ResultsFormat, ResultsLayout};
 use crate::validate::Problem;
 
@@ -27,11 +27,9 @@ enum Target {
 struct XlsxRejects {
     path: PathBuf,
     workbook: Workbook,
-    styles: Styles,
-    widths: Widths,
+    marks: SheetMarks,
     headers: Vec<String>,
     next_row: u32,
-    notes_left: usize,
 }
 
 impl RejectsWriter {
@@ -46,24 +44,17 @@ impl RejectsWriter {
         let target = match ResultsFormat::for_path(path) {
             ResultsFormat::Xlsx => {
                 let mut workbook = Workbook::new();
-                let styles = Styles::new();
                 let sheet = workbook
                     .add_worksheet_with_constant_memory()
                     .map_err(xlsx_err)?;
                 sheet.set_name("Rejects").map_err(xlsx_err)?;
-                for (col, h) in headers.iter().enumerate() {
-                    sheet
-                        .write_string_with_format(0, col as u16, *h, &styles.header)
-                        .map_err(xlsx_err)?;
-                }
+                let marks = SheetMarks::start(sheet, &headers).map_err(xlsx_err)?;
                 Target::Xlsx(Box::new(XlsxRejects {
                     path: path.to_path_buf(),
                     workbook,
-                    styles,
-                    widths: Widths::new(headers.iter().copied()),
+                    marks,
                     headers: layout.headers.clone(),
                     next_row: 1,
-                    notes_left: xlsx::MAX_NOTES,
                 }))
             }
             _ => {
@@ -95,26 +86,15 @@ impl RejectsWriter {
                 let row = x.next_row;
                 let sheet = x.workbook.worksheet_from_index(0).map_err(xlsx_err)?;
                 let notes = xlsx::cell_notes(&x.headers, problems);
-                xlsx::write_cells(
-                    sheet,
-                    &x.styles,
-                    &mut x.widths,
-                    row,
-                    0,
-                    cells,
-                    &notes,
-                    &mut x.notes_left,
-                )
-                .map_err(xlsx_err)?;
+                x.marks
+                    .cells(sheet, row, 0, cells, &notes)
+                    .map_err(xlsx_err)?;
                 // The error sits after the input's columns, however many
                 // cells this row has.
                 let col = x.headers.len().max(cells.len());
-                if !error.is_empty() {
-                    sheet
-                        .write_string_with_format(row, col as u16, error, &x.styles.text)
-                        .map_err(xlsx_err)?;
-                    x.widths.see(col, error);
-                }
+                x.marks
+                    .text(sheet, row, col, error, None)
+                    .map_err(xlsx_err)?;
                 x.next_row += 1;
                 Ok(())
             }
@@ -127,8 +107,9 @@ impl RejectsWriter {
             Target::Csv(mut w) => w.flush(),
             Target::Xlsx(mut x) => {
                 let sheet = x.workbook.worksheet_from_index(0).map_err(xlsx_err)?;
-                xlsx::frame(sheet, x.next_row - 1, x.headers.len() + 1).map_err(xlsx_err)?;
-                x.widths.apply(sheet).map_err(xlsx_err)?;
+                x.marks
+                    .finish(sheet, x.next_row - 1, x.headers.len() + 1)
+                    .map_err(xlsx_err)?;
                 x.workbook.save(&x.path).map_err(xlsx_err)
             }
         }

@@ -29,7 +29,7 @@ pub(super) const MAX_WIDTH: usize = 60;
 pub(super) const MAX_NOTES: usize = 10_000;
 
 /// The position of the `status` column.
-const STATUS_COL: u16 = 2;
+const STATUS_COL: usize = 2;
 
 pub(super) fn xlsx_err(e: XlsxError) -> io::Error {
     io::Error::other(e.to_string())
@@ -144,52 +144,94 @@ pub(super) fn cell_notes(headers: &[String], problems: &[Problem]) -> Vec<(usize
     notes
 }
 
-/// Writes a row's input cells from column `first`, filling and noting the
-/// ones with problems. `notes_left` counts down the notes still allowed.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn write_cells(
-    sheet: &mut Worksheet,
-    styles: &Styles,
-    widths: &mut Widths,
-    row: u32,
-    first: usize,
-    cells: &[String],
-    notes: &[(usize, String)],
-    notes_left: &mut usize,
-) -> Result<(), XlsxError> {
-    for (i, text) in cells.iter().enumerate() {
-        let col = (first + i) as u16;
-        let note = notes.iter().find(|(c, _)| *c == i).map(|(_, t)| t);
-        let format = if note.is_some() {
-            &styles.bad_cell
-        } else {
-            &styles.text
-        };
-        if !text.is_empty() || note.is_some() {
-            sheet.write_string_with_format(row, col, text, format)?;
-            widths.see(first + i, text);
+/// What a streaming sheet keeps aside while its rows go by: the formats,
+/// the widest text of each column, and how many notes are still allowed.
+/// At the end it frames the sheet (frozen, filtered header) and sets widths.
+pub(super) struct SheetMarks {
+    pub styles: Styles,
+    widths: Widths,
+    notes_left: usize,
+}
+
+impl SheetMarks {
+    /// Writes the header row and starts measuring from it.
+    pub(super) fn start(sheet: &mut Worksheet, headers: &[&str]) -> Result<SheetMarks, XlsxError> {
+        let styles = Styles::new();
+        for (col, h) in headers.iter().enumerate() {
+            sheet.write_string_with_format(0, col as u16, *h, &styles.header)?;
         }
-        if let Some(note) = note {
-            if *notes_left > 0 {
-                *notes_left -= 1;
+        Ok(SheetMarks {
+            styles,
+            widths: Widths::new(headers.iter().copied()),
+            notes_left: MAX_NOTES,
+        })
+    }
+
+    /// Writes one text cell (skipped when empty), coloured as `status`
+    /// says when given, else plain text.
+    pub(super) fn text(
+        &mut self,
+        sheet: &mut Worksheet,
+        row: u32,
+        col: usize,
+        text: &str,
+        status: Option<RowStatus>,
+    ) -> Result<(), XlsxError> {
+        if !text.is_empty() {
+            let format = match status {
+                Some(s) => self.styles.status(s),
+                None => &self.styles.text,
+            };
+            sheet.write_string_with_format(row, col as u16, text, format)?;
+            self.widths.see(col, text);
+        }
+        Ok(())
+    }
+
+    /// Writes a row's input cells from column `first`, filling the ones
+    /// `notes` points at (by cell index) and giving each its note.
+    pub(super) fn cells(
+        &mut self,
+        sheet: &mut Worksheet,
+        row: u32,
+        first: usize,
+        cells: &[String],
+        notes: &[(usize, String)],
+    ) -> Result<(), XlsxError> {
+        for (i, text) in cells.iter().enumerate() {
+            let col = first + i;
+            let Some(note) = notes.iter().find(|(c, _)| *c == i).map(|(_, t)| t) else {
+                self.text(sheet, row, col, text, None)?;
+                continue;
+            };
+            sheet.write_string_with_format(row, col as u16, text, &self.styles.bad_cell)?;
+            self.widths.see(col, text);
+            if self.notes_left > 0 {
+                self.notes_left -= 1;
                 let note = Note::new(note.as_str())
                     .set_author("product-import")
                     .add_author_prefix(false)
                     .set_width(300);
-                sheet.insert_note(row, col, &note)?;
+                sheet.insert_note(row, col as u16, &note)?;
             }
         }
+        Ok(())
     }
-    Ok(())
-}
 
-/// Freezes the header row and puts a filter on it over `rows` data rows.
-pub(super) fn frame(sheet: &mut Worksheet, rows: u32, cols: usize) -> Result<(), XlsxError> {
-    sheet.set_freeze_panes(1, 0)?;
-    if cols > 0 {
-        sheet.autofilter(0, 0, rows, (cols - 1) as u16)?;
+    /// Freezes the header row, puts a filter on it over `rows` data rows
+    /// and `cols` columns, and fits the widths.
+    pub(super) fn finish(
+        &self,
+        sheet: &mut Worksheet,
+        rows: u32,
+        cols: usize,
+    ) -> Result<(), XlsxError> {
+        sheet.set_freeze_panes(1, 0)?;
+        if cols > 0 {
+            sheet.autofilter(0, 0, rows, (cols - 1) as u16)?;
+        }
+        self.widths.apply(sheet)
     }
-    Ok(())
 }
 
 /// Writes `records` (already in input order) as a workbook, with a Summary
@@ -201,7 +243,6 @@ pub(super) fn write_results(
     summary: Option<&RunSummary>,
 ) -> io::Result<()> {
     let mut workbook = Workbook::new();
-    let styles = Styles::new();
     let sheet = workbook
         .add_worksheet_with_constant_memory()
         .map_err(xlsx_err)?;
@@ -211,20 +252,14 @@ pub(super) fn write_results(
         .copied()
         .chain(layout.headers.iter().map(String::as_str))
         .collect();
-    let mut widths = Widths::new(headers.iter().copied());
-    for (col, h) in headers.iter().enumerate() {
-        sheet
-            .write_string_with_format(0, col as u16, *h, &styles.header)
-            .map_err(xlsx_err)?;
-    }
-    let mut notes_left = MAX_NOTES;
+    let mut marks = SheetMarks::start(sheet, &headers).map_err(xlsx_err)?;
     let mut last_row = 0;
     for (i, r) in records.enumerate() {
         let r = r?;
         let row = i as u32 + 1;
         last_row = row;
         sheet.write_number(row, 0, r.row as f64).map_err(xlsx_err)?;
-        widths.see(0, &r.row.to_string());
+        marks.widths.see(0, &r.row.to_string());
         let texts = [
             r.sheet.clone().unwrap_or_default(),
             r.status.as_str().to_string(),
@@ -234,36 +269,22 @@ pub(super) fn write_results(
             r.error.clone().unwrap_or_default(),
         ];
         for (i, text) in texts.iter().enumerate() {
-            let col = i as u16 + 1;
-            let format = if col == STATUS_COL {
-                styles.status(r.status)
-            } else {
-                &styles.text
-            };
-            if !text.is_empty() {
-                sheet
-                    .write_string_with_format(row, col, text, format)
-                    .map_err(xlsx_err)?;
-                widths.see(col as usize, text);
-            }
+            let col = i + 1;
+            let status = (col == STATUS_COL).then_some(r.status);
+            marks
+                .text(sheet, row, col, text, status)
+                .map_err(xlsx_err)?;
         }
         let notes = cell_notes(&layout.headers, &r.problems);
-        write_cells(
-            sheet,
-            &styles,
-            &mut widths,
-            row,
-            STATUS_COLUMNS.len(),
-            &r.cells,
-            &notes,
-            &mut notes_left,
-        )
-        .map_err(xlsx_err)?;
+        marks
+            .cells(sheet, row, STATUS_COLUMNS.len(), &r.cells, &notes)
+            .map_err(xlsx_err)?;
     }
-    frame(sheet, last_row, headers.len()).map_err(xlsx_err)?;
-    widths.apply(sheet).map_err(xlsx_err)?;
+    marks
+        .finish(sheet, last_row, headers.len())
+        .map_err(xlsx_err)?;
     if let Some(summary) = summary {
-        write_summary(workbook.add_worksheet(), &styles, summary).map_err(xlsx_err)?;
+        write_summary(workbook.add_worksheet(), &marks.styles, summary).map_err(xlsx_err)?;
     }
     workbook.save(path).map_err(xlsx_err)
 }
