@@ -183,6 +183,14 @@ async fn an_unedited_export_imports_with_no_write_at_all() {
         // The import's Summary sheet counts them.
         let summary = xlsx_part(&results, "xl/worksheets/sheet2.xml").unwrap();
         assert!(summary.contains("<v>60</v>"), "{summary}");
+        // Settings, never secrets.
+        let strings = xlsx_part(&results, "xl/sharedStrings.xml").unwrap();
+        assert!(
+            strings.contains("existing") && strings.contains("update"),
+            "{strings}"
+        );
+        let c = sb.credentials();
+        assert!(!strings.contains(&c.client_secret) && !summary.contains(&c.client_secret));
     }
     assert_eq!(catalogue(&sb), before);
     sb.shutdown().await;
