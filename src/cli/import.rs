@@ -64,9 +64,6 @@ option_group! {
         /// Requests per second at most, lookups and token requests included (default 10).
         #[arg(long, value_name = "N")]
         pub rate: Option<u32>,
-        /// Requests in flight at most (default 8).
-        #[arg(long, value_name = "N")]
-        pub concurrency: Option<usize>,
         /// Seconds to wait for an answer (default 30).
         #[arg(long, value_name = "SECS")]
         pub timeout: Option<f64>,
@@ -87,6 +84,9 @@ option_group! {
         /// Create categories given by a name that does not exist yet.
         #[arg(long)]
         pub create_categories: bool,
+        /// Rows (so requests) in flight at most (default 8).
+        #[arg(long, value_name = "N")]
+        pub concurrency: Option<usize>,
     }
 }
 

@@ -263,6 +263,10 @@ impl fmt::Display for Field {
     }
 }
 
+/// Headers the importer writes itself and ignores when a file comes back:
+/// the product id of `export`, the `error` column of a rejects file.
+pub const INFORMATIONAL: [&str; 2] = ["id", "error"];
+
 /// What one input column is used for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ColumnRole {
@@ -403,6 +407,15 @@ fn column_roles(
                 (Some(f), _) => {
                     fields[f.index()] = Some(i);
                     ColumnRole::Field(f)
+                }
+                // The `id` of an export and the `error` of a rejects
+                // file: known, and left out on purpose.
+                (None, None)
+                    if INFORMATIONAL
+                        .iter()
+                        .any(|h| trimmed.eq_ignore_ascii_case(h)) =>
+                {
+                    ColumnRole::Ignored
                 }
                 (None, _) => ColumnRole::Unknown,
             }

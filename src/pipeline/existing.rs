@@ -154,14 +154,26 @@ pub fn changes(new: &NewProduct, old: &Product) -> (NewProduct, Vec<&'static str
             }
         };
     }
-    field!(name, old.name, "name");
-    field!(number, old.number, "number");
+    // Text is compared as the importer reads it (trimmed, odd spaces made
+    // plain), so that text the server holds untrimmed is not sent again as it was.
+    macro_rules! text {
+        ($f:ident, $old:expr, $name:literal) => {
+            if let Some(v) = &new.$f {
+                if !same_text(v, $old.as_deref()) {
+                    patch.$f = Some(v.clone());
+                    names.push($name);
+                }
+            }
+        };
+    }
+    text!(name, old.name, "name");
+    text!(number, old.number, "number");
     field!(product_type, old.product_type, "type");
     field!(status, old.status, "status");
-    field!(description, old.description, "description");
+    text!(description, old.description, "description");
     field!(webshop_enabled, old.webshop_enabled, "webshopEnabled");
-    field!(ean, old.ean, "ean");
-    field!(ean_alternative, old.ean_alternative, "eanAlternative");
+    text!(ean, old.ean, "ean");
+    text!(ean_alternative, old.ean_alternative, "eanAlternative");
     let price =
         |new: Option<f64>, old: Option<f64>, name: &'static str, names: &mut Vec<&'static str>| {
             let new = new?;
@@ -187,7 +199,10 @@ pub fn changes(new: &NewProduct, old: &Product) -> (NewProduct, Vec<&'static str
             d.is_managed = s.is_managed;
         }
         d.quantity = price(s.quantity, o.quantity, "stock.quantity", &mut names);
-        if s.location.is_some() && s.location != o.location {
+        if s.location
+            .as_deref()
+            .is_some_and(|l| !same_text(l, o.location.as_deref()))
+        {
             d.location = s.location.clone();
         }
         if d.is_managed.is_some() {
@@ -201,15 +216,24 @@ pub fn changes(new: &NewProduct, old: &Product) -> (NewProduct, Vec<&'static str
     if let Some(s) = &new.supplier_product {
         let o = old.supplier_product.clone().unwrap_or_default();
         let mut d = SupplierProduct::default();
-        if s.item_code.is_some() && s.item_code != o.item_code {
+        if s.item_code
+            .as_deref()
+            .is_some_and(|t| !same_text(t, o.item_code.as_deref()))
+        {
             d.item_code = s.item_code.clone();
             names.push("supplierProduct.itemCode");
         }
-        if s.number.is_some() && s.number != o.number {
+        if s.number
+            .as_deref()
+            .is_some_and(|t| !same_text(t, o.number.as_deref()))
+        {
             d.number = s.number.clone();
             names.push("supplierProduct.number");
         }
-        if s.name.is_some() && s.name != o.name {
+        if s.name
+            .as_deref()
+            .is_some_and(|t| !same_text(t, o.name.as_deref()))
+        {
             d.name = s.name.clone();
             names.push("supplierProduct.name");
         }
@@ -247,6 +271,11 @@ pub fn changes(new: &NewProduct, old: &Product) -> (NewProduct, Vec<&'static str
         &mut names,
     );
     (patch, names)
+}
+
+/// Whether a row's (cleaned) text equals the server's, read the same way.
+fn same_text(new: &str, old: Option<&str>) -> bool {
+    old.is_some_and(|o| crate::values::clean_text(o) == new)
 }
 
 #[cfg(test)]
@@ -294,6 +323,13 @@ mod tests {
         let (patch, names) = changes(&same, &old);
         assert!(names.is_empty(), "{names:?}");
         assert_eq!(patch, NewProduct::default());
+
+        // Text the server holds untrimmed reads as the row does: unchanged.
+        let untrimmed = Product {
+            name: Some(" Bolt\u{a0}".into()),
+            ..old.clone()
+        };
+        assert!(changes(&same, &untrimmed).1.is_empty());
 
         let changed = NewProduct {
             sales_price: Some(12.5),

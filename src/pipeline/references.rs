@@ -170,12 +170,20 @@ impl References {
                     .get_or_try_init(|| async {
                         let mut pairs = Vec::new();
                         let mut page_no = 1;
+                        let mut previous_first = None;
                         loop {
                             let page = retry_idempotent(policy, counters, || {
                                 api.list_suppliers(None, page_no)
                             })
                             .await?;
                             let empty = page.items.is_empty();
+                            // A server that ignores `page` answers the same page again.
+                            let first = page.items.first().map(|s| s.id);
+                            let repeated = first.is_some() && first == previous_first;
+                            previous_first = first;
+                            if repeated {
+                                break;
+                            }
                             pairs.extend(page.items.into_iter().map(|s| (s.name, s.id)));
                             if !page.more || empty || page_no >= 10_000 {
                                 break;

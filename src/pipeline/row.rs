@@ -110,15 +110,18 @@ pub async fn process<A: ProductApi>(ctx: &Context<A>, job: RowJob) -> Result<Row
         cells,
         outcome,
     } = job.row;
-    let result = match outcome {
-        Err(problems) => Outcome::new(RowStatus::Invalid).error(
-            problems
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; "),
+    let (result, problems) = match outcome {
+        Err(problems) => (
+            Outcome::new(RowStatus::Invalid).error(
+                problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            problems,
         ),
-        Ok(draft) => submit(ctx, row, draft, job.maybe_sent).await?,
+        Ok(draft) => (submit(ctx, row, draft, job.maybe_sent).await?, Vec::new()),
     };
     Ok(RowRecord {
         row,
@@ -128,6 +131,7 @@ pub async fn process<A: ProductApi>(ctx: &Context<A>, job: RowJob) -> Result<Row
         http_status: result.http_status,
         trace_id: result.trace_id,
         error: result.error,
+        problems,
         cells,
     })
 }

@@ -8,7 +8,7 @@ use super::*;
 use crate::api::types::{Category, IdRef, NewCategory, NewProduct, Product, Supplier, Unit};
 use crate::client::{Answer, Page, ProductKey};
 use crate::results::RowStatus;
-use crate::validate::{Draft, Problem, Reference};
+use crate::validate::{Draft, Problem, ProblemKind, Reference};
 use retry::RetryPolicy;
 
 /// What the next create call does.
@@ -377,8 +377,10 @@ async fn invalid_rows_are_recorded_without_requests() {
         row: 5,
         cells: vec!["x".into()],
         outcome: Err(vec![Problem {
+            row: 5,
             column: Some("Price".into()),
             value: Some("abc".into()),
+            kind: ProblemKind::NotANumber,
             message: "is not a number".into(),
         }]),
     };

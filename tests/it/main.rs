@@ -1,8 +1,11 @@
 //! Integration tests, one module per area, in one test binary to keep link time down.
 
 mod common;
+mod excel;
+mod export;
 mod import;
 mod misuse;
 mod read;
 mod sandbox;
+mod terminal;
 mod validate;

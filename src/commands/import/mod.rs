@@ -32,14 +32,15 @@ mod plan;
 
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
 use tokio::sync::watch;
+use url::Url;
 
 pub use self::plan::{
-    checked_url, ImportPlan, Outputs as OutputPaths, Pacing, PlanError, DEFAULT_BASE_URL,
-    DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_RATE, DEFAULT_TIMEOUT_SECS,
+    checked_url, connection, pacing, ImportPlan, Outputs as OutputPaths, Pacing, PlanError,
+    DEFAULT_BASE_URL, DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_RATE, DEFAULT_TIMEOUT_SECS,
     DEFAULT_TOKEN_URL,
 };
 use super::validate::print_source;
@@ -55,8 +56,8 @@ use crate::pipeline::summary::Summary;
 use crate::pipeline::{self, Input, PipelinePlan, Report, Wiring};
 use crate::prepare::{prepare, Prepared};
 use crate::progress::Progress;
-use crate::read::{self, ReadError};
-use crate::results::{Outputs, ResultsLayout, RunOutcome};
+use crate::read::{self, ReadError, SourceInfo};
+use crate::results::{Outputs, ResultsLayout, RunOutcome, RunSummary, Tally};
 
 /// How long rows in flight may take to finish after Ctrl-C or SIGTERM.
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -87,6 +88,7 @@ pub async fn run_with_env(
     args: ImportArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<ExitStatus> {
+    let started = SystemTime::now();
     let plan = ImportPlan::new(&args, env).map_err(nothing)?;
     plan.check_paths(args.config.as_deref()).map_err(nothing)?;
     let prepared = prepare(&plan.input).map_err(nothing)?;
@@ -116,9 +118,33 @@ pub async fn run_with_env(
     }
     .map_err(nothing)?;
     let _lock = start.lock;
+    let sheet = RunSummary {
+        command: "import",
+        started,
+        finished: started,
+        rows_done: 0,
+        counts: Vec::new(),
+        settings: summary_settings(&plan, &connected.base_url, &prepared.info),
+        mapping: RunSummary::mapping_rows(&prepared.mapping),
+    };
+    let mut kept = Tally::default();
+    start.kept.iter().for_each(|r| kept.add(r.status));
+    let request_counts = counters.clone();
     let outputs = Outputs::new(start.results)
         .with_rejects(plan.outputs.rejects.as_deref(), &layout)
-        .map_err(nothing)?;
+        .map_err(nothing)?
+        .with_summary_sheet(
+            sheet,
+            kept,
+            Box::new(move || {
+                let c = &request_counts;
+                vec![
+                    ("requests".into(), RequestCounters::get(&c.requests)),
+                    ("retries".into(), RequestCounters::get(&c.retries)),
+                    ("answered 429".into(), RequestCounters::get(&c.rate_limited)),
+                ]
+            }),
+        );
 
     let total = count_rows(&plan.input);
     let read_error: Arc<Mutex<Option<ReadError>>> = Arc::default();
@@ -213,6 +239,38 @@ fn report_run(
         eprintln!("The rows before it were imported; fix the file and run again with --resume.");
     }
     ExitStatus::after(summary.outcome, &summary.tally)
+}
+
+/// The run's settings for the Summary sheet: what was chosen, never a secret
+/// (`base_url` comes without user info).
+fn summary_settings(plan: &ImportPlan, base_url: &Url, info: &SourceInfo) -> Vec<(String, String)> {
+    let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
+    let mut out = vec![
+        ("file".to_string(), info.path.display().to_string()),
+        ("format".into(), info.format.to_string()),
+    ];
+    if let Some(sheet) = &info.sheet {
+        out.push(("sheet".into(), sheet.clone()));
+    }
+    let p = &plan.pacing;
+    out.extend([
+        ("API".to_string(), base_url.to_string()),
+        ("rate".into(), format!("{} requests/s at most", p.rate)),
+        ("concurrency".into(), p.concurrency.to_string()),
+        ("timeout".into(), format!("{} s", p.timeout.as_secs_f64())),
+        ("max retries".into(), p.max_retries.to_string()),
+        (
+            "existing".into(),
+            format!("{:?}", plan.existing).to_lowercase(),
+        ),
+        ("create categories".into(), yes_no(plan.create_categories)),
+        ("dry run".into(), yes_no(plan.dry_run)),
+        ("resume".into(), yes_no(plan.resume)),
+    ]);
+    if let Some((m, _)) = &plan.input.mapping {
+        out.push(("mapping file".into(), m.display().to_string()));
+    }
+    out
 }
 
 /// The fingerprint of the input as this run reads it.

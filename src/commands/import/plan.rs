@@ -9,8 +9,8 @@ use std::time::Duration;
 use url::{Host, Url};
 
 use crate::cli::{
-    ConfigError, ConfigFile, ImportArgs, InputOptions, InputPlan, OutputOptions, PacingOptions,
-    ReadArgs,
+    ApiOptions, ConfigError, ConfigFile, ImportArgs, InputOptions, InputPlan, OutputOptions,
+    PacingOptions, ReadArgs,
 };
 use crate::client::auth::{Credentials, CredentialsError};
 use crate::client::connect::{without_userinfo, Connection};
@@ -133,25 +133,14 @@ impl ImportPlan {
         let api = args.api.clone().merged_over(config.api);
         let rows = args.rows.clone().merged_over(config.rows);
         let outputs = args.outputs.clone().merged_over(config.outputs);
-        let connection = if args.sandbox {
-            Connection::Sandbox
-        } else {
-            let base = api.base_url.unwrap_or(DEFAULT_BASE_URL.into());
-            let token = api.token_url.unwrap_or(DEFAULT_TOKEN_URL.into());
-            let base_url = checked_url("--base-url", &base)?;
-            let token_url = checked_url("--token-url", &token)?;
-            let credentials =
-                Credentials::from_env(env, token_url)?.ok_or(PlanError::NoCredentials)?;
-            Connection::Remote {
-                base_url,
-                credentials: Box::new(credentials),
-            }
-        };
         Ok(ImportPlan {
             outputs: output_paths(&outputs, &input, args.dry_run),
             input,
-            connection,
-            pacing: pacing(args.pacing.clone().merged_over(config.pacing))?,
+            connection: connection(args.sandbox, &api, env)?,
+            pacing: pacing(
+                args.pacing.clone().merged_over(config.pacing),
+                rows.concurrency,
+            )?,
             existing: rows.existing.unwrap_or_default(),
             create_categories: rows.create_categories,
             resume: args.resume,
@@ -260,15 +249,36 @@ fn comparable(path: &Path) -> PathBuf {
     dir.join(path.file_name().unwrap_or_default())
 }
 
+/// The in-process sandbox, or the API the options name with the
+/// credentials of the environment (read through `env`).
+pub fn connection(
+    sandbox: bool,
+    api: &ApiOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Connection, PlanError> {
+    if sandbox {
+        return Ok(Connection::Sandbox);
+    }
+    let base = api.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
+    let token = api.token_url.as_deref().unwrap_or(DEFAULT_TOKEN_URL);
+    let base_url = checked_url("--base-url", base)?;
+    let token_url = checked_url("--token-url", token)?;
+    let credentials = Credentials::from_env(env, token_url)?.ok_or(PlanError::NoCredentials)?;
+    Ok(Connection::Remote {
+        base_url,
+        credentials: Box::new(credentials),
+    })
+}
+
 /// Checks the pacing options and fills in the defaults.
-fn pacing(options: PacingOptions) -> Result<Pacing, PlanError> {
+pub fn pacing(options: PacingOptions, concurrency: Option<usize>) -> Result<Pacing, PlanError> {
     let rate = options.rate.unwrap_or(DEFAULT_RATE);
     let rate = NonZeroU32::new(rate)
         .filter(|r| r.get() <= 10_000)
         .ok_or_else(|| {
             PlanError::BadValue(format!("--rate {rate}: use 1 to 10000 requests per second"))
         })?;
-    let concurrency = options.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
+    let concurrency = concurrency.unwrap_or(DEFAULT_CONCURRENCY);
     let concurrency = NonZeroUsize::new(concurrency)
         .filter(|c| c.get() <= 256)
         .ok_or_else(|| PlanError::BadValue(format!("--concurrency {concurrency}: use 1 to 256")))?;
