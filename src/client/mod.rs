@@ -8,11 +8,15 @@
 //! single HTTP request (token requests included) lives in the implementation.
 
 pub mod auth;
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod http;
 pub mod link;
 mod message;
 pub mod pacing;
 pub mod paging;
+#[cfg(test)]
+mod tests;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -382,3 +382,89 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod lookup_tests {
+    use super::*;
+    use crate::client::fake::FakeApi;
+
+    fn catalogue(n: i64) -> Vec<Product> {
+        (1..=n)
+            .map(|i| Product {
+                id: i,
+                name: Some(format!("Product {i}")),
+                number: Some(i.to_string()),
+                ean: Some(format!("{:013}", 7_000_000_000_000 + i)),
+                ..Product::default()
+            })
+            .collect()
+    }
+
+    async fn find(api: &FakeApi, key: ProductKey, name: Option<&str>) -> Option<i64> {
+        let policy = RetryPolicy::new(0);
+        lookup(api, &policy, &RequestCounters::default(), &key, name)
+            .await
+            .unwrap()
+            .map(|(p, _, _)| p.id)
+    }
+
+    #[tokio::test]
+    async fn a_number_is_found_exactly_through_a_partial_search() {
+        // `1` matches 1, 10-19, 100-199, 1000: 113 products, 5 pages.
+        let api = FakeApi {
+            products: std::sync::Mutex::new(catalogue(1000)),
+            ..FakeApi::default()
+        };
+        assert_eq!(
+            find(&api, ProductKey::Number("1".into()), None).await,
+            Some(1)
+        );
+        assert_eq!(
+            find(&api, ProductKey::Number("1000".into()), None).await,
+            Some(1000)
+        );
+        assert_eq!(
+            find(&api, ProductKey::Number(" 999 ".into()), None).await,
+            Some(999)
+        );
+        assert_eq!(
+            find(&api, ProductKey::Number("1001".into()), None).await,
+            None
+        );
+        // The exact product sits on the last page of the search: every page was read.
+        api.products.lock().unwrap().push(Product {
+            id: 1001,
+            number: Some("x1".into()),
+            ..Product::default()
+        });
+        assert_eq!(
+            find(&api, ProductKey::Number("X1".into()), None).await,
+            None
+        );
+        assert_eq!(
+            find(&api, ProductKey::Number("x1".into()), None).await,
+            Some(1001)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_ean_is_found_by_name_then_in_the_catalogue() {
+        let api = FakeApi {
+            products: std::sync::Mutex::new(catalogue(200)),
+            ..FakeApi::default()
+        };
+        let ean = |i: i64| ProductKey::Ean(format!("{:013}", 7_000_000_000_000 + i));
+        // By name: one request.
+        assert_eq!(find(&api, ean(150), Some("Product 150")).await, Some(150));
+        assert_eq!(api.calls("GET /products"), 1);
+        // Renamed since: the catalogue (8 pages, `ean` ignored) still finds it.
+        assert_eq!(find(&api, ean(190), Some("Old name")).await, Some(190));
+        assert_eq!(api.calls("GET /products"), 1 + 1 + 8);
+        assert_eq!(find(&api, ean(201), None).await, None);
+        // Never a match by part.
+        assert_eq!(
+            find(&api, ProductKey::Ean("700000000015".into()), None).await,
+            None
+        );
+    }
+}
