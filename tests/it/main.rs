@@ -4,4 +4,5 @@ mod common;
 mod import;
 mod read;
 mod sandbox;
+mod strict;
 mod validate;
