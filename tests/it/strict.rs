@@ -292,3 +292,32 @@ async fn without_the_supplier_scope_only_rows_naming_a_supplier_are_invalid() {
     assert_eq!(sb.product_count(), 2);
     sb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_products_scope_the_run_stops_naming_it() {
+    let dir = tempdir();
+    let file = dir.path().join("few.csv");
+    let results = dir.path().join("results.csv");
+    std::fs::write(&file, "name,number,category.id\nA,A-1,1\nB,B-1,1\n").unwrap();
+    for (scope, name) in [
+        (Scope::ProductWrite, "api.product.product:write"),
+        (Scope::ProductRead, "api.product.product:read"),
+    ] {
+        let sb = sandbox::start(SandboxConfig {
+            behaviour: Behaviour::strict().deny(scope),
+            ..SandboxConfig::default()
+        })
+        .await
+        .unwrap();
+        let out = run(&sb, &file, &["--results", results.to_str().unwrap()]).await;
+        assert_ne!(out.status.code(), Some(0));
+        assert!(stderr(&out).contains(name), "{}", stderr(&out));
+        assert!(
+            !stderr(&out).contains("credentials refused"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(sb.product_count(), 0);
+        sb.shutdown().await;
+    }
+}
