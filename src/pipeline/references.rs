@@ -268,11 +268,9 @@ impl References {
                         self.org_filter_ignored.store(true, Ordering::Relaxed);
                     }
                 }
-                Err(ApiError::Forbidden { scope, .. }) => {
-                    return Ok(Resolution::Refused(Self::refused_message(
-                        RefKind::Supplier,
-                        scope,
-                    )))
+                // The list below is refused too, once, and that answer is kept.
+                Err(ApiError::Forbidden { .. }) => {
+                    self.org_filter_ignored.store(true, Ordering::Relaxed)
                 }
                 Err(e) => return Err(e),
             }
