@@ -6,6 +6,8 @@
 //! classified so that the pipeline can decide whether to retry, wait, look
 //! the product up, or give up. Retrying lives in the pipeline; pacing of every
 //! single HTTP request (token requests included) lives in the implementation.
+//! Lists come a page at a time: the `link` header is read by [`link`], and
+//! [`paging`] follows it with guards against listings that never end.
 
 pub mod auth;
 #[cfg(test)]
