@@ -3,30 +3,14 @@
 //! one stream of [`PreparedRow`]s shared by `validate` and `import`.
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crate::cli::{DecimalArg, ReadArgs};
+use crate::cli::InputPlan;
 use crate::duplicates::RepeatCandidates;
-use crate::mapping::{ColumnMapping, ColumnRole, Field, MappingError, MappingFile};
-use crate::read::{self, ReadError, ReadOptions, SheetSelector, SourceInfo, SourceRow};
-use crate::validate::{PreparedRow, ValidateOptions, Validator, LEARN_ROWS};
-use crate::values::DecimalMark;
-
-/// Everything needed to read and validate an input file, checked before any I/O
-/// except reading the mapping file.
-#[derive(Debug, Clone)]
-pub struct InputPlan {
-    /// The input file.
-    pub path: PathBuf,
-    /// How to read it.
-    pub read: ReadOptions,
-    /// The mapping file, if any.
-    pub mapping: Option<(PathBuf, MappingFile)>,
-    /// How to interpret cells.
-    pub validate: ValidateOptions,
-}
+use crate::mapping::{ColumnMapping, ColumnRole, Field, MappingError};
+use crate::read::{self, ReadError, ReadOptions, SourceInfo, SourceRow};
+use crate::validate::{PreparedRow, Validator, LEARN_ROWS};
 
 /// Why an input cannot be prepared; all of these mean nothing was attempted (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -40,72 +24,6 @@ pub enum PrepareError {
     /// The mapping is unusable.
     #[error(transparent)]
     Mapping(#[from] MappingError),
-}
-
-impl InputPlan {
-    /// Checks the reading flags and loads the mapping file.
-    pub fn from_args(args: &ReadArgs) -> Result<InputPlan, PrepareError> {
-        let delimiter = args.delimiter.as_deref().map(parse_delimiter).transpose()?;
-        let encoding = args
-            .encoding
-            .as_deref()
-            .map(|label| {
-                encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
-                    PrepareError::BadFlag(format!(
-                        "--encoding: unknown encoding \"{label}\" (try utf-8, windows-1252, iso-8859-1, utf-16le)"
-                    ))
-                })
-            })
-            .transpose()?;
-        let sheet = match args.sheet.as_deref().map(str::trim) {
-            None => None,
-            Some("0") => {
-                return Err(PrepareError::BadFlag(
-                    "--sheet: positions start at 1".to_string(),
-                ))
-            }
-            Some(s) => Some(match s.parse::<usize>() {
-                Ok(n) => SheetSelector::Position(n),
-                Err(_) => SheetSelector::Name(s.to_string()),
-            }),
-        };
-        if args.header_row == Some(0) {
-            return Err(PrepareError::BadFlag(
-                "--header-row: rows start at 1".to_string(),
-            ));
-        }
-        let mapping = match &args.mapping {
-            Some(path) => Some((path.clone(), MappingFile::load(path)?)),
-            None => None,
-        };
-        Ok(InputPlan {
-            path: args.file.clone(),
-            read: ReadOptions {
-                sheet,
-                delimiter,
-                encoding,
-                header_row: args.header_row,
-                only_columns: None,
-            },
-            mapping,
-            validate: ValidateOptions {
-                decimal: args.decimal.map(|d| match d {
-                    DecimalArg::Comma => DecimalMark::Comma,
-                    DecimalArg::Point => DecimalMark::Point,
-                }),
-            },
-        })
-    }
-}
-
-fn parse_delimiter(s: &str) -> Result<u8, PrepareError> {
-    match s {
-        "tab" | "\\t" | "\t" | "TAB" => Ok(b'\t'),
-        s if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
-        _ => Err(PrepareError::BadFlag(format!(
-            "--delimiter: \"{s}\" is not a single character (use , ; | or tab)"
-        ))),
-    }
 }
 
 /// Counters of a prepared stream, readable from another thread while it runs.

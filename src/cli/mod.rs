@@ -1,43 +1,21 @@
-//! Command-line arguments as clap parses them. Turning them into a validated
-//! plan happens in the commands, before any I/O.
+//! Command-line arguments as clap parses them, and `import`'s config file as
+//! serde reads it: one struct per option group derives both, so an option is
+//! written once ([`options`]). Turning them into a validated plan with real
+//! types happens before any I/O ([`InputPlan`] here, the import plan in
+//! [`crate::commands::import`]).
+
+mod import;
+mod input;
+pub(crate) mod options;
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-/// How to read the input file; shared by `validate` and `import`.
-#[derive(Debug, Clone, Default, Args)]
-pub struct ReadArgs {
-    /// The CSV or spreadsheet file to read.
-    pub file: PathBuf,
-    /// Sheet to read, by name or 1-based position (default: the first).
-    #[arg(long, value_name = "NAME|N")]
-    pub sheet: Option<String>,
-    /// TOML file mapping headers to fields, constants and ignored columns.
-    #[arg(long, value_name = "FILE.toml")]
-    pub mapping: Option<PathBuf>,
-    /// CSV delimiter (default: detected among , ; tab |). `tab` or `\t` for tab.
-    #[arg(long, value_name = "C")]
-    pub delimiter: Option<String>,
-    /// CSV encoding, any WHATWG label (default: detected).
-    #[arg(long, value_name = "LABEL")]
-    pub encoding: Option<String>,
-    /// 1-based row number of the header row (default 1).
-    #[arg(long, value_name = "N")]
-    pub header_row: Option<u64>,
-    /// Decimal mark for numbers that could be read two ways, like 1,234.
-    #[arg(long, value_enum)]
-    pub decimal: Option<DecimalArg>,
-}
-
-/// `--decimal` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DecimalArg {
-    /// `1 234,50`
-    Comma,
-    /// `1,234.50`
-    Point,
-}
+pub use import::{
+    ApiOptions, ConfigError, ConfigFile, ImportArgs, OutputOptions, PacingOptions, RowOptions,
+};
+pub use input::{DecimalArg, InputOptions, InputPlan, ReadArgs};
 
 /// `validate`: the dry run, offline.
 #[derive(Debug, Clone, Args)]

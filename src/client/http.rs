@@ -41,6 +41,8 @@ pub struct HttpApi {
     tokens: TokenCache,
     pacer: Arc<Pacer>,
     counters: Arc<RequestCounters>,
+    /// Set once the credentials were checked, so a second check sends nothing.
+    checked: std::sync::atomic::AtomicBool,
 }
 
 /// What came back from one request, before decoding.
@@ -91,6 +93,7 @@ impl HttpApi {
             tokens: TokenCache::new(fixed),
             pacer,
             counters,
+            checked: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -332,15 +335,23 @@ fn to_body<T: serde::Serialize>(value: &T) -> Vec<u8> {
 
 impl ProductApi for HttpApi {
     async fn authenticate(&self) -> Result<(), ApiError> {
+        use std::sync::atomic::Ordering;
+        if self.checked.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         match &self.credentials {
             // A ready token is checked with the cheapest read of what an
             // import needs anyway (products).
             Credentials::Token(_) => {
                 let url = self.url("products", &[("limit", "1")]);
-                self.send(Method::GET, url, None).await.map(|_| ())
+                self.send(Method::GET, url, None).await.map(|_| ())?
             }
-            Credentials::Client { .. } => self.tokens.get(|| self.fetch_token()).await.map(|_| ()),
+            Credentials::Client { .. } => {
+                self.tokens.get(|| self.fetch_token()).await.map(|_| ())?
+            }
         }
+        self.checked.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     async fn create_product(&self, product: &NewProduct) -> Result<Answer<Product>, ApiError> {

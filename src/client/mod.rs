@@ -10,6 +10,7 @@
 //! [`paging`] follows it with guards against listings that never end.
 
 pub mod auth;
+pub mod connect;
 #[cfg(test)]
 pub(crate) mod fake;
 pub mod http;

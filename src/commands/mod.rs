@@ -6,6 +6,8 @@ pub mod import;
 pub mod template;
 pub mod validate;
 
+use crate::results::{RunOutcome, Tally};
+
 /// How a command ended, as the process exit code documents it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -21,6 +23,17 @@ pub enum ExitStatus {
 }
 
 impl ExitStatus {
+    /// The status of a run that ended with `outcome` after counting `tally`:
+    /// the one rule `validate` and `import` share.
+    pub fn after(outcome: RunOutcome, tally: &Tally) -> ExitStatus {
+        match outcome {
+            RunOutcome::Interrupted => ExitStatus::Interrupted,
+            RunOutcome::Stopped => ExitStatus::RowsFailed,
+            RunOutcome::Completed if tally.has_problems() => ExitStatus::RowsFailed,
+            RunOutcome::Completed => ExitStatus::Success,
+        }
+    }
+
     /// The process exit code.
     pub fn code(self) -> u8 {
         match self {

@@ -7,13 +7,15 @@ use std::time::Instant;
 use anyhow::Context;
 
 use super::ExitStatus;
+use crate::cli::InputPlan;
 use crate::cli::ValidateArgs;
-use crate::prepare::{prepare, InputPlan, Prepared};
+use crate::prepare::{prepare, Prepared};
 use crate::read::SourceInfo;
 use crate::results::{
-    default_results_path, PayloadsWriter, RejectsWriter, ResultsLayout, ResultsWriter, RowRecord,
-    RowStatus,
+    default_results_path, Outputs, ResultsLayout, ResultsWriter, RowRecord, RowStatus, RunOutcome,
+    Tally,
 };
+use crate::validate::PreparedRow;
 
 /// How many problems the summary lists before it only counts them.
 const LISTED_PROBLEMS: usize = 20;
@@ -44,88 +46,45 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
         .results
         .clone()
         .unwrap_or_else(|| default_results_path(&plan.path));
-    let mut results = ResultsWriter::create(&results_path, layout.clone())
+    let results = ResultsWriter::create(&results_path, layout.clone())
         .with_context(|| format!("cannot write the results file {}", results_path.display()))?;
-    let mut rejects = args
-        .rejects
-        .as_deref()
-        .map(|p| {
-            RejectsWriter::create(p, &layout)
-                .with_context(|| format!("cannot write {}", p.display()))
-        })
-        .transpose()?;
-    let mut payloads = args
-        .payloads
-        .as_deref()
-        .map(|p| PayloadsWriter::create(p).with_context(|| format!("cannot write {}", p.display())))
-        .transpose()?;
+    let mut outputs = Outputs::new(results)
+        .with_rejects(args.rejects.as_deref(), &layout)?
+        .with_payloads(args.payloads.as_deref())?;
 
     if !args.quiet {
         print_source(out, &info)?;
         writeln!(out, "Columns:\n{mapping}")?;
     }
-    let (mut valid, mut invalid) = (0u64, 0u64);
+    let mut tally = Tally::default();
     let mut listed = Vec::new();
     let mut read_error = None;
     let counters = rows.counters();
-    let mut interrupted = false;
+    let mut outcome = RunOutcome::Completed;
     for item in rows.into_background() {
         if interrupt.load(std::sync::atomic::Ordering::Relaxed) {
             // Stop reading; the rows so far are written and the file stays valid.
-            interrupted = true;
+            outcome = RunOutcome::Interrupted;
             break;
         }
         let row = match item {
             Ok(row) => row,
             Err(e) => {
                 read_error = Some(e);
+                outcome = RunOutcome::Stopped;
                 break;
             }
         };
-        let (status, error) = match &row.outcome {
-            Ok(draft) => {
-                valid += 1;
-                if let Some(p) = payloads.as_mut() {
-                    p.write(row.row, draft)?;
-                }
-                (RowStatus::Valid, None)
+        let record = record_of(&row, info.sheet.clone());
+        if listed.len() < LISTED_PROBLEMS {
+            if let Some(text) = &record.error {
+                listed.push(format!("row {}: {text}", row.row));
             }
-            Err(problems) => {
-                invalid += 1;
-                let text = problems
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                if listed.len() < LISTED_PROBLEMS {
-                    listed.push(format!("row {}: {text}", row.row));
-                }
-                if let Some(r) = rejects.as_mut() {
-                    r.write(&row.cells, &text)?;
-                }
-                (RowStatus::Invalid, Some(text))
-            }
-        };
-        results.write(&RowRecord {
-            row: row.row,
-            sheet: info.sheet.clone(),
-            status,
-            id: None,
-            http_status: None,
-            trace_id: None,
-            error,
-            cells: row.cells,
-        })?;
+        }
+        tally.add(record.status);
+        outputs.write_row(&record, row.outcome.as_ref().ok())?;
     }
-    results
-        .finish()
-        .with_context(|| format!("cannot write the results file {}", results_path.display()))?;
-    if let Some(r) = rejects {
-        r.finish()?;
-    }
-    if let Some(p) = payloads {
-        p.finish()?;
-    }
+    outputs.finish_all()?;
 
     let empty = counters.empty_rows();
     if !args.quiet {
@@ -146,11 +105,11 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
             for line in &listed {
                 writeln!(out, "  {line}")?;
             }
-            if invalid as usize > listed.len() {
+            if tally.invalid as usize > listed.len() {
                 writeln!(
                     out,
                     "  ... and {} more invalid rows (see the results file)",
-                    invalid as usize - listed.len()
+                    tally.invalid as usize - listed.len()
                 )?;
             }
         }
@@ -158,28 +117,52 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
     let elapsed = started.elapsed().as_secs_f64();
     writeln!(
         out,
-        "Rows: {} read, {valid} valid, {invalid} invalid, {empty} empty skipped ({:.1} s). Results: {}",
-        valid + invalid,
+        "Rows: {} read, {} valid, {} invalid, {empty} empty skipped ({:.1} s). Results: {}",
+        tally.done,
+        tally.valid,
+        tally.invalid,
         elapsed,
         results_path.display()
     )?;
-    if interrupted {
-        eprintln!("Interrupted: the results file holds the rows validated so far.");
-        return Ok(ExitStatus::Interrupted);
+    match (&read_error, outcome) {
+        (Some(e), _) => {
+            eprintln!("error: {e}");
+            eprintln!(
+                "The rows before it were validated and written to {}.",
+                results_path.display()
+            );
+        }
+        (None, RunOutcome::Interrupted) => {
+            eprintln!("Interrupted: the results file holds the rows validated so far.")
+        }
+        _ => {}
     }
-    if let Some(e) = read_error {
-        eprintln!("error: {e}");
-        eprintln!(
-            "The rows before it were validated and written to {}.",
-            results_path.display()
-        );
-        return Ok(ExitStatus::NothingAttempted);
+    Ok(ExitStatus::after(outcome, &tally))
+}
+
+/// The results record of a validated row.
+fn record_of(row: &PreparedRow, sheet: Option<String>) -> RowRecord {
+    let (status, error) = match &row.outcome {
+        Ok(_) => (RowStatus::Valid, None),
+        Err(problems) => {
+            let text = problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
+            (RowStatus::Invalid, Some(text))
+        }
+    };
+    RowRecord {
+        row: row.row,
+        sheet,
+        status,
+        id: None,
+        http_status: None,
+        trace_id: None,
+        error,
+        cells: row.cells.clone(),
     }
-    Ok(if invalid > 0 {
-        ExitStatus::RowsFailed
-    } else {
-        ExitStatus::Success
-    })
 }
 
 fn fatal(e: anyhow::Error) -> anyhow::Result<ExitStatus> {

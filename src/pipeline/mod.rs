@@ -15,11 +15,13 @@ pub mod existing;
 pub mod journal;
 pub mod recorder;
 pub mod references;
+pub mod resume;
 pub mod retry;
 pub mod row;
 pub mod summary;
 
 use std::collections::HashSet;
+use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,12 +32,10 @@ use tokio::sync::{mpsc, watch};
 use crate::client::pacing::Pacer;
 use crate::client::{ApiError, ProductApi, RequestCounters};
 use crate::progress::Progress;
-use crate::results::RowRecord;
-use crate::results::Tally;
+use crate::results::{OutputError, RecordSink, RowRecord, Tally};
 use crate::validate::PreparedRow;
 use existing::{ExistingIndex, ExistingMode};
 use journal::Journal;
-use recorder::RecordSink;
 use references::References;
 use row::{Context, RowJob, RowSettings};
 
@@ -78,6 +78,28 @@ pub enum RunEnd {
     Fatal(ApiError),
     /// Reading the input broke off unexpectedly; the rows after it were not read.
     InputFailed(String),
+    /// An output file could not be written part way: no new row was sent
+    /// after it, and the rows in flight finished.
+    OutputFailed(std::sync::Arc<OutputError>),
+}
+
+/// Why a run could not start, or could not go on recording its outcomes.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The API refused or could not be reached.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The sending journal cannot be written.
+    #[error("cannot write the sending journal {}: {source}", path.display())]
+    Journal {
+        /// The journal file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: io::Error,
+    },
+    /// An output file cannot be written.
+    #[error(transparent)]
+    Results(#[from] OutputError),
 }
 
 /// What a run did.
@@ -97,8 +119,8 @@ pub struct Report {
 
 /// Where a run's outcomes go and what it shares with the client.
 pub struct Wiring {
-    /// Results (and rejects) files.
-    pub sinks: Vec<Box<dyn RecordSink>>,
+    /// Where outcomes go: the run's [`crate::results::Outputs`].
+    pub outputs: Box<dyn RecordSink>,
     /// The progress display.
     pub progress: Progress,
     /// The pacer, to show the current pace.
@@ -112,15 +134,15 @@ pub struct Wiring {
 /// Runs an import: checks the credentials, prefetches existing products when
 /// that is cheaper, then streams `input` through the workers into the sinks.
 /// `Err` means nothing was attempted (credentials refused, server unreachable)
-/// or the results could not be written.
+/// or the outcomes could not be recorded.
 pub async fn run<A: ProductApi>(
     api: A,
     plan: PipelinePlan,
     input: Input,
     wiring: Wiring,
-) -> Result<Report, ApiError> {
+) -> Result<Report, RunError> {
     let Wiring {
-        sinks,
+        outputs,
         progress,
         pacer,
         counters,
@@ -155,9 +177,10 @@ pub async fn run<A: ProductApi>(
     let prefetched = index.as_ref().map(ExistingIndex::len);
 
     let journal = match &plan.journal {
-        Some(path) => {
-            Some(Journal::open(path).map_err(|e| ApiError::Transport(format!("journal: {e}")))?)
-        }
+        Some(path) => Some(Journal::open(path).map_err(|source| RunError::Journal {
+            path: path.clone(),
+            source,
+        })?),
         None => None,
     };
     let ctx = Arc::new(Context {
@@ -175,12 +198,24 @@ pub async fn run<A: ProductApi>(
     for record in &kept {
         initial.add(record.status);
     }
-    let recorder = tokio::spawn(recorder::record(record_rx, sinks, initial, progress, pacer));
+    // The run stops sending on a stop signal, or when the outcomes can no
+    // longer be recorded.
+    let (halt_tx, halt) = watch::channel(false);
+    let mut signal = stop;
+    let halt_on_signal = halt_tx.clone();
+    let forward = tokio::spawn(async move {
+        if signal.wait_for(|v| *v).await.is_ok() {
+            let _ = halt_on_signal.send(true);
+        }
+    });
+    let recorder = tokio::spawn(recorder::record(
+        record_rx, outputs, initial, progress, pacer, halt_tx,
+    ));
     let kept_rows: HashSet<u64> = kept.iter().map(|r| r.row).collect();
     drop(kept);
 
     let (job_tx, job_rx) = mpsc::channel::<RowJob>(window);
-    let reader_stop = stop.clone();
+    let reader_stop = halt.clone();
     let reader = tokio::task::spawn_blocking(move || {
         let mut read = 0u64;
         for row in rows {
@@ -199,7 +234,8 @@ pub async fn run<A: ProductApi>(
         read
     });
 
-    let end = submit_all(ctx, job_rx, record_tx, plan.concurrency, stop, plan.grace).await;
+    let end = submit_all(ctx, job_rx, record_tx, plan.concurrency, halt, plan.grace).await;
+    forward.abort();
     let (end, rows_read) = match reader.await {
         Ok(read) => (end, read),
         // A panic while reading or validating: the rows after it were never
@@ -209,10 +245,17 @@ pub async fn run<A: ProductApi>(
             0,
         ),
     };
-    let tally = match recorder.await {
-        Ok(Ok(t)) => t,
-        Ok(Err(e)) => return Err(ApiError::Transport(format!("writing results: {e:#}"))),
-        Err(e) => return Err(ApiError::Transport(format!("recorder: {e}"))),
+    let recorded = recorder.await.unwrap_or_else(|e| recorder::Recorded {
+        tally: Tally::default(),
+        failure: Some(OutputError {
+            path: "results".into(),
+            source: io::Error::other(format!("the recorder stopped: {e}")),
+        }),
+    });
+    let tally = recorded.tally;
+    let end = match recorded.failure {
+        Some(failure) => RunEnd::OutputFailed(Arc::new(failure)),
+        None => end,
     };
     if matches!(end, RunEnd::Completed) {
         if let Some(path) = &plan.journal {

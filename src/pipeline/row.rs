@@ -13,15 +13,12 @@ use std::sync::Arc;
 use super::existing::{changes, lookup, ExistingIndex, ExistingMode};
 use super::journal::Journal;
 use super::references::{RefKind, References, Resolution};
+use super::resume::UNCONFIRMED_NO_KEY;
 use super::retry::{retry_idempotent, Attempts, RetryPolicy};
 use crate::api::types::{IdRef, NewProduct};
 use crate::client::{ApiError, ErrorClass, ProductApi, ProductKey, RequestCounters};
 use crate::results::{RowRecord, RowStatus};
 use crate::validate::{Draft, PreparedRow, Reference};
-
-/// The start of the error of a row whose POST outcome is unknown and that has
-/// no number or EAN to look it up by. `--resume` leaves such rows alone.
-pub const UNCONFIRMED_NO_KEY: &str = "not confirmed by the server";
 
 /// Settings of a run that every row needs.
 #[derive(Debug, Clone)]

@@ -8,30 +8,20 @@ use serde::Serialize;
 use super::{Report, RunEnd};
 use crate::client::RequestCounters;
 use crate::progress::human_duration;
+use crate::results::{RunOutcome, Tally};
 
 /// What a run did, in numbers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
-    /// `completed`, `interrupted` or `stopped` (a fatal error mid-run).
-    pub outcome: &'static str,
+    /// How the run ended.
+    pub outcome: RunOutcome,
     /// Whether this was a dry run.
     pub dry_run: bool,
     /// Data rows read from the input.
     pub rows_read: u64,
-    /// Rows with a recorded outcome.
-    pub rows_done: u64,
-    /// Products created.
-    pub created: u64,
-    /// Products updated.
-    pub updated: u64,
-    /// Rows left alone (product exists, or unchanged).
-    pub skipped: u64,
-    /// Rows with problems, not sent.
-    pub invalid: u64,
-    /// Rows the server refused, or whose sending failed.
-    pub failed: u64,
-    /// Dry run: rows that would be created or updated.
-    pub valid: u64,
+    /// Rows by outcome.
+    #[serde(flatten)]
+    pub tally: Tally,
     /// HTTP requests sent (lookups and token requests included).
     pub requests: u64,
     /// Requests sent again after a failure.
@@ -67,19 +57,15 @@ impl Summary {
         let t = &report.tally;
         Summary {
             outcome: match report.end {
-                RunEnd::Completed => "completed",
-                RunEnd::Interrupted => "interrupted",
-                RunEnd::Fatal(_) | RunEnd::InputFailed(_) => "stopped",
+                RunEnd::Completed => RunOutcome::Completed,
+                RunEnd::Interrupted => RunOutcome::Interrupted,
+                RunEnd::Fatal(_) | RunEnd::InputFailed(_) | RunEnd::OutputFailed(_) => {
+                    RunOutcome::Stopped
+                }
             },
             dry_run,
             rows_read: report.rows_read.max(t.done),
-            rows_done: t.done,
-            created: t.created,
-            updated: t.updated,
-            skipped: t.skipped,
-            invalid: t.invalid,
-            failed: t.failed,
-            valid: t.valid,
+            tally: *t,
             requests,
             retries: counters.retries.load(Ordering::Relaxed),
             rate_limited: counters.rate_limited.load(Ordering::Relaxed),
@@ -90,19 +76,12 @@ impl Summary {
             error: match &report.end {
                 RunEnd::Fatal(e) => Some(e.to_string()),
                 RunEnd::InputFailed(e) => Some(e.clone()),
+                RunEnd::OutputFailed(e) => Some(format!(
+                    "{e}. No new row was sent after that; rows in flight finished and are in the \
+                     sending journal. Make room (or fix the permissions) and run again with --resume"
+                )),
                 _ => None,
             },
-        }
-    }
-
-    /// The process exit code: 0 every row fine, 1 any row invalid or failed
-    /// (or a fatal error mid-run), 130 interrupted.
-    pub fn exit_code(&self) -> u8 {
-        match self.outcome {
-            "interrupted" => 130,
-            "stopped" => 1,
-            _ if self.invalid > 0 || self.failed > 0 => 1,
-            _ => 0,
         }
     }
 }
@@ -110,28 +89,27 @@ impl Summary {
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let title = match (self.outcome, self.dry_run) {
-            ("completed", false) => "Import finished",
-            ("completed", true) => "Dry run finished (nothing was written)",
-            ("interrupted", _) => "Import interrupted (run again with --resume to finish)",
-            _ => "Import stopped",
+            (RunOutcome::Completed, false) => "Import finished",
+            (RunOutcome::Completed, true) => "Dry run finished (nothing was written)",
+            (RunOutcome::Interrupted, _) => {
+                "Import interrupted (run again with --resume to finish)"
+            }
+            (RunOutcome::Stopped, _) => "Import stopped",
         };
+        let t = &self.tally;
         writeln!(f, "{title}")?;
         if let Some(e) = &self.error {
             writeln!(f, "  error:     {e}")?;
         }
         writeln!(f, "  rows read: {}", self.rows_read)?;
-        writeln!(f, "  created:   {}", self.created)?;
-        writeln!(f, "  updated:   {}", self.updated)?;
-        writeln!(f, "  skipped:   {}", self.skipped)?;
+        writeln!(f, "  created:   {}", t.created)?;
+        writeln!(f, "  updated:   {}", t.updated)?;
+        writeln!(f, "  skipped:   {}", t.skipped)?;
         if self.dry_run {
-            writeln!(
-                f,
-                "  valid:     {} (would be created or updated)",
-                self.valid
-            )?;
+            writeln!(f, "  valid:     {} (would be created or updated)", t.valid)?;
         }
-        writeln!(f, "  invalid:   {}", self.invalid)?;
-        writeln!(f, "  failed:    {}", self.failed)?;
+        writeln!(f, "  invalid:   {}", t.invalid)?;
+        writeln!(f, "  failed:    {}", t.failed)?;
         writeln!(
             f,
             "  requests:  {} ({} retries, {} answered 429)",

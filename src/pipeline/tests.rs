@@ -9,7 +9,6 @@ use crate::api::types::{Category, IdRef, NewCategory, NewProduct, Product, Suppl
 use crate::client::{Answer, Cursor, Page, ProductQuery};
 use crate::results::RowStatus;
 use crate::validate::{Draft, Problem, Reference};
-use recorder::MemorySink;
 use retry::RetryPolicy;
 
 /// What the next create call does.
@@ -282,7 +281,7 @@ async fn run_with(
     let counters = Arc::new(RequestCounters::default());
     let (_stop_tx, stop) = watch::channel(false);
     let wiring = Wiring {
-        sinks: vec![Box::new(sink.clone())],
+        outputs: Box::new(sink.clone()),
         progress: Progress::hidden(),
         pacer: None,
         counters: counters.clone(),
@@ -361,7 +360,7 @@ async fn unknown_outcome_without_key_is_failed_and_never_resent() {
         r.error
             .as_deref()
             .unwrap()
-            .starts_with(row::UNCONFIRMED_NO_KEY),
+            .starts_with(resume::UNCONFIRMED_NO_KEY),
         "{r:?}"
     );
     assert_eq!(mock.creates.load(Ordering::SeqCst), 1);
@@ -590,7 +589,7 @@ async fn refused_credentials_attempt_nothing() {
     });
     let (_tx, stop) = watch::channel(false);
     let wiring = Wiring {
-        sinks: vec![],
+        outputs: Box::new(MemorySink::default()),
         progress: Progress::hidden(),
         pacer: None,
         counters: Arc::new(RequestCounters::default()),
@@ -605,7 +604,7 @@ async fn refused_credentials_attempt_nothing() {
     let err = super::run(mock.clone(), plan(ExistingMode::Skip), input, wiring)
         .await
         .unwrap_err();
-    assert!(matches!(err, ApiError::Auth { .. }));
+    assert!(matches!(err, super::RunError::Api(ApiError::Auth { .. })));
     assert_eq!(mock.creates.load(Ordering::SeqCst), 0);
 }
 
@@ -615,7 +614,7 @@ async fn stop_signal_finishes_rows_in_flight_and_reads_no_more() {
     let sink = MemorySink::default();
     let (stop_tx, stop) = watch::channel(false);
     let wiring = Wiring {
-        sinks: vec![Box::new(sink.clone())],
+        outputs: Box::new(sink.clone()),
         progress: Progress::hidden(),
         pacer: None,
         counters: Arc::new(RequestCounters::default()),
@@ -713,7 +712,7 @@ async fn a_reader_that_breaks_off_does_not_look_complete() {
     let sink = MemorySink::default();
     let (_tx, stop) = watch::channel(false);
     let wiring = Wiring {
-        sinks: vec![Box::new(sink.clone())],
+        outputs: Box::new(sink.clone()),
         progress: Progress::hidden(),
         pacer: None,
         counters: Arc::new(RequestCounters::default()),
@@ -733,4 +732,22 @@ async fn a_reader_that_breaks_off_does_not_look_complete() {
     );
     assert_eq!(sink.0.lock().unwrap().len(), 3);
     assert!(journal.exists(), "kept for --resume");
+}
+
+/// A sink that keeps rows in memory, sorted by row at the end.
+#[derive(Debug, Clone, Default)]
+struct MemorySink(Arc<std::sync::Mutex<Vec<RowRecord>>>);
+
+impl crate::results::RecordSink for MemorySink {
+    fn write(&mut self, record: &RowRecord) -> Result<(), crate::results::OutputError> {
+        self.0.lock().expect("sink lock").push(record.clone());
+        Ok(())
+    }
+    fn flush(&mut self) -> Result<(), crate::results::OutputError> {
+        Ok(())
+    }
+    fn finish(self: Box<Self>) -> Result<(), crate::results::OutputError> {
+        self.0.lock().expect("sink lock").sort_by_key(|r| r.row);
+        Ok(())
+    }
 }

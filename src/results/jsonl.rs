@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Deserialize;
 
-use super::{RecordSink, ResultsLayout, RowRecord, RowStatus};
+use super::{FormatSink, ResultsLayout, RowRecord, RowStatus};
 
 pub(super) struct JsonlSink {
     file: BufWriter<File>,
@@ -48,7 +48,7 @@ pub(super) fn unique_headers(headers: &[String]) -> Vec<String> {
     out
 }
 
-impl RecordSink for JsonlSink {
+impl FormatSink for JsonlSink {
     fn write(&mut self, r: &RowRecord) -> io::Result<()> {
         let mut ser = serde_json::Serializer::new(&mut self.file);
         let mut map = ser.serialize_map(Some(8))?;

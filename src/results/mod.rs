@@ -85,17 +85,20 @@ pub struct RowRecord {
     pub cells: Vec<String>,
 }
 
+pub mod atomic;
 mod csv;
 mod jsonl;
+mod outputs;
 mod payloads;
 mod rejects;
 mod reorder;
 mod tally;
 mod xlsx;
 
+pub use self::outputs::{OutputError, Outputs, RecordSink};
 pub use self::payloads::PayloadsWriter;
 pub use self::rejects::RejectsWriter;
-pub use self::tally::Tally;
+pub use self::tally::{RunOutcome, Tally};
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -155,7 +158,7 @@ pub struct ResultsLayout {
 }
 
 /// A destination for records in one format.
-trait RecordSink: Send {
+trait FormatSink: Send {
     fn write(&mut self, record: &RowRecord) -> io::Result<()>;
     fn flush(&mut self) -> io::Result<()>;
 }
@@ -167,7 +170,7 @@ pub struct ResultsWriter {
     path: PathBuf,
     layout: ResultsLayout,
     format: ResultsFormat,
-    sink: Box<dyn RecordSink>,
+    sink: Box<dyn FormatSink>,
     last_row: u64,
     in_order: bool,
     last_flush: Instant,
@@ -289,7 +292,7 @@ fn new_sink(
     format: ResultsFormat,
     path: &Path,
     layout: &ResultsLayout,
-) -> io::Result<Box<dyn RecordSink>> {
+) -> io::Result<Box<dyn FormatSink>> {
     Ok(match format {
         ResultsFormat::Csv => Box::new(csv::CsvSink::create(path, layout)?),
         ResultsFormat::Jsonl | ResultsFormat::Xlsx => {
@@ -302,7 +305,7 @@ fn reopen_sink(
     format: ResultsFormat,
     path: &Path,
     layout: &ResultsLayout,
-) -> io::Result<Box<dyn RecordSink>> {
+) -> io::Result<Box<dyn FormatSink>> {
     Ok(match format {
         ResultsFormat::Csv => Box::new(csv::CsvSink::append(path, layout)?),
         ResultsFormat::Jsonl | ResultsFormat::Xlsx => {

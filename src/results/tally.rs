@@ -9,6 +9,7 @@ use super::RowStatus;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Tally {
     /// Rows with an outcome.
+    #[serde(rename = "rows_done")]
     pub done: u64,
     /// `created`.
     pub created: u64,
@@ -37,4 +38,25 @@ impl Tally {
             RowStatus::Valid => self.valid += 1,
         }
     }
+}
+
+impl Tally {
+    /// Whether any row was invalid or failed.
+    pub fn has_problems(&self) -> bool {
+        self.invalid > 0 || self.failed > 0
+    }
+}
+
+/// How a run (of `validate` or `import`) ended; with the tally it decides
+/// the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunOutcome {
+    /// Every row was read and has an outcome.
+    Completed,
+    /// A stop signal (Ctrl-C, SIGTERM) ended it early.
+    Interrupted,
+    /// It could not go on (input unreadable part way, credentials refused
+    /// mid-run, an output file that cannot be written).
+    Stopped,
 }

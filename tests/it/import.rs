@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use product_import::api::types::Product;
-use product_import::commands::import::{run_with_env, ImportArgs};
+use product_import::cli::ImportArgs;
+use product_import::commands::import::run_with_env;
 use product_import::commands::ExitStatus;
 use product_import::results::{read_results, RowRecord, RowStatus};
 use product_import::sandbox::{self, FaultSpec, SandboxConfig, SandboxHandle};
@@ -561,7 +562,10 @@ async fn dry_run_writes_nothing() {
     )
     .await;
     assert_eq!(status, ExitStatus::Success);
-    let records = read_results(&results).unwrap();
+    // A dry run never writes the real run's results, also when given by flag.
+    assert!(!results.exists());
+    let records = read_results(&dir.path().join("results.dry-run.csv")).unwrap();
+    assert_eq!(records.len(), 10);
     assert!(records.iter().all(
         |r| r.status == RowStatus::Valid && r.error.as_deref() == Some("dry run: would create")
     ));

@@ -1,0 +1,149 @@
+//! How to read the input: the reading flags (also keys of `import`'s config
+//! file) and the [`InputPlan`] they become, checked before any I/O except
+//! reading the mapping file.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use serde::Deserialize;
+
+use super::options::option_group;
+use crate::mapping::MappingFile;
+use crate::prepare::PrepareError;
+use crate::read::{ReadOptions, SheetSelector};
+use crate::validate::ValidateOptions;
+use crate::values::DecimalMark;
+
+/// The input file and how to read it; shared by `validate` and `import`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ReadArgs {
+    /// The CSV or spreadsheet file to read.
+    pub file: PathBuf,
+    /// How to read it.
+    #[command(flatten)]
+    pub options: InputOptions,
+}
+
+option_group! {
+    /// How to read the input file: flags, and keys of `import`'s config file.
+    #[derive(Debug, Clone, Default, Args, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    pub struct InputOptions {
+        /// Sheet to read, by name or 1-based position (default: the first).
+        #[arg(long, value_name = "NAME|N")]
+        pub sheet: Option<String>,
+        /// TOML file mapping headers to fields, constants and ignored columns.
+        #[arg(long, value_name = "FILE.toml")]
+        pub mapping: Option<PathBuf>,
+        /// CSV delimiter (default: detected among , ; tab |). `tab` or `\t` for tab.
+        #[arg(long, value_name = "C")]
+        pub delimiter: Option<String>,
+        /// CSV encoding, any WHATWG label (default: detected).
+        #[arg(long, value_name = "LABEL")]
+        pub encoding: Option<String>,
+        /// 1-based row number of the header row (default 1).
+        #[arg(long, value_name = "N")]
+        pub header_row: Option<u64>,
+        /// Decimal mark for numbers that could be read two ways, like 1,234.
+        #[arg(long, value_enum)]
+        pub decimal: Option<DecimalArg>,
+    }
+}
+
+/// `--decimal` values. Like every enum that is also a flag, it derives
+/// clap's `ValueEnum` and serde's `Deserialize` with the same kebab-case
+/// names, so the flag and the config key take the same words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DecimalArg {
+    /// `1 234,50`
+    Comma,
+    /// `1,234.50`
+    Point,
+}
+
+/// Everything needed to read and validate an input file, checked before any I/O
+/// except reading the mapping file.
+#[derive(Debug, Clone)]
+pub struct InputPlan {
+    /// The input file.
+    pub path: PathBuf,
+    /// How to read it.
+    pub read: ReadOptions,
+    /// The mapping file, if any.
+    pub mapping: Option<(PathBuf, MappingFile)>,
+    /// How to interpret cells.
+    pub validate: ValidateOptions,
+}
+
+impl InputPlan {
+    /// Checks the reading flags and loads the mapping file.
+    pub fn from_args(args: &ReadArgs) -> Result<InputPlan, PrepareError> {
+        let delimiter = args
+            .options
+            .delimiter
+            .as_deref()
+            .map(parse_delimiter)
+            .transpose()?;
+        let encoding = args
+            .options
+            .encoding
+            .as_deref()
+            .map(|label| {
+                encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
+                    PrepareError::BadFlag(format!(
+                        "--encoding: unknown encoding \"{label}\" (try utf-8, windows-1252, iso-8859-1, utf-16le)"
+                    ))
+                })
+            })
+            .transpose()?;
+        let sheet = match args.options.sheet.as_deref().map(str::trim) {
+            None => None,
+            Some("0") => {
+                return Err(PrepareError::BadFlag(
+                    "--sheet: positions start at 1".to_string(),
+                ))
+            }
+            Some(s) => Some(match s.parse::<usize>() {
+                Ok(n) => SheetSelector::Position(n),
+                Err(_) => SheetSelector::Name(s.to_string()),
+            }),
+        };
+        if args.options.header_row == Some(0) {
+            return Err(PrepareError::BadFlag(
+                "--header-row: rows start at 1".to_string(),
+            ));
+        }
+        let mapping = match &args.options.mapping {
+            Some(path) => Some((path.clone(), MappingFile::load(path)?)),
+            None => None,
+        };
+        Ok(InputPlan {
+            path: args.file.clone(),
+            read: ReadOptions {
+                sheet,
+                delimiter,
+                encoding,
+                header_row: args.options.header_row,
+                only_columns: None,
+            },
+            mapping,
+            validate: ValidateOptions {
+                decimal: args.options.decimal.map(|d| match d {
+                    DecimalArg::Comma => DecimalMark::Comma,
+                    DecimalArg::Point => DecimalMark::Point,
+                }),
+            },
+        })
+    }
+}
+
+fn parse_delimiter(s: &str) -> Result<u8, PrepareError> {
+    match s {
+        "tab" | "\\t" | "\t" | "TAB" => Ok(b'\t'),
+        s if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        _ => Err(PrepareError::BadFlag(format!(
+            "--delimiter: \"{s}\" is not a single character (use , ; | or tab)"
+        ))),
+    }
+}

@@ -1,0 +1,267 @@
+//! `import`: sends every valid row of a file to the products API, paced,
+//! concurrent and retried, and records what happened to each row.
+//!
+//! Arguments are handled in two steps: [`crate::cli::ImportArgs`] mirrors the
+//! flags; [`ImportPlan::new`] merges them with the `--config` file and the
+//! environment into a plan with real types, checked before any I/O except
+//! reading the config file. [`run`] then connects and checks the credentials
+//! ([`crate::client::connect`], before any file is written, so a refused
+//! credential changes nothing), opens the resume point and the outputs, and
+//! hands the rows to the [`crate::pipeline`].
+//!
+//! Choices where the issue left room:
+//! - Defaults: `--rate 10` (the vendor publishes no limit; 10/s is
+//!   conservative and the pace adapts down on 429 anyway), `--concurrency 8`,
+//!   `--timeout 30`, `--max-retries 5`. 429s have their own retry budget
+//!   (`max(20, 4 × max-retries)`), since the pacer slows the run after each.
+//! - Existing products are prefetched (paged `GET /products`) while that
+//!   costs fewer requests than half the rows to import; otherwise each row is
+//!   looked up by number (else EAN).
+//! - `--dry-run` records what would happen: `valid` with "dry run: would
+//!   create" (or "would update salesPrice, … of product N") in the `error`
+//!   column; `skipped` and `failed` as a real run would record them, since
+//!   they send nothing.
+//! - The summary goes to stdout (also with `--quiet`); progress, warnings and
+//!   errors go to stderr.
+//! - Before a row's first POST its row number is appended to a journal
+//!   beside the results file (`<results>.sending`), removed when a run
+//!   completes. `--resume` looks those rows up before sending them again
+//!   ([`crate::pipeline::resume`]).
+
+mod plan;
+
+use std::io::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::sync::watch;
+
+pub use self::plan::{
+    checked_url, ImportPlan, Outputs as OutputPaths, Pacing, PlanError, DEFAULT_BASE_URL,
+    DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_RATE, DEFAULT_TIMEOUT_SECS,
+    DEFAULT_TOKEN_URL,
+};
+use super::validate::print_source;
+use super::{ExitStatus, NothingAttempted};
+use crate::cli::{ImportArgs, InputPlan};
+use crate::client::connect::{connect, Connected};
+use crate::client::pacing::Pacer;
+use crate::client::RequestCounters;
+use crate::pipeline::resume::{Fingerprint, ResumePoint};
+use crate::pipeline::retry::RetryPolicy;
+use crate::pipeline::row::RowSettings;
+use crate::pipeline::summary::Summary;
+use crate::pipeline::{self, Input, PipelinePlan, Report, Wiring};
+use crate::prepare::{prepare, Prepared};
+use crate::progress::Progress;
+use crate::read::{self, ReadError};
+use crate::results::{Outputs, ResultsLayout, RunOutcome};
+
+/// How long rows in flight may take to finish after Ctrl-C or SIGTERM.
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// Runs `import` with the process environment, on a runtime of its own.
+pub fn run_blocking(args: ImportArgs) -> anyhow::Result<ExitStatus> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let status = runtime.block_on(run(args));
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    status
+}
+
+/// Runs `import` with the process environment.
+pub async fn run(args: ImportArgs) -> anyhow::Result<ExitStatus> {
+    run_with_env(args, &|k| std::env::var(k).ok()).await
+}
+
+fn nothing(e: impl Into<anyhow::Error>) -> anyhow::Error {
+    NothingAttempted(e.into()).into()
+}
+
+/// Runs `import`, reading credentials through `env`. Errors mean nothing was
+/// attempted (exit 2); the summary goes to stdout, progress to stderr.
+pub async fn run_with_env(
+    args: ImportArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<ExitStatus> {
+    let plan = ImportPlan::new(&args, env).map_err(nothing)?;
+    plan.check_paths(args.config.as_deref()).map_err(nothing)?;
+    let prepared = prepare(&plan.input).map_err(nothing)?;
+    let fingerprint = fingerprint(&plan, &prepared).map_err(nothing)?;
+    let pacer = Arc::new(Pacer::new(plan.pacing.rate));
+    let counters = Arc::new(RequestCounters::default());
+    let connected = connect(
+        &plan.connection,
+        plan.pacing.timeout,
+        pacer.clone(),
+        counters.clone(),
+    )
+    .await
+    .map_err(nothing)?;
+    if !plan.quiet {
+        print_plan(&plan, &prepared, &connected);
+    }
+    let layout = ResultsLayout {
+        headers: prepared.output_headers.clone(),
+        delimiter: prepared.info.delimiter.unwrap_or(b','),
+    };
+    let start = if plan.resume {
+        ResumePoint::resume(&plan.outputs.results, layout.clone(), &fingerprint)
+    } else {
+        let fingerprint = (!plan.dry_run).then_some(&fingerprint);
+        ResumePoint::fresh(&plan.outputs.results, layout.clone(), fingerprint)
+    }
+    .map_err(nothing)?;
+    let _lock = start.lock;
+    let outputs = Outputs::new(start.results)
+        .with_rejects(plan.outputs.rejects.as_deref(), &layout)
+        .map_err(nothing)?;
+
+    let total = count_rows(&plan.input);
+    let read_error: Arc<Mutex<Option<ReadError>>> = Arc::default();
+    let slot = read_error.clone();
+    let rows = prepared.rows.map_while(move |item| match item {
+        Ok(row) => Some(row),
+        Err(e) => {
+            *slot.lock().expect("read error slot") = Some(e);
+            None
+        }
+    });
+    let input = Input {
+        rows: Box::new(rows),
+        total,
+        kept: start.kept,
+        maybe_sent: start.maybe_sent,
+    };
+    let pipeline_plan = PipelinePlan {
+        row: RowSettings {
+            existing: plan.existing,
+            dry_run: plan.dry_run,
+            retry: RetryPolicy::new(plan.pacing.max_retries),
+            sheet: prepared.info.sheet.clone(),
+        },
+        create_categories: plan.create_categories,
+        concurrency: plan.pacing.concurrency.get(),
+        grace: STOP_GRACE,
+        journal: (!plan.dry_run).then_some(start.journal),
+    };
+    let (stop_tx, stop) = watch::channel(false);
+    let signals = tokio::spawn(watch_signals(stop_tx, plan.quiet));
+    let wiring = Wiring {
+        outputs: Box::new(outputs),
+        progress: Progress::new(total, plan.quiet),
+        pacer: Some(pacer),
+        counters: counters.clone(),
+        stop,
+    };
+    let Connected { api, sandbox, .. } = connected;
+    let outcome = pipeline::run(api, pipeline_plan, input, wiring).await;
+    signals.abort();
+    if let Some(handle) = sandbox {
+        handle.shutdown().await;
+    }
+    let report = outcome.map_err(nothing)?;
+    let read_error = read_error.lock().expect("read error slot").take();
+    Ok(report_run(&plan, &report, &counters, read_error))
+}
+
+/// Prints what was read, how its columns map, and where the rows go.
+fn print_plan(plan: &ImportPlan, prepared: &Prepared, connected: &Connected) {
+    // Output is best effort: a closed stdout (`| head`) must not stop an import.
+    let mut out = std::io::stdout().lock();
+    let _ = print_source(&mut out, &prepared.info);
+    let _ = writeln!(out, "Columns:\n{}", prepared.mapping);
+    let _ = writeln!(
+        out,
+        "Sending to {} at {} requests/s at most, {} in flight",
+        connected.base_url, plan.pacing.rate, plan.pacing.concurrency
+    );
+}
+
+/// Writes the summary (stdout, and JSON when asked) and decides the exit status.
+fn report_run(
+    plan: &ImportPlan,
+    report: &Report,
+    counters: &RequestCounters,
+    read_error: Option<ReadError>,
+) -> ExitStatus {
+    let mut summary = Summary::new(report, counters, plan.dry_run);
+    if read_error.is_some() {
+        summary.outcome = RunOutcome::Stopped;
+    }
+    let written = plan.outputs.summary_json.as_ref().map(|path| {
+        let json = serde_json::to_string_pretty(&summary).expect("summary serializes");
+        crate::results::atomic::write(path, (json + "\n").as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))
+    });
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "{summary}\n  results:   {}",
+        plan.outputs.results.display()
+    );
+    if let Some(Err(e)) = written {
+        eprintln!("error: {e:#}");
+    }
+    if let Some(e) = &summary.error {
+        eprintln!("error: the run stopped: {e}");
+    }
+    if let Some(e) = read_error {
+        eprintln!("error: {e}");
+        eprintln!("The rows before it were imported; fix the file and run again with --resume.");
+    }
+    ExitStatus::after(summary.outcome, &summary.tally)
+}
+
+/// The fingerprint of the input as this run reads it.
+fn fingerprint(plan: &ImportPlan, prepared: &Prepared) -> anyhow::Result<Fingerprint> {
+    let info = &prepared.info;
+    let reading = vec![
+        format!(
+            "delimiter {}",
+            info.delimiter
+                .map_or("-".into(), |d| (d as char).to_string())
+        ),
+        format!("encoding {}", info.encoding.as_deref().unwrap_or("-")),
+        format!("header row {}", plan.input.read.header_row.unwrap_or(1)),
+        format!("decimal {:?}", plan.input.validate.decimal),
+    ];
+    let mapping = plan.input.mapping.as_ref().map(|(p, _)| p.as_path());
+    Fingerprint::of(&plan.input.path, info.sheet.clone(), mapping, reading)
+        .with_context(|| format!("cannot read {}", plan.input.path.display()))
+}
+
+/// Counts the data rows (non-empty) of the input for the progress display;
+/// `None` when the file cannot be read a second time.
+fn count_rows(plan: &InputPlan) -> Option<u64> {
+    let table = read::open(&plan.path, &plan.read).ok()?;
+    let mut n = 0;
+    for row in table.rows {
+        match row {
+            Ok(r) if !r.is_empty() => n += 1,
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+    Some(n)
+}
+
+/// Turns `stop` true on Ctrl-C or SIGTERM.
+async fn watch_signals(stop: watch::Sender<bool>, quiet: bool) {
+    crate::interrupt::interrupted().await;
+    if !quiet {
+        eprintln!(
+            "Stopping: no new rows are sent; waiting up to {} s for rows in flight \
+             (press Ctrl-C again to stop at once)...",
+            STOP_GRACE.as_secs()
+        );
+    }
+    let _ = stop.send(true);
+    // A second signal stops at once. Every finished row is already in the
+    // results file, and rows in flight are in the sending journal.
+    let _ = tokio::signal::ctrl_c().await;
+    eprintln!("Stopped.");
+    std::process::exit(i32::from(ExitStatus::Interrupted.code()));
+}

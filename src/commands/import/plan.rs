@@ -1,0 +1,460 @@
+//! The import plan: flags merged over the `--config` file and the
+//! environment, checked and turned into real types before any I/O except
+//! reading the config and mapping files.
+
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use url::{Host, Url};
+
+use crate::cli::{
+    ConfigError, ConfigFile, ImportArgs, InputOptions, InputPlan, OutputOptions, PacingOptions,
+    ReadArgs,
+};
+use crate::client::auth::{Credentials, CredentialsError};
+use crate::client::connect::{without_userinfo, Connection};
+use crate::pipeline::existing::ExistingMode;
+use crate::pipeline::journal::journal_path;
+use crate::pipeline::resume::{fingerprint_path, lock_path};
+use crate::prepare::PrepareError;
+use crate::results::default_results_path;
+
+/// The vendor's API.
+pub const DEFAULT_BASE_URL: &str = "https://rest.api.24sevenoffice.com/v1";
+/// The vendor's token endpoint.
+pub const DEFAULT_TOKEN_URL: &str = "https://login.24sevenoffice.com/oauth/token";
+/// Requests per second when neither `--rate` nor the config file says: a
+/// conservative pace for an API whose limits are not published.
+pub const DEFAULT_RATE: u32 = 10;
+/// Requests in flight at most, by default.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+/// Seconds to wait for one answer, by default.
+pub const DEFAULT_TIMEOUT_SECS: f64 = 30.0;
+/// Retries after 5xx, connection errors and timeouts, by default.
+pub const DEFAULT_MAX_RETRIES: u32 = 5;
+
+/// Pacing, checked.
+#[derive(Debug, Clone)]
+pub struct Pacing {
+    /// Requests per second.
+    pub rate: NonZeroU32,
+    /// Requests in flight.
+    pub concurrency: NonZeroUsize,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Retries.
+    pub max_retries: u32,
+}
+
+/// Output files, resolved.
+#[derive(Debug, Clone)]
+pub struct Outputs {
+    /// Results file.
+    pub results: PathBuf,
+    /// Rejects file.
+    pub rejects: Option<PathBuf>,
+    /// Summary JSON file.
+    pub summary_json: Option<PathBuf>,
+}
+
+/// Everything `import` will do, checked.
+#[derive(Debug, Clone)]
+pub struct ImportPlan {
+    /// How to read the input.
+    pub input: InputPlan,
+    /// Where to send.
+    pub connection: Connection,
+    /// How fast and how persistently.
+    pub pacing: Pacing,
+    /// Existing-product mode.
+    pub existing: ExistingMode,
+    /// Create missing categories.
+    pub create_categories: bool,
+    /// Continue an earlier run.
+    pub resume: bool,
+    /// Send no writes.
+    pub dry_run: bool,
+    /// Output files.
+    pub outputs: Outputs,
+    /// Only the summary and fatal errors.
+    pub quiet: bool,
+}
+
+/// Why the arguments, config file or environment do not make a plan (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The config file is unreadable or wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A reading flag or the mapping file is wrong.
+    #[error(transparent)]
+    Input(#[from] PrepareError),
+    /// A flag or config value is out of range.
+    #[error("{0}")]
+    BadValue(String),
+    /// A URL is unusable.
+    #[error("{what} \"{url}\": {message}")]
+    BadUrl {
+        /// `--base-url` or `--token-url`.
+        what: &'static str,
+        /// The URL as given, without user info.
+        url: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// No credentials in the environment.
+    #[error(
+        "no credentials: set TFSO_ACCESS_TOKEN, or TFSO_CLIENT_ID, TFSO_CLIENT_SECRET and TFSO_ORGANIZATION_ID \
+         (or try it out with --sandbox)"
+    )]
+    NoCredentials,
+    /// Credentials incomplete.
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+}
+
+impl ImportPlan {
+    /// Merges flags, the config file (read here) and the environment (through
+    /// `env`) into a plan.
+    pub fn new(
+        args: &ImportArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<ImportPlan, PlanError> {
+        let config = match &args.config {
+            Some(path) => ConfigFile::load(path)?,
+            None => ConfigFile::default(),
+        };
+        let options: InputOptions = args.read.options.clone().merged_over(config.input);
+        let input = InputPlan::from_args(&ReadArgs {
+            file: args.read.file.clone(),
+            options,
+        })?;
+        let api = args.api.clone().merged_over(config.api);
+        let rows = args.rows.clone().merged_over(config.rows);
+        let outputs = args.outputs.clone().merged_over(config.outputs);
+        let connection = if args.sandbox {
+            Connection::Sandbox
+        } else {
+            let base = api.base_url.unwrap_or(DEFAULT_BASE_URL.into());
+            let token = api.token_url.unwrap_or(DEFAULT_TOKEN_URL.into());
+            let base_url = checked_url("--base-url", &base)?;
+            let token_url = checked_url("--token-url", &token)?;
+            let credentials =
+                Credentials::from_env(env, token_url)?.ok_or(PlanError::NoCredentials)?;
+            Connection::Remote {
+                base_url,
+                credentials: Box::new(credentials),
+            }
+        };
+        Ok(ImportPlan {
+            outputs: output_paths(&outputs, &input, args.dry_run),
+            input,
+            connection,
+            pacing: pacing(args.pacing.clone().merged_over(config.pacing))?,
+            existing: rows.existing.unwrap_or_default(),
+            create_categories: rows.create_categories,
+            resume: args.resume,
+            dry_run: args.dry_run,
+            quiet: outputs.quiet,
+        })
+    }
+}
+
+/// The output paths, with the default results file. A dry run never writes
+/// a real run's files (and so never its resume point), however the path was
+/// given: its outputs get `.dry-run` before their extension.
+fn output_paths(outputs: &OutputOptions, input: &InputPlan, dry_run: bool) -> Outputs {
+    let mark = |path: PathBuf| if dry_run { dry_run_path(&path) } else { path };
+    Outputs {
+        results: mark(
+            outputs
+                .results
+                .clone()
+                .unwrap_or_else(|| default_results_path(&input.path)),
+        ),
+        rejects: outputs.rejects.clone().map(mark),
+        summary_json: outputs.summary_json.clone().map(mark),
+    }
+}
+
+/// `x.csv` → `x.dry-run.csv`.
+fn dry_run_path(path: &Path) -> PathBuf {
+    match (path.file_stem(), path.extension()) {
+        (Some(stem), Some(ext)) => {
+            let mut name = stem.to_owned();
+            name.push(".dry-run.");
+            name.push(ext);
+            path.with_file_name(name)
+        }
+        _ => {
+            let mut name = path.as_os_str().to_owned();
+            name.push(".dry-run");
+            PathBuf::from(name)
+        }
+    }
+}
+
+impl ImportPlan {
+    /// Refuses outputs that would overwrite one another, the input or the
+    /// mapping, or that go to a folder that does not exist: checked before
+    /// anything is touched.
+    pub fn check_paths(&self, config: Option<&Path>) -> Result<(), PlanError> {
+        let results = &self.outputs.results;
+        let mut named: Vec<(String, PathBuf)> = vec![
+            ("the input file".into(), self.input.path.clone()),
+            ("--results".into(), results.clone()),
+            ("the sending journal".into(), journal_path(results)),
+            ("the input fingerprint".into(), fingerprint_path(results)),
+            ("the lock file".into(), lock_path(results)),
+        ];
+        if let Some((mapping, _)) = &self.input.mapping {
+            named.push(("--mapping".into(), mapping.clone()));
+        }
+        if let Some(config) = config {
+            named.push(("--config".into(), config.to_path_buf()));
+        }
+        for (what, path) in [
+            ("--rejects", &self.outputs.rejects),
+            ("--summary-json", &self.outputs.summary_json),
+        ] {
+            if let Some(path) = path {
+                named.push((what.into(), path.clone()));
+            }
+        }
+        let keys: Vec<PathBuf> = named.iter().map(|(_, p)| comparable(p)).collect();
+        for (i, key) in keys.iter().enumerate() {
+            if let Some(j) = keys[..i].iter().position(|k| k == key) {
+                return Err(PlanError::BadValue(format!(
+                    "{} and {} are the same file ({}): give each output its own path",
+                    named[j].0,
+                    named[i].0,
+                    named[i].1.display()
+                )));
+            }
+        }
+        for (what, path) in named.iter().skip(1) {
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+            if let Some(dir) = dir.filter(|d| !d.is_dir()) {
+                return Err(PlanError::BadValue(format!(
+                    "{what} {}: the folder {} does not exist",
+                    path.display(),
+                    dir.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A path made comparable: absolute, with its folder resolved when it exists.
+fn comparable(path: &Path) -> PathBuf {
+    if let Ok(p) = path.canonicalize() {
+        return p;
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let dir = dir
+        .map(|d| d.canonicalize().unwrap_or_else(|_| d.to_path_buf()))
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_default();
+    dir.join(path.file_name().unwrap_or_default())
+}
+
+/// Checks the pacing options and fills in the defaults.
+fn pacing(options: PacingOptions) -> Result<Pacing, PlanError> {
+    let rate = options.rate.unwrap_or(DEFAULT_RATE);
+    let rate = NonZeroU32::new(rate)
+        .filter(|r| r.get() <= 10_000)
+        .ok_or_else(|| {
+            PlanError::BadValue(format!("--rate {rate}: use 1 to 10000 requests per second"))
+        })?;
+    let concurrency = options.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
+    let concurrency = NonZeroUsize::new(concurrency)
+        .filter(|c| c.get() <= 256)
+        .ok_or_else(|| PlanError::BadValue(format!("--concurrency {concurrency}: use 1 to 256")))?;
+    let timeout = options.timeout.unwrap_or(DEFAULT_TIMEOUT_SECS);
+    if !(timeout.is_finite() && timeout > 0.0 && timeout <= 3600.0) {
+        return Err(PlanError::BadValue(format!(
+            "--timeout {timeout}: use a number of seconds above 0"
+        )));
+    }
+    let max_retries = options.max_retries.unwrap_or(DEFAULT_MAX_RETRIES);
+    if max_retries > 100 {
+        return Err(PlanError::BadValue(format!(
+            "--max-retries {max_retries}: use 0 to 100"
+        )));
+    }
+    Ok(Pacing {
+        rate,
+        concurrency,
+        timeout: Duration::from_secs_f64(timeout),
+        max_retries,
+    })
+}
+
+/// Parses a URL and accepts plain `http://` only for loopback hosts. Errors
+/// show the URL without user info.
+pub fn checked_url(what: &'static str, text: &str) -> Result<Url, PlanError> {
+    let shown = || match Url::parse(text.trim()) {
+        Ok(url) => without_userinfo(&url).to_string(),
+        Err(_) => redact_userinfo(text.trim()),
+    };
+    let bad = |message: &str| PlanError::BadUrl {
+        what,
+        url: shown(),
+        message: message.to_string(),
+    };
+    let url = Url::parse(text.trim()).map_err(|e| bad(&e.to_string()))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" => {
+            let loopback = match url.host() {
+                Some(Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                None => false,
+            };
+            if loopback {
+                Ok(url)
+            } else {
+                Err(bad("plain http:// is accepted only for loopback addresses (127.0.0.1, ::1, localhost); use https://"))
+            }
+        }
+        _ => Err(bad("use an https:// URL")),
+    }
+}
+
+/// Text that is not a URL, with anything between `//` and `@` hidden.
+fn redact_userinfo(text: &str) -> String {
+    match (text.find("//"), text.rfind('@')) {
+        (Some(start), Some(at)) if at > start => {
+            format!("{}//***@{}", &text[..start], &text[at + 1..])
+        }
+        _ => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: crate::cli::ImportArgs,
+    }
+
+    fn args(list: &[&str]) -> crate::cli::ImportArgs {
+        let mut all = vec!["import"];
+        all.extend_from_slice(list);
+        Cli::try_parse_from(all).unwrap().args
+    }
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn defaults_and_credentials() {
+        let plan =
+            ImportPlan::new(&args(&["in.csv"]), &env(&[("TFSO_ACCESS_TOKEN", "tok")])).unwrap();
+        assert_eq!(plan.pacing.rate.get(), DEFAULT_RATE);
+        assert_eq!(plan.pacing.concurrency.get(), DEFAULT_CONCURRENCY);
+        assert_eq!(plan.pacing.timeout, Duration::from_secs(30));
+        assert_eq!(plan.existing, ExistingMode::Skip);
+        assert_eq!(plan.outputs.results, PathBuf::from("in.csv.results.csv"));
+        let Connection::Remote {
+            base_url,
+            credentials,
+        } = &plan.connection
+        else {
+            panic!()
+        };
+        assert_eq!(base_url.as_str(), DEFAULT_BASE_URL);
+        assert!(matches!(**credentials, Credentials::Token(_)));
+        assert!(
+            !format!("{plan:?}").contains("tok\""),
+            "secrets never printed"
+        );
+
+        let err = ImportPlan::new(&args(&["in.csv"]), &env(&[])).unwrap_err();
+        assert!(matches!(err, PlanError::NoCredentials));
+        let sandbox = ImportPlan::new(&args(&["in.csv", "--sandbox"]), &env(&[])).unwrap();
+        assert!(matches!(sandbox.connection, Connection::Sandbox));
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let e = &env(&[("TFSO_ACCESS_TOKEN", "tok")]);
+        for flags in [
+            &["in.csv", "--rate", "0"][..],
+            &["in.csv", "--concurrency", "0"],
+            &["in.csv", "--timeout=-1"],
+            &["in.csv", "--base-url", "http://api.example.com/v1"],
+            &["in.csv", "--base-url", "ftp://127.0.0.1/v1"],
+            &["in.csv", "--token-url", "not a url"],
+        ] {
+            assert!(ImportPlan::new(&args(flags), e).is_err(), "{flags:?}");
+        }
+        for ok in [
+            "http://127.0.0.1:8080/v1",
+            "http://localhost/v1",
+            "http://[::1]:9/v1",
+            "https://api.example.com/v1",
+        ] {
+            assert!(checked_url("--base-url", ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn the_sample_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/import.toml");
+        let config = ConfigFile::load(&path).unwrap();
+        assert_eq!(config.pacing.rate, Some(DEFAULT_RATE));
+        assert_eq!(config.rows.existing, Some(ExistingMode::Skip));
+    }
+
+    #[test]
+    fn config_file_with_flags_overriding() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.toml");
+        std::fs::write(
+            &path,
+            "base_url = \"http://127.0.0.1:9/v1\"\nrate = 3\nconcurrency = 2\nexisting = \"update\"\n\
+             create_categories = true\nresults = \"out/results.jsonl\"\nmapping = \"map.toml\"\ndecimal = \"comma\"\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("map.toml"), "ignore = []\n").unwrap();
+        let cfg = path.to_str().unwrap();
+        let e = &env(&[("TFSO_ACCESS_TOKEN", "tok")]);
+        let plan = ImportPlan::new(&args(&["in.csv", "--config", cfg, "--rate", "7"]), e).unwrap();
+        assert_eq!(plan.pacing.rate.get(), 7);
+        assert_eq!(plan.pacing.concurrency.get(), 2);
+        assert_eq!(plan.existing, ExistingMode::Update);
+        assert!(plan.create_categories);
+        assert_eq!(plan.outputs.results, dir.path().join("out/results.jsonl"));
+        assert_eq!(
+            plan.input.mapping.as_ref().map(|(p, _)| p.clone()),
+            Some(dir.path().join("map.toml"))
+        );
+        assert_eq!(
+            plan.input.validate.decimal,
+            Some(crate::values::DecimalMark::Comma)
+        );
+
+        std::fs::write(&path, "rate = 3\nclient_secret = \"x\"\n").unwrap();
+        let err = ImportPlan::new(&args(&["in.csv", "--config", cfg]), e)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown field") && err.contains("client_secret"),
+            "{err}"
+        );
+    }
+}
