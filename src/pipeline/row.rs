@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use super::existing::{changes, lookup, ExistingIndex, ExistingMode};
+use super::existing::{changes, find_existing, lookup, EanCatalogue, ExistingIndex, ExistingMode};
 use super::journal::Journal;
 use super::references::{RefKind, References, Resolution};
 use super::resume::UNCONFIRMED_NO_KEY;
@@ -44,6 +44,8 @@ pub struct Context<A> {
     pub references: References,
     /// Prefetched existing products, when prefetching was cheaper.
     pub index: Option<ExistingIndex>,
+    /// Without a prefetch: the catalogue's EANs, read once for all EAN-only rows.
+    pub ean_catalogue: EanCatalogue,
     /// The sending journal (none in a dry run).
     pub journal: Option<Journal>,
     /// Request counters.
@@ -278,7 +280,15 @@ async fn existing_product<A: ProductApi>(
     if let Some(index) = &ctx.index {
         return Ok(index.get(key).cloned().map(|p| (p, 200, None)));
     }
-    lookup(&ctx.api, &ctx.settings.retry, &ctx.counters, key, name).await
+    find_existing(
+        &ctx.api,
+        &ctx.settings.retry,
+        &ctx.counters,
+        key,
+        name,
+        &ctx.ean_catalogue,
+    )
+    .await
 }
 
 async fn update<A: ProductApi>(
