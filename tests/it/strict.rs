@@ -321,3 +321,59 @@ async fn without_a_products_scope_the_run_stops_naming_it() {
         sb.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn categories_on_every_page_are_found_and_a_missing_one_created_once() {
+    let mut data = SeedData::builtin();
+    for id in 100..220 {
+        data.categories.push(product_import::api::types::Category {
+            id,
+            name: Some(format!("Range {id}")),
+            parent_id: Some(0),
+            ..Default::default()
+        });
+    }
+    let sb = sandbox::start(SandboxConfig {
+        data,
+        ..SandboxConfig::strict()
+    })
+    .await
+    .unwrap();
+    let dir = tempdir();
+    let file = dir.path().join("categories.csv");
+    let results = dir.path().join("results.csv");
+    let mut csv = String::from("name,number,category\n");
+    for i in 0..30 {
+        let category = ["range 219", "Range 100", "Fresh range", "fresh RANGE"][i % 4];
+        writeln!(csv, "Item {i},CAT-{i},{category}").unwrap();
+    }
+    std::fs::write(&file, csv).unwrap();
+    let out = run(
+        &sb,
+        &file,
+        &[
+            "--create-categories",
+            "--concurrency",
+            "16",
+            "--results",
+            results.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let records = read_results(&results).unwrap();
+    assert_eq!(statuses(&records).get(&RowStatus::Created), Some(&30));
+    let categories = sb.categories();
+    assert_eq!(categories.len(), 5 + 120 + 1, "created once");
+    let last = sb
+        .products()
+        .into_iter()
+        .find(|p| p.number.as_deref() == Some("CAT-0"))
+        .unwrap();
+    assert_eq!(last.category.and_then(|c| c.id), Some(219));
+    // 125 categories, at most 100 a page: the list once, and once more
+    // before creating the missing one.
+    let reads = sb.stats().requests("GET /v1/productcategories");
+    assert!(reads <= 2 * 6, "{reads} reads of the category list");
+    sb.shutdown().await;
+}
