@@ -196,6 +196,16 @@ async fn submit<A: ProductApi>(
     }
 
     let key = ProductKey::of(&product);
+    if key.is_none() && maybe_sent && !ctx.settings.dry_run {
+        // An interrupted run may have created it, and nothing identifies it
+        // for sure: sending it again could make a duplicate.
+        return Ok(Outcome::new(RowStatus::Failed).error(format!(
+            "{UNCONFIRMED_NO_KEY}: the interrupted run may have created this product, and the row has no \
+             number or EAN to look it up by, so it was not sent again; check for a product named \"{}\" \
+             before importing this row again",
+            product.name.as_deref().unwrap_or_default()
+        )));
+    }
     let mode = ctx.settings.existing;
     let existing = match &key {
         Some(key) if maybe_sent || mode != ExistingMode::Create => {

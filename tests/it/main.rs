@@ -2,6 +2,7 @@
 
 mod common;
 mod import;
+mod misuse;
 mod read;
 mod sandbox;
 mod strict;
