@@ -182,41 +182,45 @@ impl References {
                     Err(e) => Err(e),
                 }
             }
-            RefKind::Unit => {
-                let known = self
-                    .units
-                    .get_or_try_init(|| async {
-                        let list = refusable(
-                            RefKind::Unit,
-                            all_pages(PageGuard::new("GET /productunits"), |cursor| async move {
-                                retry_idempotent(policy, counters, || {
-                                    api.list_units(cursor.as_ref())
-                                })
-                                .await
-                            })
-                            .await,
-                        )?;
-                        Ok::<_, ApiError>(list.map(|units| {
-                            let mut pairs = Vec::new();
-                            for u in units {
-                                if let Some(id) = u.id {
-                                    pairs.push((u.symbol.clone(), id));
-                                    pairs.push((u.name.clone(), id));
-                                }
-                            }
-                            Arc::new(index(pairs))
-                        }))
-                    })
-                    .await?;
-                Ok(match known {
-                    Ok(known) => known
-                        .get(key)
-                        .map_or(Resolution::Missing, |id| Resolution::Id(*id)),
-                    Err(refused) => Resolution::Refused(refused.clone()),
-                })
-            }
+            RefKind::Unit => Ok(match self.unit_index(api, policy, counters).await? {
+                Ok(known) => known
+                    .get(key)
+                    .map_or(Resolution::Missing, |id| Resolution::Id(*id)),
+                Err(refused) => Resolution::Refused(refused),
+            }),
             RefKind::Supplier => self.supplier(api, policy, counters, key).await,
         }
+    }
+
+    /// Every unit, indexed by folded symbol and name (read once).
+    async fn unit_index<A: ProductApi>(
+        &self,
+        api: &A,
+        policy: &RetryPolicy,
+        counters: &RequestCounters,
+    ) -> Result<Result<Arc<NameIndex>, String>, ApiError> {
+        self.units
+            .get_or_try_init(|| async {
+                let list = refusable(
+                    RefKind::Unit,
+                    all_pages(PageGuard::new("GET /productunits"), |cursor| async move {
+                        retry_idempotent(policy, counters, || api.list_units(cursor.as_ref())).await
+                    })
+                    .await,
+                )?;
+                Ok::<_, ApiError>(list.map(|units| {
+                    let mut pairs = Vec::new();
+                    for u in units {
+                        if let Some(id) = u.id {
+                            pairs.push((u.symbol, id));
+                            pairs.push((u.name, id));
+                        }
+                    }
+                    Arc::new(index(pairs))
+                }))
+            })
+            .await
+            .cloned()
     }
 
     /// Every category, indexed by folded name (read once).
