@@ -7,9 +7,6 @@ use clap::Args;
 
 use super::import::{ApiOptions, PacingOptions};
 
-/// Products per page `export` asks for, unless told otherwise.
-pub const EXPORT_PAGE_SIZE: u32 = 100;
-
 /// `export` flags.
 #[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
@@ -32,9 +29,6 @@ pub struct ExportArgs {
     /// How fast and how persistently to read.
     #[command(flatten)]
     pub pacing: PacingOptions,
-    /// Products per page requested (a server may send fewer).
-    #[arg(long, value_name = "N", default_value_t = EXPORT_PAGE_SIZE, hide = true)]
-    pub page_size: u32,
     /// Print only the summary line and fatal errors.
     #[arg(long, short)]
     pub quiet: bool,

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-pub use export::{ExportArgs, EXPORT_PAGE_SIZE};
+pub use export::ExportArgs;
 pub use import::{
     ApiOptions, ConfigError, ConfigFile, ImportArgs, OutputOptions, PacingOptions, RowOptions,
 };

@@ -27,7 +27,8 @@ use crate::cell::neutralize_formula;
 use crate::cli::ExportArgs;
 use crate::client::connect::{connect, Connected, Connection};
 use crate::client::pacing::Pacer;
-use crate::client::{ApiError, ProductApi, RequestCounters};
+use crate::client::paging::{all_pages, PageGuard};
+use crate::client::{ApiError, ProductApi, ProductQuery, RequestCounters};
 use crate::mapping::Field;
 use crate::pipeline::retry::{retry_idempotent, RetryPolicy};
 
@@ -82,7 +83,6 @@ pub struct ExportPlan {
     categories: Vec<String>,
     connection: Connection,
     pacing: Pacing,
-    page_size: u32,
     quiet: bool,
 }
 
@@ -128,9 +128,6 @@ impl ExportPlan {
                 .filter(|c| c.required() || wanted.contains(c))
                 .collect()
         };
-        if args.page_size == 0 {
-            return Err(PlanError::BadValue("--page-size 0: use 1 or more".into()));
-        }
         Ok(ExportPlan {
             out: args.out.clone(),
             xlsx,
@@ -143,7 +140,6 @@ impl ExportPlan {
                 .collect(),
             connection: connection(args.sandbox, &args.api, env)?,
             pacing: pacing(args.pacing.clone(), Some(1))?,
-            page_size: args.page_size,
             quiet: args.quiet,
         })
     }
@@ -226,14 +222,21 @@ async fn export<A: ProductApi>(
     policy: &RetryPolicy,
     counters: &RequestCounters,
 ) -> anyhow::Result<ExportReport> {
-    let categories = retry_idempotent(policy, counters, || api.list_categories())
-        .await
-        .map_err(|e| nothing(anyhow::anyhow!("cannot read the categories: {e}")))?;
+    let categories = all_pages(
+        PageGuard::new("GET /productcategories"),
+        |cursor| async move {
+            retry_idempotent(policy, counters, || api.list_categories(cursor.as_ref())).await
+        },
+    )
+    .await
+    .map_err(|e| nothing(anyhow::anyhow!("cannot read the categories: {e}")))?;
     let wants = |f: Field| plan.columns.contains(&ExportColumn::Field(f));
     let units = if wants(Field::Unit) {
-        retry_idempotent(policy, counters, || api.list_units())
-            .await
-            .map_err(|e| nothing(anyhow::anyhow!("cannot read the units: {e}")))?
+        all_pages(PageGuard::new("GET /productunits"), |cursor| async move {
+            retry_idempotent(policy, counters, || api.list_units(cursor.as_ref())).await
+        })
+        .await
+        .map_err(|e| nothing(anyhow::anyhow!("cannot read the units: {e}")))?
     } else {
         Vec::new()
     };
@@ -256,7 +259,7 @@ async fn export<A: ProductApi>(
     let bar = progress_bar(plan.quiet);
     let mut report = ExportReport::default();
     let mut seen = HashSet::new();
-    let pages = each_product_page(api, policy, counters, plan.page_size, |page| {
+    let pages = each_product_page(api, policy, counters, |page| {
         for p in page {
             // A listing that shifts while it is read can show a product twice.
             if !seen.insert(p.id) {
@@ -297,37 +300,36 @@ async fn export<A: ProductApi>(
     Ok(report)
 }
 
-/// Reads every page of `GET /products` (paced, retried), handing each to
-/// `each`, and returns the number of pages read. Paging goes by page number
-/// until an empty page, a page the server says is the last, or one that
-/// starts with the same product as the previous one (a server that ignores
-/// `page`).
+/// Reads every page of `GET /products` (paced, retried, following the
+/// server's `link` cursors under a [`PageGuard`]), handing each to `each`,
+/// and returns the number of pages read.
 async fn each_product_page<A: ProductApi>(
     api: &A,
     policy: &RetryPolicy,
     counters: &RequestCounters,
-    limit: u32,
     mut each: impl FnMut(Vec<Product>) -> anyhow::Result<()>,
 ) -> anyhow::Result<u32> {
-    let mut page_no = 1;
-    let mut previous_first = None;
+    let mut guard = PageGuard::new("GET /products");
+    let mut cursor = None;
     loop {
-        let page = retry_idempotent(policy, counters, || api.list_products(page_no, limit))
-            .await
-            .map_err(|e: ApiError| {
-                anyhow::anyhow!("cannot read page {page_no} of the products: {e}")
-            })?;
-        let first = page.items.first().map(|p| p.id);
-        if page.items.is_empty() || (first.is_some() && first == previous_first) {
-            return Ok(page_no - 1);
+        let page = retry_idempotent(policy, counters, || {
+            api.list_products(&ProductQuery::All, cursor.as_ref())
+        })
+        .await
+        .map_err(|e: ApiError| {
+            anyhow::anyhow!(
+                "cannot read page {} of the products: {e}",
+                guard.pages() + 1
+            )
+        })?;
+        let Some((items, next)) = guard.accept(page)? else {
+            return Ok(guard.pages());
+        };
+        each(items)?;
+        match next {
+            None => return Ok(guard.pages()),
+            next => cursor = next,
         }
-        previous_first = first;
-        let more = page.more;
-        each(page.items)?;
-        if !more {
-            return Ok(page_no);
-        }
-        page_no += 1;
     }
 }
 
@@ -665,7 +667,6 @@ mod tests {
             sandbox: true,
             api: Default::default(),
             pacing: Default::default(),
-            page_size: crate::cli::EXPORT_PAGE_SIZE,
             quiet: true,
         };
         let plan = ExportPlan::new(&args, &|_| None).unwrap();

@@ -188,6 +188,7 @@ pub async fn run<A: ProductApi>(
         settings: plan.row.clone(),
         references: References::new(plan.create_categories, plan.row.dry_run),
         index,
+        ean_catalogue: Default::default(),
         journal,
         counters: counters.clone(),
     });

@@ -14,13 +14,13 @@ use product_import::commands::import;
 use product_import::commands::ExitStatus;
 use product_import::read::{self, ReadOptions};
 use product_import::results::{read_results, RowStatus};
-use product_import::sandbox::{self, SandboxConfig, SandboxHandle, SeedData};
+use product_import::sandbox::{self, Behaviour, Paging, SandboxConfig, SandboxHandle, SeedData};
 use serde_json::json;
 
 use crate::common::tempdir;
 use crate::excel::xlsx_part;
 
-const PRODUCTS: usize = 60;
+const PRODUCTS: usize = 250;
 
 /// A valid GTIN-13 ending in `i`, with a leading zero.
 fn gtin13(i: usize) -> String {
@@ -63,6 +63,11 @@ async fn seeded() -> SandboxHandle {
             products,
             ..SeedData::builtin()
         },
+        // Cursor paging, at most 100 a page: the export reads three pages.
+        behaviour: Behaviour {
+            paging: Paging::Cursor,
+            ..Behaviour::lenient()
+        },
         ..SandboxConfig::default()
     };
     sandbox::start(config).await.unwrap()
@@ -101,7 +106,6 @@ async fn run_export(sb: &SandboxHandle, out: &Path, flags: &[&str]) -> ExitStatu
         out.display().to_string(),
         "--quiet".into(),
         "--rate=500".into(),
-        "--page-size=25".into(),
     ];
     argv.extend(urls(sb));
     argv.extend(flags.iter().map(|s| s.to_string()));
@@ -152,7 +156,7 @@ async fn an_unedited_export_imports_with_no_write_at_all() {
     for name in ["all.xlsx", "all.csv"] {
         let file = dir.path().join(name);
         assert_eq!(run_export(&sb, &file, &[]).await, ExitStatus::Success);
-        // Every page was read: 60 products at 25 a page.
+        // Every page was read: 250 products at 100 a page.
         let table = read::open(&file, &ReadOptions::default()).unwrap();
         assert_eq!(table.headers[..4], ["id", "name", "number", "type"]);
         let rows: Vec<_> = table.rows.map(|r| r.unwrap()).collect();
@@ -183,7 +187,7 @@ async fn an_unedited_export_imports_with_no_write_at_all() {
         );
         // The import's Summary sheet counts them.
         let summary = xlsx_part(&results, "xl/worksheets/sheet2.xml").unwrap();
-        assert!(summary.contains("<v>60</v>"), "{summary}");
+        assert!(summary.contains("<v>250</v>"), "{summary}");
         // Settings, never secrets.
         let strings = xlsx_part(&results, "xl/sharedStrings.xml").unwrap();
         assert!(
@@ -338,7 +342,8 @@ async fn export_by_category_and_columns() {
     );
     let sheet = xlsx_part(&xlsx, "xl/worksheets/sheet1.xml").unwrap();
     assert!(
-        sheet.contains("state=\"frozen\"") && sheet.contains("<autoFilter ref=\"A1:V13\""),
+        sheet.contains("state=\"frozen\"")
+            && sheet.contains(&format!("<autoFilter ref=\"A1:V{}\"", PRODUCTS / 5 + 1)),
         "{sheet}"
     );
     assert!(

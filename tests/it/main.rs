@@ -7,5 +7,6 @@ mod import;
 mod misuse;
 mod read;
 mod sandbox;
+mod strict;
 mod terminal;
 mod validate;
