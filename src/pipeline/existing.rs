@@ -3,12 +3,21 @@
 //! and which fields of an existing product an update would change.
 //!
 //! The choice between prefetch and per-row lookups is made by cost, in
-//! requests: a per-row lookup costs one request per row with a key; a prefetch
-//! costs one request per page of [`PAGE_LIMIT`] existing products. The
-//! prefetch therefore reads pages only while it has cost fewer requests than
-//! half the rows to import; if the server holds more products than that, it
-//! is abandoned and the run looks rows up one by one. Both count against the
-//! rate like every other request.
+//! requests: a per-row lookup costs at least one request per row with a key;
+//! a prefetch costs one request per page of existing products (whatever page
+//! size the server chooses). The prefetch therefore reads pages only while it
+//! has cost fewer requests than half the rows to import; if the server holds
+//! more products than that, it is abandoned and the run looks rows up one by
+//! one. Both count against the rate like every other request.
+//!
+//! A lookup never trusts the server's search to be exact. By number it reads
+//! every page `productNumber` returns (the vendor's search may match by part
+//! or ignoring case: `1` may bring 10, 100, …) and keeps the exact number. By
+//! EAN, which `GET /products` cannot filter by in a documented way, it
+//! searches the row's name with `productSearch` and keeps the exact EAN; when
+//! that finds nothing it reads the catalogue with `ean=` as a mere hint (a
+//! server honouring it answers with one short page, one ignoring it with the
+//! whole catalogue), again keeping the exact EAN.
 
 use std::collections::HashMap;
 
@@ -16,8 +25,8 @@ use serde::Deserialize;
 
 use super::retry::{retry_idempotent, RetryPolicy};
 use crate::api::types::{IdRef, NewProduct, Product, Stock, SupplierProduct};
-use crate::client::http::PAGE_LIMIT;
-use crate::client::{ApiError, ProductApi, ProductKey, RequestCounters};
+use crate::client::paging::PageGuard;
+use crate::client::{ApiError, Page, ProductApi, ProductKey, ProductQuery, RequestCounters};
 
 /// What to do with a row whose product already exists (same number, else same EAN).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
@@ -42,9 +51,10 @@ pub struct ExistingIndex {
 }
 
 impl ExistingIndex {
-    /// Reads every page of `GET /products`, unless that would cost more than
-    /// `max_pages` requests: then `None` (look up row by row instead).
-    /// With `keep_fields` false only ids are kept, to save memory.
+    /// Reads every page of `GET /products` (following the server's `link`
+    /// header), unless that would cost more than `max_pages` requests: then
+    /// `None` (look up row by row instead). With `keep_fields` false only ids
+    /// and keys are kept, to save memory.
     pub async fn prefetch<A: ProductApi>(
         api: &A,
         policy: &RetryPolicy,
@@ -53,27 +63,26 @@ impl ExistingIndex {
         keep_fields: bool,
     ) -> Result<Option<ExistingIndex>, ApiError> {
         let mut index = ExistingIndex::default();
-        let mut page_no = 1;
-        let mut previous_first: Option<i64> = None;
+        let mut guard = PageGuard::new("GET /products");
+        let mut cursor = None;
         loop {
-            if page_no > max_pages {
+            if guard.pages() >= max_pages {
                 return Ok(None);
             }
-            let page =
-                retry_idempotent(policy, counters, || api.list_products(page_no, PAGE_LIMIT))
-                    .await?;
-            let first = page.items.first().map(|p| p.id);
-            if page.items.is_empty() || (first.is_some() && first == previous_first) {
+            let page = retry_idempotent(policy, counters, || {
+                api.list_products(&ProductQuery::All, cursor.as_ref())
+            })
+            .await?;
+            let Some((items, next)) = guard.accept(page)? else {
                 break;
-            }
-            previous_first = first;
-            for p in page.items {
+            };
+            for p in items {
                 index.insert(p, keep_fields);
             }
-            if !page.more {
-                break;
+            match next {
+                Some(next) => cursor = Some(next),
+                None => break,
             }
-            page_no += 1;
         }
         Ok(Some(index))
     }
@@ -89,13 +98,15 @@ impl ExistingIndex {
                 ..Product::default()
             }
         };
-        if let Some(n) = p.number.clone().filter(|n| !n.is_empty()) {
+        if let Some(n) = p.number.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            let n = n.to_string();
             let e = self.by_number.entry(n).or_insert_with(|| p.clone());
             if p.id < e.id {
                 *e = p.clone();
             }
         }
-        if let Some(n) = p.ean.clone().filter(|n| !n.is_empty()) {
+        if let Some(n) = p.ean.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            let n = n.to_string();
             let e = self.by_ean.entry(n).or_insert_with(|| p.clone());
             if p.id < e.id {
                 *e = p;
@@ -106,8 +117,8 @@ impl ExistingIndex {
     /// The existing product with this key (the oldest when there are several).
     pub fn get(&self, key: &ProductKey) -> Option<&Product> {
         match key {
-            ProductKey::Number(n) => self.by_number.get(n),
-            ProductKey::Ean(e) => self.by_ean.get(e),
+            ProductKey::Number(n) => self.by_number.get(n.trim()),
+            ProductKey::Ean(e) => self.by_ean.get(e.trim()),
         }
     }
 
@@ -122,21 +133,71 @@ impl ExistingIndex {
     }
 }
 
-/// Looks a product up by key on the server (oldest match, if any).
+/// Looks a product up by key on the server: the oldest exact match, with
+/// the status and trace id of the answer that held it.
+///
+/// `name` is the row's product name. It only matters for an EAN: the API
+/// has no documented EAN filter, so the product is first searched by name
+/// (`productSearch`), and only when that finds no exact EAN is the catalogue
+/// read (with `ean=` as a hint). Without a name, the catalogue is read.
 pub async fn lookup<A: ProductApi>(
     api: &A,
     policy: &RetryPolicy,
     counters: &RequestCounters,
     key: &ProductKey,
+    name: Option<&str>,
 ) -> Result<Option<(Product, u16, Option<String>)>, ApiError> {
-    let answer = retry_idempotent(policy, counters, || api.find_products(key)).await?;
-    let status = answer.status;
-    let trace = answer.trace_id;
-    Ok(answer
-        .value
-        .into_iter()
-        .min_by_key(|p| p.id)
-        .map(|p| (p, status, trace)))
+    match key {
+        ProductKey::Number(n) => {
+            let query = ProductQuery::Number(n.trim().to_string());
+            exact_matches(api, policy, counters, &query, key).await
+        }
+        ProductKey::Ean(e) => {
+            let name = name.map(str::trim).filter(|n| !n.is_empty());
+            if let Some(name) = name {
+                let query = ProductQuery::Search(name.to_string());
+                if let Some(found) = exact_matches(api, policy, counters, &query, key).await? {
+                    return Ok(Some(found));
+                }
+            }
+            let query = ProductQuery::EanHint(e.trim().to_string());
+            exact_matches(api, policy, counters, &query, key).await
+        }
+    }
+}
+
+/// Reads every page of `query` and keeps the oldest product matching `key`
+/// exactly.
+async fn exact_matches<A: ProductApi>(
+    api: &A,
+    policy: &RetryPolicy,
+    counters: &RequestCounters,
+    query: &ProductQuery,
+    key: &ProductKey,
+) -> Result<Option<(Product, u16, Option<String>)>, ApiError> {
+    let mut guard = PageGuard::new("GET /products");
+    let mut cursor = None;
+    let mut best: Option<(Product, u16, Option<String>)> = None;
+    loop {
+        let page: Page<Product> = retry_idempotent(policy, counters, || {
+            api.list_products(query, cursor.as_ref())
+        })
+        .await?;
+        let (status, trace) = (page.status, page.trace_id.clone());
+        let Some((items, next)) = guard.accept(page)? else {
+            break;
+        };
+        for p in items.into_iter().filter(|p| key.matches(p)) {
+            if best.as_ref().is_none_or(|(b, _, _)| p.id < b.id) {
+                best = Some((p, status, trace.clone()));
+            }
+        }
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok(best)
 }
 
 /// The fields of `new` that differ from `old`, as a PATCH body, with their

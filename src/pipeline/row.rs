@@ -171,6 +171,7 @@ async fn submit<A: ProductApi>(
                 *slot = Some(IdRef { id });
             }
             Ok(Resolution::Missing) => problems.push(References::missing_message(kind, &name)),
+            Ok(Resolution::Refused(message)) => problems.push(message),
             Ok(Resolution::WouldCreate) => {
                 notes.push(format!("would create category \"{}\"", name.trim()))
             }
@@ -196,7 +197,7 @@ async fn submit<A: ProductApi>(
     let mode = ctx.settings.existing;
     let existing = match &key {
         Some(key) if maybe_sent || mode != ExistingMode::Create => {
-            match existing_product(ctx, key).await {
+            match existing_product(ctx, key, product.name.as_deref()).await {
                 Ok(found) => found,
                 Err(e) if e.class() == ErrorClass::Fatal => return Err(e),
                 Err(e) => return Ok(Outcome::failed(&e, &format!("could not look up {key}: "))),
@@ -272,11 +273,12 @@ impl Outcome {
 async fn existing_product<A: ProductApi>(
     ctx: &Context<A>,
     key: &ProductKey,
+    name: Option<&str>,
 ) -> Result<Option<(crate::api::types::Product, u16, Option<String>)>, ApiError> {
     if let Some(index) = &ctx.index {
         return Ok(index.get(key).cloned().map(|p| (p, 200, None)));
     }
-    lookup(&ctx.api, &ctx.settings.retry, &ctx.counters, key).await
+    lookup(&ctx.api, &ctx.settings.retry, &ctx.counters, key, name).await
 }
 
 async fn update<A: ProductApi>(
@@ -316,7 +318,15 @@ async fn create<A: ProductApi>(
     loop {
         if uncertain {
             let key = key.expect("rows without a key stop at the first unknown outcome");
-            match lookup(&ctx.api, policy, &ctx.counters, key).await {
+            match lookup(
+                &ctx.api,
+                policy,
+                &ctx.counters,
+                key,
+                product.name.as_deref(),
+            )
+            .await
+            {
                 Ok(Some((found, status, trace))) => {
                     return Ok(Outcome::new(RowStatus::Created)
                         .id(found.id)
@@ -367,23 +377,33 @@ async fn create<A: ProductApi>(
             None if uncertain => {
                 // Out of retries: one last look decides between created and failed.
                 let key = key.expect("checked above");
-                return Ok(match lookup(&ctx.api, policy, &ctx.counters, key).await {
-                    Ok(Some((found, status, trace))) => Outcome::new(RowStatus::Created)
-                        .id(found.id)
-                        .http(status, trace),
-                    Ok(None) => Outcome::failed(
-                        &e,
-                        &format!("gave up after {} retries: ", policy.max_retries),
-                    ),
-                    Err(le) if le.class() == ErrorClass::Fatal => return Err(le),
-                    Err(_) => Outcome::failed(
-                        &e,
-                        &format!(
+                return Ok(
+                    match lookup(
+                        &ctx.api,
+                        policy,
+                        &ctx.counters,
+                        key,
+                        product.name.as_deref(),
+                    )
+                    .await
+                    {
+                        Ok(Some((found, status, trace))) => Outcome::new(RowStatus::Created)
+                            .id(found.id)
+                            .http(status, trace),
+                        Ok(None) => Outcome::failed(
+                            &e,
+                            &format!("gave up after {} retries: ", policy.max_retries),
+                        ),
+                        Err(le) if le.class() == ErrorClass::Fatal => return Err(le),
+                        Err(_) => Outcome::failed(
+                            &e,
+                            &format!(
                             "gave up after {} retries, and could not look up {key}; check for it: ",
                             policy.max_retries
                         ),
-                    ),
-                });
+                        ),
+                    },
+                );
             }
             None => {
                 return Ok(Outcome::failed(

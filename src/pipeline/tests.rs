@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use super::*;
 use crate::api::types::{Category, IdRef, NewCategory, NewProduct, Product, Supplier, Unit};
-use crate::client::{Answer, Page, ProductKey};
+use crate::client::{Answer, Cursor, Page, ProductQuery};
 use crate::results::RowStatus;
 use crate::validate::{Draft, Problem, Reference};
 use retry::RetryPolicy;
@@ -133,28 +133,29 @@ impl ProductApi for Arc<Mock> {
         }
         Ok(ok(p.clone(), 200))
     }
-    async fn find_products(&self, key: &ProductKey) -> Result<Answer<Vec<Product>>, ApiError> {
-        self.lookups.fetch_add(1, Ordering::SeqCst);
+    async fn list_products(
+        &self,
+        query: &ProductQuery,
+        next: Option<&Cursor>,
+    ) -> Result<Page<Product>, ApiError> {
+        if *query != ProductQuery::All {
+            self.lookups.fetch_add(1, Ordering::SeqCst);
+        }
         let all = self.products.lock().unwrap();
-        Ok(ok(
-            all.iter().filter(|p| key.matches(p)).cloned().collect(),
-            200,
-        ))
-    }
-    async fn list_products(&self, page: u32, limit: u32) -> Result<Page<Product>, ApiError> {
-        let all = self.products.lock().unwrap();
-        let start = ((page - 1) * limit) as usize;
-        let items: Vec<Product> = all
+        let matching: Vec<&Product> = all
             .iter()
-            .skip(start)
-            .take(limit as usize)
-            .cloned()
+            .filter(|p| match query {
+                ProductQuery::All => true,
+                ProductQuery::Number(n) => p.number.as_deref() == Some(n.as_str()),
+                ProductQuery::Search(s) => p.name.as_deref() == Some(s.as_str()),
+                ProductQuery::EanHint(e) => p.ean.as_deref() == Some(e.as_str()),
+            })
             .collect();
-        let more = start + items.len() < all.len();
-        Ok(Page { items, more })
+        Ok(mock_page(&matching, next, 100))
     }
-    async fn list_categories(&self) -> Result<Vec<Category>, ApiError> {
-        Ok(self.categories.lock().unwrap().clone())
+    async fn list_categories(&self, next: Option<&Cursor>) -> Result<Page<Category>, ApiError> {
+        let all = self.categories.lock().unwrap().clone();
+        Ok(mock_page(&all.iter().collect::<Vec<_>>(), next, 2))
     }
     async fn create_category(&self, category: &NewCategory) -> Result<Category, ApiError> {
         self.category_creates.fetch_add(1, Ordering::SeqCst);
@@ -168,17 +169,20 @@ impl ProductApi for Arc<Mock> {
         all.push(c.clone());
         Ok(c)
     }
-    async fn list_units(&self) -> Result<Vec<Unit>, ApiError> {
-        Ok(vec![Unit {
-            id: Some(7),
-            name: Some("Stykk".into()),
-            symbol: Some("stk".into()),
-        }])
+    async fn list_units(&self, _next: Option<&Cursor>) -> Result<Page<Unit>, ApiError> {
+        Ok(Page::new(
+            vec![Unit {
+                id: Some(7),
+                name: Some("Stykk".into()),
+                symbol: Some("stk".into()),
+            }],
+            None,
+        ))
     }
     async fn list_suppliers(
         &self,
         org: Option<&str>,
-        _page: u32,
+        _next: Option<&Cursor>,
     ) -> Result<Page<Supplier>, ApiError> {
         let all = vec![Supplier {
             id: 30,
@@ -192,8 +196,22 @@ impl ProductApi for Arc<Mock> {
                 org.is_none_or(|o| s.organization_number.as_deref().unwrap().replace(' ', "") == o)
             })
             .collect();
-        Ok(Page { items, more: false })
+        Ok(Page::new(items, None))
     }
+}
+
+/// A page of `size` items of `all`, the cursor being the offset.
+fn mock_page<T: Clone>(all: &[&T], next: Option<&Cursor>, size: usize) -> Page<T> {
+    let start: usize = next.map_or(0, |c| c.as_str().parse().unwrap());
+    let items: Vec<T> = all
+        .iter()
+        .skip(start)
+        .take(size)
+        .map(|t| (*t).clone())
+        .collect();
+    let end = start + items.len();
+    let next = (end < all.len()).then(|| Cursor::new(end.to_string()));
+    Page::new(items, next)
 }
 
 fn draft(number: Option<&str>, category: Reference) -> Draft {

@@ -1,8 +1,13 @@
 //! Authentication: `POST /oauth/token` (client credentials, form-encoded or
-//! JSON) hands out opaque random bearer tokens with a lifetime, and every
-//! `/v1` request must carry a live one.
+//! JSON) hands out opaque random bearer tokens with a lifetime and a set of
+//! scopes, and every `/v1` request must carry a live one (else 401) with the
+//! scope its endpoint needs (else 403).
+//!
+//! A token lives exactly the whole seconds its `expires_in` says: a
+//! configured lifetime with a fraction of a second is rounded up, and the
+//! token is refused from the instant its lifetime is over.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,20 +19,30 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rand::Rng as _;
 
+use super::behaviour::Scope;
 use super::body::read_limited;
 use super::error::ApiError;
 use super::state::Sandbox;
 use super::AUDIENCE;
-use crate::api::types::{BadRequestIssue, TokenRequest, TokenResponse};
+use crate::api::types::{BadRequestIssue, TokenRequest};
 
 /// Expired tokens are forgotten this long after expiry; until then a request
 /// with one is told that it expired rather than that it is unknown.
 const FORGET_AFTER: Duration = Duration::from_secs(600);
 
-/// The tokens handed out and when each expires.
+/// The tokens handed out: when each expires and which scopes it carries.
 pub(crate) struct TokenStore {
-    ttl: Duration,
-    tokens: Mutex<HashMap<String, Instant>>,
+    /// Whole seconds, as `expires_in` tells them.
+    lifetime_secs: u64,
+    /// The scopes every new token carries.
+    granted: BTreeSet<Scope>,
+    tokens: Mutex<HashMap<String, Issued>>,
+}
+
+/// One token handed out.
+struct Issued {
+    expires: Instant,
+    scopes: BTreeSet<Scope>,
 }
 
 /// Why a bearer token is refused.
@@ -35,45 +50,89 @@ pub(crate) struct TokenStore {
 pub(crate) enum TokenProblem {
     Unknown,
     Expired,
+    /// Live, but without the scope the endpoint needs.
+    MissingScope(Scope),
 }
 
 impl TokenStore {
-    pub(crate) fn new(ttl: Duration) -> Self {
+    /// Tokens living `ttl` rounded up to whole seconds (at least one) and
+    /// carrying the `granted` scopes.
+    pub(crate) fn new(ttl: Duration, granted: BTreeSet<Scope>) -> Self {
         TokenStore {
-            ttl,
+            lifetime_secs: (ttl.as_secs_f64().ceil() as u64).max(1),
+            granted,
             tokens: Mutex::new(HashMap::new()),
         }
     }
 
-    /// A new random token valid for the configured lifetime.
+    /// A new random token valid for the lifetime from now.
     pub(crate) fn issue(&self) -> String {
+        self.issue_at(Instant::now())
+    }
+
+    fn issue_at(&self, now: Instant) -> String {
         let bytes: [u8; 24] = rand::rng().random();
         let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let now = Instant::now();
         let mut tokens = self.lock();
-        tokens.retain(|_, expires| *expires + FORGET_AFTER > now);
-        tokens.insert(token.clone(), now + self.ttl);
+        tokens.retain(|_, issued| issued.expires + FORGET_AFTER > now);
+        let issued = Issued {
+            expires: now + Duration::from_secs(self.lifetime_secs),
+            scopes: self.granted.clone(),
+        };
+        tokens.insert(token.clone(), issued);
         token
     }
 
     /// Lifetime in whole seconds, as `expires_in` says it.
     pub(crate) fn expires_in(&self) -> u64 {
-        self.ttl.as_secs_f64().ceil() as u64
+        self.lifetime_secs
     }
 
-    pub(crate) fn check(&self, token: &str) -> Result<(), TokenProblem> {
+    /// The scopes new tokens carry, space-separated as OAuth writes them.
+    pub(crate) fn scope_text(&self) -> String {
+        let names: Vec<&str> = self.granted.iter().map(|scope| scope.name()).collect();
+        names.join(" ")
+    }
+
+    /// Whether `token` is live now and carries `needed` (when given).
+    pub(crate) fn check(&self, token: &str, needed: Option<Scope>) -> Result<(), TokenProblem> {
+        self.check_at(token, needed, Instant::now())
+    }
+
+    fn check_at(
+        &self,
+        token: &str,
+        needed: Option<Scope>,
+        now: Instant,
+    ) -> Result<(), TokenProblem> {
         match self.lock().get(token) {
             None => Err(TokenProblem::Unknown),
-            Some(expires) if *expires <= Instant::now() => Err(TokenProblem::Expired),
-            Some(_) => Ok(()),
+            Some(issued) if issued.expires <= now => Err(TokenProblem::Expired),
+            Some(issued) => match needed {
+                Some(scope) if !issued.scopes.contains(&scope) => {
+                    Err(TokenProblem::MissingScope(scope))
+                }
+                _ => Ok(()),
+            },
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Issued>> {
         self.tokens
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// The answer of `POST /oauth/token`: the fields of
+/// [`TokenResponse`](crate::api::types::TokenResponse) plus the granted
+/// `scope`, which OAuth requires when it differs from the one asked for.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct IssuedToken {
+    access_token: String,
+    token_type: String,
+    expires_in: u64,
+    scope: String,
 }
 
 /// `POST /oauth/token`.
@@ -81,7 +140,7 @@ pub(crate) async fn token(
     State(sandbox): State<Arc<Sandbox>>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<TokenResponse>, ApiError> {
+) -> Result<Json<IssuedToken>, ApiError> {
     let bytes = read_limited(body).await?;
     let is_json = headers
         .get(header::CONTENT_TYPE)
@@ -127,10 +186,11 @@ pub(crate) async fn token(
             "Unknown audience; use https://api.24sevenoffice.com",
         ));
     }
-    Ok(Json(TokenResponse {
+    Ok(Json(IssuedToken {
         access_token: sandbox.tokens.issue(),
         token_type: "Bearer".to_owned(),
         expires_in: sandbox.tokens.expires_in(),
+        scope: sandbox.tokens.scope_text(),
     }))
 }
 
@@ -142,7 +202,7 @@ fn issue(issue_type: &str, message: String) -> BadRequestIssue {
     }
 }
 
-/// Middleware: a live bearer token or 401.
+/// Middleware: a live bearer token or 401; the scope the endpoint needs or 403.
 pub(crate) async fn require_bearer(
     State(sandbox): State<Arc<Sandbox>>,
     request: Request,
@@ -155,12 +215,17 @@ pub(crate) async fn require_bearer(
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim());
+    let needed = Scope::required(request.method(), request.uri().path());
     let refused = match token {
         None => "Missing bearer token",
-        Some(token) => match sandbox.tokens.check(token) {
+        Some(token) => match sandbox.tokens.check(token, needed) {
             Ok(()) => return next.run(request).await,
             Err(TokenProblem::Unknown) => "Invalid token",
             Err(TokenProblem::Expired) => "Token expired",
+            Err(TokenProblem::MissingScope(scope)) => {
+                let message = format!("The token lacks the scope {scope} this endpoint needs");
+                return ApiError::forbidden(&message).into_response();
+            }
         },
     };
     ApiError::unauthorized(refused).into_response()
@@ -171,15 +236,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tokens_live_for_the_ttl() {
-        let store = TokenStore::new(Duration::from_millis(30));
-        let token = store.issue();
+    fn tokens_live_exactly_the_whole_seconds_of_expires_in() {
+        let store = TokenStore::new(Duration::from_millis(1500), Scope::ALL.into());
+        assert_eq!(store.expires_in(), 2);
+        let issued = Instant::now();
+        let token = store.issue_at(issued);
         assert_eq!(token.len(), 48);
-        assert_eq!(store.check(&token), Ok(()));
-        assert_eq!(store.check("nope"), Err(TokenProblem::Unknown));
-        std::thread::sleep(Duration::from_millis(40));
-        assert_eq!(store.check(&token), Err(TokenProblem::Expired));
+        let at = |millis| issued + Duration::from_millis(millis);
+        assert_eq!(store.check_at(&token, None, at(1999)), Ok(()));
+        assert_eq!(
+            store.check_at(&token, None, at(2000)),
+            Err(TokenProblem::Expired)
+        );
+        assert_eq!(
+            store.check_at("nope", None, issued),
+            Err(TokenProblem::Unknown)
+        );
         assert_ne!(store.issue(), token);
-        assert_eq!(store.expires_in(), 1);
+        assert_eq!(
+            TokenStore::new(Duration::from_millis(30), BTreeSet::new()).expires_in(),
+            1
+        );
+    }
+
+    #[test]
+    fn tokens_carry_the_granted_scopes() {
+        let granted: BTreeSet<Scope> = [Scope::ProductRead, Scope::UnitRead].into();
+        let store = TokenStore::new(Duration::from_secs(60), granted);
+        let token = store.issue();
+        assert_eq!(store.check(&token, Some(Scope::ProductRead)), Ok(()));
+        assert_eq!(store.check(&token, None), Ok(()));
+        assert_eq!(
+            store.check(&token, Some(Scope::CustomerRead)),
+            Err(TokenProblem::MissingScope(Scope::CustomerRead))
+        );
+        assert_eq!(
+            store.scope_text(),
+            "api.product.product:read api.product.unit:read"
+        );
     }
 }

@@ -1,17 +1,26 @@
 //! The records products refer to: `/v1/productcategories` (read and create),
 //! `/v1/productunits` (read only) and `/v1/customers` (read only; the seed
 //! data holds suppliers only).
+//!
+//! `organizationNumber` on `/v1/customers` matches the stored number exactly,
+//! as a string: `987 654 325` does not find `987654325`. A real server may be
+//! as strict, so a client should send the number as the server holds it.
+//! Paging follows [`Paging`]: under `numbered`, categories come all at once
+//! and customers as the first `limit` without a `link` header; under `cursor`
+//! both page by cursor and ignore `page`.
 
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use super::behaviour::Paging;
 use super::body::read_json;
 use super::error::ApiError;
+use super::paging::{absolute, set_link, QueryPairs, Window};
 use super::state::Sandbox;
 use crate::api::types::{Category, Supplier, Unit};
 
@@ -20,9 +29,26 @@ const CUSTOMERS_DEFAULT_LIMIT: usize = 25;
 /// Largest `limit` of `GET /v1/customers`.
 const CUSTOMERS_MAX_LIMIT: usize = 100;
 
-/// `GET /v1/productcategories`: every category.
-pub(crate) async fn list_categories(State(sandbox): State<Arc<Sandbox>>) -> Json<Vec<Category>> {
-    Json(sandbox.store().categories().to_vec())
+/// `GET /v1/productcategories`: every category, or a page of them under
+/// cursor paging.
+pub(crate) async fn list_categories(
+    State(sandbox): State<Arc<Sandbox>>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if sandbox.behaviour.paging == Paging::Numbered {
+        return Ok(Json(sandbox.store().categories().to_vec()).into_response());
+    }
+    let query = QueryPairs::parse(raw.as_deref())?;
+    let window = Window::requested(&query, &sandbox.cursors, false)?;
+    let (page, has_next) = window.cut(sandbox.store().categories().iter());
+    let base = absolute(&headers, "/v1/productcategories");
+    let mut response = Json::<Vec<Category>>(page).into_response();
+    set_link(
+        &mut response,
+        &window.link(&base, &query, &sandbox.cursors, has_next),
+    );
+    Ok(response)
 }
 
 /// `POST /v1/productcategories`: 201 with the new category and its id.
@@ -42,48 +68,63 @@ pub(crate) async fn list_units(State(sandbox): State<Arc<Sandbox>>) -> Json<Vec<
     Json(sandbox.store().units().to_vec())
 }
 
-/// `GET /v1/customers` with `isSupplier`, `organizationNumber` and `limit`.
+/// `GET /v1/customers` with `isSupplier`, `organizationNumber` and `limit`,
+/// paged as [`Paging`] says.
 pub(crate) async fn list_customers(
     State(sandbox): State<Arc<Sandbox>>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Vec<Supplier>>, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
-        .map_err(|error| ApiError::bad_parameter("query", "format", error.to_string()))?;
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let is_supplier = get("isSupplier")
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let query = QueryPairs::parse(raw.as_deref())?;
+    let is_supplier = query
+        .get("isSupplier")
         .map(|v| boolean("isSupplier", v))
         .transpose()?;
-    let limit = match get("limit") {
-        None => CUSTOMERS_DEFAULT_LIMIT,
-        Some(v) => match v.parse::<usize>() {
-            Ok(n) if n >= 1 => n.min(CUSTOMERS_MAX_LIMIT),
-            _ => {
-                return Err(ApiError::bad_parameter(
-                    "limit",
-                    "type",
-                    format!("`{v}` is not a positive integer"),
-                ))
-            }
+    let organization_number = query.get("organizationNumber");
+    let window = match sandbox.behaviour.paging {
+        Paging::Numbered => Window {
+            offset: 0,
+            limit: numbered_limit(&query)?,
         },
+        Paging::Cursor => Window::requested(&query, &sandbox.cursors, false)?,
     };
-    let organization_number = get("organizationNumber");
-    let store = sandbox.store();
-    let customers = store
-        .suppliers()
-        .iter()
-        // Every customer the sandbox holds is a supplier.
-        .filter(|_| is_supplier != Some(false))
-        .filter(|s| organization_number.is_none_or(|n| s.organization_number.as_deref() == Some(n)))
-        .take(limit)
-        .cloned()
-        .collect();
-    Ok(Json(customers))
+    let (page, has_next) = {
+        let store = sandbox.store();
+        window.cut(
+            store
+                .suppliers()
+                .iter()
+                // Every customer the sandbox holds is a supplier.
+                .filter(|_| is_supplier != Some(false))
+                .filter(|s| {
+                    organization_number.is_none_or(|n| s.organization_number.as_deref() == Some(n))
+                }),
+        )
+    };
+    let mut response = Json::<Vec<Supplier>>(page).into_response();
+    if sandbox.behaviour.paging == Paging::Cursor {
+        let base = absolute(&headers, "/v1/customers");
+        set_link(
+            &mut response,
+            &window.link(&base, &query, &sandbox.cursors, has_next),
+        );
+    }
+    Ok(response)
+}
+
+/// `limit` of `/v1/customers` under numbered paging: default 25, at most 100.
+fn numbered_limit(query: &QueryPairs) -> Result<usize, ApiError> {
+    match query.get("limit") {
+        None => Ok(CUSTOMERS_DEFAULT_LIMIT),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(n.min(CUSTOMERS_MAX_LIMIT)),
+            _ => Err(ApiError::bad_parameter(
+                "limit",
+                "type",
+                format!("`{v}` is not a positive integer"),
+            )),
+        },
+    }
 }
 
 fn boolean(name: &str, value: &str) -> Result<bool, ApiError> {

@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{start, FaultSpec, SandboxConfig, SeedData, AUDIENCE};
+use super::{
+    start, Behaviour, EanFilter, FaultSpec, NumberSearch, OnDisconnect, Paging, PatchNested,
+    Profile, SandboxConfig, Scope, SeedData, AUDIENCE,
+};
 
 /// Flags of `product-import sandbox`.
 #[derive(Debug, Clone, Args)]
@@ -28,12 +31,52 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "SECS", default_value_t = 3600,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub token_ttl: u64,
-    /// Faults to inject, e.g. error500=0.05,error503=0.02,reset=0.02,ambiguous=0.02,slow=0.01
+    /// Faults to inject, e.g. error500=0.05,error503=0.02,reset=0.02,ambiguous=0.02,slow=0.01,late=0.01
     #[arg(long, value_name = "SPEC")]
     pub faults: Option<FaultSpec>,
     /// How long a `slow` fault waits before answering, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 20_000)]
     pub slow_ms: u64,
+    /// How long a `late` fault waits before creating the product, in milliseconds
+    /// (the creation happens even when the client has given up by then).
+    #[arg(long, value_name = "MS", default_value_t = 2_500)]
+    pub late_ms: u64,
+    /// Behaviour where the vendor leaves it open: `lenient` is the kindest
+    /// reading, `strict` the worst plausible one (partial number search, `ean`
+    /// ignored, cursor paging, 1.5 s search lag, PATCH replaces nested objects,
+    /// writes finish after a disconnect). The flags below override single switches.
+    #[arg(long, value_enum, value_name = "PROFILE", default_value_t = Profile::Lenient)]
+    pub profile: Profile,
+    /// How GET /products?productNumber= matches: the whole number, the whole
+    /// number ignoring case, or any number containing it (ignoring case).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub number_search: Option<NumberSearch>,
+    /// Whether GET /products honours the undocumented `ean` filter or ignores
+    /// it and answers the unfiltered list.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub ean_filter: Option<EanFilter>,
+    /// How list endpoints page: `numbered` (page numbers on /products, everything
+    /// at once on /productcategories, the first `limit` on /customers) or
+    /// `cursor` (an opaque cursor in the link header's next URL everywhere,
+    /// 25 per page, limit capped at 100, `page` ignored except on /products).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub paging: Option<Paging>,
+    /// How long a new product stays out of GET /products answers while
+    /// GET /products/{id} already finds it, in milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub search_lag_ms: Option<u64>,
+    /// What PATCH does with nested objects (stock, supplierProduct): merge the
+    /// given fields, or replace the object so that fields not given become unset.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub patch_nested: Option<PatchNested>,
+    /// What happens to a POST, PATCH or DELETE whose client disconnects:
+    /// `cancel` drops the work, `finish` completes it anyway.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub on_disconnect: Option<OnDisconnect>,
+    /// Withhold a scope from every token, so its endpoints answer 403; repeat
+    /// for more than one.
+    #[arg(long, value_enum, value_name = "SCOPE")]
+    pub deny_scope: Vec<Scope>,
     /// Seed of the random choices, to repeat a run's faults (default: random, printed).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -57,10 +100,41 @@ impl SandboxArgs {
             token_ttl: Duration::from_secs(self.token_ttl),
             faults: self.faults.clone().unwrap_or_default(),
             slow_delay: Duration::from_millis(self.slow_ms),
+            late_delay: Duration::from_millis(self.late_ms),
+            behaviour: self.behaviour(),
             seed: self.seed.unwrap_or_else(rand::random),
             data,
             ..SandboxConfig::default()
         })
+    }
+}
+
+impl SandboxArgs {
+    /// The profile's switches with the single-switch flags applied on top.
+    pub fn behaviour(&self) -> Behaviour {
+        let mut behaviour = self.profile.behaviour();
+        if let Some(mode) = self.number_search {
+            behaviour.number_search = mode;
+        }
+        if let Some(mode) = self.ean_filter {
+            behaviour.ean_filter = mode;
+        }
+        if let Some(mode) = self.paging {
+            behaviour.paging = mode;
+        }
+        if let Some(ms) = self.search_lag_ms {
+            behaviour.search_lag = Duration::from_millis(ms);
+        }
+        if let Some(mode) = self.patch_nested {
+            behaviour.patch_nested = mode;
+        }
+        if let Some(mode) = self.on_disconnect {
+            behaviour.on_disconnect = mode;
+        }
+        behaviour
+            .denied_scopes
+            .extend(self.deny_scope.iter().copied());
+        behaviour
     }
 }
 
@@ -78,6 +152,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     let config = args.config()?;
     let summary = describe(
         &config,
+        args.profile,
         args.data.as_deref().map(|p| p.display().to_string()),
     );
     let sandbox = start(config).await?;
@@ -107,7 +182,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
 }
 
 /// The settings worth telling the user, one line each.
-fn describe(config: &SandboxConfig, data_file: Option<String>) -> Vec<String> {
+fn describe(config: &SandboxConfig, profile: Profile, data_file: Option<String>) -> Vec<String> {
     let rate = config
         .rate
         .map_or("none".to_owned(), |n| format!("{n} requests/s on /v1"));
@@ -115,13 +190,33 @@ fn describe(config: &SandboxConfig, data_file: Option<String>) -> Vec<String> {
         "none".to_owned()
     } else {
         format!(
-            "{} (slow waits {} ms)",
+            "{} (slow waits {} ms, late {} ms)",
             config.faults,
-            config.slow_delay.as_millis()
+            config.slow_delay.as_millis(),
+            config.late_delay.as_millis()
         )
     };
     let data = &config.data;
+    let behaviour = &config.behaviour;
+    let denied: Vec<&str> = behaviour.denied_scopes.iter().map(|s| s.name()).collect();
     vec![
+        format!(
+            "Behaviour: {} profile; number search {}, ean filter {}, paging {}, \
+             search lag {} ms, PATCH {} nested objects, writes {} on disconnect; \
+             scopes withheld: {}",
+            mode(profile),
+            mode(behaviour.number_search),
+            mode(behaviour.ean_filter),
+            mode(behaviour.paging),
+            behaviour.search_lag.as_millis(),
+            mode(behaviour.patch_nested),
+            mode(behaviour.on_disconnect),
+            if denied.is_empty() {
+                "none".to_owned()
+            } else {
+                denied.join(", ")
+            }
+        ),
         format!("Rate limit: {rate}"),
         format!(
             "Latency: {} ms ± {} ms; tokens live {} s",
@@ -139,6 +234,13 @@ fn describe(config: &SandboxConfig, data_file: Option<String>) -> Vec<String> {
             data.products.len()
         ),
     ]
+}
+
+/// The flag value that selects a mode, e.g. `case-insensitive`.
+fn mode(value: impl clap::ValueEnum) -> String {
+    value
+        .to_possible_value()
+        .map_or_else(String::new, |v| v.get_name().to_owned())
 }
 
 async fn wait_for_stop() -> anyhow::Result<()> {
@@ -190,6 +292,62 @@ mod tests {
         assert_eq!(config.slow_delay, Duration::from_millis(1500));
         assert_eq!(config.seed, 9);
         assert_eq!(config.data, SeedData::builtin());
+        assert_eq!(config.behaviour, Behaviour::lenient());
+        assert_eq!(config.late_delay, Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn profile_and_single_switches() {
+        let parse = |flags: &[&str]| {
+            let mut argv = vec!["sandbox"];
+            argv.extend_from_slice(flags);
+            Cli::try_parse_from(argv).unwrap().args.config().unwrap()
+        };
+        assert_eq!(
+            parse(&["--profile", "strict"]).behaviour,
+            Behaviour::strict()
+        );
+        let config = parse(&[
+            "--profile",
+            "strict",
+            "--number-search",
+            "case-insensitive",
+            "--ean-filter",
+            "honoured",
+            "--paging",
+            "numbered",
+            "--search-lag-ms",
+            "0",
+            "--patch-nested",
+            "merge",
+            "--on-disconnect",
+            "cancel",
+            "--deny-scope",
+            "api.crm.customer:read",
+            "--deny-scope",
+            "api.product.unit:read",
+            "--late-ms",
+            "700",
+        ]);
+        let expected = Behaviour {
+            number_search: NumberSearch::CaseInsensitive,
+            ..Behaviour::lenient()
+                .deny(Scope::CustomerRead)
+                .deny(Scope::UnitRead)
+        };
+        assert_eq!(config.behaviour, expected);
+        assert_eq!(config.late_delay, Duration::from_millis(700));
+        let lines = describe(&config, Profile::Strict, None);
+        assert!(
+            lines[0].contains("number search case-insensitive"),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[0].contains("api.crm.customer:read"), "{}", lines[0]);
+        assert!(
+            Cli::try_parse_from(["sandbox", "--deny-scope", "api.crm.customer:write"]).is_err()
+        );
+        assert!(Cli::try_parse_from(["sandbox", "--profile", "evil"]).is_err());
     }
 
     #[test]

@@ -4,9 +4,10 @@
 //! seeded with [`SandboxConfig::seed`](super::SandboxConfig::seed); the number
 //! picks at most one fault by the cumulative probabilities of the
 //! [`FaultSpec`], in the order `error500`, `error503`, `reset`, `ambiguous`,
-//! `slow`. The same seed and the same sequence of requests therefore give the
-//! same faults. A fault that does not apply to the endpoint (`ambiguous`
-//! outside `POST /products`) means no fault for that request.
+//! `slow`, `late`. The same seed and the same sequence of requests therefore
+//! give the same faults. A fault that does not apply to the endpoint
+//! (`ambiguous` or `late` outside `POST /products`) means no fault for that
+//! request.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -19,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 
+use super::detach::run_detached;
 use super::error::ApiError;
 use super::observe::Endpoint;
 use super::server::ConnectionControl;
@@ -47,19 +49,28 @@ pub enum FaultKind {
     /// [`SandboxConfig::slow_delay`](super::SandboxConfig::slow_delay) before
     /// answering, long enough for a client timeout to leave the outcome unknown.
     Slow,
+    /// `late` (`POST /products` only): reads the body, waits
+    /// [`SandboxConfig::late_delay`](super::SandboxConfig::late_delay), then
+    /// creates the product and answers. The wait and the creation run apart
+    /// from the connection, so a client that times out or disconnects
+    /// meanwhile does not cancel them: the product appears on the server
+    /// after the client has given up.
+    Late,
 }
 
 impl FaultKind {
     /// Every kind, in the order probabilities are accumulated.
-    pub const ALL: [FaultKind; 5] = [
+    pub const ALL: [FaultKind; 6] = [
         FaultKind::Error500,
         FaultKind::Error503,
         FaultKind::Reset,
         FaultKind::Ambiguous,
         FaultKind::Slow,
+        FaultKind::Late,
     ];
 
-    /// The name used in a fault spec: `error500`, `error503`, `reset`, `ambiguous`, `slow`.
+    /// The name used in a fault spec: `error500`, `error503`, `reset`,
+    /// `ambiguous`, `slow`, `late`.
     pub fn name(self) -> &'static str {
         match self {
             FaultKind::Error500 => "error500",
@@ -67,6 +78,7 @@ impl FaultKind {
             FaultKind::Reset => "reset",
             FaultKind::Ambiguous => "ambiguous",
             FaultKind::Slow => "slow",
+            FaultKind::Late => "late",
         }
     }
 }
@@ -94,8 +106,8 @@ pub enum FaultSpecError {
     /// An entry is not `kind=probability`.
     #[error("fault entry `{0}` is not of the form kind=probability")]
     Malformed(String),
-    /// The kind is not one of `error500`, `error503`, `reset`, `ambiguous`, `slow`.
-    #[error("unknown fault `{0}` (known: error500, error503, reset, ambiguous, slow)")]
+    /// The kind is not one of `error500`, `error503`, `reset`, `ambiguous`, `slow`, `late`.
+    #[error("unknown fault `{0}` (known: error500, error503, reset, ambiguous, slow, late)")]
     UnknownKind(String),
     /// The probability is not a number from 0 to 1.
     #[error("probability of `{kind}` must be a number from 0 to 1, not `{value}`")]
@@ -259,7 +271,8 @@ pub(crate) async fn inject(
         .get::<Endpoint>()
         .cloned()
         .unwrap_or_default();
-    if kind == FaultKind::Ambiguous && endpoint.0 != CREATE_PRODUCT {
+    let creates_only = matches!(kind, FaultKind::Ambiguous | FaultKind::Late);
+    if creates_only && endpoint.0 != CREATE_PRODUCT {
         return next.run(request).await;
     }
     sandbox.stats.fault(kind);
@@ -285,6 +298,7 @@ pub(crate) async fn inject(
             tokio::time::sleep(sandbox.slow_delay).await;
             response
         }
+        FaultKind::Late => run_detached(request, next, sandbox.late_delay).await,
     }
 }
 

@@ -37,11 +37,14 @@
 pub mod command;
 
 mod auth;
+mod behaviour;
 mod body;
 mod catalog;
+mod detach;
 mod error;
 mod faults;
 mod observe;
+mod paging;
 mod products;
 mod rate;
 mod routes;
@@ -62,6 +65,10 @@ use tokio::task::JoinHandle;
 
 use crate::api::types::{Category, Product};
 
+pub use behaviour::{
+    Behaviour, EanFilter, NumberSearch, OnDisconnect, Paging, PatchNested, Profile, Scope,
+    UnknownScope,
+};
 pub use command::SandboxArgs;
 pub use faults::{FaultKind, FaultSpec, FaultSpecError};
 pub use seed::SeedData;
@@ -111,6 +118,10 @@ pub struct SandboxConfig {
     pub faults: FaultSpec,
     /// How long a [`FaultKind::Slow`] request waits before answering.
     pub slow_delay: Duration,
+    /// How long a [`FaultKind::Late`] request waits before creating the product.
+    pub late_delay: Duration,
+    /// How the sandbox answers where the vendor leaves the behaviour open.
+    pub behaviour: Behaviour,
     /// Seed of the random choices (faults, jitter, trace ids), for reproducible runs.
     pub seed: u64,
     /// Categories, units, suppliers and products the sandbox starts with.
@@ -121,7 +132,8 @@ pub struct SandboxConfig {
 
 impl Default for SandboxConfig {
     /// A well-behaved sandbox on an ephemeral loopback port: no rate limit, no
-    /// latency, no faults, tokens valid for an hour, the built-in seed data.
+    /// latency, no faults, tokens valid for an hour, the built-in seed data,
+    /// the lenient [`Behaviour`].
     fn default() -> Self {
         SandboxConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -131,6 +143,8 @@ impl Default for SandboxConfig {
             token_ttl: Duration::from_secs(3600),
             faults: FaultSpec::default(),
             slow_delay: Duration::from_secs(20),
+            late_delay: Duration::from_millis(2500),
+            behaviour: Behaviour::lenient(),
             seed: 0,
             data: SeedData::default(),
             credentials: DemoCredentials::default(),
@@ -146,6 +160,15 @@ impl SandboxConfig {
             rate: Some(20),
             latency: Duration::from_millis(20),
             jitter: Duration::from_millis(10),
+            ..SandboxConfig::default()
+        }
+    }
+
+    /// [`SandboxConfig::default`] with the strict [`Behaviour`]: the worst
+    /// plausible server, still without faults or latency.
+    pub fn strict() -> Self {
+        SandboxConfig {
+            behaviour: Behaviour::strict(),
             ..SandboxConfig::default()
         }
     }
@@ -205,6 +228,12 @@ impl SandboxHandle {
     /// A snapshot of the products held, in id order; duplicates are visible.
     pub fn products(&self) -> Vec<Product> {
         self.state.store().products()
+    }
+
+    /// How many products the sandbox holds now (duplicates included, also
+    /// those still hidden from searches by the search lag).
+    pub fn product_count(&self) -> usize {
+        self.state.store().product_count()
     }
 
     /// A snapshot of the product categories, in id order.

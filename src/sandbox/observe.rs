@@ -81,7 +81,7 @@ pub(crate) async fn observe(
     next: Next,
 ) -> Response {
     let endpoint = Endpoint::of(request.method(), request.uri().path());
-    sandbox.stats.arrived();
+    sandbox.stats.arrived(&endpoint.0);
     let trace_id = sandbox.trace_ids.next();
     request.extensions_mut().insert(endpoint.clone());
     let mut response = next.run(request).await;

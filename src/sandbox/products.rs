@@ -5,22 +5,23 @@
 //! accepted: keeping numbers unique is the client's job.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use super::behaviour::{Behaviour, EanFilter, NumberSearch, Paging};
 use super::body::read_json;
 use super::error::ApiError;
+use super::paging::{absolute, positive, set_link, QueryPairs, Window, DEFAULT_LIMIT};
 use super::state::Sandbox;
 use crate::api::types::Product;
 
-/// Page size when `limit` is not given.
-const DEFAULT_LIMIT: usize = 25;
-/// Larger `limit`s are served as this many.
-const MAX_LIMIT: usize = 1000;
+/// Under numbered paging, larger `limit`s are served as this many.
+const NUMBERED_MAX_LIMIT: usize = 1000;
 
 /// `POST /v1/products`.
 pub(crate) async fn create(
@@ -29,6 +30,7 @@ pub(crate) async fn create(
 ) -> Result<Response, ApiError> {
     let fields = sandbox.schemas.check_product_post(read_json(body).await?)?;
     let product = sandbox.store().create_product(&fields)?;
+    sandbox.stats.product_created();
     Ok((StatusCode::CREATED, Json(product)).into_response())
 }
 
@@ -87,57 +89,46 @@ fn not_found(id: i64) -> ApiError {
     ApiError::not_found(format!("There is no product with id {id}"))
 }
 
-/// The query of `GET /v1/products`.
-#[derive(Debug, Default)]
-struct ProductQuery {
-    page: usize,
-    limit: usize,
+/// The filters of `GET /v1/products`, read as the sandbox's [`Behaviour`]
+/// says.
+#[derive(Debug)]
+struct ProductFilter {
     product_number: Option<String>,
+    number_search: NumberSearch,
     product_search: Option<String>,
     ean: Option<String>,
     category_ids: Option<Vec<i64>>,
     supplier_ids: Option<Vec<i64>>,
-    /// Every pair as given, to rebuild the `link` URLs.
-    pairs: Vec<(String, String)>,
 }
 
-impl ProductQuery {
-    fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
-            .map_err(|error| ApiError::bad_parameter("query", "format", error.to_string()))?;
-        let get = |name: &str| {
-            pairs
-                .iter()
-                .rev()
-                .find(|(key, _)| key == name)
-                .map(|(_, value)| value.clone())
+impl ProductFilter {
+    fn parse(query: &QueryPairs, behaviour: &Behaviour) -> Result<Self, ApiError> {
+        let ean = match behaviour.ean_filter {
+            EanFilter::Honoured => query.get("ean").map(str::to_owned),
+            EanFilter::Ignored => None,
         };
-        let page = get("page").map_or(Ok(1), |v| positive("page", &v))?;
-        let limit = get("limit").map_or(Ok(DEFAULT_LIMIT), |v| positive("limit", &v))?;
-        Ok(ProductQuery {
-            page,
-            limit: limit.min(MAX_LIMIT),
-            product_number: get("productNumber"),
-            product_search: get("productSearch"),
-            ean: get("ean"),
-            category_ids: get("categoryIds")
-                .map(|v| id_list("categoryIds", &v))
+        Ok(ProductFilter {
+            product_number: query.get("productNumber").map(str::to_owned),
+            number_search: behaviour.number_search,
+            product_search: query.get("productSearch").map(str::to_owned),
+            ean,
+            category_ids: query
+                .get("categoryIds")
+                .map(|v| id_list("categoryIds", v))
                 .transpose()?,
-            supplier_ids: get("supplierIds")
-                .map(|v| id_list("supplierIds", &v))
+            supplier_ids: query
+                .get("supplierIds")
+                .map(|v| id_list("supplierIds", v))
                 .transpose()?,
-            pairs,
         })
     }
 
     fn matches(&self, product: &Product) -> bool {
         let number = product.number.as_deref();
-        if self
-            .product_number
-            .as_deref()
-            .is_some_and(|n| number != Some(n))
-        {
-            return false;
+        if let Some(wanted) = &self.product_number {
+            if !number.is_some_and(|number| number_matches(self.number_search, wanted, number)) {
+                return false;
+            }
         }
         if self
             .ean
@@ -174,47 +165,50 @@ impl ProductQuery {
             }
         }
     }
+}
 
-    /// The `link` header: `first`, `prev` when not on the first page,
-    /// `next` when more products follow.
-    fn link(&self, base: &str, has_next: bool) -> String {
-        let url = |page: usize| {
-            let mut pairs: Vec<(String, String)> = self
-                .pairs
-                .iter()
-                .filter(|(key, _)| key != "page" && key != "limit")
-                .cloned()
-                .collect();
-            pairs.push(("page".to_owned(), page.to_string()));
-            pairs.push(("limit".to_owned(), self.limit.to_string()));
-            let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-            format!("<{base}?{query}>")
-        };
-        let mut links = vec![format!("{}; rel=\"first\"", url(1))];
-        if self.page > 1 {
-            links.push(format!("{}; rel=\"prev\"", url(self.page - 1)));
-        }
-        if has_next {
-            links.push(format!("{}; rel=\"next\"", url(self.page + 1)));
-        }
-        links.join(", ")
+/// Whether a product's `number` answers a `productNumber` search.
+fn number_matches(mode: NumberSearch, wanted: &str, number: &str) -> bool {
+    match mode {
+        NumberSearch::Exact => number == wanted,
+        NumberSearch::CaseInsensitive => number.to_lowercase() == wanted.to_lowercase(),
+        NumberSearch::Partial => number.to_lowercase().contains(&wanted.to_lowercase()),
     }
 }
 
-fn positive(name: &str, value: &str) -> Result<usize, ApiError> {
-    match value.parse::<usize>() {
-        Ok(n) if n >= 1 => Ok(n),
-        Ok(_) => Err(ApiError::bad_parameter(
-            name,
-            "minimum",
-            "must be at least 1".to_owned(),
-        )),
-        Err(_) => Err(ApiError::bad_parameter(
-            name,
-            "type",
-            format!("`{value}` is not an integer"),
-        )),
+/// The window of a numbered request (`page` from 1, `limit` capped at
+/// [`NUMBERED_MAX_LIMIT`]) and its page number.
+fn numbered_window(query: &QueryPairs) -> Result<(usize, Window), ApiError> {
+    let page = query.get("page").map_or(Ok(1), |v| positive("page", v))?;
+    let limit = query
+        .get("limit")
+        .map_or(Ok(DEFAULT_LIMIT), |v| positive("limit", v))?
+        .min(NUMBERED_MAX_LIMIT);
+    let offset = (page - 1).saturating_mul(limit);
+    Ok((page, Window { offset, limit }))
+}
+
+/// The `link` header of numbered paging: `first`, `prev` when not on the
+/// first page, `next` when more products follow.
+fn numbered_link(
+    base: &str,
+    query: &QueryPairs,
+    page: usize,
+    limit: usize,
+    has_next: bool,
+) -> String {
+    let url = |page: usize| {
+        let paging = [("page", page.to_string()), ("limit", limit.to_string())];
+        format!("<{base}?{}>", query.with_paging(&paging))
+    };
+    let mut links = vec![format!("{}; rel=\"first\"", url(1))];
+    if page > 1 {
+        links.push(format!("{}; rel=\"prev\"", url(page - 1)));
     }
+    if has_next {
+        links.push(format!("{}; rel=\"next\"", url(page + 1)));
+    }
+    links.join(", ")
 }
 
 fn id_list(name: &str, value: &str) -> Result<Vec<i64>, ApiError> {
@@ -230,29 +224,39 @@ fn id_list(name: &str, value: &str) -> Result<Vec<i64>, ApiError> {
         .collect()
 }
 
-/// `GET /v1/products`: a bare array, filtered and paged, with a `link` header.
+/// `GET /v1/products`: a bare array, filtered and paged, with a `link`
+/// header. Products still within the search lag are left out.
 pub(crate) async fn list(
     State(sandbox): State<Arc<Sandbox>>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let query = ProductQuery::parse(raw.as_deref())?;
-    let skip = (query.page - 1).saturating_mul(query.limit);
+    let query = QueryPairs::parse(raw.as_deref())?;
+    let behaviour = &sandbox.behaviour;
+    let filter = ProductFilter::parse(&query, behaviour)?;
+    let numbered = match behaviour.paging {
+        Paging::Numbered => Some(numbered_window(&query)?),
+        Paging::Cursor => None,
+    };
+    let window = match numbered {
+        Some((_, window)) => window,
+        None => Window::requested(&query, &sandbox.cursors, true)?,
+    };
     let (page, has_next) = {
         let store = sandbox.store();
-        let mut matching = store.product_iter().filter(|p| query.matches(p)).skip(skip);
-        let page: Vec<Product> = matching.by_ref().take(query.limit).cloned().collect();
-        (page, matching.next().is_some())
+        window.cut(
+            store
+                .searchable_products(Instant::now())
+                .filter(|p| filter.matches(p)),
+        )
     };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    let link = query.link(&format!("http://{host}/v1/products"), has_next);
+    let base = absolute(&headers, "/v1/products");
+    let link = match numbered {
+        Some((number, window)) => numbered_link(&base, &query, number, window.limit, has_next),
+        None => window.link(&base, &query, &sandbox.cursors, has_next),
+    };
     let mut response = Json(page).into_response();
-    if let Ok(value) = HeaderValue::from_str(&link) {
-        response.headers_mut().insert(header::LINK, value);
-    }
+    set_link(&mut response, &link);
     Ok(response)
 }
 
@@ -297,22 +301,37 @@ mod tests {
     }
 
     #[test]
-    fn query_defaults_limits_and_errors() {
-        let query = ProductQuery::parse(None).unwrap();
-        assert_eq!((query.page, query.limit), (1, DEFAULT_LIMIT));
-        let query = ProductQuery::parse(Some("limit=5000&categoryIds=1,%202")).unwrap();
-        assert_eq!(query.limit, MAX_LIMIT);
-        assert_eq!(query.category_ids, Some(vec![1, 2]));
-        assert!(ProductQuery::parse(Some("page=0")).is_err());
-        assert!(ProductQuery::parse(Some("limit=x")).is_err());
-        assert!(ProductQuery::parse(Some("supplierIds=1,a")).is_err());
+    fn numbered_windows_default_cap_and_refuse() {
+        let parse = |raw: &str| numbered_window(&QueryPairs::parse(Some(raw)).unwrap());
+        let (page, window) = parse("").unwrap();
+        assert_eq!((page, window.offset, window.limit), (1, 0, DEFAULT_LIMIT));
+        assert_eq!(parse("limit=5000").unwrap().1.limit, NUMBERED_MAX_LIMIT);
+        assert_eq!(parse("page=3&limit=4").unwrap().1.offset, 8);
+        assert!(parse("page=0").is_err());
+        assert!(parse("limit=x").is_err());
+        let query = QueryPairs::parse(Some("categoryIds=1,%202")).unwrap();
+        let filter = ProductFilter::parse(&query, &Behaviour::lenient()).unwrap();
+        assert_eq!(filter.category_ids, Some(vec![1, 2]));
+        let query = QueryPairs::parse(Some("supplierIds=1,a")).unwrap();
+        assert!(ProductFilter::parse(&query, &Behaviour::lenient()).is_err());
+    }
+
+    #[test]
+    fn number_search_modes() {
+        use NumberSearch::*;
+        assert!(number_matches(Exact, "SH-1", "SH-1"));
+        assert!(!number_matches(Exact, "sh-1", "SH-1"));
+        assert!(number_matches(CaseInsensitive, "sh-1", "SH-1"));
+        assert!(!number_matches(CaseInsensitive, "1", "SH-1"));
+        assert!(number_matches(Partial, "h-1", "SH-10"));
+        assert!(!number_matches(Partial, "2", "SH-10"));
     }
 
     #[test]
     fn link_keeps_the_filters() {
-        let query = ProductQuery::parse(Some("productSearch=%25shoe%25&page=2&limit=3")).unwrap();
+        let query = QueryPairs::parse(Some("productSearch=%25shoe%25&page=2&limit=3")).unwrap();
         assert_eq!(
-            query.link("http://h/v1/products", true),
+            numbered_link("http://h/v1/products", &query, 2, 3, true),
             "<http://h/v1/products?productSearch=%25shoe%25&page=1&limit=3>; rel=\"first\", \
              <http://h/v1/products?productSearch=%25shoe%25&page=1&limit=3>; rel=\"prev\", \
              <http://h/v1/products?productSearch=%25shoe%25&page=3&limit=3>; rel=\"next\""

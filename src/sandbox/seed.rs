@@ -47,6 +47,9 @@ use crate::api::types::{Category, Supplier, Unit};
 ///
 /// No products: the built-in sandbox starts empty.
 ///
+/// [`SeedData::with_suppliers`] and [`SeedData::with_products`] add
+/// generated records to any set, e.g. `SeedData::builtin().with_suppliers(300)`.
+///
 /// # JSON shape of `--data`
 ///
 /// ```json
@@ -134,6 +137,54 @@ impl SeedData {
         }
     }
 
+    /// Adds `count` generated suppliers, e.g. for paging tests: ids follow
+    /// the largest supplier id so far (from 20001 when there is none above
+    /// it), names are `Generated supplier N` (N from 1), and each has a
+    /// distinct 9-digit organization number with a valid mod-11 check digit.
+    pub fn with_suppliers(mut self, count: usize) -> Self {
+        let first_id = self
+            .suppliers
+            .iter()
+            .map(|s| s.id)
+            .max()
+            .unwrap_or(0)
+            .max(20_000)
+            + 1;
+        let mut base: u32 = 90_000_000;
+        for n in 0..count {
+            let organization_number = loop {
+                base += 1;
+                if let Some(number) = organization_number(base) {
+                    break number;
+                }
+            };
+            self.suppliers.push(Supplier {
+                id: first_id + n as i64,
+                name: Some(format!("Generated supplier {}", n + 1)),
+                organization_number: Some(organization_number),
+                is_supplier: Some(true),
+            });
+        }
+        self
+    }
+
+    /// Adds `count` product bodies created at start, e.g. a catalogue that
+    /// already exists: name `Seeded product N`, number `SEED-N` (N from 1,
+    /// counting on from the products already given), in the first category.
+    /// Call it after the categories are in place.
+    pub fn with_products(mut self, count: usize) -> Self {
+        let category = self.categories.first().map_or(1, |c| c.id);
+        let start = self.products.len() + 1;
+        self.products.extend((start..start + count).map(|n| {
+            serde_json::json!({
+                "name": format!("Seeded product {n}"),
+                "number": format!("SEED-{n}"),
+                "category": {"id": category},
+            })
+        }));
+        self
+    }
+
     /// Parses the JSON shape documented on [`SeedData`].
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(text)
@@ -152,6 +203,22 @@ impl SeedData {
         unique("unit", self.units.iter().map(|u| u.id))?;
         unique("supplier", self.suppliers.iter().map(|s| Some(s.id)))?;
         Ok(())
+    }
+}
+
+/// The organization number of 8 leading digits plus their mod-11 check
+/// digit; `None` when the check digit would be 10 (no valid number).
+fn organization_number(leading: u32) -> Option<String> {
+    let digits = format!("{leading:08}");
+    let sum: u32 = digits
+        .chars()
+        .filter_map(|c| c.to_digit(10))
+        .zip([3, 2, 7, 6, 5, 4, 3, 2])
+        .map(|(d, w)| d * w)
+        .sum();
+    match (11 - sum % 11) % 11 {
+        10 => None,
+        check => Some(format!("{digits}{check}")),
     }
 }
 
@@ -191,6 +258,35 @@ mod tests {
             let check = (11 - sum % 11) % 11;
             assert_eq!(check, digits[8], "{:?}", supplier.name);
         }
+    }
+
+    #[test]
+    fn generated_suppliers_and_products() {
+        let data = SeedData::builtin().with_suppliers(300).with_products(4);
+        data.check().unwrap();
+        assert_eq!(data.suppliers.len(), 303);
+        assert_eq!(data.suppliers[3].id, 20_001);
+        let numbers: std::collections::BTreeSet<_> = data
+            .suppliers
+            .iter()
+            .map(|s| s.organization_number.clone().unwrap())
+            .collect();
+        assert_eq!(numbers.len(), 303);
+        for number in &numbers {
+            assert_eq!(
+                organization_number(number[..8].parse().unwrap()).as_ref(),
+                Some(number)
+            );
+        }
+        assert_eq!(data.products.len(), 4);
+        assert_eq!(data.products[3]["number"], "SEED-4");
+        assert_eq!(
+            SeedData::builtin()
+                .with_products(2)
+                .with_products(1)
+                .products[2]["number"],
+            "SEED-3"
+        );
     }
 
     #[test]

@@ -4,8 +4,10 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::auth::TokenStore;
+use super::behaviour::Behaviour;
 use super::faults::FaultInjector;
 use super::observe::{Latency, TraceIds};
+use super::paging::Cursors;
 use super::rate::{bucket_for, TokenBucket};
 use super::schema::Schemas;
 use super::stats::StatsRecorder;
@@ -16,6 +18,7 @@ use super::{DemoCredentials, SandboxConfig};
 /// seed so that, for example, jitter does not shift the fault sequence.
 const TRACE_STREAM: u64 = 0x7472_6163_6520_6964;
 const LATENCY_STREAM: u64 = 0x6c61_7465_6e63_7921;
+const CURSOR_STREAM: u64 = 0x6375_7273_6f72_2121;
 
 /// One sandbox's state.
 pub(crate) struct Sandbox {
@@ -25,6 +28,9 @@ pub(crate) struct Sandbox {
     pub(crate) latency: Latency,
     pub(crate) faults: FaultInjector,
     pub(crate) slow_delay: Duration,
+    pub(crate) late_delay: Duration,
+    pub(crate) behaviour: Behaviour,
+    pub(crate) cursors: Cursors,
     pub(crate) trace_ids: TraceIds,
     pub(crate) stats: StatsRecorder,
     pub(crate) schemas: Schemas,
@@ -45,13 +51,19 @@ impl Sandbox {
                 anyhow::bail!("product {} of the seed data is refused: {error}", index + 1);
             }
         }
+        let behaviour = config.behaviour;
+        store.set_behaviour(behaviour.search_lag, behaviour.patch_nested);
+        let granted = behaviour.granted_scopes().into_iter().collect();
         Ok(Sandbox {
             credentials: config.credentials,
-            tokens: TokenStore::new(config.token_ttl),
+            tokens: TokenStore::new(config.token_ttl, granted),
             bucket: bucket_for(config.rate),
             latency: Latency::new(config.latency, config.jitter, config.seed ^ LATENCY_STREAM),
             faults: FaultInjector::new(config.faults, config.seed),
             slow_delay: config.slow_delay,
+            late_delay: config.late_delay,
+            cursors: Cursors::new(config.seed ^ CURSOR_STREAM),
+            behaviour,
             trace_ids: TraceIds::new(config.seed ^ TRACE_STREAM),
             stats: StatsRecorder::new(),
             schemas,

@@ -10,8 +10,17 @@ use super::faults::FaultKind;
 ///
 /// Endpoints are named by method and pattern, e.g. `POST /v1/products` or
 /// `GET /v1/products/{id}`; paths the API does not have count as `(other)`.
+///
+/// A request is counted in [`SandboxStats::requests`] when it arrives,
+/// whatever becomes of it, and in [`SandboxStats::responses`] when it is
+/// answered: a request whose client gave up (or whose connection a fault
+/// dropped) is in the first and not in the second. To judge by what the
+/// server holds, count its products with
+/// [`SandboxHandle::product_count`](super::SandboxHandle::product_count).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SandboxStats {
+    /// Requests arrived, by endpoint, answered or not.
+    pub arrived: BTreeMap<String, u64>,
     /// Answered requests by (endpoint, status).
     pub responses: BTreeMap<(String, u16), u64>,
     /// Requests whose connection was closed without an answer, by endpoint.
@@ -23,6 +32,9 @@ pub struct SandboxStats {
     pub per_second: Vec<u64>,
     /// Faults injected, by kind.
     pub faults: BTreeMap<FaultKind, u64>,
+    /// Products created through `POST /v1/products` (not the seed data),
+    /// also those whose answer never reached the client.
+    pub products_created: u64,
 }
 
 impl SandboxStats {
@@ -41,6 +53,12 @@ impl SandboxStats {
             .filter(|((name, _), _)| name == endpoint)
             .map(|(_, n)| n)
             .sum()
+    }
+
+    /// Requests of one endpoint that arrived, answered or not, e.g.
+    /// `requests("GET /v1/customers")`.
+    pub fn requests(&self, endpoint: &str) -> u64 {
+        self.arrived.get(endpoint).copied().unwrap_or(0)
     }
 
     /// Requests arrived in all, answered or not.
@@ -77,10 +95,11 @@ impl StatsRecorder {
         );
     }
 
-    /// A request arrived now.
-    pub(crate) fn arrived(&self) {
+    /// A request for `endpoint` arrived now.
+    pub(crate) fn arrived(&self, endpoint: &str) {
         let second = usize::try_from(self.start.elapsed().as_secs()).unwrap_or(usize::MAX);
         self.with(|stats| {
+            *stats.arrived.entry(endpoint.to_owned()).or_default() += 1;
             if stats.per_second.len() <= second {
                 stats.per_second.resize(second + 1, 0);
             }
@@ -108,6 +127,11 @@ impl StatsRecorder {
         self.with(|stats| stats.rate_limited += 1);
     }
 
+    /// A product was created by a request.
+    pub(crate) fn product_created(&self) {
+        self.with(|stats| stats.products_created += 1);
+    }
+
     /// A fault was injected.
     pub(crate) fn fault(&self, kind: FaultKind) {
         self.with(|stats| *stats.faults.entry(kind).or_default() += 1);
@@ -128,8 +152,9 @@ mod tests {
     #[test]
     fn counts_add_up() {
         let recorder = StatsRecorder::new();
-        recorder.arrived();
-        recorder.arrived();
+        recorder.arrived("POST /v1/products");
+        recorder.arrived("POST /v1/products");
+        recorder.product_created();
         recorder.answered("POST /v1/products", 201);
         recorder.answered("POST /v1/products", 400);
         recorder.dropped("POST /v1/products");
@@ -137,6 +162,9 @@ mod tests {
         recorder.rate_limited();
         let stats = recorder.snapshot();
         assert_eq!(stats.total(), 2);
+        assert_eq!(stats.requests("POST /v1/products"), 2);
+        assert_eq!(stats.requests("GET /v1/products"), 0);
+        assert_eq!(stats.products_created, 1);
         assert_eq!(stats.per_second, vec![2]);
         assert_eq!(stats.count("POST /v1/products", 201), 1);
         assert_eq!(stats.answered("POST /v1/products"), 2);

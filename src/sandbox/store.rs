@@ -6,11 +6,12 @@
 //! has the type the schema allows; the code still never panics on one that
 //! does not, it leaves the field unset.
 
-use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
+use super::behaviour::PatchNested;
 use super::error::ApiError;
 use super::seed::SeedData;
 use crate::api::types::{
@@ -23,6 +24,12 @@ use crate::api::types::{
 pub(crate) struct Store {
     products: BTreeMap<i64, Product>,
     next_product_id: i64,
+    /// New products out of search results until the given time.
+    hidden_until: HashMap<i64, Instant>,
+    /// How long a new product stays out of search results.
+    search_lag: Duration,
+    /// What a PATCH does with nested objects.
+    patch_nested: PatchNested,
     categories: Vec<Category>,
     units: Vec<Unit>,
     suppliers: Vec<Supplier>,
@@ -63,6 +70,9 @@ impl Store {
         Store {
             products: BTreeMap::new(),
             next_product_id: 1,
+            hidden_until: HashMap::new(),
+            search_lag: Duration::ZERO,
+            patch_nested: PatchNested::Merge,
             categories,
             units: data.units.clone(),
             suppliers,
@@ -74,9 +84,27 @@ impl Store {
         self.products.values().cloned().collect()
     }
 
-    /// All products, in id order, by reference.
-    pub(crate) fn product_iter(&self) -> impl Iterator<Item = &Product> {
-        self.products.values()
+    /// Sets the open behaviours that concern the records: how long a new
+    /// product stays out of search results, and what a PATCH does with
+    /// nested objects. Products created before (the seed) are not affected.
+    pub(crate) fn set_behaviour(&mut self, search_lag: Duration, patch_nested: PatchNested) {
+        self.search_lag = search_lag;
+        self.patch_nested = patch_nested;
+    }
+
+    /// The products searches and listings see at `now`, in id order: all
+    /// but those created less than the search lag ago.
+    pub(crate) fn searchable_products(&self, now: Instant) -> impl Iterator<Item = &Product> {
+        self.products.values().filter(move |product| {
+            self.hidden_until
+                .get(&product.id)
+                .is_none_or(|until| *until <= now)
+        })
+    }
+
+    /// How many products there are, searchable or not.
+    pub(crate) fn product_count(&self) -> usize {
+        self.products.len()
     }
 
     /// One product.
@@ -123,8 +151,13 @@ impl Store {
             modified_at: Some(stamp),
             ..Product::default()
         };
-        apply(&mut product, body, references);
+        apply(&mut product, body, references, PatchNested::Merge);
         self.next_product_id += 1;
+        if !self.search_lag.is_zero() {
+            let now = Instant::now();
+            self.hidden_until.retain(|_, until| *until > now);
+            self.hidden_until.insert(product.id, now + self.search_lag);
+        }
         self.products.insert(product.id, product.clone());
         Ok(product)
     }
@@ -140,13 +173,14 @@ impl Store {
         }
         let references = self.resolve(body)?;
         let product = self.products.get_mut(&id).expect("checked above");
-        apply(product, body, references);
+        apply(product, body, references, self.patch_nested);
         product.modified_at = Some(timestamp(SystemTime::now()));
         Ok(Some(product.clone()))
     }
 
     /// Deletes a product; false when there is no such product.
     pub(crate) fn delete_product(&mut self, id: i64) -> bool {
+        self.hidden_until.remove(&id);
         self.products.remove(&id).is_some()
     }
 
@@ -257,8 +291,22 @@ fn missing_references(problems: Vec<BadRequestIssue>) -> ApiError {
 }
 
 /// Writes the fields a body gives onto a product. Keys the schema does not
-/// know cannot reach here; references come resolved.
-fn apply(product: &mut Product, body: &Map<String, Value>, references: References) {
+/// know cannot reach here; references come resolved. Nested objects are
+/// merged into the ones held, or replace them whole.
+fn apply(
+    product: &mut Product,
+    body: &Map<String, Value>,
+    references: References,
+    nested: PatchNested,
+) {
+    if nested == PatchNested::Replace {
+        if body.contains_key("stock") {
+            product.stock = Some(Stock::default());
+        }
+        if body.contains_key("supplierProduct") {
+            product.supplier_product = Some(SupplierProduct::default());
+        }
+    }
     for (key, value) in body {
         match key.as_str() {
             "name" => product.name = text(value),
@@ -294,7 +342,7 @@ fn text(value: &Value) -> Option<String> {
     value.as_str().map(str::to_owned)
 }
 
-/// Sub-objects are merged field by field, as a PATCH expects.
+/// Sub-objects are merged field by field into the one held.
 fn merge_stock(stock: &mut Stock, value: &Value) {
     for (key, value) in value.as_object().into_iter().flatten() {
         match key.as_str() {
@@ -424,6 +472,43 @@ mod tests {
         assert_eq!((stock.is_managed, stock.quantity), (Some(true), Some(7.0)));
         assert_eq!(stock.location.as_deref(), Some("A-1"));
         assert!(store.update_product(2, &body(json!({}))).unwrap().is_none());
+    }
+
+    #[test]
+    fn patch_can_replace_nested_objects() {
+        let mut store = Store::new(&SeedData::builtin());
+        store.set_behaviour(Duration::ZERO, PatchNested::Replace);
+        store
+            .create_product(&body(json!({
+                "name": "A", "category": {"id": 1},
+                "stock": {"isManaged": true, "quantity": 5, "location": "A-1"},
+                "supplierProduct": {"number": "S-1", "name": "Ess"}
+            })))
+            .unwrap();
+        let updated = store
+            .update_product(1, &body(json!({"stock": {"quantity": 7}})))
+            .unwrap()
+            .unwrap();
+        let stock = updated.stock.unwrap();
+        assert_eq!((stock.is_managed, stock.quantity), (None, Some(7.0)));
+        assert_eq!(stock.location, None);
+        let kept = updated.supplier_product.unwrap();
+        assert_eq!(kept.number.as_deref(), Some("S-1"), "not sent, not touched");
+    }
+
+    #[test]
+    fn new_products_wait_out_the_search_lag() {
+        let mut store = Store::new(&SeedData::builtin());
+        store.set_behaviour(Duration::from_secs(60), PatchNested::Merge);
+        store
+            .create_product(&body(json!({"name": "A", "category": {"id": 1}})))
+            .unwrap();
+        let now = Instant::now();
+        assert_eq!(store.searchable_products(now).count(), 0);
+        assert!(store.product(1).is_some());
+        let later = now + Duration::from_secs(61);
+        assert_eq!(store.searchable_products(later).count(), 1);
+        assert_eq!(store.product_count(), 1);
     }
 
     #[test]

@@ -260,27 +260,44 @@ async fn v1_requires_a_live_bearer_token() {
 }
 
 #[tokio::test]
-async fn tokens_expire_after_the_configured_ttl() {
+async fn tokens_expire_exactly_at_expires_in() {
     let api = start(SandboxConfig {
-        token_ttl: Duration::from_millis(800),
+        token_ttl: Duration::from_secs(2),
         ..SandboxConfig::default()
     })
     .await;
-    assert_eq!(api.get("/productunits").await.status(), StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(900)).await;
-    let (status, body) = error_of(api.get("/productunits").await).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body.error.message.as_deref(), Some("Token expired"));
-    // A new token works again.
-    let fresh = fetch_token(&api.sandbox, &api.client).await;
     let response = api
         .client
-        .get(api.url("/productunits"))
-        .bearer_auth(fresh)
+        .post(api.sandbox.token_url())
+        .form(&token_form(&api.sandbox))
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    // The token was issued before this answer arrived, so the server's clock
+    // for it runs slightly ahead of `received`.
+    let received = Instant::now();
+    let token: TokenResponse = response.json().await.unwrap();
+    assert_eq!(token.expires_in, 2);
+    let with_token = |token: String| {
+        api.client
+            .get(api.url("/productunits"))
+            .bearer_auth(token)
+            .send()
+    };
+    tokio::time::sleep_until((received + Duration::from_millis(1700)).into()).await;
+    let response = with_token(token.access_token.clone()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "alive before expires_in");
+    tokio::time::sleep_until((received + Duration::from_millis(2050)).into()).await;
+    let (status, body) = error_of(with_token(token.access_token).await.unwrap()).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "dead right after expires_in"
+    );
+    assert_eq!(body.error.message.as_deref(), Some("Token expired"));
+    // A new token works again.
+    let fresh = fetch_token(&api.sandbox, &api.client).await;
+    assert_eq!(with_token(fresh).await.unwrap().status(), StatusCode::OK);
     api.sandbox.shutdown().await;
 }
 

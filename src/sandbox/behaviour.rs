@@ -1,0 +1,321 @@
+//! How the sandbox behaves where the vendor's documentation leaves the
+//! behaviour open: one switch per open question, and two named profiles.
+//!
+//! [`Behaviour::lenient`] is the kindest reading of the documentation (and
+//! what the sandbox always did); [`Behaviour::strict`] is the worst plausible
+//! one, for tests that must prove the importer right against it. Every switch
+//! can also be set on its own.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use axum::http::Method;
+
+/// A named set of switches, chosen with `product-import sandbox --profile`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Profile {
+    /// The kindest reading of the documentation: [`Behaviour::lenient`].
+    #[default]
+    Lenient,
+    /// The worst plausible reading: [`Behaviour::strict`].
+    Strict,
+}
+
+impl Profile {
+    /// The switches of this profile.
+    pub fn behaviour(self) -> Behaviour {
+        match self {
+            Profile::Lenient => Behaviour::lenient(),
+            Profile::Strict => Behaviour::strict(),
+        }
+    }
+}
+
+/// How `GET /products?productNumber=` compares numbers. The vendor only says
+/// that it "searches for" the number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NumberSearch {
+    /// The whole number, case and all (`SH-1` finds `SH-1` only).
+    Exact,
+    /// The whole number, ignoring case (`sh-1` finds `SH-1`).
+    CaseInsensitive,
+    /// Any number containing the text, ignoring case (`1` finds `1`, `10`,
+    /// `100` and `SH-1`).
+    Partial,
+}
+
+/// What `GET /products?ean=` does; the vendor documents no such filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EanFilter {
+    /// Only products with exactly this EAN.
+    Honoured,
+    /// The parameter has no effect: the unfiltered catalogue comes back.
+    Ignored,
+}
+
+/// How the list endpoints (`/products`, `/productcategories`, `/customers`)
+/// page their answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Paging {
+    /// `/products` pages by `page` (from 1) and `limit` (default 25, larger
+    /// ones served as 1000) with `link` URLs carrying page numbers;
+    /// `/productcategories` answers every category at once;
+    /// `/customers` answers the first `limit` (default 25, at most 100)
+    /// customers without a `link` header.
+    Numbered,
+    /// Every list endpoint pages by an opaque cursor: the `link` header's
+    /// `next` URL carries `cursor=...` and is absent on the last page; the
+    /// page size defaults to 25 and a larger `limit` is served as 100
+    /// without complaint. `page` is still honoured on `/products`, where it
+    /// is documented, and ignored elsewhere (asking for page 2 of
+    /// `/customers` gives page 1 again).
+    Cursor,
+}
+
+/// What `PATCH /products/{id}` does with a nested object (`stock`,
+/// `supplierProduct`) it is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PatchNested {
+    /// The given fields are changed, the others keep their values.
+    Merge,
+    /// The object is replaced: fields not given become unset.
+    Replace,
+}
+
+/// What happens to a write (`POST`, `PATCH`, `DELETE`) whose client
+/// disconnects before the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnDisconnect {
+    /// The work is dropped with the connection, wherever it had got to.
+    Cancel,
+    /// The work runs to its end regardless; only the answer is lost.
+    Finish,
+}
+
+/// A permission a token carries. Each endpoint needs one, by method: reads
+/// (`GET`) need `:read`, everything else `:write`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
+pub enum Scope {
+    /// `api.product.product:read`: `GET /products`, `GET /products/{id}`.
+    #[value(name = "api.product.product:read")]
+    ProductRead,
+    /// `api.product.product:write`: `POST /products`, `PATCH` and `DELETE /products/{id}`.
+    #[value(name = "api.product.product:write")]
+    ProductWrite,
+    /// `api.product.category:read`: `GET /productcategories`.
+    #[value(name = "api.product.category:read")]
+    CategoryRead,
+    /// `api.product.category:write`: `POST /productcategories`.
+    #[value(name = "api.product.category:write")]
+    CategoryWrite,
+    /// `api.product.unit:read`: `GET /productunits`.
+    #[value(name = "api.product.unit:read")]
+    UnitRead,
+    /// `api.crm.customer:read`: `GET /customers` (suppliers).
+    #[value(name = "api.crm.customer:read")]
+    CustomerRead,
+}
+
+impl Scope {
+    /// Every scope the sandbox knows.
+    pub const ALL: [Scope; 6] = [
+        Scope::ProductRead,
+        Scope::ProductWrite,
+        Scope::CategoryRead,
+        Scope::CategoryWrite,
+        Scope::UnitRead,
+        Scope::CustomerRead,
+    ];
+
+    /// The vendor's name, e.g. `api.product.product:read`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::ProductRead => "api.product.product:read",
+            Scope::ProductWrite => "api.product.product:write",
+            Scope::CategoryRead => "api.product.category:read",
+            Scope::CategoryWrite => "api.product.category:write",
+            Scope::UnitRead => "api.product.unit:read",
+            Scope::CustomerRead => "api.crm.customer:read",
+        }
+    }
+
+    /// The scope a request needs, by method and path (under `/v1`); `None`
+    /// for paths the API does not have.
+    pub(crate) fn required(method: &Method, path: &str) -> Option<Scope> {
+        let read = method == Method::GET || method == Method::HEAD;
+        let resource = path.strip_prefix("/v1/")?;
+        let resource = resource.split('/').next().unwrap_or_default();
+        Some(match (resource, read) {
+            ("products", true) => Scope::ProductRead,
+            ("products", false) => Scope::ProductWrite,
+            ("productcategories", true) => Scope::CategoryRead,
+            ("productcategories", false) => Scope::CategoryWrite,
+            ("productunits", _) => Scope::UnitRead,
+            ("customers", _) => Scope::CustomerRead,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a scope name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown scope `{0}`")]
+pub struct UnknownScope(pub String);
+
+impl FromStr for Scope {
+    type Err = UnknownScope;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Scope::ALL
+            .into_iter()
+            .find(|scope| scope.name() == s)
+            .ok_or_else(|| UnknownScope(s.to_owned()))
+    }
+}
+
+/// The switches for what the vendor leaves open; see the module docs of
+/// [`crate::sandbox`] for the two profiles side by side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Behaviour {
+    /// How `productNumber` matches. Lenient: [`NumberSearch::Exact`];
+    /// strict: [`NumberSearch::Partial`].
+    pub number_search: NumberSearch,
+    /// Whether `ean` filters `GET /products`. Lenient: [`EanFilter::Honoured`];
+    /// strict: [`EanFilter::Ignored`].
+    pub ean_filter: EanFilter,
+    /// How list endpoints page. Lenient: [`Paging::Numbered`]; strict:
+    /// [`Paging::Cursor`].
+    pub paging: Paging,
+    /// How long a new product stays out of `GET /products` answers (any
+    /// filter, or none) while `GET /products/{id}` already finds it.
+    /// Lenient: zero; strict: 1.5 s.
+    pub search_lag: Duration,
+    /// What `PATCH` does with nested objects. Lenient: [`PatchNested::Merge`];
+    /// strict: [`PatchNested::Replace`].
+    pub patch_nested: PatchNested,
+    /// Whether a write survives its client disconnecting. Lenient:
+    /// [`OnDisconnect::Cancel`]; strict: [`OnDisconnect::Finish`].
+    pub on_disconnect: OnDisconnect,
+    /// Scopes withheld from every token: a request that needs one gets 403
+    /// on that endpoint only. Empty in both profiles.
+    pub denied_scopes: BTreeSet<Scope>,
+}
+
+impl Default for Behaviour {
+    /// [`Behaviour::lenient`].
+    fn default() -> Self {
+        Behaviour::lenient()
+    }
+}
+
+impl Behaviour {
+    /// The kindest reading of the documentation: exact number search, the
+    /// `ean` filter honoured, numbered pages, no search lag, nested objects
+    /// merged, writes cancelled with their connection, every scope granted.
+    pub fn lenient() -> Self {
+        Behaviour {
+            number_search: NumberSearch::Exact,
+            ean_filter: EanFilter::Honoured,
+            paging: Paging::Numbered,
+            search_lag: Duration::ZERO,
+            patch_nested: PatchNested::Merge,
+            on_disconnect: OnDisconnect::Cancel,
+            denied_scopes: BTreeSet::new(),
+        }
+    }
+
+    /// The worst plausible reading: partial number search, `ean` ignored,
+    /// cursor paging everywhere, 1.5 s of search lag, nested objects
+    /// replaced, writes finished after a disconnect, every scope granted.
+    pub fn strict() -> Self {
+        Behaviour {
+            number_search: NumberSearch::Partial,
+            ean_filter: EanFilter::Ignored,
+            paging: Paging::Cursor,
+            search_lag: Duration::from_millis(1500),
+            patch_nested: PatchNested::Replace,
+            on_disconnect: OnDisconnect::Finish,
+            denied_scopes: BTreeSet::new(),
+        }
+    }
+
+    /// The same switches with `scope` withheld from every token.
+    pub fn deny(mut self, scope: Scope) -> Self {
+        self.denied_scopes.insert(scope);
+        self
+    }
+
+    /// True when tokens carry `scope`.
+    pub fn grants(&self, scope: Scope) -> bool {
+        !self.denied_scopes.contains(&scope)
+    }
+
+    /// The scopes tokens carry, in the vendor's names.
+    pub fn granted_scopes(&self) -> Vec<Scope> {
+        Scope::ALL
+            .into_iter()
+            .filter(|scope| self.grants(*scope))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_by_method_and_path() {
+        let needs = |method: Method, path: &str| Scope::required(&method, path);
+        assert_eq!(needs(Method::GET, "/v1/products"), Some(Scope::ProductRead));
+        assert_eq!(
+            needs(Method::PATCH, "/v1/products/3"),
+            Some(Scope::ProductWrite)
+        );
+        assert_eq!(
+            needs(Method::POST, "/v1/productcategories"),
+            Some(Scope::CategoryWrite)
+        );
+        assert_eq!(
+            needs(Method::GET, "/v1/productunits"),
+            Some(Scope::UnitRead)
+        );
+        assert_eq!(
+            needs(Method::GET, "/v1/customers"),
+            Some(Scope::CustomerRead)
+        );
+        assert_eq!(needs(Method::GET, "/v1/other"), None);
+    }
+
+    #[test]
+    fn scope_names_round_trip() {
+        for scope in Scope::ALL {
+            assert_eq!(scope.name().parse::<Scope>(), Ok(scope));
+            let via_clap = <Scope as clap::ValueEnum>::from_str(scope.name(), false);
+            assert_eq!(via_clap, Ok(scope));
+        }
+        assert!("api.crm.customer:write".parse::<Scope>().is_err());
+    }
+
+    #[test]
+    fn profiles_differ_in_every_open_question() {
+        let (lenient, strict) = (Behaviour::lenient(), Behaviour::strict());
+        assert_eq!(Behaviour::default(), lenient);
+        assert_ne!(lenient.number_search, strict.number_search);
+        assert_ne!(lenient.ean_filter, strict.ean_filter);
+        assert_ne!(lenient.paging, strict.paging);
+        assert_ne!(lenient.search_lag, strict.search_lag);
+        assert_ne!(lenient.patch_nested, strict.patch_nested);
+        assert_ne!(lenient.on_disconnect, strict.on_disconnect);
+        let denied = strict.deny(Scope::CustomerRead);
+        assert!(!denied.grants(Scope::CustomerRead));
+        assert_eq!(denied.granted_scopes().len(), 5);
+    }
+}
