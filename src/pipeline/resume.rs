@@ -5,14 +5,14 @@
 //! Rows kept by `--resume`: those `created`, `updated` or `skipped`, and those
 //! `failed` because their outcome could not be confirmed and they have no key
 //! to look them up by (sending them again could make a duplicate). Every
-//! other row is processed again; rows in the sending journal are looked up
-//! before they are sent.
+//! other row is processed again; rows in the sending journal are settled
+//! (looked up, waited for, looked up again) before they are sent
+//! ([`crate::pipeline::row`]).
 
-use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::journal::{journal_path, Journal};
+use super::journal::{journal_path, Journal, MaybeSent};
 use crate::results::{ResultsLayout, ResultsWriter, RowRecord, RowStatus};
 
 /// How the error column of a row starts when its POST may have created a
@@ -38,7 +38,7 @@ pub struct ResumePoint {
     /// Outcomes kept from an earlier run.
     pub kept: Vec<RowRecord>,
     /// Rows an earlier run may have sent without recording an outcome.
-    pub maybe_sent: HashSet<u64>,
+    pub maybe_sent: MaybeSent,
     /// The sending journal's path.
     pub journal: PathBuf,
 }
@@ -81,7 +81,7 @@ impl ResumePoint {
         Ok(ResumePoint {
             results,
             kept: Vec::new(),
-            maybe_sent: HashSet::new(),
+            maybe_sent: MaybeSent::default(),
             journal,
         })
     }
