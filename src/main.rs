@@ -32,6 +32,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    ignore_file_size_signal();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -60,6 +61,18 @@ fn main() -> ExitCode {
             // complete: nothing (more) was attempted.
             ExitCode::from(ExitStatus::NothingAttempted.code())
         }
+    }
+}
+
+/// With a file size limit (`ulimit -f`), writing past it raises SIGXFSZ,
+/// which would kill the process mid-run; ignored, the write fails with
+/// "File too large" and the run stops the way it does on a full disk.
+fn ignore_file_size_signal() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to SIG_IGN at start-up, before
+    // any thread exists, has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }
 

@@ -76,8 +76,6 @@ impl HttpApi {
             .user_agent(concat!("product-import/", env!("CARGO_PKG_VERSION")))
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
-            // A redirect would carry the request elsewhere; the API does not redirect.
-            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         let mut base = base_url;
         if !base.path().ends_with('/') {

@@ -6,14 +6,20 @@
 //! classified so that the pipeline can decide whether to retry, wait, look
 //! the product up, or give up. Retrying lives in the pipeline; pacing of every
 //! single HTTP request (token requests included) lives in the implementation.
+//! Lists come a page at a time: the `link` header is read by [`link`], and
+//! [`paging`] follows it with guards against listings that never end.
 
 pub mod auth;
 pub mod connect;
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod http;
 pub mod link;
 mod message;
 pub mod pacing;
 pub mod paging;
+#[cfg(test)]
+mod tests;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};

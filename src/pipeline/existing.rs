@@ -18,10 +18,19 @@
 //! that finds nothing it reads the catalogue with `ean=` as a mere hint (a
 //! server honouring it answers with one short page, one ignoring it with the
 //! whole catalogue), again keeping the exact EAN.
+//!
+//! Reading the whole catalogue for every new EAN-only row would cost rows ×
+//! pages requests, so the check made before creating a row
+//! ([`find_existing`]) shares one reading per run ([`EanCatalogue`]): the first
+//! row that needs the catalogue reads it with its `ean=` hint; if the answer
+//! holds other EANs the server ignores the filter, and that reading is kept as
+//! the run's EAN index; if not, every row asks with its own hint. The check
+//! after an unknown outcome ([`lookup`]) always reads afresh.
 
 use std::collections::HashMap;
 
 use serde::Deserialize;
+use tokio::sync::OnceCell;
 
 use super::retry::{retry_idempotent, RetryPolicy};
 use crate::api::types::{IdRef, NewProduct, Product, Stock, SupplierProduct};
@@ -141,6 +150,142 @@ impl ExistingIndex {
     }
 }
 
+/// What a run learnt from the first catalogue reading for an EAN.
+#[derive(Debug)]
+enum EanMode {
+    /// The server filters by `ean=`: each row asks with its own EAN.
+    Filtered,
+    /// The server ignores `ean=`: the catalogue as read then, by EAN
+    /// (the oldest product of each EAN), with the status and trace id.
+    Snapshot(HashMap<String, Product>, u16, Option<String>),
+}
+
+/// The catalogue's EANs, read at most once per run for the checks made
+/// before creating EAN-only rows (see the module docs). Shared by all workers.
+#[derive(Debug, Default)]
+pub struct EanCatalogue {
+    mode: OnceCell<EanMode>,
+}
+
+/// Looks a product up before creating it: like [`lookup`], except that when
+/// an EAN is not found by name the catalogue reading is shared through
+/// `catalogue` instead of being repeated for every row. Products created
+/// by this run after that reading are not in it; they cannot share an EAN
+/// with a later row, since a file with the same EAN twice is refused.
+pub async fn find_existing<A: ProductApi>(
+    api: &A,
+    policy: &RetryPolicy,
+    counters: &RequestCounters,
+    key: &ProductKey,
+    name: Option<&str>,
+    catalogue: &EanCatalogue,
+) -> Result<Option<(Product, u16, Option<String>)>, ApiError> {
+    let ProductKey::Ean(ean) = key else {
+        return lookup(api, policy, counters, key, name).await;
+    };
+    if let Some(found) = by_name(api, policy, counters, key, name).await? {
+        return Ok(Some(found));
+    }
+    let ean = ean.trim();
+    // The answer for this row when it is the one that finds the server filtering.
+    let mut probed = None;
+    let mode = catalogue
+        .mode
+        .get_or_try_init(|| async {
+            let query = ProductQuery::EanHint(ean.to_string());
+            let (items, status, trace) = all_products(api, policy, counters, &query).await?;
+            if items.iter().all(|p| key.matches(p)) {
+                probed = Some(
+                    items
+                        .into_iter()
+                        .min_by_key(|p| p.id)
+                        .map(|p| (p, status, trace)),
+                );
+                return Ok::<_, ApiError>(EanMode::Filtered);
+            }
+            let mut index: HashMap<String, Product> = HashMap::new();
+            for p in items {
+                let Some(e) = p.ean.as_deref().map(str::trim).filter(|e| !e.is_empty()) else {
+                    continue;
+                };
+                let e = e.to_string();
+                match index.get(&e) {
+                    Some(old) if old.id <= p.id => {}
+                    _ => {
+                        index.insert(e, p);
+                    }
+                }
+            }
+            Ok(EanMode::Snapshot(index, status, trace))
+        })
+        .await?;
+    if let Some(answer) = probed {
+        return Ok(answer);
+    }
+    match mode {
+        EanMode::Snapshot(index, status, trace) => {
+            Ok(index.get(ean).map(|p| (p.clone(), *status, trace.clone())))
+        }
+        EanMode::Filtered => {
+            let query = ProductQuery::EanHint(ean.to_string());
+            Ok(exact_matches(api, policy, counters, &query, key)
+                .await?
+                .into_iter()
+                .next())
+        }
+    }
+}
+
+/// An EAN's product found through a search for the row's name, if any.
+async fn by_name<A: ProductApi>(
+    api: &A,
+    policy: &RetryPolicy,
+    counters: &RequestCounters,
+    key: &ProductKey,
+    name: Option<&str>,
+) -> Result<Option<(Product, u16, Option<String>)>, ApiError> {
+    match name.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(name) => {
+            let query = ProductQuery::Search(name.to_string());
+            Ok(exact_matches(api, policy, counters, &query, key)
+                .await?
+                .into_iter()
+                .next())
+        }
+        None => Ok(None),
+    }
+}
+
+/// Every product of every page of `query`, with the last page's status and trace id.
+async fn all_products<A: ProductApi>(
+    api: &A,
+    policy: &RetryPolicy,
+    counters: &RequestCounters,
+    query: &ProductQuery,
+) -> Result<(Vec<Product>, u16, Option<String>), ApiError> {
+    let mut guard = PageGuard::new("GET /products");
+    let mut cursor = None;
+    let mut all = Vec::new();
+    let mut status: u16;
+    let mut trace: Option<String>;
+    loop {
+        let page: Page<Product> = retry_idempotent(policy, counters, || {
+            api.list_products(query, cursor.as_ref())
+        })
+        .await?;
+        (status, trace) = (page.status, page.trace_id.clone());
+        let Some((items, next)) = guard.accept(page)? else {
+            break;
+        };
+        all.extend(items);
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok((all, status, trace))
+}
+
 /// Looks a product up by key on the server: the oldest exact match, with
 /// the status and trace id of the answer that held it.
 ///
@@ -213,9 +358,7 @@ async fn exact_matches<A: ProductApi>(
             break;
         };
         for p in items.into_iter().filter(|p| key.matches(p)) {
-            if found.iter().all(|(f, _, _)| f.id != p.id) {
-                found.push((p, status, trace.clone()));
-            }
+            found.push((p, status, trace.clone()));
         }
         match next {
             Some(next) => cursor = Some(next),
@@ -223,6 +366,7 @@ async fn exact_matches<A: ProductApi>(
         }
     }
     found.sort_by_key(|(p, _, _)| p.id);
+    found.dedup_by_key(|(p, _, _)| p.id);
     Ok(found)
 }
 
@@ -445,5 +589,129 @@ mod tests {
                 "supplierProduct": {"itemCode": "IC-1", "number": "S-1", "name": "Bolt M8", "price": 2.5}
             })
         );
+    }
+}
+
+#[cfg(test)]
+mod lookup_tests {
+    use super::*;
+    use crate::client::fake::FakeApi;
+
+    fn catalogue(n: i64) -> Vec<Product> {
+        (1..=n)
+            .map(|i| Product {
+                id: i,
+                name: Some(format!("Product {i}")),
+                number: Some(i.to_string()),
+                ean: Some(format!("{:013}", 7_000_000_000_000 + i)),
+                ..Product::default()
+            })
+            .collect()
+    }
+
+    async fn find(api: &FakeApi, key: ProductKey, name: Option<&str>) -> Option<i64> {
+        let policy = RetryPolicy::new(0);
+        lookup(api, &policy, &RequestCounters::default(), &key, name)
+            .await
+            .unwrap()
+            .map(|(p, _, _)| p.id)
+    }
+
+    #[tokio::test]
+    async fn a_number_is_found_exactly_through_a_partial_search() {
+        // `1` matches 1, 10-19, 100-199, 1000: 113 products, 5 pages.
+        let api = FakeApi {
+            products: std::sync::Mutex::new(catalogue(1000)),
+            ..FakeApi::default()
+        };
+        assert_eq!(
+            find(&api, ProductKey::Number("1".into()), None).await,
+            Some(1)
+        );
+        assert_eq!(
+            find(&api, ProductKey::Number("1000".into()), None).await,
+            Some(1000)
+        );
+        assert_eq!(
+            find(&api, ProductKey::Number(" 999 ".into()), None).await,
+            Some(999)
+        );
+        assert_eq!(
+            find(&api, ProductKey::Number("1001".into()), None).await,
+            None
+        );
+        // The exact product sits on the last page of the search: every page was read.
+        api.products.lock().unwrap().push(Product {
+            id: 1001,
+            number: Some("x1".into()),
+            ..Product::default()
+        });
+        assert_eq!(
+            find(&api, ProductKey::Number("X1".into()), None).await,
+            None
+        );
+        assert_eq!(
+            find(&api, ProductKey::Number("x1".into()), None).await,
+            Some(1001)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_ean_is_found_by_name_then_in_the_catalogue() {
+        let api = FakeApi {
+            products: std::sync::Mutex::new(catalogue(200)),
+            ..FakeApi::default()
+        };
+        let ean = |i: i64| ProductKey::Ean(format!("{:013}", 7_000_000_000_000 + i));
+        // By name: one request.
+        assert_eq!(find(&api, ean(150), Some("Product 150")).await, Some(150));
+        assert_eq!(api.calls("GET /products"), 1);
+        // Renamed since: the catalogue (8 pages, `ean` ignored) still finds it.
+        assert_eq!(find(&api, ean(190), Some("Old name")).await, Some(190));
+        assert_eq!(api.calls("GET /products"), 1 + 1 + 8);
+        assert_eq!(find(&api, ean(201), None).await, None);
+        // Never a match by part.
+        assert_eq!(
+            find(&api, ProductKey::Ean("700000000015".into()), None).await,
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn before_creating_ean_rows_share_one_reading_of_the_catalogue() {
+        let ean = |i: i64| ProductKey::Ean(format!("{:013}", 7_000_000_000_000 + i));
+        let policy = RetryPolicy::new(0);
+        let counters = RequestCounters::default();
+        for filtered in [false, true] {
+            let api = FakeApi {
+                products: std::sync::Mutex::new(catalogue(200)),
+                ean_filter: filtered,
+                ..FakeApi::default()
+            };
+            let catalogue = EanCatalogue::default();
+            let rows = [
+                (ean(500), "New 1"),
+                (ean(501), "New 2"),
+                (ean(120), "Renamed"),
+                (ean(502), "New 3"),
+            ];
+            let found = futures::future::join_all(rows.iter().map(|(key, name)| {
+                find_existing(&api, &policy, &counters, key, Some(name), &catalogue)
+            }))
+            .await;
+            let ids: Vec<Option<i64>> = found
+                .into_iter()
+                .map(|f| f.unwrap().map(|(p, _, _)| p.id))
+                .collect();
+            assert_eq!(ids, [None, None, Some(120), None], "filtered: {filtered}");
+            let requests = api.calls("GET /products");
+            if filtered {
+                // A name search and one filtered request per row.
+                assert_eq!(requests, 4 + 4);
+            } else {
+                // A name search per row and the catalogue (8 pages) once.
+                assert_eq!(requests, 4 + 8);
+            }
+        }
     }
 }

@@ -86,6 +86,9 @@ pub enum RunEnd {
     Fatal(ApiError),
     /// Reading the input broke off unexpectedly; the rows after it were not read.
     InputFailed(String),
+    /// An output file could not be written part way: no new row was sent
+    /// after it, and the rows in flight finished.
+    OutputFailed(std::sync::Arc<OutputError>),
 }
 
 /// Why a run could not start, or could not go on recording its outcomes.
@@ -198,6 +201,7 @@ pub async fn run<A: ProductApi>(
         references: References::new(plan.create_categories, plan.row.dry_run),
         ledger: Ledger::new(index.as_ref()),
         index,
+        ean_catalogue: Default::default(),
         journal,
         counters: counters.clone(),
         slots: Arc::new(tokio::sync::Semaphore::new(plan.concurrency.max(1))),
@@ -212,14 +216,24 @@ pub async fn run<A: ProductApi>(
     for record in &kept {
         initial.add(record.status);
     }
+    // The run stops sending on a stop signal, or when the outcomes can no
+    // longer be recorded.
+    let (halt_tx, halt) = watch::channel(false);
+    let mut signal = stop;
+    let halt_on_signal = halt_tx.clone();
+    let forward = tokio::spawn(async move {
+        if signal.wait_for(|v| *v).await.is_ok() {
+            let _ = halt_on_signal.send(true);
+        }
+    });
     let recorder = tokio::spawn(recorder::record(
-        record_rx, outputs, initial, progress, pacer,
+        record_rx, outputs, initial, progress, pacer, halt_tx,
     ));
     let kept_rows: HashSet<u64> = kept.iter().map(|r| r.row).collect();
     drop(kept);
 
     let (job_tx, job_rx) = mpsc::channel::<RowJob>(window);
-    let reader_stop = stop.clone();
+    let reader_stop = halt.clone();
     let reader = tokio::task::spawn_blocking(move || {
         let mut read = 0u64;
         for row in rows {
@@ -246,10 +260,11 @@ pub async fn run<A: ProductApi>(
         job_rx,
         record_tx,
         plan.concurrency,
-        stop,
+        halt,
         plan.grace,
     )
     .await;
+    forward.abort();
     let (settled, settled_found) = ctx.ledger.settled();
     let (end, rows_read) = match reader.await {
         Ok(read) => (end, read),
@@ -260,15 +275,17 @@ pub async fn run<A: ProductApi>(
             0,
         ),
     };
-    let tally = match recorder.await {
-        Ok(Ok(t)) => t,
-        Ok(Err(e)) => return Err(e.into()),
-        Err(e) => {
-            return Err(RunError::Results(OutputError {
-                path: "results".into(),
-                source: io::Error::other(format!("the recorder stopped: {e}")),
-            }))
-        }
+    let recorded = recorder.await.unwrap_or_else(|e| recorder::Recorded {
+        tally: Tally::default(),
+        failure: Some(OutputError {
+            path: "results".into(),
+            source: io::Error::other(format!("the recorder stopped: {e}")),
+        }),
+    });
+    let tally = recorded.tally;
+    let end = match recorded.failure {
+        Some(failure) => RunEnd::OutputFailed(Arc::new(failure)),
+        None => end,
     };
     if matches!(end, RunEnd::Completed) {
         if let Some(path) = &plan.journal {

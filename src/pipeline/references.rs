@@ -182,41 +182,45 @@ impl References {
                     Err(e) => Err(e),
                 }
             }
-            RefKind::Unit => {
-                let known = self
-                    .units
-                    .get_or_try_init(|| async {
-                        let list = refusable(
-                            RefKind::Unit,
-                            all_pages(PageGuard::new("GET /productunits"), |cursor| async move {
-                                retry_idempotent(policy, counters, || {
-                                    api.list_units(cursor.as_ref())
-                                })
-                                .await
-                            })
-                            .await,
-                        )?;
-                        Ok::<_, ApiError>(list.map(|units| {
-                            let mut pairs = Vec::new();
-                            for u in units {
-                                if let Some(id) = u.id {
-                                    pairs.push((u.symbol.clone(), id));
-                                    pairs.push((u.name.clone(), id));
-                                }
-                            }
-                            Arc::new(index(pairs))
-                        }))
-                    })
-                    .await?;
-                Ok(match known {
-                    Ok(known) => known
-                        .get(key)
-                        .map_or(Resolution::Missing, |id| Resolution::Id(*id)),
-                    Err(refused) => Resolution::Refused(refused.clone()),
-                })
-            }
+            RefKind::Unit => Ok(match self.unit_index(api, policy, counters).await? {
+                Ok(known) => known
+                    .get(key)
+                    .map_or(Resolution::Missing, |id| Resolution::Id(*id)),
+                Err(refused) => Resolution::Refused(refused),
+            }),
             RefKind::Supplier => self.supplier(api, policy, counters, key).await,
         }
+    }
+
+    /// Every unit, indexed by folded symbol and name (read once).
+    async fn unit_index<A: ProductApi>(
+        &self,
+        api: &A,
+        policy: &RetryPolicy,
+        counters: &RequestCounters,
+    ) -> Result<Result<Arc<NameIndex>, String>, ApiError> {
+        self.units
+            .get_or_try_init(|| async {
+                let list = refusable(
+                    RefKind::Unit,
+                    all_pages(PageGuard::new("GET /productunits"), |cursor| async move {
+                        retry_idempotent(policy, counters, || api.list_units(cursor.as_ref())).await
+                    })
+                    .await,
+                )?;
+                Ok::<_, ApiError>(list.map(|units| {
+                    let mut pairs = Vec::new();
+                    for u in units {
+                        if let Some(id) = u.id {
+                            pairs.push((u.symbol, id));
+                            pairs.push((u.name, id));
+                        }
+                    }
+                    Arc::new(index(pairs))
+                }))
+            })
+            .await
+            .cloned()
     }
 
     /// Every category, indexed by folded name (read once).
@@ -268,11 +272,9 @@ impl References {
                         self.org_filter_ignored.store(true, Ordering::Relaxed);
                     }
                 }
-                Err(ApiError::Forbidden { scope, .. }) => {
-                    return Ok(Resolution::Refused(Self::refused_message(
-                        RefKind::Supplier,
-                        scope,
-                    )))
+                // The list below is refused too, once, and that answer is kept.
+                Err(ApiError::Forbidden { .. }) => {
+                    self.org_filter_ignored.store(true, Ordering::Relaxed)
                 }
                 Err(e) => return Err(e),
             }
@@ -414,4 +416,172 @@ fn index(pairs: impl IntoIterator<Item = (Option<String>, i64)>) -> HashMap<Stri
         }
     }
     map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::types::Unit;
+    use crate::client::fake::FakeApi;
+
+    fn suppliers(n: i64) -> Vec<Supplier> {
+        (1..=n)
+            .map(|i| Supplier {
+                id: 10_000 + i,
+                name: Some(format!("Supplier {i}")),
+                organization_number: Some(format!("9{:02} {:03} {:03}", i % 100, i, i)),
+                is_supplier: Some(true),
+            })
+            .collect()
+    }
+
+    async fn resolve(refs: &References, api: &FakeApi, kind: RefKind, name: &str) -> Resolution {
+        let policy = RetryPolicy::new(0);
+        let counters = RequestCounters::default();
+        refs.resolve(api, &policy, &counters, kind, &Reference::Name(name.into()))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn suppliers_by_name_id_or_organization_number_in_one_pass() {
+        let api = FakeApi {
+            suppliers: suppliers(300),
+            ..FakeApi::default()
+        };
+        let refs = References::new(false, false);
+        let wanted = [
+            ("supplier 7", Resolution::Id(10_007)),
+            ("SUPPLIER 300", Resolution::Id(10_300)),
+            ("10003", Resolution::Id(10_003)),
+            ("907007007", Resolution::Id(10_007)),
+            ("9 42 042 042", Resolution::Id(10_042)),
+            ("Supplier 301", Resolution::Missing),
+            ("99999", Resolution::Missing),
+        ];
+        let results = futures::future::join_all(
+            wanted
+                .iter()
+                .map(|(name, _)| resolve(&refs, &api, RefKind::Supplier, name)),
+        )
+        .await;
+        for ((name, expected), got) in wanted.iter().zip(results) {
+            assert_eq!(&got, expected, "{name}");
+        }
+        // 300 suppliers, 25 a page: one pass is 12 pages. The organization
+        // number filter (ignored here) is tried until it shows it is ignored.
+        let calls = api.calls("GET /customers");
+        assert!(calls <= 12 + 3, "{calls} requests");
+        // Asked again: answered from the cache.
+        resolve(&refs, &api, RefKind::Supplier, "Supplier 9").await;
+        assert_eq!(api.calls("GET /customers"), calls);
+    }
+
+    #[tokio::test]
+    async fn a_missing_scope_refuses_the_lookup_and_names_the_scope() {
+        let api = FakeApi {
+            suppliers: suppliers(3),
+            denied: vec!["api.crm.customer:read", "api.product.category:write"],
+            categories: Mutex::new(vec![Category {
+                id: 1,
+                name: Some("General".into()),
+                ..Category::default()
+            }]),
+            ..FakeApi::default()
+        };
+        let refs = References::new(true, false);
+        let got = resolve(&refs, &api, RefKind::Supplier, "Supplier 1").await;
+        assert_eq!(
+            got,
+            Resolution::Refused(
+                "suppliers cannot be looked up: the API client lacks the scope api.crm.customer:read"
+                    .into()
+            )
+        );
+        let got = resolve(&refs, &api, RefKind::Supplier, "987654321").await;
+        assert!(matches!(got, Resolution::Refused(m) if m.contains("api.crm.customer:read")));
+        // Categories can be read, not created.
+        assert_eq!(
+            resolve(&refs, &api, RefKind::Category, "general").await,
+            Resolution::Id(1)
+        );
+        let got = resolve(&refs, &api, RefKind::Category, "New one").await;
+        assert!(
+            matches!(&got, Resolution::Refused(m) if m.contains("\"New one\"") && m.contains("api.product.category:write")),
+            "{got:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn categories_on_every_page_and_each_missing_one_created_once() {
+        let api = FakeApi {
+            page_size: 2,
+            categories: Mutex::new(
+                (1..=7)
+                    .map(|id| Category {
+                        id,
+                        name: Some(format!("Cat {id}")),
+                        ..Category::default()
+                    })
+                    .collect(),
+            ),
+            units: (1..=30)
+                .map(|id| Unit {
+                    id: Some(id),
+                    name: Some(format!("Unit {id}")),
+                    symbol: Some(format!("u{id}")),
+                })
+                .collect(),
+            ..FakeApi::default()
+        };
+        let refs = References::new(true, false);
+        assert_eq!(
+            resolve(&refs, &api, RefKind::Category, "cat 7").await,
+            Resolution::Id(7)
+        );
+        let names = ["Brand new", "brand NEW", "Other", "Brand new "];
+        let got = futures::future::join_all(
+            names
+                .iter()
+                .map(|n| resolve(&refs, &api, RefKind::Category, n)),
+        )
+        .await;
+        assert_eq!(got[0], got[1]);
+        assert_eq!(got[0], got[3]);
+        assert_ne!(got[0], got[2]);
+        assert_eq!(api.calls("POST /productcategories"), 2);
+        // Units on the last of 15 pages are found too.
+        assert_eq!(
+            resolve(&refs, &api, RefKind::Unit, "U30").await,
+            Resolution::Id(30)
+        );
+        assert_eq!(api.calls("GET /productunits"), 15);
+    }
+
+    #[tokio::test]
+    async fn a_category_created_meanwhile_is_not_created_again() {
+        let api = FakeApi::default();
+        let refs = References::new(true, false);
+        // The list is read (empty), then someone else creates the category.
+        assert_eq!(
+            resolve(&refs, &api, RefKind::Category, "General").await,
+            Resolution::Id(1)
+        );
+        let other = References::new(true, false);
+        other
+            .category_index(&api, &RetryPolicy::new(0), &RequestCounters::default())
+            .await
+            .unwrap()
+            .unwrap();
+        api.categories.lock().unwrap().push(Category {
+            id: 2,
+            name: Some("Shoes".into()),
+            ..Category::default()
+        });
+        assert_eq!(
+            resolve(&other, &api, RefKind::Category, "shoes").await,
+            Resolution::Id(2)
+        );
+        assert_eq!(api.calls("POST /productcategories"), 1);
+    }
 }

@@ -1,6 +1,16 @@
 //! The resume point: which rows of an earlier run are kept, which may have
 //! been sent without a recorded outcome, and the results file that goes on
-//! from there.
+//! from there; the fingerprint that ties it to its input, and the lock that
+//! keeps a second run off the same results file.
+//!
+//! Beside the results file `R` a run keeps:
+//! - `R.sending`: the journal of rows about to be sent ([`super::journal`]);
+//! - `R.run.json`: the [`Fingerprint`] of the input the results belong to
+//!   (content hash, sheet, mapping and the reading options that change rows).
+//!   `--resume` refuses an input whose fingerprint differs, so one row's
+//!   outcome is never attributed to another;
+//! - `R.lock`: held (an advisory lock, released by the system when the
+//!   process ends, also on a kill) while a run uses `R`.
 //!
 //! Rows kept by `--resume`: those `created`, `updated` or `skipped`, and those
 //! `failed` because their outcome could not be confirmed and they have no key
@@ -9,11 +19,15 @@
 //! (looked up, waited for, looked up again) before they are sent
 //! ([`crate::pipeline::row`]).
 
-use std::io;
+use std::fs::File;
+use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
 use super::journal::{journal_path, Journal, MaybeSent};
-use crate::results::{ResultsLayout, ResultsWriter, RowRecord, RowStatus};
+use crate::results::{atomic, ResultsLayout, ResultsWriter, RowRecord, RowStatus};
 
 /// How the error column of a row starts when its POST may have created a
 /// product that cannot be looked up (no number, no EAN): such a row is never
@@ -41,6 +55,158 @@ pub struct ResumePoint {
     pub maybe_sent: MaybeSent,
     /// The sending journal's path.
     pub journal: PathBuf,
+    /// Held while the run goes on.
+    pub lock: RunLock,
+}
+
+/// What identifies the rows of a run: the input's content and everything
+/// that changes how it is turned into rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// SHA-256 of the input file, hex.
+    pub input_sha256: String,
+    /// Size of the input file in bytes.
+    pub input_size: u64,
+    /// The sheet read (spreadsheets).
+    pub sheet: Option<String>,
+    /// SHA-256 of the mapping file, hex, when one was used.
+    pub mapping_sha256: Option<String>,
+    /// The reading options that change rows, as words (delimiter, encoding,
+    /// header row, decimal mark).
+    pub reading: Vec<String>,
+}
+
+impl Fingerprint {
+    /// The fingerprint of `input` read with `mapping` and `reading`.
+    pub fn of(
+        input: &Path,
+        sheet: Option<String>,
+        mapping: Option<&Path>,
+        reading: Vec<String>,
+    ) -> io::Result<Fingerprint> {
+        let (input_sha256, input_size) = sha256_of(input)?;
+        let mapping_sha256 = mapping.map(sha256_of).transpose()?.map(|(h, _)| h);
+        Ok(Fingerprint {
+            input_sha256,
+            input_size,
+            sheet,
+            mapping_sha256,
+            reading,
+        })
+    }
+
+    /// What differs from `earlier`, in words; empty when nothing does.
+    pub fn differences(&self, earlier: &Fingerprint) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.input_sha256 != earlier.input_sha256 {
+            out.push(format!(
+                "the input's content ({} bytes now, {} bytes then)",
+                self.input_size, earlier.input_size
+            ));
+        }
+        if self.sheet != earlier.sheet {
+            out.push(format!(
+                "the sheet (\"{}\" now, \"{}\" then)",
+                self.sheet.as_deref().unwrap_or(""),
+                earlier.sheet.as_deref().unwrap_or("")
+            ));
+        }
+        if self.mapping_sha256 != earlier.mapping_sha256 {
+            out.push("the mapping file".to_string());
+        }
+        if self.reading != earlier.reading {
+            out.push(format!(
+                "the reading options ({} now, {} then)",
+                self.reading.join(", "),
+                earlier.reading.join(", ")
+            ));
+        }
+        out
+    }
+}
+
+/// SHA-256 (hex) and size of a file.
+fn sha256_of(path: &Path) -> io::Result<(String, u64)> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    let hex = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok((hex, size))
+}
+
+/// The fingerprint file for a results file: the results path plus `.run.json`.
+pub fn fingerprint_path(results: &Path) -> PathBuf {
+    beside(results, ".run.json")
+}
+
+/// The lock file for a results file: the results path plus `.lock`.
+pub fn lock_path(results: &Path) -> PathBuf {
+    beside(results, ".lock")
+}
+
+fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// An advisory lock on a results file, held while a run uses it (the
+/// standard library's `File::try_lock`: `flock` on Unix, `LockFileEx` on
+/// Windows). The lock file says who holds it.
+#[derive(Debug)]
+pub struct RunLock {
+    _file: File,
+}
+
+impl RunLock {
+    /// Takes the lock for `results`, or says which run holds it.
+    pub fn acquire(results: &Path) -> Result<RunLock, ResumeError> {
+        let path = lock_path(results);
+        let io_err = |source| ResumeError::Lock {
+            path: path.clone(),
+            source,
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io_err)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                return Err(ResumeError::Busy {
+                    results: results.to_path_buf(),
+                    holder: holder.trim().to_string(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_err(e)),
+        }
+        let who = format!(
+            "process {} since {}",
+            std::process::id(),
+            httpdate::fmt_http_date(std::time::SystemTime::now())
+        );
+        file.set_len(0).map_err(io_err)?;
+        file.write_all(who.as_bytes()).map_err(io_err)?;
+        Ok(RunLock { _file: file })
+    }
 }
 
 /// Why there is no resume point.
@@ -64,35 +230,99 @@ pub enum ResumeError {
         /// What went wrong.
         source: io::Error,
     },
+    /// Another run holds the results file.
+    #[error(
+        "another import is using the results file {} ({holder}); wait for it to finish, or choose another --results",
+        results.display()
+    )]
+    Busy {
+        /// The results file.
+        results: PathBuf,
+        /// Who holds the lock, as its lock file says.
+        holder: String,
+    },
+    /// The lock file cannot be used.
+    #[error("cannot lock {}: {source}", path.display())]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// What went wrong.
+        source: io::Error,
+    },
+    /// The input is not the one the results belong to.
+    #[error(
+        "cannot resume: the results file {} belongs to a different input; changed since then: {}. \
+         Run again with the same file and options, or start afresh without --resume \
+         (rows already imported are then found as existing products)",
+        results.display(),
+        differences.join("; ")
+    )]
+    DifferentInput {
+        /// The results file.
+        results: PathBuf,
+        /// What differs.
+        differences: Vec<String>,
+    },
+    /// The fingerprint is missing or unreadable.
+    #[error(
+        "cannot resume from {}: {problem}. Start afresh without --resume \
+         (rows already imported are then found as existing products with --existing skip)",
+        results.display()
+    )]
+    NoFingerprint {
+        /// The results file.
+        results: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
 }
 
 impl ResumePoint {
-    /// A fresh start: a new results file, and no journal from an earlier run.
-    pub fn fresh(path: &Path, layout: ResultsLayout) -> Result<ResumePoint, ResumeError> {
-        let results =
-            ResultsWriter::create(path, layout).map_err(|source| ResumeError::Results {
-                what: "write",
-                path: path.to_path_buf(),
-                source,
-            })?;
+    /// A fresh start: a new results file with the input's fingerprint, and
+    /// no journal from an earlier run. Without `fingerprint` (a dry run), no
+    /// fingerprint and no journal are touched.
+    pub fn fresh(
+        path: &Path,
+        layout: ResultsLayout,
+        fingerprint: Option<&Fingerprint>,
+    ) -> Result<ResumePoint, ResumeError> {
+        let lock = RunLock::acquire(path)?;
+        let write_err = |source| ResumeError::Results {
+            what: "write",
+            path: path.to_path_buf(),
+            source,
+        };
+        let results = ResultsWriter::create(path, layout).map_err(write_err)?;
         let journal = journal_path(path);
-        // A journal left by an earlier, unfinished run does not apply to a fresh run.
-        let _ = std::fs::remove_file(&journal);
+        if let Some(fingerprint) = fingerprint {
+            let json = serde_json::to_vec_pretty(fingerprint).expect("fingerprint serializes");
+            atomic::write(&fingerprint_path(path), &json).map_err(write_err)?;
+            // A journal left by an earlier, unfinished run does not apply to a fresh run.
+            let _ = std::fs::remove_file(&journal);
+        }
         Ok(ResumePoint {
             results,
             kept: Vec::new(),
             maybe_sent: MaybeSent::default(),
             journal,
+            lock,
         })
     }
 
-    /// Goes on from the results file (and journal) of an earlier run.
-    pub fn resume(path: &Path, layout: ResultsLayout) -> Result<ResumePoint, ResumeError> {
+    /// Goes on from the results file (and journal) of an earlier run on the
+    /// same input.
+    pub fn resume(
+        path: &Path,
+        layout: ResultsLayout,
+        fingerprint: &Fingerprint,
+    ) -> Result<ResumePoint, ResumeError> {
+        let lock = RunLock::acquire(path)?;
+        check_fingerprint(path, fingerprint)?;
         let (results, records) =
             ResultsWriter::resume(path, layout, keeps).map_err(|source| ResumeError::Results {
                 what: "resume from",
                 path: path.to_path_buf(),
-                source,
+                source: damaged(source),
             })?;
         let kept = records.into_iter().filter(keeps).collect();
         let journal = journal_path(path);
@@ -105,6 +335,57 @@ impl ResumePoint {
             kept,
             maybe_sent,
             journal,
+            lock,
         })
     }
+}
+
+/// Checks that the results at `path` belong to the input of `now`.
+fn check_fingerprint(path: &Path, now: &Fingerprint) -> Result<(), ResumeError> {
+    let fp = fingerprint_path(path);
+    let no = |problem: String| ResumeError::NoFingerprint {
+        results: path.to_path_buf(),
+        problem,
+    };
+    let text = match std::fs::read(&fp) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound && !path.exists() => {
+            return Err(no("there is no such results file".into()))
+        }
+        Err(e) => {
+            return Err(no(format!(
+                "its input fingerprint {} cannot be read ({e})",
+                fp.display()
+            )))
+        }
+    };
+    let earlier: Fingerprint = serde_json::from_slice(&text).map_err(|e| {
+        no(format!(
+            "its input fingerprint {} is damaged ({e})",
+            fp.display()
+        ))
+    })?;
+    let differences = now.differences(&earlier);
+    if differences.is_empty() {
+        Ok(())
+    } else {
+        Err(ResumeError::DifferentInput {
+            results: path.to_path_buf(),
+            differences,
+        })
+    }
+}
+
+/// An unreadable results file, with what to do about it.
+fn damaged(e: io::Error) -> io::Error {
+    if e.kind() == io::ErrorKind::NotFound {
+        return e;
+    }
+    io::Error::new(
+        e.kind(),
+        format!(
+            "{e}. The file looks damaged; move it away and run again without --resume and with \
+             --existing skip: rows already imported are then found and recorded as skipped"
+        ),
+    )
 }

@@ -49,7 +49,9 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
-use super::existing::{changes, lookup_all, ExistingIndex, ExistingMode};
+use super::existing::{
+    changes, find_existing, lookup_all, EanCatalogue, ExistingIndex, ExistingMode,
+};
 use super::journal::Journal;
 use super::references::{RefKind, References, Resolution};
 use super::resume::UNCONFIRMED_NO_KEY;
@@ -85,6 +87,8 @@ pub struct Context<A> {
     pub references: References,
     /// Prefetched existing products, when prefetching was cheaper.
     pub index: Option<ExistingIndex>,
+    /// Without a prefetch: the catalogue's EANs, read once for all EAN-only rows.
+    pub ean_catalogue: EanCatalogue,
     /// The sending journal (none in a dry run).
     pub journal: Option<Journal>,
     /// Request counters.
@@ -372,12 +376,15 @@ async fn submit<A: ProductApi>(
 
     // A row an earlier run may have sent settles before anything else.
     let mut looked_up: Option<Option<Found>> = None;
-    if let Some(earlier) = earlier {
+    if let Some(earlier) = earlier.filter(|_| key.is_some() || !ctx.settings.dry_run) {
         let Some(key) = &key else {
+            // An interrupted run may have created it, and nothing identifies
+            // it for sure: sending it again could make a duplicate.
             return Ok(Outcome::new(RowStatus::Failed).error(format!(
-                "{UNCONFIRMED_NO_KEY}: an earlier run may have sent this row, which has no number or EAN to \
-                 look the product up by, so it was not sent again to avoid a duplicate; check for it by name \
-                 before importing this row again"
+                "{UNCONFIRMED_NO_KEY}: the interrupted run may have created this product, and the row has no \
+                 number or EAN to look it up by, so it was not sent again; check for a product named \"{}\" \
+                 before importing this row again",
+                product.name.as_deref().unwrap_or_default()
             )));
         };
         match settle(
@@ -424,8 +431,14 @@ async fn submit<A: ProductApi>(
             // catalogue: a lookup now makes it bound this row's key, so that
             // an older product with the same number is never taken for the
             // row's own after an unknown outcome.
-            match existing_product(ctx, key, product.name.as_deref()).await {
-                Ok(_) => None,
+            let name = product.name.as_deref();
+            match lookup_all(&ctx.api, &ctx.settings.retry, &ctx.counters, key, name).await {
+                Ok(found) => {
+                    for (p, _, _) in &found {
+                        ctx.ledger.saw(p.id);
+                    }
+                    None
+                }
                 Err(e) if e.class() == ErrorClass::Fatal => return Err(e),
                 Err(e) => return Ok(Outcome::failed(&e, &format!("could not look up {key}: "))),
             }
@@ -517,11 +530,19 @@ async fn existing_product<A: ProductApi>(
     if let Some(index) = &ctx.index {
         return Ok(index.get(key).cloned().map(|p| (p, 200, None)));
     }
-    let found = lookup_all(&ctx.api, &ctx.settings.retry, &ctx.counters, key, name).await?;
-    for (p, _, _) in &found {
+    let found = find_existing(
+        &ctx.api,
+        &ctx.settings.retry,
+        &ctx.counters,
+        key,
+        name,
+        &ctx.ean_catalogue,
+    )
+    .await?;
+    if let Some((p, _, _)) = &found {
         ctx.ledger.saw(p.id);
     }
-    Ok(found.into_iter().next())
+    Ok(found)
 }
 
 async fn update<A: ProductApi>(

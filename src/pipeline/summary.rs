@@ -64,7 +64,9 @@ impl Summary {
             outcome: match report.end {
                 RunEnd::Completed => RunOutcome::Completed,
                 RunEnd::Interrupted => RunOutcome::Interrupted,
-                RunEnd::Fatal(_) | RunEnd::InputFailed(_) => RunOutcome::Stopped,
+                RunEnd::Fatal(_) | RunEnd::InputFailed(_) | RunEnd::OutputFailed(_) => {
+                    RunOutcome::Stopped
+                }
             },
             dry_run,
             rows_read: report.rows_read.max(t.done),
@@ -81,6 +83,10 @@ impl Summary {
             error: match &report.end {
                 RunEnd::Fatal(e) => Some(e.to_string()),
                 RunEnd::InputFailed(e) => Some(e.clone()),
+                RunEnd::OutputFailed(e) => Some(format!(
+                    "{e}. No new row was sent after that; rows in flight finished and are in the \
+                     sending journal. Make room (or fix the permissions) and run again with --resume"
+                )),
                 _ => None,
             },
         }

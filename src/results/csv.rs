@@ -86,7 +86,7 @@ pub(super) fn read(path: &Path) -> io::Result<Vec<RowRecord>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
-    let bytes = bytes.strip_prefix("\u{FEFF}".as_bytes()).unwrap_or(&bytes);
+    let bytes = complete_records(bytes.strip_prefix("\u{FEFF}".as_bytes()).unwrap_or(&bytes));
     let delimiter = detect_delimiter(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
@@ -119,6 +119,22 @@ pub(super) fn read(path: &Path) -> io::Result<Vec<RowRecord>> {
         });
     }
     Ok(out)
+}
+
+/// The part of a CSV file that holds complete records: up to the last line
+/// break outside quotes. A record torn by a kill (cut in any field, also
+/// inside a quoted cell with line breaks) is left out.
+pub(super) fn complete_records(bytes: &[u8]) -> &[u8] {
+    let mut quoted = false;
+    let mut end = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => end = i + 1,
+            _ => {}
+        }
+    }
+    &bytes[..end]
 }
 
 /// The delimiter of a results file: the character after `row` in its header.

@@ -85,6 +85,7 @@ pub struct RowRecord {
     pub cells: Vec<String>,
 }
 
+pub mod atomic;
 mod csv;
 mod jsonl;
 mod outputs;

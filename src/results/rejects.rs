@@ -16,7 +16,12 @@ pub struct RejectsWriter {
 }
 
 enum Target {
-    Csv(Box<csv::Writer<BufWriter<File>>>),
+    /// Written to a temporary file beside `path`, renamed into place at the end.
+    Csv {
+        path: PathBuf,
+        tmp: PathBuf,
+        writer: Box<csv::Writer<BufWriter<File>>>,
+    },
     Xlsx {
         path: PathBuf,
         workbook: Box<Workbook>,
@@ -52,14 +57,19 @@ impl RejectsWriter {
                 }
             }
             _ => {
-                let mut file = BufWriter::new(File::create(path)?);
+                let tmp = super::atomic::temporary_beside(path);
+                let mut file = BufWriter::new(File::create(&tmp)?);
                 file.write_all("\u{FEFF}".as_bytes())?;
                 let mut w = csv::WriterBuilder::new()
                     .delimiter(layout.delimiter)
                     .flexible(true)
                     .from_writer(file);
                 w.write_record(&headers).map_err(io::Error::other)?;
-                Target::Csv(Box::new(w))
+                Target::Csv {
+                    path: path.to_path_buf(),
+                    tmp,
+                    writer: Box::new(w),
+                }
             }
         };
         Ok(RejectsWriter { target })
@@ -68,7 +78,7 @@ impl RejectsWriter {
     /// Writes one rejected row.
     pub fn write(&mut self, cells: &[String], error: &str) -> io::Result<()> {
         match &mut self.target {
-            Target::Csv(w) => {
+            Target::Csv { writer: w, .. } => {
                 let fields = cells
                     .iter()
                     .map(|c| neutralize_formula(c))
@@ -96,10 +106,18 @@ impl RejectsWriter {
     /// Completes the file.
     pub fn finish(self) -> io::Result<()> {
         match self.target {
-            Target::Csv(mut w) => w.flush(),
+            Target::Csv {
+                path,
+                tmp,
+                mut writer,
+            } => {
+                writer.flush()?;
+                drop(writer);
+                std::fs::rename(&tmp, &path)
+            }
             Target::Xlsx {
                 path, mut workbook, ..
-            } => workbook.save(&path).map_err(xlsx_err),
+            } => super::atomic::replace(&path, |tmp| workbook.save(tmp).map_err(xlsx_err)),
         }
     }
 }

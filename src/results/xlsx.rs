@@ -61,7 +61,7 @@ pub(super) fn write_results(
             }
         }
     }
-    workbook.save(path).map_err(xlsx_err)
+    super::atomic::replace(path, |tmp| workbook.save(tmp).map_err(xlsx_err))
 }
 
 /// Reads an .xlsx results file back (a missing file gives no records).

@@ -16,10 +16,10 @@ use axum::http::Method;
 /// A named set of switches, chosen with `product-import sandbox --profile`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Profile {
-    /// The kindest reading of the documentation: [`Behaviour::lenient`].
+    /// The kindest reading of the documentation, as the sandbox always behaved.
     #[default]
     Lenient,
-    /// The worst plausible reading: [`Behaviour::strict`].
+    /// The worst plausible reading, for proving a client right.
     Strict,
 }
 
@@ -88,32 +88,35 @@ pub enum PatchNested {
 /// disconnects before the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OnDisconnect {
-    /// The work is dropped with the connection, wherever it had got to.
+    /// The work is dropped with the connection, wherever it had got to
+    /// (a client that times out during the configured latency creates nothing).
     Cancel,
-    /// The work runs to its end regardless; only the answer is lost.
+    /// The work runs to its end regardless, from the moment the rate limit
+    /// lets the request in (its latency included); only the answer is lost.
     Finish,
 }
 
-/// A permission a token carries. Each endpoint needs one, by method: reads
-/// (`GET`) need `:read`, everything else `:write`.
+/// A permission a token carries, named as the vendor names it (e.g.
+/// `api.product.product:read` for [`Scope::ProductRead`]). Each endpoint
+/// needs one, by method: reads (`GET`) need `:read`, everything else `:write`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
 pub enum Scope {
-    /// `api.product.product:read`: `GET /products`, `GET /products/{id}`.
+    /// Needed by GET /products and GET /products/{id}.
     #[value(name = "api.product.product:read")]
     ProductRead,
-    /// `api.product.product:write`: `POST /products`, `PATCH` and `DELETE /products/{id}`.
+    /// Needed by POST /products, PATCH and DELETE /products/{id}.
     #[value(name = "api.product.product:write")]
     ProductWrite,
-    /// `api.product.category:read`: `GET /productcategories`.
+    /// Needed by GET /productcategories.
     #[value(name = "api.product.category:read")]
     CategoryRead,
-    /// `api.product.category:write`: `POST /productcategories`.
+    /// Needed by POST /productcategories.
     #[value(name = "api.product.category:write")]
     CategoryWrite,
-    /// `api.product.unit:read`: `GET /productunits`.
+    /// Needed by GET /productunits.
     #[value(name = "api.product.unit:read")]
     UnitRead,
-    /// `api.crm.customer:read`: `GET /customers` (suppliers).
+    /// Needed by GET /customers (suppliers).
     #[value(name = "api.crm.customer:read")]
     CustomerRead,
 }

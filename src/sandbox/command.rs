@@ -12,8 +12,25 @@ use super::{
     Profile, SandboxConfig, Scope, SeedData, AUDIENCE,
 };
 
+/// Shown after `product-import sandbox --help`: the two profiles side by side.
+const PROFILES_HELP: &str = "\
+Profiles (where the vendor's documentation leaves the behaviour open):
+  switch            lenient      strict
+  --number-search   exact        partial
+  --ean-filter      honoured     ignored
+  --paging          numbered     cursor
+  --search-lag-ms   0            1500
+  --patch-nested    merge        replace
+  --on-disconnect   cancel       finish
+  --deny-scope      (none)       (none)
+A switch given on its own overrides the profile's setting.";
+
+/// Heading of the flags for what the vendor leaves open.
+const BEHAVIOUR: &str = "Behaviour where the vendor is silent";
+
 /// Flags of `product-import sandbox`.
 #[derive(Debug, Clone, Args)]
+#[command(after_long_help = PROFILES_HELP)]
 pub struct SandboxArgs {
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
@@ -41,41 +58,37 @@ pub struct SandboxArgs {
     /// (the creation happens even when the client has given up by then).
     #[arg(long, value_name = "MS", default_value_t = 2_500)]
     pub late_ms: u64,
-    /// Behaviour where the vendor leaves it open: `lenient` is the kindest
-    /// reading, `strict` the worst plausible one (partial number search, `ean`
-    /// ignored, cursor paging, 1.5 s search lag, PATCH replaces nested objects,
-    /// writes finish after a disconnect). The flags below override single switches.
-    #[arg(long, value_enum, value_name = "PROFILE", default_value_t = Profile::Lenient)]
+    /// Behaviour where the vendor leaves it open (see the table at the end of
+    /// --help); the flags below override single switches.
+    #[arg(long, value_enum, value_name = "PROFILE", default_value_t = Profile::Lenient,
+          help_heading = BEHAVIOUR)]
     pub profile: Profile,
-    /// How GET /products?productNumber= matches: the whole number, the whole
-    /// number ignoring case, or any number containing it (ignoring case).
-    #[arg(long, value_enum, value_name = "MODE")]
+    /// How GET /products?productNumber= matches [lenient: exact, strict: partial].
+    #[arg(long, value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]
     pub number_search: Option<NumberSearch>,
-    /// Whether GET /products honours the undocumented `ean` filter or ignores
-    /// it and answers the unfiltered list.
-    #[arg(long, value_enum, value_name = "MODE")]
+    /// What GET /products does with the undocumented `ean` parameter
+    /// [lenient: honoured, strict: ignored].
+    #[arg(long, value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]
     pub ean_filter: Option<EanFilter>,
-    /// How list endpoints page: `numbered` (page numbers on /products, everything
-    /// at once on /productcategories, the first `limit` on /customers) or
-    /// `cursor` (an opaque cursor in the link header's next URL everywhere,
-    /// 25 per page, limit capped at 100, `page` ignored except on /products).
-    #[arg(long, value_enum, value_name = "MODE")]
+    /// How /products, /productcategories and /customers page their answers
+    /// [lenient: numbered, strict: cursor].
+    #[arg(long, value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]
     pub paging: Option<Paging>,
     /// How long a new product stays out of GET /products answers while
-    /// GET /products/{id} already finds it, in milliseconds.
-    #[arg(long, value_name = "MS")]
+    /// GET /products/{id} already finds it, in milliseconds [lenient: 0, strict: 1500].
+    #[arg(long, value_name = "MS", help_heading = BEHAVIOUR)]
     pub search_lag_ms: Option<u64>,
-    /// What PATCH does with nested objects (stock, supplierProduct): merge the
-    /// given fields, or replace the object so that fields not given become unset.
-    #[arg(long, value_enum, value_name = "MODE")]
+    /// What PATCH /products/{id} does with a nested object it is given (stock,
+    /// supplierProduct) [lenient: merge, strict: replace].
+    #[arg(long, value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]
     pub patch_nested: Option<PatchNested>,
-    /// What happens to a POST, PATCH or DELETE whose client disconnects:
-    /// `cancel` drops the work, `finish` completes it anyway.
-    #[arg(long, value_enum, value_name = "MODE")]
+    /// What happens to a POST, PATCH or DELETE whose client disconnects
+    /// [lenient: cancel, strict: finish].
+    #[arg(long, value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]
     pub on_disconnect: Option<OnDisconnect>,
-    /// Withhold a scope from every token, so its endpoints answer 403; repeat
-    /// for more than one.
-    #[arg(long, value_enum, value_name = "SCOPE")]
+    /// Withhold a scope from every token, so the endpoints that need it answer
+    /// 403; repeat for more than one [both profiles grant every scope].
+    #[arg(long, value_enum, value_name = "SCOPE", help_heading = BEHAVIOUR)]
     pub deny_scope: Vec<Scope>,
     /// Seed of the random choices, to repeat a run's faults (default: random, printed).
     #[arg(long, value_name = "N")]

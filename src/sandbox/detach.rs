@@ -2,12 +2,16 @@
 //! when its client disconnects; a real service rarely cancels work that way.
 //! Here the body is read first, then the rest of the request runs in a task
 //! of its own, so a client that gives up loses only the answer.
+//!
+//! Two things use it: the `late` fault, and under [`OnDisconnect::Finish`]
+//! every write from the moment the rate limit lets it in, so that the
+//! configured latency counts as server-side work that a timeout does not
+//! cancel.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -38,17 +42,12 @@ pub(crate) async fn run_detached(request: Request, next: Next, delay: Duration) 
         .unwrap_or_else(|_| ApiError::internal().into_response())
 }
 
-/// Middleware, innermost: under [`OnDisconnect::Finish`] every write
-/// (anything but `GET` and `HEAD`) runs detached from its connection.
-pub(crate) async fn finish_writes(
-    State(sandbox): State<Arc<Sandbox>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let write = request.method() != Method::GET && request.method() != Method::HEAD;
-    if write && sandbox.behaviour.on_disconnect == OnDisconnect::Finish {
-        run_detached(request, next, Duration::ZERO).await
-    } else {
-        next.run(request).await
-    }
+/// Whether a request runs detached: a write under `/v1` (anything but `GET`
+/// and `HEAD`) under [`OnDisconnect::Finish`].
+pub(crate) fn detaches(sandbox: &Sandbox, request: &Request) -> bool {
+    let method = request.method();
+    sandbox.behaviour.on_disconnect == OnDisconnect::Finish
+        && request.uri().path().starts_with("/v1/")
+        && method != Method::GET
+        && method != Method::HEAD
 }

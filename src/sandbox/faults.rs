@@ -302,9 +302,15 @@ pub(crate) async fn inject(
     }
 }
 
+/// How long a dropping request waits for its connection to close. The
+/// connection closes at once and drops the waiting future with it; only a
+/// request detached from its connection (see `detach`) waits this out, and
+/// then ends with an answer nobody receives.
+const DROP_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Closes the request's connection without an answer. The returned future
-/// never completes when the connection is ours to close; served some other
-/// way, the request gets a 502 instead.
+/// does not complete before the connection is gone when the connection is
+/// ours to close; served some other way, the request gets a 502 instead.
 async fn drop_connection(
     sandbox: &Sandbox,
     endpoint: &Endpoint,
@@ -315,7 +321,8 @@ async fn drop_connection(
     };
     sandbox.stats.dropped(&endpoint.0);
     connection.abort();
-    std::future::pending().await
+    tokio::time::sleep(DROP_WAIT).await;
+    ApiError::bad_gateway().into_response()
 }
 
 #[cfg(test)]

@@ -27,8 +27,85 @@
 //! - Latency and jitter delay every accepted response (also the token endpoint).
 //! - Faults ([`FaultSpec`]) apply to `/v1` requests after authentication:
 //!   `error500`, `error503`, `reset` and `slow` to every endpoint, `ambiguous`
-//!   to `POST /products` only; see [`FaultKind`] for what each one does. The
-//!   token endpoint never fails on purpose.
+//!   and `late` to `POST /products` only; see [`FaultKind`] for what each one
+//!   does. The token endpoint never fails on purpose.
+//! - Tokens live exactly the whole seconds their `expires_in` says
+//!   ([`SandboxConfig::token_ttl`], rounded up); from that instant on a
+//!   request with one gets `401` (`Token expired`).
+//!
+//! # Where the vendor is silent: behaviour profiles
+//! The vendor's documentation leaves some behaviour open. [`Behaviour`]
+//! ([`SandboxConfig::behaviour`], `--profile` and one flag per switch on the
+//! command line) decides each point; [`Behaviour::lenient`] is the kindest
+//! reading and the default, [`Behaviour::strict`] the worst plausible one, for
+//! tests that must prove a client right:
+//!
+//! | switch (field, flag) | lenient | strict |
+//! |---|---|---|
+//! | [`number_search`](Behaviour::number_search), `--number-search`: how `productNumber` matches | `exact` | `partial` (contains, ignoring case) |
+//! | [`ean_filter`](Behaviour::ean_filter), `--ean-filter`: the undocumented `ean` filter | `honoured` | `ignored` (the unfiltered list) |
+//! | [`paging`](Behaviour::paging), `--paging`: list endpoints | `numbered` | `cursor` |
+//! | [`search_lag`](Behaviour::search_lag), `--search-lag-ms`: a new product missing from `GET /products` | 0 | 1.5 s |
+//! | [`patch_nested`](Behaviour::patch_nested), `--patch-nested`: `stock`, `supplierProduct` in a PATCH | `merge` | `replace` |
+//! | [`on_disconnect`](Behaviour::on_disconnect), `--on-disconnect`: a write whose client leaves | `cancel` | `finish` |
+//! | [`denied_scopes`](Behaviour::denied_scopes), `--deny-scope`: scopes withheld from tokens | none | none |
+//!
+//! - **Paging.** Under `numbered`, `/products` pages by `page` and `limit`
+//!   (default 25, larger ones served as 1000) with page numbers in its `link`
+//!   header, `/productcategories` answers everything at once and `/customers`
+//!   the first `limit` (default 25, at most 100) without a `link` header.
+//!   Under `cursor`, all three answer a `link` header with `first`, `prev`
+//!   (after the first page) and `next` (absent on the last page), e.g.
+//!   `<http://127.0.0.1:PORT/v1/customers?cursor=...&limit=25>; rel="next"`;
+//!   the cursor is opaque (a masked offset with a check value: a made-up
+//!   one gets 400), the page size defaults to 25 and a larger `limit` is
+//!   served as 100 without complaint. `page` is honoured on `/products`
+//!   only, where the vendor documents it; elsewhere it is ignored, so page 2
+//!   is page 1 again. The other parameters are kept in the `link` URLs.
+//! - **Search lag.** A new product is left out of every `GET /products`
+//!   answer (`productNumber`, `productSearch`, `ean`, `categoryIds`,
+//!   `supplierIds` or none) until the lag has passed, while
+//!   `GET /products/{id}` finds it at once. Seed products have no lag.
+//! - **Disconnects.** Under `finish`, a write (`POST`, `PATCH`, `DELETE`
+//!   under `/v1`) is read whole as soon as the rate limit lets it in; its
+//!   latency, authentication, fault and handling then run in a task of
+//!   their own, so a client that times out or disconnects loses only the
+//!   answer. The `late` fault does the same for one `POST /products`,
+//!   waiting [`SandboxConfig::late_delay`] before creating, in either
+//!   profile.
+//! - **Scopes.** Every endpoint needs a [`Scope`] by method (`GET` reads,
+//!   the rest writes); a token without it gets `403` `ForbiddenError` on
+//!   that endpoint only. The token answer lists the granted ones in `scope`.
+//!
+//! Open in both profiles alike: `organizationNumber` on `/customers` is an
+//! exact string match (`987 654 325` does not find `987654325`);
+//! `productSearch` takes `%` wildcards over number, name and the supplier's
+//! product number and name, ignoring case; product ids increase from 1;
+//! `createdAt` and `modifiedAt` look like `2022-01-01 18:00:00.000Z`.
+//!
+//! # Judging by the server's state
+//! [`SandboxHandle::stats`] counts requests per endpoint on arrival
+//! ([`SandboxStats::requests`], e.g. `"GET /v1/customers"`), answers per
+//! endpoint and status ([`SandboxStats::count`]), faults and the products
+//! created; [`SandboxHandle::product_count`] and [`SandboxHandle::products`]
+//! show what the server holds, including products created after their
+//! client gave up.
+//!
+//! ```no_run
+//! # async fn example() -> anyhow::Result<()> {
+//! use product_import::sandbox::{self, Behaviour, SandboxConfig, Scope, SeedData};
+//! let config = SandboxConfig {
+//!     behaviour: Behaviour::strict().deny(Scope::CustomerRead),
+//!     data: SeedData::builtin().with_suppliers(300).with_products(50),
+//!     ..SandboxConfig::default()
+//! };
+//! let server = sandbox::start(config).await?;
+//! // ... run the importer against server.base_url() and server.token_url() ...
+//! assert_eq!(server.stats().requests("POST /v1/products"), 0);
+//! assert_eq!(server.product_count(), 50);
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! # Seed data
 //! See [`SeedData`] for the built-in categories, units and suppliers and for

@@ -11,6 +11,7 @@ use axum::response::Response;
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 
+use super::detach;
 use super::error::ApiError;
 use super::state::Sandbox;
 
@@ -128,12 +129,17 @@ impl Latency {
 }
 
 /// Middleware: waits the configured latency before handling the request.
+/// A write that runs detached from its connection (see [`detach`]) waits
+/// and is handled in a task of its own.
 pub(crate) async fn delay(
     State(sandbox): State<Arc<Sandbox>>,
     request: Request,
     next: Next,
 ) -> Response {
     let wait = sandbox.latency.next();
+    if detach::detaches(&sandbox, &request) {
+        return detach::run_detached(request, next, wait).await;
+    }
     if !wait.is_zero() {
         tokio::time::sleep(wait).await;
     }

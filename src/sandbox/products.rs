@@ -3,6 +3,11 @@
 //!
 //! Like the real service, a second product with the same `number` is
 //! accepted: keeping numbers unique is the client's job.
+//!
+//! How `productNumber` and `ean` filter, how answers are paged and how soon
+//! a new product shows in them follow the sandbox's
+//! [`Behaviour`](super::Behaviour); `productSearch`, `categoryIds` and
+//! `supplierIds` always filter as documented.
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -3,6 +3,8 @@
 mod chaos;
 mod common;
 mod import;
+mod misuse;
 mod read;
 mod sandbox;
+mod strict;
 mod validate;

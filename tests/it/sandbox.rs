@@ -10,6 +10,8 @@ use product_import::sandbox::{
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 
+mod behaviour;
+
 /// A running sandbox with a client holding a fresh token.
 struct Api {
     sandbox: SandboxHandle,
@@ -284,7 +286,7 @@ async fn tokens_expire_exactly_at_expires_in() {
             .bearer_auth(token)
             .send()
     };
-    tokio::time::sleep_until((received + Duration::from_millis(1700)).into()).await;
+    tokio::time::sleep_until((received + Duration::from_millis(1500)).into()).await;
     let response = with_token(token.access_token.clone()).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK, "alive before expires_in");
     tokio::time::sleep_until((received + Duration::from_millis(2050)).into()).await;

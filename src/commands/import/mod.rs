@@ -53,7 +53,7 @@ use crate::cli::{ImportArgs, InputPlan};
 use crate::client::connect::{connect, Connected};
 use crate::client::pacing::Pacer;
 use crate::client::RequestCounters;
-use crate::pipeline::resume::ResumePoint;
+use crate::pipeline::resume::{Fingerprint, ResumePoint};
 use crate::pipeline::retry::{RetryPolicy, SettlePolicy};
 use crate::pipeline::row::RowSettings;
 use crate::pipeline::summary::Summary;
@@ -93,7 +93,9 @@ pub async fn run_with_env(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<ExitStatus> {
     let plan = ImportPlan::new(&args, env).map_err(nothing)?;
+    plan.check_paths(args.config.as_deref()).map_err(nothing)?;
     let prepared = prepare(&plan.input).map_err(nothing)?;
+    let fingerprint = fingerprint(&plan, &prepared).map_err(nothing)?;
     let pacer = Arc::new(Pacer::new(plan.pacing.rate));
     let counters = Arc::new(RequestCounters::default());
     let connected = connect(
@@ -112,11 +114,13 @@ pub async fn run_with_env(
         delimiter: prepared.info.delimiter.unwrap_or(b','),
     };
     let start = if plan.resume {
-        ResumePoint::resume(&plan.outputs.results, layout.clone())
+        ResumePoint::resume(&plan.outputs.results, layout.clone(), &fingerprint)
     } else {
-        ResumePoint::fresh(&plan.outputs.results, layout.clone())
+        let fingerprint = (!plan.dry_run).then_some(&fingerprint);
+        ResumePoint::fresh(&plan.outputs.results, layout.clone(), fingerprint)
     }
     .map_err(nothing)?;
+    let _lock = start.lock;
     let outputs = Outputs::new(start.results)
         .with_rejects(plan.outputs.rejects.as_deref(), &layout)
         .map_err(nothing)?;
@@ -199,7 +203,7 @@ fn report_run(
     }
     let written = plan.outputs.summary_json.as_ref().map(|path| {
         let json = serde_json::to_string_pretty(&summary).expect("summary serializes");
-        std::fs::write(path, json + "\n")
+        crate::results::atomic::write(path, (json + "\n").as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))
     });
     let _ = writeln!(
@@ -218,6 +222,24 @@ fn report_run(
         eprintln!("The rows before it were imported; fix the file and run again with --resume.");
     }
     ExitStatus::after(summary.outcome, &summary.tally)
+}
+
+/// The fingerprint of the input as this run reads it.
+fn fingerprint(plan: &ImportPlan, prepared: &Prepared) -> anyhow::Result<Fingerprint> {
+    let info = &prepared.info;
+    let reading = vec![
+        format!(
+            "delimiter {}",
+            info.delimiter
+                .map_or("-".into(), |d| (d as char).to_string())
+        ),
+        format!("encoding {}", info.encoding.as_deref().unwrap_or("-")),
+        format!("header row {}", plan.input.read.header_row.unwrap_or(1)),
+        format!("decimal {:?}", plan.input.validate.decimal),
+    ];
+    let mapping = plan.input.mapping.as_ref().map(|(p, _)| p.as_path());
+    Fingerprint::of(&plan.input.path, info.sheet.clone(), mapping, reading)
+        .with_context(|| format!("cannot read {}", plan.input.path.display()))
 }
 
 /// Counts the data rows (non-empty) of the input for the progress display;

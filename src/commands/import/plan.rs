@@ -3,7 +3,7 @@
 //! reading the config and mapping files.
 
 use std::num::{NonZeroU32, NonZeroUsize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use url::{Host, Url};
@@ -15,6 +15,8 @@ use crate::cli::{
 use crate::client::auth::{Credentials, CredentialsError};
 use crate::client::connect::{without_userinfo, Connection};
 use crate::pipeline::existing::ExistingMode;
+use crate::pipeline::journal::journal_path;
+use crate::pipeline::resume::{fingerprint_path, lock_path};
 use crate::pipeline::retry::SettlePolicy;
 use crate::prepare::PrepareError;
 use crate::results::default_results_path;
@@ -162,21 +164,103 @@ impl ImportPlan {
     }
 }
 
-/// The output paths, with the default results file. A dry run's default
-/// must not overwrite the results (and so the resume point) of a real run.
+/// The output paths, with the default results file. A dry run never writes
+/// a real run's files (and so never its resume point), however the path was
+/// given: its outputs get `.dry-run` before their extension.
 fn output_paths(outputs: &OutputOptions, input: &InputPlan, dry_run: bool) -> Outputs {
+    let mark = |path: PathBuf| if dry_run { dry_run_path(&path) } else { path };
     Outputs {
-        results: outputs.results.clone().unwrap_or_else(|| {
-            let path = default_results_path(&input.path);
-            if dry_run {
-                path.with_extension("dry-run.csv")
-            } else {
-                path
-            }
-        }),
-        rejects: outputs.rejects.clone(),
-        summary_json: outputs.summary_json.clone(),
+        results: mark(
+            outputs
+                .results
+                .clone()
+                .unwrap_or_else(|| default_results_path(&input.path)),
+        ),
+        rejects: outputs.rejects.clone().map(mark),
+        summary_json: outputs.summary_json.clone().map(mark),
     }
+}
+
+/// `x.csv` → `x.dry-run.csv`.
+fn dry_run_path(path: &Path) -> PathBuf {
+    match (path.file_stem(), path.extension()) {
+        (Some(stem), Some(ext)) => {
+            let mut name = stem.to_owned();
+            name.push(".dry-run.");
+            name.push(ext);
+            path.with_file_name(name)
+        }
+        _ => {
+            let mut name = path.as_os_str().to_owned();
+            name.push(".dry-run");
+            PathBuf::from(name)
+        }
+    }
+}
+
+impl ImportPlan {
+    /// Refuses outputs that would overwrite one another, the input or the
+    /// mapping, or that go to a folder that does not exist: checked before
+    /// anything is touched.
+    pub fn check_paths(&self, config: Option<&Path>) -> Result<(), PlanError> {
+        let results = &self.outputs.results;
+        let mut named: Vec<(String, PathBuf)> = vec![
+            ("the input file".into(), self.input.path.clone()),
+            ("--results".into(), results.clone()),
+            ("the sending journal".into(), journal_path(results)),
+            ("the input fingerprint".into(), fingerprint_path(results)),
+            ("the lock file".into(), lock_path(results)),
+        ];
+        if let Some((mapping, _)) = &self.input.mapping {
+            named.push(("--mapping".into(), mapping.clone()));
+        }
+        if let Some(config) = config {
+            named.push(("--config".into(), config.to_path_buf()));
+        }
+        for (what, path) in [
+            ("--rejects", &self.outputs.rejects),
+            ("--summary-json", &self.outputs.summary_json),
+        ] {
+            if let Some(path) = path {
+                named.push((what.into(), path.clone()));
+            }
+        }
+        let keys: Vec<PathBuf> = named.iter().map(|(_, p)| comparable(p)).collect();
+        for (i, key) in keys.iter().enumerate() {
+            if let Some(j) = keys[..i].iter().position(|k| k == key) {
+                return Err(PlanError::BadValue(format!(
+                    "{} and {} are the same file ({}): give each output its own path",
+                    named[j].0,
+                    named[i].0,
+                    named[i].1.display()
+                )));
+            }
+        }
+        for (what, path) in named.iter().skip(1) {
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+            if let Some(dir) = dir.filter(|d| !d.is_dir()) {
+                return Err(PlanError::BadValue(format!(
+                    "{what} {}: the folder {} does not exist",
+                    path.display(),
+                    dir.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A path made comparable: absolute, with its folder resolved when it exists.
+fn comparable(path: &Path) -> PathBuf {
+    if let Ok(p) = path.canonicalize() {
+        return p;
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let dir = dir
+        .map(|d| d.canonicalize().unwrap_or_else(|_| d.to_path_buf()))
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_default();
+    dir.join(path.file_name().unwrap_or_default())
 }
 
 /// Checks the pacing options and fills in the defaults.
@@ -268,7 +352,6 @@ fn redact_userinfo(text: &str) -> String {
 mod tests {
     use super::*;
     use clap::Parser;
-    use std::path::Path;
 
     #[derive(Parser)]
     struct Cli {

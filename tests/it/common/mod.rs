@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod run;
+
 use std::path::PathBuf;
 
 /// The built binary under test.
