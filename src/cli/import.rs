@@ -70,6 +70,9 @@ option_group! {
         /// Retries after 5xx answers, connection errors and timeouts (default 5).
         #[arg(long, value_name = "N")]
         pub max_retries: Option<u32>,
+        /// Seconds a row whose POST has an unknown outcome waits, looking its product up three times, before it is sent again (default: the timeout, at least 5).
+        #[arg(long, value_name = "SECS")]
+        pub settle: Option<f64>,
     }
 }
 

@@ -57,6 +57,8 @@ pub enum ExistingMode {
 pub struct ExistingIndex {
     by_number: HashMap<String, Product>,
     by_ean: HashMap<String, Product>,
+    /// The highest id read, with or without a key.
+    max_id: i64,
 }
 
 impl ExistingIndex {
@@ -97,6 +99,7 @@ impl ExistingIndex {
     }
 
     fn insert(&mut self, p: Product, keep_fields: bool) {
+        self.max_id = self.max_id.max(p.id);
         let p = if keep_fields {
             p
         } else {
@@ -139,6 +142,11 @@ impl ExistingIndex {
     /// True when no product is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The highest product id read (0 when none), keyed or not.
+    pub fn max_id(&self) -> i64 {
+        self.max_id
     }
 }
 
@@ -220,7 +228,10 @@ pub async fn find_existing<A: ProductApi>(
         }
         EanMode::Filtered => {
             let query = ProductQuery::EanHint(ean.to_string());
-            exact_matches(api, policy, counters, &query, key).await
+            Ok(exact_matches(api, policy, counters, &query, key)
+                .await?
+                .into_iter()
+                .next())
         }
     }
 }
@@ -236,7 +247,10 @@ async fn by_name<A: ProductApi>(
     match name.map(str::trim).filter(|n| !n.is_empty()) {
         Some(name) => {
             let query = ProductQuery::Search(name.to_string());
-            exact_matches(api, policy, counters, &query, key).await
+            Ok(exact_matches(api, policy, counters, &query, key)
+                .await?
+                .into_iter()
+                .next())
         }
         None => Ok(None),
     }
@@ -286,14 +300,35 @@ pub async fn lookup<A: ProductApi>(
     key: &ProductKey,
     name: Option<&str>,
 ) -> Result<Option<(Product, u16, Option<String>)>, ApiError> {
+    Ok(lookup_all(api, policy, counters, key, name)
+        .await?
+        .into_iter()
+        .next())
+}
+
+/// Every product with exactly this key on the server, oldest first, each
+/// with the status and trace id of the answer that held it. Found as
+/// [`lookup`] finds them.
+pub async fn lookup_all<A: ProductApi>(
+    api: &A,
+    policy: &RetryPolicy,
+    counters: &RequestCounters,
+    key: &ProductKey,
+    name: Option<&str>,
+) -> Result<Vec<(Product, u16, Option<String>)>, ApiError> {
     match key {
         ProductKey::Number(n) => {
             let query = ProductQuery::Number(n.trim().to_string());
             exact_matches(api, policy, counters, &query, key).await
         }
         ProductKey::Ean(e) => {
-            if let Some(found) = by_name(api, policy, counters, key, name).await? {
-                return Ok(Some(found));
+            let name = name.map(str::trim).filter(|n| !n.is_empty());
+            if let Some(name) = name {
+                let query = ProductQuery::Search(name.to_string());
+                let found = exact_matches(api, policy, counters, &query, key).await?;
+                if !found.is_empty() {
+                    return Ok(found);
+                }
             }
             let query = ProductQuery::EanHint(e.trim().to_string());
             exact_matches(api, policy, counters, &query, key).await
@@ -301,18 +336,18 @@ pub async fn lookup<A: ProductApi>(
     }
 }
 
-/// Reads every page of `query` and keeps the oldest product matching `key`
-/// exactly.
+/// Reads every page of `query` and keeps the products matching `key`
+/// exactly, oldest first.
 async fn exact_matches<A: ProductApi>(
     api: &A,
     policy: &RetryPolicy,
     counters: &RequestCounters,
     query: &ProductQuery,
     key: &ProductKey,
-) -> Result<Option<(Product, u16, Option<String>)>, ApiError> {
+) -> Result<Vec<(Product, u16, Option<String>)>, ApiError> {
     let mut guard = PageGuard::new("GET /products");
     let mut cursor = None;
-    let mut best: Option<(Product, u16, Option<String>)> = None;
+    let mut found: Vec<(Product, u16, Option<String>)> = Vec::new();
     loop {
         let page: Page<Product> = retry_idempotent(policy, counters, || {
             api.list_products(query, cursor.as_ref())
@@ -323,16 +358,16 @@ async fn exact_matches<A: ProductApi>(
             break;
         };
         for p in items.into_iter().filter(|p| key.matches(p)) {
-            if best.as_ref().is_none_or(|(b, _, _)| p.id < b.id) {
-                best = Some((p, status, trace.clone()));
-            }
+            found.push((p, status, trace.clone()));
         }
         match next {
             Some(next) => cursor = Some(next),
             None => break,
         }
     }
-    Ok(best)
+    found.sort_by_key(|(p, _, _)| p.id);
+    found.dedup_by_key(|(p, _, _)| p.id);
+    Ok(found)
 }
 
 /// The fields of `new` that differ from `old`, as a PATCH body, with their
@@ -388,53 +423,48 @@ pub fn changes(new: &NewProduct, old: &Product) -> (NewProduct, Vec<&'static str
         "indirectCost",
         &mut names,
     );
+    // Nested objects go whole: the existing product's fields with the row's
+    // over them, since a server may replace `stock` or `supplierProduct`
+    // with what a PATCH gives rather than merge it.
     if let Some(s) = &new.stock {
         let o = old.stock.clone().unwrap_or_default();
-        let mut d = Stock::default();
+        let before = names.len();
         if s.is_managed.is_some() && s.is_managed != o.is_managed {
-            d.is_managed = s.is_managed;
-        }
-        d.quantity = price(s.quantity, o.quantity, "stock.quantity", &mut names);
-        if s.location
-            .as_deref()
-            .is_some_and(|l| !same_text(l, o.location.as_deref()))
-        {
-            d.location = s.location.clone();
-        }
-        if d.is_managed.is_some() {
             names.push("stock.isManaged");
         }
-        if d.location.is_some() {
+        let _ = price(s.quantity, o.quantity, "stock.quantity", &mut names);
+        if differs(&s.location, &o.location) {
             names.push("stock.location");
         }
-        patch.stock = Some(d).filter(|d| !d.is_empty());
+        if names.len() > before {
+            patch.stock = Some(Stock {
+                is_managed: s.is_managed.or(o.is_managed),
+                quantity: s.quantity.or(o.quantity),
+                location: s.location.clone().or(o.location),
+            });
+        }
     }
     if let Some(s) = &new.supplier_product {
         let o = old.supplier_product.clone().unwrap_or_default();
-        let mut d = SupplierProduct::default();
-        if s.item_code
-            .as_deref()
-            .is_some_and(|t| !same_text(t, o.item_code.as_deref()))
-        {
-            d.item_code = s.item_code.clone();
+        let before = names.len();
+        if differs(&s.item_code, &o.item_code) {
             names.push("supplierProduct.itemCode");
         }
-        if s.number
-            .as_deref()
-            .is_some_and(|t| !same_text(t, o.number.as_deref()))
-        {
-            d.number = s.number.clone();
+        if differs(&s.number, &o.number) {
             names.push("supplierProduct.number");
         }
-        if s.name
-            .as_deref()
-            .is_some_and(|t| !same_text(t, o.name.as_deref()))
-        {
-            d.name = s.name.clone();
+        if differs(&s.name, &o.name) {
             names.push("supplierProduct.name");
         }
-        d.price = price(s.price, o.price, "supplierProduct.price", &mut names);
-        patch.supplier_product = Some(d).filter(|d| !d.is_empty());
+        let _ = price(s.price, o.price, "supplierProduct.price", &mut names);
+        if names.len() > before {
+            patch.supplier_product = Some(SupplierProduct {
+                item_code: s.item_code.clone().or(o.item_code),
+                number: s.number.clone().or(o.number),
+                name: s.name.clone().or(o.name),
+                price: s.price.or(o.price),
+            });
+        }
     }
     let reference = |new: &Option<IdRef>,
                      old: Option<i64>,
@@ -467,6 +497,13 @@ pub fn changes(new: &NewProduct, old: &Product) -> (NewProduct, Vec<&'static str
         &mut names,
     );
     (patch, names)
+}
+
+/// Whether the row gives a text that differs from the product's, compared
+/// the way the importer reads text.
+fn differs(new: &Option<String>, old: &Option<String>) -> bool {
+    new.as_deref()
+        .is_some_and(|t| !same_text(t, old.as_deref()))
 }
 
 /// Whether a row's (cleaned) text equals the server's, read the same way.
@@ -549,7 +586,39 @@ mod tests {
         );
         assert_eq!(
             serde_json::to_value(&patch).unwrap(),
-            serde_json::json!({"salesPrice": 12.5, "stock": {"quantity": 7.0, "location": "A1"}, "category": {"id": 4}})
+            serde_json::json!({"salesPrice": 12.5, "stock": {"isManaged": true, "quantity": 7.0, "location": "A1"}, "category": {"id": 4}})
+        );
+
+        // A nested object goes whole, so a server replacing it keeps the
+        // fields the row does not give.
+        let old = Product {
+            supplier_product: Some(SupplierProduct {
+                item_code: Some("IC-1".into()),
+                number: Some("S-1".into()),
+                name: Some("Bolt M8".into()),
+                price: Some(2.0),
+            }),
+            ..old
+        };
+        let new = NewProduct {
+            supplier_product: Some(SupplierProduct {
+                price: Some(2.5),
+                ..SupplierProduct::default()
+            }),
+            stock: Some(Stock {
+                location: Some("B2".into()),
+                ..Stock::default()
+            }),
+            ..NewProduct::default()
+        };
+        let (patch, names) = changes(&new, &old);
+        assert_eq!(names, ["stock.location", "supplierProduct.price"]);
+        assert_eq!(
+            serde_json::to_value(&patch).unwrap(),
+            serde_json::json!({
+                "stock": {"isManaged": true, "quantity": 5.0, "location": "B2"},
+                "supplierProduct": {"itemCode": "IC-1", "number": "S-1", "name": "Bolt M8", "price": 2.5}
+            })
         );
     }
 }

@@ -25,8 +25,13 @@
 //!   errors go to stderr.
 //! - Before a row's first POST its row number is appended to a journal
 //!   beside the results file (`<results>.sending`), removed when a run
-//!   completes. `--resume` looks those rows up before sending them again
+//!   completes. `--resume` settles those rows before sending them again
 //!   ([`crate::pipeline::resume`]).
+//! - A POST with an unknown outcome settles for `--settle` seconds (default
+//!   `max(--timeout, 5)`, so 30 s by default): the row is looked up at a
+//!   third, two thirds and the end of it before it is ever sent again, and
+//!   gives its concurrency slot to other rows meanwhile
+//!   ([`crate::pipeline::row`]).
 
 mod plan;
 
@@ -50,7 +55,7 @@ use crate::client::connect::{connect, Connected};
 use crate::client::pacing::Pacer;
 use crate::client::RequestCounters;
 use crate::pipeline::resume::{Fingerprint, ResumePoint};
-use crate::pipeline::retry::RetryPolicy;
+use crate::pipeline::retry::{RetryPolicy, SettlePolicy};
 use crate::pipeline::row::RowSettings;
 use crate::pipeline::summary::Summary;
 use crate::pipeline::{self, Input, PipelinePlan, Report, Wiring};
@@ -167,6 +172,10 @@ pub async fn run_with_env(
             existing: plan.existing,
             dry_run: plan.dry_run,
             retry: RetryPolicy::new(plan.pacing.max_retries),
+            settle: SettlePolicy {
+                time: plan.pacing.settle,
+                lookups: SettlePolicy::DEFAULT_LOOKUPS,
+            },
             sheet: prepared.info.sheet.clone(),
         },
         create_categories: plan.create_categories,

@@ -17,6 +17,7 @@ use crate::client::connect::{without_userinfo, Connection};
 use crate::pipeline::existing::ExistingMode;
 use crate::pipeline::journal::journal_path;
 use crate::pipeline::resume::{fingerprint_path, lock_path};
+use crate::pipeline::retry::SettlePolicy;
 use crate::prepare::PrepareError;
 use crate::results::default_results_path;
 
@@ -45,6 +46,8 @@ pub struct Pacing {
     pub timeout: Duration,
     /// Retries.
     pub max_retries: u32,
+    /// How long an unknown outcome settles (`--settle`).
+    pub settle: Duration,
 }
 
 /// Output files, resolved.
@@ -294,11 +297,22 @@ pub fn pacing(options: PacingOptions, concurrency: Option<usize>) -> Result<Paci
             "--max-retries {max_retries}: use 0 to 100"
         )));
     }
+    let timeout = Duration::from_secs_f64(timeout);
+    let settle = match options.settle {
+        None => SettlePolicy::for_timeout(timeout).time,
+        Some(s) if s.is_finite() && (0.0..=3600.0).contains(&s) => Duration::from_secs_f64(s),
+        Some(s) => {
+            return Err(PlanError::BadValue(format!(
+                "--settle {s}: use 0 to 3600 seconds"
+            )))
+        }
+    };
     Ok(Pacing {
         rate,
         concurrency,
-        timeout: Duration::from_secs_f64(timeout),
+        timeout,
         max_retries,
+        settle,
     })
 }
 
@@ -377,6 +391,17 @@ mod tests {
         assert_eq!(plan.pacing.rate.get(), DEFAULT_RATE);
         assert_eq!(plan.pacing.concurrency.get(), DEFAULT_CONCURRENCY);
         assert_eq!(plan.pacing.timeout, Duration::from_secs(30));
+        assert_eq!(
+            plan.pacing.settle,
+            Duration::from_secs(30),
+            "max(timeout, 5 s)"
+        );
+        let short = ImportPlan::new(
+            &args(&["in.csv", "--timeout", "1"]),
+            &env(&[("TFSO_ACCESS_TOKEN", "tok")]),
+        )
+        .unwrap();
+        assert_eq!(short.pacing.settle, Duration::from_secs(5));
         assert_eq!(plan.existing, ExistingMode::Skip);
         assert_eq!(plan.outputs.results, PathBuf::from("in.csv.results.csv"));
         let Connection::Remote {
@@ -406,6 +431,7 @@ mod tests {
             &["in.csv", "--rate", "0"][..],
             &["in.csv", "--concurrency", "0"],
             &["in.csv", "--timeout=-1"],
+            &["in.csv", "--settle=-1"],
             &["in.csv", "--base-url", "http://api.example.com/v1"],
             &["in.csv", "--base-url", "ftp://127.0.0.1/v1"],
             &["in.csv", "--token-url", "not a url"],
