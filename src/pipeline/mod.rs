@@ -156,30 +156,17 @@ pub async fn run<A: ProductApi>(
     input: Input,
     wiring: Wiring,
 ) -> Result<Report, RunError> {
-    let Wiring {
-        outputs,
-        progress,
-        pacer,
-        counters,
-        stop,
-    } = wiring;
     let started = Instant::now();
     api.authenticate().await?;
 
-    let Input {
-        rows,
-        total,
-        kept,
-        maybe_sent,
-    } = input;
-    let to_process = total.map(|t| t.saturating_sub(kept.len() as u64));
-    let index = prefetch_if_cheaper(&api, &plan.row, &counters, to_process).await?;
-    let prefetched = index.as_ref().map(ExistingIndex::len);
-    let journal = open_journal(plan.journal.as_ref())?;
-    let ctx = Arc::new(context(api, &plan, index, journal, counters));
+    let to_process = input
+        .total
+        .map(|t| t.saturating_sub(input.kept.len() as u64));
+    let counters = wiring.counters.clone();
+    let (ctx, prefetched) = start_context(api, &plan, to_process, counters).await?;
     // The earlier run sent its journaled rows before its journal was last written.
     let now = tokio::time::Instant::now();
-    let journal_written = now.checked_sub(maybe_sent.age).unwrap_or(now);
+    let journal_written = now.checked_sub(input.maybe_sent.age).unwrap_or(now);
 
     let window = plan.concurrency.max(1) * 2;
     let (record_tx, record_rx) = mpsc::channel::<RowRecord>(window * 4);
@@ -187,18 +174,9 @@ pub async fn run<A: ProductApi>(
         halt,
         forward,
         recorder,
-    } = spawn_recorder(record_rx, &kept, outputs, progress, pacer, stop);
-    let kept_rows: HashSet<u64> = kept.iter().map(|r| r.row).collect();
-    drop(kept);
+    } = spawn_recorder(record_rx, &input.kept, wiring);
     let (job_tx, job_rx) = mpsc::channel::<RowJob>(window);
-    let reader = spawn_reader(
-        rows,
-        kept_rows,
-        maybe_sent,
-        journal_written,
-        job_tx,
-        halt.clone(),
-    );
+    let reader = spawn_reader(input, journal_written, job_tx, halt.clone());
 
     let end = submit_all(
         ctx.clone(),
@@ -224,6 +202,22 @@ pub async fn run<A: ProductApi>(
         settled,
         settled_found,
     })
+}
+
+/// Prefetches existing products when that is cheaper, opens the sending
+/// journal and builds what the workers share; with the number of products
+/// prefetched, if they were.
+async fn start_context<A: ProductApi>(
+    api: A,
+    plan: &PipelinePlan,
+    to_process: Option<u64>,
+    counters: Arc<RequestCounters>,
+) -> Result<(Arc<Context<A>>, Option<usize>), RunError> {
+    let index = prefetch_if_cheaper(&api, &plan.row, &counters, to_process).await?;
+    let prefetched = index.as_ref().map(ExistingIndex::len);
+    let journal = open_journal(plan.journal.as_ref())?;
+    let ctx = Arc::new(context(api, plan, index, journal, counters));
+    Ok((ctx, prefetched))
 }
 
 /// Prefetches the existing products when `--existing` needs them and that
@@ -290,16 +284,21 @@ struct Recording {
     recorder: JoinHandle<recorder::Recorded>,
 }
 
-/// Starts the recorder on `records`, its tally counting the `kept` outcomes
-/// already in the sinks, and the halt signal that `stop` turns on.
+/// Starts the recorder on `records` with the run's wiring, its tally
+/// counting the `kept` outcomes already in the sinks, and the halt signal
+/// that the wiring's stop signal turns on.
 fn spawn_recorder(
     records: mpsc::Receiver<RowRecord>,
     kept: &[RowRecord],
-    outputs: Box<dyn RecordSink>,
-    progress: Progress,
-    pacer: Option<Arc<Pacer>>,
-    stop: watch::Receiver<bool>,
+    wiring: Wiring,
 ) -> Recording {
+    let Wiring {
+        outputs,
+        progress,
+        pacer,
+        stop,
+        ..
+    } = wiring;
     let mut initial = Tally::default();
     for record in kept {
         initial.add(record.status);
@@ -322,17 +321,23 @@ fn spawn_recorder(
     }
 }
 
-/// Starts the reader on a blocking thread: it sends each row not `kept` to
-/// `jobs` (with what the journal says of an earlier send) until the rows end
-/// or `halt` turns true, and yields the number of rows read.
+/// Starts the reader on a blocking thread: it sends each row of `input`
+/// not kept from an earlier run to `jobs` (with what the journal says of an
+/// earlier send) until the rows end or `halt` turns true, and yields the
+/// number of rows read.
 fn spawn_reader(
-    rows: Box<dyn Iterator<Item = PreparedRow> + Send>,
-    kept: HashSet<u64>,
-    maybe_sent: MaybeSent,
+    input: Input,
     journal_written: tokio::time::Instant,
     jobs: mpsc::Sender<RowJob>,
     halt: watch::Receiver<bool>,
 ) -> JoinHandle<u64> {
+    let Input {
+        rows,
+        kept,
+        maybe_sent,
+        ..
+    } = input;
+    let kept: HashSet<u64> = kept.into_iter().map(|r| r.row).collect();
     tokio::task::spawn_blocking(move || {
         let mut read = 0u64;
         for row in rows {

@@ -12,14 +12,12 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use super::existing::{
-    changes, find_existing, lookup_all, EanCatalogue, ExistingIndex, ExistingMode,
-};
+use super::existing::{changes, find_existing, EanCatalogue, ExistingIndex, ExistingMode};
 use super::journal::Journal;
 use super::references::{RefKind, References, Resolution};
 use super::resume::UNCONFIRMED_NO_KEY;
 use super::retry::{retry_idempotent, Attempts, RetryPolicy, SettlePolicy};
-use super::settle::{settle, Found, Ledger, Settled, Slot};
+use super::settle::{mark_key_seen, settle, Found, Ledger, Settled, Slot};
 use crate::api::types::{IdRef, NewProduct};
 use crate::client::{ApiError, ErrorClass, ProductApi, ProductKey, RequestCounters};
 use crate::results::{RowRecord, RowStatus};
@@ -372,22 +370,6 @@ async fn existing_for_row<A: ProductApi>(
         Ok(found) => Ok(ControlFlow::Continue(found)),
         Err(e) => failed_step(e, &format!("could not look up {key}: ")),
     }
-}
-
-/// Looks `key` up and raises the high-water mark over every product found.
-/// For `--existing create` before the mark bounds the catalogue: the mark
-/// then bounds this row's key, so that an older product with the same number
-/// is never taken for the row's own after an unknown outcome.
-async fn mark_key_seen<A: ProductApi>(
-    ctx: &Context<A>,
-    key: &ProductKey,
-    name: Option<&str>,
-) -> Result<(), ApiError> {
-    let found = lookup_all(&ctx.api, &ctx.settings.retry, &ctx.counters, key, name).await?;
-    for (p, _, _) in &found {
-        ctx.ledger.saw(p.id);
-    }
-    Ok(())
 }
 
 /// What `--existing` makes of a row whose product exists.

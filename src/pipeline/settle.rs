@@ -169,6 +169,22 @@ impl Slot {
     }
 }
 
+/// Looks `key` up and raises the high-water mark over every product found.
+/// For `--existing create` before the mark bounds the catalogue: the mark
+/// then bounds this row's key, so that an older product with the same number
+/// is never taken for the row's own after an unknown outcome.
+pub async fn mark_key_seen<A: ProductApi>(
+    ctx: &Context<A>,
+    key: &ProductKey,
+    name: Option<&str>,
+) -> Result<(), ApiError> {
+    let found = lookup_all(&ctx.api, &ctx.settings.retry, &ctx.counters, key, name).await?;
+    for (p, _, _) in &found {
+        ctx.ledger.saw(p.id);
+    }
+    Ok(())
+}
+
 /// How a settle ended.
 pub enum Settled {
     /// The row's own product (see the module docs for the rule).
