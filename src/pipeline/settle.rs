@@ -6,18 +6,19 @@
 //! # Duplicate safety: settling an unknown outcome
 //!
 //! A POST whose outcome is unknown (timeout after sending, lost connection,
-//! 502, 504, an unreadable success: [`ErrorClass::Unknown`](crate::client::ErrorClass::Unknown)) is never settled
+//! 502, 504, an unreadable success: [`ErrorClass::Unknown`]) is never settled
 //! by one immediate lookup, because a server may finish the POST after the
 //! client gave up and a new product may reach search results only after a
 //! delay. The row *settles* instead: it waits out the settle time
 //! (`--settle`, default `max(--timeout, 5 s)`), looking its product up by
 //! number (else EAN) at a third, two thirds and all of it
-//! ([`SettlePolicy`](super::retry::SettlePolicy)). While it waits it gives its concurrency slot to other
-//! rows. Only when the last lookup finds nothing of its own is the row sent
-//! again (a retry). A row with neither number nor EAN cannot be looked up:
-//! it is `failed` with [`UNCONFIRMED_NO_KEY`](super::resume::UNCONFIRMED_NO_KEY) and never sent twice.
-//! Rows that `--resume` finds in the sending journal settle the same way
-//! before anything else, counted from when the journal was last written.
+//! ([`SettlePolicy`](super::retry::SettlePolicy)). While it waits it gives
+//! its concurrency slot to other rows. Only when the last lookup finds
+//! nothing of its own is the row sent again (a retry). A row with neither
+//! number nor EAN cannot be looked up: it is `failed` with
+//! [`UNCONFIRMED_NO_KEY`](super::resume::UNCONFIRMED_NO_KEY) and never sent
+//! twice. Rows that `--resume` finds in the sending journal settle the same
+//! way before anything else, counted from when the journal was last written.
 //!
 //! # Which product found is the row's own
 //!
