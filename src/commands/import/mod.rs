@@ -31,7 +31,7 @@
 //!   `max(--timeout, 5)`, so 30 s by default): the row is looked up at a
 //!   third, two thirds and the end of it before it is ever sent again, and
 //!   gives its concurrency slot to other rows meanwhile
-//!   ([`crate::pipeline::row`]).
+//!   ([`crate::pipeline::settle`]).
 
 mod plan;
 
