@@ -28,6 +28,18 @@ pub struct ReadArgs {
     /// Decimal mark for numbers that could be read two ways, like 1,234.
     #[arg(long, value_enum)]
     pub decimal: Option<DecimalArg>,
+    /// Spreadsheets: most MiB the parts read may inflate to, in all (default 1024).
+    #[arg(long, value_name = "MB")]
+    pub max_uncompressed_mb: Option<u64>,
+    /// Spreadsheets: highest compression ratio of a part over 4 MiB (default 100).
+    #[arg(long, value_name = "N")]
+    pub max_compression_ratio: Option<u64>,
+    /// Spreadsheets: most characters in one cell (default 32767, Excel's own limit).
+    #[arg(long, value_name = "N")]
+    pub max_cell_chars: Option<u64>,
+    /// Spreadsheets: largest shared-strings part in MiB, and one string per 32 bytes of it (default 256).
+    #[arg(long, value_name = "MB")]
+    pub max_shared_strings_mb: Option<u64>,
 }
 
 /// `--decimal` values.

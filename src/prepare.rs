@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::cli::{DecimalArg, ReadArgs};
 use crate::duplicates::RepeatCandidates;
 use crate::mapping::{ColumnMapping, ColumnRole, Field, MappingError, MappingFile};
+use crate::read::limits::{self, SpreadsheetLimits};
 use crate::read::{self, ReadError, ReadOptions, SheetSelector, SourceInfo, SourceRow};
 use crate::validate::{PreparedRow, ValidateOptions, Validator, LEARN_ROWS};
 use crate::values::DecimalMark;
@@ -74,6 +75,7 @@ impl InputPlan {
                 "--header-row: rows start at 1".to_string(),
             ));
         }
+        let limits = spreadsheet_limits(args)?;
         let mapping = match &args.mapping {
             Some(path) => Some((path.clone(), MappingFile::load(path)?)),
             None => None,
@@ -86,6 +88,7 @@ impl InputPlan {
                 encoding,
                 header_row: args.header_row,
                 only_columns: None,
+                limits,
             },
             mapping,
             validate: ValidateOptions {
@@ -96,6 +99,29 @@ impl InputPlan {
             },
         })
     }
+}
+
+/// The spreadsheet limits, defaults raised (or lowered) by the flags.
+fn spreadsheet_limits(args: &ReadArgs) -> Result<SpreadsheetLimits, PrepareError> {
+    let positive = |value: Option<u64>, flag: &str| match value {
+        Some(0) => Err(PrepareError::BadFlag(format!("{flag}: must be at least 1"))),
+        _ => Ok(value),
+    };
+    let mib = |mb: u64| mb.saturating_mul(1024 * 1024);
+    let mut limits = SpreadsheetLimits::default();
+    if let Some(mb) = positive(args.max_uncompressed_mb, limits::FLAG_UNCOMPRESSED)? {
+        limits.max_uncompressed_bytes = mib(mb);
+    }
+    if let Some(n) = positive(args.max_compression_ratio, limits::FLAG_RATIO)? {
+        limits.max_compression_ratio = n;
+    }
+    if let Some(n) = positive(args.max_cell_chars, limits::FLAG_CELL_CHARS)? {
+        limits.max_cell_chars = n;
+    }
+    if let Some(mb) = positive(args.max_shared_strings_mb, limits::FLAG_SHARED_STRINGS)? {
+        limits.max_shared_strings_bytes = mib(mb);
+    }
+    Ok(limits)
 }
 
 fn parse_delimiter(s: &str) -> Result<u8, PrepareError> {

@@ -6,10 +6,12 @@
 
 pub mod csv;
 pub mod excel;
+pub mod limits;
 
 use std::path::{Path, PathBuf};
 
 use crate::cell::Cell;
+pub use limits::SpreadsheetLimits;
 
 /// Which sheet of a workbook to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +37,8 @@ pub struct ReadOptions {
     /// data rows come out as [`Cell::Empty`]. For passes that need a few
     /// columns, such as finding repeated keys. Default: every column.
     pub only_columns: Option<Vec<usize>>,
+    /// Spreadsheets only: how large a workbook may be once inflated.
+    pub limits: SpreadsheetLimits,
 }
 
 /// One data row.
@@ -150,6 +154,20 @@ pub enum ReadError {
         /// What went wrong.
         message: String,
     },
+    /// A workbook would inflate past one of its [`SpreadsheetLimits`].
+    #[error("{path}: {part}: {what} (the limit is {limit}; raise it with {flag} if the file is genuine)")]
+    Limit {
+        /// File.
+        path: PathBuf,
+        /// The part of the archive, e.g. `xl/sharedStrings.xml`, or the sheet.
+        part: String,
+        /// What is too large.
+        what: String,
+        /// The limit, in words.
+        limit: String,
+        /// The flag that raises it.
+        flag: &'static str,
+    },
     /// The file does not look like text in any supported encoding (binary junk).
     #[error("{path}: this does not look like a CSV text file ({message})")]
     NotText {
@@ -172,10 +190,36 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
     }
 }
 
+/// A column's letters as a spreadsheet program shows them: 0 is `A`, 26 is `AA`.
+pub fn column_letters(index: usize) -> String {
+    let mut letters = Vec::new();
+    let mut n = index + 1;
+    while n > 0 {
+        let rem = (n - 1) % 26;
+        letters.push(b'A' + rem as u8);
+        n = (n - 1) / 26;
+    }
+    letters.reverse();
+    String::from_utf8(letters).expect("ASCII letters")
+}
+
 /// A file's extension in lower case (`""` when it has none).
 pub fn extension(path: &Path) -> String {
     path.extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_letters_as_a_spreadsheet_shows_them() {
+        assert_eq!(column_letters(0), "A");
+        assert_eq!(column_letters(25), "Z");
+        assert_eq!(column_letters(26), "AA");
+        assert_eq!(column_letters(16_383), "XFD");
+    }
 }
