@@ -21,6 +21,10 @@
 //! - **Rows.** [`SourceRow::number`] counts records and blank lines the way
 //!   a spreadsheet program shows the file: a quoted cell with line breaks is
 //!   one row, a blank line is an (empty) row.
+//! - **Binary files.** A known signature (zip, PDF, OLE, gzip) or a start
+//!   that is largely control characters (see [`check_text`]) refuses the
+//!   whole file. A control character here and there is not refused here: it
+//!   makes its cell invalid in validation, wherever it is in the file.
 //! - **Limits.** A record longer than [`MAX_RECORD_BYTES`] or with more than
 //!   [`MAX_FIELDS`] cells stops the reading with an error, so that a binary
 //!   file, a runaway quote or a 50 MB line ends quickly with a clear message.
@@ -189,30 +193,45 @@ fn binary_signature(sample: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// Rejects a sample that is not text: NUL bytes, or many control characters.
+/// A sample with at least this many control characters, making up at
+/// least [`BINARY_CONTROL_PERCENT`] of its characters, is a binary file.
+const BINARY_MIN_CONTROLS: usize = 32;
+
+/// See [`BINARY_MIN_CONTROLS`]. Random bytes are about 13% controls, UTF-16
+/// text read as UTF-8 about 50% NULs, a CSV file with a stray control
+/// character in every row 1 or 2%.
+const BINARY_CONTROL_PERCENT: usize = 10;
+
+/// Rejects a sample that is not text: one where control characters (NUL,
+/// DEL, C0 and C1 controls other than tab, line feed and carriage return)
+/// are at least [`BINARY_MIN_CONTROLS`] and [`BINARY_CONTROL_PERCENT`]% of
+/// the characters. Fewer make only the cells holding them invalid, wherever
+/// they are in the file (see the validation).
 fn check_text(text: &str, encoding_known: bool) -> Result<(), String> {
-    let mut total = 0usize;
-    let mut odd = 0usize;
+    let (mut total, mut controls, mut nuls) = (0usize, 0usize, 0usize);
     for c in text.chars() {
         total += 1;
-        if c == '\0' {
-            let hint = if encoding_known {
-                ""
-            } else {
-                "; if it is UTF-16 text without a byte-order mark, give --encoding utf-16le (or utf-16be)"
-            };
-            return Err(format!("it contains NUL bytes{hint}"));
+        if crate::values::is_forbidden_control(c, true) {
+            controls += 1;
+            nuls += usize::from(c == '\0');
         }
-        let control = (c < ' ' && !matches!(c, '\t' | '\n' | '\r' | '\x0C'))
-            || ('\u{80}'..='\u{9F}').contains(&c);
-        odd += usize::from(control);
     }
-    if odd > 0 && odd * 50 > total {
+    if controls < BINARY_MIN_CONTROLS || controls * 100 < total * BINARY_CONTROL_PERCENT {
+        return Ok(());
+    }
+    if nuls * 2 >= controls {
+        let hint = if encoding_known {
+            ""
+        } else {
+            "; if it is UTF-16 text without a byte-order mark, give --encoding utf-16le (or utf-16be)"
+        };
         Err(format!(
-            "{odd} of its first {total} characters are control characters"
+            "{nuls} of its first {total} characters are NUL bytes{hint}"
         ))
     } else {
-        Ok(())
+        Err(format!(
+            "{controls} of its first {total} characters are control characters"
+        ))
     }
 }
 
@@ -704,7 +723,17 @@ mod tests {
     #[test]
     fn text_check() {
         assert!(check_text("a,b\n1,2\n", false).is_ok());
-        assert!(check_text("a\0b", false).unwrap_err().contains("UTF-16"));
-        assert!(check_text("\x01\x02\x03abc", true).is_err());
+        // A few control characters are cells to report, not a binary file.
+        assert!(check_text("a\0b", false).is_ok());
+        assert!(check_text(
+            &"Eple,a description with a stray\u{1} control\n".repeat(40),
+            true
+        )
+        .is_ok());
+        let utf16 = "n\0a\0m\0e\0\n\0".repeat(20);
+        assert!(check_text(&utf16, false).unwrap_err().contains("UTF-16"));
+        assert!(check_text(&"\x01\x02\x03abc".repeat(20), true)
+            .unwrap_err()
+            .contains("control characters"));
     }
 }
