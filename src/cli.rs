@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 /// How to read the input file; shared by `validate` and `import`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ReadArgs {
-    /// The CSV or spreadsheet file to read.
+    /// The CSV or spreadsheet file to read; `-` reads a CSV from standard input.
     pub file: PathBuf,
     /// Sheet to read, by name or 1-based position (default: the first).
     #[arg(long, value_name = "NAME|N")]
@@ -57,7 +57,7 @@ pub struct ValidateArgs {
     /// How to read the file.
     #[command(flatten)]
     pub read: ReadArgs,
-    /// Results file (.csv, .jsonl or .xlsx); default FILE.results.csv in the current directory.
+    /// Results file (.csv, .jsonl or .xlsx); default FILE.results.csv in the current directory (stdin.results.csv for -).
     #[arg(long, value_name = "PATH")]
     pub results: Option<PathBuf>,
     /// Also write the invalid rows, in the input's columns plus `error` (.csv or .xlsx).

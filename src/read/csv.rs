@@ -31,8 +31,9 @@
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
@@ -62,15 +63,53 @@ const DETECT_RECORDS: usize = 50;
 ///
 /// Reads the header row (row `header_row`, default 1; rows above it are
 /// skipped) and returns a [`Table`] whose rows stream from the file.
+///
+/// `-` (see [`super::is_stdin`]) reads standard input: the sample is kept
+/// and read again from memory, so nothing is read twice. Standard input can
+/// be opened once per process; a second open is an error.
 pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
+    if super::is_stdin(path) {
+        if STDIN_TAKEN.swap(true, Ordering::SeqCst) {
+            return Err(ReadError::Io {
+                path: PathBuf::from(super::STDIN_NAME),
+                source: io::Error::other("standard input was already read"),
+            });
+        }
+        return open_source(
+            Path::new(super::STDIN_NAME),
+            Box::new(io::stdin()),
+            None,
+            options,
+        );
+    }
     let io_error = |source| ReadError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let mut file = File::open(path).map_err(io_error)?;
+    let file = File::open(path).map_err(io_error)?;
     let file_len = file.metadata().map_err(io_error)?.len();
-    let sample = read_sample(&mut file).map_err(io_error)?;
-    let whole = sample.len() as u64 >= file_len;
+    open_source(path, Box::new(file), Some(file_len), options)
+}
+
+/// Set once standard input has been opened.
+static STDIN_TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// Opens a CSV from `source`, `len` bytes long when known; `path` names it in messages.
+fn open_source(
+    path: &Path,
+    mut source: Box<dyn Read + Send>,
+    len: Option<u64>,
+    options: &ReadOptions,
+) -> Result<Table, ReadError> {
+    let io_error = |source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let sample = read_sample(&mut source).map_err(io_error)?;
+    let whole = match len {
+        Some(len) => sample.len() as u64 >= len,
+        None => sample.len() < SAMPLE_BYTES,
+    };
     let header_row = options.header_row.unwrap_or(1).max(1);
     let no_header = |hint: String| ReadError::NoHeader {
         path: path.to_path_buf(),
@@ -78,9 +117,17 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
     };
 
     if let Some(what) = binary_signature(&sample) {
+        let workbook = sample.starts_with(b"PK\x03\x04") || sample.starts_with(&OLE_SIGNATURE);
+        let message = if len.is_none() && workbook {
+            "it is a zip archive or an Office file, and spreadsheets cannot be read from \
+             standard input; save the workbook to a file and give its name instead of -"
+                .to_owned()
+        } else {
+            what.to_owned()
+        };
         return Err(ReadError::NotText {
             path: path.to_path_buf(),
-            message: what.to_owned(),
+            message,
         });
     }
     let choice = Choice::new(&sample, options.encoding, whole);
@@ -98,17 +145,19 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
         .delimiter
         .unwrap_or_else(|| detect_delimiter(text.as_bytes(), whole, header_row));
 
-    file.seek(SeekFrom::Start(choice.bom_len as u64))
-        .map_err(io_error)?;
+    // The sample is read again from memory, then the rest from the source.
+    let mut start = io::Cursor::new(sample);
+    start.set_position(choice.bom_len as u64);
+    let rest = start.chain(source);
     let source: Box<dyn Read + Send> = if choice.transcode {
         Box::new(
             encoding_rs_io::DecodeReaderBytesBuilder::new()
                 .encoding(Some(choice.encoding))
                 .bom_sniffing(false)
-                .build(file),
+                .build(rest),
         )
     } else {
-        Box::new(file)
+        Box::new(rest)
     };
     let mut rows = CsvRows {
         records: RecordReader::new(source, delimiter),
@@ -170,19 +219,20 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
 }
 
 /// Reads up to [`SAMPLE_BYTES`] from the start of the file.
-fn read_sample(file: &mut File) -> io::Result<Vec<u8>> {
+fn read_sample(source: &mut dyn Read) -> io::Result<Vec<u8>> {
     let mut sample = Vec::with_capacity(SAMPLE_BYTES);
-    file.by_ref()
-        .take(SAMPLE_BYTES as u64)
-        .read_to_end(&mut sample)?;
+    source.take(SAMPLE_BYTES as u64).read_to_end(&mut sample)?;
     Ok(sample)
 }
+
+/// The start of an OLE compound file: .xls, and encrypted OOXML workbooks.
+const OLE_SIGNATURE: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 
 /// Well-known signatures of binary files that are sometimes given a `.csv` name.
 fn binary_signature(sample: &[u8]) -> Option<&'static str> {
     if sample.starts_with(b"PK\x03\x04") {
         Some("it is a zip archive, perhaps an .xlsx or .ods workbook with the wrong file extension")
-    } else if sample.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+    } else if sample.starts_with(&OLE_SIGNATURE) {
         Some("it looks like an old Excel (.xls) workbook or an encrypted Office file with the wrong file extension")
     } else if sample.starts_with(b"%PDF-") {
         Some("it is a PDF document")

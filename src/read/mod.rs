@@ -178,9 +178,24 @@ pub enum ReadError {
     },
 }
 
+/// The file name that means standard input.
+pub const STDIN: &str = "-";
+
+/// How standard input is named in messages and the summary.
+pub const STDIN_NAME: &str = "standard input";
+
+/// True when `path` is `-`, standard input.
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == STDIN
+}
+
 /// Opens `path` by its extension (`.csv`/`.txt`/`.tsv` as CSV; `.xlsx`,
-/// `.xlsm`, `.xlsb`, `.xls`, `.ods` as spreadsheets).
+/// `.xlsm`, `.xlsb`, `.xls`, `.ods` as spreadsheets); `-` reads a CSV from
+/// standard input (once per process).
 pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
+    if is_stdin(path) {
+        return csv::open(path, options);
+    }
     match extension(path).as_str() {
         "xlsx" | "xlsm" | "xlsb" | "xls" | "xla" | "xlam" | "ods" => excel::open(path, options),
         "csv" | "txt" | "tsv" | "tab" | "" => csv::open(path, options),

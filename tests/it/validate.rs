@@ -677,3 +677,92 @@ fn a_binary_file_named_csv_is_refused_as_a_whole() {
         "{stderr}"
     );
 }
+
+/// Runs `validate -` in `dir` with `input` on standard input.
+fn validate_stdin(dir: &Path, input: impl Into<Vec<u8>>, args: &[&str]) -> (i32, String, String) {
+    let out = bin()
+        .current_dir(dir)
+        .args(["validate", "-"])
+        .args(args)
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_csv_on_standard_input_is_read_with_detection() {
+    let dir = tempdir();
+    // Windows-1252 and semicolons, as Excel saves a CSV in Norway.
+    let (code, stdout, stderr) = validate_stdin(
+        dir.path(),
+        b"Varenavn;Varenr;Kategori;Utpris\nBl\xE5b\xE6r;1;1;12,50\nP\xE6re;2;1;9,90\n".to_vec(),
+        &[],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("Read standard input (csv, windows-1252 detected, delimiter ';')"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Results: stdin.results.csv"), "{stdout}");
+    let results = read_text(&dir.path().join("stdin.results.csv"));
+    assert!(
+        results.contains("2;;valid;;;;;Blåbær;1;1;12,50"),
+        "{results}"
+    );
+
+    // Longer than the sample that decides the encoding: the rows after it
+    // come from the stream, and a number repeated at the end is still found.
+    let mut big = String::from("name,number,category.id\n");
+    for n in 0..10_000 {
+        big.push_str(&format!("Product {n},N{n},1\n"));
+    }
+    big.push_str("Again,N7,1\n");
+    assert!(big.len() > 3 * 64 * 1024);
+    let (code, stdout, _) = validate_stdin(dir.path(), big, &["--results", "big.jsonl"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("10001 read, 10000 valid, 1 invalid"),
+        "{stdout}"
+    );
+    assert!(
+        problem_of(&stdout, 10_002).contains("\"N7\" is also on row 9"),
+        "{stdout}"
+    );
+    assert!(dir.path().join("big.jsonl").exists());
+
+    // UTF-16 with a byte-order mark.
+    let utf16: Vec<u8> = std::iter::once(0xFEFF_u16)
+        .chain("name,category.id\nÅse,1\n".encode_utf16())
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let (code, stdout, _) = validate_stdin(dir.path(), utf16, &[]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("UTF-16LE"), "{stdout}");
+}
+
+#[test]
+fn a_spreadsheet_or_nothing_on_standard_input_is_refused() {
+    let dir = tempdir();
+    let book = dir.path().join("book.xlsx");
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    workbook.add_worksheet().write_string(0, 0, "name").unwrap();
+    workbook.save(&book).unwrap();
+    let (code, _, stderr) = validate_stdin(dir.path(), fs::read(&book).unwrap(), &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("standard input")
+            && stderr.contains("spreadsheets cannot be read from standard input"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = validate_stdin(dir.path(), "", &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("standard input: no header row found"),
+        "{stderr}"
+    );
+}
