@@ -276,6 +276,10 @@ enum Found {
     Damaged(String),
 }
 
+/// Bytes after `<` that tell a comment, CDATA section, processing
+/// instruction or DTD (`![CDATA[` and `!DOCTYPE` are the longest).
+const SPECIAL_PREFIX: usize = 8;
+
 /// Where the scanner is in the XML.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum State {
@@ -293,10 +297,21 @@ enum State {
 }
 
 /// The text of the cell (or shared string) being scanned.
+#[derive(Debug, Clone, Copy)]
 struct CellText {
-    /// `cell B7`, `shared string 12`.
-    label: String,
+    name: CellName,
     chars: u64,
+}
+
+/// Which cell is being scanned; its label is only written for a message.
+#[derive(Debug, Clone, Copy)]
+enum CellName {
+    /// An .xlsx cell, whose reference (`B7`) is in [`XmlScanner::reference`].
+    Sheet,
+    /// The n-th shared string, from 1.
+    SharedString(u64),
+    /// An .ods cell, 0-based, in the sheet being scanned.
+    Ods { column: u64, row: u64 },
 }
 
 /// A streaming scan of one XML part that bounds every event calamine will
@@ -316,6 +331,8 @@ struct XmlScanner<'a> {
     /// Inside an entity (`&amp;`), which is one character.
     entity: bool,
     cell: Option<CellText>,
+    /// The `r` attribute of the current .xlsx cell.
+    reference: Vec<u8>,
     strings: u64,
     ods: OdsCells,
 }
@@ -333,6 +350,7 @@ impl<'a> XmlScanner<'a> {
             run_bytes: 0,
             entity: false,
             cell: None,
+            reference: Vec::new(),
             strings: 0,
             ods: OdsCells::default(),
         }
@@ -355,9 +373,31 @@ impl<'a> XmlScanner<'a> {
                         self.entity = false;
                     }
                 }
-                State::Tag => {
+                // The first bytes one by one, to tell comments and the like.
+                State::Tag if self.tag.len() < SPECIAL_PREFIX => {
                     self.tag_byte(bytes[i])?;
                     i += 1;
+                }
+                State::Tag => {
+                    // Then up to the next quote or `>` at once.
+                    let rest = &bytes[i..];
+                    let quote = self.quote;
+                    let n = rest
+                        .iter()
+                        .position(|&b| match quote {
+                            0 => matches!(b, b'"' | b'\'' | b'>'),
+                            q => b == q,
+                        })
+                        .unwrap_or(rest.len());
+                    if self.tag.len() + n > self.limits.max_tag_bytes() {
+                        return Err(self.too_long_tag());
+                    }
+                    self.tag.extend_from_slice(&rest[..n]);
+                    i += n;
+                    if n < rest.len() {
+                        self.tag_byte(rest[n])?;
+                        i += 1;
+                    }
                 }
                 State::Special {
                     end,
@@ -435,27 +475,37 @@ impl<'a> XmlScanner<'a> {
 
     fn add_chars(&mut self, chars: u64) -> Result<(), Found> {
         let max = self.limits.max_cell_chars;
-        match &mut self.cell {
-            Some(cell) => {
-                cell.chars = cell.chars.saturating_add(chars);
-                if cell.chars > max {
-                    return Err(Found::Over {
-                        what: format!("{} holds more than {max} characters", cell.label),
-                        limit: format!("{max} characters per cell"),
-                        flag: FLAG_CELL_CHARS,
-                    });
-                }
-                Ok(())
-            }
-            None => Ok(()),
+        let Some(cell) = &mut self.cell else {
+            return Ok(());
+        };
+        cell.chars = cell.chars.saturating_add(chars);
+        if cell.chars > max {
+            return Err(Found::Over {
+                what: format!("{} holds more than {max} characters", self.where_()),
+                limit: format!("{max} characters per cell"),
+                flag: FLAG_CELL_CHARS,
+            });
         }
+        Ok(())
     }
 
-    /// `cell B7`, or `the text`, for messages.
+    /// `cell B7`, `shared string 12`, `cell C3 of sheet "Ark1"`, or `it`
+    /// outside cells, for messages.
     fn where_(&self) -> String {
-        self.cell
-            .as_ref()
-            .map_or_else(|| "it".to_owned(), |c| c.label.clone())
+        match self.cell.map(|c| c.name) {
+            None => "it".to_owned(),
+            Some(CellName::Sheet) if self.reference.is_empty() => "a cell".to_owned(),
+            Some(CellName::Sheet) => {
+                format!("cell {}", String::from_utf8_lossy(&self.reference))
+            }
+            Some(CellName::SharedString(n)) => format!("shared string {n}"),
+            Some(CellName::Ods { column, row }) => format!(
+                "cell {}{} of sheet \"{}\"",
+                crate::read::column_letters(column as usize),
+                row + 1,
+                self.ods.sheet
+            ),
+        }
     }
 
     fn too_long_tag(&self) -> Found {
@@ -486,6 +536,9 @@ impl<'a> XmlScanner<'a> {
             return self.end_of_tag();
         }
         self.tag.push(b);
+        if self.tag.len() > SPECIAL_PREFIX {
+            return Ok(());
+        }
         let special = |end: &'static [u8], text: bool| State::Special {
             end,
             matched: 0,
@@ -556,17 +609,17 @@ impl<'a> XmlScanner<'a> {
                         self.limits.max_shared_strings()
                     )));
                 }
-                self.cell = (!self_closing).then(|| CellText {
-                    label: format!("shared string {}", self.strings),
+                self.cell = (!self_closing).then_some(CellText {
+                    name: CellName::SharedString(self.strings),
                     chars: 0,
                 });
             }
             (b"c", false) if !self_closing => {
-                let reference = attr(attrs, b"r")
-                    .map(|r| String::from_utf8_lossy(r).into_owned())
-                    .unwrap_or_default();
+                self.reference.clear();
+                self.reference
+                    .extend_from_slice(attr(attrs, b"r").unwrap_or_default());
                 self.cell = Some(CellText {
-                    label: format!("cell {reference}").trim_end().to_owned(),
+                    name: CellName::Sheet,
                     chars: 0,
                 });
             }
@@ -605,8 +658,11 @@ impl<'a> XmlScanner<'a> {
             }
             (b"table:table-row", true) => self.ods.end_row(),
             (b"table:table-cell" | b"table:covered-table-cell", false) => {
-                let label = self.ods.cell(attrs, self_closing);
-                self.cell = (!self_closing).then_some(CellText { label, chars: 0 });
+                let (column, row) = self.ods.cell(attrs, self_closing);
+                self.cell = (!self_closing).then_some(CellText {
+                    name: CellName::Ods { column, row },
+                    chars: 0,
+                });
             }
             (b"table:table-cell" | b"table:covered-table-cell", true) => self.cell = None,
             (b"text:s", false) => {
@@ -693,8 +749,8 @@ impl OdsCells {
         self.row_repeats = 0;
     }
 
-    /// A cell starts; its label for messages (`cell B7`).
-    fn cell(&mut self, attrs: &[u8], self_closing: bool) -> String {
+    /// A cell starts; its 0-based column and row.
+    fn cell(&mut self, attrs: &[u8], self_closing: bool) -> (u64, u64) {
         let repeats = attr(attrs, b"table:number-columns-repeated")
             .and_then(parse_u64)
             .unwrap_or(1)
@@ -702,17 +758,12 @@ impl OdsCells {
         let value = !self_closing
             || attr(attrs, b"office:value-type").is_some()
             || attr(attrs, b"table:formula").is_some();
-        let label = format!(
-            "cell {}{} of sheet \"{}\"",
-            crate::read::column_letters(self.col as usize),
-            self.rows + 1,
-            self.sheet
-        );
+        let position = (self.col, self.rows);
         self.col += repeats;
         if value && repeats > 0 {
             self.row_end = self.col;
         }
-        label
+        position
     }
 
     /// Cells of all sheets so far.
