@@ -5,10 +5,11 @@
 //! .xlsx, .xlsm, .xlsb and .ods files are zip archives. Before calamine
 //! opens one, [`check_workbook`]:
 //!
-//! 1. reads the archive's central directory: the declared uncompressed size
-//!    of each part calamine may read (XML and binary parts, not images or
-//!    embedded files), their total, the size of the shared strings, and the
-//!    compression ratio of each part larger than [`RATIO_CHECKED_FROM`];
+//! 1. reads the archive's central directory: the compression ratio of each
+//!    entry larger than [`RATIO_CHECKED_FROM`], the declared size of the
+//!    shared strings, and the total declared size of the parts calamine
+//!    reads (XML and binary parts, and whatever the relationships point to,
+//!    since a sheet may be given any name; not images or embedded files);
 //! 2. inflates each XML part once through [`XmlScanner`], which keeps no more
 //!    than one tag in memory. It checks the length of each cell's text, the
 //!    number of shared strings (and the count the part declares, for which
@@ -20,6 +21,7 @@
 //! zip reader at that size (the `zip` crate checks it, for this scan and for
 //! calamine's reading alike), so a lying header cannot get past step 1.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
@@ -125,19 +127,22 @@ pub fn check_workbook(path: &Path, limits: &SpreadsheetLimits) -> Result<(), Rea
         limit,
         flag,
     };
+    let damaged = |part: &str, message: String| ReadError::Workbook {
+        path: path.to_path_buf(),
+        message: format!("the file is damaged or crafted: its part {part} {message}"),
+    };
 
-    // 1. Declared sizes, from the central directory.
-    let mut parts = Vec::new();
-    let mut total = 0u64;
+    // 1. Declared sizes, from the central directory; the ratio of every entry.
+    let mut entries = Vec::new();
     for index in 0..archive.len() {
         let Ok(entry) = archive.by_index_raw(index) else {
             continue;
         };
         let name = entry.name().map(|n| n.into_owned()).unwrap_or_default();
-        if entry.is_dir() || !is_read_part(&name) {
+        let (size, compressed) = (entry.size(), entry.compressed_size());
+        if entry.is_dir() {
             continue;
         }
-        let (size, compressed) = (entry.size(), entry.compressed_size());
         drop(entry);
         if size >= RATIO_CHECKED_FROM
             && size > compressed.saturating_mul(limits.max_compression_ratio)
@@ -163,11 +168,38 @@ pub fn check_workbook(path: &Path, limits: &SpreadsheetLimits) -> Result<(), Rea
                 FLAG_SHARED_STRINGS,
             ));
         }
-        total = total.saturating_add(size);
-        parts.push((index, name, size));
+        entries.push((index, name, size));
     }
+
+    // 2. The parts calamine reads: its XML parts by name, and whatever the
+    // relationships point to, for a sheet may be given any name.
+    let mut targets = HashSet::new();
+    for (index, name, _) in &entries {
+        if !name.to_ascii_lowercase().ends_with(".rels") {
+            continue;
+        }
+        let Ok(entry) = archive.by_index(*index) else {
+            continue;
+        };
+        let mut xml = Vec::new();
+        entry
+            .take(MAX_RELATIONSHIPS_BYTES)
+            .read_to_end(&mut xml)
+            .map_err(|e| damaged(name, format!("cannot be read ({e})")))?;
+        relationship_targets(name, &xml, &mut targets);
+    }
+    let read: Vec<_> = entries
+        .into_iter()
+        .filter(|(_, name, _)| {
+            let lower = name.to_ascii_lowercase();
+            targets.contains(&lower) || is_read_part(&lower)
+        })
+        .collect();
+    let total = read
+        .iter()
+        .fold(0u64, |total, (_, _, size)| total.saturating_add(*size));
     if total > limits.max_uncompressed_bytes {
-        let (_, largest, size) = parts
+        let (_, largest, size) = read
             .iter()
             .max_by_key(|(_, _, size)| *size)
             .expect("a total above the limit has parts");
@@ -183,9 +215,11 @@ pub fn check_workbook(path: &Path, limits: &SpreadsheetLimits) -> Result<(), Rea
         ));
     }
 
-    // 2. What the XML parts hold, inflated once through the scanner.
-    for (index, name, size) in parts {
-        if !name.to_ascii_lowercase().ends_with(".xml") {
+    // 3. What the XML parts hold, inflated once through the scanner
+    // (.xlsb's binary parts are bounded by their sizes above).
+    for (index, name, size) in read {
+        let lower = name.to_ascii_lowercase();
+        if lower.ends_with(".bin") || lower.ends_with(".rels") {
             continue;
         }
         let Ok(mut entry) = archive.by_index(index) else {
@@ -199,32 +233,74 @@ pub fn check_workbook(path: &Path, limits: &SpreadsheetLimits) -> Result<(), Rea
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    return Err(ReadError::Workbook {
-                        path: path.to_path_buf(),
-                        message: format!(
-                            "the file is damaged: its part {name} cannot be read \
-                             (it declares {} uncompressed: {e})",
+                    return Err(damaged(
+                        &name,
+                        format!(
+                            "cannot be read (it declares {} uncompressed: {e})",
                             size_text(size)
                         ),
-                    })
+                    ))
                 }
             };
             scanner.feed(&buf[..n]).map_err(|e| match e {
                 Found::Over { what, limit, flag } => over(&name, what, limit, flag),
-                Found::Damaged(message) => ReadError::Workbook {
-                    path: path.to_path_buf(),
-                    message: format!("the file is damaged or crafted: its part {name} {message}"),
-                },
+                Found::Damaged(message) => damaged(&name, message),
             })?;
         }
     }
     Ok(())
 }
 
-/// Parts calamine may read: XML and binary parts, not pictures, embedded
-/// files, printer settings or macros.
-fn is_read_part(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
+/// The most of a relationships part read for its targets; real ones are a
+/// few KiB.
+const MAX_RELATIONSHIPS_BYTES: u64 = 16 * MIB;
+
+/// Adds the parts the relationships part `rels` (its bytes `xml`) points
+/// to, as lower-case archive paths (calamine finds parts ignoring case).
+fn relationship_targets(rels: &str, xml: &[u8], targets: &mut HashSet<String>) {
+    // `xl/_rels/workbook.xml.rels` speaks for `xl/workbook.xml`: targets are relative to `xl/`.
+    let base = rels
+        .rsplit_once("_rels/")
+        .map_or("", |(dir, _)| dir)
+        .to_ascii_lowercase();
+    for tag in xml.split(|&b| b == b'<').skip(1) {
+        let tag = tag.split(|&b| b == b'>').next().unwrap_or_default();
+        let name_end = tag
+            .iter()
+            .position(|b| b.is_ascii_whitespace())
+            .unwrap_or(tag.len());
+        let (name, attrs) = tag.split_at(name_end);
+        if !name.ends_with(b"Relationship")
+            || attr(attrs, b"TargetMode").is_some_and(|m| m.eq_ignore_ascii_case(b"External"))
+        {
+            continue;
+        }
+        let Some(target) = attr(attrs, b"Target") else {
+            continue;
+        };
+        let target = String::from_utf8_lossy(target).to_ascii_lowercase();
+        let joined = match target.strip_prefix('/') {
+            Some(absolute) => absolute.to_owned(),
+            None => format!("{base}{target}"),
+        };
+        let mut parts: Vec<&str> = Vec::new();
+        for part in joined.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                part => parts.push(part),
+            }
+        }
+        targets.insert(parts.join("/"));
+    }
+}
+
+/// Parts calamine reads by their names (`lower`, in lower case): XML,
+/// relationships and binary parts, not pictures, embedded files, printer
+/// settings or macros.
+fn is_read_part(lower: &str) -> bool {
     let data = [".xml", ".rels", ".bin"].iter().any(|e| lower.ends_with(e));
     let skipped = [
         "media/",
@@ -951,6 +1027,32 @@ mod tests {
             ),
             Err(Found::Damaged(_))
         ));
+    }
+
+    #[test]
+    fn relationship_targets_resolve_like_paths() {
+        let mut targets = HashSet::new();
+        relationship_targets(
+            "xl/_rels/workbook.xml.rels",
+            br#"<Relationships><Relationship Id="rId1" Target="worksheets/Sheet1.xml"/><Relationship Id="rId2" Target="../Media/x.PNG"/><Relationship Target="/xl/styles.xml"/><Relationship Target="https://example.com" TargetMode="External"/></Relationships>"#,
+            &mut targets,
+        );
+        relationship_targets(
+            "_rels/.rels",
+            br#"<Relationship Target="xl/workbook.xml"/>"#,
+            &mut targets,
+        );
+        let mut found: Vec<_> = targets.into_iter().collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                "media/x.png",
+                "xl/styles.xml",
+                "xl/workbook.xml",
+                "xl/worksheets/sheet1.xml"
+            ]
+        );
     }
 
     #[test]

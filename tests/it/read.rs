@@ -860,6 +860,66 @@ fn a_shared_strings_bomb_is_refused_by_size_and_by_count() {
     );
 }
 
+/// Rebuilds `from` into `to` with small parts replaced or added.
+fn with_parts(from: &Path, to: &Path, parts: &[(&str, Vec<u8>)]) {
+    let mut source = zip::ZipArchive::new(std::fs::File::open(from).unwrap()).unwrap();
+    let mut out = zip::ZipWriter::new(std::fs::File::create(to).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    for index in 0..source.len() {
+        let entry = source.by_index_raw(index).unwrap();
+        if !parts.iter().any(|(name, _)| entry.name().unwrap() == *name) {
+            out.raw_copy_file(entry).unwrap();
+        }
+    }
+    for (name, bytes) in parts {
+        out.start_file(*name, options).unwrap();
+        out.write_all(bytes).unwrap();
+    }
+    out.finish().unwrap();
+}
+
+#[test]
+fn a_sheet_under_another_name_is_checked_too() {
+    // The relationships may point a sheet at any part, a "picture" say.
+    let dir = tempdir();
+    let plain = plain_xlsx(dir.path());
+    let rels = {
+        let mut archive = zip::ZipArchive::new(std::fs::File::open(&plain).unwrap()).unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut archive.by_name("xl/_rels/workbook.xml.rels").unwrap(),
+            &mut text,
+        )
+        .unwrap();
+        text.replace("worksheets/sheet1.xml", "media/image1.png")
+    };
+    assert!(rels.contains("media/image1.png"));
+    let mut sheet =
+        format!(r#"{SHEET_HEAD}<row r="2"><c r="A2" t="inlineStr"><is><t>"#).into_bytes();
+    sheet.resize(sheet.len() + (1 << 20), b'x');
+    sheet.extend_from_slice(b"</t></is></c></row></sheetData></worksheet>");
+    let disguised = dir.path().join("disguised.xlsx");
+    with_parts(
+        &plain,
+        &disguised,
+        &[
+            ("xl/_rels/workbook.xml.rels", rels.into_bytes()),
+            ("xl/media/image1.png", sheet),
+        ],
+    );
+    let (code, stderr) = validate_in_1_gib(
+        dir.path(),
+        &disguised,
+        &["--max-compression-ratio", "100000"],
+    );
+    assert_refused(
+        code,
+        &stderr,
+        &disguised,
+        &["xl/media/image1.png", "cell A2", "--max-cell-chars"],
+    );
+}
+
 #[test]
 fn a_cell_longer_than_excel_allows_is_refused_unless_the_limit_is_raised() {
     // 40,000 characters (80,000 bytes): no zip bomb, just longer than Excel allows.
