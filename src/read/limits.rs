@@ -5,11 +5,12 @@
 //! .xlsx, .xlsm, .xlsb and .ods files are zip archives. Before calamine
 //! opens one, [`check_workbook`]:
 //!
-//! 1. reads the archive's central directory: the compression ratio of each
-//!    entry larger than [`RATIO_CHECKED_FROM`], the declared size of the
-//!    shared strings, and the total declared size of the parts calamine
-//!    reads (XML and binary parts, and whatever the relationships point to,
-//!    since a sheet may be given any name; not images or embedded files);
+//! 1. reads the archive's central directory and the relationships, to
+//!    find the parts calamine reads (XML and binary parts, and whatever the
+//!    relationships point to, since a sheet may be given any name; not
+//!    images or embedded files), then checks their declared sizes: the
+//!    compression ratio of each part larger than [`RATIO_CHECKED_FROM`], the
+//!    size of the shared strings, and the total;
 //! 2. inflates each XML part once through [`XmlScanner`], which keeps no more
 //!    than one tag in memory. It checks the length of each cell's text, the
 //!    number of shared strings (and the count the part declares, for which
@@ -132,23 +133,30 @@ pub fn check_workbook(path: &Path, limits: &SpreadsheetLimits) -> Result<(), Rea
         message: format!("the file is damaged or crafted: its part {part} {message}"),
     };
 
-    // 1. Declared sizes, from the central directory; the ratio of every entry.
+    // 1. The entries, from the central directory.
     let mut entries = Vec::new();
     for index in 0..archive.len() {
         let Ok(entry) = archive.by_index_raw(index) else {
             continue;
         };
-        let name = entry.name().map(|n| n.into_owned()).unwrap_or_default();
-        let (size, compressed) = (entry.size(), entry.compressed_size());
-        if entry.is_dir() {
-            continue;
+        if !entry.is_dir() {
+            let name = entry.name().map(|n| n.into_owned()).unwrap_or_default();
+            entries.push(Part {
+                index,
+                lower: name.to_ascii_lowercase(),
+                name,
+                size: entry.size(),
+                compressed: entry.compressed_size(),
+            });
         }
-        drop(entry);
+    }
+    let check_sizes = |part: &Part| -> Result<(), ReadError> {
+        let (size, compressed) = (part.size, part.compressed);
         if size >= RATIO_CHECKED_FROM
             && size > compressed.saturating_mul(limits.max_compression_ratio)
         {
             return Err(over(
-                &name,
+                &part.name,
                 format!(
                     "it declares {} uncompressed from {} compressed, a ratio of {}:1, \
                      which looks like a zip bomb",
@@ -160,66 +168,72 @@ pub fn check_workbook(path: &Path, limits: &SpreadsheetLimits) -> Result<(), Rea
                 FLAG_RATIO,
             ));
         }
-        if is_shared_strings(&name) && size > limits.max_shared_strings_bytes {
+        if is_shared_strings(&part.lower) && size > limits.max_shared_strings_bytes {
             return Err(over(
-                &name,
+                &part.name,
                 format!("the shared strings are {} uncompressed", size_text(size)),
                 mib_text(limits.max_shared_strings_bytes),
                 FLAG_SHARED_STRINGS,
             ));
         }
-        entries.push((index, name, size));
-    }
+        Ok(())
+    };
 
     // 2. The parts calamine reads: its XML parts by name, and whatever the
     // relationships point to, for a sheet may be given any name.
     let mut targets = HashSet::new();
-    for (index, name, _) in &entries {
-        if !name.to_ascii_lowercase().ends_with(".rels") {
-            continue;
-        }
-        let Ok(entry) = archive.by_index(*index) else {
+    for part in entries.iter().filter(|p| p.lower.ends_with(".rels")) {
+        check_sizes(part)?;
+        let Ok(entry) = archive.by_index(part.index) else {
             continue;
         };
         let mut xml = Vec::new();
         entry
             .take(MAX_RELATIONSHIPS_BYTES)
             .read_to_end(&mut xml)
-            .map_err(|e| damaged(name, format!("cannot be read ({e})")))?;
-        relationship_targets(name, &xml, &mut targets);
+            .map_err(|e| damaged(&part.name, format!("cannot be read ({e})")))?;
+        relationship_targets(&part.name, &xml, &mut targets);
     }
-    let read: Vec<_> = entries
+    let read: Vec<Part> = entries
         .into_iter()
-        .filter(|(_, name, _)| {
-            let lower = name.to_ascii_lowercase();
-            targets.contains(&lower) || is_read_part(&lower)
-        })
+        .filter(|p| targets.contains(&p.lower) || is_read_part(&p.lower))
         .collect();
+    for part in &read {
+        check_sizes(part)?;
+    }
     let total = read
         .iter()
-        .fold(0u64, |total, (_, _, size)| total.saturating_add(*size));
+        .fold(0u64, |total, part| total.saturating_add(part.size));
     if total > limits.max_uncompressed_bytes {
-        let (_, largest, size) = read
+        let largest = read
             .iter()
-            .max_by_key(|(_, _, size)| *size)
+            .max_by_key(|part| part.size)
             .expect("a total above the limit has parts");
         return Err(over(
-            largest,
+            &largest.name,
             format!(
                 "the workbook's parts are {} uncompressed in all, this one {}",
                 size_text(total),
-                size_text(*size)
+                size_text(largest.size)
             ),
             mib_text(limits.max_uncompressed_bytes),
             FLAG_UNCOMPRESSED,
         ));
     }
 
-    // 3. What the XML parts hold, inflated once through the scanner
-    // (.xlsb's binary parts are bounded by their sizes above).
-    for (index, name, size) in read {
-        let lower = name.to_ascii_lowercase();
-        if lower.ends_with(".bin") || lower.ends_with(".rels") {
+    // 3. What the XML parts hold, inflated once through the scanner. An
+    // .xlsb's binary parts are bounded by their sizes above; in any other
+    // workbook a `.bin` part that is read at all is read as XML.
+    let xlsb = read.iter().any(|p| p.lower.ends_with("workbook.bin"));
+    for Part {
+        index,
+        name,
+        lower,
+        size,
+        ..
+    } in read
+    {
+        if lower.ends_with(".rels") || (xlsb && lower.ends_with(".bin")) {
             continue;
         }
         let Ok(mut entry) = archive.by_index(index) else {
@@ -249,6 +263,16 @@ pub fn check_workbook(path: &Path, limits: &SpreadsheetLimits) -> Result<(), Rea
         }
     }
     Ok(())
+}
+
+/// An entry of the archive, as its central directory declares it.
+struct Part {
+    index: usize,
+    name: String,
+    /// The name in lower case.
+    lower: String,
+    size: u64,
+    compressed: u64,
 }
 
 /// The most of a relationships part read for its targets; real ones are a
