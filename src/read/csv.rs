@@ -1,8 +1,10 @@
 //! CSV reading: encoding and delimiter detection, streaming records.
 //!
 //! The file is opened once; its first [`SAMPLE_BYTES`] decide the encoding
-//! and the delimiter, then records stream through a fixed buffer into
-//! [`csv_core`], so memory stays flat however many rows the file has.
+//! and the delimiter and are kept, then records stream from the kept sample
+//! and the rest of the file through a fixed buffer into [`csv_core`], so
+//! memory stays flat however many rows the file has, and nothing is read
+//! twice: standard input (`-`) is read the same way.
 //!
 //! - **Encoding.** A byte-order mark decides (UTF-8, UTF-16LE, UTF-16BE).
 //!   Without one, a sample that is valid UTF-8 means UTF-8, anything else

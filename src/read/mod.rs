@@ -1,8 +1,10 @@
 //! Reading an input file into a header and a stream of rows of [`Cell`]s.
 //!
-//! CSV files go through [`csv`](self::csv) (encoding and delimiter detection),
-//! spreadsheets through [`excel`](self::excel) (calamine). Both stream: memory
-//! does not grow with the number of rows.
+//! CSV files (and standard input, `-`) go through [`csv`](self::csv)
+//! (encoding and delimiter detection), spreadsheets through
+//! [`excel`](self::excel) (calamine), after [`limits`] has checked what a
+//! zip-based workbook would inflate to. Both stream: memory does not grow
+//! with the number of rows.
 
 pub mod csv;
 pub mod excel;
@@ -72,7 +74,7 @@ impl SourceRow {
 /// What the reader detected or was told, for the summary.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SourceInfo {
-    /// The file that was read.
+    /// The file that was read ([`STDIN_NAME`] for standard input).
     pub path: PathBuf,
     /// `csv`, `xlsx`, `xlsm`, `xlsb`, `xls` or `ods`.
     pub format: String,
