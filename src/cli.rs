@@ -37,7 +37,7 @@ pub struct ReadArgs {
     /// Spreadsheets: most characters in one cell (default 32767, Excel's own limit).
     #[arg(long, value_name = "N")]
     pub max_cell_chars: Option<u64>,
-    /// Spreadsheets: largest shared-strings part in MiB, and one string per 32 bytes of it (default 256).
+    /// Spreadsheets: largest shared-strings part in MiB, and one string per 32 bytes of it (default 1024).
     #[arg(long, value_name = "MB")]
     pub max_shared_strings_mb: Option<u64>,
 }
