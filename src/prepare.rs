@@ -64,7 +64,7 @@ pub struct Prepared {
 pub fn prepare(plan: &InputPlan) -> Result<Prepared, PrepareError> {
     let table = read::open(&plan.path, &plan.read)?;
     let mapping_file = plan.mapping.as_ref().map(|(p, m)| (p.as_path(), m));
-    let mapping = ColumnMapping::build(&plan.path, &table.headers, mapping_file)?;
+    let mapping = ColumnMapping::build(&table.info.path, &table.headers, mapping_file)?;
     let keep: Vec<bool> = mapping
         .roles
         .iter()
@@ -81,7 +81,9 @@ pub fn prepare(plan: &InputPlan) -> Result<Prepared, PrepareError> {
     let keys_from_constants =
         mapping.constant(Field::Number).is_some() || mapping.constant(Field::Ean).is_some();
     let has_keys = mapping.column(Field::Number).is_some() || mapping.column(Field::Ean).is_some();
-    if table.info.format == "csv" && has_keys && !keys_from_constants {
+    // Standard input cannot be read twice: its keys are all tracked, as a spreadsheet's are.
+    let can_read_twice = !read::is_stdin(&plan.path);
+    if table.info.format == "csv" && has_keys && !keys_from_constants && can_read_twice {
         // A CSV file is cheap to read twice: a first pass finds the keys
         // that might repeat, so that memory stays flat however long the file.
         let keys = [Field::Number, Field::Ean]

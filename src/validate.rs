@@ -72,6 +72,8 @@ pub enum ProblemKind {
     Duplicate,
     /// More or fewer cells than the header.
     RowShape,
+    /// A control character (NUL, DEL, C0 or C1) in the cell.
+    ControlCharacter,
 }
 
 impl ProblemKind {
@@ -93,6 +95,7 @@ impl ProblemKind {
             ProblemKind::ErrorCell => "error cell",
             ProblemKind::Duplicate => "duplicate",
             ProblemKind::RowShape => "wrong cell count",
+            ProblemKind::ControlCharacter => "control character",
         }
     }
 }
@@ -643,6 +646,44 @@ impl RowCheck<'_, '_> {
             }
             .filter(|s| !s.is_empty()),
         }
+        .and_then(|text| self.without_controls(field, text))
+    }
+
+    /// `text`, or a problem when it holds a control character (which is
+    /// never sent): NUL, DEL, C0 and C1 controls anywhere, and tabs and line
+    /// breaks in any field but the description.
+    fn without_controls(&mut self, field: Field, text: String) -> Option<String> {
+        let Some((position, c)) = values::find_control(&text, field == Field::Description) else {
+            return Some(text);
+        };
+        let visible: String = text
+            .chars()
+            .map(|c| {
+                if values::is_forbidden_control(c, false) {
+                    '\u{FFFD}'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        let message = match c {
+            '\t' | '\n' | '\r' => format!(
+                "contains {} at character {position}; only the description may hold tabs and line breaks",
+                values::control_name(c)
+            ),
+            _ => format!(
+                "contains the control character {} at character {position} (shown as \u{FFFD}); \
+                 such characters are never sent: remove it from the file",
+                values::control_name(c)
+            ),
+        };
+        self.problem(
+            field,
+            Some(&shorten(&visible)),
+            ProblemKind::ControlCharacter,
+            message,
+        );
+        None
     }
 
     fn text(&mut self, field: Field) -> Option<String> {

@@ -77,6 +77,41 @@ pub fn clean_text(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// True for a character that must never reach the API: the C0 controls
+/// (U+0000 to U+001F, NUL among them), DEL and the C1 controls (U+0080 to
+/// U+009F). Tab, line feed and carriage return are allowed where
+/// `line_breaks` is true (a description), and are controls elsewhere.
+pub fn is_forbidden_control(c: char, line_breaks: bool) -> bool {
+    match c {
+        '\t' | '\n' | '\r' => !line_breaks,
+        c => c.is_control(),
+    }
+}
+
+/// The first character of `s` that [`is_forbidden_control`], with its
+/// 1-based position in characters.
+pub fn find_control(s: &str, line_breaks: bool) -> Option<(usize, char)> {
+    // Most text has no byte below a space, no DEL and no C1 control (0xC2 0x80-0x9F).
+    if s.bytes().all(|b| b >= b' ' && b != 0x7F && b != 0xC2) {
+        return None;
+    }
+    s.chars()
+        .enumerate()
+        .find(|&(_, c)| is_forbidden_control(c, line_breaks))
+        .map(|(i, c)| (i + 1, c))
+}
+
+/// A control character's name for a message: `NUL (U+0000)`, `a line break`.
+pub fn control_name(c: char) -> String {
+    match c {
+        '\0' => "NUL (U+0000)".to_owned(),
+        '\t' => "a tab".to_owned(),
+        '\n' | '\r' => "a line break".to_owned(),
+        '\u{7F}' => "DEL (U+007F)".to_owned(),
+        c => format!("U+{:04X}", u32::from(c)),
+    }
+}
+
 /// What a number's text says about the decimal mark, when it decides it
 /// unambiguously (`1 234,50` says comma, `12.5` says point, `1234` and `1,234` say nothing).
 ///
@@ -597,6 +632,19 @@ pub fn check_gtin(s: &str) -> Result<(), GtinError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters() {
+        assert_eq!(find_control("Eple", false), None);
+        assert_eq!(find_control("blå bær", false), None);
+        assert_eq!(find_control("Ep\0le", false), Some((3, '\0')));
+        assert_eq!(find_control("a\u{7F}", true), Some((2, '\u{7F}')));
+        assert_eq!(find_control("a\u{85}b", true), Some((2, '\u{85}')));
+        assert_eq!(find_control("line\r\nline\tx", true), None);
+        assert_eq!(find_control("line\nline", false), Some((5, '\n')));
+        assert_eq!(find_control("\u{1B}[31m", true), Some((1, '\u{1B}')));
+        assert_eq!(control_name('\u{1B}'), "U+001B");
+    }
     use proptest::prelude::*;
     use DecimalMark::{Comma, Point};
 

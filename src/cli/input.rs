@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::options::option_group;
 use crate::mapping::MappingFile;
 use crate::prepare::PrepareError;
+use crate::read::limits::{self, SpreadsheetLimits};
 use crate::read::{ReadOptions, SheetSelector};
 use crate::validate::ValidateOptions;
 use crate::values::DecimalMark;
@@ -17,7 +18,7 @@ use crate::values::DecimalMark;
 /// The input file and how to read it; shared by `validate` and `import`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ReadArgs {
-    /// The CSV or spreadsheet file to read.
+    /// The CSV or spreadsheet file to read; `-` reads a CSV from standard input.
     pub file: PathBuf,
     /// How to read it.
     #[command(flatten)]
@@ -47,6 +48,18 @@ option_group! {
         /// Decimal mark for numbers that could be read two ways, like 1,234.
         #[arg(long, value_enum)]
         pub decimal: Option<DecimalArg>,
+        /// Spreadsheets: most MiB the parts read may inflate to, in all (default 1024).
+        #[arg(long, value_name = "MB")]
+        pub max_uncompressed_mb: Option<u64>,
+        /// Spreadsheets: highest compression ratio of a part over 4 MiB (default 100).
+        #[arg(long, value_name = "N")]
+        pub max_compression_ratio: Option<u64>,
+        /// Spreadsheets: most characters in one cell (default 32767, Excel's own limit).
+        #[arg(long, value_name = "N")]
+        pub max_cell_chars: Option<u64>,
+        /// Spreadsheets: largest shared-strings part in MiB, and one string per 32 bytes of it (default 1024).
+        #[arg(long, value_name = "MB")]
+        pub max_shared_strings_mb: Option<u64>,
     }
 }
 
@@ -114,6 +127,7 @@ impl InputPlan {
                 "--header-row: rows start at 1".to_string(),
             ));
         }
+        let limits = spreadsheet_limits(&args.options)?;
         let mapping = match &args.options.mapping {
             Some(path) => Some((path.clone(), MappingFile::load(path)?)),
             None => None,
@@ -126,6 +140,7 @@ impl InputPlan {
                 encoding,
                 header_row: args.options.header_row,
                 only_columns: None,
+                limits,
             },
             mapping,
             validate: ValidateOptions {
@@ -136,6 +151,29 @@ impl InputPlan {
             },
         })
     }
+}
+
+/// The spreadsheet limits, defaults raised (or lowered) by the flags.
+fn spreadsheet_limits(args: &InputOptions) -> Result<SpreadsheetLimits, PrepareError> {
+    let positive = |value: Option<u64>, flag: &str| match value {
+        Some(0) => Err(PrepareError::BadFlag(format!("{flag}: must be at least 1"))),
+        _ => Ok(value),
+    };
+    let mib = |mb: u64| mb.saturating_mul(1024 * 1024);
+    let mut limits = SpreadsheetLimits::default();
+    if let Some(mb) = positive(args.max_uncompressed_mb, limits::FLAG_UNCOMPRESSED)? {
+        limits.max_uncompressed_bytes = mib(mb);
+    }
+    if let Some(n) = positive(args.max_compression_ratio, limits::FLAG_RATIO)? {
+        limits.max_compression_ratio = n;
+    }
+    if let Some(n) = positive(args.max_cell_chars, limits::FLAG_CELL_CHARS)? {
+        limits.max_cell_chars = n;
+    }
+    if let Some(mb) = positive(args.max_shared_strings_mb, limits::FLAG_SHARED_STRINGS)? {
+        limits.max_shared_strings_bytes = mib(mb);
+    }
+    Ok(limits)
 }
 
 fn parse_delimiter(s: &str) -> Result<u8, PrepareError> {

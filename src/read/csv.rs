@@ -1,8 +1,10 @@
 //! CSV reading: encoding and delimiter detection, streaming records.
 //!
 //! The file is opened once; its first [`SAMPLE_BYTES`] decide the encoding
-//! and the delimiter, then records stream through a fixed buffer into
-//! [`csv_core`], so memory stays flat however many rows the file has.
+//! and the delimiter and are kept, then records stream from the kept sample
+//! and the rest of the file through a fixed buffer into [`csv_core`], so
+//! memory stays flat however many rows the file has, and nothing is read
+//! twice: standard input (`-`) is read the same way.
 //!
 //! - **Encoding.** A byte-order mark decides (UTF-8, UTF-16LE, UTF-16BE).
 //!   Without one, a sample that is valid UTF-8 means UTF-8, anything else
@@ -21,14 +23,19 @@
 //! - **Rows.** [`SourceRow::number`] counts records and blank lines the way
 //!   a spreadsheet program shows the file: a quoted cell with line breaks is
 //!   one row, a blank line is an (empty) row.
+//! - **Binary files.** A known signature (zip, PDF, OLE, gzip) or a start
+//!   that is largely control characters (see [`check_text`]) refuses the
+//!   whole file. A control character here and there is not refused here: it
+//!   makes its cell invalid in validation, wherever it is in the file.
 //! - **Limits.** A record longer than [`MAX_RECORD_BYTES`] or with more than
 //!   [`MAX_FIELDS`] cells stops the reading with an error, so that a binary
 //!   file, a runaway quote or a 50 MB line ends quickly with a clear message.
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
@@ -58,15 +65,53 @@ const DETECT_RECORDS: usize = 50;
 ///
 /// Reads the header row (row `header_row`, default 1; rows above it are
 /// skipped) and returns a [`Table`] whose rows stream from the file.
+///
+/// `-` (see [`super::is_stdin`]) reads standard input: the sample is kept
+/// and read again from memory, so nothing is read twice. Standard input can
+/// be opened once per process; a second open is an error.
 pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
+    if super::is_stdin(path) {
+        if STDIN_TAKEN.swap(true, Ordering::SeqCst) {
+            return Err(ReadError::Io {
+                path: PathBuf::from(super::STDIN_NAME),
+                source: io::Error::other("standard input was already read"),
+            });
+        }
+        return open_source(
+            Path::new(super::STDIN_NAME),
+            Box::new(io::stdin()),
+            None,
+            options,
+        );
+    }
     let io_error = |source| ReadError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let mut file = File::open(path).map_err(io_error)?;
+    let file = File::open(path).map_err(io_error)?;
     let file_len = file.metadata().map_err(io_error)?.len();
-    let sample = read_sample(&mut file).map_err(io_error)?;
-    let whole = sample.len() as u64 >= file_len;
+    open_source(path, Box::new(file), Some(file_len), options)
+}
+
+/// Set once standard input has been opened.
+static STDIN_TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// Opens a CSV from `source`, `len` bytes long when known; `path` names it in messages.
+fn open_source(
+    path: &Path,
+    mut source: Box<dyn Read + Send>,
+    len: Option<u64>,
+    options: &ReadOptions,
+) -> Result<Table, ReadError> {
+    let io_error = |source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let sample = read_sample(&mut source).map_err(io_error)?;
+    let whole = match len {
+        Some(len) => sample.len() as u64 >= len,
+        None => sample.len() < SAMPLE_BYTES,
+    };
     let header_row = options.header_row.unwrap_or(1).max(1);
     let no_header = |hint: String| ReadError::NoHeader {
         path: path.to_path_buf(),
@@ -74,9 +119,17 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
     };
 
     if let Some(what) = binary_signature(&sample) {
+        let workbook = sample.starts_with(b"PK\x03\x04") || sample.starts_with(&OLE_SIGNATURE);
+        let message = if len.is_none() && workbook {
+            "it is a zip archive or an Office file, and spreadsheets cannot be read from \
+             standard input; save the workbook to a file and give its name instead of -"
+                .to_owned()
+        } else {
+            what.to_owned()
+        };
         return Err(ReadError::NotText {
             path: path.to_path_buf(),
-            message: what.to_owned(),
+            message,
         });
     }
     let choice = Choice::new(&sample, options.encoding, whole);
@@ -94,17 +147,19 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
         .delimiter
         .unwrap_or_else(|| detect_delimiter(text.as_bytes(), whole, header_row));
 
-    file.seek(SeekFrom::Start(choice.bom_len as u64))
-        .map_err(io_error)?;
+    // The sample is read again from memory, then the rest from the source.
+    let mut start = io::Cursor::new(sample);
+    start.set_position(choice.bom_len as u64);
+    let rest = start.chain(source);
     let source: Box<dyn Read + Send> = if choice.transcode {
         Box::new(
             encoding_rs_io::DecodeReaderBytesBuilder::new()
                 .encoding(Some(choice.encoding))
                 .bom_sniffing(false)
-                .build(file),
+                .build(rest),
         )
     } else {
-        Box::new(file)
+        Box::new(rest)
     };
     let mut rows = CsvRows {
         records: RecordReader::new(source, delimiter),
@@ -166,19 +221,20 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
 }
 
 /// Reads up to [`SAMPLE_BYTES`] from the start of the file.
-fn read_sample(file: &mut File) -> io::Result<Vec<u8>> {
+fn read_sample(source: &mut dyn Read) -> io::Result<Vec<u8>> {
     let mut sample = Vec::with_capacity(SAMPLE_BYTES);
-    file.by_ref()
-        .take(SAMPLE_BYTES as u64)
-        .read_to_end(&mut sample)?;
+    source.take(SAMPLE_BYTES as u64).read_to_end(&mut sample)?;
     Ok(sample)
 }
+
+/// The start of an OLE compound file: .xls, and encrypted OOXML workbooks.
+const OLE_SIGNATURE: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 
 /// Well-known signatures of binary files that are sometimes given a `.csv` name.
 fn binary_signature(sample: &[u8]) -> Option<&'static str> {
     if sample.starts_with(b"PK\x03\x04") {
         Some("it is a zip archive, perhaps an .xlsx or .ods workbook with the wrong file extension")
-    } else if sample.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+    } else if sample.starts_with(&OLE_SIGNATURE) {
         Some("it looks like an old Excel (.xls) workbook or an encrypted Office file with the wrong file extension")
     } else if sample.starts_with(b"%PDF-") {
         Some("it is a PDF document")
@@ -189,30 +245,45 @@ fn binary_signature(sample: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// Rejects a sample that is not text: NUL bytes, or many control characters.
+/// A sample with at least this many control characters, making up at
+/// least [`BINARY_CONTROL_PERCENT`] of its characters, is a binary file.
+const BINARY_MIN_CONTROLS: usize = 32;
+
+/// See [`BINARY_MIN_CONTROLS`]. Random bytes are about 13% controls, UTF-16
+/// text read as UTF-8 about 50% NULs, a CSV file with a stray control
+/// character in every row 1 or 2%.
+const BINARY_CONTROL_PERCENT: usize = 10;
+
+/// Rejects a sample that is not text: one where control characters (NUL,
+/// DEL, C0 and C1 controls other than tab, line feed and carriage return)
+/// are at least [`BINARY_MIN_CONTROLS`] and [`BINARY_CONTROL_PERCENT`]% of
+/// the characters. Fewer make only the cells holding them invalid, wherever
+/// they are in the file (see the validation).
 fn check_text(text: &str, encoding_known: bool) -> Result<(), String> {
-    let mut total = 0usize;
-    let mut odd = 0usize;
+    let (mut total, mut controls, mut nuls) = (0usize, 0usize, 0usize);
     for c in text.chars() {
         total += 1;
-        if c == '\0' {
-            let hint = if encoding_known {
-                ""
-            } else {
-                "; if it is UTF-16 text without a byte-order mark, give --encoding utf-16le (or utf-16be)"
-            };
-            return Err(format!("it contains NUL bytes{hint}"));
+        if crate::values::is_forbidden_control(c, true) {
+            controls += 1;
+            nuls += usize::from(c == '\0');
         }
-        let control = (c < ' ' && !matches!(c, '\t' | '\n' | '\r' | '\x0C'))
-            || ('\u{80}'..='\u{9F}').contains(&c);
-        odd += usize::from(control);
     }
-    if odd > 0 && odd * 50 > total {
+    if controls < BINARY_MIN_CONTROLS || controls * 100 < total * BINARY_CONTROL_PERCENT {
+        return Ok(());
+    }
+    if nuls * 2 >= controls {
+        let hint = if encoding_known {
+            ""
+        } else {
+            "; if it is UTF-16 text without a byte-order mark, give --encoding utf-16le (or utf-16be)"
+        };
         Err(format!(
-            "{odd} of its first {total} characters are control characters"
+            "{nuls} of its first {total} characters are NUL bytes{hint}"
         ))
     } else {
-        Ok(())
+        Err(format!(
+            "{controls} of its first {total} characters are control characters"
+        ))
     }
 }
 
@@ -704,7 +775,17 @@ mod tests {
     #[test]
     fn text_check() {
         assert!(check_text("a,b\n1,2\n", false).is_ok());
-        assert!(check_text("a\0b", false).unwrap_err().contains("UTF-16"));
-        assert!(check_text("\x01\x02\x03abc", true).is_err());
+        // A few control characters are cells to report, not a binary file.
+        assert!(check_text("a\0b", false).is_ok());
+        assert!(check_text(
+            &"Eple,a description with a stray\u{1} control\n".repeat(40),
+            true
+        )
+        .is_ok());
+        let utf16 = "n\0a\0m\0e\0\n\0".repeat(20);
+        assert!(check_text(&utf16, false).unwrap_err().contains("UTF-16"));
+        assert!(check_text(&"\x01\x02\x03abc".repeat(20), true)
+            .unwrap_err()
+            .contains("control characters"));
     }
 }

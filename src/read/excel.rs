@@ -12,6 +12,12 @@
 //! (password-protected) workbook, which Excel stores in an OLE container
 //! whatever its extension, is reported as such.
 //!
+//! Before calamine opens a zip-based workbook (.xlsx, .xlsm, .xlsb, .ods),
+//! [`limits::check_workbook`](super::limits::check_workbook) checks what it
+//! would inflate to; a cell longer than the limit that gets past it (an
+//! .xlsb or .xls cell, which that check does not read) stops the reading
+//! when it is met.
+//!
 //! Cells keep their type ([`Cell::Number`], [`Cell::Date`], [`Cell::Error`]…);
 //! formula cells give the value Excel last calculated. The header is the
 //! row `header_row`; columns left of its first non-blank cell are ignored.
@@ -26,6 +32,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use calamine::{Data, DataRef, ExcelDateTime, Ods, Reader, SheetType, Xls, Xlsb, Xlsx};
 
+use super::limits::{self, FLAG_CELL_CHARS};
 use super::{ReadError, ReadOptions, SheetSelector, SourceInfo, SourceRow, Table};
 use crate::cell::Cell;
 
@@ -64,12 +71,16 @@ macro_rules! stream_cells {
         let book = $book;
         let (sheets, index) = choose_sheet($path, &book, $options)?;
         let name = sheets[index].clone();
-        let rows = stream($path, &sheets[index], move |sink| {
+        let max_cell_chars = $options.limits.max_cell_chars;
+        let rows = stream($path, &sheets[index], max_cell_chars, move |sink| {
             let mut book = book;
             let mut cells = book
                 .worksheet_cells_reader(&name)
-                .map_err(|e| e.to_string())?;
-            while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
+                .map_err(|e| Failure::Damaged(e.to_string()))?;
+            while let Some(cell) = cells
+                .next_cell()
+                .map_err(|e| Failure::Damaged(e.to_string()))?
+            {
                 let (row, col) = cell.get_position();
                 if !sink.cell(row, col, from_data_ref(cell.get_value()))? {
                     break;
@@ -120,6 +131,10 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
         _ => ext.clone(),
     };
     let ooxml_name = matches!(ext.as_str(), "xlsx" | "xlsm" | "xlsb" | "xlam");
+    if kind != Kind::Xls {
+        limits::check_workbook(path, &options.limits)?;
+    }
+    let max_cell_chars = options.limits.max_cell_chars;
 
     let opened = guarded(path, || match kind {
         Kind::Xlsx => {
@@ -148,7 +163,8 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
             let range = book
                 .worksheet_range(&sheets[index])
                 .map_err(|e| sheet_error(path, &sheets[index], &e))?;
-            Ok((sheets, index, range_rows(range)))
+            let rows = range_rows(range, path, &sheets[index], max_cell_chars);
+            Ok((sheets, index, rows))
         }
         Kind::Ods => {
             let mut book: Ods<_> = calamine::open_workbook(path).map_err(|e| {
@@ -158,7 +174,8 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
             let range = book
                 .worksheet_range(&sheets[index])
                 .map_err(|e| sheet_error(path, &sheets[index], &e))?;
-            Ok((sheets, index, range_rows(range)))
+            let rows = range_rows(range, path, &sheets[index], max_cell_chars);
+            Ok((sheets, index, rows))
         }
     })?;
     let (mut sheets, index, raw) = opened;
@@ -289,10 +306,19 @@ struct RawRow {
 /// The raw rows of a sheet, in order; rows that are not there are empty.
 type RawRows = Box<dyn Iterator<Item = Result<RawRow, ReadError>> + Send>;
 
+/// Why the reader thread stopped early.
+#[derive(Debug)]
+enum Failure {
+    /// The sheet could not be read, in words.
+    Damaged(String),
+    /// A cell holds more characters than the limit: which cell, how many.
+    LongCell { cell: String, chars: usize },
+}
+
 /// What the reader thread sends.
 enum Message {
     Rows(Vec<RawRow>),
-    Failed(String),
+    Failed(Failure),
     End,
 }
 
@@ -301,29 +327,68 @@ struct RowSink {
     tx: SyncSender<Message>,
     batch: Vec<RawRow>,
     row: Option<RawRow>,
+    max_cell_chars: u64,
+}
+
+/// The error for a cell longer than the limit.
+fn long_cell(path: &Path, sheet: &str, cell: String, chars: usize, max: u64) -> ReadError {
+    ReadError::Limit {
+        path: path.to_path_buf(),
+        part: format!("sheet \"{sheet}\""),
+        what: format!("{cell} holds {chars} characters"),
+        limit: format!("{max} characters per cell"),
+        flag: FLAG_CELL_CHARS,
+    }
+}
+
+/// The number of characters of a text cell longer than `max`.
+fn too_long(cell: &Cell, max: u64) -> Option<usize> {
+    match cell {
+        // Bytes are at least as many as characters: most cells are decided at once.
+        Cell::Text(s) if s.len() as u64 > max => {
+            let chars = s.chars().count();
+            (chars as u64 > max).then_some(chars)
+        }
+        _ => None,
+    }
+}
+
+/// `cell B7`, from 0-based indexes.
+fn cell_label(row: u32, col: u32) -> String {
+    format!(
+        "cell {}{}",
+        super::column_letters(col as usize),
+        u64::from(row) + 1
+    )
 }
 
 impl RowSink {
     /// Adds a cell; `Ok(false)` when the consumer has gone and reading should stop.
-    fn cell(&mut self, row: u32, col: u32, cell: Cell) -> Result<bool, String> {
+    fn cell(&mut self, row: u32, col: u32, cell: Cell) -> Result<bool, Failure> {
         if cell == Cell::Empty {
             return Ok(true);
         }
+        if let Some(chars) = too_long(&cell, self.max_cell_chars) {
+            return Err(Failure::LongCell {
+                cell: cell_label(row, col),
+                chars,
+            });
+        }
         if row >= MAX_ROWS || col >= MAX_COLUMNS {
-            return Err(format!(
+            return Err(Failure::Damaged(format!(
                 "it has a cell at row {}, column {}, beyond the last row and column Excel allows",
                 u64::from(row) + 1,
                 u64::from(col) + 1
-            ));
+            )));
         }
         match &mut self.row {
             Some(current) if current.index == row => {}
             Some(current) if current.index > row => {
-                return Err(format!(
+                return Err(Failure::Damaged(format!(
                     "its cells are out of order (row {} after row {}); open and save it in Excel, then try again",
                     row + 1,
                     current.index + 1
-                ))
+                )))
             }
             _ => {
                 if let Some(done) = self.row.take() {
@@ -364,13 +429,15 @@ impl RowSink {
 fn stream(
     path: &Path,
     sheet: &str,
-    read: impl FnOnce(&mut RowSink) -> Result<(), String> + Send + 'static,
+    max_cell_chars: u64,
+    read: impl FnOnce(&mut RowSink) -> Result<(), Failure> + Send + 'static,
 ) -> Result<RawRows, ReadError> {
     let (tx, rx) = sync_channel(CHANNEL_BATCHES);
     let mut sink = RowSink {
         tx: tx.clone(),
         batch: Vec::with_capacity(BATCH_ROWS),
         row: None,
+        max_cell_chars,
     };
     std::thread::Builder::new()
         .name("sheet-reader".to_owned())
@@ -381,10 +448,10 @@ fn stream(
                     let _ = tx.send(Message::Failed(message));
                 }
                 Err(panic) => {
-                    let _ = tx.send(Message::Failed(format!(
+                    let _ = tx.send(Message::Failed(Failure::Damaged(format!(
                         "reading it failed ({})",
                         panic_message(&*panic)
-                    )));
+                    ))));
                 }
             },
         )
@@ -397,6 +464,7 @@ fn stream(
         rows: Vec::new().into_iter(),
         path: path.to_path_buf(),
         sheet: sheet.to_owned(),
+        max_cell_chars,
         done: false,
     }))
 }
@@ -407,6 +475,7 @@ struct ChannelRows {
     rows: std::vec::IntoIter<RawRow>,
     path: PathBuf,
     sheet: String,
+    max_cell_chars: u64,
     done: bool,
 }
 
@@ -430,30 +499,46 @@ impl Iterator for ChannelRows {
                     self.done = true;
                     return None;
                 }
-                Ok(Message::Failed(message)) => message,
-                Err(_) => "the reader stopped unexpectedly".to_owned(),
+                Ok(Message::Failed(failure)) => failure,
+                Err(_) => Failure::Damaged("the reader stopped unexpectedly".to_owned()),
             };
             self.done = true;
-            return Some(Err(sheet_error(&self.path, &self.sheet, &failed)));
+            return Some(Err(match failed {
+                Failure::Damaged(message) => sheet_error(&self.path, &self.sheet, &message),
+                Failure::LongCell { cell, chars } => {
+                    long_cell(&self.path, &self.sheet, cell, chars, self.max_cell_chars)
+                }
+            }));
         }
     }
 }
 
 /// The rows of a sheet loaded whole.
-fn range_rows(range: calamine::Range<Data>) -> RawRows {
+fn range_rows(
+    range: calamine::Range<Data>,
+    path: &Path,
+    sheet: &str,
+    max_cell_chars: u64,
+) -> RawRows {
     let (first_row, first_col) = range.start().unwrap_or((0, 0));
     let width = range.width();
     let height = range.height();
+    let (path, sheet) = (path.to_path_buf(), sheet.to_owned());
     Box::new((0..height).map(move |r| {
+        let index = first_row + r as u32;
         let mut cells = vec![Cell::Empty; first_col as usize];
-        cells.extend((0..width).map(|c| range.get((r, c)).map_or(Cell::Empty, from_data)));
+        for c in 0..width {
+            let cell = range.get((r, c)).map_or(Cell::Empty, from_data);
+            if let Some(chars) = too_long(&cell, max_cell_chars) {
+                let label = cell_label(index, first_col + c as u32);
+                return Err(long_cell(&path, &sheet, label, chars, max_cell_chars));
+            }
+            cells.push(cell);
+        }
         while cells.last() == Some(&Cell::Empty) {
             cells.pop();
         }
-        Ok(RawRow {
-            index: first_row + r as u32,
-            cells,
-        })
+        Ok(RawRow { index, cells })
     }))
 }
 

@@ -1,15 +1,19 @@
 //! Reading an input file into a header and a stream of rows of [`Cell`]s.
 //!
-//! CSV files go through [`csv`](self::csv) (encoding and delimiter detection),
-//! spreadsheets through [`excel`](self::excel) (calamine). Both stream: memory
-//! does not grow with the number of rows.
+//! CSV files (and standard input, `-`) go through [`csv`](self::csv)
+//! (encoding and delimiter detection), spreadsheets through
+//! [`excel`](self::excel) (calamine), after [`limits`] has checked what a
+//! zip-based workbook would inflate to. Both stream: memory does not grow
+//! with the number of rows.
 
 pub mod csv;
 pub mod excel;
+pub mod limits;
 
 use std::path::{Path, PathBuf};
 
 use crate::cell::Cell;
+pub use limits::SpreadsheetLimits;
 
 /// Which sheet of a workbook to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +39,8 @@ pub struct ReadOptions {
     /// data rows come out as [`Cell::Empty`]. For passes that need a few
     /// columns, such as finding repeated keys. Default: every column.
     pub only_columns: Option<Vec<usize>>,
+    /// Spreadsheets only: how large a workbook may be once inflated.
+    pub limits: SpreadsheetLimits,
 }
 
 /// One data row.
@@ -68,7 +74,7 @@ impl SourceRow {
 /// What the reader detected or was told, for the summary.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SourceInfo {
-    /// The file that was read.
+    /// The file that was read ([`STDIN_NAME`] for standard input).
     pub path: PathBuf,
     /// `csv`, `xlsx`, `xlsm`, `xlsb`, `xls` or `ods`.
     pub format: String,
@@ -150,6 +156,20 @@ pub enum ReadError {
         /// What went wrong.
         message: String,
     },
+    /// A workbook would inflate past one of its [`SpreadsheetLimits`].
+    #[error("{path}: {part}: {what} (the limit is {limit}; raise it with {flag} if the file is genuine)")]
+    Limit {
+        /// File.
+        path: PathBuf,
+        /// The part of the archive, e.g. `xl/sharedStrings.xml`, or the sheet.
+        part: String,
+        /// What is too large.
+        what: String,
+        /// The limit, in words.
+        limit: String,
+        /// The flag that raises it.
+        flag: &'static str,
+    },
     /// The file does not look like text in any supported encoding (binary junk).
     #[error("{path}: this does not look like a CSV text file ({message})")]
     NotText {
@@ -160,9 +180,24 @@ pub enum ReadError {
     },
 }
 
+/// The file name that means standard input.
+pub const STDIN: &str = "-";
+
+/// How standard input is named in messages and the summary.
+pub const STDIN_NAME: &str = "standard input";
+
+/// True when `path` is `-`, standard input.
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == STDIN
+}
+
 /// Opens `path` by its extension (`.csv`/`.txt`/`.tsv` as CSV; `.xlsx`,
-/// `.xlsm`, `.xlsb`, `.xls`, `.ods` as spreadsheets).
+/// `.xlsm`, `.xlsb`, `.xls`, `.ods` as spreadsheets); `-` reads a CSV from
+/// standard input (once per process).
 pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
+    if is_stdin(path) {
+        return csv::open(path, options);
+    }
     match extension(path).as_str() {
         "xlsx" | "xlsm" | "xlsb" | "xls" | "xla" | "xlam" | "ods" => excel::open(path, options),
         "csv" | "txt" | "tsv" | "tab" | "" => csv::open(path, options),
@@ -172,10 +207,36 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
     }
 }
 
+/// A column's letters as a spreadsheet program shows them: 0 is `A`, 26 is `AA`.
+pub fn column_letters(index: usize) -> String {
+    let mut letters = Vec::new();
+    let mut n = index + 1;
+    while n > 0 {
+        let rem = (n - 1) % 26;
+        letters.push(b'A' + rem as u8);
+        n = (n - 1) / 26;
+    }
+    letters.reverse();
+    String::from_utf8(letters).expect("ASCII letters")
+}
+
 /// A file's extension in lower case (`""` when it has none).
 pub fn extension(path: &Path) -> String {
     path.extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_letters_as_a_spreadsheet_shows_them() {
+        assert_eq!(column_letters(0), "A");
+        assert_eq!(column_letters(25), "Z");
+        assert_eq!(column_letters(26), "AA");
+        assert_eq!(column_letters(16_383), "XFD");
+    }
 }

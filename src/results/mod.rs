@@ -134,8 +134,11 @@ impl ResultsFormat {
 }
 
 /// The default results path: the input's file name plus `.results.csv`, in
-/// the current directory.
+/// the current directory; `stdin.results.csv` for standard input (`-`).
 pub fn default_results_path(input: &Path) -> PathBuf {
+    if input.as_os_str() == crate::read::STDIN {
+        return PathBuf::from("stdin.results.csv");
+    }
     let name = input
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

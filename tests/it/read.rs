@@ -2,6 +2,7 @@
 //! files written here, .xlsx files generated with rust_xlsxwriter, and the
 //! committed .xls/.ods/encrypted .xlsx fixtures (see tests/fixtures/make_fixtures.py).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use product_import::cell::Cell;
@@ -616,6 +617,400 @@ fn junk_named_as_workbooks() {
         std::fs::read(fixture("products.xls")).expect("fixture"),
     );
     assert_eq!(open(&path, &ReadOptions::default()).info.format, "xls");
+}
+
+/// Rebuilds the .xlsx or .ods at `from` into `to`, with the part `name`
+/// replaced by what `write` writes, deflated (a 200 MiB run of spaces
+/// deflates to about 200 KiB).
+fn with_part(from: &Path, to: &Path, name: &str, write: impl FnOnce(&mut dyn Write)) {
+    let mut source = zip::ZipArchive::new(std::fs::File::open(from).unwrap()).unwrap();
+    let mut out = zip::ZipWriter::new(std::fs::File::create(to).unwrap());
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(1));
+    let mut write = Some(write);
+    for index in 0..source.len() {
+        let entry = source.by_index_raw(index).unwrap();
+        if entry.name().unwrap() == name {
+            drop(entry);
+            out.start_file(name, options).unwrap();
+            (write.take().unwrap())(&mut out);
+        } else {
+            out.raw_copy_file(entry).unwrap();
+        }
+    }
+    out.finish().unwrap();
+}
+
+/// `count` spaces, written a mebibyte at a time.
+fn spaces(out: &mut dyn Write, count: usize) {
+    let chunk = vec![b' '; 1 << 20];
+    let mut left = count;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        out.write_all(&chunk[..n]).unwrap();
+        left -= n;
+    }
+}
+
+/// A workbook with a header `name` and one product, `Eple` (shared strings 0 and 1).
+fn plain_xlsx(dir: &Path) -> PathBuf {
+    let path = dir.join("plain.xlsx");
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.write_string(0, 0, "name").unwrap();
+    sheet.write_string(1, 0, "Eple").unwrap();
+    workbook.save(&path).unwrap();
+    path
+}
+
+const SHEET_HEAD: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row>"#;
+
+/// A 1 MiB run of spaces in cell A2 of the sheet, then `x`: a bomb once it
+/// is `mib` MiB.
+fn long_cell_xlsx(dir: &Path, mib: usize) -> PathBuf {
+    let path = dir.join("cell-bomb.xlsx");
+    with_part(&plain_xlsx(dir), &path, "xl/worksheets/sheet1.xml", |out| {
+        write!(
+            out,
+            r#"{SHEET_HEAD}<row r="2"><c r="A2" t="inlineStr"><is><t>"#
+        )
+        .unwrap();
+        spaces(out, mib << 20);
+        write!(out, "x</t></is></c></row></sheetData></worksheet>").unwrap();
+    });
+    path
+}
+
+/// Shared strings whose second string is `mib` MiB of spaces.
+fn long_shared_string_xlsx(dir: &Path, mib: usize) -> PathBuf {
+    let path = dir.join("sst-bomb.xlsx");
+    with_part(&plain_xlsx(dir), &path, "xl/sharedStrings.xml", |out| {
+        write!(
+            out,
+            r#"<sst count="2" uniqueCount="2"><si><t>name</t></si><si><t>"#
+        )
+        .unwrap();
+        spaces(out, mib << 20);
+        write!(out, "x</t></si></sst>").unwrap();
+    });
+    path
+}
+
+/// Runs `validate` on `file` in `dir` with `args`, its address space limited
+/// to 1 GiB (as a container's memory limit would), and returns the exit code
+/// and stderr. Without the limits a bomb aborts the process there (134).
+fn validate_in_1_gib(dir: &Path, file: &Path, args: &[&str]) -> (i32, String) {
+    use std::os::unix::process::CommandExt;
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_product-import"));
+    command
+        .current_dir(dir)
+        .arg("validate")
+        .arg(file)
+        .args(args)
+        .arg("--quiet");
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 1 << 30,
+                rlim_max: 1 << 30,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    let out = command.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn assert_refused(code: i32, stderr: &str, file: &Path, wanted: &[&str]) {
+    assert_eq!(code, 2, "{stderr}");
+    let name = file.display().to_string();
+    for part in std::iter::once(name.as_str()).chain(wanted.iter().copied()) {
+        assert!(stderr.contains(part), "no {part:?} in: {stderr}");
+    }
+}
+
+#[test]
+fn a_200_mib_cell_bomb_is_refused_before_reading_in_bounded_memory() {
+    let dir = tempdir();
+    let bomb = long_cell_xlsx(dir.path(), 200);
+    assert!(std::fs::metadata(&bomb).unwrap().len() < 2 << 20);
+
+    // The central directory gives it away: 200 MiB from a few hundred KiB.
+    let (code, stderr) = validate_in_1_gib(dir.path(), &bomb, &[]);
+    assert_refused(
+        code,
+        &stderr,
+        &bomb,
+        &[
+            "xl/worksheets/sheet1.xml",
+            "ratio of",
+            "100:1",
+            "--max-compression-ratio",
+        ],
+    );
+    // With the ratio allowed, the scan meets the long cell before calamine does.
+    let (code, stderr) =
+        validate_in_1_gib(dir.path(), &bomb, &["--max-compression-ratio", "100000"]);
+    assert_refused(
+        code,
+        &stderr,
+        &bomb,
+        &[
+            "xl/worksheets/sheet1.xml",
+            "cell A2",
+            "32767 characters",
+            "--max-cell-chars",
+        ],
+    );
+    // The total of the parts read.
+    let (code, stderr) = validate_in_1_gib(
+        dir.path(),
+        &bomb,
+        &[
+            "--max-compression-ratio",
+            "100000",
+            "--max-uncompressed-mb",
+            "100",
+        ],
+    );
+    assert_refused(
+        code,
+        &stderr,
+        &bomb,
+        &[
+            "xl/worksheets/sheet1.xml",
+            "100 MiB",
+            "--max-uncompressed-mb",
+        ],
+    );
+    assert!(!dir.path().join("cell-bomb.xlsx.results.csv").exists());
+}
+
+#[test]
+fn a_shared_strings_bomb_is_refused_by_size_and_by_count() {
+    let dir = tempdir();
+    let bomb = long_shared_string_xlsx(dir.path(), 20);
+    let (code, stderr) = validate_in_1_gib(dir.path(), &bomb, &[]);
+    assert_refused(
+        code,
+        &stderr,
+        &bomb,
+        &["xl/sharedStrings.xml", "--max-compression-ratio"],
+    );
+    let (code, stderr) = validate_in_1_gib(
+        dir.path(),
+        &bomb,
+        &[
+            "--max-compression-ratio",
+            "100000",
+            "--max-shared-strings-mb",
+            "16",
+        ],
+    );
+    assert_refused(
+        code,
+        &stderr,
+        &bomb,
+        &["xl/sharedStrings.xml", "16 MiB", "--max-shared-strings-mb"],
+    );
+    let (code, stderr) =
+        validate_in_1_gib(dir.path(), &bomb, &["--max-compression-ratio", "100000"]);
+    assert_refused(
+        code,
+        &stderr,
+        &bomb,
+        &[
+            "xl/sharedStrings.xml",
+            "shared string 2",
+            "--max-cell-chars",
+        ],
+    );
+
+    // calamine reserves room for the count the part declares: 4 billion
+    // strings would be a 96 GB allocation.
+    let declared = dir.path().join("declared.xlsx");
+    with_part(
+        &plain_xlsx(dir.path()),
+        &declared,
+        "xl/sharedStrings.xml",
+        |out| {
+            write!(out, r#"<sst count="2" uniqueCount="4000000000"><si><t>name</t></si><si><t>Eple</t></si></sst>"#).unwrap();
+        },
+    );
+    let (code, stderr) = validate_in_1_gib(dir.path(), &declared, &[]);
+    assert_refused(
+        code,
+        &stderr,
+        &declared,
+        &[
+            "xl/sharedStrings.xml",
+            "declares 4000000000 shared strings",
+            "--max-shared-strings-mb",
+        ],
+    );
+}
+
+/// Rebuilds `from` into `to` with small parts replaced or added.
+fn with_parts(from: &Path, to: &Path, parts: &[(&str, Vec<u8>)]) {
+    let mut source = zip::ZipArchive::new(std::fs::File::open(from).unwrap()).unwrap();
+    let mut out = zip::ZipWriter::new(std::fs::File::create(to).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    for index in 0..source.len() {
+        let entry = source.by_index_raw(index).unwrap();
+        if !parts.iter().any(|(name, _)| entry.name().unwrap() == *name) {
+            out.raw_copy_file(entry).unwrap();
+        }
+    }
+    for (name, bytes) in parts {
+        out.start_file(*name, options).unwrap();
+        out.write_all(bytes).unwrap();
+    }
+    out.finish().unwrap();
+}
+
+#[test]
+fn a_sheet_under_another_name_is_checked_too() {
+    // The relationships may point a sheet at any part, a "picture" say.
+    let dir = tempdir();
+    let plain = plain_xlsx(dir.path());
+    let rels = {
+        let mut archive = zip::ZipArchive::new(std::fs::File::open(&plain).unwrap()).unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut archive.by_name("xl/_rels/workbook.xml.rels").unwrap(),
+            &mut text,
+        )
+        .unwrap();
+        text.replace("worksheets/sheet1.xml", "media/image1.png")
+    };
+    assert!(rels.contains("media/image1.png"));
+    let mut sheet =
+        format!(r#"{SHEET_HEAD}<row r="2"><c r="A2" t="inlineStr"><is><t>"#).into_bytes();
+    sheet.resize(sheet.len() + (1 << 20), b'x');
+    sheet.extend_from_slice(b"</t></is></c></row></sheetData></worksheet>");
+    let disguised = dir.path().join("disguised.xlsx");
+    with_parts(
+        &plain,
+        &disguised,
+        &[
+            ("xl/_rels/workbook.xml.rels", rels.into_bytes()),
+            ("xl/media/image1.png", sheet),
+        ],
+    );
+    let (code, stderr) = validate_in_1_gib(
+        dir.path(),
+        &disguised,
+        &["--max-compression-ratio", "100000"],
+    );
+    assert_refused(
+        code,
+        &stderr,
+        &disguised,
+        &["xl/media/image1.png", "cell A2", "--max-cell-chars"],
+    );
+}
+
+#[test]
+fn a_cell_longer_than_excel_allows_is_refused_unless_the_limit_is_raised() {
+    // 40,000 characters (80,000 bytes): no zip bomb, just longer than Excel allows.
+    let dir = tempdir();
+    let path = dir.path().join("long.xlsx");
+    with_part(
+        &plain_xlsx(dir.path()),
+        &path,
+        "xl/sharedStrings.xml",
+        |out| {
+            let long = "ø".repeat(40_000);
+            write!(
+                out,
+                r#"<sst count="2" uniqueCount="2"><si><t>name</t></si><si><t>{long}</t></si></sst>"#
+            )
+            .unwrap();
+        },
+    );
+    match read::open(&path, &ReadOptions::default()) {
+        Err(e @ ReadError::Limit { .. }) => {
+            let message = e.to_string();
+            assert!(
+                message.contains(
+                    "xl/sharedStrings.xml: shared string 2 holds more than 32767 characters"
+                ),
+                "{message}"
+            );
+            assert!(message.contains("--max-cell-chars"), "{message}");
+        }
+        other => panic!("expected a limit error, got {:?}", other.map(|t| t.headers)),
+    }
+    let options = ReadOptions {
+        limits: read::SpreadsheetLimits {
+            max_cell_chars: 40_000,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let rows = rows(open(&path, &options));
+    assert_eq!(rows[0].cells[0].text().chars().count(), 40_000);
+}
+
+#[test]
+fn a_part_larger_than_its_header_says_is_stopped_at_the_declared_size() {
+    let dir = tempdir();
+    let honest = long_shared_string_xlsx(dir.path(), 2);
+    // Patch the declared uncompressed size of xl/sharedStrings.xml down to
+    // 1,000 bytes, in the central directory and the local header alike.
+    let mut bytes = std::fs::read(&honest).unwrap();
+    let name = b"xl/sharedStrings.xml";
+    let mut patched = 0;
+    for (signature, size_at, name_at) in [(b"PK\x01\x02", 24, 46), (b"PK\x03\x04", 22, 30)] {
+        let mut at = 0;
+        while let Some(found) = bytes[at..].windows(4).position(|w| w == signature) {
+            let start = at + found;
+            if bytes[start + name_at..].starts_with(name) {
+                let size = &mut bytes[start + size_at..start + size_at + 4];
+                if size != [0xFF; 4] {
+                    size.copy_from_slice(&1000u32.to_le_bytes());
+                    patched += 1;
+                }
+            }
+            at = start + 4;
+        }
+    }
+    assert!(patched > 0);
+    let liar = dir.path().join("liar.xlsx");
+    std::fs::write(&liar, bytes).unwrap();
+    let (code, stderr) = validate_in_1_gib(dir.path(), &liar, &[]);
+    assert_refused(code, &stderr, &liar, &["xl/sharedStrings.xml", "damaged"]);
+}
+
+#[test]
+fn an_ods_whose_repeated_cells_expand_past_the_limit_is_refused() {
+    let dir = tempdir();
+    let bomb = dir.path().join("repeats.ods");
+    // One row of 16,384 numbers repeated 6,000 times: 98 million cells, 3 GB for calamine.
+    with_part(&fixture("products.ods"), &bomb, "content.xml", |out| {
+        write!(
+            out,
+            r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:spreadsheet><table:table table:name="Ark1"><table:table-row><table:table-cell office:value-type="string"><text:p>name</text:p></table:table-cell></table:table-row><table:table-row table:number-rows-repeated="6000"><table:table-cell table:number-columns-repeated="16384" office:value-type="float" office:value="1"><text:p>1</text:p></table:table-cell></table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"#
+        )
+        .unwrap();
+    });
+    let (code, stderr) = validate_in_1_gib(dir.path(), &bomb, &[]);
+    assert_refused(
+        code,
+        &stderr,
+        &bomb,
+        &["content.xml", "sheet \"Ark1\"", "--max-uncompressed-mb"],
+    );
 }
 
 mod properties {

@@ -514,3 +514,255 @@ fn ctrl_c_stops_with_130_and_a_valid_results_file() {
     }
     assert!(last < 400_001, "stopped before the end");
 }
+
+/// Every string in a payloads file, decoded.
+fn payload_strings(path: &Path) -> Vec<String> {
+    fn walk(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::String(s) => out.push(s.clone()),
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            serde_json::Value::Object(map) => map.values().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for line in fs::read_to_string(path).unwrap().lines() {
+        walk(&serde_json::from_str(line).unwrap(), &mut out);
+    }
+    out
+}
+
+/// The problem listed for row `row` in `validate`'s summary, without the row number.
+fn problem_of(stdout: &str, row: u64) -> String {
+    let prefix = format!("  row {row}: ");
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no problem for row {row} in: {stdout}"))
+        .to_owned()
+}
+
+#[test]
+fn a_control_character_makes_its_cell_invalid_wherever_it_is_in_the_file() {
+    let dir = tempdir();
+    let header = "name,number,category.id,description\n";
+    let filler = |from: usize, bytes: usize| {
+        let mut rows = String::new();
+        let mut n = from;
+        while rows.len() < bytes {
+            rows.push_str(&format!("Pære {n},P{n},1,\"line one\tand\r\nline two\"\n"));
+            n += 1;
+        }
+        rows
+    };
+    // NUL at byte 10 of the row (inside the 64 KiB sample), then at byte 200,000.
+    let bad = "Ep\0le,P-bad,1,\n";
+    let early = format!("{header}{bad}{}", filler(0, 1000));
+    let late_filler = filler(0, 200_000);
+    let late = format!("{header}{late_filler}{bad}");
+    assert_eq!(early.find('\0'), Some(header.len() + 2));
+    assert!(late.find('\0').unwrap() > 200_000);
+    let late_row = 2 + late_filler.matches("Pære").count() as u64;
+
+    let mut problems = Vec::new();
+    for (name, content, row) in [("early.csv", &early, 2), ("late.csv", &late, late_row)] {
+        let path = write(dir.path(), name, content);
+        let payloads = dir.path().join(format!("{name}.jsonl"));
+        let (code, stdout, stderr) = validate(
+            dir.path(),
+            &[
+                path.to_str().unwrap(),
+                "--payloads",
+                payloads.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, 1, "{name}: {stdout}{stderr}");
+        assert!(stdout.contains(" 1 invalid"), "{name}: {stdout}");
+        problems.push(problem_of(&stdout, row));
+        let strings = payload_strings(&payloads);
+        assert!(strings.iter().any(|s| s.starts_with("Pære")));
+        assert!(
+            strings
+                .iter()
+                .all(|s| !s.chars().any(|c| c.is_control() && !"\t\r\n".contains(c))),
+            "{name}: a control character reached the payloads"
+        );
+    }
+    assert_eq!(problems[0], problems[1]);
+    assert_eq!(
+        problems[0],
+        "column \"name\": \"Ep\u{FFFD}le\" contains the control character NUL (U+0000) at character 3 \
+         (shown as \u{FFFD}); such characters are never sent: remove it from the file"
+    );
+
+    // DEL, a C1 control and an escape; tabs and line breaks only in the description.
+    let path = write(
+        dir.path(),
+        "others.csv",
+        "name,number,category.id,description\n\
+         A\u{7F},1,1,\n\
+         B\u{85}x,2,1,\n\
+         C,3\u{1B}[0m,1,\n\
+         \"D\nE\",4,1,\n\
+         F,5,1,\"tab\tand\nbreak\"\n",
+    );
+    let (code, stdout, _) = validate(dir.path(), &[path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        problem_of(&stdout, 2)
+            .contains("\"name\": \"A\u{FFFD}\" contains the control character DEL (U+007F)"),
+        "{stdout}"
+    );
+    assert!(
+        problem_of(&stdout, 3).contains("U+0085 at character 2"),
+        "{stdout}"
+    );
+    assert!(
+        problem_of(&stdout, 4)
+            .contains("\"number\": \"3\u{FFFD}[0m\" contains the control character U+001B"),
+        "{stdout}"
+    );
+    assert!(
+        problem_of(&stdout, 5)
+            .contains("contains a line break at character 2; only the description"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(" 1 valid, 4 invalid"), "{stdout}");
+
+    // A spreadsheet cell: the same rule.
+    let book = dir.path().join("book.xlsx");
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (col, h) in ["name", "category.id"].iter().enumerate() {
+        sheet.write_string(0, col as u16, *h).unwrap();
+    }
+    sheet.write_string(1, 0, "Ep\u{1}le").unwrap();
+    sheet.write_number(1, 1, 1.0).unwrap();
+    workbook.save(&book).unwrap();
+    let (code, stdout, _) = validate(dir.path(), &[book.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        problem_of(&stdout, 2).contains(
+            "\"name\": \"Ep\u{FFFD}le\" contains the control character U+0001 at character 3"
+        ),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_binary_file_named_csv_is_refused_as_a_whole() {
+    let dir = tempdir();
+    let pdf = dir.path().join("invoice.csv");
+    fs::write(
+        &pdf,
+        b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = validate(dir.path(), &[pdf.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("invoice.csv") && stderr.contains("PDF"),
+        "{stderr}"
+    );
+
+    // Mostly control characters: an executable, say.
+    let mut binary = b"\x7FELF\x02\x01\x01".to_vec();
+    binary.extend((0..4000u32).map(|i| (i % 7) as u8));
+    let exe = dir.path().join("tool.csv");
+    fs::write(&exe, binary).unwrap();
+    let (code, _, stderr) = validate(dir.path(), &[exe.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("tool.csv") && stderr.contains("control characters"),
+        "{stderr}"
+    );
+}
+
+/// Runs `validate -` in `dir` with `input` on standard input.
+fn validate_stdin(dir: &Path, input: impl Into<Vec<u8>>, args: &[&str]) -> (i32, String, String) {
+    let out = bin()
+        .current_dir(dir)
+        .args(["validate", "-"])
+        .args(args)
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_csv_on_standard_input_is_read_with_detection() {
+    let dir = tempdir();
+    // Windows-1252 and semicolons, as Excel saves a CSV in Norway.
+    let (code, stdout, stderr) = validate_stdin(
+        dir.path(),
+        b"Varenavn;Varenr;Kategori;Utpris\nBl\xE5b\xE6r;1;1;12,50\nP\xE6re;2;1;9,90\n".to_vec(),
+        &[],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("Read standard input (csv, windows-1252 detected, delimiter ';')"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Results: stdin.results.csv"), "{stdout}");
+    let results = read_text(&dir.path().join("stdin.results.csv"));
+    assert!(
+        results.contains("2;;valid;;;;;Blåbær;1;1;12,50"),
+        "{results}"
+    );
+
+    // Longer than the sample that decides the encoding: the rows after it
+    // come from the stream, and a number repeated at the end is still found.
+    let mut big = String::from("name,number,category.id\n");
+    for n in 0..10_000 {
+        big.push_str(&format!("Product {n},N{n},1\n"));
+    }
+    big.push_str("Again,N7,1\n");
+    assert!(big.len() > 3 * 64 * 1024);
+    let (code, stdout, _) = validate_stdin(dir.path(), big, &["--results", "big.jsonl"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("10001 read, 10000 valid, 1 invalid"),
+        "{stdout}"
+    );
+    assert!(
+        problem_of(&stdout, 10_002).contains("\"N7\" is also on row 9"),
+        "{stdout}"
+    );
+    assert!(dir.path().join("big.jsonl").exists());
+
+    // UTF-16 with a byte-order mark.
+    let utf16: Vec<u8> = std::iter::once(0xFEFF_u16)
+        .chain("name,category.id\nÅse,1\n".encode_utf16())
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let (code, stdout, _) = validate_stdin(dir.path(), utf16, &[]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("UTF-16LE"), "{stdout}");
+}
+
+#[test]
+fn a_spreadsheet_or_nothing_on_standard_input_is_refused() {
+    let dir = tempdir();
+    let book = dir.path().join("book.xlsx");
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    workbook.add_worksheet().write_string(0, 0, "name").unwrap();
+    workbook.save(&book).unwrap();
+    let (code, _, stderr) = validate_stdin(dir.path(), fs::read(&book).unwrap(), &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("standard input")
+            && stderr.contains("spreadsheets cannot be read from standard input"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = validate_stdin(dir.path(), "", &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("standard input: no header row found"),
+        "{stderr}"
+    );
+}

@@ -303,6 +303,9 @@ fn fingerprint(plan: &ImportPlan, prepared: &Prepared) -> anyhow::Result<Fingerp
 /// Counts the data rows (non-empty) of the input for the progress display;
 /// `None` when the file cannot be read a second time.
 fn count_rows(plan: &InputPlan) -> Option<u64> {
+    if read::is_stdin(&plan.path) {
+        return None;
+    }
     let table = read::open(&plan.path, &plan.read).ok()?;
     let mut n = 0;
     for row in table.rows {
