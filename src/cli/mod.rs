@@ -13,7 +13,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 pub use import::{
-    ApiOptions, ConfigError, ConfigFile, ImportArgs, OutputOptions, PacingOptions, RowOptions,
+    ApiOptions, ConfigError, ConfigFile, FeedOptions, GuardOptions, ImportArgs, OutputOptions,
+    PacingOptions, RowOptions,
 };
 pub use input::{DecimalArg, InputOptions, InputPlan, ReadArgs};
 
