@@ -82,7 +82,11 @@ pub fn json_line(level: Level, event: &str, fields: Value) -> String {
 pub fn event(level: Level, event: &str, fields: Value) {
     if is_json() {
         // Best effort: a closed stderr must not stop an import.
-        let _ = writeln!(std::io::stderr().lock(), "{}", json_line(level, event, fields));
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "{}",
+            json_line(level, event, fields)
+        );
     }
 }
 

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reqwest::header::{
-    HeaderMap, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE,
-    IF_NONE_MATCH, LAST_MODIFIED,
+    HeaderMap, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH,
+    LAST_MODIFIED,
 };
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
@@ -64,7 +64,11 @@ impl FeedAuth {
         env: &dyn Fn(&str) -> Option<String>,
         named: Option<&str>,
     ) -> Result<Option<FeedAuth>, String> {
-        let get = |k: &str| env(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            env(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         if let Some(var) = named {
             return match get(var) {
                 Some(v) => Ok(Some(FeedAuth::Header(Secret::new(v)))),
@@ -287,13 +291,14 @@ async fn attempt(
             settings.max_bytes / 1_000_000
         )));
     }
-    let ext = format_of(&source.url, header(&headers, CONTENT_TYPE).as_deref()).ok_or_else(|| {
-        Attempt::stop(format!(
-            "cannot tell its format from the URL or the Content-Type ({}); \
+    let ext =
+        format_of(&source.url, header(&headers, CONTENT_TYPE).as_deref()).ok_or_else(|| {
+            Attempt::stop(format!(
+                "cannot tell its format from the URL or the Content-Type ({}); \
              use a URL ending in .csv, .xlsx, .xls, .xlsb, .xlsm or .ods",
-            header(&headers, CONTENT_TYPE).unwrap_or_else(|| "none".into())
-        ))
-    })?;
+                header(&headers, CONTENT_TYPE).unwrap_or_else(|| "none".into())
+            ))
+        })?;
 
     let bar = progress_bar(settings.show_progress, declared);
     let local = |what: &str, e: std::io::Error| {
@@ -328,7 +333,8 @@ async fn attempt(
             )));
         }
         hasher.update(&chunk);
-        file.write_all(&chunk).map_err(|e| local("the download", e))?;
+        file.write_all(&chunk)
+            .map_err(|e| local("the download", e))?;
         bar.set_position(size);
     }
     bar.finish_and_clear();
@@ -341,6 +347,10 @@ async fn attempt(
     drop(file);
     let path = with_suffix(stem, &format!(".{ext}"));
     std::fs::rename(part, &path).map_err(|e| local("the download", e))?;
+    // A copy in another format from an earlier night is not this feed any more.
+    for other in FORMATS.iter().filter(|f| **f != ext) {
+        let _ = std::fs::remove_file(with_suffix(stem, &format!(".{other}")));
+    }
     Ok(Fetched::File(Downloaded {
         path,
         sha256: hex(&hasher.finalize()),
@@ -359,7 +369,10 @@ const FORMATS: &[&str] = &["csv", "tsv", "txt", "xlsx", "xlsm", "xlsb", "xls", "
 /// The format of a feed: the extension of the URL's last path segment when
 /// it is one the readers know, else the `Content-Type`.
 pub fn format_of(url: &Url, content_type: Option<&str>) -> Option<&'static str> {
-    let last = url.path_segments().and_then(|mut s| s.next_back()).unwrap_or("");
+    let last = url
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .unwrap_or("");
     let ext = Path::new(last)
         .extension()
         .and_then(|e| e.to_str())
@@ -367,11 +380,7 @@ pub fn format_of(url: &Url, content_type: Option<&str>) -> Option<&'static str> 
     if let Some(found) = ext.and_then(|e| FORMATS.iter().find(|f| **f == e)) {
         return Some(found);
     }
-    let mime = content_type?
-        .split(';')
-        .next()?
-        .trim()
-        .to_ascii_lowercase();
+    let mime = content_type?.split(';').next()?.trim().to_ascii_lowercase();
     Some(match mime.as_str() {
         "text/csv" | "application/csv" | "text/comma-separated-values" | "text/plain" => "csv",
         "text/tab-separated-values" => "tsv",
@@ -451,8 +460,14 @@ mod tests {
     #[test]
     fn format_from_path_then_content_type() {
         let u = |s: &str| Url::parse(s).unwrap();
-        assert_eq!(format_of(&u("https://x.test/a/feed.CSV?x=1"), None), Some("csv"));
-        assert_eq!(format_of(&u("https://x.test/feed.xlsx"), Some("text/csv")), Some("xlsx"));
+        assert_eq!(
+            format_of(&u("https://x.test/a/feed.CSV?x=1"), None),
+            Some("csv")
+        );
+        assert_eq!(
+            format_of(&u("https://x.test/feed.xlsx"), Some("text/csv")),
+            Some("xlsx")
+        );
         assert_eq!(
             format_of(&u("https://x.test/export"), Some("text/csv; charset=utf-8")),
             Some("csv")
@@ -464,14 +479,22 @@ mod tests {
             ),
             Some("ods")
         );
-        assert_eq!(format_of(&u("https://x.test/export"), Some("text/html")), None);
+        assert_eq!(
+            format_of(&u("https://x.test/export"), Some("text/html")),
+            None
+        );
         assert_eq!(format_of(&u("https://x.test/export"), None), None);
     }
 
     #[test]
     fn credentials_from_the_environment() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
         };
         assert!(FeedAuth::from_env(&env(&[]), None).unwrap().is_none());
         let a = FeedAuth::from_env(&env(&[("FEED_AUTHORIZATION", "Bearer s3cr3t")]), None)

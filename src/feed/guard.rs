@@ -240,13 +240,19 @@ mod tests {
             max_invalid: None,
         };
         let e = g.check(&census).unwrap_err().to_string();
-        assert!(e.contains("8 valid rows") && e.contains("at least 9"), "{e}");
+        assert!(
+            e.contains("8 valid rows") && e.contains("at least 9"),
+            "{e}"
+        );
         let g = Guards {
             min_rows: Some(8),
             max_invalid: Some(Threshold::Percent(10.0)),
         };
         let e = g.check(&census).unwrap_err().to_string();
-        assert!(e.contains("2 invalid rows of 10") && e.contains("at most 1"), "{e}");
+        assert!(
+            e.contains("2 invalid rows of 10") && e.contains("at most 1"),
+            "{e}"
+        );
         let g = Guards {
             min_rows: Some(8),
             max_invalid: Some(Threshold::Count(2)),

@@ -23,7 +23,10 @@ pub struct ObservedSink {
 impl ObservedSink {
     /// Watches the records going to `inner`; `number_cell` is where a
     /// record's cells hold the product number.
-    pub fn new(inner: Box<dyn RecordSink>, number_cell: Option<usize>) -> (ObservedSink, CreatedList) {
+    pub fn new(
+        inner: Box<dyn RecordSink>,
+        number_cell: Option<usize>,
+    ) -> (ObservedSink, CreatedList) {
         let created = CreatedList::default();
         (
             ObservedSink {

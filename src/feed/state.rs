@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::download::{with_suffix, Validators};
+use crate::pipeline::resume::Fingerprint;
 
 /// The state file of a results file: its path plus `.state.json`.
 pub fn state_path(results: &Path) -> PathBuf {
@@ -43,6 +44,9 @@ pub struct InputSeen {
     pub last_modified: Option<String>,
     /// When the run finished (RFC 3339).
     pub finished_at: String,
+    /// The input's fingerprint as that run read it (content, sheet, mapping,
+    /// reading options): `--if-changed` skips a run whose input has the same.
+    pub fingerprint: Option<Fingerprint>,
 }
 
 impl InputSeen {

@@ -77,20 +77,23 @@ pub async fn survey<A: ProductApi>(
                 .as_ref()
                 .and_then(|c| c.id)
                 .is_some_and(|c| categories.contains(&c))
-            || plan.number_prefix.as_deref().is_some_and(|prefix| {
-                p.number.as_deref().is_some_and(|n| n.starts_with(prefix))
-            })
+            || plan
+                .number_prefix
+                .as_deref()
+                .is_some_and(|prefix| p.number.as_deref().is_some_and(|n| n.starts_with(prefix)))
     };
     let present = |p: &Product| {
-        p.number.as_ref().is_some_and(|n| census.numbers.contains(n))
+        p.number
+            .as_ref()
+            .is_some_and(|n| census.numbers.contains(n))
             || p.ean.as_ref().is_some_and(|e| census.eans.contains(e))
     };
     let mut survey = Survey::default();
     let mut seen = HashSet::new();
     let mut page_no = 1;
     loop {
-        let page = retry_idempotent(policy, counters, || api.list_products(page_no, PAGE_LIMIT))
-            .await?;
+        let page =
+            retry_idempotent(policy, counters, || api.list_products(page_no, PAGE_LIMIT)).await?;
         let before = seen.len();
         let empty = page.items.is_empty();
         for p in page.items {
@@ -107,7 +110,10 @@ pub async fn survey<A: ProductApi>(
                 }
             } else if inactive
                 && state.products.get(&p.id).is_some_and(|m| m.deactivated)
-                && !p.number.as_ref().is_some_and(|n| census.inactive.contains(n))
+                && !p
+                    .number
+                    .as_ref()
+                    .is_some_and(|n| census.inactive.contains(n))
             {
                 survey.returned.push(p);
             }
@@ -199,20 +205,19 @@ pub async fn set_status<A: ProductApi>(
             out.push(MissingOutcome::of(p, action, would));
             continue;
         }
-        let outcome = match retry_idempotent(policy, counters, || api.update_product(p.id, &patch))
-            .await
-        {
-            Ok(a) => MissingOutcome {
-                http_status: Some(a.status),
-                ..MissingOutcome::of(p, action, done)
-            },
-            Err(e) if e.class() == crate::client::ErrorClass::Fatal => return Err(e),
-            Err(e) => MissingOutcome {
-                http_status: e.http_status(),
-                error: Some(e.to_string()),
-                ..MissingOutcome::of(p, action, "failed")
-            },
-        };
+        let outcome =
+            match retry_idempotent(policy, counters, || api.update_product(p.id, &patch)).await {
+                Ok(a) => MissingOutcome {
+                    http_status: Some(a.status),
+                    ..MissingOutcome::of(p, action, done)
+                },
+                Err(e) if e.class() == crate::client::ErrorClass::Fatal => return Err(e),
+                Err(e) => MissingOutcome {
+                    http_status: e.http_status(),
+                    error: Some(e.to_string()),
+                    ..MissingOutcome::of(p, action, "failed")
+                },
+            };
         out.push(outcome);
     }
     Ok(out)
@@ -231,8 +236,16 @@ pub fn report(products: &[Product]) -> Vec<MissingOutcome> {
 pub fn write_file(path: &Path, outcomes: &[MissingOutcome]) -> std::io::Result<()> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let io = |e: csv::Error| std::io::Error::other(e.to_string());
-    w.write_record(["id", "number", "name", "action", "result", "http_status", "error"])
-        .map_err(io)?;
+    w.write_record([
+        "id",
+        "number",
+        "name",
+        "action",
+        "result",
+        "http_status",
+        "error",
+    ])
+    .map_err(io)?;
     for o in outcomes {
         w.write_record([
             o.id.to_string(),
@@ -245,7 +258,9 @@ pub fn write_file(path: &Path, outcomes: &[MissingOutcome]) -> std::io::Result<(
         ])
         .map_err(io)?;
     }
-    let bytes = w.into_inner().map_err(|e| std::io::Error::other(e.to_string()))?;
+    let bytes = w
+        .into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     crate::results::atomic::write(path, &bytes)
 }
 
@@ -266,6 +281,69 @@ pub fn note_in_state(state: &mut JobState, outcomes: &[MissingOutcome]) {
             m.number = o.number.clone();
             m.deactivated = true;
         }
+    }
+}
+
+/// One API client shared by the import pass and the steps around it (the
+/// survey before, the deactivation after): the pipeline takes its client by
+/// value, so it gets this handle.
+#[derive(Debug)]
+pub struct SharedApi<A>(pub std::sync::Arc<A>);
+
+impl<A> Clone for SharedApi<A> {
+    fn clone(&self) -> Self {
+        SharedApi(self.0.clone())
+    }
+}
+
+impl<A: ProductApi> ProductApi for SharedApi<A> {
+    async fn authenticate(&self) -> Result<(), ApiError> {
+        self.0.authenticate().await
+    }
+    async fn create_product(
+        &self,
+        product: &NewProduct,
+    ) -> Result<crate::client::Answer<Product>, ApiError> {
+        self.0.create_product(product).await
+    }
+    async fn update_product(
+        &self,
+        id: i64,
+        changes: &NewProduct,
+    ) -> Result<crate::client::Answer<Product>, ApiError> {
+        self.0.update_product(id, changes).await
+    }
+    async fn find_products(
+        &self,
+        key: &crate::client::ProductKey,
+    ) -> Result<crate::client::Answer<Vec<Product>>, ApiError> {
+        self.0.find_products(key).await
+    }
+    async fn list_products(
+        &self,
+        page: u32,
+        limit: u32,
+    ) -> Result<crate::client::Page<Product>, ApiError> {
+        self.0.list_products(page, limit).await
+    }
+    async fn list_categories(&self) -> Result<Vec<crate::api::types::Category>, ApiError> {
+        self.0.list_categories().await
+    }
+    async fn create_category(
+        &self,
+        category: &crate::api::types::NewCategory,
+    ) -> Result<crate::api::types::Category, ApiError> {
+        self.0.create_category(category).await
+    }
+    async fn list_units(&self) -> Result<Vec<crate::api::types::Unit>, ApiError> {
+        self.0.list_units().await
+    }
+    async fn list_suppliers(
+        &self,
+        organization_number: Option<&str>,
+        page: u32,
+    ) -> Result<crate::client::Page<crate::api::types::Supplier>, ApiError> {
+        self.0.list_suppliers(organization_number, page).await
     }
 }
 
@@ -307,12 +385,15 @@ mod tests {
         state.products.insert(1, ManagedProduct::default());
         let p1 = product(1, "A", 1, ProductStatus::Active);
         let p2 = product(2, "B", 2, ProductStatus::Active);
-        let mut outcomes = report(&[p1.clone()]);
+        let mut outcomes = report(std::slice::from_ref(&p1));
         outcomes[0].result = "deactivated";
         outcomes.push(MissingOutcome::of(&p2, "deactivate", "deactivated"));
         note_in_state(&mut state, &outcomes);
         assert!(state.products[&1].deactivated && state.products[&2].deactivated);
-        note_in_state(&mut state, &[MissingOutcome::of(&p2, "reactivate", "reactivated")]);
+        note_in_state(
+            &mut state,
+            &[MissingOutcome::of(&p2, "reactivate", "reactivated")],
+        );
         assert!(!state.products[&2].deactivated);
     }
 }

@@ -9,13 +9,18 @@ use std::time::Duration;
 use url::{Host, Url};
 
 use crate::cli::{
-    ConfigError, ConfigFile, ImportArgs, InputOptions, InputPlan, OutputOptions, PacingOptions,
-    ReadArgs,
+    ConfigError, ConfigFile, GuardOptions, ImportArgs, InputOptions, InputPlan, OutputOptions,
+    PacingOptions, ReadArgs,
 };
 use crate::client::auth::{Credentials, CredentialsError};
 use crate::client::connect::{without_userinfo, Connection};
+use crate::feed::download::{with_suffix, DEFAULT_MAX_DOWNLOAD_MB};
+use crate::feed::guard::Guards;
+use crate::feed::{state_path, FeedAuth, FeedSource};
+use crate::log::LogFormat;
 use crate::pipeline::existing::ExistingMode;
 use crate::pipeline::journal::journal_path;
+use crate::pipeline::missing::{missing_path, MissingPlan, DEFAULT_MAX_MISSING};
 use crate::pipeline::resume::{fingerprint_path, lock_path};
 use crate::prepare::PrepareError;
 use crate::results::default_results_path;
@@ -52,6 +57,11 @@ pub struct Pacing {
 pub struct Outputs {
     /// Results file.
     pub results: PathBuf,
+    /// The job state (`RESULTS.state.json` beside the real run's results
+    /// file, also in a dry run, which reads it and never writes it).
+    pub state: PathBuf,
+    /// The missing-products file (`RESULTS.missing.csv`).
+    pub missing: PathBuf,
     /// Rejects file.
     pub rejects: Option<PathBuf>,
     /// Summary JSON file.
@@ -79,6 +89,29 @@ pub struct ImportPlan {
     pub outputs: Outputs,
     /// Only the summary and fatal errors.
     pub quiet: bool,
+    /// How stderr logs.
+    pub log_format: LogFormat,
+    /// The input is fetched from a URL.
+    pub feed: Option<FeedPlan>,
+    /// `--if-changed`.
+    pub if_changed: bool,
+    /// `--min-rows`, `--max-invalid`.
+    pub guards: Guards,
+    /// `--missing` and its scope.
+    pub missing: Option<MissingPlan>,
+}
+
+/// An input fetched from a URL.
+#[derive(Debug, Clone)]
+pub struct FeedPlan {
+    /// Where it is, and its credentials.
+    pub source: FeedSource,
+    /// The download goes to this path plus the format's extension, beside
+    /// the results file (`RESULTS.feed.csv`), and stays there so that
+    /// `--resume` reads the very content the results belong to.
+    pub stem: PathBuf,
+    /// `--max-download-mb`, in bytes.
+    pub max_bytes: u64,
 }
 
 /// Why the arguments, config file or environment do not make a plan (exit 2).
@@ -133,6 +166,38 @@ impl ImportPlan {
         let api = args.api.clone().merged_over(config.api);
         let rows = args.rows.clone().merged_over(config.rows);
         let outputs = args.outputs.clone().merged_over(config.outputs);
+        let feed_options = args.feed.clone().merged_over(config.feed);
+        let guard_options = args.guards.clone().merged_over(config.guards);
+        let feed_url = feed_url(&args.read.file)?;
+        let paths = output_paths(&outputs, &input.path, feed_url.as_ref(), args.dry_run);
+        let mut input = input;
+        let feed = match feed_url {
+            Some(url) => {
+                let auth = FeedAuth::from_env(env, feed_options.feed_auth_env.as_deref())
+                    .map_err(PlanError::BadValue)?;
+                let stem = with_suffix(&paths.results, ".feed");
+                input.path = with_suffix(&stem, ".download");
+                let mb = feed_options
+                    .max_download_mb
+                    .unwrap_or(DEFAULT_MAX_DOWNLOAD_MB);
+                if mb == 0 || mb > 1_000_000 {
+                    return Err(PlanError::BadValue(format!(
+                        "--max-download-mb {mb}: use 1 to 1000000"
+                    )));
+                }
+                Some(FeedPlan {
+                    source: FeedSource { url, auth },
+                    stem,
+                    max_bytes: mb * 1_000_000,
+                })
+            }
+            None => None,
+        };
+        let missing = missing_plan(&guard_options)?;
+        let guards = Guards {
+            min_rows: guard_options.min_rows,
+            max_invalid: guard_options.max_invalid,
+        };
         let connection = if args.sandbox {
             Connection::Sandbox
         } else {
@@ -148,7 +213,7 @@ impl ImportPlan {
             }
         };
         Ok(ImportPlan {
-            outputs: output_paths(&outputs, &input, args.dry_run),
+            outputs: paths,
             input,
             connection,
             pacing: pacing(args.pacing.clone().merged_over(config.pacing))?,
@@ -157,22 +222,94 @@ impl ImportPlan {
             resume: args.resume,
             dry_run: args.dry_run,
             quiet: outputs.quiet,
+            log_format: outputs.log_format.unwrap_or_default(),
+            feed,
+            if_changed: feed_options.if_changed,
+            guards,
+            missing,
         })
     }
+}
+
+/// The input as a feed URL, when it is one (`http://` or `https://`).
+fn feed_url(file: &Path) -> Result<Option<Url>, PlanError> {
+    let text = file.to_string_lossy();
+    let lower = text.to_ascii_lowercase();
+    if lower.starts_with("https://") || lower.starts_with("http://") {
+        checked_url("the feed URL", &text).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// `--missing` and its scope, or none; the scope flags without `--missing`
+/// are refused rather than ignored.
+fn missing_plan(options: &GuardOptions) -> Result<Option<MissingPlan>, PlanError> {
+    let Some(mode) = options.missing else {
+        if options.scope_category.is_some()
+            || options.scope_number_prefix.is_some()
+            || options.max_missing.is_some()
+        {
+            return Err(PlanError::BadValue(
+                "--scope-category, --scope-number-prefix and --max-missing need --missing report|deactivate"
+                    .into(),
+            ));
+        }
+        return Ok(None);
+    };
+    if let Some(c) = options.scope_category.iter().flatten().find(|c| **c < 1) {
+        return Err(PlanError::BadValue(format!(
+            "--scope-category {c}: category ids are positive"
+        )));
+    }
+    let prefix = options
+        .scope_number_prefix
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_string);
+    if options.scope_number_prefix.is_some() && prefix.is_none() {
+        return Err(PlanError::BadValue(
+            "--scope-number-prefix: give a non-empty prefix".into(),
+        ));
+    }
+    Ok(Some(MissingPlan {
+        mode,
+        categories: options.scope_category.clone().unwrap_or_default(),
+        number_prefix: prefix,
+        max_missing: options.max_missing.unwrap_or(DEFAULT_MAX_MISSING),
+    }))
 }
 
 /// The output paths, with the default results file. A dry run never writes
 /// a real run's files (and so never its resume point), however the path was
 /// given: its outputs get `.dry-run` before their extension.
-fn output_paths(outputs: &OutputOptions, input: &InputPlan, dry_run: bool) -> Outputs {
+fn output_paths(
+    outputs: &OutputOptions,
+    input: &Path,
+    feed: Option<&Url>,
+    dry_run: bool,
+) -> Outputs {
     let mark = |path: PathBuf| if dry_run { dry_run_path(&path) } else { path };
-    Outputs {
-        results: mark(
-            outputs
-                .results
-                .clone()
-                .unwrap_or_else(|| default_results_path(&input.path)),
+    // A feed's results are named after the last segment of its URL's path.
+    let named = match feed {
+        Some(url) => PathBuf::from(
+            url.path_segments()
+                .and_then(|mut s| s.next_back())
+                .filter(|s| !s.is_empty())
+                .unwrap_or("feed"),
         ),
+        None => input.to_path_buf(),
+    };
+    let real = outputs
+        .results
+        .clone()
+        .unwrap_or_else(|| default_results_path(&named));
+    let results = mark(real.clone());
+    Outputs {
+        state: state_path(&real),
+        missing: missing_path(&results),
+        results,
         rejects: outputs.rejects.clone().map(mark),
         summary_json: outputs.summary_json.clone().map(mark),
     }
@@ -207,6 +344,11 @@ impl ImportPlan {
             ("the sending journal".into(), journal_path(results)),
             ("the input fingerprint".into(), fingerprint_path(results)),
             ("the lock file".into(), lock_path(results)),
+            ("the job state".into(), self.outputs.state.clone()),
+            (
+                "the missing-products file".into(),
+                self.outputs.missing.clone(),
+            ),
         ];
         if let Some((mapping, _)) = &self.input.mapping {
             named.push(("--mapping".into(), mapping.clone()));
