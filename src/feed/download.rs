@@ -26,13 +26,23 @@ use crate::pipeline::retry::RetryPolicy;
 /// Default `--max-download-mb`.
 pub const DEFAULT_MAX_DOWNLOAD_MB: u64 = 512;
 
-/// Where a feed is and how to authenticate to it.
-#[derive(Debug, Clone)]
+/// Where a feed is and how to authenticate to it. Its `Debug` shows the
+/// URL without user info.
+#[derive(Clone)]
 pub struct FeedSource {
     /// The feed's URL (https, or http on a loopback address).
     pub url: Url,
     /// Credentials, from the environment.
     pub auth: Option<FeedAuth>,
+}
+
+impl std::fmt::Debug for FeedSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FeedSource")
+            .field("url", &self.shown())
+            .field("auth", &self.auth)
+            .finish()
+    }
 }
 
 impl FeedSource {

@@ -168,7 +168,14 @@ fn feed(range: impl Iterator<Item = usize>) -> String {
 /// Runs the binary on `url` against `sb`, results in `dir`.
 async fn run(sb: &SandboxHandle, url: &str, dir: &Path, flags: &[&str]) -> Output {
     let results = results(dir);
-    let mut all = vec!["--results", results.to_str().unwrap(), "--max-retries", "2"];
+    let mut all = vec![
+        "--results",
+        results.to_str().unwrap(),
+        "--max-retries",
+        "2",
+        "--rate",
+        "200",
+    ];
     all.extend_from_slice(flags);
     let mut cmd = binary(sb, Path::new(url), &all);
     for var in ["FEED_AUTHORIZATION", "FEED_USER", "FEED_PASSWORD"] {
@@ -556,5 +563,76 @@ async fn json_log_lines_parse_and_carry_the_summary() {
         stderr.lines().any(|l| l.contains("\"event\":\"guard\"")),
         "{stderr}"
     );
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_reads_the_kept_download_not_a_changed_feed() {
+    let sb = sandbox::start(SandboxConfig::default()).await.unwrap();
+    let server = FeedServer::start(feed(0..10)).await;
+    let dir = tempdir();
+    let url = server.url("products.csv");
+    let out = run(&sb, &url, dir.path(), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // The feed changes; a resume goes on with the content its results belong to.
+    server.set_body(feed(0..15));
+    let out = run(&sb, &url, dir.path(), &["--resume"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(server.requests(), 1, "no second download");
+    assert_eq!(sb.product_count(), 10);
+
+    // Without the kept file there is nothing to resume from.
+    std::fs::remove_file(dir.path().join("feed.results.csv.feed.csv")).unwrap();
+    let out = run(&sb, &url, dir.path(), &["--resume"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is gone"));
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_over_the_size_cap_is_refused_at_once() {
+    let sb = sandbox::start(SandboxConfig::default()).await.unwrap();
+    let server = FeedServer::start(feed(0..40_000)).await;
+    let dir = tempdir();
+    let out = run(
+        &sb,
+        &server.url("products.csv"),
+        dir.path(),
+        &["--max-download-mb", "1"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--max-download-mb"));
+    assert_eq!(server.requests(), 1, "not retried");
+    assert_eq!(sb.stats().total(), 0);
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn if_changed_works_for_a_local_file_and_notices_a_new_mapping() {
+    let sb = sandbox::start(SandboxConfig::default()).await.unwrap();
+    let dir = tempdir();
+    let file = dir.path().join("products.csv");
+    std::fs::write(&file, feed(0..5)).unwrap();
+    let results = results(dir.path());
+    let flags = ["--results", results.to_str().unwrap(), "--if-changed"];
+    let out = run_binary(binary(&sb, &file, &flags)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let after_first = sb.stats().total();
+    let out = run_binary(binary(&sb, &file, &flags)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("unchanged"));
+    assert_eq!(sb.stats().total(), after_first);
+
+    // Same content, another mapping: not the same input.
+    let mapping = dir.path().join("mapping.toml");
+    std::fs::write(&mapping, "ignore = [\"salesPrice\"]\n").unwrap();
+    let mut with_mapping = flags.to_vec();
+    with_mapping.extend(["--mapping", mapping.to_str().unwrap()]);
+    let out = run_binary(binary(&sb, &file, &with_mapping)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("unchanged"));
+    assert!(sb.stats().total() > after_first);
     sb.shutdown().await;
 }

@@ -165,6 +165,14 @@ pub async fn run_with_env(
         Some(survey) if plan.existing == ExistingMode::Update && !survey.returned.is_empty() => {
             nightly::reactivate(&plan, &api, &retry, &counters, survey).await
         }
+        Some(survey) if !survey.returned.is_empty() => {
+            crate::log::warn(&format!(
+                "{} products this job deactivated are in the file again and stay inactive; \
+                 run with --existing update to set them active",
+                survey.returned.len()
+            ));
+            Vec::new()
+        }
         _ => Vec::new(),
     };
 

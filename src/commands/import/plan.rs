@@ -171,20 +171,20 @@ impl ImportPlan {
         let feed_url = feed_url(&args.read.file)?;
         let paths = output_paths(&outputs, &input.path, feed_url.as_ref(), args.dry_run);
         let mut input = input;
+        let mb = feed_options
+            .max_download_mb
+            .unwrap_or(DEFAULT_MAX_DOWNLOAD_MB);
+        if mb == 0 || mb > 1_000_000 {
+            return Err(PlanError::BadValue(format!(
+                "--max-download-mb {mb}: use 1 to 1000000"
+            )));
+        }
         let feed = match feed_url {
             Some(url) => {
                 let auth = FeedAuth::from_env(env, feed_options.feed_auth_env.as_deref())
                     .map_err(PlanError::BadValue)?;
                 let stem = with_suffix(&paths.results, ".feed");
                 input.path = with_suffix(&stem, ".download");
-                let mb = feed_options
-                    .max_download_mb
-                    .unwrap_or(DEFAULT_MAX_DOWNLOAD_MB);
-                if mb == 0 || mb > 1_000_000 {
-                    return Err(PlanError::BadValue(format!(
-                        "--max-download-mb {mb}: use 1 to 1000000"
-                    )));
-                }
                 Some(FeedPlan {
                     source: FeedSource { url, auth },
                     stem,
@@ -552,6 +552,87 @@ mod tests {
         ] {
             assert!(checked_url("--base-url", ok).is_ok(), "{ok}");
         }
+    }
+
+    #[test]
+    fn a_feed_url_is_checked_and_names_the_outputs() {
+        let e = &env(&[("TFSO_ACCESS_TOKEN", "tok"), ("FEED_PASSWORD", "pw")]);
+        let plan = ImportPlan::new(
+            &args(&["https://user:hunter2@feeds.example.com/nightly/products.csv?k=1"]),
+            e,
+        )
+        .unwrap();
+        let feed = plan.feed.as_ref().unwrap();
+        assert_eq!(
+            plan.outputs.results,
+            PathBuf::from("products.csv.results.csv")
+        );
+        assert_eq!(feed.stem, PathBuf::from("products.csv.results.csv.feed"));
+        assert_eq!(feed.max_bytes, 512_000_000);
+        assert_eq!(
+            plan.outputs.state,
+            PathBuf::from("products.csv.results.csv.state.json")
+        );
+        assert!(!format!("{plan:?}").contains("hunter2"), "{plan:?}");
+
+        let err = ImportPlan::new(&args(&["http://feeds.example.com/p.csv"]), e).unwrap_err();
+        assert!(err.to_string().contains("loopback"), "{err}");
+        let dry = ImportPlan::new(
+            &args(&[
+                "http://127.0.0.1:9/p.csv",
+                "--dry-run",
+                "--results",
+                "r.csv",
+            ]),
+            e,
+        )
+        .unwrap();
+        assert_eq!(dry.outputs.results, PathBuf::from("r.dry-run.csv"));
+        assert_eq!(
+            dry.outputs.state,
+            PathBuf::from("r.csv.state.json"),
+            "a dry run reads the real job's state"
+        );
+        let named = ImportPlan::new(
+            &args(&["https://x.test/f.csv", "--feed-auth-env", "NOPE"]),
+            e,
+        )
+        .unwrap_err();
+        assert!(named.to_string().contains("NOPE"), "{named}");
+    }
+
+    #[test]
+    fn guards_and_missing_options() {
+        let e = &env(&[("TFSO_ACCESS_TOKEN", "tok")]);
+        let plan = ImportPlan::new(
+            &args(&[
+                "in.csv",
+                "--min-rows=10",
+                "--max-invalid=5%",
+                "--missing=deactivate",
+                "--scope-category=3,4",
+                "--scope-category=7",
+            ]),
+            e,
+        )
+        .unwrap();
+        assert_eq!(plan.guards.min_rows, Some(10));
+        assert_eq!(
+            plan.guards.max_invalid,
+            Some(crate::feed::Threshold::Percent(5.0))
+        );
+        let missing = plan.missing.unwrap();
+        assert_eq!(missing.categories, [3, 4, 7]);
+        assert_eq!(missing.max_missing, DEFAULT_MAX_MISSING);
+        for flags in [
+            &["in.csv", "--scope-number-prefix", "A-"][..],
+            &["in.csv", "--max-missing", "3"],
+            &["in.csv", "--missing=report", "--scope-category=0"],
+            &["in.csv", "--max-download-mb=0"],
+        ] {
+            assert!(ImportPlan::new(&args(flags), e).is_err(), "{flags:?}");
+        }
+        assert!(Cli::try_parse_from(["import", "in.csv", "--max-invalid", "lots"]).is_err());
     }
 
     #[test]
