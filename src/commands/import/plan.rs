@@ -644,6 +644,42 @@ mod tests {
     }
 
     #[test]
+    fn the_nightly_sample_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/nightly/nightly.toml");
+        let cfg = path.to_str().unwrap();
+        let e = &env(&[
+            ("TFSO_ACCESS_TOKEN", "tok"),
+            ("SUPPLIER_FEED_TOKEN", "Bearer x"),
+        ]);
+        let plan = ImportPlan::new(
+            &args(&[
+                "https://feeds.example.com/export/products.csv",
+                "--config",
+                cfg,
+            ]),
+            e,
+        )
+        .unwrap();
+        assert!(plan.if_changed);
+        assert_eq!(plan.log_format, LogFormat::Json);
+        assert_eq!(plan.guards.min_rows, Some(1000));
+        assert_eq!(
+            plan.guards.max_invalid,
+            Some(crate::feed::Threshold::Percent(2.0))
+        );
+        let missing = plan.missing.unwrap();
+        assert_eq!(
+            missing.mode,
+            crate::pipeline::missing::MissingMode::Deactivate
+        );
+        assert_eq!(missing.max_missing, crate::feed::Threshold::Percent(5.0));
+        assert!(matches!(
+            plan.feed.unwrap().source.auth,
+            Some(FeedAuth::Header(_))
+        ));
+    }
+
+    #[test]
     fn config_file_with_flags_overriding() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("job.toml");
