@@ -92,6 +92,11 @@ pub async fn run_with_env(
     args: ImportArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<ExitStatus> {
+    // The flag is known before the config file is read, so that an error in
+    // the config file is already logged in the chosen format.
+    if let Some(format) = args.outputs.log_format {
+        crate::log::set_format(format);
+    }
     let mut plan = ImportPlan::new(&args, env).map_err(nothing)?;
     crate::log::set_format(plan.log_format);
     plan.check_paths(args.config.as_deref()).map_err(nothing)?;

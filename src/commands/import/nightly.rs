@@ -60,8 +60,8 @@ pub(super) async fn obtain_input(
                 feed.stem.display()
             )
         })?;
-        log::note(
-            "download",
+        note(
+            plan.quiet,
             &format!(
                 "Resuming with the feed downloaded by the earlier run: {}",
                 path.display()
@@ -94,8 +94,8 @@ pub(super) async fn obtain_input(
     match download(&feed.source, &feed.stem, &settings, known.as_ref()).await? {
         Fetched::NotModified => {
             let path = kept.expect("asked only with a kept file");
-            log::note(
-                "download",
+            note(
+                plan.quiet,
                 &format!(
                     "The feed {} has not changed (HTTP 304); reading the copy kept from the last run",
                     feed.source.shown()
@@ -106,27 +106,32 @@ pub(super) async fn obtain_input(
             Ok(known)
         }
         Fetched::File(d) => {
-            if !plan.quiet || log::is_json() {
-                log::note(
-                    "download",
-                    &format!(
-                        "Downloaded {} ({} bytes) to {}",
-                        feed.source.shown(),
-                        d.size,
-                        d.path.display()
-                    ),
-                    json!({
-                        "url": feed.source.shown(),
-                        "file": d.path.display().to_string(),
-                        "bytes": d.size,
-                        "sha256": d.sha256,
-                        "attempts": d.attempts,
-                    }),
-                );
-            }
+            note(
+                plan.quiet,
+                &format!(
+                    "Downloaded {} ({} bytes) to {}",
+                    feed.source.shown(),
+                    d.size,
+                    d.path.display()
+                ),
+                json!({
+                    "url": feed.source.shown(),
+                    "file": d.path.display().to_string(),
+                    "bytes": d.size,
+                    "sha256": d.sha256,
+                    "attempts": d.attempts,
+                }),
+            );
             plan.input.path = d.path;
             Ok(Some(d.validators))
         }
+    }
+}
+
+/// A `download` event in the JSON log; in words unless `quiet`.
+fn note(quiet: bool, message: &str, fields: serde_json::Value) {
+    if !quiet || log::is_json() {
+        log::note("download", message, fields);
     }
 }
 
