@@ -252,6 +252,22 @@ async fn the_format_comes_from_the_content_type_and_credentials_stay_secret() {
     let sent = server.state.lock().unwrap().authorization.clone();
     assert_eq!(sent, [Some("bearer feed-s3cr3t".to_string())]);
     assert!(dir.path().join("feed.results.csv.feed.csv").exists());
+
+    // Basic auth from FEED_USER and FEED_PASSWORD.
+    let mut cmd = binary(
+        &sb,
+        Path::new(&server.url("export")),
+        &["--results", results.to_str().unwrap()],
+    );
+    cmd.env("FEED_USER", "importer")
+        .env("FEED_PASSWORD", "pa55word")
+        .env_remove("FEED_AUTHORIZATION");
+    let out = run_binary(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!text(&out).contains("pa55word"));
+    let sent = server.state.lock().unwrap().authorization.clone();
+    // base64("importer:pa55word")
+    assert_eq!(sent[1].as_deref(), Some("basic aw1wb3j0zxi6cge1nxdvcmq="));
     sb.shutdown().await;
 }
 
@@ -476,9 +492,14 @@ async fn dropped_products_are_reported_then_deactivated_then_reactivated() {
         "{listed}"
     );
 
-    // An explicit scope: a product the job never created, by number prefix.
+    // An explicit scope: products the job never created, by number prefix
+    // and by category.
     let other = dir.path().join("other.csv");
-    std::fs::write(&other, "name,number,category.id\nForeign,X-1,2\n").unwrap();
+    std::fs::write(
+        &other,
+        "name,number,category.id\nForeign,X-1,2\nOther,Y-1,3\nUntouched,Z-1,4\n",
+    )
+    .unwrap();
     let other_results = dir.path().join("other.results.csv");
     let out = run_binary(binary(
         &sb,
@@ -496,13 +517,15 @@ async fn dropped_products_are_reported_then_deactivated_then_reactivated() {
             "deactivate",
             "--scope-number-prefix",
             "X-",
+            "--scope-category",
+            "3",
             "--max-missing",
-            "1",
+            "2",
         ],
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(inactive_numbers(&sb), ["X-1"]);
+    assert_eq!(inactive_numbers(&sb), ["X-1", "Y-1"]);
     sb.shutdown().await;
 }
 
