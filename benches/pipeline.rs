@@ -62,14 +62,16 @@ enum Section {
     Xlsx,
     Pacing,
     Loopback,
+    Requests,
 }
 
 impl Section {
-    const ALL: [Section; 4] = [
+    const ALL: [Section; 5] = [
         Section::Csv,
         Section::Xlsx,
         Section::Pacing,
         Section::Loopback,
+        Section::Requests,
     ];
 
     fn name(self) -> &'static str {
@@ -78,6 +80,7 @@ impl Section {
             Section::Xlsx => "xlsx",
             Section::Pacing => "pacing",
             Section::Loopback => "loopback",
+            Section::Requests => "requests",
         }
     }
 }
@@ -98,6 +101,7 @@ struct Sizes {
     xlsx: Vec<u64>,
     pacing: Vec<PacingCase>,
     loopback: Vec<u64>,
+    requests: u64,
 }
 
 impl Sizes {
@@ -119,6 +123,7 @@ impl Sizes {
                 },
             ],
             loopback: vec![5_000, 20_000],
+            requests: 10_000,
         }
     }
 
@@ -140,6 +145,7 @@ impl Sizes {
                 },
             ],
             loopback: vec![500, 2_000],
+            requests: 1_000,
         }
     }
 }
@@ -153,7 +159,7 @@ struct Options {
     verbose: bool,
 }
 
-const USAGE: &str = "usage: cargo bench --bench pipeline -- [csv] [xlsx] [pacing] [loopback] \
+const USAGE: &str = "usage: cargo bench --bench pipeline -- [csv] [xlsx] [pacing] [loopback] [requests] \
                      [--quick] [--runs N] [--verbose]\n\
                      \n  --quick     small sizes, a smoke run\
                      \n  --runs N    runs of each validate and baseline measurement, best kept (default 3)\
@@ -257,7 +263,10 @@ fn main() -> anyhow::Result<()> {
     if bench.options.runs(Section::Xlsx) {
         bench.xlsx(&sizes.xlsx)?;
     }
-    if bench.options.runs(Section::Pacing) || bench.options.runs(Section::Loopback) {
+    if bench.options.runs(Section::Pacing)
+        || bench.options.runs(Section::Loopback)
+        || bench.options.runs(Section::Requests)
+    {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -267,6 +276,9 @@ fn main() -> anyhow::Result<()> {
         }
         if bench.options.runs(Section::Loopback) {
             bench.loopback(&runtime, &sizes.loopback)?;
+        }
+        if bench.options.runs(Section::Requests) {
+            bench.requests(&runtime, sizes.requests)?;
         }
         runtime.shutdown_timeout(Duration::from_secs(1));
     }
@@ -674,6 +686,116 @@ impl Bench {
         Ok(())
     }
 
+    /// Requests per row, counted on a strict sandbox (cursor pages of 100 at
+    /// most, partial number search, search lag): a fresh import, a re-run
+    /// with `--existing skip`, a re-run with `--existing update` with 1% of
+    /// the rows changed, each beside its floor.
+    fn requests(&mut self, runtime: &tokio::runtime::Runtime, rows: u64) -> anyhow::Result<()> {
+        let file = self.generated(&format!("products-{rows}.csv"), rows)?;
+        let changed_file = self.dir.join(format!("products-{rows}-changed.csv"));
+        let changed = write_with_changed_prices(&file, &changed_file, 100)?;
+        let handle = runtime
+            .block_on(sandbox::start(SandboxConfig::strict()))
+            .context("cannot start the sandbox")?;
+        let mut table = Table::new(&[
+            "run",
+            "rows",
+            "created",
+            "updated",
+            "skipped",
+            "catalogue pages",
+            "requests",
+            "floor",
+            "ratio",
+            "per row",
+            "elapsed s",
+            "requests by endpoint",
+        ]);
+        let runs = [
+            ("fresh import", &file, "skip", rows),
+            ("re-run, --existing skip", &file, "skip", 0),
+            (
+                "re-run, --existing update, 1% changed",
+                &changed_file,
+                "update",
+                changed,
+            ),
+        ];
+        for (what, input, existing, writes) in runs {
+            // Past the search lag, so the catalogue is complete in listings.
+            std::thread::sleep(Duration::from_secs(2));
+            let catalogue = handle.product_count() as u64;
+            let pages = catalogue.div_ceil(100).max(1);
+            let before = handle.stats();
+            let results = self.dir.join("requests.results.csv");
+            let summary = self.dir.join("requests.summary.json");
+            let demo = handle.credentials().clone();
+            let mut command = Command::new(BIN);
+            command
+                .arg("import")
+                .arg(input)
+                .args(["--base-url", &handle.base_url()])
+                .args(["--token-url", &handle.token_url()])
+                .args(["--rate", &LOOPBACK_RATE.to_string()])
+                .args(["--concurrency", &LOOPBACK_CONCURRENCY.to_string()])
+                .args(["--existing", existing, "--quiet", "--results"])
+                .arg(&results)
+                .arg("--summary-json")
+                .arg(&summary)
+                .env_remove("TFSO_ACCESS_TOKEN")
+                .env("TFSO_CLIENT_ID", &demo.client_id)
+                .env("TFSO_CLIENT_SECRET", &demo.client_secret)
+                .env("TFSO_ORGANIZATION_ID", &demo.organization_id);
+            let child = measure(&command, &self.dir)?;
+            child.expect_success(what)?;
+            let after = handle.stats();
+            let json: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&summary)?)?;
+            std::fs::remove_file(&results).ok();
+            let mut by_endpoint = Vec::new();
+            let mut requests = 0;
+            for (endpoint, n) in &after.arrived {
+                let n = n - before.arrived.get(endpoint).copied().unwrap_or(0);
+                if n > 0 && endpoint.contains(" /v1/") {
+                    requests += n;
+                    by_endpoint.push(format!("{endpoint}: {n}"));
+                }
+            }
+            let floor = writes + pages;
+            table.row(vec![
+                what.to_owned(),
+                rows.to_string(),
+                json["created"].to_string(),
+                json["updated"].to_string(),
+                json["skipped"].to_string(),
+                pages.to_string(),
+                requests.to_string(),
+                floor.to_string(),
+                format!("{:.3}", requests as f64 / floor as f64),
+                format!("{:.3}", requests as f64 / rows as f64),
+                format!("{:.2}", child.elapsed.as_secs_f64()),
+                by_endpoint.join(", "),
+            ]);
+            self.target(format!(
+                "Requests, {what} of {}: {requests} for a floor of {floor} ({:.3}×)",
+                rows_label(rows),
+                requests as f64 / floor as f64
+            ));
+        }
+        runtime.block_on(handle.shutdown());
+        println!("\n## Requests per row against a strict sandbox\n");
+        println!(
+            "`product-import import FILE.csv --existing skip|update --rate {LOOPBACK_RATE} --concurrency \
+             {LOOPBACK_CONCURRENCY}` three times into one sandbox with the strict profile (cursor pages of \
+             at most 100, partial number search, 1.5 s search lag): a fresh import, a re-run, and a re-run \
+             of the same file with the sales price of every 100th row changed. \"requests\" counts what \
+             arrived under /v1 (token requests left out); the floor is one request per created or changed \
+             row plus the pages of the catalogue as it was before the run.\n"
+        );
+        table.print();
+        Ok(())
+    }
+
     /// Starts a sandbox, imports `rows` generated rows into it with the
     /// binary, and stops it.
     fn import(
@@ -750,6 +872,34 @@ struct ImportRun {
     child: Usage,
     sandbox_cpu: Duration,
     stats: SandboxStats,
+}
+
+/// Copies the CSV `from` to `to` with the `salesPrice` of every `every`-th
+/// row raised by 1; returns the number of rows changed.
+fn write_with_changed_prices(from: &Path, to: &Path, every: usize) -> anyhow::Result<u64> {
+    let mut reader = csv::Reader::from_path(from)?;
+    let headers = reader.headers()?.clone();
+    let column = headers
+        .iter()
+        .position(|h| h == "salesPrice")
+        .context("no salesPrice column")?;
+    let mut writer = csv::Writer::from_path(to)?;
+    writer.write_record(&headers)?;
+    let mut changed = 0;
+    for (i, record) in reader.records().enumerate() {
+        let record = record?;
+        if i % every == 0 {
+            let price: f64 = record[column].parse()?;
+            let mut fields: Vec<String> = record.iter().map(str::to_owned).collect();
+            fields[column] = format!("{:.2}", price + 1.0);
+            writer.write_record(&fields)?;
+            changed += 1;
+        } else {
+            writer.write_record(&record)?;
+        }
+    }
+    writer.flush()?;
+    Ok(changed)
 }
 
 /// Requests per second in the steady state: the whole seconds between the

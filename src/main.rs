@@ -3,8 +3,8 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use product_import::cli::{ImportArgs, TemplateArgs, ValidateArgs};
+use clap::{CommandFactory, Parser, Subcommand};
+use product_import::cli::{ExportArgs, ImportArgs, TemplateArgs, ValidateArgs};
 use product_import::commands::{self, ExitStatus};
 use product_import::sandbox::{self, command::SandboxArgs};
 
@@ -24,8 +24,15 @@ enum Command {
     Template(TemplateArgs),
     /// Send the rows of a file to the API, paced, concurrent and retried.
     Import(Box<ImportArgs>),
+    /// Write the organization's products to .xlsx or .csv, to edit and import again.
+    Export(Box<ExportArgs>),
     /// Serve a local copy of the products API to try imports against.
     Sandbox(SandboxArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
     /// Write N rows of generated products (for benchmarks).
     #[command(hide = true)]
     Generate(commands::generate::GenerateArgs),
@@ -52,6 +59,12 @@ fn main() -> ExitCode {
             .map(|()| ExitStatus::Success),
         Command::Generate(args) => commands::generate::run(&args),
         Command::Import(args) => commands::import::run_blocking(*args),
+        Command::Export(args) => commands::export::run_blocking(*args),
+        Command::Completions { shell } => {
+            let mut out = std::io::stdout();
+            clap_complete::generate(shell, &mut Cli::command(), "product-import", &mut out);
+            Ok(ExitStatus::Success)
+        }
     };
     match outcome {
         Ok(status) => ExitCode::from(status.code()),

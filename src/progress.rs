@@ -1,7 +1,9 @@
-//! What the user sees while a run goes on: an indicatif bar on stderr when
+//! What the user sees while a run goes on: a one-line display on stderr when
 //! stderr is a terminal (rows done of total, rows/s, ETA, created and failed
-//! counts, current pace); otherwise, for cron and logs, one line every few
-//! seconds; nothing with `--quiet`.
+//! counts, current pace, a bar), fitted to the terminal's width: on a narrow
+//! one the less important parts are left out, so the line never wraps.
+//! Colours unless `NO_COLOR` is set. Without a terminal, for cron and logs,
+//! one full line every few seconds; nothing with `--quiet`.
 
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -20,6 +22,8 @@ pub struct Progress {
     total: Option<u64>,
     started: Instant,
     last_line: Instant,
+    color: bool,
+    spinner: usize,
 }
 
 #[derive(Debug)]
@@ -39,21 +43,16 @@ impl Progress {
         } else if crate::log::is_json() {
             Display::Json
         } else if std::io::stderr().is_terminal() {
-            let bar = match total {
-                Some(t) => ProgressBar::with_draw_target(Some(t), ProgressDrawTarget::stderr()),
-                None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
-            };
-            let style = ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} rows, ETA {eta}, {msg}",
-            )
-            .expect("valid template");
-            bar.set_style(style);
-            bar.enable_steady_tick(Duration::from_millis(200));
+            let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
+            // The whole line is built here, to fit the terminal's width.
+            bar.set_style(ProgressStyle::with_template("{msg}").expect("valid template"));
             Display::Bar(bar)
         } else {
             Display::Lines
         };
-        Progress::with_display(display, total)
+        let mut progress = Progress::with_display(display, total);
+        progress.color = colors_wanted();
+        progress
     }
 
     /// A display that prints nothing.
@@ -68,6 +67,8 @@ impl Progress {
             total,
             started: now,
             last_line: now,
+            color: false,
+            spinner: 0,
         }
     }
 
@@ -78,14 +79,17 @@ impl Progress {
         }
     }
 
-    /// Called regularly: updates the bar's message, prints a line when due.
+    /// Called regularly: redraws the terminal line, prints a log line when due.
     pub fn tick(&mut self, tally: &Tally, pace: Option<f64>) {
         match &self.display {
-            Display::Bar(bar) => bar.set_message(format!(
-                "{:.1} rows/s, {}",
-                self.rows_per_second(tally),
-                counts(tally, pace)
-            )),
+            Display::Bar(bar) => {
+                self.spinner = self.spinner.wrapping_add(1);
+                let width = console::Term::stderr()
+                    .size_checked()
+                    .map_or(80, |(_, cols)| usize::from(cols));
+                let facts = self.facts(tally, pace);
+                bar.set_message(fit_line(&facts, width, self.color));
+            }
             Display::Lines if self.last_line.elapsed() >= LINE_EVERY => {
                 self.last_line = Instant::now();
                 // Best effort: a closed stderr must not stop an import.
@@ -105,6 +109,26 @@ impl Progress {
                 crate::log::event(crate::log::Level::Info, "progress", fields);
             }
             _ => {}
+        }
+    }
+
+    /// What the terminal line is made of, now.
+    fn facts(&self, tally: &Tally, pace: Option<f64>) -> LineFacts {
+        let per_sec = self.rows_per_second(tally);
+        let eta = match self.total {
+            Some(t) if per_sec > 0.0 && t > tally.done => {
+                Some(Duration::from_secs_f64((t - tally.done) as f64 / per_sec))
+            }
+            _ => None,
+        };
+        LineFacts {
+            tally: *tally,
+            total: self.total,
+            per_sec,
+            eta,
+            pace,
+            elapsed: self.started.elapsed(),
+            spinner: self.spinner,
         }
     }
 
@@ -138,6 +162,153 @@ impl Progress {
         };
         format!("{done}, {per_sec:.1} rows/s{eta}, {}", counts(tally, pace))
     }
+}
+
+/// Whether to colour the terminal line: not when `NO_COLOR` is set to
+/// anything but the empty string (no-color.org), nor for a dumb terminal.
+pub fn colors_wanted() -> bool {
+    colors_wanted_by(
+        std::env::var_os("NO_COLOR").as_deref(),
+        std::env::var_os("TERM").as_deref(),
+    )
+}
+
+/// [`colors_wanted`] for given values of `NO_COLOR` and `TERM`.
+fn colors_wanted_by(no_color: Option<&std::ffi::OsStr>, term: Option<&std::ffi::OsStr>) -> bool {
+    let no_color = no_color.is_some_and(|v| !v.is_empty());
+    let dumb = term.is_some_and(|t| t == "dumb");
+    !no_color && !dumb
+}
+
+/// Everything the terminal line can show.
+#[derive(Debug, Clone, Copy)]
+pub struct LineFacts {
+    /// Rows by status.
+    pub tally: Tally,
+    /// Rows to do, when known.
+    pub total: Option<u64>,
+    /// Rows per second so far.
+    pub per_sec: f64,
+    /// Time left, when it can be told.
+    pub eta: Option<Duration>,
+    /// The pacer's current rate.
+    pub pace: Option<f64>,
+    /// Time since the start.
+    pub elapsed: Duration,
+    /// Ticks so far, for the spinner.
+    pub spinner: usize,
+}
+
+/// One part of the terminal line: its text, how much it matters (0 most)
+/// and its colour (an ANSI SGR code). The bar's text is its least width
+/// until the line is laid out.
+struct Part {
+    text: String,
+    rank: u8,
+    color: Option<&'static str>,
+    bar: bool,
+}
+
+impl Part {
+    fn new(text: String, rank: u8) -> Part {
+        Part {
+            text,
+            rank,
+            color: None,
+            bar: false,
+        }
+    }
+}
+
+/// The width the bar gets at most, and at least when shown at all.
+const BAR_WIDTH: (usize, usize) = (30, 10);
+
+/// Builds the terminal line in at most `width - 1` columns (the last column
+/// of a terminal makes some of them wrap): parts that matter less are left
+/// out until it fits, and the bar takes what room is left, up to its widest.
+/// `color` adds ANSI colours (to the counts of rows that went through or
+/// not), which take no columns.
+pub fn fit_line(f: &LineFacts, width: usize, color: bool) -> String {
+    let t = &f.tally;
+    let mut parts = vec![
+        Part::new(['|', '/', '-', '\\'][f.spinner % 4].to_string(), 9),
+        Part::new(format!("[{}]", clock(f.elapsed)), 7),
+        Part {
+            bar: true,
+            ..Part::new(" ".repeat(BAR_WIDTH.1), 5)
+        },
+        Part::new(
+            match f.total {
+                Some(total) if total > 0 => {
+                    format!("{}/{} ({}%)", t.done, total, t.done * 100 / total)
+                }
+                _ => format!("{} rows", t.done),
+            },
+            0,
+        ),
+        Part::new(format!("{:.1} rows/s", f.per_sec), 4),
+    ];
+    if let Some(eta) = f.eta {
+        parts.push(Part::new(format!("ETA {}", human_duration(eta)), 3));
+    }
+    let counts: [(&str, u64, u8, Option<&'static str>, bool); 6] = [
+        ("created", t.created, 2, Some("32"), true),
+        ("updated", t.updated, 5, Some("32"), false),
+        ("skipped", t.skipped, 6, None, false),
+        ("valid", t.valid, 5, Some("32"), false),
+        ("invalid", t.invalid, 1, Some("31"), false),
+        ("failed", t.failed, 1, Some("31"), true),
+    ];
+    for (word, n, rank, colour, always) in counts {
+        if n > 0 || always {
+            parts.push(Part {
+                color: colour.filter(|_| n > 0),
+                ..Part::new(format!("{word} {n}"), rank)
+            });
+        }
+    }
+    if let Some(p) = f.pace {
+        parts.push(Part::new(format!("pace {p:.1}/s"), 8));
+    }
+    let room = width.saturating_sub(1);
+    let len = |parts: &[Part]| -> usize {
+        parts.iter().map(|p| p.text.chars().count()).sum::<usize>()
+            + 2 * parts.len().saturating_sub(1)
+    };
+    while len(&parts) > room && parts.len() > 1 {
+        let worst = parts
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, p)| (p.rank, *i))
+            .map(|(i, _)| i)
+            .expect("parts");
+        parts.remove(worst);
+    }
+    let spare = room.saturating_sub(len(&parts));
+    parts
+        .iter()
+        .map(|p| {
+            if p.bar {
+                let w = (BAR_WIDTH.1 + spare).min(BAR_WIDTH.0);
+                let filled = match f.total {
+                    Some(total) if total > 0 => (t.done.min(total) * w as u64 / total) as usize,
+                    _ => 0,
+                };
+                return format!("{}{}", "#".repeat(filled), "-".repeat(w - filled));
+            }
+            match p.color.filter(|_| color) {
+                Some(c) => format!("\x1b[{c}m{}\x1b[0m", p.text),
+                None => p.text.clone(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+/// `00:01:23`.
+fn clock(d: Duration) -> String {
+    let s = d.as_secs();
+    format!("{:02}:{:02}:{:02}", s / 3600, s % 3600 / 60, s % 60)
 }
 
 fn counts(tally: &Tally, pace: Option<f64>) -> String {
@@ -175,6 +346,86 @@ mod tests {
         assert_eq!(human_duration(Duration::from_millis(12_340)), "12.3s");
         assert_eq!(human_duration(Duration::from_secs(245)), "4m05s");
         assert_eq!(human_duration(Duration::from_secs(3723)), "1h02m03s");
+    }
+
+    fn facts(done: u64, failed: u64) -> LineFacts {
+        LineFacts {
+            tally: Tally {
+                done,
+                created: done - failed,
+                failed,
+                ..Tally::default()
+            },
+            total: Some(20_000),
+            per_sec: 9.5,
+            eta: Some(Duration::from_secs(1_234)),
+            pace: Some(9.8),
+            elapsed: Duration::from_secs(83),
+            spinner: 0,
+        }
+    }
+
+    fn strip_ansi(s: &str) -> String {
+        let mut out = String::new();
+        let mut escape = false;
+        for c in s.chars() {
+            match (escape, c) {
+                (false, '\x1b') => escape = true,
+                (true, 'm') => escape = false,
+                (false, c) => out.push(c),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_terminal_line_fits_80_columns() {
+        let line = fit_line(&facts(5_000, 12), 80, false);
+        assert_eq!(
+            line,
+            "###---------  5000/20000 (25%)  9.5 rows/s  ETA 20m34s  created 4988  failed 12"
+        );
+        assert!(line.chars().count() < 80);
+        // Wide: everything shows, the bar at its widest.
+        let wide = fit_line(&facts(5_000, 12), 140, false);
+        assert!(wide.chars().count() < 140, "{wide}");
+        assert!(wide.starts_with("|  [00:01:23]  "), "{wide}");
+        assert!(wide.contains("pace 9.8/s"), "{wide}");
+        assert!(
+            wide.contains(&format!("  {}{}  ", "#".repeat(7), "-".repeat(23))),
+            "{wide}"
+        );
+    }
+
+    #[test]
+    fn a_narrow_terminal_keeps_what_matters_most() {
+        let line = fit_line(&facts(5_000, 12), 40, false);
+        assert!(line.chars().count() < 40, "{line}");
+        assert!(line.contains("5000/20000 (25%)"), "{line}");
+        assert!(line.contains("failed 12"), "{line}");
+        assert!(!line.contains('#') && !line.contains("pace"), "{line}");
+        let tiny = fit_line(&facts(5_000, 12), 12, false);
+        assert_eq!(tiny, "5000/20000 (25%)", "the count stays, even cut off");
+    }
+
+    #[test]
+    fn colours_take_no_columns_and_can_be_turned_off() {
+        let plain = fit_line(&facts(5_000, 12), 80, false);
+        let coloured = fit_line(&facts(5_000, 12), 80, true);
+        assert!(!plain.contains('\x1b'));
+        assert!(coloured.contains("\x1b[31mfailed 12\x1b[0m"), "{coloured}");
+        assert_eq!(strip_ansi(&coloured), plain);
+    }
+
+    #[test]
+    fn no_color_is_honoured() {
+        use std::ffi::OsStr;
+        assert!(colors_wanted_by(None, Some(OsStr::new("xterm-256color"))));
+        assert!(!colors_wanted_by(Some(OsStr::new("1")), None));
+        // An empty NO_COLOR does not count (no-color.org).
+        assert!(colors_wanted_by(Some(OsStr::new("")), None));
+        assert!(!colors_wanted_by(None, Some(OsStr::new("dumb"))));
     }
 
     #[test]

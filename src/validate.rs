@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use crate::api::types::{IdRef, NewProduct, Stock, SupplierProduct};
 use crate::cell::restore_formula;
 use crate::cell::{format_number, Cell};
@@ -35,24 +37,220 @@ pub struct Draft {
     pub supplier: Option<Reference>,
 }
 
-/// One problem with one row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What kind of problem a [`Problem`] is, for grouping and for the notes of
+/// an .xlsx results file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProblemKind {
+    /// A required value is missing (the name).
+    Empty,
+    /// No category in the row, its columns or the mapping's constants.
+    NoCategory,
+    /// Longer than the API accepts.
+    TooLong,
+    /// Not a number, or not a finite one.
+    NotANumber,
+    /// A number that could be read two ways (`1,234`).
+    AmbiguousDecimal,
+    /// A negative amount.
+    Negative,
+    /// Not a valid GTIN/EAN barcode.
+    Barcode,
+    /// Not digits only.
+    NotDigits,
+    /// Not yes/no.
+    NotYesNo,
+    /// Not one of the allowed words (type, status).
+    NotAllowed,
+    /// Not a positive whole number id.
+    NotAnId,
+    /// A spreadsheet date where text or a number is needed.
+    DateCell,
+    /// A spreadsheet error value (`#N/A`).
+    ErrorCell,
+    /// The same number or barcode as an earlier row.
+    Duplicate,
+    /// More or fewer cells than the header.
+    RowShape,
+}
+
+impl ProblemKind {
+    /// A short label, for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            ProblemKind::Empty => "empty",
+            ProblemKind::NoCategory => "no category",
+            ProblemKind::TooLong => "too long",
+            ProblemKind::NotANumber => "not a number",
+            ProblemKind::AmbiguousDecimal => "ambiguous decimal",
+            ProblemKind::Negative => "negative",
+            ProblemKind::Barcode => "bad barcode",
+            ProblemKind::NotDigits => "not digits only",
+            ProblemKind::NotYesNo => "not yes/no",
+            ProblemKind::NotAllowed => "not an allowed value",
+            ProblemKind::NotAnId => "not an id",
+            ProblemKind::DateCell => "date cell",
+            ProblemKind::ErrorCell => "error cell",
+            ProblemKind::Duplicate => "duplicate",
+            ProblemKind::RowShape => "wrong cell count",
+        }
+    }
+}
+
+impl fmt::Display for ProblemKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// One problem with one row, as data: where it is, what was written and
+/// what is wrong. Its text ([`Display`](fmt::Display)) is what the results
+/// file says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
-    /// The column header as written in the file (or the field, for mapping constants).
+    /// Spreadsheet row number.
+    pub row: u64,
+    /// The column header as written in the file (or the field, for mapping
+    /// constants); for a missing category, the category column whose cell is
+    /// empty, when there is one.
     pub column: Option<String>,
     /// The offending value as written.
     pub value: Option<String>,
+    /// What kind of problem.
+    pub kind: ProblemKind,
     /// What is wrong, in words a spreadsheet user understands.
     pub message: String,
 }
 
+impl Problem {
+    /// The column the text names: a missing category's message says which
+    /// columns to fill, so it names none.
+    fn shown_column(&self) -> Option<&str> {
+        match self.kind {
+            ProblemKind::NoCategory => None,
+            _ => self.column.as_deref(),
+        }
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.column, &self.value) {
+        match (self.shown_column(), &self.value) {
             (Some(c), Some(v)) => write!(f, "column \"{c}\": \"{v}\" {}", self.message),
             (Some(c), None) => write!(f, "column \"{c}\": {}", self.message),
             (None, _) => f.write_str(&self.message),
         }
+    }
+}
+
+/// Problems counted by column and kind, for the table `validate` ends with.
+/// Memory is bounded by the number of distinct (column, kind) pairs.
+#[derive(Debug, Clone, Default)]
+pub struct ProblemTable {
+    groups: Vec<ProblemGroup>,
+}
+
+/// One line of a [`ProblemTable`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProblemGroup {
+    /// The column as written in the file; `None` for problems of the whole row.
+    pub column: Option<String>,
+    /// The kind of problem.
+    pub kind: ProblemKind,
+    /// How many times it occurs.
+    pub count: u64,
+    /// The first rows it occurs on, at most [`ProblemTable::ROWS_SHOWN`].
+    pub rows: Vec<u64>,
+}
+
+impl ProblemTable {
+    /// How many row numbers a line shows.
+    pub const ROWS_SHOWN: usize = 5;
+
+    /// Counts the problems of one row.
+    pub fn add(&mut self, problems: &[Problem]) {
+        for p in problems {
+            let i = match self
+                .groups
+                .iter()
+                .position(|g| g.kind == p.kind && g.column == p.column)
+            {
+                Some(i) => i,
+                None => {
+                    self.groups.push(ProblemGroup {
+                        column: p.column.clone(),
+                        kind: p.kind,
+                        count: 0,
+                        rows: Vec::new(),
+                    });
+                    self.groups.len() - 1
+                }
+            };
+            let g = &mut self.groups[i];
+            g.count += 1;
+            if g.rows.len() < Self::ROWS_SHOWN && g.rows.last() != Some(&p.row) {
+                g.rows.push(p.row);
+            }
+        }
+    }
+
+    /// The lines, most frequent first.
+    pub fn groups(&self) -> Vec<&ProblemGroup> {
+        let mut out: Vec<&ProblemGroup> = self.groups.iter().collect();
+        out.sort_by_key(|g| std::cmp::Reverse(g.count));
+        out
+    }
+
+    /// True when no problem was counted.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+}
+
+impl fmt::Display for ProblemTable {
+    /// A compact table: column, problem, count, first rows.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let groups = self.groups();
+        let column_of = |g: &ProblemGroup| match &g.column {
+            Some(c) => shorten_to(c, 30),
+            None => "(whole row)".to_string(),
+        };
+        let cw = groups
+            .iter()
+            .map(|g| column_of(g).chars().count())
+            .chain(["column".len()])
+            .max()
+            .unwrap_or(0);
+        let kw = groups
+            .iter()
+            .map(|g| g.kind.label().len())
+            .chain(["problem".len()])
+            .max()
+            .unwrap_or(0);
+        writeln!(
+            f,
+            "  {:<cw$}  {:<kw$}  {:>6}  first rows",
+            "column", "problem", "count"
+        )?;
+        for g in groups {
+            let mut rows = g
+                .rows
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            if g.count > g.rows.len() as u64 {
+                rows.push_str(", ...");
+            }
+            writeln!(
+                f,
+                "  {:<cw$}  {:<kw$}  {:>6}  {rows}",
+                column_of(g),
+                g.kind.label(),
+                g.count
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -164,8 +362,7 @@ impl Validator {
         // In the order of the columns, as a user reads the row.
         let headers = &self.mapping.headers;
         problems.sort_by_key(|p| {
-            p.column
-                .as_ref()
+            p.shown_column()
                 .and_then(|c| headers.iter().position(|h| h == c))
                 .unwrap_or(usize::MAX)
         });
@@ -217,8 +414,10 @@ impl Validator {
             }
             match self.seen.get(&hash) {
                 Some(first) => problems.push(Problem {
+                    row,
                     column: self.column_name(field),
                     value: Some(value.to_string()),
+                    kind: ProblemKind::Duplicate,
                     message: format!("is also on row {first}; each {what} may appear only once"),
                 }),
                 None => new_keys[i] = Some(hash),
@@ -286,8 +485,10 @@ impl RowCheck<'_, '_> {
         let extra_filled = self.row.cells.iter().skip(headers).any(|c| !c.is_blank());
         if self.row.width < headers || extra_filled {
             self.problems.push(Problem {
+                row: self.row.number,
                 column: None,
                 value: None,
+                kind: ProblemKind::RowShape,
                 message: format!(
                     "the row has {} cells but the header has {}; check for a missing or extra delimiter or quote",
                     self.row.width, headers
@@ -360,6 +561,7 @@ impl RowCheck<'_, '_> {
             self.problem(
                 Field::Name,
                 None,
+                ProblemKind::Empty,
                 "is empty; every product needs a name".to_string(),
             );
         }
@@ -368,9 +570,17 @@ impl RowCheck<'_, '_> {
             && !self.has_problem(Field::CategoryId)
             && !self.has_problem(Field::Category)
         {
+            // The column whose cell is empty, when the file has one.
+            let mapping = &self.validator.mapping;
+            let column = [Field::Category, Field::CategoryId]
+                .into_iter()
+                .find_map(|f| mapping.column(f))
+                .map(|c| mapping.headers[c].clone());
             self.problems.push(Problem {
-                column: None,
+                row: self.row.number,
+                column,
                 value: None,
+                kind: ProblemKind::NoCategory,
                 message: "no category: fill a category or category.id column, or set a constant \"category.id\" in the mapping file".to_string(),
             });
         }
@@ -382,10 +592,12 @@ impl RowCheck<'_, '_> {
         self.problems.iter().any(|p| p.column == name)
     }
 
-    fn problem(&mut self, field: Field, value: Option<&str>, message: String) {
+    fn problem(&mut self, field: Field, value: Option<&str>, kind: ProblemKind, message: String) {
         self.problems.push(Problem {
+            row: self.row.number,
             column: self.validator.column_name(field),
             value: value.map(str::to_string),
+            kind,
             message,
         });
     }
@@ -418,13 +630,14 @@ impl RowCheck<'_, '_> {
                     self.problem(
                         field,
                         Some(&text),
+                        ProblemKind::DateCell,
                         "is a date, but this column needs text or a number; format the column as text in the spreadsheet".to_string(),
                     );
                     None
                 }
                 Cell::Error(e) => {
                     let e = e.clone();
-                    self.problem(field, Some(&e), "is an error value in the spreadsheet; fix the formula or the cell".to_string());
+                    self.problem(field, Some(&e), ProblemKind::ErrorCell, "is an error value in the spreadsheet; fix the formula or the cell".to_string());
                     None
                 }
             }
@@ -440,6 +653,7 @@ impl RowCheck<'_, '_> {
                 self.problem(
                     field,
                     Some(&shorten(&value)),
+                    ProblemKind::TooLong,
                     format!("is {chars} characters long; at most {max} are allowed"),
                 );
                 None
@@ -450,6 +664,7 @@ impl RowCheck<'_, '_> {
                     self.problem(
                         field,
                         Some(&value),
+                        ProblemKind::Barcode,
                         format!("is not a valid barcode: it {e}"),
                     );
                     None
@@ -457,12 +672,18 @@ impl RowCheck<'_, '_> {
             },
             FieldKind::Digits { max } => {
                 if !value.bytes().all(|b| b.is_ascii_digit()) {
-                    self.problem(field, Some(&value), "must contain digits only".to_string());
+                    self.problem(
+                        field,
+                        Some(&value),
+                        ProblemKind::NotDigits,
+                        "must contain digits only".to_string(),
+                    );
                     None
                 } else if chars > max {
                     self.problem(
                         field,
                         Some(&value),
+                        ProblemKind::TooLong,
                         format!("has {chars} digits; at most {max} are allowed"),
                     );
                     None
@@ -481,26 +702,37 @@ impl RowCheck<'_, '_> {
             Source::Cell(Cell::Int(i)) => Ok(*i as f64),
             _ => {
                 let text = self.raw_text(field)?;
-                values::parse_number(&text, self.validator.decimal_for(col))
-                    .map_err(|e| (text, e.to_string()))
+                values::parse_number(&text, self.validator.decimal_for(col)).map_err(|e| {
+                    let kind = match e {
+                        values::NumberError::Ambiguous { .. } => ProblemKind::AmbiguousDecimal,
+                        _ => ProblemKind::NotANumber,
+                    };
+                    (text, kind, e.to_string())
+                })
             }
         };
         match value {
             Ok(n) if !n.is_finite() => {
-                self.problem(field, None, "is not a finite number".to_string());
+                self.problem(
+                    field,
+                    None,
+                    ProblemKind::NotANumber,
+                    "is not a finite number".to_string(),
+                );
                 None
             }
             Ok(n) if n < 0.0 && field.kind() == FieldKind::Amount => {
                 self.problem(
                     field,
                     Some(&format_number(n)),
+                    ProblemKind::Negative,
                     "must not be negative".to_string(),
                 );
                 None
             }
             Ok(n) => Some(n),
-            Err((text, message)) => {
-                self.problem(field, Some(&text), message);
+            Err((text, kind, message)) => {
+                self.problem(field, Some(&text), kind, message);
                 None
             }
         }
@@ -518,6 +750,7 @@ impl RowCheck<'_, '_> {
                     self.problem(
                         field,
                         Some(&text),
+                        ProblemKind::NotYesNo,
                         "is not yes/no (accepted: yes/no, ja/nei, true/false, 1/0, x)".to_string(),
                     );
                 }
@@ -535,7 +768,12 @@ impl RowCheck<'_, '_> {
         let text = self.raw_text(field)?;
         let parsed = parse(&text);
         if parsed.is_none() {
-            self.problem(field, Some(&text), expected.to_string());
+            self.problem(
+                field,
+                Some(&text),
+                ProblemKind::NotAllowed,
+                expected.to_string(),
+            );
         }
         parsed
     }
@@ -548,6 +786,7 @@ impl RowCheck<'_, '_> {
                 self.problem(
                     field,
                     Some(&text),
+                    ProblemKind::NotAnId,
                     "must be a positive whole number (an id)".to_string(),
                 );
                 None
@@ -562,6 +801,7 @@ impl RowCheck<'_, '_> {
             self.problem(
                 field,
                 Some(&shorten(&text)),
+                ProblemKind::TooLong,
                 format!("is {chars} characters long; at most 250 are allowed"),
             );
             return None;
@@ -580,6 +820,16 @@ fn parse_id(text: &str) -> Option<i64> {
         return None;
     }
     digits.parse::<i64>().ok().filter(|&id| id > 0)
+}
+
+/// Cuts `s` to at most `max` characters, with `...` when cut.
+fn shorten_to(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let head: String = s.chars().take(max.saturating_sub(3)).collect();
+        format!("{head}...")
+    }
 }
 
 /// Shortens a long value for an error message.
@@ -633,6 +883,63 @@ mod tests {
             Ok(_) => Vec::new(),
             Err(problems) => problems.iter().map(ToString::to_string).collect(),
         }
+    }
+
+    #[test]
+    fn problems_are_data_with_the_column_as_written() {
+        let mut v = validator(&["Varenavn", "Pris", "Kategori"], None);
+        let p = v.validate(row(7, &["", "abc", ""]));
+        let problems = p.outcome.unwrap_err();
+        let data: Vec<(u64, Option<&str>, Option<&str>, ProblemKind)> = problems
+            .iter()
+            .map(|p| (p.row, p.column.as_deref(), p.value.as_deref(), p.kind))
+            .collect();
+        assert_eq!(
+            data,
+            vec![
+                (7, Some("Varenavn"), None, ProblemKind::Empty),
+                (7, Some("Pris"), Some("abc"), ProblemKind::NotANumber),
+                (7, Some("Kategori"), None, ProblemKind::NoCategory),
+            ]
+        );
+        // The text is as it always was: the category message names no column.
+        assert_eq!(
+            problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            vec![
+                "column \"Varenavn\": is empty; every product needs a name",
+                "column \"Pris\": \"abc\" is not a number",
+                "no category: fill a category or category.id column, or set a constant \"category.id\" in the mapping file",
+            ]
+        );
+    }
+
+    #[test]
+    fn problem_table_counts_by_column_and_kind() {
+        let mut v = validator(&["name", "price", "category.id"], None);
+        let mut table = ProblemTable::default();
+        for n in 2..10 {
+            if let Err(p) = v.validate(row(n, &["A", "x", "1"])).outcome {
+                table.add(&p);
+            }
+        }
+        if let Err(p) = v.validate(row(10, &["", "1", "1"])).outcome {
+            table.add(&p);
+        }
+        let text = table.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0].split_whitespace().collect::<Vec<_>>(),
+            ["column", "problem", "count", "first", "rows"]
+        );
+        assert!(
+            lines[1].contains("price") && lines[1].contains("not a number"),
+            "{text}"
+        );
+        assert!(lines[1].ends_with("8  2, 3, 4, 5, 6, ..."), "{text}");
+        assert!(
+            lines[2].contains("name") && lines[2].ends_with("1  10"),
+            "{text}"
+        );
     }
 
     #[test]

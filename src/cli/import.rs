@@ -73,15 +73,15 @@ option_group! {
         /// Requests per second at most, lookups and token requests included (default 10).
         #[arg(long, value_name = "N")]
         pub rate: Option<u32>,
-        /// Requests in flight at most (default 8).
-        #[arg(long, value_name = "N")]
-        pub concurrency: Option<usize>,
         /// Seconds to wait for an answer (default 30).
         #[arg(long, value_name = "SECS")]
         pub timeout: Option<f64>,
         /// Retries after 5xx answers, connection errors and timeouts (default 5).
         #[arg(long, value_name = "N")]
         pub max_retries: Option<u32>,
+        /// Seconds a row whose POST has an unknown outcome waits, looking its product up three times, before it is sent again (default: the timeout, at least 5).
+        #[arg(long, value_name = "SECS")]
+        pub settle: Option<f64>,
     }
 }
 
@@ -96,6 +96,9 @@ option_group! {
         /// Create categories given by a name that does not exist yet.
         #[arg(long)]
         pub create_categories: bool,
+        /// Rows (so requests) in flight at most (default 8).
+        #[arg(long, value_name = "N")]
+        pub concurrency: Option<usize>,
     }
 }
 

@@ -4,6 +4,7 @@
 //! types happens before any I/O ([`InputPlan`] here, the import plan in
 //! [`crate::commands::import`]).
 
+mod export;
 mod import;
 mod input;
 pub(crate) mod options;
@@ -12,6 +13,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+pub use export::ExportArgs;
 pub use import::{
     ApiOptions, ConfigError, ConfigFile, FeedOptions, GuardOptions, ImportArgs, OutputOptions,
     PacingOptions, RowOptions,

@@ -123,6 +123,8 @@ pub struct Token {
     pub generation: u64,
     /// When to fetch a new one; `None` for a token that is never refreshed.
     pub refresh_at: Option<Instant>,
+    /// When it was fetched (for a fixed token: when the cache was made).
+    pub fetched_at: Instant,
 }
 
 /// When to refresh a token that lives `ttl`: 60 s before it expires for long
@@ -151,6 +153,7 @@ impl TokenCache {
                 value,
                 generation: 0,
                 refresh_at: None,
+                fetched_at: Instant::now(),
             })),
         }
     }
@@ -170,11 +173,15 @@ impl TokenCache {
             }
         }
         let generation = guard.as_ref().map_or(1, |t| t.generation + 1);
+        let asked = Instant::now();
         let (value, ttl) = fetch().await?;
+        // The lifetime counts from when the server issued the token, which
+        // is at the latest now; counting from the request errs on the safe side.
         let token = Token {
             value,
             generation,
-            refresh_at: Some(Instant::now() + refresh_after(ttl)),
+            refresh_at: Some(asked + refresh_after(ttl)),
+            fetched_at: asked,
         };
         *guard = Some(token.clone());
         Ok(token)

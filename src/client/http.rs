@@ -1,6 +1,7 @@
 //! [`ProductApi`] over HTTPS with reqwest (rustls): every request paced by the
-//! run's [`Pacer`], authenticated with the shared token, and classified into
-//! an [`ApiError`] when it fails.
+//! run's [`Pacer`], authenticated with the shared token (taken when the
+//! request leaves, after the pacer's wait), and classified into an
+//! [`ApiError`] when it fails. Listings follow the server's `link` header.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -8,17 +9,28 @@ use std::time::{Duration, SystemTime};
 use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE, LINK, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
+use tokio::time::Instant;
 use url::Url;
 
-use super::auth::{Credentials, Secret, Token, TokenCache};
+use super::auth::{Credentials, Secret, TokenCache};
+use super::link::next_url;
 use super::pacing::Pacer;
-use super::{error_message, Answer, ApiError, Page, ProductApi, ProductKey, RequestCounters};
+use super::{
+    error_message, scope_for, Answer, ApiError, Cursor, Page, ProductApi, ProductQuery,
+    RequestCounters,
+};
 use crate::api::types::{
     Category, NewCategory, NewProduct, Product, Supplier, TokenRequest, TokenResponse, Unit,
 };
 
-/// Page size for listings (`GET /products`, suppliers).
-pub const PAGE_LIMIT: u32 = 1000;
+/// The page size asked for (`limit`) where the API takes one: the most
+/// `GET /customers` documents. A server may still answer with fewer; only the
+/// `link` header (or, without one, a page shorter than this) ends a listing.
+pub const PAGE_LIMIT: u32 = 100;
+
+/// How many times one request fetches a new token after a 401 before the
+/// credentials count as refused (a fresh token refused stops it sooner).
+const MAX_TOKEN_REFRESHES: u32 = 3;
 
 /// The products API over HTTP.
 #[derive(Debug)]
@@ -37,9 +49,18 @@ pub struct HttpApi {
 struct Raw {
     status: u16,
     trace_id: Option<String>,
-    link_next: Option<bool>,
+    links: Vec<String>,
     retry_after: Option<Duration>,
     body: Vec<u8>,
+}
+
+/// How a listing continues when the server sends no `link` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fallback {
+    /// A full page is followed by `page=n+1` (documented on `/products`).
+    PageNumbers,
+    /// No way to ask for more: the page is the last.
+    None,
 }
 
 impl HttpApi {
@@ -84,8 +105,16 @@ impl HttpApi {
         url
     }
 
-    async fn token(&self) -> Result<Token, ApiError> {
-        self.tokens.get(|| self.fetch_token()).await
+    /// `GET /customers` for a URL of this API: the method and the path under the base.
+    fn endpoint(&self, method: &Method, url: &Url) -> (String, &'static str) {
+        let path = url
+            .path()
+            .strip_prefix(self.base.path())
+            .unwrap_or(url.path());
+        (
+            format!("{method} /{path}"),
+            scope_for(method.as_str(), path),
+        )
     }
 
     async fn fetch_token(&self) -> Result<(Secret, Duration), ApiError> {
@@ -143,13 +172,19 @@ impl HttpApi {
         }
     }
 
-    /// Sends one request (paced, with the bearer token; once more with a fresh
-    /// token after a 401) and returns the raw success, or the error.
+    /// Sends one request and returns the raw success, or the error.
+    ///
+    /// The pacer's wait comes first and the token is taken after it, when
+    /// the request leaves, so a backlog never lets a token age in the queue.
+    /// A 401 fetches a new token and sends again; the credentials count as
+    /// refused only when a token fetched after that first 401 is refused too
+    /// (or a fixed token, which cannot be refreshed, is refused).
     async fn send(&self, method: Method, url: Url, body: Option<Vec<u8>>) -> Result<Raw, ApiError> {
-        let mut refreshed = false;
+        let mut first_refusal: Option<Instant> = None;
+        let mut refreshes = 0;
         loop {
-            let token = self.token().await?;
             self.pacer.acquire().await;
+            let token = self.tokens.get(|| self.fetch_token()).await?;
             RequestCounters::bump(&self.counters.requests);
             let mut request = self
                 .http
@@ -164,14 +199,26 @@ impl HttpApi {
             let raw = read(response).await?;
             match raw.status {
                 200..=299 => return Ok(raw),
-                401 if !refreshed && token.refresh_at.is_some() => {
+                401 => {
+                    let fresh = first_refusal.is_some_and(|at| token.fetched_at >= at);
+                    if token.refresh_at.is_none() || fresh || refreshes >= MAX_TOKEN_REFRESHES {
+                        let (message, trace) = error_message(raw.status, &raw.body);
+                        return Err(ApiError::Auth {
+                            status: raw.status,
+                            message,
+                            trace_id: trace.or(raw.trace_id),
+                        });
+                    }
+                    first_refusal.get_or_insert_with(Instant::now);
                     self.tokens.invalidate(token.generation).await;
-                    refreshed = true;
+                    refreshes += 1;
                 }
-                401 | 403 => {
+                403 => {
                     let (message, trace) = error_message(raw.status, &raw.body);
-                    return Err(ApiError::Auth {
-                        status: raw.status,
+                    let (endpoint, scope) = self.endpoint(&method, &url);
+                    return Err(ApiError::Forbidden {
+                        endpoint,
+                        scope,
                         message,
                         trace_id: trace.or(raw.trace_id),
                     });
@@ -194,7 +241,7 @@ impl HttpApi {
         method: Method,
         url: Url,
         body: Option<Vec<u8>>,
-    ) -> Result<(Answer<T>, Option<bool>), ApiError> {
+    ) -> Result<(Answer<T>, Vec<String>), ApiError> {
         let raw = self.send(method, url, body).await?;
         let value = serde_json::from_slice(&raw.body).map_err(|e| ApiError::Decode {
             status: raw.status,
@@ -207,19 +254,83 @@ impl HttpApi {
                 status: raw.status,
                 trace_id: raw.trace_id,
             },
-            raw.link_next,
+            raw.links,
         ))
     }
+
+    /// One page of a listing: `first` for the first page, else the cursor's
+    /// URL as the server gave it. The next cursor comes from the `link`
+    /// header; without one, `fallback` decides.
+    async fn page<T: DeserializeOwned>(
+        &self,
+        first: Url,
+        next: Option<&Cursor>,
+        fallback: Fallback,
+    ) -> Result<Page<T>, ApiError> {
+        let (what, _) = self.endpoint(&Method::GET, &first);
+        let paging_error = |message: String| ApiError::Paging {
+            what: what.clone(),
+            message,
+        };
+        let url = match next {
+            None => first,
+            Some(cursor) => {
+                let url = Url::parse(cursor.as_str())
+                    .map_err(|_| paging_error(format!("\"{}\" is not a URL", cursor.as_str())))?;
+                if url.origin() != self.base.origin() {
+                    return Err(paging_error(
+                        "a next page on another host was not followed".into(),
+                    ));
+                }
+                url
+            }
+        };
+        let (answer, links) = self.json::<Vec<T>>(Method::GET, url.clone(), None).await?;
+        let next = match next_url(links.iter().map(String::as_str), &url) {
+            Ok(Some(next)) => Some(Cursor::new(next)),
+            Ok(None) => match fallback {
+                Fallback::PageNumbers => next_page_number(&url, answer.value.len()),
+                Fallback::None => None,
+            },
+            Err(e) => return Err(paging_error(e.to_string())),
+        };
+        Ok(Page {
+            items: answer.value,
+            next,
+            status: answer.status,
+            trace_id: answer.trace_id,
+        })
+    }
+}
+
+/// Without a `link` header: a page as long as the `limit` asked for is
+/// followed by the same URL with `page` one higher; a shorter one is the last.
+fn next_page_number(url: &Url, got: usize) -> Option<Cursor> {
+    let param = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+    };
+    let limit = param("limit")?;
+    if (got as u64) < limit || got == 0 {
+        return None;
+    }
+    let page = param("page").unwrap_or(1);
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "page")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let mut next = url.clone();
+    next.query_pairs_mut()
+        .clear()
+        .extend_pairs(pairs)
+        .append_pair("page", &(page + 1).to_string());
+    Some(Cursor::new(next))
 }
 
 fn to_body<T: serde::Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("API bodies serialize")
-}
-
-/// Whether another page follows: the `link` header says so when present;
-/// without one, a non-empty page may be followed by more.
-fn more_pages<T>(items: &[T], link_next: Option<bool>) -> bool {
-    link_next.unwrap_or(!items.is_empty())
 }
 
 impl ProductApi for HttpApi {
@@ -229,9 +340,15 @@ impl ProductApi for HttpApi {
             return Ok(());
         }
         match &self.credentials {
-            // A ready token is checked with the cheapest read there is.
-            Credentials::Token(_) => self.list_units().await.map(|_| ())?,
-            Credentials::Client { .. } => self.token().await.map(|_| ())?,
+            // A ready token is checked with the cheapest read of what an
+            // import needs anyway (products).
+            Credentials::Token(_) => {
+                let url = self.url("products", &[("limit", "1")]);
+                self.send(Method::GET, url, None).await.map(|_| ())?
+            }
+            Credentials::Client { .. } => {
+                self.tokens.get(|| self.fetch_token()).await.map(|_| ())?
+            }
         }
         self.checked.store(true, Ordering::Relaxed);
         Ok(())
@@ -257,32 +374,27 @@ impl ProductApi for HttpApi {
             .0)
     }
 
-    async fn find_products(&self, key: &ProductKey) -> Result<Answer<Vec<Product>>, ApiError> {
-        let url = match key {
-            ProductKey::Number(n) => {
-                self.url("products", &[("productNumber", n), ("limit", "100")])
-            }
-            ProductKey::Ean(e) => self.url("products", &[("ean", e), ("limit", "100")]),
-        };
-        let (mut answer, _) = self.json::<Vec<Product>>(Method::GET, url, None).await?;
-        answer.value.retain(|p| key.matches(p));
-        Ok(answer)
+    async fn list_products(
+        &self,
+        query: &ProductQuery,
+        next: Option<&Cursor>,
+    ) -> Result<Page<Product>, ApiError> {
+        let limit = PAGE_LIMIT.to_string();
+        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        match query {
+            ProductQuery::All => {}
+            ProductQuery::Number(n) => pairs.push(("productNumber", n.trim())),
+            ProductQuery::Search(s) => pairs.push(("productSearch", s.trim())),
+            ProductQuery::EanHint(e) => pairs.push(("ean", e.trim())),
+        }
+        pairs.push(("limit", &limit));
+        let first = self.url("products", &pairs);
+        self.page(first, next, Fallback::PageNumbers).await
     }
 
-    async fn list_products(&self, page: u32, limit: u32) -> Result<Page<Product>, ApiError> {
-        let (page_s, limit_s) = (page.to_string(), limit.to_string());
-        let url = self.url("products", &[("page", &page_s), ("limit", &limit_s)]);
-        let (answer, link) = self.json::<Vec<Product>>(Method::GET, url, None).await?;
-        let more = more_pages(&answer.value, link);
-        Ok(Page {
-            items: answer.value,
-            more,
-        })
-    }
-
-    async fn list_categories(&self) -> Result<Vec<Category>, ApiError> {
-        let url = self.url("productcategories", &[]);
-        Ok(self.json(Method::GET, url, None).await?.0.value)
+    async fn list_categories(&self, next: Option<&Cursor>) -> Result<Page<Category>, ApiError> {
+        let first = self.url("productcategories", &[]);
+        self.page(first, next, Fallback::None).await
     }
 
     async fn create_category(&self, category: &NewCategory) -> Result<Category, ApiError> {
@@ -294,32 +406,24 @@ impl ProductApi for HttpApi {
             .value)
     }
 
-    async fn list_units(&self) -> Result<Vec<Unit>, ApiError> {
-        let url = self.url("productunits", &[]);
-        Ok(self.json(Method::GET, url, None).await?.0.value)
+    async fn list_units(&self, next: Option<&Cursor>) -> Result<Page<Unit>, ApiError> {
+        let first = self.url("productunits", &[]);
+        self.page(first, next, Fallback::None).await
     }
 
     async fn list_suppliers(
         &self,
         organization_number: Option<&str>,
-        page: u32,
+        next: Option<&Cursor>,
     ) -> Result<Page<Supplier>, ApiError> {
-        let (page_s, limit_s) = (page.to_string(), PAGE_LIMIT.to_string());
-        let mut query = vec![
-            ("isSupplier", "true"),
-            ("page", page_s.as_str()),
-            ("limit", limit_s.as_str()),
-        ];
+        let limit = PAGE_LIMIT.to_string();
+        let mut pairs = vec![("isSupplier", "true"), ("limit", limit.as_str())];
         if let Some(org) = organization_number {
-            query.push(("organizationNumber", org));
+            pairs.push(("organizationNumber", org));
         }
-        let url = self.url("customers", &query);
-        let (answer, link) = self.json::<Vec<Supplier>>(Method::GET, url, None).await?;
-        let more = more_pages(&answer.value, link);
-        Ok(Page {
-            items: answer.value,
-            more,
-        })
+        let first = self.url("customers", &pairs);
+        // `/customers` documents no page number: only the link header pages it.
+        self.page(first, next, Fallback::None).await
     }
 }
 
@@ -330,16 +434,18 @@ async fn read(response: reqwest::Response) -> Result<Raw, ApiError> {
         .get("x-trace-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let link_next = headers
-        .get(LINK)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.contains("rel=\"next\""));
+    let links = headers
+        .get_all(LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_string)
+        .collect();
     let retry_after = retry_after(&headers);
     match response.bytes().await {
         Ok(body) => Ok(Raw {
             status,
             trace_id,
-            link_next,
+            links,
             retry_after,
             body: body.to_vec(),
         }),

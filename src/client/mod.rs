@@ -6,12 +6,20 @@
 //! classified so that the pipeline can decide whether to retry, wait, look
 //! the product up, or give up. Retrying lives in the pipeline; pacing of every
 //! single HTTP request (token requests included) lives in the implementation.
+//! Lists come a page at a time: the `link` header is read by [`link`], and
+//! [`paging`] follows it with guards against listings that never end.
 
 pub mod auth;
 pub mod connect;
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod http;
+pub mod link;
 mod message;
 pub mod pacing;
+pub mod paging;
+#[cfg(test)]
+mod tests;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +28,7 @@ use std::time::Duration;
 use crate::api::types::{Category, NewCategory, NewProduct, Product, Supplier, Unit};
 
 pub use message::error_message;
+pub use paging::{Cursor, Page};
 
 /// A successful answer: the value plus what the results file records of it.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,12 +59,14 @@ impl ProductKey {
             .or_else(|| nonblank(&product.ean).map(ProductKey::Ean))
     }
 
-    /// True when `product` has this key exactly.
+    /// True when `product` has this key exactly: byte for byte once both
+    /// are trimmed (never by case, never by part).
     pub fn matches(&self, product: &Product) -> bool {
-        match self {
-            ProductKey::Number(n) => product.number.as_deref() == Some(n.as_str()),
-            ProductKey::Ean(e) => product.ean.as_deref() == Some(e.as_str()),
-        }
+        let (theirs, ours) = match self {
+            ProductKey::Number(n) => (product.number.as_deref(), n),
+            ProductKey::Ean(e) => (product.ean.as_deref(), e),
+        };
+        theirs.is_some_and(|t| t.trim() == ours.trim())
     }
 }
 
@@ -102,7 +113,7 @@ pub enum ApiError {
         /// The server's trace id.
         trace_id: Option<String>,
     },
-    /// The credentials or the token were refused.
+    /// A fresh token was refused (401), or the token request was refused.
     #[error("credentials refused (HTTP {status}): {message}")]
     Auth {
         /// HTTP status.
@@ -112,6 +123,50 @@ pub enum ApiError {
         /// The server's trace id.
         trace_id: Option<String>,
     },
+    /// 403: the token is good but lacks the scope `scope` this endpoint needs
+    /// (an application may be granted fewer scopes than it asked for).
+    #[error(
+        "the API client lacks the scope {scope} ({endpoint} was refused with HTTP 403: {message})"
+    )]
+    Forbidden {
+        /// The request refused, e.g. `GET /customers`.
+        endpoint: String,
+        /// The scope it needs, e.g. `api.crm.customer:read`.
+        scope: &'static str,
+        /// The server's message.
+        message: String,
+        /// The server's trace id.
+        trace_id: Option<String>,
+    },
+    /// A listing that would not end, or whose next page could not be followed.
+    #[error("{what}: {message}")]
+    Paging {
+        /// The listing, e.g. `GET /customers`.
+        what: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// The scope the vendor requires for `method` on `path` (relative to the
+/// API's base, e.g. `products/12` or `customers`).
+pub fn scope_for(method: &str, path: &str) -> &'static str {
+    let resource = path
+        .trim_start_matches('/')
+        .split(['/', '?'])
+        .next()
+        .unwrap_or("");
+    let read = method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD");
+    match (resource, read) {
+        ("products", true) => "api.product.product:read",
+        ("products", false) => "api.product.product:write",
+        ("productcategories", true) => "api.product.category:read",
+        ("productcategories", false) => "api.product.category:write",
+        ("productunits", _) => "api.product.unit:read",
+        ("customers", true) => "api.crm.customer:read",
+        ("customers", false) => "api.crm.customer:write",
+        _ => "an unknown scope",
+    }
 }
 
 /// What the pipeline should do about an [`ApiError`].
@@ -126,7 +181,8 @@ pub enum ErrorClass {
     Unknown,
     /// Refused for good (other 4xx): do not send again.
     Permanent,
-    /// The run cannot go on (credentials refused).
+    /// The run cannot go on: credentials refused, or the client may not
+    /// read or write products (a 403 on `/products`).
     Fatal,
 }
 
@@ -153,6 +209,10 @@ impl ApiError {
                 ErrorClass::Unknown
             }
             ApiError::Auth { .. } => ErrorClass::Fatal,
+            ApiError::Forbidden { scope, .. } if scope.starts_with("api.product.product:") => {
+                ErrorClass::Fatal
+            }
+            ApiError::Forbidden { .. } | ApiError::Paging { .. } => ErrorClass::Permanent,
         }
     }
 
@@ -162,6 +222,7 @@ impl ApiError {
             ApiError::Status { status, .. }
             | ApiError::Decode { status, .. }
             | ApiError::Auth { status, .. } => Some(*status),
+            ApiError::Forbidden { .. } => Some(403),
             _ => None,
         }
     }
@@ -171,7 +232,8 @@ impl ApiError {
         match self {
             ApiError::Status { trace_id, .. }
             | ApiError::Decode { trace_id, .. }
-            | ApiError::Auth { trace_id, .. } => trace_id.as_deref(),
+            | ApiError::Auth { trace_id, .. }
+            | ApiError::Forbidden { trace_id, .. } => trace_id.as_deref(),
             _ => None,
         }
     }
@@ -200,9 +262,33 @@ impl RequestCounters {
     }
 }
 
+/// What a product listing (`GET /products`) asks the server for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProductQuery {
+    /// The whole catalogue.
+    All,
+    /// `productNumber=…`: the server "searches for product number", which
+    /// may match by part or ignoring case; callers keep exact matches.
+    Number(String),
+    /// `productSearch=…`: number, name, and the supplier's product number and
+    /// name, with `%` wildcards (never the EAN).
+    Search(String),
+    /// The whole catalogue with `ean=…`, which the API does not document: a
+    /// hint a server may honour or ignore. Callers keep exact matches.
+    EanHint(String),
+}
+
 /// The operations of the products API the importer uses. One call is one
-/// logical request (an implementation may refresh its token and send once more
-/// on a 401). Implemented over HTTP by [`http::HttpApi`] and by mocks in tests.
+/// logical request: an implementation paces it, may refresh its token and send
+/// once more after a 401, but never retries otherwise (the pipeline does).
+///
+/// Listings are read a page at a time: `next` is `None` for the first page,
+/// then the [`Cursor`] of the page before ([`Page::next`]), which the
+/// implementation takes from the server's `link` header and follows as given.
+/// Drive them with [`paging::all_pages`] or a [`paging::PageGuard`], which end
+/// loops and cap the number of pages. A 403 is [`ApiError::Forbidden`] naming
+/// the missing scope. Implemented over HTTP by [`http::HttpApi`] and by mocks
+/// in tests.
 pub trait ProductApi: Send + Sync + 'static {
     /// Checks the credentials (fetches a token); fails with [`ApiError::Auth`] when refused.
     fn authenticate(&self) -> impl Future<Output = Result<(), ApiError>> + Send;
@@ -217,39 +303,34 @@ pub trait ProductApi: Send + Sync + 'static {
         id: i64,
         changes: &NewProduct,
     ) -> impl Future<Output = Result<Answer<Product>, ApiError>> + Send;
-    /// `GET /products?productNumber=…` (or `ean=…`), keeping exact matches only.
-    fn find_products(
-        &self,
-        key: &ProductKey,
-    ) -> impl Future<Output = Result<Answer<Vec<Product>>, ApiError>> + Send;
-    /// One page (from 1) of `GET /products`; `more` tells whether another page follows.
+    /// One page of `GET /products` for `query`, as the server answers it (no
+    /// filtering on the client's side).
     fn list_products(
         &self,
-        page: u32,
-        limit: u32,
+        query: &ProductQuery,
+        next: Option<&Cursor>,
     ) -> impl Future<Output = Result<Page<Product>, ApiError>> + Send;
-    /// `GET /productcategories`.
-    fn list_categories(&self) -> impl Future<Output = Result<Vec<Category>, ApiError>> + Send;
+    /// One page of `GET /productcategories`.
+    fn list_categories(
+        &self,
+        next: Option<&Cursor>,
+    ) -> impl Future<Output = Result<Page<Category>, ApiError>> + Send;
     /// `POST /productcategories`.
     fn create_category(
         &self,
         category: &NewCategory,
     ) -> impl Future<Output = Result<Category, ApiError>> + Send;
-    /// `GET /productunits`.
-    fn list_units(&self) -> impl Future<Output = Result<Vec<Unit>, ApiError>> + Send;
-    /// One page (from 1) of `GET /customers?isSupplier=true`, optionally by organization number.
+    /// One page of `GET /productunits`.
+    fn list_units(
+        &self,
+        next: Option<&Cursor>,
+    ) -> impl Future<Output = Result<Page<Unit>, ApiError>> + Send;
+    /// One page of `GET /customers?isSupplier=true`, with the
+    /// `organizationNumber` filter when given (which a server may ignore:
+    /// callers check the answer).
     fn list_suppliers(
         &self,
         organization_number: Option<&str>,
-        page: u32,
+        next: Option<&Cursor>,
     ) -> impl Future<Output = Result<Page<Supplier>, ApiError>> + Send;
-}
-
-/// One page of a listing.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Page<T> {
-    /// The items.
-    pub items: Vec<T>,
-    /// Whether another page follows.
-    pub more: bool,
 }

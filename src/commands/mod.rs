@@ -1,6 +1,7 @@
 //! One module per subcommand: each turns its arguments into a plan, runs it,
 //! and reports an [`ExitStatus`].
 
+pub mod export;
 pub mod generate;
 pub mod import;
 pub mod template;

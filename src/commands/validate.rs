@@ -2,42 +2,47 @@
 //! results (and optionally rejects and payloads) files, sends nothing.
 
 use std::io::Write;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use anyhow::Context;
 
 use super::ExitStatus;
-use crate::cli::InputPlan;
-use crate::cli::ValidateArgs;
-use crate::prepare::{prepare, Prepared};
-use crate::read::SourceInfo;
+use crate::cli::{InputPlan, ValidateArgs};
+use crate::mapping::ColumnMapping;
+use crate::prepare::{prepare, Prepared, PreparedRows};
+use crate::read::{ReadError, SourceInfo};
 use crate::results::{
     default_results_path, Outputs, ResultsLayout, ResultsWriter, RowRecord, RowStatus, RunOutcome,
-    Tally,
+    RunSummary, Tally,
 };
-use crate::validate::PreparedRow;
+use crate::validate::{PreparedRow, ProblemTable};
 
 /// How many problems the summary lists before it only counts them.
 const LISTED_PROBLEMS: usize = 20;
 
+/// What the validation pass saw.
+#[derive(Default)]
+struct Pass {
+    tally: Tally,
+    listed: Vec<String>,
+    table: ProblemTable,
+    read_error: Option<ReadError>,
+    outcome: Option<RunOutcome>,
+}
+
 /// Runs `validate`, printing the summary to `out`.
 pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
+    let started_at = SystemTime::now();
+    // Handlers in place before anything slow, so Ctrl-C never kills a half-written file.
     let interrupt = crate::interrupt::interrupt_flag();
-    let plan = match InputPlan::from_args(&args.read) {
-        Ok(plan) => plan,
-        Err(e) => return fatal(e.into()),
-    };
-    let prepared = match prepare(&plan) {
-        Ok(p) => p,
-        Err(e) => return fatal(e.into()),
-    };
+    let plan = InputPlan::from_args(&args.read).map_err(nothing)?;
     let Prepared {
         info,
         mapping,
         output_headers,
         rows,
-    } = prepared;
+    } = prepare(&plan).map_err(nothing)?;
     let layout = ResultsLayout {
         headers: output_headers,
         delimiter: info.delimiter.unwrap_or(b','),
@@ -56,75 +61,122 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
         print_source(out, &info)?;
         writeln!(out, "Columns:\n{mapping}")?;
     }
-    let mut tally = Tally::default();
-    let mut listed = Vec::new();
-    let mut read_error = None;
     let counters = rows.counters();
-    let mut outcome = RunOutcome::Completed;
+    let pass = validate_rows(rows, &mut outputs, info.sheet.clone(), &interrupt)?;
+    let empty = counters.empty_rows();
+    let summary = RunSummary {
+        command: "validate",
+        started: started_at,
+        finished: SystemTime::now(),
+        rows_done: pass.tally.done,
+        counts: vec![
+            ("rows read".into(), pass.tally.done),
+            ("valid".into(), pass.tally.valid),
+            ("invalid".into(), pass.tally.invalid),
+            ("empty rows skipped".into(), empty),
+        ],
+        settings: settings(args, &info),
+        mapping: RunSummary::mapping_rows(&mapping),
+    };
+    outputs.finish_all(Some(&summary))?;
+    if !args.quiet {
+        print_problems(out, &mapping, &pass)?;
+    }
+    writeln!(
+        out,
+        "Rows: {} read, {} valid, {} invalid, {empty} empty skipped ({:.1} s). Results: {}",
+        pass.tally.done,
+        pass.tally.valid,
+        pass.tally.invalid,
+        started.elapsed().as_secs_f64(),
+        results_path.display()
+    )?;
+    if !args.quiet && !pass.table.is_empty() {
+        writeln!(out, "Problems by column:\n{}", pass.table)?;
+    }
+    Ok(report_end(&pass, &results_path))
+}
+
+fn nothing(e: impl Into<anyhow::Error>) -> anyhow::Error {
+    super::NothingAttempted(e.into()).into()
+}
+
+/// Validates every row into `outputs`, until the end, a read error or Ctrl-C.
+fn validate_rows(
+    rows: PreparedRows,
+    outputs: &mut Outputs,
+    sheet: Option<String>,
+    interrupt: &std::sync::atomic::AtomicBool,
+) -> anyhow::Result<Pass> {
+    let mut pass = Pass::default();
     for item in rows.into_background() {
         if interrupt.load(std::sync::atomic::Ordering::Relaxed) {
             // Stop reading; the rows so far are written and the file stays valid.
-            outcome = RunOutcome::Interrupted;
+            pass.outcome = Some(RunOutcome::Interrupted);
             break;
         }
         let row = match item {
             Ok(row) => row,
             Err(e) => {
-                read_error = Some(e);
-                outcome = RunOutcome::Stopped;
+                pass.read_error = Some(e);
+                pass.outcome = Some(RunOutcome::Stopped);
                 break;
             }
         };
-        let record = record_of(&row, info.sheet.clone());
-        if listed.len() < LISTED_PROBLEMS {
-            if let Some(text) = &record.error {
-                listed.push(format!("row {}: {text}", row.row));
-            }
+        let record = record_of(&row, sheet.clone());
+        if let Some(text) = record
+            .error
+            .as_ref()
+            .filter(|_| pass.listed.len() < LISTED_PROBLEMS)
+        {
+            pass.listed.push(format!("row {}: {text}", row.row));
         }
-        tally.add(record.status);
+        pass.table.add(&record.problems);
+        pass.tally.add(record.status);
         outputs.write_row(&record, row.outcome.as_ref().ok())?;
     }
-    outputs.finish_all()?;
+    Ok(pass)
+}
 
-    let empty = counters.empty_rows();
-    if !args.quiet {
-        let unknown = mapping.unknown_columns();
-        if !unknown.is_empty() {
-            let list = unknown
-                .iter()
-                .map(|h| format!("\"{h}\""))
-                .collect::<Vec<_>>()
-                .join(", ");
+/// Prints the unknown columns and the first problems.
+fn print_problems(
+    out: &mut dyn Write,
+    mapping: &ColumnMapping,
+    pass: &Pass,
+) -> std::io::Result<()> {
+    let unknown = mapping.unknown_columns();
+    if !unknown.is_empty() {
+        let list = unknown
+            .iter()
+            .map(|h| format!("\"{h}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        writeln!(
+            out,
+            "Unknown columns, not used (map them with --mapping): {list}"
+        )?;
+    }
+    if !pass.listed.is_empty() {
+        writeln!(out, "Problems:")?;
+        for line in &pass.listed {
+            writeln!(out, "  {line}")?;
+        }
+        let invalid = pass.tally.invalid as usize;
+        if invalid > pass.listed.len() {
             writeln!(
                 out,
-                "Unknown columns, not used (map them with --mapping): {list}"
+                "  ... and {} more invalid rows (see the results file)",
+                invalid - pass.listed.len()
             )?;
         }
-        if !listed.is_empty() {
-            writeln!(out, "Problems:")?;
-            for line in &listed {
-                writeln!(out, "  {line}")?;
-            }
-            if tally.invalid as usize > listed.len() {
-                writeln!(
-                    out,
-                    "  ... and {} more invalid rows (see the results file)",
-                    tally.invalid as usize - listed.len()
-                )?;
-            }
-        }
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    writeln!(
-        out,
-        "Rows: {} read, {} valid, {} invalid, {empty} empty skipped ({:.1} s). Results: {}",
-        tally.done,
-        tally.valid,
-        tally.invalid,
-        elapsed,
-        results_path.display()
-    )?;
-    match (&read_error, outcome) {
+    Ok(())
+}
+
+/// Says why the pass ended early, if it did, and decides the exit status.
+fn report_end(pass: &Pass, results_path: &std::path::Path) -> ExitStatus {
+    let outcome = pass.outcome.unwrap_or(RunOutcome::Completed);
+    match (&pass.read_error, outcome) {
         (Some(e), _) => {
             eprintln!("error: {e}");
             eprintln!(
@@ -137,20 +189,20 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
         }
         _ => {}
     }
-    Ok(ExitStatus::after(outcome, &tally))
+    ExitStatus::after(outcome, &pass.tally)
 }
 
 /// The results record of a validated row.
 fn record_of(row: &PreparedRow, sheet: Option<String>) -> RowRecord {
-    let (status, error) = match &row.outcome {
-        Ok(_) => (RowStatus::Valid, None),
+    let (status, error, problems) = match &row.outcome {
+        Ok(_) => (RowStatus::Valid, None, Vec::new()),
         Err(problems) => {
             let text = problems
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join("; ");
-            (RowStatus::Invalid, Some(text))
+            (RowStatus::Invalid, Some(text), problems.clone())
         }
     };
     RowRecord {
@@ -161,12 +213,43 @@ fn record_of(row: &PreparedRow, sheet: Option<String>) -> RowRecord {
         http_status: None,
         trace_id: None,
         error,
+        problems,
         cells: row.cells.clone(),
     }
 }
 
-fn fatal(e: anyhow::Error) -> anyhow::Result<ExitStatus> {
-    Err(super::NothingAttempted(e).into())
+/// The run's settings for the Summary sheet of an .xlsx results file.
+fn settings(args: &ValidateArgs, info: &SourceInfo) -> Vec<(String, String)> {
+    let mut out = vec![("file".to_string(), info.path.display().to_string())];
+    out.push(("format".into(), info.format.to_string()));
+    if let Some(sheet) = &info.sheet {
+        out.push(("sheet".into(), sheet.clone()));
+    }
+    if let Some(enc) = &info.encoding {
+        out.push(("encoding".into(), enc.clone()));
+    }
+    if let Some(d) = info.delimiter {
+        out.push(("delimiter".into(), delimiter_name(d)));
+    }
+    let options = &args.read.options;
+    if let Some(m) = &options.mapping {
+        out.push(("mapping file".into(), m.display().to_string()));
+    }
+    if let Some(n) = options.header_row {
+        out.push(("header row".into(), n.to_string()));
+    }
+    if let Some(d) = options.decimal {
+        out.push(("decimal mark".into(), format!("{d:?}").to_lowercase()));
+    }
+    out
+}
+
+/// A delimiter as a user would name it.
+fn delimiter_name(d: u8) -> String {
+    match d {
+        b'\t' => "tab".to_string(),
+        d => (d as char).to_string(),
+    }
 }
 
 /// Prints what was read and how.
@@ -176,15 +259,12 @@ pub fn print_source(out: &mut dyn Write, info: &SourceInfo) -> std::io::Result<(
         write!(out, ", sheet \"{sheet}\"")?;
     }
     if let Some(enc) = &info.encoding {
-        write!(
-            out,
-            ", {enc}{}",
-            if info.encoding_detected {
-                " detected"
-            } else {
-                ""
-            }
-        )?;
+        let detected = if info.encoding_detected {
+            " detected"
+        } else {
+            ""
+        };
+        write!(out, ", {enc}{detected}")?;
     }
     if let Some(d) = info.delimiter {
         let name = match d {

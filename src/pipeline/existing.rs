@@ -3,21 +3,39 @@
 //! and which fields of an existing product an update would change.
 //!
 //! The choice between prefetch and per-row lookups is made by cost, in
-//! requests: a per-row lookup costs one request per row with a key; a prefetch
-//! costs one request per page of [`PAGE_LIMIT`] existing products. The
-//! prefetch therefore reads pages only while it has cost fewer requests than
-//! half the rows to import; if the server holds more products than that, it
-//! is abandoned and the run looks rows up one by one. Both count against the
-//! rate like every other request.
+//! requests: a per-row lookup costs at least one request per row with a key;
+//! a prefetch costs one request per page of existing products (whatever page
+//! size the server chooses). The prefetch therefore reads pages only while it
+//! has cost fewer requests than half the rows to import; if the server holds
+//! more products than that, it is abandoned and the run looks rows up one by
+//! one. Both count against the rate like every other request.
+//!
+//! A lookup never trusts the server's search to be exact. By number it reads
+//! every page `productNumber` returns (the vendor's search may match by part
+//! or ignoring case: `1` may bring 10, 100, …) and keeps the exact number. By
+//! EAN, which `GET /products` cannot filter by in a documented way, it
+//! searches the row's name with `productSearch` and keeps the exact EAN; when
+//! that finds nothing it reads the catalogue with `ean=` as a mere hint (a
+//! server honouring it answers with one short page, one ignoring it with the
+//! whole catalogue), again keeping the exact EAN.
+//!
+//! Reading the whole catalogue for every new EAN-only row would cost rows ×
+//! pages requests, so the check made before creating a row
+//! ([`find_existing`]) shares one reading per run ([`EanCatalogue`]): the first
+//! row that needs the catalogue reads it with its `ean=` hint; if the answer
+//! holds other EANs the server ignores the filter, and that reading is kept as
+//! the run's EAN index; if not, every row asks with its own hint. The check
+//! after an unknown outcome ([`lookup`]) always reads afresh.
 
 use std::collections::HashMap;
 
 use serde::Deserialize;
+use tokio::sync::OnceCell;
 
 use super::retry::{retry_idempotent, RetryPolicy};
 use crate::api::types::{IdRef, NewProduct, Product, Stock, SupplierProduct};
-use crate::client::http::PAGE_LIMIT;
-use crate::client::{ApiError, ProductApi, ProductKey, RequestCounters};
+use crate::client::paging::PageGuard;
+use crate::client::{ApiError, Page, ProductApi, ProductKey, ProductQuery, RequestCounters};
 
 /// What to do with a row whose product already exists (same number, else same EAN).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
@@ -39,12 +57,15 @@ pub enum ExistingMode {
 pub struct ExistingIndex {
     by_number: HashMap<String, Product>,
     by_ean: HashMap<String, Product>,
+    /// The highest id read, with or without a key.
+    max_id: i64,
 }
 
 impl ExistingIndex {
-    /// Reads every page of `GET /products`, unless that would cost more than
-    /// `max_pages` requests: then `None` (look up row by row instead).
-    /// With `keep_fields` false only ids are kept, to save memory.
+    /// Reads every page of `GET /products` (following the server's `link`
+    /// header), unless that would cost more than `max_pages` requests: then
+    /// `None` (look up row by row instead). With `keep_fields` false only ids
+    /// and keys are kept, to save memory.
     pub async fn prefetch<A: ProductApi>(
         api: &A,
         policy: &RetryPolicy,
@@ -53,32 +74,32 @@ impl ExistingIndex {
         keep_fields: bool,
     ) -> Result<Option<ExistingIndex>, ApiError> {
         let mut index = ExistingIndex::default();
-        let mut page_no = 1;
-        let mut previous_first: Option<i64> = None;
+        let mut guard = PageGuard::new("GET /products");
+        let mut cursor = None;
         loop {
-            if page_no > max_pages {
+            if guard.pages() >= max_pages {
                 return Ok(None);
             }
-            let page =
-                retry_idempotent(policy, counters, || api.list_products(page_no, PAGE_LIMIT))
-                    .await?;
-            let first = page.items.first().map(|p| p.id);
-            if page.items.is_empty() || (first.is_some() && first == previous_first) {
+            let page = retry_idempotent(policy, counters, || {
+                api.list_products(&ProductQuery::All, cursor.as_ref())
+            })
+            .await?;
+            let Some((items, next)) = guard.accept(page)? else {
                 break;
-            }
-            previous_first = first;
-            for p in page.items {
+            };
+            for p in items {
                 index.insert(p, keep_fields);
             }
-            if !page.more {
-                break;
+            match next {
+                Some(next) => cursor = Some(next),
+                None => break,
             }
-            page_no += 1;
         }
         Ok(Some(index))
     }
 
     fn insert(&mut self, p: Product, keep_fields: bool) {
+        self.max_id = self.max_id.max(p.id);
         let p = if keep_fields {
             p
         } else {
@@ -89,13 +110,15 @@ impl ExistingIndex {
                 ..Product::default()
             }
         };
-        if let Some(n) = p.number.clone().filter(|n| !n.is_empty()) {
+        if let Some(n) = p.number.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            let n = n.to_string();
             let e = self.by_number.entry(n).or_insert_with(|| p.clone());
             if p.id < e.id {
                 *e = p.clone();
             }
         }
-        if let Some(n) = p.ean.clone().filter(|n| !n.is_empty()) {
+        if let Some(n) = p.ean.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            let n = n.to_string();
             let e = self.by_ean.entry(n).or_insert_with(|| p.clone());
             if p.id < e.id {
                 *e = p;
@@ -106,8 +129,8 @@ impl ExistingIndex {
     /// The existing product with this key (the oldest when there are several).
     pub fn get(&self, key: &ProductKey) -> Option<&Product> {
         match key {
-            ProductKey::Number(n) => self.by_number.get(n),
-            ProductKey::Ean(e) => self.by_ean.get(e),
+            ProductKey::Number(n) => self.by_number.get(n.trim()),
+            ProductKey::Ean(e) => self.by_ean.get(e.trim()),
         }
     }
 
@@ -120,23 +143,231 @@ impl ExistingIndex {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The highest product id read (0 when none), keyed or not.
+    pub fn max_id(&self) -> i64 {
+        self.max_id
+    }
 }
 
-/// Looks a product up by key on the server (oldest match, if any).
+/// What a run learnt from the first catalogue reading for an EAN.
+#[derive(Debug)]
+enum EanMode {
+    /// The server filters by `ean=`: each row asks with its own EAN.
+    Filtered,
+    /// The server ignores `ean=`: the catalogue as read then, by EAN
+    /// (the oldest product of each EAN), with the status and trace id.
+    Snapshot(HashMap<String, Product>, u16, Option<String>),
+}
+
+/// The catalogue's EANs, read at most once per run for the checks made
+/// before creating EAN-only rows (see the module docs). Shared by all workers.
+#[derive(Debug, Default)]
+pub struct EanCatalogue {
+    mode: OnceCell<EanMode>,
+}
+
+/// Looks a product up before creating it: like [`lookup`], except that when
+/// an EAN is not found by name the catalogue reading is shared through
+/// `catalogue` instead of being repeated for every row. Products created
+/// by this run after that reading are not in it; they cannot share an EAN
+/// with a later row, since a file with the same EAN twice is refused.
+pub async fn find_existing<A: ProductApi>(
+    api: &A,
+    policy: &RetryPolicy,
+    counters: &RequestCounters,
+    key: &ProductKey,
+    name: Option<&str>,
+    catalogue: &EanCatalogue,
+) -> Result<Option<(Product, u16, Option<String>)>, ApiError> {
+    let ProductKey::Ean(ean) = key else {
+        return lookup(api, policy, counters, key, name).await;
+    };
+    if let Some(found) = by_name(api, policy, counters, key, name).await? {
+        return Ok(Some(found));
+    }
+    let ean = ean.trim();
+    // The answer for this row when it is the one that finds the server filtering.
+    let mut probed = None;
+    let mode = catalogue
+        .mode
+        .get_or_try_init(|| async {
+            let query = ProductQuery::EanHint(ean.to_string());
+            let (items, status, trace) = all_products(api, policy, counters, &query).await?;
+            if items.iter().all(|p| key.matches(p)) {
+                probed = Some(
+                    items
+                        .into_iter()
+                        .min_by_key(|p| p.id)
+                        .map(|p| (p, status, trace)),
+                );
+                return Ok::<_, ApiError>(EanMode::Filtered);
+            }
+            let mut index: HashMap<String, Product> = HashMap::new();
+            for p in items {
+                let Some(e) = p.ean.as_deref().map(str::trim).filter(|e| !e.is_empty()) else {
+                    continue;
+                };
+                let e = e.to_string();
+                match index.get(&e) {
+                    Some(old) if old.id <= p.id => {}
+                    _ => {
+                        index.insert(e, p);
+                    }
+                }
+            }
+            Ok(EanMode::Snapshot(index, status, trace))
+        })
+        .await?;
+    if let Some(answer) = probed {
+        return Ok(answer);
+    }
+    match mode {
+        EanMode::Snapshot(index, status, trace) => {
+            Ok(index.get(ean).map(|p| (p.clone(), *status, trace.clone())))
+        }
+        EanMode::Filtered => {
+            let query = ProductQuery::EanHint(ean.to_string());
+            Ok(exact_matches(api, policy, counters, &query, key)
+                .await?
+                .into_iter()
+                .next())
+        }
+    }
+}
+
+/// An EAN's product found through a search for the row's name, if any.
+async fn by_name<A: ProductApi>(
+    api: &A,
+    policy: &RetryPolicy,
+    counters: &RequestCounters,
+    key: &ProductKey,
+    name: Option<&str>,
+) -> Result<Option<(Product, u16, Option<String>)>, ApiError> {
+    match name.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(name) => {
+            let query = ProductQuery::Search(name.to_string());
+            Ok(exact_matches(api, policy, counters, &query, key)
+                .await?
+                .into_iter()
+                .next())
+        }
+        None => Ok(None),
+    }
+}
+
+/// Every product of every page of `query`, with the last page's status and trace id.
+async fn all_products<A: ProductApi>(
+    api: &A,
+    policy: &RetryPolicy,
+    counters: &RequestCounters,
+    query: &ProductQuery,
+) -> Result<(Vec<Product>, u16, Option<String>), ApiError> {
+    let mut guard = PageGuard::new("GET /products");
+    let mut cursor = None;
+    let mut all = Vec::new();
+    let mut status: u16;
+    let mut trace: Option<String>;
+    loop {
+        let page: Page<Product> = retry_idempotent(policy, counters, || {
+            api.list_products(query, cursor.as_ref())
+        })
+        .await?;
+        (status, trace) = (page.status, page.trace_id.clone());
+        let Some((items, next)) = guard.accept(page)? else {
+            break;
+        };
+        all.extend(items);
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok((all, status, trace))
+}
+
+/// Looks a product up by key on the server: the oldest exact match, with
+/// the status and trace id of the answer that held it.
+///
+/// `name` is the row's product name. It only matters for an EAN: the API
+/// has no documented EAN filter, so the product is first searched by name
+/// (`productSearch`), and only when that finds no exact EAN is the catalogue
+/// read (with `ean=` as a hint). Without a name, the catalogue is read.
 pub async fn lookup<A: ProductApi>(
     api: &A,
     policy: &RetryPolicy,
     counters: &RequestCounters,
     key: &ProductKey,
+    name: Option<&str>,
 ) -> Result<Option<(Product, u16, Option<String>)>, ApiError> {
-    let answer = retry_idempotent(policy, counters, || api.find_products(key)).await?;
-    let status = answer.status;
-    let trace = answer.trace_id;
-    Ok(answer
-        .value
+    Ok(lookup_all(api, policy, counters, key, name)
+        .await?
         .into_iter()
-        .min_by_key(|p| p.id)
-        .map(|p| (p, status, trace)))
+        .next())
+}
+
+/// Every product with exactly this key on the server, oldest first, each
+/// with the status and trace id of the answer that held it. Found as
+/// [`lookup`] finds them.
+pub async fn lookup_all<A: ProductApi>(
+    api: &A,
+    policy: &RetryPolicy,
+    counters: &RequestCounters,
+    key: &ProductKey,
+    name: Option<&str>,
+) -> Result<Vec<(Product, u16, Option<String>)>, ApiError> {
+    match key {
+        ProductKey::Number(n) => {
+            let query = ProductQuery::Number(n.trim().to_string());
+            exact_matches(api, policy, counters, &query, key).await
+        }
+        ProductKey::Ean(e) => {
+            let name = name.map(str::trim).filter(|n| !n.is_empty());
+            if let Some(name) = name {
+                let query = ProductQuery::Search(name.to_string());
+                let found = exact_matches(api, policy, counters, &query, key).await?;
+                if !found.is_empty() {
+                    return Ok(found);
+                }
+            }
+            let query = ProductQuery::EanHint(e.trim().to_string());
+            exact_matches(api, policy, counters, &query, key).await
+        }
+    }
+}
+
+/// Reads every page of `query` and keeps the products matching `key`
+/// exactly, oldest first.
+async fn exact_matches<A: ProductApi>(
+    api: &A,
+    policy: &RetryPolicy,
+    counters: &RequestCounters,
+    query: &ProductQuery,
+    key: &ProductKey,
+) -> Result<Vec<(Product, u16, Option<String>)>, ApiError> {
+    let mut guard = PageGuard::new("GET /products");
+    let mut cursor = None;
+    let mut found: Vec<(Product, u16, Option<String>)> = Vec::new();
+    loop {
+        let page: Page<Product> = retry_idempotent(policy, counters, || {
+            api.list_products(query, cursor.as_ref())
+        })
+        .await?;
+        let (status, trace) = (page.status, page.trace_id.clone());
+        let Some((items, next)) = guard.accept(page)? else {
+            break;
+        };
+        for p in items.into_iter().filter(|p| key.matches(p)) {
+            found.push((p, status, trace.clone()));
+        }
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    found.sort_by_key(|(p, _, _)| p.id);
+    found.dedup_by_key(|(p, _, _)| p.id);
+    Ok(found)
 }
 
 /// The fields of `new` that differ from `old`, as a PATCH body, with their
@@ -154,14 +385,26 @@ pub fn changes(new: &NewProduct, old: &Product) -> (NewProduct, Vec<&'static str
             }
         };
     }
-    field!(name, old.name, "name");
-    field!(number, old.number, "number");
+    // Text is compared as the importer reads it (trimmed, odd spaces made
+    // plain), so that text the server holds untrimmed is not sent again as it was.
+    macro_rules! text {
+        ($f:ident, $old:expr, $name:literal) => {
+            if let Some(v) = &new.$f {
+                if !same_text(v, $old.as_deref()) {
+                    patch.$f = Some(v.clone());
+                    names.push($name);
+                }
+            }
+        };
+    }
+    text!(name, old.name, "name");
+    text!(number, old.number, "number");
     field!(product_type, old.product_type, "type");
     field!(status, old.status, "status");
-    field!(description, old.description, "description");
+    text!(description, old.description, "description");
     field!(webshop_enabled, old.webshop_enabled, "webshopEnabled");
-    field!(ean, old.ean, "ean");
-    field!(ean_alternative, old.ean_alternative, "eanAlternative");
+    text!(ean, old.ean, "ean");
+    text!(ean_alternative, old.ean_alternative, "eanAlternative");
     let price =
         |new: Option<f64>, old: Option<f64>, name: &'static str, names: &mut Vec<&'static str>| {
             let new = new?;
@@ -180,41 +423,48 @@ pub fn changes(new: &NewProduct, old: &Product) -> (NewProduct, Vec<&'static str
         "indirectCost",
         &mut names,
     );
+    // Nested objects go whole: the existing product's fields with the row's
+    // over them, since a server may replace `stock` or `supplierProduct`
+    // with what a PATCH gives rather than merge it.
     if let Some(s) = &new.stock {
         let o = old.stock.clone().unwrap_or_default();
-        let mut d = Stock::default();
+        let before = names.len();
         if s.is_managed.is_some() && s.is_managed != o.is_managed {
-            d.is_managed = s.is_managed;
-        }
-        d.quantity = price(s.quantity, o.quantity, "stock.quantity", &mut names);
-        if s.location.is_some() && s.location != o.location {
-            d.location = s.location.clone();
-        }
-        if d.is_managed.is_some() {
             names.push("stock.isManaged");
         }
-        if d.location.is_some() {
+        let _ = price(s.quantity, o.quantity, "stock.quantity", &mut names);
+        if differs(&s.location, &o.location) {
             names.push("stock.location");
         }
-        patch.stock = Some(d).filter(|d| !d.is_empty());
+        if names.len() > before {
+            patch.stock = Some(Stock {
+                is_managed: s.is_managed.or(o.is_managed),
+                quantity: s.quantity.or(o.quantity),
+                location: s.location.clone().or(o.location),
+            });
+        }
     }
     if let Some(s) = &new.supplier_product {
         let o = old.supplier_product.clone().unwrap_or_default();
-        let mut d = SupplierProduct::default();
-        if s.item_code.is_some() && s.item_code != o.item_code {
-            d.item_code = s.item_code.clone();
+        let before = names.len();
+        if differs(&s.item_code, &o.item_code) {
             names.push("supplierProduct.itemCode");
         }
-        if s.number.is_some() && s.number != o.number {
-            d.number = s.number.clone();
+        if differs(&s.number, &o.number) {
             names.push("supplierProduct.number");
         }
-        if s.name.is_some() && s.name != o.name {
-            d.name = s.name.clone();
+        if differs(&s.name, &o.name) {
             names.push("supplierProduct.name");
         }
-        d.price = price(s.price, o.price, "supplierProduct.price", &mut names);
-        patch.supplier_product = Some(d).filter(|d| !d.is_empty());
+        let _ = price(s.price, o.price, "supplierProduct.price", &mut names);
+        if names.len() > before {
+            patch.supplier_product = Some(SupplierProduct {
+                item_code: s.item_code.clone().or(o.item_code),
+                number: s.number.clone().or(o.number),
+                name: s.name.clone().or(o.name),
+                price: s.price.or(o.price),
+            });
+        }
     }
     let reference = |new: &Option<IdRef>,
                      old: Option<i64>,
@@ -247,6 +497,18 @@ pub fn changes(new: &NewProduct, old: &Product) -> (NewProduct, Vec<&'static str
         &mut names,
     );
     (patch, names)
+}
+
+/// Whether the row gives a text that differs from the product's, compared
+/// the way the importer reads text.
+fn differs(new: &Option<String>, old: &Option<String>) -> bool {
+    new.as_deref()
+        .is_some_and(|t| !same_text(t, old.as_deref()))
+}
+
+/// Whether a row's (cleaned) text equals the server's, read the same way.
+fn same_text(new: &str, old: Option<&str>) -> bool {
+    old.is_some_and(|o| crate::values::clean_text(o) == new)
 }
 
 #[cfg(test)]
@@ -295,6 +557,13 @@ mod tests {
         assert!(names.is_empty(), "{names:?}");
         assert_eq!(patch, NewProduct::default());
 
+        // Text the server holds untrimmed reads as the row does: unchanged.
+        let untrimmed = Product {
+            name: Some(" Bolt\u{a0}".into()),
+            ..old.clone()
+        };
+        assert!(changes(&same, &untrimmed).1.is_empty());
+
         let changed = NewProduct {
             sales_price: Some(12.5),
             stock: Some(Stock {
@@ -317,7 +586,163 @@ mod tests {
         );
         assert_eq!(
             serde_json::to_value(&patch).unwrap(),
-            serde_json::json!({"salesPrice": 12.5, "stock": {"quantity": 7.0, "location": "A1"}, "category": {"id": 4}})
+            serde_json::json!({"salesPrice": 12.5, "stock": {"isManaged": true, "quantity": 7.0, "location": "A1"}, "category": {"id": 4}})
         );
+
+        // A nested object goes whole, so a server replacing it keeps the
+        // fields the row does not give.
+        let old = Product {
+            supplier_product: Some(SupplierProduct {
+                item_code: Some("IC-1".into()),
+                number: Some("S-1".into()),
+                name: Some("Bolt M8".into()),
+                price: Some(2.0),
+            }),
+            ..old
+        };
+        let new = NewProduct {
+            supplier_product: Some(SupplierProduct {
+                price: Some(2.5),
+                ..SupplierProduct::default()
+            }),
+            stock: Some(Stock {
+                location: Some("B2".into()),
+                ..Stock::default()
+            }),
+            ..NewProduct::default()
+        };
+        let (patch, names) = changes(&new, &old);
+        assert_eq!(names, ["stock.location", "supplierProduct.price"]);
+        assert_eq!(
+            serde_json::to_value(&patch).unwrap(),
+            serde_json::json!({
+                "stock": {"isManaged": true, "quantity": 5.0, "location": "B2"},
+                "supplierProduct": {"itemCode": "IC-1", "number": "S-1", "name": "Bolt M8", "price": 2.5}
+            })
+        );
+    }
+}
+
+#[cfg(test)]
+mod lookup_tests {
+    use super::*;
+    use crate::client::fake::FakeApi;
+
+    fn catalogue(n: i64) -> Vec<Product> {
+        (1..=n)
+            .map(|i| Product {
+                id: i,
+                name: Some(format!("Product {i}")),
+                number: Some(i.to_string()),
+                ean: Some(format!("{:013}", 7_000_000_000_000 + i)),
+                ..Product::default()
+            })
+            .collect()
+    }
+
+    async fn find(api: &FakeApi, key: ProductKey, name: Option<&str>) -> Option<i64> {
+        let policy = RetryPolicy::new(0);
+        lookup(api, &policy, &RequestCounters::default(), &key, name)
+            .await
+            .unwrap()
+            .map(|(p, _, _)| p.id)
+    }
+
+    #[tokio::test]
+    async fn a_number_is_found_exactly_through_a_partial_search() {
+        // `1` matches 1, 10-19, 100-199, 1000: 113 products, 5 pages.
+        let api = FakeApi {
+            products: std::sync::Mutex::new(catalogue(1000)),
+            ..FakeApi::default()
+        };
+        assert_eq!(
+            find(&api, ProductKey::Number("1".into()), None).await,
+            Some(1)
+        );
+        assert_eq!(
+            find(&api, ProductKey::Number("1000".into()), None).await,
+            Some(1000)
+        );
+        assert_eq!(
+            find(&api, ProductKey::Number(" 999 ".into()), None).await,
+            Some(999)
+        );
+        assert_eq!(
+            find(&api, ProductKey::Number("1001".into()), None).await,
+            None
+        );
+        // The exact product sits on the last page of the search: every page was read.
+        api.products.lock().unwrap().push(Product {
+            id: 1001,
+            number: Some("x1".into()),
+            ..Product::default()
+        });
+        assert_eq!(
+            find(&api, ProductKey::Number("X1".into()), None).await,
+            None
+        );
+        assert_eq!(
+            find(&api, ProductKey::Number("x1".into()), None).await,
+            Some(1001)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_ean_is_found_by_name_then_in_the_catalogue() {
+        let api = FakeApi {
+            products: std::sync::Mutex::new(catalogue(200)),
+            ..FakeApi::default()
+        };
+        let ean = |i: i64| ProductKey::Ean(format!("{:013}", 7_000_000_000_000 + i));
+        // By name: one request.
+        assert_eq!(find(&api, ean(150), Some("Product 150")).await, Some(150));
+        assert_eq!(api.calls("GET /products"), 1);
+        // Renamed since: the catalogue (8 pages, `ean` ignored) still finds it.
+        assert_eq!(find(&api, ean(190), Some("Old name")).await, Some(190));
+        assert_eq!(api.calls("GET /products"), 1 + 1 + 8);
+        assert_eq!(find(&api, ean(201), None).await, None);
+        // Never a match by part.
+        assert_eq!(
+            find(&api, ProductKey::Ean("700000000015".into()), None).await,
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn before_creating_ean_rows_share_one_reading_of_the_catalogue() {
+        let ean = |i: i64| ProductKey::Ean(format!("{:013}", 7_000_000_000_000 + i));
+        let policy = RetryPolicy::new(0);
+        let counters = RequestCounters::default();
+        for filtered in [false, true] {
+            let api = FakeApi {
+                products: std::sync::Mutex::new(catalogue(200)),
+                ean_filter: filtered,
+                ..FakeApi::default()
+            };
+            let catalogue = EanCatalogue::default();
+            let rows = [
+                (ean(500), "New 1"),
+                (ean(501), "New 2"),
+                (ean(120), "Renamed"),
+                (ean(502), "New 3"),
+            ];
+            let found = futures::future::join_all(rows.iter().map(|(key, name)| {
+                find_existing(&api, &policy, &counters, key, Some(name), &catalogue)
+            }))
+            .await;
+            let ids: Vec<Option<i64>> = found
+                .into_iter()
+                .map(|f| f.unwrap().map(|(p, _, _)| p.id))
+                .collect();
+            assert_eq!(ids, [None, None, Some(120), None], "filtered: {filtered}");
+            let requests = api.calls("GET /products");
+            if filtered {
+                // A name search and one filtered request per row.
+                assert_eq!(requests, 4 + 4);
+            } else {
+                // A name search per row and the catalogue (8 pages) once.
+                assert_eq!(requests, 4 + 8);
+            }
+        }
     }
 }

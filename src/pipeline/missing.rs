@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::retry::{retry_idempotent, RetryPolicy};
 use crate::api::types::{NewProduct, Product, ProductStatus};
-use crate::client::http::PAGE_LIMIT;
-use crate::client::{ApiError, ProductApi, RequestCounters};
+use crate::client::paging::{all_pages, Cursor, Page, PageGuard};
+use crate::client::{ApiError, ProductApi, ProductQuery, RequestCounters};
 use crate::feed::download::with_suffix;
 use crate::feed::{Census, JobState, Threshold};
 
@@ -61,7 +61,8 @@ pub struct Survey {
     pub returned: Vec<Product>,
 }
 
-/// Lists the products on the server and sorts out those in scope.
+/// Lists the products on the server (every page, through the client's
+/// guarded cursor paging) and sorts out those in scope.
 pub async fn survey<A: ProductApi>(
     api: &A,
     policy: &RetryPolicy,
@@ -89,40 +90,37 @@ pub async fn survey<A: ProductApi>(
             || p.ean.as_ref().is_some_and(|e| census.eans.contains(e))
     };
     let mut survey = Survey::default();
+    // One guarded listing of the whole catalogue serves every part of the
+    // scope (ids, categories, number prefix) at once.
+    let all = all_pages(PageGuard::new("GET /products"), |cursor| async move {
+        retry_idempotent(policy, counters, || {
+            api.list_products(&ProductQuery::All, cursor.as_ref())
+        })
+        .await
+    })
+    .await?;
     let mut seen = HashSet::new();
-    let mut page_no = 1;
-    loop {
-        let page =
-            retry_idempotent(policy, counters, || api.list_products(page_no, PAGE_LIMIT)).await?;
-        let before = seen.len();
-        let empty = page.items.is_empty();
-        for p in page.items {
-            if !seen.insert(p.id) || !in_scope(&p) {
-                continue;
-            }
-            let inactive = p.status == Some(ProductStatus::Inactive);
+    for p in all {
+        if !seen.insert(p.id) || !in_scope(&p) {
+            continue;
+        }
+        let inactive = p.status == Some(ProductStatus::Inactive);
+        if !inactive {
+            survey.scope += 1;
+        }
+        if !present(&p) {
             if !inactive {
-                survey.scope += 1;
+                survey.missing.push(p);
             }
-            if !present(&p) {
-                if !inactive {
-                    survey.missing.push(p);
-                }
-            } else if inactive
-                && state.products.get(&p.id).is_some_and(|m| m.deactivated)
-                && !p
-                    .number
-                    .as_ref()
-                    .is_some_and(|n| census.inactive.contains(n))
-            {
-                survey.returned.push(p);
-            }
+        } else if inactive
+            && state.products.get(&p.id).is_some_and(|m| m.deactivated)
+            && !p
+                .number
+                .as_ref()
+                .is_some_and(|n| census.inactive.contains(n))
+        {
+            survey.returned.push(p);
         }
-        // A server that ignores `page` repeats itself: stop when nothing new comes.
-        if empty || !page.more || seen.len() == before {
-            break;
-        }
-        page_no += 1;
     }
     survey.missing.sort_by_key(|p| p.id);
     survey.returned.sort_by_key(|p| p.id);
@@ -313,21 +311,18 @@ impl<A: ProductApi> ProductApi for SharedApi<A> {
     ) -> Result<crate::client::Answer<Product>, ApiError> {
         self.0.update_product(id, changes).await
     }
-    async fn find_products(
-        &self,
-        key: &crate::client::ProductKey,
-    ) -> Result<crate::client::Answer<Vec<Product>>, ApiError> {
-        self.0.find_products(key).await
-    }
     async fn list_products(
         &self,
-        page: u32,
-        limit: u32,
-    ) -> Result<crate::client::Page<Product>, ApiError> {
-        self.0.list_products(page, limit).await
+        query: &ProductQuery,
+        next: Option<&Cursor>,
+    ) -> Result<Page<Product>, ApiError> {
+        self.0.list_products(query, next).await
     }
-    async fn list_categories(&self) -> Result<Vec<crate::api::types::Category>, ApiError> {
-        self.0.list_categories().await
+    async fn list_categories(
+        &self,
+        next: Option<&Cursor>,
+    ) -> Result<Page<crate::api::types::Category>, ApiError> {
+        self.0.list_categories(next).await
     }
     async fn create_category(
         &self,
@@ -335,15 +330,18 @@ impl<A: ProductApi> ProductApi for SharedApi<A> {
     ) -> Result<crate::api::types::Category, ApiError> {
         self.0.create_category(category).await
     }
-    async fn list_units(&self) -> Result<Vec<crate::api::types::Unit>, ApiError> {
-        self.0.list_units().await
+    async fn list_units(
+        &self,
+        next: Option<&Cursor>,
+    ) -> Result<Page<crate::api::types::Unit>, ApiError> {
+        self.0.list_units(next).await
     }
     async fn list_suppliers(
         &self,
         organization_number: Option<&str>,
-        page: u32,
-    ) -> Result<crate::client::Page<crate::api::types::Supplier>, ApiError> {
-        self.0.list_suppliers(organization_number, page).await
+        next: Option<&Cursor>,
+    ) -> Result<Page<crate::api::types::Supplier>, ApiError> {
+        self.0.list_suppliers(organization_number, next).await
     }
 }
 

@@ -7,9 +7,13 @@
 //! ```
 //!
 //! The reader runs on a blocking thread and can never be more than a small
-//! window ahead of the workers; at most `concurrency` rows are in flight; the
-//! [`Pacer`] spaces every request. A stop signal (Ctrl-C, SIGTERM)
-//! stops the reading; rows in flight get a bounded time to finish.
+//! window ahead of the workers; a row starts only with one of `concurrency`
+//! slots; the [`Pacer`] spaces every request. A row settling an unknown
+//! outcome ([`row`]) gives its slot back while it waits, so that waiting rows
+//! do not slow the others (a new row may start meanwhile); at most
+//! [`SETTLING_ROWS`] rows more than `concurrency` are in flight. A stop signal (Ctrl-C, SIGTERM) stops the
+//! reading; rows in flight get a bounded time to finish (a row still settling
+//! then is in the sending journal, and `--resume` settles it again).
 
 pub mod existing;
 pub mod journal;
@@ -36,9 +40,9 @@ use crate::progress::Progress;
 use crate::results::{OutputError, RecordSink, RowRecord, Tally};
 use crate::validate::PreparedRow;
 use existing::{ExistingIndex, ExistingMode};
-use journal::Journal;
+use journal::{Journal, MaybeSent};
 use references::References;
-use row::{Context, RowJob, RowSettings};
+use row::{Context, EarlierSend, Ledger, RowJob, RowSettings, Slot};
 
 /// How a run is carried out.
 #[derive(Debug, Clone)]
@@ -65,8 +69,12 @@ pub struct Input {
     /// processed again, only counted: the sinks already hold them.
     pub kept: Vec<RowRecord>,
     /// Rows an earlier run may have sent without recording an outcome.
-    pub maybe_sent: HashSet<u64>,
+    pub maybe_sent: MaybeSent,
 }
+
+/// Rows in flight beyond `concurrency` at most: rows settling an unknown
+/// outcome, which hold no concurrency slot while they wait.
+pub const SETTLING_ROWS: usize = 256;
 
 /// Why a run ended.
 #[derive(Debug, Clone)]
@@ -116,6 +124,10 @@ pub struct Report {
     pub elapsed: Duration,
     /// Whether existing products were prefetched (else looked up per row).
     pub prefetched: Option<usize>,
+    /// Rows that settled an unknown outcome (waited and looked up again).
+    pub settled: u64,
+    /// Of those, rows whose product was found while settling.
+    pub settled_found: u64,
 }
 
 /// Where a run's outcomes go and what it shares with the client.
@@ -188,10 +200,16 @@ pub async fn run<A: ProductApi>(
         api,
         settings: plan.row.clone(),
         references: References::new(plan.create_categories, plan.row.dry_run),
+        ledger: Ledger::new(index.as_ref()),
         index,
+        ean_catalogue: Default::default(),
         journal,
         counters: counters.clone(),
+        slots: Arc::new(tokio::sync::Semaphore::new(plan.concurrency.max(1))),
     });
+    // The earlier run sent its journaled rows before its journal was last written.
+    let now = tokio::time::Instant::now();
+    let journal_written = now.checked_sub(maybe_sent.age).unwrap_or(now);
 
     let window = plan.concurrency.max(1) * 2;
     let (record_tx, record_rx) = mpsc::channel::<RowRecord>(window * 4);
@@ -227,16 +245,28 @@ pub async fn run<A: ProductApi>(
             if kept_rows.contains(&row.row) {
                 continue;
             }
-            let maybe_sent = maybe_sent.contains(&row.row);
-            if job_tx.blocking_send(RowJob { row, maybe_sent }).is_err() {
+            let earlier = maybe_sent.get(row.row).map(|high_water| EarlierSend {
+                high_water,
+                at_latest: journal_written,
+            });
+            if job_tx.blocking_send(RowJob { row, earlier }).is_err() {
                 break;
             }
         }
         read
     });
 
-    let end = submit_all(ctx, job_rx, record_tx, plan.concurrency, halt, plan.grace).await;
+    let end = submit_all(
+        ctx.clone(),
+        job_rx,
+        record_tx,
+        plan.concurrency,
+        halt,
+        plan.grace,
+    )
+    .await;
     forward.abort();
+    let (settled, settled_found) = ctx.ledger.settled();
     let (end, rows_read) = match reader.await {
         Ok(read) => (end, read),
         // A panic while reading or validating: the rows after it were never
@@ -269,12 +299,16 @@ pub async fn run<A: ProductApi>(
         rows_read,
         elapsed: started.elapsed(),
         prefetched,
+        settled,
+        settled_found,
     })
 }
 
-/// Processes jobs with at most `concurrency` in flight, sending each finished
-/// row to `records`. After `stop` turns true no new job is started, and rows
-/// in flight get `grace` to finish.
+/// Processes jobs, each started only with one of the context's concurrency
+/// slots (`concurrency` of them) and with up to [`SETTLING_ROWS`] more in
+/// flight while they settle, sending each finished row to `records`. After
+/// `stop` turns true no new job is started, and rows in flight get `grace`
+/// to finish.
 pub async fn submit_all<A: ProductApi>(
     ctx: Arc<Context<A>>,
     jobs: mpsc::Receiver<RowJob>,
@@ -289,18 +323,20 @@ pub async fn submit_all<A: ProductApi>(
         }
     };
     let work = async {
-        let jobs =
-            futures::stream::unfold(
-                jobs,
-                |mut rx| async move { rx.recv().await.map(|j| (j, rx)) },
-            )
-            .take_until(stopped(stop.clone()));
+        let slots = ctx.slots.clone();
+        // A job is taken from the channel only once a slot is free.
+        let jobs = futures::stream::unfold((jobs, slots), |(mut rx, slots)| async move {
+            let slot = Slot::take(&slots).await;
+            let job = rx.recv().await?;
+            Some(((job, slot), (rx, slots)))
+        })
+        .take_until(stopped(stop.clone()));
         let done = jobs
-            .map(|job| {
+            .map(|(job, slot)| {
                 let ctx = ctx.clone();
-                async move { row::process(&ctx, job).await }
+                async move { row::process(&ctx, job, slot).await }
             })
-            .buffer_unordered(concurrency.max(1));
+            .buffer_unordered(concurrency.max(1) + SETTLING_ROWS);
         let mut done = std::pin::pin!(done);
         while let Some(result) = done.next().await {
             match result {

@@ -15,10 +15,10 @@
 //! Rows kept by `--resume`: those `created`, `updated` or `skipped`, and those
 //! `failed` because their outcome could not be confirmed and they have no key
 //! to look them up by (sending them again could make a duplicate). Every
-//! other row is processed again; rows in the sending journal are looked up
-//! before they are sent.
+//! other row is processed again; rows in the sending journal are settled
+//! (looked up, waited for, looked up again) before they are sent
+//! ([`crate::pipeline::row`]).
 
-use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::journal::{journal_path, Journal};
+use super::journal::{journal_path, Journal, MaybeSent};
 use crate::results::{atomic, ResultsLayout, ResultsWriter, RowRecord, RowStatus};
 
 /// How the error column of a row starts when its POST may have created a
@@ -52,7 +52,7 @@ pub struct ResumePoint {
     /// Outcomes kept from an earlier run.
     pub kept: Vec<RowRecord>,
     /// Rows an earlier run may have sent without recording an outcome.
-    pub maybe_sent: HashSet<u64>,
+    pub maybe_sent: MaybeSent,
     /// The sending journal's path.
     pub journal: PathBuf,
     /// Held while the run goes on.
@@ -303,7 +303,7 @@ impl ResumePoint {
         Ok(ResumePoint {
             results,
             kept: Vec::new(),
-            maybe_sent: HashSet::new(),
+            maybe_sent: MaybeSent::default(),
             journal,
             lock,
         })

@@ -1,6 +1,7 @@
 //! Retrying: exponential backoff with full jitter for failures that are safe
-//! to repeat, and waiting out 429s (with their own, larger budget, since the
-//! pacer slows the whole run down after each one).
+//! to repeat, waiting out 429s (with their own, larger budget, since the
+//! pacer slows the whole run down after each one), and the settle schedule
+//! of a POST whose outcome is unknown ([`SettlePolicy`]).
 
 use std::future::Future;
 use std::time::Duration;
@@ -52,6 +53,45 @@ impl RetryPolicy {
             Some(d) => d + Duration::from_millis(rand::rng().random_range(0..=250)),
             None => self.backoff(attempt).max(self.base),
         }
+    }
+}
+
+/// How long a row whose POST has an unknown outcome waits, and when it looks
+/// its product up meanwhile, before it may be sent again (`--settle`).
+///
+/// A server may finish a POST after its client gave up, and a new product may
+/// reach search results only after a delay; one lookup at once proves nothing.
+/// The row is looked up `lookups` times, evenly spread over `time` after the
+/// outcome became unknown (by default at a third, two thirds and all of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettlePolicy {
+    /// The whole wait (`--settle`).
+    pub time: Duration,
+    /// Lookups spread over it; at least one, the last at `time`.
+    pub lookups: u32,
+}
+
+impl SettlePolicy {
+    /// The shortest default settle time.
+    pub const MIN_DEFAULT: Duration = Duration::from_secs(5);
+    /// Lookups per settle by default.
+    pub const DEFAULT_LOOKUPS: u32 = 3;
+
+    /// The default for a request timeout: `max(timeout, 5 s)`, so that a
+    /// server taking up to twice the timeout over a POST is still waited for,
+    /// and the search lag of a fast one is covered; three lookups.
+    pub fn for_timeout(timeout: Duration) -> SettlePolicy {
+        SettlePolicy {
+            time: timeout.max(Self::MIN_DEFAULT),
+            lookups: Self::DEFAULT_LOOKUPS,
+        }
+    }
+
+    /// When to look, counted from the moment the outcome became unknown:
+    /// `time × i / lookups` for `i` in `1..=lookups`.
+    pub fn checkpoints(&self) -> impl Iterator<Item = Duration> + '_ {
+        let n = self.lookups.max(1);
+        (1..=n).map(move |i| self.time.mul_f64(f64::from(i) / f64::from(n)))
     }
 }
 
@@ -141,6 +181,28 @@ mod tests {
         );
         assert!(a.next_wait(&p, ErrorClass::Permanent).is_none());
         assert!(a.next_wait(&p, ErrorClass::Fatal).is_none());
+    }
+
+    #[test]
+    fn settle_checkpoints_spread_over_the_settle_time() {
+        let p = SettlePolicy::for_timeout(Duration::from_secs(1));
+        assert_eq!(p.time, Duration::from_secs(5));
+        let at: Vec<Duration> = p.checkpoints().collect();
+        assert_eq!(at.len(), 3);
+        assert_eq!(at[2], Duration::from_secs(5));
+        assert!(at[0] > Duration::from_millis(1600) && at[0] < Duration::from_millis(1700));
+        assert_eq!(
+            SettlePolicy::for_timeout(Duration::from_secs(30)).time,
+            Duration::from_secs(30)
+        );
+        let one = SettlePolicy {
+            time: Duration::from_secs(2),
+            lookups: 0,
+        };
+        assert_eq!(
+            one.checkpoints().collect::<Vec<_>>(),
+            [Duration::from_secs(2)]
+        );
     }
 
     #[tokio::test(start_paused = true)]

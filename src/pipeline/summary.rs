@@ -28,6 +28,11 @@ pub struct Summary {
     pub retries: u64,
     /// 429 answers received.
     pub rate_limited: u64,
+    /// Rows whose POST had an unknown outcome and that settled (waited,
+    /// looked up again) before being sent again or recorded.
+    pub settled: u64,
+    /// Of those, rows whose product was found while settling (so not sent again).
+    pub settled_found: u64,
     /// Wall time in seconds.
     pub elapsed_seconds: f64,
     /// Requests per second achieved.
@@ -69,6 +74,8 @@ impl Summary {
             requests,
             retries: counters.retries.load(Ordering::Relaxed),
             rate_limited: counters.rate_limited.load(Ordering::Relaxed),
+            settled: report.settled,
+            settled_found: report.settled_found,
             elapsed_seconds: (secs * 1000.0).round() / 1000.0,
             requests_per_second: per_sec(requests),
             rows_per_second: per_sec(t.done),
@@ -115,6 +122,13 @@ impl fmt::Display for Summary {
             "  requests:  {} ({} retries, {} answered 429)",
             self.requests, self.retries, self.rate_limited
         )?;
+        if self.settled > 0 {
+            writeln!(
+                f,
+                "  settled:   {} (outcome unknown at first; {} found by a later lookup)",
+                self.settled, self.settled_found
+            )?;
+        }
         write!(
             f,
             "  elapsed:   {} ({:.1} requests/s, {:.1} rows/s)",

@@ -6,10 +6,11 @@ use std::sync::Mutex;
 
 use super::*;
 use crate::api::types::{Category, IdRef, NewCategory, NewProduct, Product, Supplier, Unit};
-use crate::client::{Answer, Page, ProductKey};
+use crate::client::{Answer, Cursor, Page, ProductQuery};
 use crate::results::RowStatus;
-use crate::validate::{Draft, Problem, Reference};
-use retry::RetryPolicy;
+use crate::validate::{Draft, Problem, ProblemKind, Reference};
+use journal::MaybeSent;
+use retry::{RetryPolicy, SettlePolicy};
 
 /// What the next create call does.
 #[derive(Debug, Clone)]
@@ -18,6 +19,9 @@ enum Fault {
     Before(ApiError),
     /// Creates, then fails (the client cannot know).
     After(ApiError),
+    /// Fails at once, and creates the product this long afterwards (a
+    /// server finishing a POST whose client gave up).
+    Late(Duration, ApiError),
 }
 
 #[derive(Debug, Default)]
@@ -30,6 +34,12 @@ struct Mock {
     category_creates: AtomicU32,
     lookups: AtomicU32,
     refuse_auth: bool,
+    /// How long a new product stays out of listings and searches.
+    search_lag: Duration,
+    /// When each product becomes searchable, by id.
+    visible_at: Mutex<HashMap<i64, tokio::time::Instant>>,
+    /// Each POST's number and time.
+    posts: Mutex<Vec<(Option<String>, tokio::time::Instant)>>,
 }
 
 impl Mock {
@@ -64,6 +74,10 @@ impl Mock {
             ..Product::default()
         };
         all.push(product.clone());
+        self.visible_at
+            .lock()
+            .unwrap()
+            .insert(product.id, tokio::time::Instant::now() + self.search_lag);
         product
     }
     fn count_number(&self, n: &str) -> usize {
@@ -106,12 +120,24 @@ impl ProductApi for Arc<Mock> {
     }
     async fn create_product(&self, product: &NewProduct) -> Result<Answer<Product>, ApiError> {
         self.creates.fetch_add(1, Ordering::SeqCst);
+        self.posts
+            .lock()
+            .unwrap()
+            .push((product.number.clone(), tokio::time::Instant::now()));
         tokio::task::yield_now().await;
         let fault = self.create_faults.lock().unwrap().pop_front();
         match fault {
             Some(Fault::Before(e)) => Err(e),
             Some(Fault::After(e)) => {
                 self.insert(product);
+                Err(e)
+            }
+            Some(Fault::Late(after, e)) => {
+                let (mock, product) = (self.clone(), product.clone());
+                tokio::spawn(async move {
+                    tokio::time::sleep(after).await;
+                    mock.insert(&product);
+                });
                 Err(e)
             }
             None => Ok(ok(self.insert(product), 201)),
@@ -133,28 +159,32 @@ impl ProductApi for Arc<Mock> {
         }
         Ok(ok(p.clone(), 200))
     }
-    async fn find_products(&self, key: &ProductKey) -> Result<Answer<Vec<Product>>, ApiError> {
-        self.lookups.fetch_add(1, Ordering::SeqCst);
+    async fn list_products(
+        &self,
+        query: &ProductQuery,
+        next: Option<&Cursor>,
+    ) -> Result<Page<Product>, ApiError> {
+        if *query != ProductQuery::All {
+            self.lookups.fetch_add(1, Ordering::SeqCst);
+        }
         let all = self.products.lock().unwrap();
-        Ok(ok(
-            all.iter().filter(|p| key.matches(p)).cloned().collect(),
-            200,
-        ))
-    }
-    async fn list_products(&self, page: u32, limit: u32) -> Result<Page<Product>, ApiError> {
-        let all = self.products.lock().unwrap();
-        let start = ((page - 1) * limit) as usize;
-        let items: Vec<Product> = all
+        let visible = self.visible_at.lock().unwrap();
+        let now = tokio::time::Instant::now();
+        let matching: Vec<&Product> = all
             .iter()
-            .skip(start)
-            .take(limit as usize)
-            .cloned()
+            .filter(|p| visible.get(&p.id).is_none_or(|at| *at <= now))
+            .filter(|p| match query {
+                ProductQuery::All => true,
+                ProductQuery::Number(n) => p.number.as_deref() == Some(n.as_str()),
+                ProductQuery::Search(s) => p.name.as_deref() == Some(s.as_str()),
+                ProductQuery::EanHint(e) => p.ean.as_deref() == Some(e.as_str()),
+            })
             .collect();
-        let more = start + items.len() < all.len();
-        Ok(Page { items, more })
+        Ok(mock_page(&matching, next, 100))
     }
-    async fn list_categories(&self) -> Result<Vec<Category>, ApiError> {
-        Ok(self.categories.lock().unwrap().clone())
+    async fn list_categories(&self, next: Option<&Cursor>) -> Result<Page<Category>, ApiError> {
+        let all = self.categories.lock().unwrap().clone();
+        Ok(mock_page(&all.iter().collect::<Vec<_>>(), next, 2))
     }
     async fn create_category(&self, category: &NewCategory) -> Result<Category, ApiError> {
         self.category_creates.fetch_add(1, Ordering::SeqCst);
@@ -168,17 +198,20 @@ impl ProductApi for Arc<Mock> {
         all.push(c.clone());
         Ok(c)
     }
-    async fn list_units(&self) -> Result<Vec<Unit>, ApiError> {
-        Ok(vec![Unit {
-            id: Some(7),
-            name: Some("Stykk".into()),
-            symbol: Some("stk".into()),
-        }])
+    async fn list_units(&self, _next: Option<&Cursor>) -> Result<Page<Unit>, ApiError> {
+        Ok(Page::new(
+            vec![Unit {
+                id: Some(7),
+                name: Some("Stykk".into()),
+                symbol: Some("stk".into()),
+            }],
+            None,
+        ))
     }
     async fn list_suppliers(
         &self,
         org: Option<&str>,
-        _page: u32,
+        _next: Option<&Cursor>,
     ) -> Result<Page<Supplier>, ApiError> {
         let all = vec![Supplier {
             id: 30,
@@ -192,8 +225,22 @@ impl ProductApi for Arc<Mock> {
                 org.is_none_or(|o| s.organization_number.as_deref().unwrap().replace(' ', "") == o)
             })
             .collect();
-        Ok(Page { items, more: false })
+        Ok(Page::new(items, None))
     }
+}
+
+/// A page of `size` items of `all`, the cursor being the offset.
+fn mock_page<T: Clone>(all: &[&T], next: Option<&Cursor>, size: usize) -> Page<T> {
+    let start: usize = next.map_or(0, |c| c.as_str().parse().unwrap());
+    let items: Vec<T> = all
+        .iter()
+        .skip(start)
+        .take(size)
+        .map(|t| (*t).clone())
+        .collect();
+    let end = start + items.len();
+    let next = (end < all.len()).then(|| Cursor::new(end.to_string()));
+    Page::new(items, next)
 }
 
 fn draft(number: Option<&str>, category: Reference) -> Draft {
@@ -231,6 +278,10 @@ fn plan(existing: ExistingMode) -> PipelinePlan {
                 base: Duration::from_millis(1),
                 cap: Duration::from_millis(5),
             },
+            settle: SettlePolicy {
+                time: Duration::from_millis(30),
+                lookups: 3,
+            },
             sheet: None,
         },
         create_categories: false,
@@ -250,14 +301,14 @@ async fn run_with(
     mock: &Arc<Mock>,
     plan: PipelinePlan,
     input: Vec<PreparedRow>,
-    maybe_sent: &[u64],
+    maybe_sent: MaybeSent,
 ) -> Run {
     let total = input.len() as u64;
     let input = Input {
         rows: Box::new(input.into_iter()),
         total: Some(total),
         kept: Vec::new(),
-        maybe_sent: maybe_sent.iter().copied().collect(),
+        maybe_sent,
     };
     let sink = MemorySink::default();
     let counters = Arc::new(RequestCounters::default());
@@ -300,7 +351,13 @@ async fn faults_never_lose_a_row_nor_duplicate_one() {
     ] {
         mock.fault(f);
     }
-    let run = run_with(&mock, plan(ExistingMode::Skip), rows(40), &[]).await;
+    let run = run_with(
+        &mock,
+        plan(ExistingMode::Skip),
+        rows(40),
+        MaybeSent::default(),
+    )
+    .await;
     assert!(matches!(run.report.end, RunEnd::Completed));
     assert_eq!(run.records.len(), 40);
     assert_eq!(
@@ -322,7 +379,10 @@ async fn faults_never_lose_a_row_nor_duplicate_one() {
             .clone();
         assert_eq!(r.id, Some(p.id));
     }
-    assert_eq!(RequestCounters::get(&run.counters.retries), 8);
+    // Sent again: after 500, no connection, 503 and 429. The four unknown
+    // outcomes settled and found their products.
+    assert_eq!(RequestCounters::get(&run.counters.retries), 4);
+    assert_eq!((run.report.settled, run.report.settled_found), (4, 4));
     assert_eq!(run.report.tally.created, 40);
 }
 
@@ -335,7 +395,13 @@ async fn unknown_outcome_without_key_is_failed_and_never_resent() {
         cells: vec![],
         outcome: Ok(draft(None, Reference::Id(1))),
     };
-    let run = run_with(&mock, plan(ExistingMode::Skip), vec![row], &[]).await;
+    let run = run_with(
+        &mock,
+        plan(ExistingMode::Skip),
+        vec![row],
+        MaybeSent::default(),
+    )
+    .await;
     let r = &run.records[0];
     assert_eq!(r.status, RowStatus::Failed);
     assert!(
@@ -357,7 +423,13 @@ async fn permanent_errors_fail_the_row_with_message_and_trace() {
         trace_id: Some("t-9".into()),
         retry_after: None,
     }));
-    let run = run_with(&mock, plan(ExistingMode::Skip), rows(1), &[]).await;
+    let run = run_with(
+        &mock,
+        plan(ExistingMode::Skip),
+        rows(1),
+        MaybeSent::default(),
+    )
+    .await;
     let r = &run.records[0];
     assert_eq!(
         (r.status, r.http_status, r.trace_id.as_deref()),
@@ -377,12 +449,20 @@ async fn invalid_rows_are_recorded_without_requests() {
         row: 5,
         cells: vec!["x".into()],
         outcome: Err(vec![Problem {
+            row: 5,
             column: Some("Price".into()),
             value: Some("abc".into()),
+            kind: ProblemKind::NotANumber,
             message: "is not a number".into(),
         }]),
     };
-    let run = run_with(&mock, plan(ExistingMode::Skip), vec![row], &[]).await;
+    let run = run_with(
+        &mock,
+        plan(ExistingMode::Skip),
+        vec![row],
+        MaybeSent::default(),
+    )
+    .await;
     assert_eq!(run.records[0].status, RowStatus::Invalid);
     assert_eq!(
         run.records[0].error.as_deref(),
@@ -394,10 +474,22 @@ async fn invalid_rows_are_recorded_without_requests() {
 #[tokio::test]
 async fn existing_products_skip_update_fail_create() {
     let mock = Arc::new(Mock::with_categories(&["Tools"]));
-    run_with(&mock, plan(ExistingMode::Skip), rows(3), &[]).await;
+    run_with(
+        &mock,
+        plan(ExistingMode::Skip),
+        rows(3),
+        MaybeSent::default(),
+    )
+    .await;
     assert_eq!(mock.creates.load(Ordering::SeqCst), 3);
 
-    let again = run_with(&mock, plan(ExistingMode::Skip), rows(3), &[]).await;
+    let again = run_with(
+        &mock,
+        plan(ExistingMode::Skip),
+        rows(3),
+        MaybeSent::default(),
+    )
+    .await;
     assert!(again
         .records
         .iter()
@@ -408,7 +500,13 @@ async fn existing_products_skip_update_fail_create() {
     if let Ok(d) = &mut changed[1].outcome {
         d.product.sales_price = Some(99.0);
     }
-    let upd = run_with(&mock, plan(ExistingMode::Update), changed, &[]).await;
+    let upd = run_with(
+        &mock,
+        plan(ExistingMode::Update),
+        changed,
+        MaybeSent::default(),
+    )
+    .await;
     let statuses: Vec<RowStatus> = upd.records.iter().map(|r| r.status).collect();
     assert_eq!(
         statuses,
@@ -416,7 +514,13 @@ async fn existing_products_skip_update_fail_create() {
     );
     assert_eq!(mock.patches.load(Ordering::SeqCst), 1);
 
-    let fail = run_with(&mock, plan(ExistingMode::Fail), rows(1), &[]).await;
+    let fail = run_with(
+        &mock,
+        plan(ExistingMode::Fail),
+        rows(1),
+        MaybeSent::default(),
+    )
+    .await;
     assert_eq!(fail.records[0].status, RowStatus::Failed);
     assert!(fail.records[0]
         .error
@@ -424,7 +528,13 @@ async fn existing_products_skip_update_fail_create() {
         .unwrap()
         .contains("a product with number \"P0\" already exists (id "));
 
-    let create = run_with(&mock, plan(ExistingMode::Create), rows(1), &[]).await;
+    let create = run_with(
+        &mock,
+        plan(ExistingMode::Create),
+        rows(1),
+        MaybeSent::default(),
+    )
+    .await;
     assert_eq!(create.records[0].status, RowStatus::Created);
     assert_eq!(mock.count_number("P0"), 2);
 }
@@ -435,12 +545,182 @@ async fn rows_that_may_have_been_sent_are_looked_up_first() {
     mock.insert(&draft(Some("P0"), Reference::Id(1)).product);
     let mut p = plan(ExistingMode::Create);
     p.concurrency = 1;
-    let run = run_with(&mock, p, rows(2), &[2, 3]).await;
+    // The earlier run had seen no product id when it sent rows 2 and 3.
+    let sent = MaybeSent {
+        rows: [(2, Some(0)), (3, Some(0))].into(),
+        age: Duration::ZERO,
+    };
+    let run = run_with(&mock, p, rows(2), sent).await;
     assert_eq!(run.records[0].status, RowStatus::Created);
     assert_eq!(run.records[0].id, Some(1));
     assert_eq!(run.records[1].status, RowStatus::Created);
     assert_eq!(mock.products.lock().unwrap().len(), 2);
     assert_eq!(mock.creates.load(Ordering::SeqCst), 1);
+}
+
+fn settle_plan(existing: ExistingMode, settle_secs: u64) -> PipelinePlan {
+    let mut p = plan(existing);
+    p.row.settle = SettlePolicy {
+        time: Duration::from_secs(settle_secs),
+        lookups: 3,
+    };
+    p
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_late_completion_is_found_at_the_second_lookup_and_not_sent_again() {
+    let mut mock = Mock::with_categories(&["Tools"]);
+    mock.search_lag = Duration::from_millis(1500);
+    let mock = Arc::new(mock);
+    // The client gives up at once; the server creates the product 1.5 s
+    // later, searchable 1.5 s after that: after the lookup at 5/3 s, before
+    // the one at 10/3 s.
+    mock.fault(Fault::Late(Duration::from_millis(1500), ApiError::Timeout));
+    let run = run_with(
+        &mock,
+        settle_plan(ExistingMode::Skip, 5),
+        rows(1),
+        MaybeSent::default(),
+    )
+    .await;
+    let r = &run.records[0];
+    assert_eq!(r.status, RowStatus::Created, "{r:?}");
+    assert_eq!(r.id, Some(1));
+    assert_eq!(mock.creates.load(Ordering::SeqCst), 1, "never sent again");
+    assert_eq!(mock.count_number("P0"), 1);
+    assert_eq!(
+        mock.lookups.load(Ordering::SeqCst),
+        2,
+        "found at the second"
+    );
+    assert_eq!((run.report.settled, run.report.settled_found), (1, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_product_not_found_after_settling_is_sent_again_once() {
+    let mock = Arc::new(Mock::with_categories(&["Tools"]));
+    mock.fault(Fault::Before(ApiError::Timeout));
+    let started = tokio::time::Instant::now();
+    let run = run_with(
+        &mock,
+        settle_plan(ExistingMode::Skip, 6),
+        rows(1),
+        MaybeSent::default(),
+    )
+    .await;
+    assert_eq!(run.records[0].status, RowStatus::Created);
+    assert_eq!(mock.creates.load(Ordering::SeqCst), 2);
+    assert_eq!(mock.count_number("P0"), 1);
+    assert_eq!(
+        mock.lookups.load(Ordering::SeqCst),
+        3,
+        "three lookups first"
+    );
+    let posts = mock.posts.lock().unwrap().clone();
+    assert!(
+        posts[1].1 - started >= Duration::from_secs(6),
+        "sent again only after the settle time"
+    );
+    assert_eq!((run.report.settled, run.report.settled_found), (1, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_older_product_with_the_same_number_is_not_taken_under_existing_create() {
+    let mock = Arc::new(Mock::with_categories(&["Tools"]));
+    // Products from before the run, with the rows' numbers and names.
+    let old_p0 = mock.insert(&draft(Some("P0"), Reference::Id(1)).product).id;
+    let old_p1 = mock.insert(&draft(Some("P1"), Reference::Id(1)).product).id;
+    // P0's POST times out without creating; P1's creates late.
+    mock.fault(Fault::Before(ApiError::Timeout));
+    mock.fault(Fault::Late(Duration::from_millis(500), ApiError::Timeout));
+    let mut p = settle_plan(ExistingMode::Create, 3);
+    p.concurrency = 1;
+    let run = run_with(&mock, p, rows(2), MaybeSent::default()).await;
+    let (r0, r1) = (&run.records[0], &run.records[1]);
+    assert_eq!(r0.status, RowStatus::Created, "{r0:?}");
+    assert_eq!(r1.status, RowStatus::Created, "{r1:?}");
+    assert_ne!(r0.id, Some(old_p0), "the old product is not the row's");
+    assert_ne!(r1.id, Some(old_p1), "the old product is not the row's");
+    assert_eq!(mock.count_number("P0"), 2, "the row made its own");
+    assert_eq!(mock.count_number("P1"), 2, "the late one, not sent again");
+    assert_eq!(mock.creates.load(Ordering::SeqCst), 3);
+    for r in [r0, r1] {
+        let p = mock
+            .products
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|p| Some(p.id) == r.id)
+            .cloned()
+            .unwrap();
+        assert_eq!(p.number.as_ref(), Some(&r.cells[0]));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn settling_rows_give_their_slot_to_other_rows() {
+    let mock = Arc::new(Mock::with_categories(&["Tools"]));
+    mock.fault(Fault::After(status(504)));
+    let mut p = settle_plan(ExistingMode::Create, 30);
+    p.concurrency = 1;
+    let started = tokio::time::Instant::now();
+    let run = run_with(&mock, p, rows(5), MaybeSent::default()).await;
+    assert!(run.records.iter().all(|r| r.status == RowStatus::Created));
+    assert_eq!(mock.products.lock().unwrap().len(), 5);
+    let posts = mock.posts.lock().unwrap().clone();
+    assert_eq!(posts.len(), 5);
+    assert!(
+        posts
+            .iter()
+            .all(|(_, at)| *at - started < Duration::from_secs(1)),
+        "the other rows went while the first settled: {posts:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn journaled_rows_settle_unless_the_journal_is_old() {
+    // Written just now: the killed run's POST may still land, so three lookups.
+    let mock = Arc::new(Mock::with_categories(&["Tools"]));
+    let sent = MaybeSent {
+        rows: [(2, Some(0))].into(),
+        age: Duration::ZERO,
+    };
+    let run = run_with(&mock, settle_plan(ExistingMode::Create, 3), rows(1), sent).await;
+    assert_eq!(run.records[0].status, RowStatus::Created);
+    assert_eq!(mock.lookups.load(Ordering::SeqCst), 3);
+    assert_eq!(mock.creates.load(Ordering::SeqCst), 1);
+
+    // Written an hour ago: one lookup decides.
+    let mock = Arc::new(Mock::with_categories(&["Tools"]));
+    let sent = MaybeSent {
+        rows: [(2, Some(0))].into(),
+        age: Duration::from_secs(3600),
+    };
+    let run = run_with(&mock, settle_plan(ExistingMode::Create, 3), rows(1), sent).await;
+    assert_eq!(run.records[0].status, RowStatus::Created);
+    assert_eq!(mock.lookups.load(Ordering::SeqCst), 1);
+
+    // A journaled row without a key is never sent again.
+    let mock = Arc::new(Mock::with_categories(&["Tools"]));
+    let row = PreparedRow {
+        row: 2,
+        cells: vec![],
+        outcome: Ok(draft(None, Reference::Id(1))),
+    };
+    let run = run_with(
+        &mock,
+        settle_plan(ExistingMode::Skip, 3),
+        vec![row],
+        MaybeSent::rows([2]),
+    )
+    .await;
+    assert_eq!(run.records[0].status, RowStatus::Failed);
+    assert!(run.records[0]
+        .error
+        .as_deref()
+        .unwrap()
+        .starts_with(resume::UNCONFIRMED_NO_KEY));
+    assert_eq!(mock.creates.load(Ordering::SeqCst), 0);
 }
 
 #[tokio::test]
@@ -465,7 +745,13 @@ async fn categories_by_name_and_created_once_under_concurrency() {
             )
         })
         .collect();
-    let without = run_with(&mock, plan(ExistingMode::Skip), input.clone(), &[]).await;
+    let without = run_with(
+        &mock,
+        plan(ExistingMode::Skip),
+        input.clone(),
+        MaybeSent::default(),
+    )
+    .await;
     let invalid: Vec<&RowRecord> = without
         .records
         .iter()
@@ -493,7 +779,7 @@ async fn categories_by_name_and_created_once_under_concurrency() {
     let mut p = plan(ExistingMode::Skip);
     p.create_categories = true;
     p.concurrency = 8;
-    let with = run_with(&mock, p, input, &[]).await;
+    let with = run_with(&mock, p, input, MaybeSent::default()).await;
     assert!(
         with.records
             .iter()
@@ -525,7 +811,13 @@ async fn units_and_suppliers_by_name_symbol_and_org_number() {
         cells: vec![],
         outcome: Ok(d),
     });
-    let run = run_with(&mock, plan(ExistingMode::Skip), input.collect(), &[]).await;
+    let run = run_with(
+        &mock,
+        plan(ExistingMode::Skip),
+        input.collect(),
+        MaybeSent::default(),
+    )
+    .await;
     assert_eq!(run.records[0].status, RowStatus::Created);
     assert_eq!(run.records[1].status, RowStatus::Created);
     assert_eq!(run.records[2].status, RowStatus::Invalid);
@@ -548,7 +840,7 @@ async fn dry_run_writes_nothing_and_says_what_would_happen() {
         cells: vec![],
         outcome: Ok(draft(Some("Q"), Reference::Name("Brand new".into()))),
     });
-    let run = run_with(&mock, p, input, &[]).await;
+    let run = run_with(&mock, p, input, MaybeSent::default()).await;
     assert_eq!(run.records[0].status, RowStatus::Skipped);
     assert_eq!(run.records[1].status, RowStatus::Valid);
     assert_eq!(
@@ -647,7 +939,7 @@ async fn journal_marks_rows_before_sending_and_is_removed_after_a_full_run() {
     mock.fault(Fault::After(status(502)));
     let mut p = plan(ExistingMode::Skip);
     p.journal = Some(path.clone());
-    let run = run_with(&mock, p, rows(3), &[]).await;
+    let run = run_with(&mock, p, rows(3), MaybeSent::default()).await;
     assert!(run.records.iter().all(|r| r.status == RowStatus::Created));
     assert!(!path.exists(), "removed after a completed run");
     let _ = HashMap::<u64, u64>::new();
@@ -661,7 +953,13 @@ async fn prefetch_when_cheaper_than_per_row_lookups() {
         mock.insert(&draft(Some(&format!("E{i}")), Reference::Id(1)).product);
     }
     // 3 pages of existing products for 100 rows: prefetched, no per-row lookups.
-    let many = run_with(&mock, plan(ExistingMode::Skip), rows(100), &[]).await;
+    let many = run_with(
+        &mock,
+        plan(ExistingMode::Skip),
+        rows(100),
+        MaybeSent::default(),
+    )
+    .await;
     assert_eq!(many.report.prefetched, Some(2500));
     assert_eq!(mock.lookups.load(Ordering::SeqCst), 0);
     assert_eq!(many.report.tally.created, 100);
@@ -673,7 +971,7 @@ async fn prefetch_when_cheaper_than_per_row_lookups() {
             d.product.number = Some(format!("N{}", r.row));
         }
     }
-    let few = run_with(&mock, plan(ExistingMode::Skip), two, &[]).await;
+    let few = run_with(&mock, plan(ExistingMode::Skip), two, MaybeSent::default()).await;
     assert_eq!(few.report.prefetched, None);
     assert_eq!(mock.lookups.load(Ordering::SeqCst), 2);
     assert_eq!(few.report.tally.created, 2);

@@ -111,6 +111,7 @@ pub(super) fn read(path: &Path) -> io::Result<Vec<RowRecord>> {
             http_status: record[4].parse().ok(),
             trace_id: opt(&record[5]),
             error: opt(restore_formula(&record[6])),
+            problems: Vec::new(),
             cells: record
                 .iter()
                 .skip(STATUS_COLUMNS.len())

@@ -9,10 +9,15 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Deserialize;
 
 use super::{FormatSink, ResultsLayout, RowRecord, RowStatus};
+use crate::validate::Problem;
 
 pub(super) struct JsonlSink {
     file: BufWriter<File>,
     headers: Vec<String>,
+    /// Also write each row's problems as data: the journal of an .xlsx
+    /// results file needs them for its notes; a .jsonl results file keeps
+    /// its documented fields.
+    with_problems: bool,
 }
 
 impl JsonlSink {
@@ -20,6 +25,7 @@ impl JsonlSink {
         path: &Path,
         layout: &ResultsLayout,
         append: bool,
+        with_problems: bool,
     ) -> io::Result<JsonlSink> {
         let file = if append {
             OpenOptions::new().append(true).open(path)?
@@ -29,6 +35,7 @@ impl JsonlSink {
         Ok(JsonlSink {
             file: BufWriter::with_capacity(256 * 1024, file),
             headers: unique_headers(&layout.headers),
+            with_problems,
         })
     }
 }
@@ -59,6 +66,9 @@ impl FormatSink for JsonlSink {
         map.serialize_entry("http_status", &r.http_status)?;
         map.serialize_entry("trace_id", &r.trace_id)?;
         map.serialize_entry("error", &r.error)?;
+        if self.with_problems && !r.problems.is_empty() {
+            map.serialize_entry("problems", &r.problems)?;
+        }
         map.serialize_entry(
             "cells",
             &Cells {
@@ -102,6 +112,8 @@ struct Line {
     http_status: Option<u16>,
     trace_id: Option<String>,
     error: Option<String>,
+    #[serde(default)]
+    problems: Vec<Problem>,
     #[serde(default)]
     cells: OrderedValues,
 }
@@ -161,6 +173,7 @@ pub(super) fn parse_line(line: &[u8]) -> Option<RowRecord> {
         http_status: l.http_status,
         trace_id: l.trace_id,
         error: l.error,
+        problems: l.problems,
         cells: l.cells.0,
     })
 }

@@ -81,6 +81,9 @@ pub struct RowRecord {
     pub trace_id: Option<String>,
     /// What went wrong, in words; several problems separated by `; `.
     pub error: Option<String>,
+    /// The problems of an invalid row as data. Only an .xlsx results file
+    /// shows them (a filled cell with a note each); the text is in `error`.
+    pub problems: Vec<crate::validate::Problem>,
     /// The row's cells as text, one per input column.
     pub cells: Vec<String>,
 }
@@ -155,6 +158,55 @@ pub struct ResultsLayout {
     /// Delimiter of a CSV results file (the input's, so a spreadsheet program
     /// set up for it opens the file as it opened the input).
     pub delimiter: u8,
+}
+
+/// What the *Summary* sheet of an .xlsx results file shows, handed to
+/// [`ResultsWriter::finish_with`] at the end of a run. Other formats ignore it.
+/// Settings are the ones a user chose; never put a secret in them.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// The command: `validate` or `import`.
+    pub command: &'static str,
+    /// When the run started.
+    pub started: std::time::SystemTime,
+    /// When it ended.
+    pub finished: std::time::SystemTime,
+    /// Rows with an outcome, for the achieved rate.
+    pub rows_done: u64,
+    /// Rows by outcome and other figures, in order: (`created`, 12).
+    pub counts: Vec<(String, u64)>,
+    /// The run's settings, in order: (`rate`, `5 requests/s`).
+    pub settings: Vec<(String, String)>,
+    /// The column mapping: each input header and what it fills.
+    pub mapping: Vec<(String, String)>,
+}
+
+impl RunSummary {
+    /// The rows of the mapping part: one per input column, then the constants.
+    pub fn mapping_rows(mapping: &crate::mapping::ColumnMapping) -> Vec<(String, String)> {
+        use crate::mapping::ColumnRole;
+        let mut rows: Vec<(String, String)> = mapping
+            .headers
+            .iter()
+            .zip(&mapping.roles)
+            .filter_map(|(header, role)| {
+                let used = match role {
+                    ColumnRole::Field(field) => field.to_string(),
+                    ColumnRole::Ignored => "(ignored)".to_string(),
+                    ColumnRole::ResultsColumn => return None,
+                    ColumnRole::Duplicate(field) => {
+                        format!("(not used: another column already fills {field})")
+                    }
+                    ColumnRole::Unknown => "(unknown column, not used)".to_string(),
+                };
+                Some((header.clone(), used))
+            })
+            .collect();
+        for c in &mapping.constants {
+            rows.push((format!("constant {}", c.field), c.text.clone()));
+        }
+        rows
+    }
 }
 
 /// A destination for records in one format.
@@ -259,7 +311,12 @@ impl ResultsWriter {
 
     /// Completes the file: in input order (one record per row, the last
     /// written winning), and for `.xlsx` the workbook written from the journal.
-    pub fn finish(mut self) -> io::Result<()> {
+    pub fn finish(self) -> io::Result<()> {
+        self.finish_with(None)
+    }
+
+    /// [`finish`](ResultsWriter::finish), with a Summary sheet in an `.xlsx` file.
+    pub fn finish_with(mut self, summary: Option<&RunSummary>) -> io::Result<()> {
         self.sink.flush()?;
         drop(self.sink);
         if self.in_order && self.format != ResultsFormat::Xlsx {
@@ -269,7 +326,7 @@ impl ResultsWriter {
             ResultsFormat::Xlsx => {
                 let journal = journal_path(&self.path);
                 reorder::journal_in_order(&journal, |records| {
-                    xlsx::write_results(&self.path, &self.layout, records)
+                    xlsx::write_results(&self.path, &self.layout, records, summary)
                 })?;
                 let _ = std::fs::remove_file(journal);
             }
@@ -295,9 +352,12 @@ fn new_sink(
 ) -> io::Result<Box<dyn FormatSink>> {
     Ok(match format {
         ResultsFormat::Csv => Box::new(csv::CsvSink::create(path, layout)?),
-        ResultsFormat::Jsonl | ResultsFormat::Xlsx => {
-            Box::new(jsonl::JsonlSink::create(path, layout, false)?)
-        }
+        ResultsFormat::Jsonl | ResultsFormat::Xlsx => Box::new(jsonl::JsonlSink::create(
+            path,
+            layout,
+            false,
+            format == ResultsFormat::Xlsx,
+        )?),
     })
 }
 
@@ -308,9 +368,12 @@ fn reopen_sink(
 ) -> io::Result<Box<dyn FormatSink>> {
     Ok(match format {
         ResultsFormat::Csv => Box::new(csv::CsvSink::append(path, layout)?),
-        ResultsFormat::Jsonl | ResultsFormat::Xlsx => {
-            Box::new(jsonl::JsonlSink::create(path, layout, true)?)
-        }
+        ResultsFormat::Jsonl | ResultsFormat::Xlsx => Box::new(jsonl::JsonlSink::create(
+            path,
+            layout,
+            true,
+            format == ResultsFormat::Xlsx,
+        )?),
     })
 }
 
@@ -353,6 +416,7 @@ mod tests {
             http_status: Some(201),
             trace_id: None,
             error: (status == RowStatus::Failed).then(|| "=boom, \"quoted\"\nline".to_string()),
+            problems: Vec::new(),
             cells: cells.iter().map(|c| c.to_string()).collect(),
         }
     }

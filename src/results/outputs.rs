@@ -5,7 +5,10 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{PayloadsWriter, RejectsWriter, ResultsLayout, ResultsWriter, RowRecord, RowStatus};
+use super::{
+    PayloadsWriter, RejectsWriter, ResultsLayout, ResultsWriter, RowRecord, RowStatus, RunSummary,
+    Tally,
+};
 use crate::validate::Draft;
 
 /// Writing an output file failed; names the file.
@@ -45,11 +48,24 @@ struct Extra<W> {
     writer: W,
 }
 
+/// Figures the owner of a run adds to the Summary sheet when it is written
+/// (requests, retries), as (label, count).
+pub type ExtraCounts = Box<dyn Fn() -> Vec<(String, u64)> + Send>;
+
+/// The Summary sheet of an .xlsx results file, completed at the end from
+/// the rows this owner saw.
+struct SummarySheet {
+    sheet: RunSummary,
+    extra: ExtraCounts,
+}
+
 /// The results file plus the optional rejects and payloads files.
 pub struct Outputs {
     results: ResultsWriter,
     rejects: Option<Extra<RejectsWriter>>,
     payloads: Option<Extra<PayloadsWriter>>,
+    summary: Option<SummarySheet>,
+    tally: Tally,
 }
 
 impl Outputs {
@@ -59,7 +75,22 @@ impl Outputs {
             results,
             rejects: None,
             payloads: None,
+            summary: None,
+            tally: Tally::default(),
         }
+    }
+
+    /// Completes `sheet` at the end with the rows written (counted from
+    /// `kept`, the rows an earlier run already recorded) and `extra`.
+    pub fn with_summary_sheet(
+        mut self,
+        sheet: RunSummary,
+        kept: Tally,
+        extra: ExtraCounts,
+    ) -> Outputs {
+        self.summary = Some(SummarySheet { sheet, extra });
+        self.tally = kept;
+        self
     }
 
     /// Also writes the invalid and failed rows to `path`, in the input's columns.
@@ -102,6 +133,7 @@ impl Outputs {
         record: &RowRecord,
         draft: Option<&Draft>,
     ) -> Result<(), OutputError> {
+        self.tally.add(record.status);
         self.results
             .write(record)
             .map_err(OutputError::at(self.results.path()))?;
@@ -112,7 +144,7 @@ impl Outputs {
         {
             let error = record.error.as_deref().unwrap_or_default();
             r.writer
-                .write(&record.cells, error)
+                .write(&record.cells, error, &record.problems)
                 .map_err(OutputError::at(&r.path))?;
         }
         if let (Some(p), Some(draft)) = (self.payloads.as_mut(), draft) {
@@ -123,10 +155,15 @@ impl Outputs {
         Ok(())
     }
 
-    /// Completes every file.
-    pub fn finish_all(self) -> Result<(), OutputError> {
+    /// Completes every file; `summary` (or the sheet given to
+    /// [`with_summary_sheet`](Outputs::with_summary_sheet)) becomes the
+    /// Summary sheet of an .xlsx results file.
+    pub fn finish_all(mut self, summary: Option<&RunSummary>) -> Result<(), OutputError> {
+        let own = self.summary.take().map(|s| s.completed(&self.tally));
         let path = self.results.path().to_path_buf();
-        self.results.finish().map_err(OutputError::at(&path))?;
+        self.results
+            .finish_with(summary.or(own.as_ref()))
+            .map_err(OutputError::at(&path))?;
         if let Some(r) = self.rejects {
             r.writer.finish().map_err(OutputError::at(&r.path))?;
         }
@@ -149,6 +186,26 @@ impl RecordSink for Outputs {
     }
 
     fn finish(self: Box<Self>) -> Result<(), OutputError> {
-        self.finish_all()
+        self.finish_all(None)
+    }
+}
+
+impl SummarySheet {
+    /// The sheet with the end time and the counts filled in.
+    fn completed(self, t: &Tally) -> RunSummary {
+        let mut sheet = self.sheet;
+        sheet.finished = std::time::SystemTime::now();
+        sheet.rows_done = t.done;
+        sheet.counts = vec![
+            ("rows done".into(), t.done),
+            ("created".into(), t.created),
+            ("updated".into(), t.updated),
+            ("skipped".into(), t.skipped),
+            ("invalid".into(), t.invalid),
+            ("failed".into(), t.failed),
+            ("valid (dry run)".into(), t.valid),
+        ];
+        sheet.counts.extend((self.extra)());
+        sheet
     }
 }

@@ -1,14 +1,19 @@
 //! `--rejects`: only the rows that were not imported, in the input's own
-//! columns plus an `error` column, ready to fix and feed back as input.
+//! columns plus an `error` column, ready to fix and feed back as input (the
+//! mapping leaves an `error` column unused). As .xlsx it is styled like the
+//! results workbook: frozen, filtered header, fitted widths, text cells, and
+//! each bad cell filled with a note saying what is wrong.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use rust_xlsxwriter::{Format, Workbook};
+use rust_xlsxwriter::Workbook;
 
+use super::xlsx::{self, xlsx_err, SheetMarks};
 use super::{ResultsFormat, ResultsLayout};
 use crate::cell::neutralize_formula;
+use crate::validate::Problem;
 
 /// Writes rejected rows as CSV or .xlsx (by extension).
 pub struct RejectsWriter {
@@ -22,11 +27,15 @@ enum Target {
         tmp: PathBuf,
         writer: Box<csv::Writer<BufWriter<File>>>,
     },
-    Xlsx {
-        path: PathBuf,
-        workbook: Box<Workbook>,
-        next_row: u32,
-    },
+    Xlsx(Box<XlsxRejects>),
+}
+
+struct XlsxRejects {
+    path: PathBuf,
+    workbook: Workbook,
+    marks: SheetMarks,
+    headers: Vec<String>,
+    next_row: u32,
 }
 
 impl RejectsWriter {
@@ -40,21 +49,19 @@ impl RejectsWriter {
             .collect();
         let target = match ResultsFormat::for_path(path) {
             ResultsFormat::Xlsx => {
-                let mut workbook = Box::new(Workbook::new());
+                let mut workbook = Workbook::new();
                 let sheet = workbook
                     .add_worksheet_with_constant_memory()
                     .map_err(xlsx_err)?;
-                let bold = Format::new().set_bold();
-                for (col, h) in headers.iter().enumerate() {
-                    sheet
-                        .write_string_with_format(0, col as u16, *h, &bold)
-                        .map_err(xlsx_err)?;
-                }
-                Target::Xlsx {
+                sheet.set_name("Rejects").map_err(xlsx_err)?;
+                let marks = SheetMarks::start(sheet, &headers).map_err(xlsx_err)?;
+                Target::Xlsx(Box::new(XlsxRejects {
                     path: path.to_path_buf(),
                     workbook,
+                    marks,
+                    headers: layout.headers.clone(),
                     next_row: 1,
-                }
+                }))
             }
             _ => {
                 let tmp = super::atomic::temporary_beside(path);
@@ -75,8 +82,8 @@ impl RejectsWriter {
         Ok(RejectsWriter { target })
     }
 
-    /// Writes one rejected row.
-    pub fn write(&mut self, cells: &[String], error: &str) -> io::Result<()> {
+    /// Writes one rejected row; an .xlsx file marks the cells `problems` point at.
+    pub fn write(&mut self, cells: &[String], error: &str, problems: &[Problem]) -> io::Result<()> {
         match &mut self.target {
             Target::Csv { writer: w, .. } => {
                 let fields = cells
@@ -86,18 +93,20 @@ impl RejectsWriter {
                 w.write_record(fields.map(|f| f.into_owned()))
                     .map_err(io::Error::other)
             }
-            Target::Xlsx {
-                workbook, next_row, ..
-            } => {
-                let sheet = workbook.worksheet_from_index(0).map_err(xlsx_err)?;
-                for (col, text) in cells.iter().map(String::as_str).chain([error]).enumerate() {
-                    if !text.is_empty() {
-                        sheet
-                            .write_string(*next_row, col as u16, text)
-                            .map_err(xlsx_err)?;
-                    }
-                }
-                *next_row += 1;
+            Target::Xlsx(x) => {
+                let row = x.next_row;
+                let sheet = x.workbook.worksheet_from_index(0).map_err(xlsx_err)?;
+                let notes = xlsx::cell_notes(&x.headers, problems);
+                x.marks
+                    .cells(sheet, row, 0, cells, &notes)
+                    .map_err(xlsx_err)?;
+                // The error sits after the input's columns, however many
+                // cells this row has.
+                let col = x.headers.len().max(cells.len());
+                x.marks
+                    .text(sheet, row, col, error, None)
+                    .map_err(xlsx_err)?;
+                x.next_row += 1;
                 Ok(())
             }
         }
@@ -115,13 +124,14 @@ impl RejectsWriter {
                 drop(writer);
                 std::fs::rename(&tmp, &path)
             }
-            Target::Xlsx {
-                path, mut workbook, ..
-            } => super::atomic::replace(&path, |tmp| workbook.save(tmp).map_err(xlsx_err)),
+            Target::Xlsx(mut x) => {
+                let sheet = x.workbook.worksheet_from_index(0).map_err(xlsx_err)?;
+                x.marks
+                    .finish(sheet, x.next_row - 1, x.headers.len() + 1)
+                    .map_err(xlsx_err)?;
+                let XlsxRejects { path, workbook, .. } = &mut *x;
+                super::atomic::replace(path, |tmp| workbook.save(tmp).map_err(xlsx_err))
+            }
         }
     }
-}
-
-fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> io::Error {
-    io::Error::other(e.to_string())
 }

@@ -25,22 +25,28 @@
 //!   errors go to stderr.
 //! - Before a row's first POST its row number is appended to a journal
 //!   beside the results file (`<results>.sending`), removed when a run
-//!   completes. `--resume` looks those rows up before sending them again
+//!   completes. `--resume` settles those rows before sending them again
 //!   ([`crate::pipeline::resume`]).
+//! - A POST with an unknown outcome settles for `--settle` seconds (default
+//!   `max(--timeout, 5)`, so 30 s by default): the row is looked up at a
+//!   third, two thirds and the end of it before it is ever sent again, and
+//!   gives its concurrency slot to other rows meanwhile
+//!   ([`crate::pipeline::row`]).
 
 mod nightly;
 mod plan;
 
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
 use tokio::sync::watch;
+use url::Url;
 
 pub use self::plan::{
-    checked_url, ImportPlan, Outputs as OutputPaths, Pacing, PlanError, DEFAULT_BASE_URL,
-    DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_RATE, DEFAULT_TIMEOUT_SECS,
+    checked_url, connection, pacing, ImportPlan, Outputs as OutputPaths, Pacing, PlanError,
+    DEFAULT_BASE_URL, DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_RATE, DEFAULT_TIMEOUT_SECS,
     DEFAULT_TOKEN_URL,
 };
 use super::validate::print_source;
@@ -54,14 +60,14 @@ use crate::feed::JobState;
 use crate::pipeline::existing::ExistingMode;
 use crate::pipeline::missing::SharedApi;
 use crate::pipeline::resume::{Fingerprint, ResumePoint};
-use crate::pipeline::retry::RetryPolicy;
+use crate::pipeline::retry::{RetryPolicy, SettlePolicy};
 use crate::pipeline::row::RowSettings;
 use crate::pipeline::summary::Summary;
 use crate::pipeline::{self, Input, PipelinePlan, Report, Wiring};
 use crate::prepare::{prepare, Prepared};
 use crate::progress::Progress;
-use crate::read::{self, ReadError};
-use crate::results::{Outputs, ResultsLayout, RunOutcome};
+use crate::read::{self, ReadError, SourceInfo};
+use crate::results::{Outputs, ResultsLayout, RunOutcome, RunSummary, Tally};
 
 /// How long rows in flight may take to finish after Ctrl-C or SIGTERM.
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -92,6 +98,7 @@ pub async fn run_with_env(
     args: ImportArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<ExitStatus> {
+    let started = SystemTime::now();
     // The flag is known before the config file is read, so that an error in
     // the config file is already logged in the chosen format.
     if let Some(format) = args.outputs.log_format {
@@ -158,9 +165,33 @@ pub async fn run_with_env(
     }
     .map_err(nothing)?;
     let _lock = start.lock;
+    let sheet = RunSummary {
+        command: "import",
+        started,
+        finished: started,
+        rows_done: 0,
+        counts: Vec::new(),
+        settings: summary_settings(&plan, &base_url, &prepared.info),
+        mapping: RunSummary::mapping_rows(&prepared.mapping),
+    };
+    let mut kept = Tally::default();
+    start.kept.iter().for_each(|r| kept.add(r.status));
+    let request_counts = counters.clone();
     let outputs = Outputs::new(start.results)
         .with_rejects(plan.outputs.rejects.as_deref(), &layout)
-        .map_err(nothing)?;
+        .map_err(nothing)?
+        .with_summary_sheet(
+            sheet,
+            kept,
+            Box::new(move || {
+                let c = &request_counts;
+                vec![
+                    ("requests".into(), RequestCounters::get(&c.requests)),
+                    ("retries".into(), RequestCounters::get(&c.retries)),
+                    ("answered 429".into(), RequestCounters::get(&c.rate_limited)),
+                ]
+            }),
+        );
     let number_cell = crate::feed::guard::number_cell(&prepared.mapping);
     let (outputs, created) = ObservedSink::new(Box::new(outputs), number_cell);
     for record in &start.kept {
@@ -202,6 +233,10 @@ pub async fn run_with_env(
             existing: plan.existing,
             dry_run: plan.dry_run,
             retry,
+            settle: SettlePolicy {
+                time: plan.pacing.settle,
+                lookups: SettlePolicy::DEFAULT_LOOKUPS,
+            },
             sheet: prepared.info.sheet.clone(),
         },
         create_categories: plan.create_categories,
@@ -360,6 +395,38 @@ fn report_run(
         ));
     }
     status
+}
+
+/// The run's settings for the Summary sheet: what was chosen, never a secret
+/// (`base_url` comes without user info).
+fn summary_settings(plan: &ImportPlan, base_url: &Url, info: &SourceInfo) -> Vec<(String, String)> {
+    let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
+    let mut out = vec![
+        ("file".to_string(), info.path.display().to_string()),
+        ("format".into(), info.format.to_string()),
+    ];
+    if let Some(sheet) = &info.sheet {
+        out.push(("sheet".into(), sheet.clone()));
+    }
+    let p = &plan.pacing;
+    out.extend([
+        ("API".to_string(), base_url.to_string()),
+        ("rate".into(), format!("{} requests/s at most", p.rate)),
+        ("concurrency".into(), p.concurrency.to_string()),
+        ("timeout".into(), format!("{} s", p.timeout.as_secs_f64())),
+        ("max retries".into(), p.max_retries.to_string()),
+        (
+            "existing".into(),
+            format!("{:?}", plan.existing).to_lowercase(),
+        ),
+        ("create categories".into(), yes_no(plan.create_categories)),
+        ("dry run".into(), yes_no(plan.dry_run)),
+        ("resume".into(), yes_no(plan.resume)),
+    ]);
+    if let Some((m, _)) = &plan.input.mapping {
+        out.push(("mapping file".into(), m.display().to_string()));
+    }
+    out
 }
 
 /// The fingerprint of the input as this run reads it.

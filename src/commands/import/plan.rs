@@ -9,8 +9,8 @@ use std::time::Duration;
 use url::{Host, Url};
 
 use crate::cli::{
-    ConfigError, ConfigFile, GuardOptions, ImportArgs, InputOptions, InputPlan, OutputOptions,
-    PacingOptions, ReadArgs,
+    ApiOptions, ConfigError, ConfigFile, GuardOptions, ImportArgs, InputOptions, InputPlan,
+    OutputOptions, PacingOptions, ReadArgs,
 };
 use crate::client::auth::{Credentials, CredentialsError};
 use crate::client::connect::{without_userinfo, Connection};
@@ -22,6 +22,7 @@ use crate::pipeline::existing::ExistingMode;
 use crate::pipeline::journal::journal_path;
 use crate::pipeline::missing::{missing_path, MissingPlan, DEFAULT_MAX_MISSING};
 use crate::pipeline::resume::{fingerprint_path, lock_path};
+use crate::pipeline::retry::SettlePolicy;
 use crate::prepare::PrepareError;
 use crate::results::default_results_path;
 
@@ -50,6 +51,8 @@ pub struct Pacing {
     pub timeout: Duration,
     /// Retries.
     pub max_retries: u32,
+    /// How long an unknown outcome settles (`--settle`).
+    pub settle: Duration,
 }
 
 /// Output files, resolved.
@@ -198,25 +201,14 @@ impl ImportPlan {
             min_rows: guard_options.min_rows,
             max_invalid: guard_options.max_invalid,
         };
-        let connection = if args.sandbox {
-            Connection::Sandbox
-        } else {
-            let base = api.base_url.unwrap_or(DEFAULT_BASE_URL.into());
-            let token = api.token_url.unwrap_or(DEFAULT_TOKEN_URL.into());
-            let base_url = checked_url("--base-url", &base)?;
-            let token_url = checked_url("--token-url", &token)?;
-            let credentials =
-                Credentials::from_env(env, token_url)?.ok_or(PlanError::NoCredentials)?;
-            Connection::Remote {
-                base_url,
-                credentials: Box::new(credentials),
-            }
-        };
         Ok(ImportPlan {
             outputs: paths,
             input,
-            connection,
-            pacing: pacing(args.pacing.clone().merged_over(config.pacing))?,
+            connection: connection(args.sandbox, &api, env)?,
+            pacing: pacing(
+                args.pacing.clone().merged_over(config.pacing),
+                rows.concurrency,
+            )?,
             existing: rows.existing.unwrap_or_default(),
             create_categories: rows.create_categories,
             resume: args.resume,
@@ -402,15 +394,36 @@ fn comparable(path: &Path) -> PathBuf {
     dir.join(path.file_name().unwrap_or_default())
 }
 
+/// The in-process sandbox, or the API the options name with the
+/// credentials of the environment (read through `env`).
+pub fn connection(
+    sandbox: bool,
+    api: &ApiOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Connection, PlanError> {
+    if sandbox {
+        return Ok(Connection::Sandbox);
+    }
+    let base = api.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
+    let token = api.token_url.as_deref().unwrap_or(DEFAULT_TOKEN_URL);
+    let base_url = checked_url("--base-url", base)?;
+    let token_url = checked_url("--token-url", token)?;
+    let credentials = Credentials::from_env(env, token_url)?.ok_or(PlanError::NoCredentials)?;
+    Ok(Connection::Remote {
+        base_url,
+        credentials: Box::new(credentials),
+    })
+}
+
 /// Checks the pacing options and fills in the defaults.
-fn pacing(options: PacingOptions) -> Result<Pacing, PlanError> {
+pub fn pacing(options: PacingOptions, concurrency: Option<usize>) -> Result<Pacing, PlanError> {
     let rate = options.rate.unwrap_or(DEFAULT_RATE);
     let rate = NonZeroU32::new(rate)
         .filter(|r| r.get() <= 10_000)
         .ok_or_else(|| {
             PlanError::BadValue(format!("--rate {rate}: use 1 to 10000 requests per second"))
         })?;
-    let concurrency = options.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
+    let concurrency = concurrency.unwrap_or(DEFAULT_CONCURRENCY);
     let concurrency = NonZeroUsize::new(concurrency)
         .filter(|c| c.get() <= 256)
         .ok_or_else(|| PlanError::BadValue(format!("--concurrency {concurrency}: use 1 to 256")))?;
@@ -426,11 +439,22 @@ fn pacing(options: PacingOptions) -> Result<Pacing, PlanError> {
             "--max-retries {max_retries}: use 0 to 100"
         )));
     }
+    let timeout = Duration::from_secs_f64(timeout);
+    let settle = match options.settle {
+        None => SettlePolicy::for_timeout(timeout).time,
+        Some(s) if s.is_finite() && (0.0..=3600.0).contains(&s) => Duration::from_secs_f64(s),
+        Some(s) => {
+            return Err(PlanError::BadValue(format!(
+                "--settle {s}: use 0 to 3600 seconds"
+            )))
+        }
+    };
     Ok(Pacing {
         rate,
         concurrency,
-        timeout: Duration::from_secs_f64(timeout),
+        timeout,
         max_retries,
+        settle,
     })
 }
 
@@ -509,6 +533,17 @@ mod tests {
         assert_eq!(plan.pacing.rate.get(), DEFAULT_RATE);
         assert_eq!(plan.pacing.concurrency.get(), DEFAULT_CONCURRENCY);
         assert_eq!(plan.pacing.timeout, Duration::from_secs(30));
+        assert_eq!(
+            plan.pacing.settle,
+            Duration::from_secs(30),
+            "max(timeout, 5 s)"
+        );
+        let short = ImportPlan::new(
+            &args(&["in.csv", "--timeout", "1"]),
+            &env(&[("TFSO_ACCESS_TOKEN", "tok")]),
+        )
+        .unwrap();
+        assert_eq!(short.pacing.settle, Duration::from_secs(5));
         assert_eq!(plan.existing, ExistingMode::Skip);
         assert_eq!(plan.outputs.results, PathBuf::from("in.csv.results.csv"));
         let Connection::Remote {
@@ -538,6 +573,7 @@ mod tests {
             &["in.csv", "--rate", "0"][..],
             &["in.csv", "--concurrency", "0"],
             &["in.csv", "--timeout=-1"],
+            &["in.csv", "--settle=-1"],
             &["in.csv", "--base-url", "http://api.example.com/v1"],
             &["in.csv", "--base-url", "ftp://127.0.0.1/v1"],
             &["in.csv", "--token-url", "not a url"],

@@ -2,11 +2,16 @@
 //! English, Norwegian, Swedish and Danish, plus an optional TOML mapping file
 //! with explicit columns, constants and ignored columns.
 
+mod file;
+mod headers;
+
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use serde::Deserialize;
+use self::file::Explicit;
+pub use self::file::{Constant, MappingError, MappingFile};
+pub use self::headers::{match_header, normalize_header};
 
 /// The leading columns of every results file, in order; a results file read back
 /// as input has them skipped.
@@ -258,387 +263,9 @@ impl fmt::Display for Field {
     }
 }
 
-/// Normalizes a header for matching: lower case, Nordic letters folded
-/// (`ø`→`o`, `å`→`a`, `æ`→`ae`, `ä`→`a`, `ö`→`o`), and spaces, `_`, `-`, `.`
-/// and other punctuation removed.
-pub fn normalize_header(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        for l in c.to_lowercase() {
-            match l {
-                'ø' | 'ö' | 'ó' | 'ò' | 'ô' => out.push('o'),
-                'å' | 'ä' | 'á' | 'à' | 'â' => out.push('a'),
-                'æ' => out.push_str("ae"),
-                'é' | 'è' | 'ê' | 'ë' => out.push('e'),
-                'ü' | 'ú' => out.push('u'),
-                c if c.is_alphanumeric() => out.push(c),
-                _ => {}
-            }
-        }
-    }
-    out
-}
-
-/// Built-in header names (already normalized) for each field.
-fn builtin_aliases(field: Field) -> &'static [&'static str] {
-    match field {
-        Field::Name => &[
-            "productname",
-            "itemname",
-            "product",
-            "title",
-            "articlename",
-            "varenavn",
-            "navn",
-            "produktnavn",
-            "artikkelnavn",
-            "benevnelse",
-            "varebetegnelse",
-            "betegnelse",
-            "produktnamn",
-            "artikelnamn",
-            "benamning",
-            "namn",
-            "varenavn",
-            "artikelnavn",
-        ],
-        Field::Number => &[
-            "productnumber",
-            "productno",
-            "itemnumber",
-            "itemno",
-            "sku",
-            "articlenumber",
-            "articleno",
-            "artno",
-            "partnumber",
-            "partno",
-            "productcode",
-            "itemcode",
-            "varenummer",
-            "varenr",
-            "artikkelnummer",
-            "artikkelnr",
-            "artnr",
-            "produktnummer",
-            "produktnr",
-            "artikelnummer",
-            "artikelnr",
-            "nummer",
-            "nr",
-            "varekode",
-        ],
-        Field::Type => &[
-            "producttype",
-            "varetype",
-            "produkttype",
-            "typ",
-            "produkttyp",
-            "artikeltyp",
-        ],
-        Field::Status => &[
-            "productstatus",
-            "varestatus",
-            "produktstatus",
-            "artikelstatus",
-        ],
-        Field::Description => &[
-            "desc",
-            "longdescription",
-            "productdescription",
-            "beskrivelse",
-            "produktbeskrivelse",
-            "varebeskrivelse",
-            "beskrivning",
-            "produktbeskrivning",
-        ],
-        Field::CostPrice => &[
-            "cost",
-            "purchaseprice",
-            "costprice",
-            "innpris",
-            "innkjopspris",
-            "kostpris",
-            "inkopspris",
-            "indkobspris",
-            "kostnadspris",
-        ],
-        Field::SalesPrice => &[
-            "price",
-            "saleprice",
-            "unitprice",
-            "retailprice",
-            "listprice",
-            "utpris",
-            "salgspris",
-            "pris",
-            "utsalgspris",
-            "forsaljningspris",
-            "listpris",
-            "salgpris",
-            "salgsprisekskmva",
-            "prisekskmva",
-        ],
-        Field::IndirectCost => &[
-            "indirectcosts",
-            "indirektekostnader",
-            "indirektkostnad",
-            "indirektekostnad",
-            "indirektkost",
-            "indirekteomkostninger",
-        ],
-        Field::WebshopEnabled => &[
-            "webshop",
-            "onlineshop",
-            "showinwebshop",
-            "nettbutikk",
-            "visinettbutikk",
-            "webbutikk",
-            "webbutik",
-            "nettbutik",
-        ],
-        Field::StockIsManaged => &[
-            "stockmanaged",
-            "managedstock",
-            "managestock",
-            "lagerstyrt",
-            "lagerfort",
-            "lagerstyrd",
-            "lagerstyring",
-        ],
-        Field::StockQuantity => &[
-            "quantity",
-            "qty",
-            "onhand",
-            "stock",
-            "instock",
-            "stocklevel",
-            "beholdning",
-            "lagerbeholdning",
-            "antall",
-            "antal",
-            "lagersaldo",
-            "saldo",
-            "lager",
-            "pålager",
-            "palager",
-            "lagerantall",
-        ],
-        Field::StockLocation => &[
-            "location",
-            "binlocation",
-            "bin",
-            "shelf",
-            "lagerplass",
-            "lagerplats",
-            "hylleplass",
-            "lagerplads",
-            "hyllplats",
-            "lokasjon",
-        ],
-        Field::Ean => &[
-            "barcode",
-            "gtin",
-            "ean13",
-            "eancode",
-            "eannumber",
-            "eannr",
-            "upc",
-            "strekkode",
-            "streckkod",
-            "stregkode",
-            "eankode",
-            "gtinnummer",
-        ],
-        Field::EanAlternative => &[
-            "alternativeean",
-            "altean",
-            "ean2",
-            "eanalt",
-            "alternativeBarcode",
-            "alternativstrekkode",
-            "alternativean",
-            "ekstrastrekkode",
-        ],
-        Field::SupplierItemCode => &[
-            "supplieritemcode",
-            "vendoritemcode",
-            "supplierproductcode",
-            "leverandorvarekode",
-            "leverandorensvarekode",
-            "leverantorsartikelkod",
-        ],
-        Field::SupplierNumber => &[
-            "supplierproductnumber",
-            "supplierpartnumber",
-            "vendorpartnumber",
-            "supplierarticlenumber",
-            "supplieritemnumber",
-            "vendoritemnumber",
-            "leverandorvarenummer",
-            "leverandorvarenr",
-            "leverandorensvarenummer",
-            "leverandorensvarenr",
-            "levvarenr",
-            "levartnr",
-            "leverantorensartikelnummer",
-            "leverantorsartikelnummer",
-            "leverandorensvarenummer",
-        ],
-        Field::SupplierName => &[
-            "supplierproductname",
-            "vendorproductname",
-            "leverandorvarenavn",
-            "leverandorensvarenavn",
-            "leverantorensartikelnamn",
-        ],
-        Field::SupplierPrice => &[
-            "supplierprice",
-            "vendorprice",
-            "supplierproductprice",
-            "leverandorpris",
-            "leverandorinnpris",
-            "leverantorspris",
-            "leverandorenspris",
-        ],
-        Field::UnitsId => &["unitid", "unitsid", "enhetid", "enhetsid", "enhedsid"],
-        Field::CategoryId => &[
-            "categoryid",
-            "kategoriid",
-            "varegruppeid",
-            "produktgruppeid",
-            "varugruppid",
-        ],
-        Field::SupplierId => &["supplierid", "vendorid", "leverandorid", "leverantorid"],
-        Field::Category => &[
-            "category",
-            "productcategory",
-            "productgroup",
-            "group",
-            "itemgroup",
-            "kategori",
-            "varegruppe",
-            "produktgruppe",
-            "produktkategori",
-            "varugrupp",
-            "varegruppenr",
-            "varegruppenummer",
-            "varekategori",
-        ],
-        Field::Unit => &[
-            "unit",
-            "units",
-            "uom",
-            "unitofmeasure",
-            "enhet",
-            "enhed",
-            "maleenhet",
-            "salgsenhet",
-            "maltenhet",
-        ],
-        Field::Supplier => &[
-            "supplier",
-            "vendor",
-            "leverandor",
-            "leverantor",
-            "supplierorgnr",
-            "leverandornavn",
-        ],
-    }
-}
-
-/// Finds the field a header names, by canonical path or built-in alias.
-pub fn match_header(header: &str) -> Option<Field> {
-    let key = normalize_header(header);
-    if key.is_empty() {
-        return None;
-    }
-    Field::ALL.into_iter().find(|&f| {
-        normalize_header(f.path()) == key
-            || builtin_aliases(f)
-                .iter()
-                .any(|a| normalize_header(a) == key)
-    })
-}
-
-/// A value given in a mapping file for every row (`[constants]`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Constant {
-    /// The field it fills.
-    pub field: Field,
-    /// The value as text, interpreted like a cell.
-    pub text: String,
-}
-
-/// The parsed mapping file.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MappingFile {
-    /// Columns to leave out, by header as written.
-    #[serde(default)]
-    pub ignore: Vec<String>,
-    /// Header as written → field path (or `ignore`).
-    #[serde(default)]
-    pub columns: BTreeMap<String, String>,
-    /// Field path → value used when the column is missing or its cell empty.
-    #[serde(default)]
-    pub constants: BTreeMap<String, toml::Value>,
-}
-
-/// Why a mapping could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum MappingError {
-    /// The mapping file could not be read.
-    #[error("mapping file {path}: {source}")]
-    Io {
-        /// File.
-        path: PathBuf,
-        /// Cause.
-        source: std::io::Error,
-    },
-    /// The mapping file is not valid TOML of the expected shape.
-    #[error("mapping file {path}: {message}")]
-    Syntax {
-        /// File.
-        path: PathBuf,
-        /// Parser message.
-        message: String,
-    },
-    /// The mapping file names a field that does not exist.
-    #[error("mapping file {path}: {what} \"{name}\" is not a field; fields are: {fields}")]
-    UnknownField {
-        /// File.
-        path: PathBuf,
-        /// Where it was used.
-        what: String,
-        /// The unknown name.
-        name: String,
-        /// Valid field paths.
-        fields: String,
-    },
-    /// No column maps to `name` and no constant gives it.
-    #[error("{file}: no column holds the product name; the headers found are: {headers}. Name a column \"name\" (or Product name, Varenavn, ...) or map one with --mapping")]
-    NoNameColumn {
-        /// Input file.
-        file: PathBuf,
-        /// The headers found, quoted.
-        headers: String,
-    },
-}
-
-impl MappingFile {
-    /// Reads and parses a mapping file.
-    pub fn load(path: &Path) -> Result<MappingFile, MappingError> {
-        let text = std::fs::read_to_string(path).map_err(|source| MappingError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        toml::from_str(&text).map_err(|e| MappingError::Syntax {
-            path: path.to_path_buf(),
-            message: e.to_string().trim().to_string(),
-        })
-    }
-}
+/// Headers the importer writes itself and ignores when a file comes back:
+/// the product id of `export`, the `error` column of a rejects file.
+pub const INFORMATIONAL: [&str; 2] = ["id", "error"];
 
 /// What one input column is used for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -677,82 +304,15 @@ impl ColumnMapping {
         headers: &[String],
         mapping_file: Option<(&Path, &MappingFile)>,
     ) -> Result<ColumnMapping, MappingError> {
-        let mut explicit: BTreeMap<String, Option<Field>> = BTreeMap::new();
-        let mut constants = Vec::new();
-        let mut ignore: Vec<String> = Vec::new();
-        if let Some((path, m)) = mapping_file {
-            let unknown = |what: &str, name: &str| MappingError::UnknownField {
-                path: path.to_path_buf(),
-                what: what.to_string(),
-                name: name.to_string(),
-                fields: Field::ALL
-                    .iter()
-                    .map(|f| f.path())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            };
-            for (header, target) in &m.columns {
-                let field = if target.trim().eq_ignore_ascii_case("ignore")
-                    || target.trim().is_empty()
-                {
-                    None
-                } else {
-                    Some(Field::from_path(target).ok_or_else(|| unknown("column target", target))?)
-                };
-                explicit.insert(header.trim().to_string(), field);
-            }
-            for (name, value) in &m.constants {
-                let field = Field::from_path(name).ok_or_else(|| unknown("constant", name))?;
-                let text = match value {
-                    toml::Value::String(s) => s.clone(),
-                    toml::Value::Integer(i) => i.to_string(),
-                    toml::Value::Float(f) => f.to_string(),
-                    toml::Value::Boolean(b) => b.to_string(),
-                    _ => {
-                        return Err(MappingError::Syntax {
-                            path: path.to_path_buf(),
-                            message: format!(
-                                "constant \"{name}\" must be a text, number or true/false"
-                            ),
-                        })
-                    }
-                };
-                constants.push(Constant { field, text });
-            }
-            ignore = m.ignore.iter().map(|s| s.trim().to_string()).collect();
-        }
-
-        let skip_results = headers.len() >= STATUS_COLUMNS.len()
-            && headers
-                .iter()
-                .zip(STATUS_COLUMNS)
-                .all(|(h, s)| h.trim() == s);
-        let mut fields = [None; Field::COUNT];
-        let mut roles = Vec::with_capacity(headers.len());
-        for (i, header) in headers.iter().enumerate() {
-            let trimmed = header.trim();
-            let role = if skip_results && i < STATUS_COLUMNS.len() {
-                ColumnRole::ResultsColumn
-            } else if ignore.iter().any(|h| h == trimmed) {
-                ColumnRole::Ignored
-            } else {
-                let field = match explicit.get(trimmed) {
-                    Some(None) => None,
-                    Some(Some(f)) => Some(*f),
-                    None => match_header(trimmed),
-                };
-                match (field, explicit.get(trimmed)) {
-                    (_, Some(None)) => ColumnRole::Ignored,
-                    (Some(f), _) if fields[f.index()].is_some() => ColumnRole::Duplicate(f),
-                    (Some(f), _) => {
-                        fields[f.index()] = Some(i);
-                        ColumnRole::Field(f)
-                    }
-                    (None, _) => ColumnRole::Unknown,
-                }
-            };
-            roles.push(role);
-        }
+        let Explicit {
+            columns: explicit,
+            constants,
+            ignore,
+        } = match mapping_file {
+            Some((path, m)) => m.resolve(path)?,
+            None => Explicit::default(),
+        };
+        let (roles, fields) = column_roles(headers, &explicit, &ignore);
         let missing_mapped = explicit
             .keys()
             .filter(|h| !headers.iter().any(|x| x.trim() == h.as_str()))
@@ -814,6 +374,55 @@ impl ColumnMapping {
             .map(|(h, _)| h.as_str())
             .collect()
     }
+}
+
+/// The role of each column, and the column of each field.
+fn column_roles(
+    headers: &[String],
+    explicit: &BTreeMap<String, Option<Field>>,
+    ignore: &[String],
+) -> (Vec<ColumnRole>, [Option<usize>; Field::COUNT]) {
+    let skip_results = headers.len() >= STATUS_COLUMNS.len()
+        && headers
+            .iter()
+            .zip(STATUS_COLUMNS)
+            .all(|(h, s)| h.trim() == s);
+    let mut fields = [None; Field::COUNT];
+    let mut roles = Vec::with_capacity(headers.len());
+    for (i, header) in headers.iter().enumerate() {
+        let trimmed = header.trim();
+        let role = if skip_results && i < STATUS_COLUMNS.len() {
+            ColumnRole::ResultsColumn
+        } else if ignore.iter().any(|h| h == trimmed) {
+            ColumnRole::Ignored
+        } else {
+            let field = match explicit.get(trimmed) {
+                Some(None) => None,
+                Some(Some(f)) => Some(*f),
+                None => match_header(trimmed),
+            };
+            match (field, explicit.get(trimmed)) {
+                (_, Some(None)) => ColumnRole::Ignored,
+                (Some(f), _) if fields[f.index()].is_some() => ColumnRole::Duplicate(f),
+                (Some(f), _) => {
+                    fields[f.index()] = Some(i);
+                    ColumnRole::Field(f)
+                }
+                // The `id` of an export and the `error` of a rejects
+                // file: known, and left out on purpose.
+                (None, None)
+                    if INFORMATIONAL
+                        .iter()
+                        .any(|h| trimmed.eq_ignore_ascii_case(h)) =>
+                {
+                    ColumnRole::Ignored
+                }
+                (None, _) => ColumnRole::Unknown,
+            }
+        };
+        roles.push(role);
+    }
+    (roles, fields)
 }
 
 impl fmt::Display for ColumnMapping {
