@@ -492,6 +492,17 @@ async fn dropped_products_are_reported_then_deactivated_then_reactivated() {
         "{listed}"
     );
 
+    // Also without --missing: --existing update alone brings them back.
+    server.set_body(feed(1..20));
+    let out = run(&sb, &url, dir.path(), &["--missing", "deactivate"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(inactive_numbers(&sb), ["N-0"]);
+    server.set_body(feed(0..20));
+    let out = run(&sb, &url, dir.path(), &["--existing", "update"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(inactive_numbers(&sb).is_empty(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("active again"));
+
     // An explicit scope: products the job never created, by number prefix
     // and by category.
     let other = dir.path().join("other.csv");

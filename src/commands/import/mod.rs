@@ -123,7 +123,7 @@ pub async fn run_with_env(
             return Ok(nightly::unchanged(&plan, seen));
         }
     }
-    let census = nightly::census(&plan).await.map_err(nothing)?;
+    let census = nightly::census(&plan, &state).await.map_err(nothing)?;
     let pacer = Arc::new(Pacer::new(plan.pacing.rate));
     let counters = Arc::new(RequestCounters::default());
     let Connected {
@@ -273,11 +273,16 @@ pub async fn run_with_env(
     }
     let read_error = read_error.lock().expect("read error slot").take();
     let created = std::mem::take(&mut *created.lock().expect("created list"));
-    let missing = survey.map(|survey| nightly::MissingReport {
-        scope: survey.scope,
-        outcomes: retired,
-        file: plan.outputs.missing.clone(),
-    });
+    if !plan.dry_run {
+        crate::pipeline::missing::note_in_state(&mut state, &retired);
+    }
+    let missing = survey
+        .filter(|_| plan.missing.is_some())
+        .map(|survey| nightly::MissingReport {
+            scope: survey.scope,
+            outcomes: retired,
+            file: plan.outputs.missing.clone(),
+        });
     if let Some(missing) = &missing {
         missing.write();
     }
@@ -285,9 +290,6 @@ pub async fn run_with_env(
     if !plan.dry_run {
         for (id, number) in created {
             state.created(id, number);
-        }
-        if let Some(missing) = &missing {
-            crate::pipeline::missing::note_in_state(&mut state, &missing.outcomes);
         }
         if status == ExitStatus::Success
             || (completed && report.tally.failed == 0 && status == ExitStatus::RowsFailed)
@@ -401,10 +403,11 @@ fn report_run(
 /// (`base_url` comes without user info).
 fn summary_settings(plan: &ImportPlan, base_url: &Url, info: &SourceInfo) -> Vec<(String, String)> {
     let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
-    let mut out = vec![
-        ("file".to_string(), info.path.display().to_string()),
-        ("format".into(), info.format.to_string()),
-    ];
+    let mut out = vec![("file".to_string(), info.path.display().to_string())];
+    if let Some(feed) = &plan.feed {
+        out.push(("feed".into(), feed.source.shown()));
+    }
+    out.push(("format".into(), info.format.to_string()));
     if let Some(sheet) = &info.sheet {
         out.push(("sheet".into(), sheet.clone()));
     }

@@ -38,7 +38,9 @@ use crate::feed::guard::GuardTripped;
 use crate::feed::state::InputSeen;
 use crate::feed::{Census, JobState};
 use crate::log::{self, Level};
-use crate::pipeline::missing::{self, set_status, MissingMode, MissingOutcome, Survey};
+use crate::pipeline::missing::{
+    self, set_status, MissingMode, MissingOutcome, MissingPlan, Survey,
+};
 use crate::pipeline::resume::Fingerprint;
 use crate::pipeline::retry::RetryPolicy;
 
@@ -162,8 +164,8 @@ pub(super) fn unchanged(plan: &ImportPlan, seen: &InputSeen) -> ExitStatus {
 
 /// The validation pass over the whole file, when a guard or `--missing`
 /// needs it, with the guards checked.
-pub(super) async fn census(plan: &ImportPlan) -> anyhow::Result<Option<Census>> {
-    if !plan.guards.any() && plan.missing.is_none() {
+pub(super) async fn census(plan: &ImportPlan, state: &JobState) -> anyhow::Result<Option<Census>> {
+    if !plan.guards.any() && plan.missing.is_none() && !reactivation_due(plan, state) {
         return Ok(None);
     }
     let input = plan.input.clone();
@@ -197,8 +199,26 @@ pub(super) async fn survey<A: ProductApi>(
     state: &JobState,
     census: Option<&Census>,
 ) -> anyhow::Result<Option<Survey>> {
-    let (Some(missing_plan), Some(census)) = (&plan.missing, census) else {
+    let Some(census) = census else {
         return Ok(None);
+    };
+    let Some(missing_plan) = &plan.missing else {
+        if !reactivation_due(plan, state) {
+            return Ok(None);
+        }
+        // Without --missing, only the products this job deactivated are
+        // looked at, to set those back in the file active again.
+        let only_returned = MissingPlan {
+            mode: MissingMode::Report,
+            categories: Vec::new(),
+            number_prefix: None,
+            max_missing: crate::feed::Threshold::Count(u64::MAX),
+        };
+        let mut survey = missing::survey(api, retry, counters, &only_returned, state, census)
+            .await
+            .context("cannot list the products this job deactivated")?;
+        survey.missing.clear();
+        return Ok(Some(survey));
     };
     let survey = missing::survey(api, retry, counters, missing_plan, state, census)
         .await
@@ -215,6 +235,13 @@ pub(super) async fn survey<A: ProductApi>(
     }
     log::event(Level::Info, "missing", fields);
     Ok(Some(survey))
+}
+
+/// Whether `--existing update` may have products to set active again: this
+/// job deactivated some earlier.
+fn reactivation_due(plan: &ImportPlan, state: &JobState) -> bool {
+    plan.existing == crate::pipeline::existing::ExistingMode::Update
+        && state.products.values().any(|m| m.deactivated)
 }
 
 fn with_message(mut fields: serde_json::Value, message: &str) -> serde_json::Value {
@@ -241,10 +268,19 @@ pub(super) async fn reactivate<A: ProductApi>(
         plan.dry_run,
     )
     .await;
-    done.unwrap_or_else(|e| {
+    let done = done.unwrap_or_else(|e| {
         log::warn(&format!("could not reactivate returned products: {e}"));
         Vec::new()
-    })
+    });
+    let ok = done.iter().filter(|o| o.result == "reactivated").count();
+    if ok > 0 {
+        log::note(
+            "reactivated",
+            &format!("Set {ok} products this job had deactivated active again: they are back in the file"),
+            json!({ "reactivated": ok }),
+        );
+    }
+    done
 }
 
 /// Reports or deactivates the missing products after the import pass.
