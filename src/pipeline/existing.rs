@@ -375,6 +375,29 @@ async fn exact_matches<A: ProductApi>(
 pub fn changes(new: &NewProduct, old: &Product) -> (NewProduct, Vec<&'static str>) {
     let mut patch = NewProduct::default();
     let mut names = Vec::new();
+    scalar_changes(new, old, &mut patch, &mut names);
+    // Nested objects go whole: the existing product's fields with the row's
+    // over them, since a server may replace `stock` or `supplierProduct`
+    // with what a PATCH gives rather than merge it.
+    if let Some(s) = &new.stock {
+        patch.stock = stock_change(s, old.stock.clone().unwrap_or_default(), &mut names);
+    }
+    if let Some(s) = &new.supplier_product {
+        let o = old.supplier_product.clone().unwrap_or_default();
+        patch.supplier_product = supplier_product_change(s, o, &mut names);
+    }
+    reference_changes(new, old, &mut patch, &mut names);
+    (patch, names)
+}
+
+/// The top-level text, choice and price fields that differ, into `patch`,
+/// their names onto `names`.
+fn scalar_changes(
+    new: &NewProduct,
+    old: &Product,
+    patch: &mut NewProduct,
+    names: &mut Vec<&'static str>,
+) {
     macro_rules! field {
         ($f:ident, $old:expr, $name:literal) => {
             if let Some(v) = &new.$f {
@@ -405,98 +428,103 @@ pub fn changes(new: &NewProduct, old: &Product) -> (NewProduct, Vec<&'static str
     field!(webshop_enabled, old.webshop_enabled, "webshopEnabled");
     text!(ean, old.ean, "ean");
     text!(ean_alternative, old.ean_alternative, "eanAlternative");
-    let price =
-        |new: Option<f64>, old: Option<f64>, name: &'static str, names: &mut Vec<&'static str>| {
-            let new = new?;
-            if old.is_some_and(|o| (o - new).abs() <= 1e-9 * new.abs().max(1.0)) {
-                None
-            } else {
-                names.push(name);
-                Some(new)
-            }
-        };
-    patch.cost_price = price(new.cost_price, old.cost_price, "costPrice", &mut names);
-    patch.sales_price = price(new.sales_price, old.sales_price, "salesPrice", &mut names);
-    patch.indirect_cost = price(
-        new.indirect_cost,
-        old.indirect_cost,
-        "indirectCost",
-        &mut names,
-    );
-    // Nested objects go whole: the existing product's fields with the row's
-    // over them, since a server may replace `stock` or `supplierProduct`
-    // with what a PATCH gives rather than merge it.
-    if let Some(s) = &new.stock {
-        let o = old.stock.clone().unwrap_or_default();
-        let before = names.len();
-        if s.is_managed.is_some() && s.is_managed != o.is_managed {
-            names.push("stock.isManaged");
-        }
-        let _ = price(s.quantity, o.quantity, "stock.quantity", &mut names);
-        if differs(&s.location, &o.location) {
-            names.push("stock.location");
-        }
-        if names.len() > before {
-            patch.stock = Some(Stock {
-                is_managed: s.is_managed.or(o.is_managed),
-                quantity: s.quantity.or(o.quantity),
-                location: s.location.clone().or(o.location),
-            });
-        }
+    patch.cost_price = price_change(new.cost_price, old.cost_price, "costPrice", names);
+    patch.sales_price = price_change(new.sales_price, old.sales_price, "salesPrice", names);
+    patch.indirect_cost = price_change(new.indirect_cost, old.indirect_cost, "indirectCost", names);
+}
+
+/// The row's price when it gives one that differs from `old` (beyond
+/// rounding), its name then pushed onto `names`.
+fn price_change(
+    new: Option<f64>,
+    old: Option<f64>,
+    name: &'static str,
+    names: &mut Vec<&'static str>,
+) -> Option<f64> {
+    let new = new?;
+    if old.is_some_and(|o| (o - new).abs() <= 1e-9 * new.abs().max(1.0)) {
+        None
+    } else {
+        names.push(name);
+        Some(new)
     }
-    if let Some(s) = &new.supplier_product {
-        let o = old.supplier_product.clone().unwrap_or_default();
-        let before = names.len();
-        if differs(&s.item_code, &o.item_code) {
-            names.push("supplierProduct.itemCode");
-        }
-        if differs(&s.number, &o.number) {
-            names.push("supplierProduct.number");
-        }
-        if differs(&s.name, &o.name) {
-            names.push("supplierProduct.name");
-        }
-        let _ = price(s.price, o.price, "supplierProduct.price", &mut names);
-        if names.len() > before {
-            patch.supplier_product = Some(SupplierProduct {
-                item_code: s.item_code.clone().or(o.item_code),
-                number: s.number.clone().or(o.number),
-                name: s.name.clone().or(o.name),
-                price: s.price.or(o.price),
-            });
-        }
+}
+
+/// The whole `stock` to send when any field the row gives differs from
+/// `old` (the existing product's, else empty), the row's fields over `old`'s.
+fn stock_change(s: &Stock, o: Stock, names: &mut Vec<&'static str>) -> Option<Stock> {
+    let before = names.len();
+    if s.is_managed.is_some() && s.is_managed != o.is_managed {
+        names.push("stock.isManaged");
     }
-    let reference = |new: &Option<IdRef>,
-                     old: Option<i64>,
-                     name: &'static str,
-                     names: &mut Vec<&'static str>| {
-        let new = (*new)?;
-        if Some(new.id) == old {
-            None
-        } else {
+    let _ = price_change(s.quantity, o.quantity, "stock.quantity", names);
+    if differs(&s.location, &o.location) {
+        names.push("stock.location");
+    }
+    (names.len() > before).then(|| Stock {
+        is_managed: s.is_managed.or(o.is_managed),
+        quantity: s.quantity.or(o.quantity),
+        location: s.location.clone().or(o.location),
+    })
+}
+
+/// The whole `supplierProduct` to send when any field the row gives differs
+/// from `o` (the existing product's, else empty), the row's fields over `o`'s.
+fn supplier_product_change(
+    s: &SupplierProduct,
+    o: SupplierProduct,
+    names: &mut Vec<&'static str>,
+) -> Option<SupplierProduct> {
+    let before = names.len();
+    for (new, old, name) in [
+        (&s.item_code, &o.item_code, "supplierProduct.itemCode"),
+        (&s.number, &o.number, "supplierProduct.number"),
+        (&s.name, &o.name, "supplierProduct.name"),
+    ] {
+        if differs(new, old) {
             names.push(name);
-            Some(new)
         }
-    };
-    patch.units = reference(
-        &new.units,
-        old.units.as_ref().and_then(|u| u.id),
-        "units.id",
-        &mut names,
-    );
-    patch.category = reference(
-        &new.category,
-        old.category.as_ref().and_then(|c| c.id),
-        "category.id",
-        &mut names,
-    );
-    patch.supplier = reference(
-        &new.supplier,
-        old.supplier.as_ref().and_then(|c| c.id),
-        "supplier.id",
-        &mut names,
-    );
-    (patch, names)
+    }
+    let _ = price_change(s.price, o.price, "supplierProduct.price", names);
+    (names.len() > before).then(|| SupplierProduct {
+        item_code: s.item_code.clone().or(o.item_code),
+        number: s.number.clone().or(o.number),
+        name: s.name.clone().or(o.name),
+        price: s.price.or(o.price),
+    })
+}
+
+/// The references (unit, category, supplier) whose id differs, into `patch`,
+/// their names onto `names`.
+fn reference_changes(
+    new: &NewProduct,
+    old: &Product,
+    patch: &mut NewProduct,
+    names: &mut Vec<&'static str>,
+) {
+    let unit = old.units.as_ref().and_then(|u| u.id);
+    patch.units = reference_change(new.units, unit, "units.id", names);
+    let category = old.category.as_ref().and_then(|c| c.id);
+    patch.category = reference_change(new.category, category, "category.id", names);
+    let supplier = old.supplier.as_ref().and_then(|c| c.id);
+    patch.supplier = reference_change(new.supplier, supplier, "supplier.id", names);
+}
+
+/// The row's reference when it gives one whose id differs from `old`, its
+/// name then pushed onto `names`.
+fn reference_change(
+    new: Option<IdRef>,
+    old: Option<i64>,
+    name: &'static str,
+    names: &mut Vec<&'static str>,
+) -> Option<IdRef> {
+    let new = new?;
+    if Some(new.id) == old {
+        None
+    } else {
+        names.push(name);
+        Some(new)
+    }
 }
 
 /// Whether the row gives a text that differs from the product's, compared

@@ -9,7 +9,7 @@
 //! The reader runs on a blocking thread and can never be more than a small
 //! window ahead of the workers; a row starts only with one of `concurrency`
 //! slots; the [`Pacer`] spaces every request. A row settling an unknown
-//! outcome ([`row`]) gives its slot back while it waits, so that waiting rows
+//! outcome ([`settle`]) gives its slot back while it waits, so that waiting rows
 //! do not slow the others (a new row may start meanwhile); at most
 //! [`SETTLING_ROWS`] rows more than `concurrency` are in flight. A stop signal (Ctrl-C, SIGTERM) stops the
 //! reading; rows in flight get a bounded time to finish (a row still settling
@@ -23,6 +23,7 @@ pub mod references;
 pub mod resume;
 pub mod retry;
 pub mod row;
+pub mod settle;
 pub mod summary;
 
 use std::collections::HashSet;
@@ -33,6 +34,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
 use crate::client::pacing::Pacer;
 use crate::client::{ApiError, ProductApi, RequestCounters};
@@ -42,7 +44,8 @@ use crate::validate::PreparedRow;
 use existing::{ExistingIndex, ExistingMode};
 use journal::{Journal, MaybeSent};
 use references::References;
-use row::{Context, EarlierSend, Ledger, RowJob, RowSettings, Slot};
+use row::{Context, EarlierSend, RowJob, RowSettings};
+use settle::{Ledger, Slot};
 
 /// How a run is carried out.
 #[derive(Debug, Clone)]
@@ -154,107 +157,27 @@ pub async fn run<A: ProductApi>(
     input: Input,
     wiring: Wiring,
 ) -> Result<Report, RunError> {
-    let Wiring {
-        outputs,
-        progress,
-        pacer,
-        counters,
-        stop,
-    } = wiring;
     let started = Instant::now();
     api.authenticate().await?;
 
-    let Input {
-        rows,
-        total,
-        kept,
-        maybe_sent,
-    } = input;
-    let to_process = total.map(|t| t.saturating_sub(kept.len() as u64));
-    let policy = plan.row.retry;
-    let mode = plan.row.existing;
-    let index = if mode != ExistingMode::Create && to_process != Some(0) {
-        // Prefetching pays while it costs fewer requests than half the rows.
-        let max_pages = to_process.map_or(1, |n| u32::try_from(n / 2).unwrap_or(u32::MAX).max(1));
-        ExistingIndex::prefetch(
-            &api,
-            &policy,
-            &counters,
-            max_pages,
-            mode == ExistingMode::Update,
-        )
-        .await?
-    } else {
-        None
-    };
-    let prefetched = index.as_ref().map(ExistingIndex::len);
-
-    let journal = match &plan.journal {
-        Some(path) => Some(Journal::open(path).map_err(|source| RunError::Journal {
-            path: path.clone(),
-            source,
-        })?),
-        None => None,
-    };
-    let ctx = Arc::new(Context {
-        api,
-        settings: plan.row.clone(),
-        references: References::new(plan.create_categories, plan.row.dry_run),
-        ledger: Ledger::new(index.as_ref()),
-        index,
-        ean_catalogue: Default::default(),
-        journal,
-        counters: counters.clone(),
-        slots: Arc::new(tokio::sync::Semaphore::new(plan.concurrency.max(1))),
-    });
+    let to_process = input
+        .total
+        .map(|t| t.saturating_sub(input.kept.len() as u64));
+    let counters = wiring.counters.clone();
+    let (ctx, prefetched) = start_context(api, &plan, to_process, counters).await?;
     // The earlier run sent its journaled rows before its journal was last written.
     let now = tokio::time::Instant::now();
-    let journal_written = now.checked_sub(maybe_sent.age).unwrap_or(now);
+    let journal_written = now.checked_sub(input.maybe_sent.age).unwrap_or(now);
 
     let window = plan.concurrency.max(1) * 2;
     let (record_tx, record_rx) = mpsc::channel::<RowRecord>(window * 4);
-    let mut initial = Tally::default();
-    for record in &kept {
-        initial.add(record.status);
-    }
-    // The run stops sending on a stop signal, or when the outcomes can no
-    // longer be recorded.
-    let (halt_tx, halt) = watch::channel(false);
-    let mut signal = stop;
-    let halt_on_signal = halt_tx.clone();
-    let forward = tokio::spawn(async move {
-        if signal.wait_for(|v| *v).await.is_ok() {
-            let _ = halt_on_signal.send(true);
-        }
-    });
-    let recorder = tokio::spawn(recorder::record(
-        record_rx, outputs, initial, progress, pacer, halt_tx,
-    ));
-    let kept_rows: HashSet<u64> = kept.iter().map(|r| r.row).collect();
-    drop(kept);
-
+    let Recording {
+        halt,
+        forward,
+        recorder,
+    } = spawn_recorder(record_rx, &input.kept, wiring);
     let (job_tx, job_rx) = mpsc::channel::<RowJob>(window);
-    let reader_stop = halt.clone();
-    let reader = tokio::task::spawn_blocking(move || {
-        let mut read = 0u64;
-        for row in rows {
-            read += 1;
-            if *reader_stop.borrow() {
-                break;
-            }
-            if kept_rows.contains(&row.row) {
-                continue;
-            }
-            let earlier = maybe_sent.get(row.row).map(|high_water| EarlierSend {
-                high_water,
-                at_latest: journal_written,
-            });
-            if job_tx.blocking_send(RowJob { row, earlier }).is_err() {
-                break;
-            }
-        }
-        read
-    });
+    let reader = spawn_reader(input, journal_written, job_tx, halt.clone());
 
     let end = submit_all(
         ctx.clone(),
@@ -267,6 +190,185 @@ pub async fn run<A: ProductApi>(
     .await;
     forward.abort();
     let (settled, settled_found) = ctx.ledger.settled();
+    let (end, rows_read, tally) = finish(end, reader, recorder).await;
+    if matches!(end, RunEnd::Completed) {
+        remove_journal(plan.journal.as_ref());
+    }
+    Ok(Report {
+        end,
+        tally,
+        rows_read,
+        elapsed: started.elapsed(),
+        prefetched,
+        settled,
+        settled_found,
+    })
+}
+
+/// Prefetches existing products when that is cheaper, opens the sending
+/// journal and builds what the workers share; with the number of products
+/// prefetched, if they were.
+async fn start_context<A: ProductApi>(
+    api: A,
+    plan: &PipelinePlan,
+    to_process: Option<u64>,
+    counters: Arc<RequestCounters>,
+) -> Result<(Arc<Context<A>>, Option<usize>), RunError> {
+    let index = prefetch_if_cheaper(&api, &plan.row, &counters, to_process).await?;
+    let prefetched = index.as_ref().map(ExistingIndex::len);
+    let journal = open_journal(plan.journal.as_ref())?;
+    let ctx = Arc::new(context(api, plan, index, journal, counters));
+    Ok((ctx, prefetched))
+}
+
+/// Prefetches the existing products when `--existing` needs them and that
+/// costs fewer requests than looking up the rows to process
+/// (`to_process`, when known) one by one; `None` otherwise.
+async fn prefetch_if_cheaper<A: ProductApi>(
+    api: &A,
+    settings: &RowSettings,
+    counters: &RequestCounters,
+    to_process: Option<u64>,
+) -> Result<Option<ExistingIndex>, ApiError> {
+    let mode = settings.existing;
+    if mode == ExistingMode::Create || to_process == Some(0) {
+        return Ok(None);
+    }
+    // Prefetching pays while it costs fewer requests than half the rows.
+    let max_pages = to_process.map_or(1, |n| u32::try_from(n / 2).unwrap_or(u32::MAX).max(1));
+    let keep_fields = mode == ExistingMode::Update;
+    ExistingIndex::prefetch(api, &settings.retry, counters, max_pages, keep_fields).await
+}
+
+/// Opens the sending journal, when the run keeps one.
+fn open_journal(path: Option<&PathBuf>) -> Result<Option<Journal>, RunError> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let journal = Journal::open(path).map_err(|source| RunError::Journal {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(Some(journal))
+}
+
+/// What the workers share, with a fresh ledger (starting from `index`) and
+/// `plan.concurrency` slots.
+fn context<A: ProductApi>(
+    api: A,
+    plan: &PipelinePlan,
+    index: Option<ExistingIndex>,
+    journal: Option<Journal>,
+    counters: Arc<RequestCounters>,
+) -> Context<A> {
+    Context {
+        api,
+        settings: plan.row.clone(),
+        references: References::new(plan.create_categories, plan.row.dry_run),
+        ledger: Ledger::new(index.as_ref()),
+        index,
+        ean_catalogue: Default::default(),
+        journal,
+        counters,
+        slots: Arc::new(tokio::sync::Semaphore::new(plan.concurrency.max(1))),
+    }
+}
+
+/// The recorder task and the run's halt signal.
+struct Recording {
+    /// Turns true on a stop signal, or when the outcomes can no longer be
+    /// recorded: the run then stops sending.
+    halt: watch::Receiver<bool>,
+    /// Forwards the stop signal to `halt`.
+    forward: JoinHandle<()>,
+    /// The recorder: the run's tally and any output failure.
+    recorder: JoinHandle<recorder::Recorded>,
+}
+
+/// Starts the recorder on `records` with the run's wiring, its tally
+/// counting the `kept` outcomes already in the sinks, and the halt signal
+/// that the wiring's stop signal turns on.
+fn spawn_recorder(
+    records: mpsc::Receiver<RowRecord>,
+    kept: &[RowRecord],
+    wiring: Wiring,
+) -> Recording {
+    let Wiring {
+        outputs,
+        progress,
+        pacer,
+        stop,
+        ..
+    } = wiring;
+    let mut initial = Tally::default();
+    for record in kept {
+        initial.add(record.status);
+    }
+    let (halt_tx, halt) = watch::channel(false);
+    let mut signal = stop;
+    let halt_on_signal = halt_tx.clone();
+    let forward = tokio::spawn(async move {
+        if signal.wait_for(|v| *v).await.is_ok() {
+            let _ = halt_on_signal.send(true);
+        }
+    });
+    let recorder = tokio::spawn(recorder::record(
+        records, outputs, initial, progress, pacer, halt_tx,
+    ));
+    Recording {
+        halt,
+        forward,
+        recorder,
+    }
+}
+
+/// Starts the reader on a blocking thread: it sends each row of `input`
+/// not kept from an earlier run to `jobs` (with what the journal says of an
+/// earlier send) until the rows end or `halt` turns true, and yields the
+/// number of rows read.
+fn spawn_reader(
+    input: Input,
+    journal_written: tokio::time::Instant,
+    jobs: mpsc::Sender<RowJob>,
+    halt: watch::Receiver<bool>,
+) -> JoinHandle<u64> {
+    let Input {
+        rows,
+        kept,
+        maybe_sent,
+        ..
+    } = input;
+    let kept: HashSet<u64> = kept.into_iter().map(|r| r.row).collect();
+    tokio::task::spawn_blocking(move || {
+        let mut read = 0u64;
+        for row in rows {
+            read += 1;
+            if *halt.borrow() {
+                break;
+            }
+            if kept.contains(&row.row) {
+                continue;
+            }
+            let earlier = maybe_sent.get(row.row).map(|high_water| EarlierSend {
+                high_water,
+                at_latest: journal_written,
+            });
+            if jobs.blocking_send(RowJob { row, earlier }).is_err() {
+                break;
+            }
+        }
+        read
+    })
+}
+
+/// Waits for the reader and the recorder once the workers are done: the
+/// run's end (an input or output failure overrides the workers' `end`), the
+/// rows read, and the tally.
+async fn finish(
+    end: RunEnd,
+    reader: JoinHandle<u64>,
+    recorder: JoinHandle<recorder::Recorded>,
+) -> (RunEnd, u64, Tally) {
     let (end, rows_read) = match reader.await {
         Ok(read) => (end, read),
         // A panic while reading or validating: the rows after it were never
@@ -283,25 +385,18 @@ pub async fn run<A: ProductApi>(
             source: io::Error::other(format!("the recorder stopped: {e}")),
         }),
     });
-    let tally = recorded.tally;
     let end = match recorded.failure {
         Some(failure) => RunEnd::OutputFailed(Arc::new(failure)),
         None => end,
     };
-    if matches!(end, RunEnd::Completed) {
-        if let Some(path) = &plan.journal {
-            let _ = std::fs::remove_file(path);
-        }
+    (end, rows_read, recorded.tally)
+}
+
+/// Removes the sending journal of a completed run: no row is left unsettled.
+fn remove_journal(path: Option<&PathBuf>) {
+    if let Some(path) = path {
+        let _ = std::fs::remove_file(path);
     }
-    Ok(Report {
-        end,
-        tally,
-        rows_read,
-        elapsed: started.elapsed(),
-        prefetched,
-        settled,
-        settled_found,
-    })
 }
 
 /// Processes jobs, each started only with one of the context's concurrency

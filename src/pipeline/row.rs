@@ -2,61 +2,23 @@
 //! exists, then create, update, skip or fail it, and say so in a
 //! [`RowRecord`].
 //!
-//! # Duplicate safety: settling an unknown outcome
-//!
-//! A POST whose outcome is unknown (timeout after sending, lost connection,
-//! 502, 504, an unreadable success: [`ErrorClass::Unknown`]) is never settled
-//! by one immediate lookup, because a server may finish the POST after the
-//! client gave up and a new product may reach search results only after a
-//! delay. The row *settles* instead: it waits out the settle time
-//! (`--settle`, default `max(--timeout, 5 s)`), looking its product up by
-//! number (else EAN) at a third, two thirds and all of it
-//! ([`SettlePolicy`]). While it waits it gives its concurrency slot to other
-//! rows. Only when the last lookup finds nothing of its own is the row sent
-//! again (a retry). A row with neither number nor EAN cannot be looked up:
-//! it is `failed` with [`UNCONFIRMED_NO_KEY`] and never sent twice.
-//! Rows that `--resume` finds in the sending journal settle the same way
-//! before anything else, counted from when the journal was last written.
-//!
-//! # Which product found is the row's own
-//!
-//! A product found while settling counts as made by this row only if all of:
-//! - it has the row's key exactly and the row's name (both trimmed);
-//! - its id is above the run's *high-water mark* as it was just before the
-//!   row was first sent: the highest product id seen in any answer until
-//!   then (the prefetch, lookups, creates). Product ids are assumed to grow
-//!   (the sandbox's do; the vendor's are sequential integers), so a product
-//!   made by the row's POST has a higher id than any product seen before it
-//!   was sent, and a product that existed before has a lower one, provided
-//!   the mark covers it. It does once the run has prefetched the catalogue
-//!   or created a product (the newest id then bounds every older one), and
-//!   for the row's own key whenever the row was looked up before it was
-//!   sent. Under `--existing create`, a row sent before either is therefore
-//!   looked up first (a few rows at the start of a run);
-//! - no other row of this run made or claimed it.
-//!
-//! The high-water mark is used rather than `createdAt`: the client sees no
-//! server clock to compare a creation time with before its first create, and
-//! a clock compared wrongly would turn into a duplicate. A product found that
-//! is not the row's own is, under `--existing skip`, `update` or `fail`, an
-//! existing product like any other; under `--existing create` it is ignored
-//! and the row, once settled, sends its own POST again.
+//! A create whose outcome is unknown, and a row an earlier run may have
+//! sent, *settle* before the row is sent again: the rule, and which product
+//! found counts as the row's own, are in [`super::settle`].
 
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::ops::ControlFlow;
+use std::sync::Arc;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use super::existing::{
-    changes, find_existing, lookup_all, EanCatalogue, ExistingIndex, ExistingMode,
-};
+use super::existing::{changes, find_existing, EanCatalogue, ExistingIndex, ExistingMode};
 use super::journal::Journal;
 use super::references::{RefKind, References, Resolution};
 use super::resume::UNCONFIRMED_NO_KEY;
 use super::retry::{retry_idempotent, Attempts, RetryPolicy, SettlePolicy};
-use crate::api::types::{IdRef, NewProduct, Product};
+use super::settle::{mark_key_seen, settle, Found, Ledger, Settled, Slot};
+use crate::api::types::{IdRef, NewProduct};
 use crate::client::{ApiError, ErrorClass, ProductApi, ProductKey, RequestCounters};
 use crate::results::{RowRecord, RowStatus};
 use crate::validate::{Draft, PreparedRow, Reference};
@@ -99,84 +61,6 @@ pub struct Context<A> {
     pub slots: Arc<Semaphore>,
 }
 
-/// What a run has seen and made of the server's products: the high-water
-/// mark of product ids, whether it bounds the whole catalogue, the ids this
-/// run made or claimed, and how many rows settled.
-#[derive(Debug, Default)]
-pub struct Ledger {
-    high_water: AtomicI64,
-    covers_catalogue: AtomicBool,
-    ours: Mutex<HashSet<i64>>,
-    settled: AtomicU64,
-    settled_found: AtomicU64,
-}
-
-impl Ledger {
-    /// A ledger that starts from a prefetched catalogue (whose highest id
-    /// bounds every existing product), or from nothing.
-    pub fn new(index: Option<&ExistingIndex>) -> Ledger {
-        let ledger = Ledger::default();
-        if let Some(index) = index {
-            ledger.saw(index.max_id());
-            ledger.covers_catalogue.store(true, Ordering::SeqCst);
-        }
-        ledger
-    }
-
-    /// Raises the high-water mark to `id`.
-    pub fn saw(&self, id: i64) {
-        self.high_water.fetch_max(id, Ordering::SeqCst);
-    }
-
-    /// The highest product id seen so far (0 before any).
-    pub fn high_water(&self) -> i64 {
-        self.high_water.load(Ordering::SeqCst)
-    }
-
-    /// Whether the high-water mark bounds every product that existed before
-    /// the run (after a prefetch or a create).
-    pub fn covers_catalogue(&self) -> bool {
-        self.covers_catalogue.load(Ordering::SeqCst)
-    }
-
-    /// This run created product `id`: the newest id there is.
-    fn made(&self, id: i64) {
-        self.saw(id);
-        self.covers_catalogue.store(true, Ordering::SeqCst);
-        self.ours.lock().expect("ledger lock").insert(id);
-    }
-
-    /// Claims the oldest of `found` that a row named `name` could have made
-    /// when sent with the high-water mark `sent_above` (`None`: unknown, as
-    /// in an old journal; then only the name and key count).
-    fn claim(
-        &self,
-        found: &[(Product, u16, Option<String>)],
-        name: Option<&str>,
-        sent_above: Option<i64>,
-    ) -> Option<(Product, u16, Option<String>)> {
-        let mut ours = self.ours.lock().expect("ledger lock");
-        let same_name = |p: &Product| match name.map(str::trim) {
-            Some(n) => p.name.as_deref().map(str::trim) == Some(n),
-            None => true,
-        };
-        let pick = found.iter().find(|(p, _, _)| {
-            sent_above.is_none_or(|h| p.id > h) && same_name(p) && !ours.contains(&p.id)
-        })?;
-        ours.insert(pick.0.id);
-        Some(pick.clone())
-    }
-
-    /// Rows that settled an unknown outcome, and of those, rows whose
-    /// product was found while settling.
-    pub fn settled(&self) -> (u64, u64) {
-        (
-            self.settled.load(Ordering::Relaxed),
-            self.settled_found.load(Ordering::Relaxed),
-        )
-    }
-}
-
 /// A row to process.
 #[derive(Debug, Clone)]
 pub struct RowJob {
@@ -194,39 +78,6 @@ pub struct EarlierSend {
     pub high_water: Option<i64>,
     /// When that run last wrote its journal: the row was sent then at the latest.
     pub at_latest: Instant,
-}
-
-/// A row's concurrency slot (a permit of [`Context::slots`]), given back
-/// while the row settles.
-pub struct Slot {
-    slots: Arc<Semaphore>,
-    permit: Option<OwnedSemaphorePermit>,
-    /// Whether the row has settled an unknown outcome (counted once).
-    settled: bool,
-}
-
-impl Slot {
-    /// Waits for a free slot.
-    pub async fn take(slots: &Arc<Semaphore>) -> Slot {
-        let mut slot = Slot {
-            slots: slots.clone(),
-            permit: None,
-            settled: false,
-        };
-        slot.retake().await;
-        slot
-    }
-
-    fn give_back(&mut self) {
-        self.permit = None;
-    }
-
-    async fn retake(&mut self) {
-        if self.permit.is_none() {
-            let permit = self.slots.clone().acquire_owned().await;
-            self.permit = Some(permit.expect("slots are never closed"));
-        }
-    }
 }
 
 /// How a row ended, before the results columns are filled in.
@@ -260,6 +111,12 @@ impl Outcome {
     fn error(mut self, e: impl Into<String>) -> Outcome {
         self.error = Some(e.into());
         self
+    }
+    /// The row's own product, found while settling: `created`.
+    fn found_created((found, status, trace): Found) -> Outcome {
+        Outcome::new(RowStatus::Created)
+            .id(found.id)
+            .http(status, trace)
     }
     fn failed(e: &ApiError, context: &str) -> Outcome {
         Outcome {
@@ -313,9 +170,23 @@ pub async fn process<A: ProductApi>(
     })
 }
 
-/// A product found on the server, with the status and trace id of the answer.
-type Found = (Product, u16, Option<String>);
+/// A step of a row's journey: `Continue` with what the next step needs, or
+/// `Break` with the outcome the row ends with. `Err` only for a fatal error.
+type Step<T> = Result<ControlFlow<Outcome, T>, ApiError>;
 
+/// A request that failed at a step: a fatal error stops the run, any other
+/// ends the row as `failed`, its message after `context`.
+fn failed_step<T>(e: ApiError, context: &str) -> Step<T> {
+    if e.class() == ErrorClass::Fatal {
+        Err(e)
+    } else {
+        Ok(ControlFlow::Break(Outcome::failed(&e, context)))
+    }
+}
+
+/// Takes a valid row to its outcome: resolves its references, settles an
+/// earlier run's send, looks for its product per `--existing`, then creates,
+/// updates or skips it (or says what it would do, in a dry run).
 async fn submit<A: ProductApi>(
     ctx: &Context<A>,
     slot: &mut Slot,
@@ -329,128 +200,29 @@ async fn submit<A: ProductApi>(
         unit,
         supplier,
     } = draft;
-    let policy = &ctx.settings.retry;
-    let mut problems = Vec::new();
-    let mut notes = Vec::new();
-    for (kind, reference) in [
+    let references = [
         (RefKind::Category, category),
         (RefKind::Unit, unit),
         (RefKind::Supplier, supplier),
-    ] {
-        let Some(reference) = reference else { continue };
-        let name = match &reference {
-            Reference::Id(id) => id.to_string(),
-            Reference::Name(n) => n.clone(),
-        };
-        match ctx
-            .references
-            .resolve(&ctx.api, policy, &ctx.counters, kind, &reference)
-            .await
-        {
-            Ok(Resolution::Id(id)) => {
-                let slot = match kind {
-                    RefKind::Category => &mut product.category,
-                    RefKind::Unit => &mut product.units,
-                    RefKind::Supplier => &mut product.supplier,
-                };
-                *slot = Some(IdRef { id });
-            }
-            Ok(Resolution::Missing) => problems.push(References::missing_message(kind, &name)),
-            Ok(Resolution::Refused(message)) => problems.push(message),
-            Ok(Resolution::WouldCreate) => {
-                notes.push(format!("would create category \"{}\"", name.trim()))
-            }
-            Err(e) if e.class() == ErrorClass::Fatal => return Err(e),
-            Err(e) => {
-                let what = match kind {
-                    RefKind::Category => "category",
-                    RefKind::Unit => "unit",
-                    RefKind::Supplier => "supplier",
-                };
-                return Ok(Outcome::failed(
-                    &e,
-                    &format!("could not look up {what} \"{name}\": "),
-                ));
-            }
-        }
-    }
-    if !problems.is_empty() {
-        return Ok(Outcome::new(RowStatus::Invalid).error(problems.join("; ")));
-    }
-
+    ];
+    let mut notes = match resolve_references(ctx, &mut product, references).await? {
+        ControlFlow::Continue(notes) => notes,
+        ControlFlow::Break(ended) => return Ok(ended),
+    };
     let key = ProductKey::of(&product);
-    let mode = ctx.settings.existing;
 
     // A row an earlier run may have sent settles before anything else.
     let mut looked_up: Option<Option<Found>> = None;
     if let Some(earlier) = earlier.filter(|_| key.is_some() || !ctx.settings.dry_run) {
-        let Some(key) = &key else {
-            // An interrupted run may have created it, and nothing identifies
-            // it for sure: sending it again could make a duplicate.
-            return Ok(Outcome::new(RowStatus::Failed).error(format!(
-                "{UNCONFIRMED_NO_KEY}: the interrupted run may have created this product, and the row has no \
-                 number or EAN to look it up by, so it was not sent again; check for a product named \"{}\" \
-                 before importing this row again",
-                product.name.as_deref().unwrap_or_default()
-            )));
-        };
-        match settle(
-            ctx,
-            slot,
-            key,
-            &product,
-            earlier.high_water,
-            earlier.at_latest,
-        )
-        .await
-        {
-            Ok(Settled::Ours(ours)) => {
-                let (found, status, trace) = *ours;
-                return Ok(Outcome::new(RowStatus::Created)
-                    .id(found.id)
-                    .http(status, trace));
-            }
-            Ok(Settled::Others(others)) => looked_up = Some(others.into_iter().next()),
-            Err(e) if e.class() == ErrorClass::Fatal => return Err(e),
-            Err(e) => {
-                return Ok(Outcome::failed(
-                    &e,
-                    &format!(
-                        "an earlier run may have sent this row, and looking up {key} failed; \
-                         check for it before importing this row again: "
-                    ),
-                ))
-            }
+        match settle_earlier_send(ctx, slot, key.as_ref(), &product, earlier).await? {
+            ControlFlow::Continue(found) => looked_up = Some(found),
+            ControlFlow::Break(ended) => return Ok(ended),
         }
     }
-
-    let existing = match (&key, looked_up) {
-        (Some(_), Some(found)) if mode != ExistingMode::Create => found,
-        (Some(key), None) if mode != ExistingMode::Create => {
-            match existing_product(ctx, key, product.name.as_deref()).await {
-                Ok(found) => found,
-                Err(e) if e.class() == ErrorClass::Fatal => return Err(e),
-                Err(e) => return Ok(Outcome::failed(&e, &format!("could not look up {key}: "))),
-            }
-        }
-        (Some(key), None) if !ctx.ledger.covers_catalogue() && !ctx.settings.dry_run => {
-            // `--existing create` before the high-water mark bounds the
-            // catalogue: a lookup now makes it bound this row's key, so that
-            // an older product with the same number is never taken for the
-            // row's own after an unknown outcome.
-            let name = product.name.as_deref();
-            match lookup_all(&ctx.api, &ctx.settings.retry, &ctx.counters, key, name).await {
-                Ok(found) => {
-                    for (p, _, _) in &found {
-                        ctx.ledger.saw(p.id);
-                    }
-                    None
-                }
-                Err(e) if e.class() == ErrorClass::Fatal => return Err(e),
-                Err(e) => return Ok(Outcome::failed(&e, &format!("could not look up {key}: "))),
-            }
-        }
-        _ => None,
+    let name = product.name.as_deref();
+    let existing = match existing_for_row(ctx, key.as_ref(), name, looked_up).await? {
+        ControlFlow::Continue(existing) => existing,
+        ControlFlow::Break(ended) => return Ok(ended),
     };
 
     if let Some(found) = existing {
@@ -468,6 +240,135 @@ async fn submit<A: ProductApi>(
             let key = key.as_ref().expect("found by key");
             decide_existing(ctx, key, &product, *found).await
         }
+    }
+}
+
+/// Resolves the row's category, unit and supplier into ids on `product`, in
+/// that order. Goes on with the dry run's notes (a category it would
+/// create); ends the row as `invalid` when a reference is missing or
+/// refused, as `failed` when a lookup failed.
+async fn resolve_references<A: ProductApi>(
+    ctx: &Context<A>,
+    product: &mut NewProduct,
+    references: [(RefKind, Option<Reference>); 3],
+) -> Step<Vec<String>> {
+    let mut problems = Vec::new();
+    let mut notes = Vec::new();
+    for (kind, reference) in references {
+        let Some(reference) = reference else { continue };
+        let name = match &reference {
+            Reference::Id(id) => id.to_string(),
+            Reference::Name(n) => n.clone(),
+        };
+        let resolved = ctx
+            .references
+            .resolve(
+                &ctx.api,
+                &ctx.settings.retry,
+                &ctx.counters,
+                kind,
+                &reference,
+            )
+            .await;
+        match resolved {
+            Ok(Resolution::Id(id)) => *reference_field(product, kind) = Some(IdRef { id }),
+            Ok(Resolution::Missing) => problems.push(References::missing_message(kind, &name)),
+            Ok(Resolution::Refused(message)) => problems.push(message),
+            Ok(Resolution::WouldCreate) => {
+                notes.push(format!("would create category \"{}\"", name.trim()))
+            }
+            Err(e) => {
+                let what = reference_label(kind);
+                return failed_step(e, &format!("could not look up {what} \"{name}\": "));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        let invalid = Outcome::new(RowStatus::Invalid).error(problems.join("; "));
+        return Ok(ControlFlow::Break(invalid));
+    }
+    Ok(ControlFlow::Continue(notes))
+}
+
+/// The payload field a reference of `kind` goes into.
+fn reference_field(product: &mut NewProduct, kind: RefKind) -> &mut Option<IdRef> {
+    match kind {
+        RefKind::Category => &mut product.category,
+        RefKind::Unit => &mut product.units,
+        RefKind::Supplier => &mut product.supplier,
+    }
+}
+
+/// A reference kind as the results file names it.
+fn reference_label(kind: RefKind) -> &'static str {
+    match kind {
+        RefKind::Category => "category",
+        RefKind::Unit => "unit",
+        RefKind::Supplier => "supplier",
+    }
+}
+
+/// Settles a row an earlier run may have sent, counted from when that run
+/// last wrote its journal. Ends the row as `created` when that run made its
+/// product, as `failed` when it has no key or the last lookup failed; else
+/// goes on with the oldest product found with its key that is not its own.
+async fn settle_earlier_send<A: ProductApi>(
+    ctx: &Context<A>,
+    slot: &mut Slot,
+    key: Option<&ProductKey>,
+    product: &NewProduct,
+    earlier: EarlierSend,
+) -> Step<Option<Found>> {
+    let Some(key) = key else {
+        // An interrupted run may have created it, and nothing identifies
+        // it for sure: sending it again could make a duplicate.
+        return Ok(ControlFlow::Break(Outcome::new(RowStatus::Failed).error(format!(
+            "{UNCONFIRMED_NO_KEY}: the interrupted run may have created this product, and the row has no \
+             number or EAN to look it up by, so it was not sent again; check for a product named \"{}\" \
+             before importing this row again",
+            product.name.as_deref().unwrap_or_default()
+        ))));
+    };
+    let (high_water, since) = (earlier.high_water, earlier.at_latest);
+    match settle(ctx, slot, key, product, high_water, since).await {
+        Ok(Settled::Ours(ours)) => Ok(ControlFlow::Break(Outcome::found_created(*ours))),
+        Ok(Settled::Others(others)) => Ok(ControlFlow::Continue(others.into_iter().next())),
+        Err(e) => failed_step(
+            e,
+            &format!(
+                "an earlier run may have sent this row, and looking up {key} failed; \
+                 check for it before importing this row again: "
+            ),
+        ),
+    }
+}
+
+/// The existing product the row meets, per `--existing`: none under
+/// `create` or without a key; else the one settling found (`looked_up`),
+/// else the one looked up now. Under `create`, before the high-water mark
+/// bounds the catalogue, the row's key is looked up all the same (see
+/// [`mark_key_seen`]). Ends the row as `failed` when a lookup failed.
+async fn existing_for_row<A: ProductApi>(
+    ctx: &Context<A>,
+    key: Option<&ProductKey>,
+    name: Option<&str>,
+    looked_up: Option<Option<Found>>,
+) -> Step<Option<Found>> {
+    let Some(key) = key else {
+        return Ok(ControlFlow::Continue(None));
+    };
+    let create_only = ctx.settings.existing == ExistingMode::Create;
+    let found = match looked_up {
+        Some(found) if !create_only => return Ok(ControlFlow::Continue(found)),
+        None if !create_only => existing_product(ctx, key, name).await,
+        None if !ctx.ledger.covers_catalogue() && !ctx.settings.dry_run => {
+            mark_key_seen(ctx, key, name).await.map(|()| None)
+        }
+        _ => return Ok(ControlFlow::Continue(None)),
+    };
+    match found {
+        Ok(found) => Ok(ControlFlow::Continue(found)),
+        Err(e) => failed_step(e, &format!("could not look up {key}: ")),
     }
 }
 
@@ -570,66 +471,6 @@ async fn update<A: ProductApi>(
     }
 }
 
-/// How a settle ended.
-enum Settled {
-    /// The row's own product (see the module docs for the rule).
-    Ours(Box<Found>),
-    /// Not found; these products have the key but are not the row's own, oldest first.
-    Others(Vec<Found>),
-}
-
-/// Waits out the settle time counted from `since`, looking the row's product
-/// up at each checkpoint (checkpoints already past are skipped but the last),
-/// with the row's slot given back while it waits. `sent_above` is the
-/// high-water mark before the row was first sent. `Err` when the last lookup
-/// failed.
-async fn settle<A: ProductApi>(
-    ctx: &Context<A>,
-    slot: &mut Slot,
-    key: &ProductKey,
-    product: &NewProduct,
-    sent_above: Option<i64>,
-    since: Instant,
-) -> Result<Settled, ApiError> {
-    if !slot.settled {
-        slot.settled = true;
-        ctx.ledger.settled.fetch_add(1, Ordering::Relaxed);
-    }
-    let times: Vec<Instant> = ctx
-        .settings
-        .settle
-        .checkpoints()
-        .map(|d| since + d)
-        .collect();
-    let name = product.name.as_deref();
-    let mut last: Result<Vec<Found>, ApiError> = Ok(Vec::new());
-    for (i, at) in times.iter().enumerate() {
-        if times.get(i + 1).is_some_and(|next| *next <= Instant::now()) {
-            continue;
-        }
-        if *at > Instant::now() {
-            slot.give_back();
-            tokio::time::sleep_until(*at).await;
-            slot.retake().await;
-        }
-        last = lookup_all(&ctx.api, &ctx.settings.retry, &ctx.counters, key, name).await;
-        match &last {
-            Ok(found) => {
-                for (p, _, _) in found {
-                    ctx.ledger.saw(p.id);
-                }
-                if let Some(ours) = ctx.ledger.claim(found, name, sent_above) {
-                    ctx.ledger.settled_found.fetch_add(1, Ordering::Relaxed);
-                    return Ok(Settled::Ours(Box::new(ours)));
-                }
-            }
-            Err(e) if e.class() == ErrorClass::Fatal => break,
-            Err(_) => {}
-        }
-    }
-    last.map(Settled::Others)
-}
-
 /// How a create ended.
 enum CreateEnd {
     /// Created, failed, or settled as created.
@@ -639,6 +480,9 @@ enum CreateEnd {
     Existing(Box<Found>),
 }
 
+/// Sends the row's POST, retrying as the policy allows. A transient error
+/// waits before the next send; an unknown outcome settles first (and the
+/// settle is the wait). The row is in the sending journal before the first send.
 async fn create<A: ProductApi>(
     ctx: &Context<A>,
     slot: &mut Slot,
@@ -648,96 +492,115 @@ async fn create<A: ProductApi>(
 ) -> Result<CreateEnd, ApiError> {
     let policy: &RetryPolicy = &ctx.settings.retry;
     let sent_above = ctx.ledger.high_water();
-    if let Some(journal) = &ctx.journal {
-        if let Err(e) = journal.mark(row, sent_above) {
-            return Ok(CreateEnd::Done(Outcome::new(RowStatus::Failed).error(
-                format!("not sent: could not write the sending journal: {e}"),
-            )));
-        }
+    if let Err(not_sent) = mark_sending(ctx, row, sent_above) {
+        return Ok(CreateEnd::Done(not_sent));
     }
-    let done = |o: Outcome| Ok(CreateEnd::Done(o));
     let mut attempts = Attempts::default();
     loop {
         let e = match ctx.api.create_product(product).await {
             Ok(a) => {
                 ctx.ledger.made(a.value.id);
-                return done(
-                    Outcome::new(RowStatus::Created)
-                        .id(a.value.id)
-                        .http(a.status, a.trace_id),
-                );
+                let created = Outcome::new(RowStatus::Created)
+                    .id(a.value.id)
+                    .http(a.status, a.trace_id);
+                return Ok(CreateEnd::Done(created));
             }
             Err(e) => e,
         };
         let class = e.class();
         match class {
             ErrorClass::Fatal => return Err(e),
-            ErrorClass::Permanent => return done(Outcome::failed(&e, "")),
+            ErrorClass::Permanent => return Ok(CreateEnd::Done(Outcome::failed(&e, ""))),
             ErrorClass::Unknown => {
-                let Some(key) = key else {
-                    return done(Outcome::failed(
-                        &e,
-                        &format!(
-                            "{UNCONFIRMED_NO_KEY}: the row has no number or EAN to look the product up by, so it was \
-                             not sent again to avoid a duplicate; check for it by name before importing this row again: "
-                        ),
-                    ));
-                };
-                let may_retry = attempts.next_wait(policy, class).is_some();
-                match settle(ctx, slot, key, product, Some(sent_above), Instant::now()).await {
-                    Ok(Settled::Ours(ours)) => {
-                        let (found, status, trace) = *ours;
-                        return done(
-                            Outcome::new(RowStatus::Created)
-                                .id(found.id)
-                                .http(status, trace),
-                        );
-                    }
-                    Ok(Settled::Others(others)) => {
-                        if ctx.settings.existing != ExistingMode::Create {
-                            if let Some(found) = others.into_iter().next() {
-                                return Ok(CreateEnd::Existing(Box::new(found)));
-                            }
-                        }
-                    }
-                    Err(le) if le.class() == ErrorClass::Fatal => return Err(le),
-                    Err(_) => {
-                        return done(Outcome::failed(
-                            &e,
-                            &format!(
-                                "the server did not confirm the product was created, and looking up {key} failed; \
-                                 check for it before importing this row again: "
-                            ),
-                        ));
-                    }
+                let settled = settle_unconfirmed_create(ctx, slot, key, product, sent_above, &e);
+                if let Some(end) = settled.await? {
+                    return Ok(end);
                 }
-                if !may_retry {
-                    return done(Outcome::failed(
-                        &e,
-                        &format!(
-                            "gave up after {} retries (not found after settling {:.0} s each time): ",
-                            policy.max_retries,
-                            ctx.settings.settle.time.as_secs_f64()
-                        ),
-                    ));
+                if attempts.next_wait(policy, class).is_none() {
+                    return Ok(CreateEnd::Done(gave_up_settling(ctx, &e)));
                 }
                 // Settled and not found: send again at once, the settle was the wait.
                 RequestCounters::bump(&ctx.counters.retries);
-                continue;
             }
-            _ => {}
-        }
-        match attempts.next_wait(policy, class) {
-            Some(wait) => {
-                RequestCounters::bump(&ctx.counters.retries);
-                tokio::time::sleep(wait).await;
-            }
-            None => {
-                return done(Outcome::failed(
-                    &e,
-                    &format!("gave up after {} retries: ", policy.max_retries),
-                ))
-            }
+            _ => match attempts.next_wait(policy, class) {
+                Some(wait) => {
+                    RequestCounters::bump(&ctx.counters.retries);
+                    tokio::time::sleep(wait).await;
+                }
+                None => {
+                    let context = format!("gave up after {} retries: ", policy.max_retries);
+                    return Ok(CreateEnd::Done(Outcome::failed(&e, &context)));
+                }
+            },
         }
     }
+}
+
+/// Writes the row into the sending journal (if any) with the high-water
+/// mark before it is sent; `Err` is the row's `failed` outcome, not sent.
+fn mark_sending<A>(ctx: &Context<A>, row: u64, sent_above: i64) -> Result<(), Outcome> {
+    match &ctx.journal {
+        Some(journal) => journal.mark(row, sent_above).map_err(|e| {
+            Outcome::new(RowStatus::Failed).error(format!(
+                "not sent: could not write the sending journal: {e}"
+            ))
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Settles a POST whose outcome `e` is unknown: `Some` when that ends the
+/// create (its product found, another with its key found unless under
+/// `--existing create`, no key to look it up by, or the last lookup failed),
+/// `None` when the row may be sent again.
+async fn settle_unconfirmed_create<A: ProductApi>(
+    ctx: &Context<A>,
+    slot: &mut Slot,
+    key: Option<&ProductKey>,
+    product: &NewProduct,
+    sent_above: i64,
+    e: &ApiError,
+) -> Result<Option<CreateEnd>, ApiError> {
+    let done = |outcome: Outcome| Ok(Some(CreateEnd::Done(outcome)));
+    let Some(key) = key else {
+        return done(Outcome::failed(
+            e,
+            &format!(
+                "{UNCONFIRMED_NO_KEY}: the row has no number or EAN to look the product up by, so it was \
+                 not sent again to avoid a duplicate; check for it by name before importing this row again: "
+            ),
+        ));
+    };
+    match settle(ctx, slot, key, product, Some(sent_above), Instant::now()).await {
+        Ok(Settled::Ours(ours)) => done(Outcome::found_created(*ours)),
+        Ok(Settled::Others(others)) => {
+            if ctx.settings.existing != ExistingMode::Create {
+                if let Some(found) = others.into_iter().next() {
+                    return Ok(Some(CreateEnd::Existing(Box::new(found))));
+                }
+            }
+            Ok(None)
+        }
+        Err(le) if le.class() == ErrorClass::Fatal => Err(le),
+        Err(_) => done(Outcome::failed(
+            e,
+            &format!(
+                "the server did not confirm the product was created, and looking up {key} failed; \
+                 check for it before importing this row again: "
+            ),
+        )),
+    }
+}
+
+/// The row's `failed` outcome when its retries are spent, each unknown
+/// outcome settled and its product not found.
+fn gave_up_settling<A>(ctx: &Context<A>, e: &ApiError) -> Outcome {
+    Outcome::failed(
+        e,
+        &format!(
+            "gave up after {} retries (not found after settling {:.0} s each time): ",
+            ctx.settings.retry.max_retries,
+            ctx.settings.settle.time.as_secs_f64()
+        ),
+    )
 }
