@@ -69,7 +69,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(status) => ExitCode::from(status.code()),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            product_import::log::fatal(&format!("{e:#}"));
             // Every error that ends a command early means its run did not
             // complete: nothing (more) was attempted.
             ExitCode::from(ExitStatus::NothingAttempted.code())

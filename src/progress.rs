@@ -30,6 +30,8 @@ pub struct Progress {
 enum Display {
     Bar(ProgressBar),
     Lines,
+    /// `progress` events of the JSON log, as often as the lines.
+    Json,
     Quiet,
 }
 
@@ -38,6 +40,8 @@ impl Progress {
     pub fn new(total: Option<u64>, quiet: bool) -> Progress {
         let display = if quiet {
             Display::Quiet
+        } else if crate::log::is_json() {
+            Display::Json
         } else if std::io::stderr().is_terminal() {
             let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
             // The whole line is built here, to fit the terminal's width.
@@ -90,6 +94,19 @@ impl Progress {
                 self.last_line = Instant::now();
                 // Best effort: a closed stderr must not stop an import.
                 let _ = writeln!(std::io::stderr(), "progress: {}", self.line(tally, pace));
+            }
+            Display::Json if self.last_line.elapsed() >= LINE_EVERY => {
+                self.last_line = Instant::now();
+                let mut fields = serde_json::to_value(tally).unwrap_or_default();
+                if let serde_json::Value::Object(map) = &mut fields {
+                    map.insert("rows_total".into(), self.total.into());
+                    map.insert(
+                        "rows_per_second".into(),
+                        ((self.rows_per_second(tally) * 10.0).round() / 10.0).into(),
+                    );
+                    map.insert("pace".into(), pace.into());
+                }
+                crate::log::event(crate::log::Level::Info, "progress", fields);
             }
             _ => {}
         }

@@ -8,7 +8,10 @@ use serde::Deserialize;
 
 use super::input::{InputOptions, ReadArgs};
 use super::options::{field_names, option_group};
+use crate::feed::Threshold;
+use crate::log::LogFormat;
 use crate::pipeline::existing::ExistingMode;
+use crate::pipeline::missing::MissingMode;
 
 /// `import` flags.
 #[derive(Debug, Clone, Args)]
@@ -40,6 +43,12 @@ pub struct ImportArgs {
     /// Output files and verbosity.
     #[command(flatten)]
     pub outputs: OutputOptions,
+    /// Fetching the input from a URL.
+    #[command(flatten)]
+    pub feed: FeedOptions,
+    /// Guards, and products no longer in the file.
+    #[command(flatten)]
+    pub guards: GuardOptions,
 }
 
 option_group! {
@@ -110,6 +119,55 @@ option_group! {
         /// Print only the summary and fatal errors.
         #[arg(long, short)]
         pub quiet: bool,
+        /// Log on stderr as words (default) or as one JSON object per line, for log shippers.
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        pub log_format: Option<LogFormat>,
+    }
+}
+
+option_group! {
+    /// Fetching the input from a URL (`import https://…/feed.csv`), and
+    /// skipping an input that has not changed.
+    #[derive(Debug, Clone, Default, Args, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    pub struct FeedOptions {
+        /// Largest feed download accepted, in megabytes (default 512).
+        #[arg(long, value_name = "MB")]
+        pub max_download_mb: Option<u64>,
+        /// Send nothing and exit 0 when the input is the same as at the job's last successful run.
+        #[arg(long)]
+        pub if_changed: bool,
+        /// Environment variable holding the feed's Authorization header value
+        /// (default FEED_AUTHORIZATION, else basic auth from FEED_USER and FEED_PASSWORD).
+        #[arg(long, value_name = "VAR")]
+        pub feed_auth_env: Option<String>,
+    }
+}
+
+option_group! {
+    /// Guards checked over the whole file before anything is written, and
+    /// products in the catalogue that the file no longer holds.
+    #[derive(Debug, Clone, Default, Args, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    pub struct GuardOptions {
+        /// Stop (exit 2, nothing sent) when the file has fewer valid rows than N.
+        #[arg(long, value_name = "N")]
+        pub min_rows: Option<u64>,
+        /// Stop (exit 2, nothing sent) when more rows than N (or N% of the rows) are invalid.
+        #[arg(long, value_name = "N|N%")]
+        pub max_invalid: Option<Threshold>,
+        /// Products in scope no longer in the file: report them, or deactivate them (default: neither).
+        #[arg(long, value_enum, value_name = "MODE")]
+        pub missing: Option<MissingMode>,
+        /// Also in scope for --missing: products in these categories (ids, repeat or comma-separate).
+        #[arg(long, value_name = "ID", value_delimiter = ',')]
+        pub scope_category: Option<Vec<i64>>,
+        /// Also in scope for --missing: products whose number starts with this.
+        #[arg(long, value_name = "PREFIX")]
+        pub scope_number_prefix: Option<String>,
+        /// Stop before any change when more products than N (or N% of the scope) would be missing (default 10%).
+        #[arg(long, value_name = "N|N%")]
+        pub max_missing: Option<Threshold>,
     }
 }
 
@@ -127,6 +185,10 @@ pub struct ConfigFile {
     pub rows: RowOptions,
     /// Outputs.
     pub outputs: OutputOptions,
+    /// Feed fetching.
+    pub feed: FeedOptions,
+    /// Guards and missing products.
+    pub guards: GuardOptions,
 }
 
 /// Keys that hold credentials, with the variable to use instead: refused in
@@ -191,12 +253,14 @@ impl ConfigFile {
 
     /// Splits a flat table among the groups by their keys.
     fn from_table(table: toml::Table) -> Result<ConfigFile, String> {
-        let mut groups: [(&[&str], toml::Table); 5] = [
+        let mut groups: [(&[&str], toml::Table); 7] = [
             (field_names::<InputOptions>(), toml::Table::new()),
             (field_names::<ApiOptions>(), toml::Table::new()),
             (field_names::<PacingOptions>(), toml::Table::new()),
             (field_names::<RowOptions>(), toml::Table::new()),
             (field_names::<OutputOptions>(), toml::Table::new()),
+            (field_names::<FeedOptions>(), toml::Table::new()),
+            (field_names::<GuardOptions>(), toml::Table::new()),
         ];
         for (key, value) in table {
             if let Some(var) = secret_key(&key) {
@@ -221,13 +285,15 @@ impl ConfigFile {
                 }
             }
         }
-        let [input, api, pacing, rows, outputs] = groups.map(|(_, t)| t);
+        let [input, api, pacing, rows, outputs, feed, guards] = groups.map(|(_, t)| t);
         Ok(ConfigFile {
             input: group(input)?,
             api: group(api)?,
             pacing: group(pacing)?,
             rows: group(rows)?,
             outputs: group(outputs)?,
+            feed: group(feed)?,
+            guards: group(guards)?,
         })
     }
 }

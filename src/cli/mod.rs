@@ -15,7 +15,8 @@ use clap::Args;
 
 pub use export::ExportArgs;
 pub use import::{
-    ApiOptions, ConfigError, ConfigFile, ImportArgs, OutputOptions, PacingOptions, RowOptions,
+    ApiOptions, ConfigError, ConfigFile, FeedOptions, GuardOptions, ImportArgs, OutputOptions,
+    PacingOptions, RowOptions,
 };
 pub use input::{DecimalArg, InputOptions, InputPlan, ReadArgs};
 

@@ -16,8 +16,8 @@ pub enum ExitStatus {
     Success,
     /// 1: at least one row invalid or failed.
     RowsFailed,
-    /// 2: nothing was attempted (bad flags, unreadable file, no name column,
-    /// bad mapping or config file, refused credentials).
+    /// 2: nothing was attempted (bad flags, unreadable file or feed, no name
+    /// column, bad mapping or config file, refused credentials, a guard).
     NothingAttempted,
     /// 130: interrupted by Ctrl-C or SIGTERM.
     Interrupted,
@@ -52,6 +52,7 @@ impl ExitStatus {
 pub struct NothingAttempted(pub anyhow::Error);
 
 /// The exit codes, for `--help`.
-pub const EXIT_CODES: &str = "Exit codes: 0 every row valid/imported; 1 at least one row invalid or failed; \
-2 nothing was attempted (bad flags, unreadable file, no name column, bad mapping or config, refused credentials); \
-130 interrupted.";
+pub const EXIT_CODES: &str = "Exit codes: 0 every row valid/imported (or, with --if-changed, the input unchanged); \
+1 at least one row invalid or failed, or the run stopped part way; \
+2 nothing was attempted (bad flags, unreadable file or feed, no name column, bad mapping or config, refused credentials, \
+a guard: --min-rows, --max-invalid, --max-missing); 130 interrupted.";

@@ -4,6 +4,7 @@ mod chaos;
 mod common;
 mod excel;
 mod export;
+mod feed;
 mod import;
 mod misuse;
 mod read;

@@ -33,6 +33,7 @@
 //!   gives its concurrency slot to other rows meanwhile
 //!   ([`crate::pipeline::settle`]).
 
+mod nightly;
 mod plan;
 
 use std::io::Write as _;
@@ -54,6 +55,10 @@ use crate::cli::{ImportArgs, InputPlan};
 use crate::client::connect::{connect, Connected};
 use crate::client::pacing::Pacer;
 use crate::client::RequestCounters;
+use crate::feed::observe::ObservedSink;
+use crate::feed::JobState;
+use crate::pipeline::existing::ExistingMode;
+use crate::pipeline::missing::SharedApi;
 use crate::pipeline::resume::{Fingerprint, ResumePoint};
 use crate::pipeline::retry::{RetryPolicy, SettlePolicy};
 use crate::pipeline::row::RowSettings;
@@ -94,13 +99,38 @@ pub async fn run_with_env(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<ExitStatus> {
     let started = SystemTime::now();
-    let plan = ImportPlan::new(&args, env).map_err(nothing)?;
+    // The flag is known before the config file is read, so that an error in
+    // the config file is already logged in the chosen format.
+    if let Some(format) = args.outputs.log_format {
+        crate::log::set_format(format);
+    }
+    let mut plan = ImportPlan::new(&args, env).map_err(nothing)?;
+    crate::log::set_format(plan.log_format);
     plan.check_paths(args.config.as_deref()).map_err(nothing)?;
+    let mut state = JobState::load(&plan.outputs.state).map_err(nothing)?;
+    log_start(&plan);
+    let fetched = nightly::obtain_input(&mut plan, &state)
+        .await
+        .map_err(nothing)?;
     let prepared = prepare(&plan.input).map_err(nothing)?;
     let fingerprint = fingerprint(&plan, &prepared).map_err(nothing)?;
+    if plan.if_changed && !plan.resume {
+        if let Some(seen) = state
+            .last_success
+            .as_ref()
+            .filter(|seen| seen.fingerprint.as_ref() == Some(&fingerprint))
+        {
+            return Ok(nightly::unchanged(&plan, seen));
+        }
+    }
+    let census = nightly::census(&plan, &state).await.map_err(nothing)?;
     let pacer = Arc::new(Pacer::new(plan.pacing.rate));
     let counters = Arc::new(RequestCounters::default());
-    let connected = connect(
+    let Connected {
+        api,
+        base_url,
+        mut sandbox,
+    } = connect(
         &plan.connection,
         plan.pacing.timeout,
         pacer.clone(),
@@ -108,8 +138,20 @@ pub async fn run_with_env(
     )
     .await
     .map_err(nothing)?;
+    let api = SharedApi(Arc::new(api));
+    let retry = RetryPolicy::new(plan.pacing.max_retries);
+    let survey =
+        match nightly::survey(&plan, &api, &retry, &counters, &state, census.as_ref()).await {
+            Ok(survey) => survey,
+            Err(e) => {
+                if let Some(handle) = sandbox.take() {
+                    handle.shutdown().await;
+                }
+                return Err(nothing(e));
+            }
+        };
     if !plan.quiet {
-        print_plan(&plan, &prepared, &connected);
+        print_plan(&plan, &prepared, &base_url);
     }
     let layout = ResultsLayout {
         headers: prepared.output_headers.clone(),
@@ -129,7 +171,7 @@ pub async fn run_with_env(
         finished: started,
         rows_done: 0,
         counts: Vec::new(),
-        settings: summary_settings(&plan, &connected.base_url, &prepared.info),
+        settings: summary_settings(&plan, &base_url, &prepared.info),
         mapping: RunSummary::mapping_rows(&prepared.mapping),
     };
     let mut kept = Tally::default();
@@ -150,6 +192,25 @@ pub async fn run_with_env(
                 ]
             }),
         );
+    let number_cell = crate::feed::guard::number_cell(&prepared.mapping);
+    let (outputs, created) = ObservedSink::new(Box::new(outputs), number_cell);
+    for record in &start.kept {
+        ObservedSink::note(&created, number_cell, record);
+    }
+    let mut retired = match &survey {
+        Some(survey) if plan.existing == ExistingMode::Update && !survey.returned.is_empty() => {
+            nightly::reactivate(&plan, &api, &retry, &counters, survey).await
+        }
+        Some(survey) if !survey.returned.is_empty() => {
+            crate::log::warn(&format!(
+                "{} products this job deactivated are in the file again and stay inactive; \
+                 run with --existing update to set them active",
+                survey.returned.len()
+            ));
+            Vec::new()
+        }
+        _ => Vec::new(),
+    };
 
     let total = count_rows(&plan.input);
     let read_error: Arc<Mutex<Option<ReadError>>> = Arc::default();
@@ -171,7 +232,7 @@ pub async fn run_with_env(
         row: RowSettings {
             existing: plan.existing,
             dry_run: plan.dry_run,
-            retry: RetryPolicy::new(plan.pacing.max_retries),
+            retry,
             settle: SettlePolicy {
                 time: plan.pacing.settle,
                 lookups: SettlePolicy::DEFAULT_LOOKUPS,
@@ -192,19 +253,79 @@ pub async fn run_with_env(
         counters: counters.clone(),
         stop,
     };
-    let Connected { api, sandbox, .. } = connected;
-    let outcome = pipeline::run(api, pipeline_plan, input, wiring).await;
+    let outcome = pipeline::run(api.clone(), pipeline_plan, input, wiring).await;
     signals.abort();
-    if let Some(handle) = sandbox {
+    let report = match outcome {
+        Ok(report) => report,
+        Err(e) => {
+            if let Some(handle) = sandbox.take() {
+                handle.shutdown().await;
+            }
+            return Err(nothing(e));
+        }
+    };
+    let completed = matches!(report.end, pipeline::RunEnd::Completed);
+    if let Some(survey) = &survey {
+        retired.extend(nightly::retire(&plan, &api, &retry, &counters, survey, completed).await);
+    }
+    if let Some(handle) = sandbox.take() {
         handle.shutdown().await;
     }
-    let report = outcome.map_err(nothing)?;
     let read_error = read_error.lock().expect("read error slot").take();
-    Ok(report_run(&plan, &report, &counters, read_error))
+    let created = std::mem::take(&mut *created.lock().expect("created list"));
+    if !plan.dry_run {
+        crate::pipeline::missing::note_in_state(&mut state, &retired);
+    }
+    let missing = survey
+        .filter(|_| plan.missing.is_some())
+        .map(|survey| nightly::MissingReport {
+            scope: survey.scope,
+            outcomes: retired,
+            file: plan.outputs.missing.clone(),
+        });
+    if let Some(missing) = &missing {
+        missing.write();
+    }
+    let status = report_run(&plan, &report, &counters, read_error, missing.as_ref());
+    if !plan.dry_run {
+        for (id, number) in created {
+            state.created(id, number);
+        }
+        if status == ExitStatus::Success
+            || (completed && report.tally.failed == 0 && status == ExitStatus::RowsFailed)
+        {
+            state.last_success = Some(nightly::seen(&plan, &fingerprint, fetched.as_ref()));
+        }
+        if let Err(e) = state.save(&plan.outputs.state) {
+            crate::log::warn(&format!(
+                "cannot write the job state {}: {e}",
+                plan.outputs.state.display()
+            ));
+        }
+    }
+    Ok(status)
+}
+
+/// The `start` event of the JSON log.
+fn log_start(plan: &ImportPlan) {
+    crate::log::event(
+        crate::log::Level::Info,
+        "start",
+        serde_json::json!({
+            "input": match &plan.feed {
+                Some(feed) => feed.source.shown(),
+                None => plan.input.path.display().to_string(),
+            },
+            "results": plan.outputs.results.display().to_string(),
+            "dry_run": plan.dry_run,
+            "resume": plan.resume,
+            "version": env!("CARGO_PKG_VERSION"),
+        }),
+    );
 }
 
 /// Prints what was read, how its columns map, and where the rows go.
-fn print_plan(plan: &ImportPlan, prepared: &Prepared, connected: &Connected) {
+fn print_plan(plan: &ImportPlan, prepared: &Prepared, base_url: &url::Url) {
     // Output is best effort: a closed stdout (`| head`) must not stop an import.
     let mut out = std::io::stdout().lock();
     let _ = print_source(&mut out, &prepared.info);
@@ -212,52 +333,81 @@ fn print_plan(plan: &ImportPlan, prepared: &Prepared, connected: &Connected) {
     let _ = writeln!(
         out,
         "Sending to {} at {} requests/s at most, {} in flight",
-        connected.base_url, plan.pacing.rate, plan.pacing.concurrency
+        base_url, plan.pacing.rate, plan.pacing.concurrency
     );
 }
 
-/// Writes the summary (stdout, and JSON when asked) and decides the exit status.
+/// Writes the summary (stdout, the JSON log, and JSON when asked) and
+/// decides the exit status.
 fn report_run(
     plan: &ImportPlan,
     report: &Report,
     counters: &RequestCounters,
     read_error: Option<ReadError>,
+    missing: Option<&nightly::MissingReport>,
 ) -> ExitStatus {
     let mut summary = Summary::new(report, counters, plan.dry_run);
     if read_error.is_some() {
         summary.outcome = RunOutcome::Stopped;
     }
+    let mut status = ExitStatus::after(summary.outcome, &summary.tally);
+    if status == ExitStatus::Success && missing.is_some_and(|m| m.failed() > 0) {
+        status = ExitStatus::RowsFailed;
+    }
+    let mut json = serde_json::to_value(&summary).expect("summary serializes");
+    if let (Some(m), serde_json::Value::Object(map)) = (missing, &mut json) {
+        map.insert("missing".into(), m.to_json());
+    }
+    if let serde_json::Value::Object(map) = &mut json {
+        map.insert("exit_code".into(), status.code().into());
+        map.insert(
+            "results".into(),
+            plan.outputs.results.display().to_string().into(),
+        );
+    }
     let written = plan.outputs.summary_json.as_ref().map(|path| {
-        let json = serde_json::to_string_pretty(&summary).expect("summary serializes");
-        crate::results::atomic::write(path, (json + "\n").as_bytes())
+        let text = serde_json::to_string_pretty(&json).expect("summary serializes");
+        crate::results::atomic::write(path, (text + "\n").as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))
     });
+    let mut out = std::io::stdout().lock();
     let _ = writeln!(
-        std::io::stdout().lock(),
+        out,
         "{summary}\n  results:   {}",
         plan.outputs.results.display()
     );
+    if let Some(m) = missing {
+        let _ = write!(out, "{m}");
+    }
+    drop(out);
+    let level = match status {
+        ExitStatus::Success => crate::log::Level::Info,
+        _ => crate::log::Level::Error,
+    };
+    crate::log::event(level, "summary", json);
     if let Some(Err(e)) = written {
-        eprintln!("error: {e:#}");
+        crate::log::fatal(&format!("{e:#}"));
     }
     if let Some(e) = &summary.error {
-        eprintln!("error: the run stopped: {e}");
+        crate::log::fatal(&format!("the run stopped: {e}"));
     }
     if let Some(e) = read_error {
-        eprintln!("error: {e}");
-        eprintln!("The rows before it were imported; fix the file and run again with --resume.");
+        crate::log::fatal(&format!(
+            "{e}. The rows before it were imported; fix the file and run again with --resume."
+        ));
     }
-    ExitStatus::after(summary.outcome, &summary.tally)
+    status
 }
 
 /// The run's settings for the Summary sheet: what was chosen, never a secret
 /// (`base_url` comes without user info).
 fn summary_settings(plan: &ImportPlan, base_url: &Url, info: &SourceInfo) -> Vec<(String, String)> {
     let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
-    let mut out = vec![
-        ("file".to_string(), info.path.display().to_string()),
-        ("format".into(), info.format.to_string()),
-    ];
+    let mut out = vec![("file".to_string(), info.path.display().to_string())];
+    if let Some(feed) = &plan.feed {
+        out.push(("feed".into(), feed.source.shown()));
+    }
+    out.push(("format".into(), info.format.to_string()));
     if let Some(sheet) = &info.sheet {
         out.push(("sheet".into(), sheet.clone()));
     }
@@ -322,10 +472,14 @@ fn count_rows(plan: &InputPlan) -> Option<u64> {
 async fn watch_signals(stop: watch::Sender<bool>, quiet: bool) {
     crate::interrupt::interrupted().await;
     if !quiet {
-        eprintln!(
-            "Stopping: no new rows are sent; waiting up to {} s for rows in flight \
-             (press Ctrl-C again to stop at once)...",
-            STOP_GRACE.as_secs()
+        crate::log::note(
+            "stopping",
+            &format!(
+                "Stopping: no new rows are sent; waiting up to {} s for rows in flight \
+                 (press Ctrl-C again to stop at once)...",
+                STOP_GRACE.as_secs()
+            ),
+            serde_json::json!({}),
         );
     }
     let _ = stop.send(true);

@@ -9,13 +9,18 @@ use std::time::Duration;
 use url::{Host, Url};
 
 use crate::cli::{
-    ApiOptions, ConfigError, ConfigFile, ImportArgs, InputOptions, InputPlan, OutputOptions,
-    PacingOptions, ReadArgs,
+    ApiOptions, ConfigError, ConfigFile, GuardOptions, ImportArgs, InputOptions, InputPlan,
+    OutputOptions, PacingOptions, ReadArgs,
 };
 use crate::client::auth::{Credentials, CredentialsError};
 use crate::client::connect::{without_userinfo, Connection};
+use crate::feed::download::{with_suffix, DEFAULT_MAX_DOWNLOAD_MB};
+use crate::feed::guard::Guards;
+use crate::feed::{state_path, FeedAuth, FeedSource};
+use crate::log::LogFormat;
 use crate::pipeline::existing::ExistingMode;
 use crate::pipeline::journal::journal_path;
+use crate::pipeline::missing::{missing_path, MissingPlan, DEFAULT_MAX_MISSING};
 use crate::pipeline::resume::{fingerprint_path, lock_path};
 use crate::pipeline::retry::SettlePolicy;
 use crate::prepare::PrepareError;
@@ -55,6 +60,11 @@ pub struct Pacing {
 pub struct Outputs {
     /// Results file.
     pub results: PathBuf,
+    /// The job state (`RESULTS.state.json` beside the real run's results
+    /// file, also in a dry run, which reads it and never writes it).
+    pub state: PathBuf,
+    /// The missing-products file (`RESULTS.missing.csv`).
+    pub missing: PathBuf,
     /// Rejects file.
     pub rejects: Option<PathBuf>,
     /// Summary JSON file.
@@ -82,6 +92,29 @@ pub struct ImportPlan {
     pub outputs: Outputs,
     /// Only the summary and fatal errors.
     pub quiet: bool,
+    /// How stderr logs.
+    pub log_format: LogFormat,
+    /// The input is fetched from a URL.
+    pub feed: Option<FeedPlan>,
+    /// `--if-changed`.
+    pub if_changed: bool,
+    /// `--min-rows`, `--max-invalid`.
+    pub guards: Guards,
+    /// `--missing` and its scope.
+    pub missing: Option<MissingPlan>,
+}
+
+/// An input fetched from a URL.
+#[derive(Debug, Clone)]
+pub struct FeedPlan {
+    /// Where it is, and its credentials.
+    pub source: FeedSource,
+    /// The download goes to this path plus the format's extension, beside
+    /// the results file (`RESULTS.feed.csv`), and stays there so that
+    /// `--resume` reads the very content the results belong to.
+    pub stem: PathBuf,
+    /// `--max-download-mb`, in bytes.
+    pub max_bytes: u64,
 }
 
 /// Why the arguments, config file or environment do not make a plan (exit 2).
@@ -136,8 +169,40 @@ impl ImportPlan {
         let api = args.api.clone().merged_over(config.api);
         let rows = args.rows.clone().merged_over(config.rows);
         let outputs = args.outputs.clone().merged_over(config.outputs);
+        let feed_options = args.feed.clone().merged_over(config.feed);
+        let guard_options = args.guards.clone().merged_over(config.guards);
+        let feed_url = feed_url(&args.read.file)?;
+        let paths = output_paths(&outputs, &input.path, feed_url.as_ref(), args.dry_run);
+        let mut input = input;
+        let mb = feed_options
+            .max_download_mb
+            .unwrap_or(DEFAULT_MAX_DOWNLOAD_MB);
+        if mb == 0 || mb > 1_000_000 {
+            return Err(PlanError::BadValue(format!(
+                "--max-download-mb {mb}: use 1 to 1000000"
+            )));
+        }
+        let feed = match feed_url {
+            Some(url) => {
+                let auth = FeedAuth::from_env(env, feed_options.feed_auth_env.as_deref())
+                    .map_err(PlanError::BadValue)?;
+                let stem = with_suffix(&paths.results, ".feed");
+                input.path = with_suffix(&stem, ".download");
+                Some(FeedPlan {
+                    source: FeedSource { url, auth },
+                    stem,
+                    max_bytes: mb * 1_000_000,
+                })
+            }
+            None => None,
+        };
+        let missing = missing_plan(&guard_options)?;
+        let guards = Guards {
+            min_rows: guard_options.min_rows,
+            max_invalid: guard_options.max_invalid,
+        };
         Ok(ImportPlan {
-            outputs: output_paths(&outputs, &input, args.dry_run),
+            outputs: paths,
             input,
             connection: connection(args.sandbox, &api, env)?,
             pacing: pacing(
@@ -149,22 +214,94 @@ impl ImportPlan {
             resume: args.resume,
             dry_run: args.dry_run,
             quiet: outputs.quiet,
+            log_format: outputs.log_format.unwrap_or_default(),
+            feed,
+            if_changed: feed_options.if_changed,
+            guards,
+            missing,
         })
     }
+}
+
+/// The input as a feed URL, when it is one (`http://` or `https://`).
+fn feed_url(file: &Path) -> Result<Option<Url>, PlanError> {
+    let text = file.to_string_lossy();
+    let lower = text.to_ascii_lowercase();
+    if lower.starts_with("https://") || lower.starts_with("http://") {
+        checked_url("the feed URL", &text).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// `--missing` and its scope, or none; the scope flags without `--missing`
+/// are refused rather than ignored.
+fn missing_plan(options: &GuardOptions) -> Result<Option<MissingPlan>, PlanError> {
+    let Some(mode) = options.missing else {
+        if options.scope_category.is_some()
+            || options.scope_number_prefix.is_some()
+            || options.max_missing.is_some()
+        {
+            return Err(PlanError::BadValue(
+                "--scope-category, --scope-number-prefix and --max-missing need --missing report|deactivate"
+                    .into(),
+            ));
+        }
+        return Ok(None);
+    };
+    if let Some(c) = options.scope_category.iter().flatten().find(|c| **c < 1) {
+        return Err(PlanError::BadValue(format!(
+            "--scope-category {c}: category ids are positive"
+        )));
+    }
+    let prefix = options
+        .scope_number_prefix
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_string);
+    if options.scope_number_prefix.is_some() && prefix.is_none() {
+        return Err(PlanError::BadValue(
+            "--scope-number-prefix: give a non-empty prefix".into(),
+        ));
+    }
+    Ok(Some(MissingPlan {
+        mode,
+        categories: options.scope_category.clone().unwrap_or_default(),
+        number_prefix: prefix,
+        max_missing: options.max_missing.unwrap_or(DEFAULT_MAX_MISSING),
+    }))
 }
 
 /// The output paths, with the default results file. A dry run never writes
 /// a real run's files (and so never its resume point), however the path was
 /// given: its outputs get `.dry-run` before their extension.
-fn output_paths(outputs: &OutputOptions, input: &InputPlan, dry_run: bool) -> Outputs {
+fn output_paths(
+    outputs: &OutputOptions,
+    input: &Path,
+    feed: Option<&Url>,
+    dry_run: bool,
+) -> Outputs {
     let mark = |path: PathBuf| if dry_run { dry_run_path(&path) } else { path };
-    Outputs {
-        results: mark(
-            outputs
-                .results
-                .clone()
-                .unwrap_or_else(|| default_results_path(&input.path)),
+    // A feed's results are named after the last segment of its URL's path.
+    let named = match feed {
+        Some(url) => PathBuf::from(
+            url.path_segments()
+                .and_then(|mut s| s.next_back())
+                .filter(|s| !s.is_empty())
+                .unwrap_or("feed"),
         ),
+        None => input.to_path_buf(),
+    };
+    let real = outputs
+        .results
+        .clone()
+        .unwrap_or_else(|| default_results_path(&named));
+    let results = mark(real.clone());
+    Outputs {
+        state: state_path(&real),
+        missing: missing_path(&results),
+        results,
         rejects: outputs.rejects.clone().map(mark),
         summary_json: outputs.summary_json.clone().map(mark),
     }
@@ -199,6 +336,11 @@ impl ImportPlan {
             ("the sending journal".into(), journal_path(results)),
             ("the input fingerprint".into(), fingerprint_path(results)),
             ("the lock file".into(), lock_path(results)),
+            ("the job state".into(), self.outputs.state.clone()),
+            (
+                "the missing-products file".into(),
+                self.outputs.missing.clone(),
+            ),
         ];
         if let Some((mapping, _)) = &self.input.mapping {
             named.push(("--mapping".into(), mapping.clone()));
@@ -449,11 +591,128 @@ mod tests {
     }
 
     #[test]
+    fn a_feed_url_is_checked_and_names_the_outputs() {
+        let e = &env(&[("TFSO_ACCESS_TOKEN", "tok"), ("FEED_PASSWORD", "pw")]);
+        let plan = ImportPlan::new(
+            &args(&["https://user:hunter2@feeds.example.com/nightly/products.csv?k=1"]),
+            e,
+        )
+        .unwrap();
+        let feed = plan.feed.as_ref().unwrap();
+        assert_eq!(
+            plan.outputs.results,
+            PathBuf::from("products.csv.results.csv")
+        );
+        assert_eq!(feed.stem, PathBuf::from("products.csv.results.csv.feed"));
+        assert_eq!(feed.max_bytes, 512_000_000);
+        assert_eq!(
+            plan.outputs.state,
+            PathBuf::from("products.csv.results.csv.state.json")
+        );
+        assert!(!format!("{plan:?}").contains("hunter2"), "{plan:?}");
+
+        let err = ImportPlan::new(&args(&["http://feeds.example.com/p.csv"]), e).unwrap_err();
+        assert!(err.to_string().contains("loopback"), "{err}");
+        let dry = ImportPlan::new(
+            &args(&[
+                "http://127.0.0.1:9/p.csv",
+                "--dry-run",
+                "--results",
+                "r.csv",
+            ]),
+            e,
+        )
+        .unwrap();
+        assert_eq!(dry.outputs.results, PathBuf::from("r.dry-run.csv"));
+        assert_eq!(
+            dry.outputs.state,
+            PathBuf::from("r.csv.state.json"),
+            "a dry run reads the real job's state"
+        );
+        let named = ImportPlan::new(
+            &args(&["https://x.test/f.csv", "--feed-auth-env", "NOPE"]),
+            e,
+        )
+        .unwrap_err();
+        assert!(named.to_string().contains("NOPE"), "{named}");
+    }
+
+    #[test]
+    fn guards_and_missing_options() {
+        let e = &env(&[("TFSO_ACCESS_TOKEN", "tok")]);
+        let plan = ImportPlan::new(
+            &args(&[
+                "in.csv",
+                "--min-rows=10",
+                "--max-invalid=5%",
+                "--missing=deactivate",
+                "--scope-category=3,4",
+                "--scope-category=7",
+            ]),
+            e,
+        )
+        .unwrap();
+        assert_eq!(plan.guards.min_rows, Some(10));
+        assert_eq!(
+            plan.guards.max_invalid,
+            Some(crate::feed::Threshold::Percent(5.0))
+        );
+        let missing = plan.missing.unwrap();
+        assert_eq!(missing.categories, [3, 4, 7]);
+        assert_eq!(missing.max_missing, DEFAULT_MAX_MISSING);
+        for flags in [
+            &["in.csv", "--scope-number-prefix", "A-"][..],
+            &["in.csv", "--max-missing", "3"],
+            &["in.csv", "--missing=report", "--scope-category=0"],
+            &["in.csv", "--max-download-mb=0"],
+        ] {
+            assert!(ImportPlan::new(&args(flags), e).is_err(), "{flags:?}");
+        }
+        assert!(Cli::try_parse_from(["import", "in.csv", "--max-invalid", "lots"]).is_err());
+    }
+
+    #[test]
     fn the_sample_config_is_valid() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/import.toml");
         let config = ConfigFile::load(&path).unwrap();
         assert_eq!(config.pacing.rate, Some(DEFAULT_RATE));
         assert_eq!(config.rows.existing, Some(ExistingMode::Skip));
+    }
+
+    #[test]
+    fn the_nightly_sample_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/nightly/nightly.toml");
+        let cfg = path.to_str().unwrap();
+        let e = &env(&[
+            ("TFSO_ACCESS_TOKEN", "tok"),
+            ("SUPPLIER_FEED_TOKEN", "Bearer x"),
+        ]);
+        let plan = ImportPlan::new(
+            &args(&[
+                "https://feeds.example.com/export/products.csv",
+                "--config",
+                cfg,
+            ]),
+            e,
+        )
+        .unwrap();
+        assert!(plan.if_changed);
+        assert_eq!(plan.log_format, LogFormat::Json);
+        assert_eq!(plan.guards.min_rows, Some(1000));
+        assert_eq!(
+            plan.guards.max_invalid,
+            Some(crate::feed::Threshold::Percent(2.0))
+        );
+        let missing = plan.missing.unwrap();
+        assert_eq!(
+            missing.mode,
+            crate::pipeline::missing::MissingMode::Deactivate
+        );
+        assert_eq!(missing.max_missing, crate::feed::Threshold::Percent(5.0));
+        assert!(matches!(
+            plan.feed.unwrap().source.auth,
+            Some(FeedAuth::Header(_))
+        ));
     }
 
     #[test]

@@ -1,0 +1,439 @@
+//! The steps an unattended job adds around the import pass, in the order a
+//! run takes them: fetch the input when it is a URL; stop quietly when it is
+//! the same as at the last successful run (`--if-changed`); count valid and
+//! invalid rows over the whole file and check the guards; find the products
+//! no longer in the file and check `--max-missing` (all of it before
+//! anything is written); after the import pass, retire the missing products.
+//!
+//! Choices:
+//! - `--resume` of a feed run reads the file the interrupted run downloaded
+//!   (kept beside the results as `RESULTS.feed.<ext>`), never a new
+//!   download: the results belong to that content, and a feed that changed
+//!   overnight would otherwise be refused by the fingerprint at best, or
+//!   leave half a night's rows of one file and half of another. Without the
+//!   kept file, `--resume` refuses (exit 2).
+//! - `--if-changed` compares the input's whole fingerprint (content, sheet,
+//!   mapping file, reading options) with the last successful run's, so a
+//!   changed mapping is imported even over unchanged content. A 304 answer
+//!   to the conditional GET counts only while the file kept from that run is
+//!   still there with the same content; otherwise the feed is downloaded.
+//! - A run is successful for the job state when it completed and no row
+//!   failed (invalid rows are the feed's to fix: importing the same file
+//!   again cannot help them).
+//! - Missing products are deactivated only after an import pass that
+//!   completed; after an interrupted or stopped one they are only reported.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use serde_json::json;
+
+use super::plan::ImportPlan;
+use super::ExitStatus;
+use crate::api::types::ProductStatus;
+use crate::client::{ProductApi, RequestCounters};
+use crate::feed::download::{download, kept_download, DownloadSettings, Fetched, Validators};
+use crate::feed::guard::GuardTripped;
+use crate::feed::state::InputSeen;
+use crate::feed::{Census, JobState};
+use crate::log::{self, Level};
+use crate::pipeline::missing::{
+    self, set_status, MissingMode, MissingOutcome, MissingPlan, Survey,
+};
+use crate::pipeline::resume::Fingerprint;
+use crate::pipeline::retry::RetryPolicy;
+
+/// Fetches the input when it is a feed, and points the plan at the file.
+/// Returns the feed's validators (`ETag`, `Last-Modified`) to remember, or
+/// `None` for a local file.
+pub(super) async fn obtain_input(
+    plan: &mut ImportPlan,
+    state: &JobState,
+) -> anyhow::Result<Option<Validators>> {
+    let Some(feed) = plan.feed.clone() else {
+        return Ok(None);
+    };
+    if plan.resume {
+        let path = kept_download(&feed.stem).with_context(|| {
+            format!(
+                "cannot resume: the feed downloaded by the earlier run ({}.<format>) is gone; \
+                 run again without --resume (rows already imported are then found as existing products)",
+                feed.stem.display()
+            )
+        })?;
+        note(
+            plan.quiet,
+            &format!(
+                "Resuming with the feed downloaded by the earlier run: {}",
+                path.display()
+            ),
+            json!({ "url": feed.source.shown(), "file": path.display().to_string(), "kept": true }),
+        );
+        plan.input.path = path;
+        return Ok(Some(Validators::default()));
+    }
+    let last = state.last_success.as_ref();
+    // A 304 only helps while the file of the last successful run is still here.
+    let kept = kept_download(&feed.stem).filter(|path| {
+        let last_sha = last
+            .and_then(|s| s.fingerprint.as_ref())
+            .map(|f| &f.input_sha256);
+        last_sha.is_some_and(|sha| {
+            Fingerprint::of(path, None, None, Vec::new()).is_ok_and(|f| &f.input_sha256 == sha)
+        })
+    });
+    let known = match (&kept, plan.if_changed) {
+        (Some(_), true) => last.and_then(|s| s.validators_for(&feed.source.shown())),
+        _ => None,
+    };
+    let settings = DownloadSettings {
+        max_bytes: feed.max_bytes,
+        timeout: plan.pacing.timeout,
+        retry: RetryPolicy::new(plan.pacing.max_retries),
+        show_progress: !plan.quiet,
+    };
+    match download(&feed.source, &feed.stem, &settings, known.as_ref()).await? {
+        Fetched::NotModified => {
+            let path = kept.expect("asked only with a kept file");
+            note(
+                plan.quiet,
+                &format!(
+                    "The feed {} has not changed (HTTP 304); reading the copy kept from the last run",
+                    feed.source.shown()
+                ),
+                json!({ "url": feed.source.shown(), "not_modified": true }),
+            );
+            plan.input.path = path;
+            Ok(known)
+        }
+        Fetched::File(d) => {
+            note(
+                plan.quiet,
+                &format!(
+                    "Downloaded {} ({} bytes) to {}",
+                    feed.source.shown(),
+                    d.size,
+                    d.path.display()
+                ),
+                json!({
+                    "url": feed.source.shown(),
+                    "file": d.path.display().to_string(),
+                    "bytes": d.size,
+                    "sha256": d.sha256,
+                    "attempts": d.attempts,
+                }),
+            );
+            plan.input.path = d.path;
+            Ok(Some(d.validators))
+        }
+    }
+}
+
+/// A `download` event in the JSON log; in words unless `quiet`.
+fn note(quiet: bool, message: &str, fields: serde_json::Value) {
+    if !quiet || log::is_json() {
+        log::note("download", message, fields);
+    }
+}
+
+/// The input is the same as at the last successful run: say so, send nothing.
+pub(super) fn unchanged(plan: &ImportPlan, seen: &InputSeen) -> ExitStatus {
+    let message = format!(
+        "Input unchanged since the last successful run ({}, SHA-256 {}): nothing sent.",
+        seen.finished_at,
+        &seen.sha256[..seen.sha256.len().min(12)]
+    );
+    let fields = json!({
+        "outcome": "unchanged",
+        "exit_code": 0,
+        "last_success": seen.finished_at,
+        "input_sha256": seen.sha256,
+        "requests": 0,
+    });
+    println!("{message}");
+    log::event(Level::Info, "unchanged", fields.clone());
+    if let Some(path) = &plan.outputs.summary_json {
+        let text = serde_json::to_string_pretty(&fields).expect("json") + "\n";
+        if let Err(e) = crate::results::atomic::write(path, text.as_bytes()) {
+            log::warn(&format!("cannot write {}: {e}", path.display()));
+        }
+    }
+    ExitStatus::Success
+}
+
+/// The validation pass over the whole file, when a guard or `--missing`
+/// needs it, with the guards checked.
+pub(super) async fn census(plan: &ImportPlan, state: &JobState) -> anyhow::Result<Option<Census>> {
+    if !plan.guards.any() && plan.missing.is_none() && !reactivation_due(plan, state) {
+        return Ok(None);
+    }
+    let input = plan.input.clone();
+    let census = tokio::task::spawn_blocking(move || Census::take(&input))
+        .await
+        .context("the validation pass stopped")??;
+    if let Err(GuardTripped(message)) = plan.guards.check(&census) {
+        log::event(
+            Level::Error,
+            "guard",
+            json!({
+                "rows": census.rows(),
+                "valid": census.valid,
+                "invalid": census.invalid,
+                "min_rows": plan.guards.min_rows,
+                "max_invalid": plan.guards.max_invalid.map(|t| t.to_string()),
+                "message": message,
+            }),
+        );
+        return Err(GuardTripped(message).into());
+    }
+    Ok(Some(census))
+}
+
+/// The products in scope no longer in the file, with `--max-missing` checked.
+pub(super) async fn survey<A: ProductApi>(
+    plan: &ImportPlan,
+    api: &A,
+    retry: &RetryPolicy,
+    counters: &RequestCounters,
+    state: &JobState,
+    census: Option<&Census>,
+) -> anyhow::Result<Option<Survey>> {
+    let Some(census) = census else {
+        return Ok(None);
+    };
+    let Some(missing_plan) = &plan.missing else {
+        if !reactivation_due(plan, state) {
+            return Ok(None);
+        }
+        // Without --missing, only the products this job deactivated are
+        // looked at, to set those back in the file active again.
+        let only_returned = MissingPlan {
+            mode: MissingMode::Report,
+            categories: Vec::new(),
+            number_prefix: None,
+            max_missing: crate::feed::Threshold::Count(u64::MAX),
+        };
+        let mut survey = missing::survey(api, retry, counters, &only_returned, state, census)
+            .await
+            .context("cannot list the products this job deactivated")?;
+        survey.missing.clear();
+        return Ok(Some(survey));
+    };
+    let survey = missing::survey(api, retry, counters, missing_plan, state, census)
+        .await
+        .context("cannot list the products in scope")?;
+    let fields = json!({
+        "scope": survey.scope,
+        "missing": survey.missing.len(),
+        "returned": survey.returned.len(),
+        "max_missing": missing_plan.max_missing.to_string(),
+    });
+    if let Err(message) = survey.check(missing_plan.max_missing) {
+        log::event(Level::Error, "guard", with_message(fields, &message));
+        return Err(GuardTripped(message).into());
+    }
+    log::event(Level::Info, "missing", fields);
+    Ok(Some(survey))
+}
+
+/// Whether `--existing update` may have products to set active again: this
+/// job deactivated some earlier.
+fn reactivation_due(plan: &ImportPlan, state: &JobState) -> bool {
+    plan.existing == crate::pipeline::existing::ExistingMode::Update
+        && state.products.values().any(|m| m.deactivated)
+}
+
+fn with_message(mut fields: serde_json::Value, message: &str) -> serde_json::Value {
+    if let serde_json::Value::Object(map) = &mut fields {
+        map.insert("message".into(), message.into());
+    }
+    fields
+}
+
+/// Sets the products this job deactivated and the file holds again active.
+pub(super) async fn reactivate<A: ProductApi>(
+    plan: &ImportPlan,
+    api: &A,
+    retry: &RetryPolicy,
+    counters: &RequestCounters,
+    survey: &Survey,
+) -> Vec<MissingOutcome> {
+    let done = set_status(
+        api,
+        retry,
+        counters,
+        &survey.returned,
+        ProductStatus::Active,
+        plan.dry_run,
+    )
+    .await;
+    let done = done.unwrap_or_else(|e| {
+        log::warn(&format!("could not reactivate returned products: {e}"));
+        Vec::new()
+    });
+    let ok = done.iter().filter(|o| o.result == "reactivated").count();
+    if ok > 0 {
+        log::note(
+            "reactivated",
+            &format!("Set {ok} products this job had deactivated active again: they are back in the file"),
+            json!({ "reactivated": ok }),
+        );
+    }
+    done
+}
+
+/// Reports or deactivates the missing products after the import pass.
+pub(super) async fn retire<A: ProductApi>(
+    plan: &ImportPlan,
+    api: &A,
+    retry: &RetryPolicy,
+    counters: &RequestCounters,
+    survey: &Survey,
+    completed: bool,
+) -> Vec<MissingOutcome> {
+    let mode = plan.missing.as_ref().map(|m| m.mode);
+    if mode != Some(MissingMode::Deactivate) {
+        return missing::report(&survey.missing);
+    }
+    if !completed {
+        if !survey.missing.is_empty() {
+            log::warn(
+                "the import did not complete: missing products were reported, not deactivated",
+            );
+        }
+        return missing::report(&survey.missing);
+    }
+    set_status(
+        api,
+        retry,
+        counters,
+        &survey.missing,
+        ProductStatus::Inactive,
+        plan.dry_run,
+    )
+    .await
+    .unwrap_or_else(|e| {
+        log::warn(&format!("could not deactivate missing products: {e}"));
+        missing::report(&survey.missing)
+    })
+}
+
+/// What `--missing` found and did, for the summary and the missing file.
+#[derive(Debug, Clone)]
+pub(super) struct MissingReport {
+    /// Active products in scope.
+    pub scope: usize,
+    /// One per missing (or returned) product.
+    pub outcomes: Vec<MissingOutcome>,
+    /// The missing file.
+    pub file: PathBuf,
+}
+
+impl MissingReport {
+    fn count(&self, result: &str) -> usize {
+        self.outcomes.iter().filter(|o| o.result == result).count()
+    }
+
+    fn missing(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| o.action != "reactivate")
+            .count()
+    }
+
+    /// PATCHes that failed.
+    pub fn failed(&self) -> usize {
+        self.count("failed")
+    }
+
+    /// Writes the missing file; a failure is a warning.
+    pub fn write(&self) {
+        if let Err(e) = missing::write_file(&self.file, &self.outcomes) {
+            log::warn(&format!("cannot write {}: {e}", self.file.display()));
+        }
+    }
+
+    /// The `missing` member of the summary JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
+            "scope": self.scope,
+            "missing": self.missing(),
+            "deactivated": self.count("deactivated"),
+            "reactivated": self.count("reactivated"),
+            "failed": self.failed(),
+            "file": self.file.display().to_string(),
+            "products": self.outcomes,
+        })
+    }
+}
+
+/// How many products the summary lists by name.
+const LISTED: usize = 20;
+
+impl fmt::Display for MissingReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut done = Vec::new();
+        for (word, n) in [
+            ("deactivated", self.count("deactivated")),
+            ("would deactivate", self.count("would deactivate")),
+            ("reactivated", self.count("reactivated")),
+            ("would reactivate", self.count("would reactivate")),
+            ("failed", self.failed()),
+        ] {
+            if n > 0 {
+                done.push(format!("{word} {n}"));
+            }
+        }
+        writeln!(
+            f,
+            "  missing:   {} of {} active products in scope no longer in the file{}: {}",
+            self.missing(),
+            self.scope,
+            if done.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", done.join(", "))
+            },
+            self.file.display()
+        )?;
+        for o in self.outcomes.iter().take(LISTED) {
+            writeln!(
+                f,
+                "    id {} {} \"{}\": {}{}",
+                o.id,
+                o.number.as_deref().unwrap_or("(no number)"),
+                o.name.as_deref().unwrap_or(""),
+                o.result,
+                o.error
+                    .as_deref()
+                    .map_or(String::new(), |e| format!(" ({e})"))
+            )?;
+        }
+        if self.outcomes.len() > LISTED {
+            writeln!(f, "    … and {} more", self.outcomes.len() - LISTED)?;
+        }
+        Ok(())
+    }
+}
+
+/// The input of a successful run, for the job state.
+pub(super) fn seen(
+    plan: &ImportPlan,
+    fingerprint: &Fingerprint,
+    validators: Option<&Validators>,
+) -> InputSeen {
+    let validators = validators.cloned().unwrap_or_default();
+    InputSeen {
+        source: match &plan.feed {
+            Some(feed) => feed.source.shown(),
+            None => plan.input.path.display().to_string(),
+        },
+        sha256: fingerprint.input_sha256.clone(),
+        size: fingerprint.input_size,
+        etag: validators.etag,
+        last_modified: validators.last_modified,
+        finished_at: log::rfc3339_now(),
+        fingerprint: Some(fingerprint.clone()),
+    }
+}

@@ -1,0 +1,526 @@
+//! Fetching an input from a URL: one GET (conditional when the job knows the
+//! feed's `ETag` or `Last-Modified`), streamed to a file beside the results
+//! while its SHA-256 is computed, capped in size, checked against its
+//! `Content-Length`, and retried with backoff when the server or the network
+//! fails. The file keeps the extension of the format it holds (from the
+//! URL's path, else the `Content-Type`), so it is then read as a local file
+//! would be.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use reqwest::header::{
+    HeaderMap, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH,
+    LAST_MODIFIED,
+};
+use reqwest::StatusCode;
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use crate::client::auth::Secret;
+use crate::client::connect::without_userinfo;
+use crate::pipeline::retry::RetryPolicy;
+
+/// Default `--max-download-mb`.
+pub const DEFAULT_MAX_DOWNLOAD_MB: u64 = 512;
+
+/// Where a feed is and how to authenticate to it. Its `Debug` shows the
+/// URL without user info.
+#[derive(Clone)]
+pub struct FeedSource {
+    /// The feed's URL (https, or http on a loopback address).
+    pub url: Url,
+    /// Credentials, from the environment.
+    pub auth: Option<FeedAuth>,
+}
+
+impl std::fmt::Debug for FeedSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FeedSource")
+            .field("url", &self.shown())
+            .field("auth", &self.auth)
+            .finish()
+    }
+}
+
+impl FeedSource {
+    /// The URL as it may be shown: without user name or password.
+    pub fn shown(&self) -> String {
+        without_userinfo(&self.url).to_string()
+    }
+}
+
+/// Credentials for a feed; they print as stars.
+#[derive(Debug, Clone)]
+pub enum FeedAuth {
+    /// The whole `Authorization` header value (`Bearer …`, `Basic …`).
+    Header(Secret),
+    /// HTTP basic authentication.
+    Basic {
+        /// User name.
+        user: String,
+        /// Password.
+        password: Secret,
+    },
+}
+
+impl FeedAuth {
+    /// Reads feed credentials from the environment: the variable named by
+    /// `named` (the config's `feed_auth_env`), else `FEED_AUTHORIZATION`, else
+    /// `FEED_USER` and `FEED_PASSWORD`. A named variable that is unset is an error.
+    pub fn from_env(
+        env: &dyn Fn(&str) -> Option<String>,
+        named: Option<&str>,
+    ) -> Result<Option<FeedAuth>, String> {
+        let get = |k: &str| {
+            env(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        if let Some(var) = named {
+            return match get(var) {
+                Some(v) => Ok(Some(FeedAuth::Header(Secret::new(v)))),
+                None => Err(format!(
+                    "feed_auth_env names the environment variable {var}, which is not set"
+                )),
+            };
+        }
+        if let Some(v) = get("FEED_AUTHORIZATION") {
+            return Ok(Some(FeedAuth::Header(Secret::new(v))));
+        }
+        match (get("FEED_USER"), env("FEED_PASSWORD")) {
+            (Some(user), Some(password)) => Ok(Some(FeedAuth::Basic {
+                user,
+                password: Secret::new(password),
+            })),
+            (Some(_), None) => Err("FEED_USER is set but FEED_PASSWORD is not".into()),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// How to download.
+#[derive(Debug, Clone)]
+pub struct DownloadSettings {
+    /// The largest body accepted, in bytes.
+    pub max_bytes: u64,
+    /// Connect timeout, and the longest pause between two pieces of the body.
+    pub timeout: Duration,
+    /// Retries and backoff.
+    pub retry: RetryPolicy,
+    /// Show a progress bar (on a terminal only).
+    pub show_progress: bool,
+}
+
+/// What the job remembers of the feed, to ask whether it changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    /// The `ETag` last seen.
+    pub etag: Option<String>,
+    /// The `Last-Modified` last seen.
+    pub last_modified: Option<String>,
+}
+
+/// What a download gave.
+#[derive(Debug)]
+pub enum Fetched {
+    /// 304: the server says the feed has not changed.
+    NotModified,
+    /// The feed, on disk.
+    File(Downloaded),
+}
+
+/// A feed on disk.
+#[derive(Debug, Clone)]
+pub struct Downloaded {
+    /// The file (`<stem>.<format>`).
+    pub path: PathBuf,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+    /// Bytes.
+    pub size: u64,
+    /// What to send next time to ask whether it changed.
+    pub validators: Validators,
+    /// Attempts it took.
+    pub attempts: u32,
+}
+
+/// Why a feed could not be had; the run stops before anything is sent.
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    /// Failed for good, or after every retry.
+    #[error("cannot download the feed {url}: {message}")]
+    Failed {
+        /// The URL without user info.
+        url: String,
+        /// What went wrong (the last attempt's error).
+        message: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+}
+
+/// One attempt's failure, and whether another attempt may help.
+struct Attempt {
+    message: String,
+    retry: bool,
+}
+
+impl Attempt {
+    fn again(message: impl Into<String>) -> Attempt {
+        Attempt {
+            message: message.into(),
+            retry: true,
+        }
+    }
+    fn stop(message: impl Into<String>) -> Attempt {
+        Attempt {
+            message: message.into(),
+            retry: false,
+        }
+    }
+}
+
+/// Downloads `source` to `stem` plus the format's extension (a `.part`
+/// file first, renamed when complete), asking with `known` whether it
+/// changed. A failed download leaves no file behind.
+pub async fn download(
+    source: &FeedSource,
+    stem: &Path,
+    settings: &DownloadSettings,
+    known: Option<&Validators>,
+) -> Result<Fetched, DownloadError> {
+    let http = reqwest::Client::builder()
+        .user_agent(concat!("product-import/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(settings.timeout.min(Duration::from_secs(30)))
+        .read_timeout(settings.timeout)
+        .build()
+        .map_err(|e| DownloadError::Failed {
+            url: source.shown(),
+            message: format!("cannot set up the HTTP client: {e}"),
+            attempts: 0,
+        })?;
+    let part = with_suffix(stem, ".part");
+    let mut attempts = 0u32;
+    loop {
+        attempts += 1;
+        match attempt(&http, source, stem, &part, settings, known).await {
+            Ok(Fetched::File(mut d)) => {
+                d.attempts = attempts;
+                return Ok(Fetched::File(d));
+            }
+            Ok(Fetched::NotModified) => return Ok(Fetched::NotModified),
+            Err(e) => {
+                let _ = std::fs::remove_file(&part);
+                if !e.retry || attempts > settings.retry.max_retries {
+                    return Err(DownloadError::Failed {
+                        url: source.shown(),
+                        message: if attempts > 1 {
+                            format!("{} (after {attempts} attempts)", e.message)
+                        } else {
+                            e.message
+                        },
+                        attempts,
+                    });
+                }
+                let wait = settings.retry.backoff(attempts).max(settings.retry.base);
+                crate::log::warn(&format!(
+                    "downloading the feed failed ({}); trying again in {:.1} s",
+                    e.message,
+                    wait.as_secs_f64()
+                ));
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+async fn attempt(
+    http: &reqwest::Client,
+    source: &FeedSource,
+    stem: &Path,
+    part: &Path,
+    settings: &DownloadSettings,
+    known: Option<&Validators>,
+) -> Result<Fetched, Attempt> {
+    let mut url = source.url.clone();
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    let mut request = http.get(url);
+    match &source.auth {
+        Some(FeedAuth::Header(value)) => request = request.header(AUTHORIZATION, value.expose()),
+        Some(FeedAuth::Basic { user, password }) => {
+            request = request.basic_auth(user, Some(password.expose()))
+        }
+        None => {
+            // User info in the URL itself is sent as basic auth.
+            if !source.url.username().is_empty() {
+                request = request.basic_auth(source.url.username(), source.url.password());
+            }
+        }
+    }
+    if let Some(known) = known {
+        if let Some(etag) = &known.etag {
+            request = request.header(IF_NONE_MATCH, etag);
+        }
+        if let Some(lm) = &known.last_modified {
+            request = request.header(IF_MODIFIED_SINCE, lm);
+        }
+    }
+    let mut response = request.send().await.map_err(|e| {
+        Attempt::again(if e.is_timeout() {
+            "no answer within the timeout".to_string()
+        } else {
+            causes(&e)
+        })
+    })?;
+    let status = response.status();
+    if status == StatusCode::NOT_MODIFIED && known.is_some() {
+        return Ok(Fetched::NotModified);
+    }
+    if !status.is_success() {
+        let retry = status.is_server_error()
+            || status == StatusCode::TOO_MANY_REQUESTS
+            || status == StatusCode::REQUEST_TIMEOUT;
+        let hint = match status.as_u16() {
+            401 | 403 => " (check FEED_AUTHORIZATION, FEED_USER/FEED_PASSWORD or feed_auth_env)",
+            _ => "",
+        };
+        return Err(Attempt {
+            message: format!("the server answered HTTP {}{hint}", status.as_u16()),
+            retry,
+        });
+    }
+    let headers = response.headers().clone();
+    let declared = header(&headers, CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
+    if let Some(n) = declared.filter(|n| *n > settings.max_bytes) {
+        return Err(Attempt::stop(format!(
+            "it is {n} bytes, more than the {} MB allowed (--max-download-mb)",
+            settings.max_bytes / 1_000_000
+        )));
+    }
+    let ext =
+        format_of(&source.url, header(&headers, CONTENT_TYPE).as_deref()).ok_or_else(|| {
+            Attempt::stop(format!(
+                "cannot tell its format from the URL or the Content-Type ({}); \
+             use a URL ending in .csv, .xlsx, .xls, .xlsb, .xlsm or .ods",
+                header(&headers, CONTENT_TYPE).unwrap_or_else(|| "none".into())
+            ))
+        })?;
+
+    let bar = progress_bar(settings.show_progress, declared);
+    let local = |what: &str, e: std::io::Error| {
+        Attempt::stop(format!("cannot write {what} {}: {e}", part.display()))
+    };
+    let mut file = std::fs::File::create(part).map_err(|e| local("the download", e))?;
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    loop {
+        let chunk = match response.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(e) => {
+                bar.abandon();
+                return Err(Attempt::again(format!(
+                    "the download broke off after {size} bytes{}: {}",
+                    declared.map_or(String::new(), |n| format!(" of {n}")),
+                    if e.is_timeout() {
+                        "no data within the timeout".to_string()
+                    } else {
+                        causes(&e)
+                    }
+                )));
+            }
+        };
+        size += chunk.len() as u64;
+        if size > settings.max_bytes {
+            bar.abandon();
+            return Err(Attempt::stop(format!(
+                "it is more than the {} MB allowed (--max-download-mb)",
+                settings.max_bytes / 1_000_000
+            )));
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk)
+            .map_err(|e| local("the download", e))?;
+        bar.set_position(size);
+    }
+    bar.finish_and_clear();
+    if let Some(n) = declared.filter(|n| *n != size) {
+        return Err(Attempt::again(format!(
+            "it came with {size} bytes where Content-Length announced {n}"
+        )));
+    }
+    file.sync_all().map_err(|e| local("the download", e))?;
+    drop(file);
+    let path = with_suffix(stem, &format!(".{ext}"));
+    std::fs::rename(part, &path).map_err(|e| local("the download", e))?;
+    // A copy in another format from an earlier night is not this feed any more.
+    for other in FORMATS.iter().filter(|f| **f != ext) {
+        let _ = std::fs::remove_file(with_suffix(stem, &format!(".{other}")));
+    }
+    Ok(Fetched::File(Downloaded {
+        path,
+        sha256: hex(&hasher.finalize()),
+        size,
+        validators: Validators {
+            etag: header(&headers, ETAG),
+            last_modified: header(&headers, LAST_MODIFIED),
+        },
+        attempts: 0,
+    }))
+}
+
+/// The formats a feed may hold, as the extension the readers know.
+const FORMATS: &[&str] = &["csv", "tsv", "txt", "xlsx", "xlsm", "xlsb", "xls", "ods"];
+
+/// The format of a feed: the extension of the URL's last path segment when
+/// it is one the readers know, else the `Content-Type`.
+pub fn format_of(url: &Url, content_type: Option<&str>) -> Option<&'static str> {
+    let last = url
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .unwrap_or("");
+    let ext = Path::new(last)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    if let Some(found) = ext.and_then(|e| FORMATS.iter().find(|f| **f == e)) {
+        return Some(found);
+    }
+    let mime = content_type?.split(';').next()?.trim().to_ascii_lowercase();
+    Some(match mime.as_str() {
+        "text/csv" | "application/csv" | "text/comma-separated-values" | "text/plain" => "csv",
+        "text/tab-separated-values" => "tsv",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => "xlsx",
+        "application/vnd.ms-excel.sheet.macroenabled.12" => "xlsm",
+        "application/vnd.ms-excel.sheet.binary.macroenabled.12" => "xlsb",
+        "application/vnd.ms-excel" => "xls",
+        "application/vnd.oasis.opendocument.spreadsheet" => "ods",
+        _ => return None,
+    })
+}
+
+/// A file a run kept from an earlier download to `stem`, if there is one.
+pub fn kept_download(stem: &Path) -> Option<PathBuf> {
+    FORMATS
+        .iter()
+        .map(|ext| with_suffix(stem, &format!(".{ext}")))
+        .find(|p| p.is_file())
+}
+
+/// `path` with `suffix` appended to its file name.
+pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+fn header(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn progress_bar(show: bool, total: Option<u64>) -> ProgressBar {
+    if !show || !std::io::stderr().is_terminal() || crate::log::is_json() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
+    let template = if total.is_some() {
+        "downloading {bar:30} {bytes}/{total_bytes} {bytes_per_sec}, ETA {eta}"
+    } else {
+        "downloading {spinner} {bytes} {bytes_per_sec}"
+    };
+    bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
+    bar
+}
+
+/// An error's causes on one line, without the URL (it could carry user info).
+fn causes(e: &reqwest::Error) -> String {
+    let mut parts = Vec::new();
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = source {
+        parts.push(s.to_string());
+        source = s.source();
+    }
+    if parts.is_empty() {
+        parts.push(if e.is_body() || e.is_decode() {
+            "the answer was cut short".into()
+        } else {
+            "the request failed".into()
+        });
+    }
+    parts.join(": ")
+}
+
+/// Bytes as lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_from_path_then_content_type() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(
+            format_of(&u("https://x.test/a/feed.CSV?x=1"), None),
+            Some("csv")
+        );
+        assert_eq!(
+            format_of(&u("https://x.test/feed.xlsx"), Some("text/csv")),
+            Some("xlsx")
+        );
+        assert_eq!(
+            format_of(&u("https://x.test/export"), Some("text/csv; charset=utf-8")),
+            Some("csv")
+        );
+        assert_eq!(
+            format_of(
+                &u("https://x.test/export"),
+                Some("application/vnd.oasis.opendocument.spreadsheet")
+            ),
+            Some("ods")
+        );
+        assert_eq!(
+            format_of(&u("https://x.test/export"), Some("text/html")),
+            None
+        );
+        assert_eq!(format_of(&u("https://x.test/export"), None), None);
+    }
+
+    #[test]
+    fn credentials_from_the_environment() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert!(FeedAuth::from_env(&env(&[]), None).unwrap().is_none());
+        let a = FeedAuth::from_env(&env(&[("FEED_AUTHORIZATION", "Bearer s3cr3t")]), None)
+            .unwrap()
+            .unwrap();
+        assert!(!format!("{a:?}").contains("s3cr3t"));
+        let b = FeedAuth::from_env(&env(&[("FEED_USER", "u"), ("FEED_PASSWORD", "pw")]), None)
+            .unwrap()
+            .unwrap();
+        assert!(matches!(b, FeedAuth::Basic { .. }));
+        assert!(!format!("{b:?}").contains("pw\""));
+        let named = FeedAuth::from_env(&env(&[("MY_TOKEN", "Token t")]), Some("MY_TOKEN"))
+            .unwrap()
+            .unwrap();
+        assert!(matches!(named, FeedAuth::Header(_)));
+        let err = FeedAuth::from_env(&env(&[]), Some("MY_TOKEN")).unwrap_err();
+        assert!(err.contains("MY_TOKEN"), "{err}");
+    }
+}

@@ -1,0 +1,185 @@
+//! What a run tells its operator on stderr, in one of two forms: words for a
+//! person (the default), or with `--log-format json` one JSON object per line
+//! for log shippers and alerting: `{"ts": "…", "level": "info", "event":
+//! "start", …}`. Events: `start`, `download`, `unchanged`, `progress`,
+//! `row_failed`, `guard`, `missing`, `warning`, `error` and `summary`.
+//!
+//! The format is chosen once per process ([`set_format`]); every writer asks
+//! [`is_json`]. Nothing here ever receives a secret: callers pass URLs
+//! without user info and never pass credentials.
+
+use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::ValueEnum;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogFormat {
+    /// Words for a person, and a progress bar on a terminal.
+    #[default]
+    Human,
+    /// One JSON object per line on stderr.
+    Json,
+}
+
+static JSON: AtomicBool = AtomicBool::new(false);
+
+/// Chooses the format for the rest of the process.
+pub fn set_format(format: LogFormat) {
+    JSON.store(format == LogFormat::Json, Ordering::Relaxed);
+}
+
+/// Whether stderr carries JSON lines.
+pub fn is_json() -> bool {
+    JSON.load(Ordering::Relaxed)
+}
+
+/// How serious an event is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Normal progress.
+    Info,
+    /// Something an operator should look at; the run goes on.
+    Warn,
+    /// The run (or a row) failed.
+    Error,
+}
+
+impl Level {
+    fn as_str(self) -> &'static str {
+        match self {
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        }
+    }
+}
+
+/// One event as a JSON line: `ts`, `level`, `event`, then `fields` (an
+/// object; anything else goes under `data`).
+pub fn json_line(level: Level, event: &str, fields: Value) -> String {
+    let mut object = Map::new();
+    object.insert("ts".into(), Value::String(rfc3339_now()));
+    object.insert("level".into(), Value::String(level.as_str().into()));
+    object.insert("event".into(), Value::String(event.into()));
+    match fields {
+        Value::Object(map) => object.extend(map),
+        Value::Null => {}
+        other => {
+            object.insert("data".into(), other);
+        }
+    }
+    Value::Object(object).to_string()
+}
+
+/// Writes an event to stderr in JSON form; does nothing in human form (the
+/// caller prints its own words then).
+pub fn event(level: Level, event: &str, fields: Value) {
+    if is_json() {
+        // Best effort: a closed stderr must not stop an import.
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "{}",
+            json_line(level, event, fields)
+        );
+    }
+}
+
+/// A warning: `warning: …` in words, or a `warning` event.
+pub fn warn(message: &str) {
+    if is_json() {
+        event(
+            Level::Warn,
+            "warning",
+            serde_json::json!({ "message": message }),
+        );
+    } else {
+        eprintln!("warning: {message}");
+    }
+}
+
+/// An error that ends the command: `error: …` in words, or an `error` event.
+pub fn fatal(message: &str) {
+    if is_json() {
+        event(
+            Level::Error,
+            "error",
+            serde_json::json!({ "message": message }),
+        );
+    } else {
+        eprintln!("error: {message}");
+    }
+}
+
+/// A note for a person (`message` on stderr), or an event with `fields`.
+pub fn note(event_name: &str, message: &str, fields: Value) {
+    if is_json() {
+        let mut fields = fields;
+        if let Value::Object(map) = &mut fields {
+            map.insert("message".into(), Value::String(message.into()));
+        }
+        event(Level::Info, event_name, fields);
+    } else {
+        eprintln!("{message}");
+    }
+}
+
+/// Now as `2026-11-29T19:40:00.123Z`.
+pub fn rfc3339_now() -> String {
+    rfc3339(SystemTime::now())
+}
+
+/// A time as RFC 3339 in UTC with milliseconds.
+pub fn rfc3339(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60,
+        d.subsec_millis()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let t = UNIX_EPOCH + Duration::from_millis(1_764_445_200_123);
+        assert_eq!(rfc3339(t), "2025-11-29T19:40:00.123Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn a_line_is_one_object() {
+        let line = json_line(Level::Warn, "guard", serde_json::json!({"found": 3}));
+        assert!(!line.contains('\n'));
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["level"], "warn");
+        assert_eq!(v["event"], "guard");
+        assert_eq!(v["found"], 3);
+        assert!(v["ts"].as_str().unwrap().ends_with('Z'));
+    }
+}
