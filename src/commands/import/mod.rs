@@ -52,22 +52,28 @@ pub use self::plan::{
 use super::validate::print_source;
 use super::{ExitStatus, NothingAttempted};
 use crate::cli::{ImportArgs, InputPlan};
-use crate::client::connect::{connect, Connected};
+use crate::client::connect::connect;
+use crate::client::http::HttpApi;
 use crate::client::pacing::Pacer;
 use crate::client::RequestCounters;
 use crate::feed::observe::ObservedSink;
+use crate::feed::state::InputSeen;
 use crate::feed::JobState;
 use crate::pipeline::existing::ExistingMode;
-use crate::pipeline::missing::SharedApi;
+use crate::pipeline::journal::MaybeSent;
+use crate::pipeline::missing::{MissingOutcome, SharedApi, Survey};
 use crate::pipeline::resume::{Fingerprint, ResumePoint};
 use crate::pipeline::retry::{RetryPolicy, SettlePolicy};
 use crate::pipeline::row::RowSettings;
 use crate::pipeline::summary::Summary;
 use crate::pipeline::{self, Input, PipelinePlan, Report, Wiring};
-use crate::prepare::{prepare, Prepared};
+use crate::prepare::{prepare, Prepared, PreparedRows};
 use crate::progress::Progress;
 use crate::read::{self, ReadError, SourceInfo};
-use crate::results::{Outputs, ResultsLayout, RunOutcome, RunSummary, Tally};
+use crate::results::{
+    Outputs, ResultsLayout, ResultsWriter, RowRecord, RunOutcome, RunSummary, Tally,
+};
+use crate::sandbox::SandboxHandle;
 
 /// How long rows in flight may take to finish after Ctrl-C or SIGTERM.
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -99,123 +105,311 @@ pub async fn run_with_env(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<ExitStatus> {
     let started = SystemTime::now();
-    // The flag is known before the config file is read, so that an error in
-    // the config file is already logged in the chosen format.
-    if let Some(format) = args.outputs.log_format {
-        crate::log::set_format(format);
-    }
-    let mut plan = ImportPlan::new(&args, env).map_err(nothing)?;
-    crate::log::set_format(plan.log_format);
-    plan.check_paths(args.config.as_deref()).map_err(nothing)?;
-    let mut state = JobState::load(&plan.outputs.state).map_err(nothing)?;
-    log_start(&plan);
+    let (mut plan, mut state) = plan_job(&args, env)?;
     let fetched = nightly::obtain_input(&mut plan, &state)
         .await
         .map_err(nothing)?;
     let prepared = prepare(&plan.input).map_err(nothing)?;
     let fingerprint = fingerprint(&plan, &prepared).map_err(nothing)?;
-    if plan.if_changed && !plan.resume {
-        if let Some(seen) = state
-            .last_success
-            .as_ref()
-            .filter(|seen| seen.fingerprint.as_ref() == Some(&fingerprint))
-        {
-            return Ok(nightly::unchanged(&plan, seen));
-        }
+    if let Some(seen) = unchanged_since(&plan, &state, &fingerprint) {
+        return Ok(nightly::unchanged(&plan, seen));
     }
     let census = nightly::census(&plan, &state).await.map_err(nothing)?;
-    let pacer = Arc::new(Pacer::new(plan.pacing.rate));
-    let counters = Arc::new(RequestCounters::default());
-    let Connected {
-        api,
-        base_url,
-        mut sandbox,
-    } = connect(
-        &plan.connection,
-        plan.pacing.timeout,
-        pacer.clone(),
-        counters.clone(),
+    let mut session = Session::open(&plan).await?;
+    let survey = nightly::survey(
+        &plan,
+        &session.api,
+        &session.retry,
+        &session.counters,
+        &state,
+        census.as_ref(),
     )
-    .await
-    .map_err(nothing)?;
-    let api = SharedApi(Arc::new(api));
-    let retry = RetryPolicy::new(plan.pacing.max_retries);
-    let survey =
-        match nightly::survey(&plan, &api, &retry, &counters, &state, census.as_ref()).await {
-            Ok(survey) => survey,
-            Err(e) => {
-                if let Some(handle) = sandbox.take() {
-                    handle.shutdown().await;
-                }
-                return Err(nothing(e));
-            }
-        };
+    .await;
+    let survey = session.or_close(survey).await?;
     if !plan.quiet {
-        print_plan(&plan, &prepared, &base_url);
+        print_plan(&plan, &prepared, &session.base_url);
     }
+    let pass = import_pass(
+        &plan,
+        &mut session,
+        prepared,
+        &fingerprint,
+        started,
+        survey.as_ref(),
+    )
+    .await;
+    let mut pass = session.or_close(pass).await?;
+    let completed = matches!(pass.report.end, pipeline::RunEnd::Completed);
+    if let Some(survey) = &survey {
+        let c = &session;
+        let retired =
+            nightly::retire(&plan, &c.api, &c.retry, &c.counters, survey, completed).await;
+        pass.retired.extend(retired);
+    }
+    session.close().await;
+    let missing = survey
+        .filter(|_| plan.missing.is_some())
+        .map(|survey| nightly::MissingReport {
+            scope: survey.scope,
+            outcomes: pass.retired.clone(),
+            file: plan.outputs.missing.clone(),
+        });
+    if let Some(missing) = &missing {
+        missing.write();
+    }
+    let status = report_run(
+        &plan,
+        &pass.report,
+        &session.counters,
+        pass.read_error.take(),
+        missing.as_ref(),
+    );
+    let seen = nightly::seen(&plan, &fingerprint, fetched.as_ref());
+    save_state(&plan, &mut state, &pass, status, seen);
+    Ok(status)
+}
+
+/// The checked plan and the job's state, with the log format set as early
+/// as it is known (the flag before the config file is read, so an error in
+/// the config file is already logged in the chosen format).
+fn plan_job(
+    args: &ImportArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<(ImportPlan, JobState)> {
+    if let Some(format) = args.outputs.log_format {
+        crate::log::set_format(format);
+    }
+    let plan = ImportPlan::new(args, env).map_err(nothing)?;
+    crate::log::set_format(plan.log_format);
+    plan.check_paths(args.config.as_deref()).map_err(nothing)?;
+    let state = JobState::load(&plan.outputs.state).map_err(nothing)?;
+    log_start(&plan);
+    Ok((plan, state))
+}
+
+/// With `--if-changed`: the last successful run, when it read this same input.
+fn unchanged_since<'s>(
+    plan: &ImportPlan,
+    state: &'s JobState,
+    fingerprint: &Fingerprint,
+) -> Option<&'s InputSeen> {
+    if !plan.if_changed || plan.resume {
+        return None;
+    }
+    state
+        .last_success
+        .as_ref()
+        .filter(|seen| seen.fingerprint.as_ref() == Some(fingerprint))
+}
+
+/// The connection a run works through: the client, its pacer, counters and
+/// retry policy, and the in-process sandbox behind it when there is one.
+struct Session {
+    api: SharedApi<HttpApi>,
+    base_url: Url,
+    sandbox: Option<SandboxHandle>,
+    pacer: Arc<Pacer>,
+    counters: Arc<RequestCounters>,
+    retry: RetryPolicy,
+}
+
+impl Session {
+    /// Connects and checks the credentials.
+    async fn open(plan: &ImportPlan) -> anyhow::Result<Session> {
+        let pacer = Arc::new(Pacer::new(plan.pacing.rate));
+        let counters = Arc::new(RequestCounters::default());
+        let connected = connect(
+            &plan.connection,
+            plan.pacing.timeout,
+            pacer.clone(),
+            counters.clone(),
+        )
+        .await
+        .map_err(nothing)?;
+        Ok(Session {
+            api: SharedApi(Arc::new(connected.api)),
+            base_url: connected.base_url,
+            sandbox: connected.sandbox,
+            pacer,
+            counters,
+            retry: RetryPolicy::new(plan.pacing.max_retries),
+        })
+    }
+
+    /// Stops the sandbox, if one runs.
+    async fn close(&mut self) {
+        if let Some(handle) = self.sandbox.take() {
+            handle.shutdown().await;
+        }
+    }
+
+    /// `result`'s value; on an error the session is closed first and the
+    /// error means nothing was attempted.
+    async fn or_close<T, E: Into<anyhow::Error>>(
+        &mut self,
+        result: Result<T, E>,
+    ) -> anyhow::Result<T> {
+        match result {
+            Ok(value) => Ok(value),
+            Err(e) => {
+                self.close().await;
+                Err(nothing(e))
+            }
+        }
+    }
+}
+
+/// What the import pass did.
+struct Pass {
+    report: Report,
+    read_error: Option<ReadError>,
+    /// Products this run created: id and number, for the job state.
+    created: Vec<(i64, Option<String>)>,
+    /// Products reactivated before the pass (and later deactivated).
+    retired: Vec<MissingOutcome>,
+}
+
+/// Opens the resume point and the outputs, reactivates returning products,
+/// and sends the rows through the pipeline.
+async fn import_pass(
+    plan: &ImportPlan,
+    session: &mut Session,
+    prepared: Prepared,
+    fingerprint: &Fingerprint,
+    started: SystemTime,
+    survey: Option<&Survey>,
+) -> anyhow::Result<Pass> {
     let layout = ResultsLayout {
         headers: prepared.output_headers.clone(),
         delimiter: prepared.info.delimiter.unwrap_or(b','),
     };
     let start = if plan.resume {
-        ResumePoint::resume(&plan.outputs.results, layout.clone(), &fingerprint)
+        ResumePoint::resume(&plan.outputs.results, layout.clone(), fingerprint)
     } else {
-        let fingerprint = (!plan.dry_run).then_some(&fingerprint);
+        let fingerprint = (!plan.dry_run).then_some(fingerprint);
         ResumePoint::fresh(&plan.outputs.results, layout.clone(), fingerprint)
-    }
-    .map_err(nothing)?;
+    }?;
     let _lock = start.lock;
-    let sheet = RunSummary {
-        command: "import",
-        started,
-        finished: started,
-        rows_done: 0,
-        counts: Vec::new(),
-        settings: summary_settings(&plan, &base_url, &prepared.info),
-        mapping: RunSummary::mapping_rows(&prepared.mapping),
-    };
-    let mut kept = Tally::default();
-    start.kept.iter().for_each(|r| kept.add(r.status));
-    let request_counts = counters.clone();
-    let outputs = Outputs::new(start.results)
-        .with_rejects(plan.outputs.rejects.as_deref(), &layout)
-        .map_err(nothing)?
-        .with_summary_sheet(
-            sheet,
-            kept,
-            Box::new(move || {
-                let c = &request_counts;
-                vec![
-                    ("requests".into(), RequestCounters::get(&c.requests)),
-                    ("retries".into(), RequestCounters::get(&c.retries)),
-                    ("answered 429".into(), RequestCounters::get(&c.rate_limited)),
-                ]
-            }),
-        );
+    let sheet = summary_sheet(plan, &prepared, &session.base_url, started);
+    let outputs = open_outputs(
+        plan,
+        &layout,
+        start.results,
+        sheet,
+        &start.kept,
+        &session.counters,
+    )?;
     let number_cell = crate::feed::guard::number_cell(&prepared.mapping);
     let (outputs, created) = ObservedSink::new(Box::new(outputs), number_cell);
     for record in &start.kept {
         ObservedSink::note(&created, number_cell, record);
     }
-    let mut retired = match &survey {
-        Some(survey) if plan.existing == ExistingMode::Update && !survey.returned.is_empty() => {
-            nightly::reactivate(&plan, &api, &retry, &counters, survey).await
-        }
-        Some(survey) if !survey.returned.is_empty() => {
-            crate::log::warn(&format!(
-                "{} products this job deactivated are in the file again and stay inactive; \
-                 run with --existing update to set them active",
-                survey.returned.len()
-            ));
-            Vec::new()
-        }
-        _ => Vec::new(),
+    let retired = reactivate_returned(plan, session, survey).await;
+    let (input, read_error) = pipeline_input(plan, prepared.rows, start.kept, start.maybe_sent);
+    let pipeline_plan = pipeline_plan(
+        plan,
+        &session.retry,
+        prepared.info.sheet.clone(),
+        start.journal,
+    );
+    let (stop_tx, stop) = watch::channel(false);
+    let signals = tokio::spawn(watch_signals(stop_tx, plan.quiet));
+    let wiring = Wiring {
+        outputs: Box::new(outputs),
+        progress: Progress::new(input.total, plan.quiet),
+        pacer: Some(session.pacer.clone()),
+        counters: session.counters.clone(),
+        stop,
     };
+    let outcome = pipeline::run(session.api.clone(), pipeline_plan, input, wiring).await;
+    signals.abort();
+    let report = outcome?;
+    let read_error = read_error.lock().expect("read error slot").take();
+    let created = std::mem::take(&mut *created.lock().expect("created list"));
+    Ok(Pass {
+        report,
+        read_error,
+        created,
+        retired,
+    })
+}
 
-    let total = count_rows(&plan.input);
+/// The Summary sheet of an .xlsx results file, as far as it is known at the start.
+fn summary_sheet(
+    plan: &ImportPlan,
+    prepared: &Prepared,
+    base_url: &Url,
+    started: SystemTime,
+) -> RunSummary {
+    RunSummary {
+        command: "import",
+        started,
+        finished: started,
+        rows_done: 0,
+        counts: Vec::new(),
+        settings: summary_settings(plan, base_url, &prepared.info),
+        mapping: RunSummary::mapping_rows(&prepared.mapping),
+    }
+}
+
+/// The run's outputs: the results file (already holding the kept rows), the
+/// rejects file, and the Summary sheet completed with the request counts.
+fn open_outputs(
+    plan: &ImportPlan,
+    layout: &ResultsLayout,
+    results: ResultsWriter,
+    sheet: RunSummary,
+    kept: &[RowRecord],
+    counters: &Arc<RequestCounters>,
+) -> anyhow::Result<Outputs> {
+    let mut tally = Tally::default();
+    kept.iter().for_each(|r| tally.add(r.status));
+    let c = counters.clone();
+    let extra = Box::new(move || {
+        vec![
+            ("requests".into(), RequestCounters::get(&c.requests)),
+            ("retries".into(), RequestCounters::get(&c.retries)),
+            ("answered 429".into(), RequestCounters::get(&c.rate_limited)),
+        ]
+    });
+    Ok(Outputs::new(results)
+        .with_rejects(plan.outputs.rejects.as_deref(), layout)?
+        .with_summary_sheet(sheet, tally, extra))
+}
+
+/// Products this job deactivated that are in the file again: set active
+/// with `--existing update`, otherwise left inactive with a warning.
+async fn reactivate_returned(
+    plan: &ImportPlan,
+    session: &Session,
+    survey: Option<&Survey>,
+) -> Vec<MissingOutcome> {
+    let Some(survey) = survey.filter(|s| !s.returned.is_empty()) else {
+        return Vec::new();
+    };
+    if plan.existing == ExistingMode::Update {
+        let s = session;
+        return nightly::reactivate(plan, &s.api, &s.retry, &s.counters, survey).await;
+    }
+    crate::log::warn(&format!(
+        "{} products this job deactivated are in the file again and stay inactive; \
+         run with --existing update to set them active",
+        survey.returned.len()
+    ));
+    Vec::new()
+}
+
+/// The rows for the pipeline, and the slot where a read error part way
+/// through the file is kept (the rows before it go on).
+fn pipeline_input(
+    plan: &ImportPlan,
+    rows: PreparedRows,
+    kept: Vec<RowRecord>,
+    maybe_sent: MaybeSent,
+) -> (Input, Arc<Mutex<Option<ReadError>>>) {
     let read_error: Arc<Mutex<Option<ReadError>>> = Arc::default();
     let slot = read_error.clone();
-    let rows = prepared.rows.map_while(move |item| match item {
+    let rows = rows.map_while(move |item| match item {
         Ok(row) => Some(row),
         Err(e) => {
             *slot.lock().expect("read error slot") = Some(e);
@@ -224,86 +418,66 @@ pub async fn run_with_env(
     });
     let input = Input {
         rows: Box::new(rows),
-        total,
-        kept: start.kept,
-        maybe_sent: start.maybe_sent,
+        total: count_rows(&plan.input),
+        kept,
+        maybe_sent,
     };
-    let pipeline_plan = PipelinePlan {
+    (input, read_error)
+}
+
+/// How the pipeline carries the rows out.
+fn pipeline_plan(
+    plan: &ImportPlan,
+    retry: &RetryPolicy,
+    sheet: Option<String>,
+    journal: std::path::PathBuf,
+) -> PipelinePlan {
+    PipelinePlan {
         row: RowSettings {
             existing: plan.existing,
             dry_run: plan.dry_run,
-            retry,
+            retry: *retry,
             settle: SettlePolicy {
                 time: plan.pacing.settle,
                 lookups: SettlePolicy::DEFAULT_LOOKUPS,
             },
-            sheet: prepared.info.sheet.clone(),
+            sheet,
         },
         create_categories: plan.create_categories,
         concurrency: plan.pacing.concurrency.get(),
         grace: STOP_GRACE,
-        journal: (!plan.dry_run).then_some(start.journal),
-    };
-    let (stop_tx, stop) = watch::channel(false);
-    let signals = tokio::spawn(watch_signals(stop_tx, plan.quiet));
-    let wiring = Wiring {
-        outputs: Box::new(outputs),
-        progress: Progress::new(total, plan.quiet),
-        pacer: Some(pacer),
-        counters: counters.clone(),
-        stop,
-    };
-    let outcome = pipeline::run(api.clone(), pipeline_plan, input, wiring).await;
-    signals.abort();
-    let report = match outcome {
-        Ok(report) => report,
-        Err(e) => {
-            if let Some(handle) = sandbox.take() {
-                handle.shutdown().await;
-            }
-            return Err(nothing(e));
-        }
-    };
-    let completed = matches!(report.end, pipeline::RunEnd::Completed);
-    if let Some(survey) = &survey {
-        retired.extend(nightly::retire(&plan, &api, &retry, &counters, survey, completed).await);
+        journal: (!plan.dry_run).then_some(journal),
     }
-    if let Some(handle) = sandbox.take() {
-        handle.shutdown().await;
+}
+
+/// Records in the job state what this run created and retired, and the
+/// input of a successful run (a dry run keeps the state as it was).
+fn save_state(
+    plan: &ImportPlan,
+    state: &mut JobState,
+    pass: &Pass,
+    status: ExitStatus,
+    seen: InputSeen,
+) {
+    if plan.dry_run {
+        return;
     }
-    let read_error = read_error.lock().expect("read error slot").take();
-    let created = std::mem::take(&mut *created.lock().expect("created list"));
-    if !plan.dry_run {
-        crate::pipeline::missing::note_in_state(&mut state, &retired);
+    crate::pipeline::missing::note_in_state(state, &pass.retired);
+    for (id, number) in &pass.created {
+        state.created(*id, number.clone());
     }
-    let missing = survey
-        .filter(|_| plan.missing.is_some())
-        .map(|survey| nightly::MissingReport {
-            scope: survey.scope,
-            outcomes: retired,
-            file: plan.outputs.missing.clone(),
-        });
-    if let Some(missing) = &missing {
-        missing.write();
+    let completed = matches!(pass.report.end, pipeline::RunEnd::Completed);
+    if status == ExitStatus::Success
+        || (completed && pass.report.tally.failed == 0 && status == ExitStatus::RowsFailed)
+    {
+        state.last_success = Some(seen);
     }
-    let status = report_run(&plan, &report, &counters, read_error, missing.as_ref());
-    if !plan.dry_run {
-        for (id, number) in created {
-            state.created(id, number);
-        }
-        if status == ExitStatus::Success
-            || (completed && report.tally.failed == 0 && status == ExitStatus::RowsFailed)
-        {
-            state.last_success = Some(nightly::seen(&plan, &fingerprint, fetched.as_ref()));
-        }
-        if let Err(e) = state.save(&plan.outputs.state) {
-            crate::log::warn(&format!(
-                "cannot write the job state {}: {e}",
-                plan.outputs.state.display()
-            ));
-        }
+    if let Err(e) = state.save(&plan.outputs.state) {
+        crate::log::warn(&format!(
+            "cannot write the job state {}: {e}",
+            plan.outputs.state.display()
+        ));
     }
-    Ok(status)
 }
 
 /// The `start` event of the JSON log.
