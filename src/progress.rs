@@ -229,6 +229,35 @@ const BAR_WIDTH: (usize, usize) = (30, 10);
 /// `color` adds ANSI colours (to the counts of rows that went through or
 /// not), which take no columns.
 pub fn fit_line(f: &LineFacts, width: usize, color: bool) -> String {
+    let mut parts = line_parts(f);
+    let room = width.saturating_sub(1);
+    while line_len(&parts) > room && parts.len() > 1 {
+        let worst = parts
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, p)| (p.rank, *i))
+            .map(|(i, _)| i)
+            .expect("parts");
+        parts.remove(worst);
+    }
+    let spare = room.saturating_sub(line_len(&parts));
+    parts
+        .iter()
+        .map(|p| {
+            if p.bar {
+                return drawn_bar(f, spare);
+            }
+            match p.color.filter(|_| color) {
+                Some(c) => format!("\x1b[{c}m{}\x1b[0m", p.text),
+                None => p.text.clone(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+/// Every part the terminal line can show for `f`, in the order shown.
+fn line_parts(f: &LineFacts) -> Vec<Part> {
     let t = &f.tally;
     let mut parts = vec![
         Part::new(['|', '/', '-', '\\'][f.spinner % 4].to_string(), 9),
@@ -270,39 +299,23 @@ pub fn fit_line(f: &LineFacts, width: usize, color: bool) -> String {
     if let Some(p) = f.pace {
         parts.push(Part::new(format!("pace {p:.1}/s"), 8));
     }
-    let room = width.saturating_sub(1);
-    let len = |parts: &[Part]| -> usize {
-        parts.iter().map(|p| p.text.chars().count()).sum::<usize>()
-            + 2 * parts.len().saturating_sub(1)
-    };
-    while len(&parts) > room && parts.len() > 1 {
-        let worst = parts
-            .iter()
-            .enumerate()
-            .max_by_key(|(i, p)| (p.rank, *i))
-            .map(|(i, _)| i)
-            .expect("parts");
-        parts.remove(worst);
-    }
-    let spare = room.saturating_sub(len(&parts));
     parts
-        .iter()
-        .map(|p| {
-            if p.bar {
-                let w = (BAR_WIDTH.1 + spare).min(BAR_WIDTH.0);
-                let filled = match f.total {
-                    Some(total) if total > 0 => (t.done.min(total) * w as u64 / total) as usize,
-                    _ => 0,
-                };
-                return format!("{}{}", "#".repeat(filled), "-".repeat(w - filled));
-            }
-            match p.color.filter(|_| color) {
-                Some(c) => format!("\x1b[{c}m{}\x1b[0m", p.text),
-                None => p.text.clone(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("  ")
+}
+
+/// The columns `parts` take, two spaces between each.
+fn line_len(parts: &[Part]) -> usize {
+    parts.iter().map(|p| p.text.chars().count()).sum::<usize>() + 2 * parts.len().saturating_sub(1)
+}
+
+/// The bar, at its least width plus `spare` columns (up to its widest),
+/// filled in proportion to the rows done.
+fn drawn_bar(f: &LineFacts, spare: usize) -> String {
+    let w = (BAR_WIDTH.1 + spare).min(BAR_WIDTH.0);
+    let filled = match f.total {
+        Some(total) if total > 0 => (f.tally.done.min(total) * w as u64 / total) as usize,
+        _ => 0,
+    };
+    format!("{}{}", "#".repeat(filled), "-".repeat(w - filled))
 }
 
 /// `00:01:23`.

@@ -237,6 +237,8 @@ pub async fn download(
     }
 }
 
+/// One attempt: a GET of the feed whose body is streamed to `part`, then
+/// moved to `stem` plus the format's extension once it came whole.
 async fn attempt(
     http: &reqwest::Client,
     source: &FeedSource,
@@ -245,6 +247,43 @@ async fn attempt(
     settings: &DownloadSettings,
     known: Option<&Validators>,
 ) -> Result<Fetched, Attempt> {
+    let response = request(http, source, known).send().await.map_err(|e| {
+        Attempt::again(if e.is_timeout() {
+            "no answer within the timeout".to_string()
+        } else {
+            causes(&e)
+        })
+    })?;
+    let status = response.status();
+    if status == StatusCode::NOT_MODIFIED && known.is_some() {
+        return Ok(Fetched::NotModified);
+    }
+    accepted(status)?;
+    let headers = response.headers().clone();
+    let declared = declared_size(&headers, settings.max_bytes)?;
+    let ext = feed_format(&source.url, &headers)?;
+    let (size, sha256) = save_body(response, part, settings, declared).await?;
+    let path = keep(stem, part, ext)?;
+    Ok(Fetched::File(Downloaded {
+        path,
+        sha256,
+        size,
+        validators: Validators {
+            etag: header(&headers, ETAG),
+            last_modified: header(&headers, LAST_MODIFIED),
+        },
+        attempts: 0,
+    }))
+}
+
+/// The GET of the feed: to its URL without user info, authenticated with
+/// the credentials from the environment (else the URL's user info, sent as
+/// basic auth), and conditional on the validators `known`.
+fn request(
+    http: &reqwest::Client,
+    source: &FeedSource,
+    known: Option<&Validators>,
+) -> reqwest::RequestBuilder {
     let mut url = source.url.clone();
     let _ = url.set_username("");
     let _ = url.set_password(None);
@@ -269,52 +308,64 @@ async fn attempt(
             request = request.header(IF_MODIFIED_SINCE, lm);
         }
     }
-    let mut response = request.send().await.map_err(|e| {
-        Attempt::again(if e.is_timeout() {
-            "no answer within the timeout".to_string()
-        } else {
-            causes(&e)
-        })
-    })?;
-    let status = response.status();
-    if status == StatusCode::NOT_MODIFIED && known.is_some() {
-        return Ok(Fetched::NotModified);
+    request
+}
+
+/// Refuses an answer that is not a success; another attempt may help after
+/// a server error, 429 or 408.
+fn accepted(status: StatusCode) -> Result<(), Attempt> {
+    if status.is_success() {
+        return Ok(());
     }
-    if !status.is_success() {
-        let retry = status.is_server_error()
-            || status == StatusCode::TOO_MANY_REQUESTS
-            || status == StatusCode::REQUEST_TIMEOUT;
-        let hint = match status.as_u16() {
-            401 | 403 => " (check FEED_AUTHORIZATION, FEED_USER/FEED_PASSWORD or feed_auth_env)",
-            _ => "",
-        };
-        return Err(Attempt {
-            message: format!("the server answered HTTP {}{hint}", status.as_u16()),
-            retry,
-        });
-    }
-    let headers = response.headers().clone();
-    let declared = header(&headers, CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
-    if let Some(n) = declared.filter(|n| *n > settings.max_bytes) {
+    let retry = status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT;
+    let hint = match status.as_u16() {
+        401 | 403 => " (check FEED_AUTHORIZATION, FEED_USER/FEED_PASSWORD or feed_auth_env)",
+        _ => "",
+    };
+    Err(Attempt {
+        message: format!("the server answered HTTP {}{hint}", status.as_u16()),
+        retry,
+    })
+}
+
+/// The size the `Content-Length` announces, refused when it is over
+/// `max_bytes`.
+fn declared_size(headers: &HeaderMap, max_bytes: u64) -> Result<Option<u64>, Attempt> {
+    let declared = header(headers, CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
+    if let Some(n) = declared.filter(|n| *n > max_bytes) {
         return Err(Attempt::stop(format!(
             "it is {n} bytes, more than the {} MB allowed (--max-download-mb)",
-            settings.max_bytes / 1_000_000
+            max_bytes / 1_000_000
         )));
     }
-    let ext =
-        format_of(&source.url, header(&headers, CONTENT_TYPE).as_deref()).ok_or_else(|| {
-            Attempt::stop(format!(
-                "cannot tell its format from the URL or the Content-Type ({}); \
-             use a URL ending in .csv, .xlsx, .xls, .xlsb, .xlsm or .ods",
-                header(&headers, CONTENT_TYPE).unwrap_or_else(|| "none".into())
-            ))
-        })?;
+    Ok(declared)
+}
 
+/// The feed's format from the URL or the `Content-Type` ([`format_of`]);
+/// neither telling it stops the download.
+fn feed_format(url: &Url, headers: &HeaderMap) -> Result<&'static str, Attempt> {
+    format_of(url, header(headers, CONTENT_TYPE).as_deref()).ok_or_else(|| {
+        Attempt::stop(format!(
+            "cannot tell its format from the URL or the Content-Type ({}); \
+             use a URL ending in .csv, .xlsx, .xls, .xlsb, .xlsm or .ods",
+            header(headers, CONTENT_TYPE).unwrap_or_else(|| "none".into())
+        ))
+    })
+}
+
+/// Streams the body to `part` while hashing it, within `--max-download-mb`
+/// and, when one was announced, the `Content-Length`. Returns its size and
+/// SHA-256 (hex).
+async fn save_body(
+    mut response: reqwest::Response,
+    part: &Path,
+    settings: &DownloadSettings,
+    declared: Option<u64>,
+) -> Result<(u64, String), Attempt> {
     let bar = progress_bar(settings.show_progress, declared);
-    let local = |what: &str, e: std::io::Error| {
-        Attempt::stop(format!("cannot write {what} {}: {e}", part.display()))
-    };
-    let mut file = std::fs::File::create(part).map_err(|e| local("the download", e))?;
+    let mut file = std::fs::File::create(part).map_err(|e| unwritable(part, e))?;
     let mut hasher = Sha256::new();
     let mut size = 0u64;
     loop {
@@ -323,15 +374,7 @@ async fn attempt(
             Ok(None) => break,
             Err(e) => {
                 bar.abandon();
-                return Err(Attempt::again(format!(
-                    "the download broke off after {size} bytes{}: {}",
-                    declared.map_or(String::new(), |n| format!(" of {n}")),
-                    if e.is_timeout() {
-                        "no data within the timeout".to_string()
-                    } else {
-                        causes(&e)
-                    }
-                )));
+                return Err(broke_off(&e, size, declared));
             }
         };
         size += chunk.len() as u64;
@@ -343,8 +386,7 @@ async fn attempt(
             )));
         }
         hasher.update(&chunk);
-        file.write_all(&chunk)
-            .map_err(|e| local("the download", e))?;
+        file.write_all(&chunk).map_err(|e| unwritable(part, e))?;
         bar.set_position(size);
     }
     bar.finish_and_clear();
@@ -353,24 +395,38 @@ async fn attempt(
             "it came with {size} bytes where Content-Length announced {n}"
         )));
     }
-    file.sync_all().map_err(|e| local("the download", e))?;
-    drop(file);
+    file.sync_all().map_err(|e| unwritable(part, e))?;
+    Ok((size, hex(&hasher.finalize())))
+}
+
+/// The body broke off after `size` bytes: another attempt may help.
+fn broke_off(e: &reqwest::Error, size: u64, declared: Option<u64>) -> Attempt {
+    Attempt::again(format!(
+        "the download broke off after {size} bytes{}: {}",
+        declared.map_or(String::new(), |n| format!(" of {n}")),
+        if e.is_timeout() {
+            "no data within the timeout".to_string()
+        } else {
+            causes(e)
+        }
+    ))
+}
+
+/// The download at `part` could not be written; another attempt cannot help.
+fn unwritable(part: &Path, e: std::io::Error) -> Attempt {
+    Attempt::stop(format!("cannot write the download {}: {e}", part.display()))
+}
+
+/// Moves the complete download from `part` to `stem.<ext>`, and removes a
+/// copy in another format from an earlier night. Returns the new path.
+fn keep(stem: &Path, part: &Path, ext: &str) -> Result<PathBuf, Attempt> {
     let path = with_suffix(stem, &format!(".{ext}"));
-    std::fs::rename(part, &path).map_err(|e| local("the download", e))?;
+    std::fs::rename(part, &path).map_err(|e| unwritable(part, e))?;
     // A copy in another format from an earlier night is not this feed any more.
     for other in FORMATS.iter().filter(|f| **f != ext) {
         let _ = std::fs::remove_file(with_suffix(stem, &format!(".{other}")));
     }
-    Ok(Fetched::File(Downloaded {
-        path,
-        sha256: hex(&hasher.finalize()),
-        size,
-        validators: Validators {
-            etag: header(&headers, ETAG),
-            last_modified: header(&headers, LAST_MODIFIED),
-        },
-        attempts: 0,
-    }))
+    Ok(path)
 }
 
 /// The formats a feed may hold, as the extension the readers know.

@@ -29,11 +29,13 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use serde_json::json;
 
-use super::plan::ImportPlan;
+use super::plan::{FeedPlan, ImportPlan};
 use super::ExitStatus;
 use crate::api::types::ProductStatus;
 use crate::client::{ProductApi, RequestCounters};
-use crate::feed::download::{download, kept_download, DownloadSettings, Fetched, Validators};
+use crate::feed::download::{
+    download, kept_download, DownloadSettings, Downloaded, Fetched, Validators,
+};
 use crate::feed::guard::GuardTripped;
 use crate::feed::state::InputSeen;
 use crate::feed::{Census, JobState};
@@ -55,36 +57,15 @@ pub(super) async fn obtain_input(
         return Ok(None);
     };
     if plan.resume {
-        let path = kept_download(&feed.stem).with_context(|| {
-            format!(
-                "cannot resume: the feed downloaded by the earlier run ({}.<format>) is gone; \
-                 run again without --resume (rows already imported are then found as existing products)",
-                feed.stem.display()
-            )
-        })?;
-        note(
-            plan.quiet,
-            &format!(
-                "Resuming with the feed downloaded by the earlier run: {}",
-                path.display()
-            ),
-            json!({ "url": feed.source.shown(), "file": path.display().to_string(), "kept": true }),
-        );
-        plan.input.path = path;
+        plan.input.path = resumed_download(&feed, plan.quiet)?;
         return Ok(Some(Validators::default()));
     }
-    let last = state.last_success.as_ref();
-    // A 304 only helps while the file of the last successful run is still here.
-    let kept = kept_download(&feed.stem).filter(|path| {
-        let last_sha = last
-            .and_then(|s| s.fingerprint.as_ref())
-            .map(|f| &f.input_sha256);
-        last_sha.is_some_and(|sha| {
-            Fingerprint::of(path, None, None, Vec::new()).is_ok_and(|f| &f.input_sha256 == sha)
-        })
-    });
+    let kept = kept_from_last_success(&feed, state);
     let known = match (&kept, plan.if_changed) {
-        (Some(_), true) => last.and_then(|s| s.validators_for(&feed.source.shown())),
+        (Some(_), true) => state
+            .last_success
+            .as_ref()
+            .and_then(|s| s.validators_for(&feed.source.shown())),
         _ => None,
     };
     let settings = DownloadSettings {
@@ -93,41 +74,84 @@ pub(super) async fn obtain_input(
         retry: RetryPolicy::new(plan.pacing.max_retries),
         show_progress: !plan.quiet,
     };
-    match download(&feed.source, &feed.stem, &settings, known.as_ref()).await? {
+    let fetched = download(&feed.source, &feed.stem, &settings, known.as_ref()).await?;
+    let (path, validators) = match fetched {
         Fetched::NotModified => {
             let path = kept.expect("asked only with a kept file");
             note(
                 plan.quiet,
                 &format!(
-                    "The feed {} has not changed (HTTP 304); reading the copy kept from the last run",
+                    "The feed {} has not changed (HTTP 304); \
+                     reading the copy kept from the last run",
                     feed.source.shown()
                 ),
                 json!({ "url": feed.source.shown(), "not_modified": true }),
             );
-            plan.input.path = path;
-            Ok(known)
+            (path, known)
         }
         Fetched::File(d) => {
-            note(
-                plan.quiet,
-                &format!(
-                    "Downloaded {} ({} bytes) to {}",
-                    feed.source.shown(),
-                    d.size,
-                    d.path.display()
-                ),
-                json!({
-                    "url": feed.source.shown(),
-                    "file": d.path.display().to_string(),
-                    "bytes": d.size,
-                    "sha256": d.sha256,
-                    "attempts": d.attempts,
-                }),
-            );
-            plan.input.path = d.path;
-            Ok(Some(d.validators))
+            note_downloaded(plan.quiet, &feed, &d);
+            (d.path, Some(d.validators))
         }
-    }
+    };
+    plan.input.path = path;
+    Ok(validators)
+}
+
+/// The file the interrupted run downloaded, which `--resume` reads again;
+/// without it, `--resume` refuses.
+fn resumed_download(feed: &FeedPlan, quiet: bool) -> anyhow::Result<PathBuf> {
+    let path = kept_download(&feed.stem).with_context(|| {
+        format!(
+            "cannot resume: the feed downloaded by the earlier run ({}.<format>) is gone; \
+             run again without --resume (rows already imported are then found as existing products)",
+            feed.stem.display()
+        )
+    })?;
+    note(
+        quiet,
+        &format!(
+            "Resuming with the feed downloaded by the earlier run: {}",
+            path.display()
+        ),
+        json!({ "url": feed.source.shown(), "file": path.display().to_string(), "kept": true }),
+    );
+    Ok(path)
+}
+
+/// The file kept from the last successful run, while it still has that
+/// run's content: only then can a 304 answer be taken at its word.
+fn kept_from_last_success(feed: &FeedPlan, state: &JobState) -> Option<PathBuf> {
+    let last_sha = state
+        .last_success
+        .as_ref()
+        .and_then(|s| s.fingerprint.as_ref())
+        .map(|f| &f.input_sha256);
+    kept_download(&feed.stem).filter(|path| {
+        last_sha.is_some_and(|sha| {
+            Fingerprint::of(path, None, None, Vec::new()).is_ok_and(|f| &f.input_sha256 == sha)
+        })
+    })
+}
+
+/// Says where the feed was downloaded to, its size and its SHA-256.
+fn note_downloaded(quiet: bool, feed: &FeedPlan, d: &Downloaded) {
+    note(
+        quiet,
+        &format!(
+            "Downloaded {} ({} bytes) to {}",
+            feed.source.shown(),
+            d.size,
+            d.path.display()
+        ),
+        json!({
+            "url": feed.source.shown(),
+            "file": d.path.display().to_string(),
+            "bytes": d.size,
+            "sha256": d.sha256,
+            "attempts": d.attempts,
+        }),
+    );
 }
 
 /// A `download` event in the JSON log; in words unless `quiet`.
