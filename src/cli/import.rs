@@ -6,12 +6,10 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde::Deserialize;
 
+use super::choices::{ExistingMode, MissingMode, Threshold};
 use super::input::{InputOptions, ReadArgs};
 use super::options::{field_names, option_group};
-use crate::feed::Threshold;
 use crate::log::LogFormat;
-use crate::pipeline::existing::ExistingMode;
-use crate::pipeline::missing::MissingMode;
 
 /// `import` flags.
 #[derive(Debug, Clone, Args)]

@@ -4,6 +4,7 @@
 //! types happens before any I/O ([`InputPlan`] here, the import plan in
 //! [`crate::commands::import`]).
 
+mod choices;
 mod export;
 mod import;
 mod input;
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+pub use choices::{ExistingMode, MissingMode, Threshold};
 pub use export::ExportArgs;
 pub use import::{
     ApiOptions, ConfigError, ConfigFile, FeedOptions, GuardOptions, ImportArgs, OutputOptions,

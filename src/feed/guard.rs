@@ -4,89 +4,12 @@
 //! `--min-rows` and `--max-invalid` decide whether the run may go on.
 
 use std::collections::HashSet;
-use std::fmt;
-use std::str::FromStr;
-
-use serde::de::{self, Deserializer, Visitor};
-use serde::Deserialize;
 
 use crate::api::types::ProductStatus;
 use crate::cli::InputPlan;
+pub use crate::cli::Threshold;
 use crate::mapping::{ColumnMapping, ColumnRole, Field};
 use crate::prepare::{prepare, PrepareError};
-
-/// A limit given as a count (`5`) or a share (`2%`, `0.5%`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Threshold {
-    /// At most this many.
-    Count(u64),
-    /// At most this percentage of a whole.
-    Percent(f64),
-}
-
-impl Threshold {
-    /// The largest number allowed out of `whole` (a share rounds down).
-    pub fn limit(self, whole: u64) -> u64 {
-        match self {
-            Threshold::Count(n) => n,
-            Threshold::Percent(p) => (whole as f64 * p / 100.0 + 1e-9).floor() as u64,
-        }
-    }
-}
-
-impl fmt::Display for Threshold {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Threshold::Count(n) => write!(f, "{n}"),
-            Threshold::Percent(p) => write!(f, "{p}%"),
-        }
-    }
-}
-
-impl FromStr for Threshold {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Threshold, String> {
-        let s = s.trim();
-        let bad = || format!("\"{s}\" is not a count (like 5) or a percentage (like 2%)");
-        match s.strip_suffix('%') {
-            Some(p) => {
-                let p: f64 = p.trim().parse().map_err(|_| bad())?;
-                if p.is_finite() && (0.0..=100.0).contains(&p) {
-                    Ok(Threshold::Percent(p))
-                } else {
-                    Err(format!("\"{s}\": a percentage is between 0% and 100%"))
-                }
-            }
-            None => s.parse().map(Threshold::Count).map_err(|_| bad()),
-        }
-    }
-}
-
-/// In the config file: `max_invalid = 5` or `max_invalid = "2%"`.
-impl<'de> Deserialize<'de> for Threshold {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Threshold, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Threshold;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a count like 5 or a percentage like \"2%\"")
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Threshold, E> {
-                u64::try_from(v)
-                    .map(Threshold::Count)
-                    .map_err(|_| E::custom("a count is not negative"))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Threshold, E> {
-                Ok(Threshold::Count(v))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Threshold, E> {
-                v.parse().map_err(E::custom)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
 
 /// `--min-rows` and `--max-invalid`, checked.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -208,25 +131,6 @@ pub fn number_cell(mapping: &ColumnMapping) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn thresholds_parse_and_limit() {
-        assert_eq!("5".parse::<Threshold>(), Ok(Threshold::Count(5)));
-        assert_eq!(" 2.5% ".parse::<Threshold>(), Ok(Threshold::Percent(2.5)));
-        assert!("-1".parse::<Threshold>().is_err());
-        assert!("150%".parse::<Threshold>().is_err());
-        assert!("many".parse::<Threshold>().is_err());
-        assert_eq!(Threshold::Percent(10.0).limit(25), 2);
-        assert_eq!(Threshold::Percent(10.0).limit(30), 3);
-        assert_eq!(Threshold::Count(4).limit(1), 4);
-        #[derive(Deserialize)]
-        struct T {
-            a: Threshold,
-            b: Threshold,
-        }
-        let t: T = toml::from_str("a = 3\nb = \"1%\"").unwrap();
-        assert_eq!((t.a, t.b), (Threshold::Count(3), Threshold::Percent(1.0)));
-    }
 
     #[test]
     fn guards_say_found_against_required() {

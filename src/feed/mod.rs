@@ -4,11 +4,11 @@
 //! anything is written ([`guard`]), and the watch on outcomes that keeps the
 //! state and the JSON log up to date ([`observe`]).
 //!
-//! Products no longer in the file are found and retired by
-//! [`crate::pipeline::missing`].
+//! Products no longer in the file are found and retired by [`missing`].
 
 pub mod download;
 pub mod guard;
+pub mod missing;
 pub mod observe;
 pub mod state;
 

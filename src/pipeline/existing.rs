@@ -27,30 +27,15 @@
 //! the run's EAN index; if not, every row asks with its own hint. The check
 //! after an unknown outcome ([`lookup`]) always reads afresh.
 
+pub use crate::cli::ExistingMode;
 use std::collections::HashMap;
 
-use serde::Deserialize;
 use tokio::sync::OnceCell;
 
 use super::retry::{retry_idempotent, RetryPolicy};
 use crate::api::types::{IdRef, NewProduct, Product, Stock, SupplierProduct};
 use crate::client::paging::PageGuard;
 use crate::client::{ApiError, Page, ProductApi, ProductKey, ProductQuery, RequestCounters};
-
-/// What to do with a row whose product already exists (same number, else same EAN).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum ExistingMode {
-    /// Leave it alone: the row is `skipped` with the existing id.
-    #[default]
-    Skip,
-    /// PATCH the fields that differ; unchanged rows are `skipped`.
-    Update,
-    /// Do not look: create a new product every time.
-    Create,
-    /// The row is `failed`.
-    Fail,
-}
 
 /// Existing products by key, when they were prefetched.
 #[derive(Debug, Default)]

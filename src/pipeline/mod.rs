@@ -17,7 +17,6 @@
 
 pub mod existing;
 pub mod journal;
-pub mod missing;
 pub mod recorder;
 pub mod references;
 pub mod resume;

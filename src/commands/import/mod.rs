@@ -56,12 +56,12 @@ use crate::client::connect::connect;
 use crate::client::http::HttpApi;
 use crate::client::pacing::Pacer;
 use crate::client::RequestCounters;
+use crate::feed::missing::{MissingOutcome, SharedApi, Survey};
 use crate::feed::observe::ObservedSink;
 use crate::feed::state::InputSeen;
 use crate::feed::JobState;
 use crate::pipeline::existing::ExistingMode;
 use crate::pipeline::journal::MaybeSent;
-use crate::pipeline::missing::{MissingOutcome, SharedApi, Survey};
 use crate::pipeline::resume::{Fingerprint, ResumePoint};
 use crate::pipeline::retry::{RetryPolicy, SettlePolicy};
 use crate::pipeline::row::RowSettings;
@@ -462,7 +462,7 @@ fn save_state(
     if plan.dry_run {
         return;
     }
-    crate::pipeline::missing::note_in_state(state, &pass.retired);
+    crate::feed::missing::note_in_state(state, &pass.retired);
     for (id, number) in &pass.created {
         state.created(*id, number.clone());
     }

@@ -37,12 +37,10 @@ use crate::feed::download::{
     download, kept_download, DownloadSettings, Downloaded, Fetched, Validators,
 };
 use crate::feed::guard::GuardTripped;
+use crate::feed::missing::{self, set_status, MissingMode, MissingOutcome, MissingPlan, Survey};
 use crate::feed::state::InputSeen;
 use crate::feed::{Census, JobState};
 use crate::log::{self, Level};
-use crate::pipeline::missing::{
-    self, set_status, MissingMode, MissingOutcome, MissingPlan, Survey,
-};
 use crate::pipeline::resume::Fingerprint;
 use crate::pipeline::retry::RetryPolicy;
 

@@ -16,11 +16,11 @@ use crate::client::auth::{Credentials, CredentialsError};
 use crate::client::connect::{without_userinfo, Connection};
 use crate::feed::download::{with_suffix, DEFAULT_MAX_DOWNLOAD_MB};
 use crate::feed::guard::Guards;
+use crate::feed::missing::{missing_path, MissingPlan, DEFAULT_MAX_MISSING};
 use crate::feed::{state_path, FeedAuth, FeedSource};
 use crate::log::LogFormat;
 use crate::pipeline::existing::ExistingMode;
 use crate::pipeline::journal::journal_path;
-use crate::pipeline::missing::{missing_path, MissingPlan, DEFAULT_MAX_MISSING};
 use crate::pipeline::resume::{fingerprint_path, lock_path};
 use crate::pipeline::retry::SettlePolicy;
 use crate::prepare::PrepareError;
@@ -704,10 +704,7 @@ mod tests {
             Some(crate::feed::Threshold::Percent(2.0))
         );
         let missing = plan.missing.unwrap();
-        assert_eq!(
-            missing.mode,
-            crate::pipeline::missing::MissingMode::Deactivate
-        );
+        assert_eq!(missing.mode, crate::feed::missing::MissingMode::Deactivate);
         assert_eq!(missing.max_missing, crate::feed::Threshold::Percent(5.0));
         assert!(matches!(
             plan.feed.unwrap().source.auth,

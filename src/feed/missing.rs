@@ -9,25 +9,15 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use clap::ValueEnum;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::retry::{retry_idempotent, RetryPolicy};
+use super::download::with_suffix;
+use super::{Census, JobState, Threshold};
 use crate::api::types::{NewProduct, Product, ProductStatus};
+pub use crate::cli::MissingMode;
 use crate::client::paging::{all_pages, Cursor, Page, PageGuard};
 use crate::client::{ApiError, ProductApi, ProductQuery, RequestCounters};
-use crate::feed::download::with_suffix;
-use crate::feed::{Census, JobState, Threshold};
-
-/// `--missing`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum MissingMode {
-    /// List them in the summary and the missing file.
-    Report,
-    /// Set them `inactive`, and list them with the result of each.
-    Deactivate,
-}
+use crate::pipeline::retry::{retry_idempotent, RetryPolicy};
 
 /// Default `--max-missing`: a tenth of the products in scope.
 pub const DEFAULT_MAX_MISSING: Threshold = Threshold::Percent(10.0);
