@@ -28,19 +28,13 @@ use std::fs::File;
 use std::io::Read;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use calamine::{Data, DataRef, ExcelDateTime, Ods, Reader, SheetType, Xls, Xlsb, Xlsx};
 
+use super::batches::{self, BatchReceiver, BatchSender, Stopped};
 use super::limits::{self, FLAG_CELL_CHARS};
 use super::{ReadError, ReadOptions, SheetSelector, SourceInfo, SourceRow, Table};
 use crate::cell::Cell;
-
-/// Rows per message from the reader thread.
-const BATCH_ROWS: usize = 256;
-
-/// Messages in flight between the reader thread and the consumer.
-const CHANNEL_BATCHES: usize = 4;
 
 /// Excel's limits: rows 1 to 1,048,576, columns A to XFD. A cell beyond
 /// them means a damaged file (and would make the row or gap huge).
@@ -315,17 +309,9 @@ enum Failure {
     LongCell { cell: String, chars: usize },
 }
 
-/// What the reader thread sends.
-enum Message {
-    Rows(Vec<RawRow>),
-    Failed(Failure),
-    End,
-}
-
 /// Collects streamed cells into rows and sends them in batches.
-struct RowSink {
-    tx: SyncSender<Message>,
-    batch: Vec<RawRow>,
+struct RowSink<'a> {
+    rows: &'a mut BatchSender<RawRow, Failure>,
     row: Option<RawRow>,
     max_cell_chars: u64,
 }
@@ -362,7 +348,7 @@ fn cell_label(row: u32, col: u32) -> String {
     )
 }
 
-impl RowSink {
+impl RowSink<'_> {
     /// Adds a cell; `Ok(false)` when the consumer has gone and reading should stop.
     fn cell(&mut self, row: u32, col: u32, cell: Cell) -> Result<bool, Failure> {
         if cell == Cell::Empty {
@@ -392,8 +378,7 @@ impl RowSink {
             }
             _ => {
                 if let Some(done) = self.row.take() {
-                    self.batch.push(done);
-                    if self.batch.len() >= BATCH_ROWS && !self.send_batch() {
+                    if !self.rows.push(done) {
                         return Ok(false);
                     }
                 }
@@ -409,17 +394,10 @@ impl RowSink {
         Ok(true)
     }
 
-    fn send_batch(&mut self) -> bool {
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_ROWS));
-        self.tx.send(Message::Rows(batch)).is_ok()
-    }
-
+    /// Hands on the last row.
     fn finish(mut self) {
         if let Some(done) = self.row.take() {
-            self.batch.push(done);
-        }
-        if self.send_batch() {
-            let _ = self.tx.send(Message::End);
+            self.rows.push(done);
         }
     }
 }
@@ -430,86 +408,63 @@ fn stream(
     path: &Path,
     sheet: &str,
     max_cell_chars: u64,
-    read: impl FnOnce(&mut RowSink) -> Result<(), Failure> + Send + 'static,
+    read: impl FnOnce(&mut RowSink<'_>) -> Result<(), Failure> + Send + 'static,
 ) -> Result<RawRows, ReadError> {
-    let (tx, rx) = sync_channel(CHANNEL_BATCHES);
-    let mut sink = RowSink {
-        tx: tx.clone(),
-        batch: Vec::with_capacity(BATCH_ROWS),
-        row: None,
-        max_cell_chars,
-    };
-    std::thread::Builder::new()
-        .name("sheet-reader".to_owned())
-        .spawn(
-            move || match catch_unwind(AssertUnwindSafe(|| read(&mut sink))) {
-                Ok(Ok(())) => sink.finish(),
-                Ok(Err(message)) => {
-                    let _ = tx.send(Message::Failed(message));
-                }
-                Err(panic) => {
-                    let _ = tx.send(Message::Failed(Failure::Damaged(format!(
-                        "reading it failed ({})",
-                        panic_message(&*panic)
-                    ))));
-                }
-            },
-        )
-        .map_err(|e| ReadError::Workbook {
-            path: path.to_path_buf(),
-            message: format!("could not start reading: {e}"),
-        })?;
+    let rows = batches::spawn("sheet-reader", move |rows| {
+        let mut sink = RowSink {
+            rows,
+            row: None,
+            max_cell_chars,
+        };
+        match catch_unwind(AssertUnwindSafe(|| read(&mut sink))) {
+            Ok(Ok(())) => {
+                sink.finish();
+                Ok(())
+            }
+            Ok(Err(failure)) => Err(failure),
+            Err(panic) => Err(Failure::Damaged(format!(
+                "reading it failed ({})",
+                panic_message(&*panic)
+            ))),
+        }
+    })
+    .map_err(|e| ReadError::Workbook {
+        path: path.to_path_buf(),
+        message: format!("could not start reading: {e}"),
+    })?;
     Ok(Box::new(ChannelRows {
-        rx,
-        rows: Vec::new().into_iter(),
+        rows,
         path: path.to_path_buf(),
         sheet: sheet.to_owned(),
         max_cell_chars,
-        done: false,
     }))
 }
 
 /// The consumer's end of [`stream`].
 struct ChannelRows {
-    rx: Receiver<Message>,
-    rows: std::vec::IntoIter<RawRow>,
+    rows: BatchReceiver<RawRow, Failure>,
     path: PathBuf,
     sheet: String,
     max_cell_chars: u64,
-    done: bool,
 }
 
 impl Iterator for ChannelRows {
     type Item = Result<RawRow, ReadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(row) = self.rows.next() {
-                return Some(Ok(row));
+        let failed = match self.rows.next()? {
+            Ok(row) => return Some(Ok(row)),
+            Err(Stopped::Failed(failure)) => failure,
+            Err(Stopped::Vanished) => {
+                Failure::Damaged("the reader stopped unexpectedly".to_owned())
             }
-            if self.done {
-                return None;
+        };
+        Some(Err(match failed {
+            Failure::Damaged(message) => sheet_error(&self.path, &self.sheet, &message),
+            Failure::LongCell { cell, chars } => {
+                long_cell(&self.path, &self.sheet, cell, chars, self.max_cell_chars)
             }
-            let failed = match self.rx.recv() {
-                Ok(Message::Rows(rows)) => {
-                    self.rows = rows.into_iter();
-                    continue;
-                }
-                Ok(Message::End) => {
-                    self.done = true;
-                    return None;
-                }
-                Ok(Message::Failed(failure)) => failure,
-                Err(_) => Failure::Damaged("the reader stopped unexpectedly".to_owned()),
-            };
-            self.done = true;
-            return Some(Err(match failed {
-                Failure::Damaged(message) => sheet_error(&self.path, &self.sheet, &message),
-                Failure::LongCell { cell, chars } => {
-                    long_cell(&self.path, &self.sheet, cell, chars, self.max_cell_chars)
-                }
-            }));
-        }
+        }))
     }
 }
 
