@@ -89,90 +89,16 @@ macro_rules! stream_cells {
 /// Opens a workbook and streams the selected sheet's rows.
 pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
     let ext = super::extension(path);
-    let mut signature = Vec::with_capacity(8);
-    File::open(path)
-        .and_then(|f| f.take(8).read_to_end(&mut signature))
-        .map_err(|source| ReadError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    let read = signature.len();
-    let damaged = |what: String| ReadError::Workbook {
-        path: path.to_path_buf(),
-        message: what,
-    };
-
-    let kind = if signature.starts_with(b"PK\x03\x04") {
-        match ext.as_str() {
-            "xlsb" => Kind::Xlsb,
-            "ods" => Kind::Ods,
-            _ => Kind::Xlsx,
-        }
-    } else if signature == OLE_SIGNATURE {
-        Kind::Xls
-    } else if read == 0 {
-        return Err(damaged(format!(
-            "the file is empty, not a real .{ext} workbook"
-        )));
-    } else {
-        return Err(damaged(format!(
-            "the file is damaged or not a real .{ext} workbook (it does not start like one)"
-        )));
-    };
+    let kind = sniff_kind(path, &ext)?;
     let format = match kind {
         Kind::Xls => "xls".to_owned(),
         _ if ext.is_empty() => "xlsx".to_owned(),
         _ => ext.clone(),
     };
-    let ooxml_name = matches!(ext.as_str(), "xlsx" | "xlsm" | "xlsb" | "xlam");
     if kind != Kind::Xls {
         limits::check_workbook(path, &options.limits)?;
     }
-    let max_cell_chars = options.limits.max_cell_chars;
-
-    let opened = guarded(path, || match kind {
-        Kind::Xlsx => {
-            let book: Xlsx<_> = calamine::open_workbook(path).map_err(|e| {
-                open_error(path, &ext, &e, matches!(e, calamine::XlsxError::Password))
-            })?;
-            stream_cells!(path, options, book)
-        }
-        Kind::Xlsb => {
-            let book: Xlsb<_> = calamine::open_workbook(path).map_err(|e| {
-                open_error(path, &ext, &e, matches!(e, calamine::XlsbError::Password))
-            })?;
-            stream_cells!(path, options, book)
-        }
-        Kind::Xls => {
-            let mut book: Xls<_> = match calamine::open_workbook(path) {
-                Ok(book) => book,
-                // Excel keeps an encrypted .xlsx in an OLE file, which is no .xls either.
-                Err(_) if ooxml_name => return Err(damaged(PASSWORD_MESSAGE.to_owned())),
-                Err(e) => {
-                    let password = matches!(e, calamine::XlsError::Password);
-                    return Err(open_error(path, &ext, &e, password));
-                }
-            };
-            let (sheets, index) = choose_sheet(path, &book, options)?;
-            let range = book
-                .worksheet_range(&sheets[index])
-                .map_err(|e| sheet_error(path, &sheets[index], &e))?;
-            let rows = range_rows(range, path, &sheets[index], max_cell_chars);
-            Ok((sheets, index, rows))
-        }
-        Kind::Ods => {
-            let mut book: Ods<_> = calamine::open_workbook(path).map_err(|e| {
-                open_error(path, &ext, &e, matches!(e, calamine::OdsError::Password))
-            })?;
-            let (sheets, index) = choose_sheet(path, &book, options)?;
-            let range = book
-                .worksheet_range(&sheets[index])
-                .map_err(|e| sheet_error(path, &sheets[index], &e))?;
-            let rows = range_rows(range, path, &sheets[index], max_cell_chars);
-            Ok((sheets, index, rows))
-        }
-    })?;
-    let (mut sheets, index, raw) = opened;
+    let (mut sheets, index, raw) = guarded(path, || open_sheet(path, &ext, kind, options))?;
     let sheet = sheets.remove(index);
 
     let header_row = options.header_row.unwrap_or(1).max(1);
@@ -200,6 +126,102 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
         header_row,
         rows: Box::new(rows),
     })
+}
+
+/// The kind of workbook, told by the file's first bytes and its extension `ext`.
+fn sniff_kind(path: &Path, ext: &str) -> Result<Kind, ReadError> {
+    let mut signature = Vec::with_capacity(8);
+    File::open(path)
+        .and_then(|f| f.take(8).read_to_end(&mut signature))
+        .map_err(|source| ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let message = if signature.starts_with(b"PK\x03\x04") {
+        return Ok(match ext {
+            "xlsb" => Kind::Xlsb,
+            "ods" => Kind::Ods,
+            _ => Kind::Xlsx,
+        });
+    } else if signature == OLE_SIGNATURE {
+        return Ok(Kind::Xls);
+    } else if signature.is_empty() {
+        format!("the file is empty, not a real .{ext} workbook")
+    } else {
+        format!("the file is damaged or not a real .{ext} workbook (it does not start like one)")
+    };
+    Err(ReadError::Workbook {
+        path: path.to_path_buf(),
+        message,
+    })
+}
+
+/// A workbook's sheet names, the index of the one chosen, and its rows.
+type OpenedSheet = (Vec<String>, usize, RawRows);
+
+/// Opens the workbook of kind `kind` with calamine and starts reading the
+/// chosen sheet: streamed cell by cell where calamine can, loaded whole
+/// where it cannot.
+fn open_sheet(
+    path: &Path,
+    ext: &str,
+    kind: Kind,
+    options: &ReadOptions,
+) -> Result<OpenedSheet, ReadError> {
+    match kind {
+        Kind::Xlsx => {
+            let book: Xlsx<_> = calamine::open_workbook(path).map_err(|e| {
+                open_error(path, ext, &e, matches!(e, calamine::XlsxError::Password))
+            })?;
+            stream_cells!(path, options, book)
+        }
+        Kind::Xlsb => {
+            let book: Xlsb<_> = calamine::open_workbook(path).map_err(|e| {
+                open_error(path, ext, &e, matches!(e, calamine::XlsbError::Password))
+            })?;
+            stream_cells!(path, options, book)
+        }
+        Kind::Xls => {
+            let book: Xls<_> = match calamine::open_workbook(path) {
+                Ok(book) => book,
+                // Excel keeps an encrypted .xlsx in an OLE file, which is no .xls either.
+                Err(_) if matches!(ext, "xlsx" | "xlsm" | "xlsb" | "xlam") => {
+                    return Err(ReadError::Workbook {
+                        path: path.to_path_buf(),
+                        message: PASSWORD_MESSAGE.to_owned(),
+                    })
+                }
+                Err(e) => {
+                    let password = matches!(e, calamine::XlsError::Password);
+                    return Err(open_error(path, ext, &e, password));
+                }
+            };
+            load_sheet(path, book, options)
+        }
+        Kind::Ods => {
+            let book: Ods<_> = calamine::open_workbook(path).map_err(|e| {
+                open_error(path, ext, &e, matches!(e, calamine::OdsError::Password))
+            })?;
+            load_sheet(path, book, options)
+        }
+    }
+}
+
+/// Loads the chosen sheet of a workbook calamine cannot stream (.xls, .ods) whole.
+fn load_sheet<R: Read + std::io::Seek, W: Reader<R>>(
+    path: &Path,
+    mut book: W,
+    options: &ReadOptions,
+) -> Result<OpenedSheet, ReadError>
+where
+    W::Error: std::fmt::Display,
+{
+    let (sheets, index) = choose_sheet(path, &book, options)?;
+    let range = book
+        .worksheet_range(&sheets[index])
+        .map_err(|e| sheet_error(path, &sheets[index], &e))?;
+    let rows = range_rows(range, path, &sheets[index], options.limits.max_cell_chars);
+    Ok((sheets, index, rows))
 }
 
 /// Runs calamine code, turning a panic into [`ReadError::Workbook`].
