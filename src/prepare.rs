@@ -3,12 +3,14 @@
 //! one stream of [`PreparedRow`]s shared by `validate` and `import`.
 
 use std::collections::VecDeque;
+use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::cli::InputPlan;
 use crate::duplicates::RepeatCandidates;
 use crate::mapping::{ColumnMapping, ColumnRole, Field, MappingError};
+use crate::read::batches::{self, BatchReceiver};
 use crate::read::{self, ReadError, ReadOptions, SourceInfo, SourceRow};
 use crate::validate::{PreparedRow, Validator, LEARN_ROWS};
 
@@ -227,59 +229,35 @@ impl Iterator for PreparedRows {
     }
 }
 
-/// Items per batch handed from one thread to the next.
-const BATCH: usize = 256;
-/// Batches that may wait between two threads: a producer never runs more
-/// than `BATCH * DEPTH` items ahead of its consumer.
-const DEPTH: usize = 4;
-
 /// An iterator run on a thread of its own, handing its items over in
-/// batches through a bounded channel. The thread stops when the consumer is
-/// dropped.
+/// batches through a bounded channel ([`batches`]). The thread stops when
+/// the consumer is dropped.
 pub struct Background<T> {
-    rx: std::sync::mpsc::Receiver<Vec<T>>,
-    current: std::vec::IntoIter<T>,
+    rx: BatchReceiver<T, Infallible>,
 }
 
 impl<T: Send + 'static> Background<T> {
     /// Runs `iter` on a new thread called `name`.
     pub fn spawn(name: &str, iter: impl Iterator<Item = T> + Send + 'static) -> Background<T> {
-        let (tx, rx) = std::sync::mpsc::sync_channel(DEPTH);
-        std::thread::Builder::new()
-            .name(name.into())
-            .spawn(move || {
-                let mut batch = Vec::with_capacity(BATCH);
-                for item in iter {
-                    batch.push(item);
-                    if batch.len() == BATCH {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                        if tx.send(full).is_err() {
-                            return;
-                        }
-                    }
+        let rx = batches::spawn(name, move |tx| {
+            for item in iter {
+                if !tx.push(item) {
+                    break;
                 }
-                if !batch.is_empty() {
-                    let _ = tx.send(batch);
-                }
-            })
-            .expect("spawn a pipeline thread");
-        Background {
-            rx,
-            current: Vec::new().into_iter(),
-        }
+            }
+            Ok(())
+        })
+        .expect("spawn a pipeline thread");
+        Background { rx }
     }
 }
 
 impl<T> Iterator for Background<T> {
     type Item = T;
 
+    /// The next item; none once the thread has ended, normally or not.
     fn next(&mut self) -> Option<T> {
-        loop {
-            if let Some(item) = self.current.next() {
-                return Some(item);
-            }
-            self.current = self.rx.recv().ok()?.into_iter();
-        }
+        self.rx.next()?.ok()
     }
 }
 

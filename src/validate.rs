@@ -483,7 +483,19 @@ struct RowCheck<'v, 'r> {
 }
 
 impl RowCheck<'_, '_> {
+    /// The row's product and the references left to resolve online, with
+    /// every problem found on the way.
     fn build(&mut self) -> Draft {
+        self.check_shape();
+        let product = self.product();
+        let draft = self.references(product);
+        self.require_name(&draft);
+        self.require_category(&draft);
+        draft
+    }
+
+    /// A row with fewer cells than the header, or filled cells beyond it.
+    fn check_shape(&mut self) {
         let headers = self.validator.mapping.headers.len();
         let extra_filled = self.row.cells.iter().skip(headers).any(|c| !c.is_blank());
         if self.row.width < headers || extra_filled {
@@ -498,6 +510,10 @@ impl RowCheck<'_, '_> {
                 ),
             });
         }
+    }
+
+    /// The product's fields read from the row, ids given as ids included.
+    fn product(&mut self) -> NewProduct {
         let mut p = NewProduct {
             name: self.text(Field::Name),
             number: self.text(Field::Number),
@@ -536,7 +552,12 @@ impl RowCheck<'_, '_> {
         p.units = self.id(Field::UnitsId).map(|id| IdRef { id });
         p.category = self.id(Field::CategoryId).map(|id| IdRef { id });
         p.supplier = self.id(Field::SupplierId).map(|id| IdRef { id });
+        p
+    }
 
+    /// The category, unit and supplier given by name (or number) rather than
+    /// by id, where no id was given.
+    fn references(&mut self, p: NewProduct) -> Draft {
         let mut draft = Draft {
             product: p,
             category: None,
@@ -560,6 +581,12 @@ impl RowCheck<'_, '_> {
             // number: they are resolved online.
             draft.supplier = self.reference(Field::Supplier, false);
         }
+        draft
+    }
+
+    /// Every product needs a name: an empty one is a problem unless its
+    /// cell already has one.
+    fn require_name(&mut self, draft: &Draft) {
         if draft.product.name.is_none() && !self.has_problem(Field::Name) {
             self.problem(
                 Field::Name,
@@ -568,6 +595,11 @@ impl RowCheck<'_, '_> {
                 "is empty; every product needs a name".to_string(),
             );
         }
+    }
+
+    /// Every product needs a category, by id or by name, unless a category
+    /// cell already has a problem.
+    fn require_category(&mut self, draft: &Draft) {
         let has_category = draft.product.category.is_some() || draft.category.is_some();
         if !has_category
             && !self.has_problem(Field::CategoryId)
@@ -587,7 +619,6 @@ impl RowCheck<'_, '_> {
                 message: "no category: fill a category or category.id column, or set a constant \"category.id\" in the mapping file".to_string(),
             });
         }
-        draft
     }
 
     fn has_problem(&self, field: Field) -> bool {

@@ -279,56 +279,69 @@ fn strip_sign(s: &str) -> (bool, &str) {
     }
 }
 
+/// The sign and the text without it and without a currency word or symbol
+/// before or after the number (a sign may follow a leading currency).
+fn strip_sign_and_currency(s: &str) -> (bool, &str) {
+    let (mut negative, mut rest) = strip_sign(trim(s));
+    if let Some(after) = CURRENCIES
+        .iter()
+        .find_map(|w| strip_prefix_ignore_case(rest, w))
+    {
+        rest = trim(after);
+        if !negative {
+            (negative, rest) = strip_sign(rest);
+        }
+    }
+    if let Some(before) = CURRENCIES
+        .iter()
+        .find_map(|w| strip_suffix_ignore_case(rest, w))
+    {
+        rest = trim(before);
+    }
+    (negative, rest)
+}
+
+/// The text without a Nordic `,-` ending, and the mark before the dash;
+/// `None` when a dash ends the text after anything but a mark.
+fn strip_dash(rest: &str) -> Option<(&str, Option<Sep>)> {
+    let Some(before) = rest
+        .strip_suffix('-')
+        .or_else(|| rest.strip_suffix('\u{2013}'))
+    else {
+        return Some((rest, None));
+    };
+    let mut chars = before.chars();
+    let mark = chars.next_back().and_then(|c| match c {
+        ':' => Some(Sep::Space),
+        c => Sep::of(c).filter(|s| matches!(s, Sep::Comma | Sep::Point)),
+    })?;
+    Some((chars.as_str(), Some(mark)))
+}
+
+/// The text without an exponent (`e-3`), and the exponent with its sign;
+/// `None` when an `e` is not followed by one to four digits.
+fn strip_exponent(rest: &str) -> Option<(&str, Option<&str>)> {
+    let Some(at) = rest.find(['e', 'E']) else {
+        return Some((rest, None));
+    };
+    let exp = &rest[at + 1..];
+    let digits = exp.strip_prefix(['+', '-']).unwrap_or(exp);
+    if digits.is_empty() || digits.len() > 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((&rest[..at], Some(exp)))
+}
+
 impl<'a> NumberShape<'a> {
     /// Splits a text into sign, currency, digit groups and separators.
     /// `None` when it cannot be a number in any reading.
     fn scan(s: &'a str) -> Option<NumberShape<'a>> {
-        let mut rest = trim(s);
-        let (mut negative, after_sign) = strip_sign(rest);
-        rest = after_sign;
-        if let Some(after) = CURRENCIES
-            .iter()
-            .find_map(|w| strip_prefix_ignore_case(rest, w))
-        {
-            rest = trim(after);
-            if !negative {
-                (negative, rest) = strip_sign(rest);
-            }
-        }
-        if let Some(before) = CURRENCIES
-            .iter()
-            .find_map(|w| strip_suffix_ignore_case(rest, w))
-        {
-            rest = trim(before);
-        }
-        let mut dash = None;
-        if let Some(before) = rest
-            .strip_suffix('-')
-            .or_else(|| rest.strip_suffix('\u{2013}'))
-        {
-            let mut chars = before.chars();
-            let mark = chars.next_back().and_then(|c| match c {
-                ':' => Some(Sep::Space),
-                c => Sep::of(c).filter(|s| matches!(s, Sep::Comma | Sep::Point)),
-            })?;
-            dash = Some(mark);
-            rest = chars.as_str();
-        }
-        let mut exponent = None;
-        if dash.is_none() {
-            if let Some(at) = rest.find(['e', 'E']) {
-                let exp = &rest[at + 1..];
-                let digits = exp.strip_prefix(['+', '-']).unwrap_or(exp);
-                if digits.is_empty()
-                    || digits.len() > 4
-                    || !digits.bytes().all(|b| b.is_ascii_digit())
-                {
-                    return None;
-                }
-                exponent = Some(exp);
-                rest = &rest[..at];
-            }
-        }
+        let (negative, rest) = strip_sign_and_currency(s);
+        let (rest, dash) = strip_dash(rest)?;
+        let (rest, exponent) = match dash {
+            None => strip_exponent(rest)?,
+            Some(_) => (rest, None),
+        };
         let mut shape = NumberShape {
             negative,
             body: rest,
@@ -338,48 +351,49 @@ impl<'a> NumberShape<'a> {
             exponent,
             dash,
         };
+        shape.split_groups().then_some(shape)
+    }
+
+    /// Splits `body` into digit groups and the separators between them;
+    /// `false` when it is not digits and separators.
+    fn split_groups(&mut self) -> bool {
         let mut start = 0;
         let mut in_sep = false;
         let mut digits = 0usize;
-        for (i, c) in rest.char_indices() {
+        for (i, c) in self.body.char_indices() {
             if c.is_ascii_digit() {
                 if in_sep {
                     start = i;
                     in_sep = false;
                 }
                 digits += 1;
-                shape.groups[shape.len - 1] = (start, i + 1);
+                self.groups[self.len - 1] = (start, i + 1);
             } else if let Some(sep) = Sep::of(c) {
                 if in_sep {
                     // Runs of spaces are one separator; anything else doubled is not a number.
-                    if sep == Sep::Space && shape.seps[shape.len - 2] == Sep::Space {
+                    if sep == Sep::Space && self.seps[self.len - 2] == Sep::Space {
                         continue;
                     }
-                    return None;
+                    return false;
                 }
-                if shape.len == MAX_GROUPS {
-                    return None;
+                if self.len == MAX_GROUPS {
+                    return false;
                 }
                 if i == 0 {
-                    shape.groups[0] = (0, 0);
+                    self.groups[0] = (0, 0);
                 }
-                shape.seps[shape.len - 1] = sep;
-                shape.len += 1;
+                self.seps[self.len - 1] = sep;
+                self.len += 1;
                 in_sep = true;
-            } else if is_invisible(c) {
-                continue;
-            } else {
-                return None;
+            } else if !is_invisible(c) {
+                return false;
             }
         }
         if digits == 0 || in_sep {
-            return None;
+            return false;
         }
-        let (first_start, first_end) = shape.groups[0];
-        if first_start == first_end && shape.len > 1 && shape.seps[0] == Sep::Space {
-            return None;
-        }
-        Some(shape)
+        let (first_start, first_end) = self.groups[0];
+        !(first_start == first_end && self.len > 1 && self.seps[0] == Sep::Space)
     }
 
     fn group(&self, i: usize) -> &'a str {

@@ -103,35 +103,16 @@ fn open_source(
     len: Option<u64>,
     options: &ReadOptions,
 ) -> Result<Table, ReadError> {
-    let io_error = |source| ReadError::Io {
+    let sample = read_sample(&mut source).map_err(|source| ReadError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let sample = read_sample(&mut source).map_err(io_error)?;
+    })?;
     let whole = match len {
         Some(len) => sample.len() as u64 >= len,
         None => sample.len() < SAMPLE_BYTES,
     };
     let header_row = options.header_row.unwrap_or(1).max(1);
-    let no_header = |hint: String| ReadError::NoHeader {
-        path: path.to_path_buf(),
-        hint,
-    };
-
-    if let Some(what) = binary_signature(&sample) {
-        let workbook = sample.starts_with(b"PK\x03\x04") || sample.starts_with(&OLE_SIGNATURE);
-        let message = if len.is_none() && workbook {
-            "it is a zip archive or an Office file, and spreadsheets cannot be read from \
-             standard input; save the workbook to a file and give its name instead of -"
-                .to_owned()
-        } else {
-            what.to_owned()
-        };
-        return Err(ReadError::NotText {
-            path: path.to_path_buf(),
-            message,
-        });
-    }
+    refuse_binary(path, &sample, len.is_none())?;
     let choice = Choice::new(&sample, options.encoding, whole);
     let text = choice.decode_sample(&sample, whole);
     if let Err(message) = check_text(&text, choice.bom_len > 0 || options.encoding.is_some()) {
@@ -141,28 +122,14 @@ fn open_source(
         });
     }
     if text.trim_matches(['\r', '\n']).is_empty() {
-        return Err(no_header(String::new()));
+        return Err(no_header(path, String::new()));
     }
     let delimiter = options
         .delimiter
         .unwrap_or_else(|| detect_delimiter(text.as_bytes(), whole, header_row));
 
-    // The sample is read again from memory, then the rest from the source.
-    let mut start = io::Cursor::new(sample);
-    start.set_position(choice.bom_len as u64);
-    let rest = start.chain(source);
-    let source: Box<dyn Read + Send> = if choice.transcode {
-        Box::new(
-            encoding_rs_io::DecodeReaderBytesBuilder::new()
-                .encoding(Some(choice.encoding))
-                .bom_sniffing(false)
-                .build(rest),
-        )
-    } else {
-        Box::new(rest)
-    };
     let mut rows = CsvRows {
-        records: RecordReader::new(source, delimiter),
+        records: RecordReader::new(decoded(sample, source, &choice), delimiter),
         text: choice.text,
         path: path.to_path_buf(),
         number: 0,
@@ -170,39 +137,12 @@ fn open_source(
         wanted: None,
         done: false,
     };
-
-    let headers = loop {
-        let Some(row) = rows.read_row()? else {
-            let hint = if header_row > 1 {
-                format!(" or has fewer than {header_row} rows")
-            } else {
-                String::new()
-            };
-            return Err(no_header(hint));
-        };
-        if row.number == header_row {
-            if row.is_empty() {
-                return Err(no_header(format!(
-                    " or row {header_row} is blank; use --header-row to say which row holds the column names"
-                )));
-            }
-            break row
-                .cells
-                .iter()
-                .map(|c| c.text().into_owned())
-                .collect::<Vec<_>>();
-        }
-    };
+    let headers = rows.read_header(header_row)?;
     rows.columns = headers.len();
-    rows.wanted = options.only_columns.as_ref().map(|cols| {
-        let mut wanted = vec![false; headers.len()];
-        for &c in cols {
-            if let Some(w) = wanted.get_mut(c) {
-                *w = true;
-            }
-        }
-        wanted
-    });
+    rows.wanted = options
+        .only_columns
+        .as_ref()
+        .map(|cols| wanted_columns(cols, headers.len()));
 
     Ok(Table {
         info: SourceInfo {
@@ -218,6 +158,64 @@ fn open_source(
         header_row,
         rows: Box::new(rows),
     })
+}
+
+/// Refuses a sample that starts like a binary file; a workbook read from
+/// standard input (`stdin`) is told to be saved to a file instead.
+fn refuse_binary(path: &Path, sample: &[u8], stdin: bool) -> Result<(), ReadError> {
+    let Some(what) = binary_signature(sample) else {
+        return Ok(());
+    };
+    let workbook = sample.starts_with(b"PK\x03\x04") || sample.starts_with(&OLE_SIGNATURE);
+    let message = if stdin && workbook {
+        "it is a zip archive or an Office file, and spreadsheets cannot be read from \
+         standard input; save the workbook to a file and give its name instead of -"
+            .to_owned()
+    } else {
+        what.to_owned()
+    };
+    Err(ReadError::NotText {
+        path: path.to_path_buf(),
+        message,
+    })
+}
+
+/// The file's bytes as the record reader takes them: the sample read again
+/// from memory (less its byte-order mark), then the rest from `source`,
+/// transcoded to UTF-8 if `choice` says so.
+fn decoded(sample: Vec<u8>, source: Box<dyn Read + Send>, choice: &Choice) -> Box<dyn Read + Send> {
+    let mut start = io::Cursor::new(sample);
+    start.set_position(choice.bom_len as u64);
+    let rest = start.chain(source);
+    if choice.transcode {
+        Box::new(
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(choice.encoding))
+                .bom_sniffing(false)
+                .build(rest),
+        )
+    } else {
+        Box::new(rest)
+    }
+}
+
+/// The error for a file without a header row; `hint` says more.
+fn no_header(path: &Path, hint: String) -> ReadError {
+    ReadError::NoHeader {
+        path: path.to_path_buf(),
+        hint,
+    }
+}
+
+/// Which of `columns` columns to read: those in `only`.
+fn wanted_columns(only: &[usize], columns: usize) -> Vec<bool> {
+    let mut wanted = vec![false; columns];
+    for &c in only {
+        if let Some(w) = wanted.get_mut(c) {
+            *w = true;
+        }
+    }
+    wanted
 }
 
 /// Reads up to [`SAMPLE_BYTES`] from the start of the file.
@@ -603,6 +601,32 @@ impl CsvRows {
                 index + 1
             ),
         )
+    }
+
+    /// Reads the rows up to the header row `header_row` and returns its
+    /// cells as the column names.
+    fn read_header(&mut self, header_row: u64) -> Result<Vec<String>, ReadError> {
+        loop {
+            let Some(row) = self.read_row()? else {
+                let hint = if header_row > 1 {
+                    format!(" or has fewer than {header_row} rows")
+                } else {
+                    String::new()
+                };
+                return Err(no_header(&self.path, hint));
+            };
+            if row.number == header_row {
+                if row.is_empty() {
+                    return Err(no_header(
+                        &self.path,
+                        format!(
+                            " or row {header_row} is blank; use --header-row to say which row holds the column names"
+                        ),
+                    ));
+                }
+                return Ok(row.cells.iter().map(|c| c.text().into_owned()).collect());
+            }
+        }
     }
 
     /// Reads the next row (a blank line is an empty row).

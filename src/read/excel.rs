@@ -28,19 +28,13 @@ use std::fs::File;
 use std::io::Read;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use calamine::{Data, DataRef, ExcelDateTime, Ods, Reader, SheetType, Xls, Xlsb, Xlsx};
 
+use super::batches::{self, BatchReceiver, BatchSender, Stopped};
 use super::limits::{self, FLAG_CELL_CHARS};
 use super::{ReadError, ReadOptions, SheetSelector, SourceInfo, SourceRow, Table};
 use crate::cell::Cell;
-
-/// Rows per message from the reader thread.
-const BATCH_ROWS: usize = 256;
-
-/// Messages in flight between the reader thread and the consumer.
-const CHANNEL_BATCHES: usize = 4;
 
 /// Excel's limits: rows 1 to 1,048,576, columns A to XFD. A cell beyond
 /// them means a damaged file (and would make the row or gap huge).
@@ -95,90 +89,16 @@ macro_rules! stream_cells {
 /// Opens a workbook and streams the selected sheet's rows.
 pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
     let ext = super::extension(path);
-    let mut signature = Vec::with_capacity(8);
-    File::open(path)
-        .and_then(|f| f.take(8).read_to_end(&mut signature))
-        .map_err(|source| ReadError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    let read = signature.len();
-    let damaged = |what: String| ReadError::Workbook {
-        path: path.to_path_buf(),
-        message: what,
-    };
-
-    let kind = if signature.starts_with(b"PK\x03\x04") {
-        match ext.as_str() {
-            "xlsb" => Kind::Xlsb,
-            "ods" => Kind::Ods,
-            _ => Kind::Xlsx,
-        }
-    } else if signature == OLE_SIGNATURE {
-        Kind::Xls
-    } else if read == 0 {
-        return Err(damaged(format!(
-            "the file is empty, not a real .{ext} workbook"
-        )));
-    } else {
-        return Err(damaged(format!(
-            "the file is damaged or not a real .{ext} workbook (it does not start like one)"
-        )));
-    };
+    let kind = sniff_kind(path, &ext)?;
     let format = match kind {
         Kind::Xls => "xls".to_owned(),
         _ if ext.is_empty() => "xlsx".to_owned(),
         _ => ext.clone(),
     };
-    let ooxml_name = matches!(ext.as_str(), "xlsx" | "xlsm" | "xlsb" | "xlam");
     if kind != Kind::Xls {
         limits::check_workbook(path, &options.limits)?;
     }
-    let max_cell_chars = options.limits.max_cell_chars;
-
-    let opened = guarded(path, || match kind {
-        Kind::Xlsx => {
-            let book: Xlsx<_> = calamine::open_workbook(path).map_err(|e| {
-                open_error(path, &ext, &e, matches!(e, calamine::XlsxError::Password))
-            })?;
-            stream_cells!(path, options, book)
-        }
-        Kind::Xlsb => {
-            let book: Xlsb<_> = calamine::open_workbook(path).map_err(|e| {
-                open_error(path, &ext, &e, matches!(e, calamine::XlsbError::Password))
-            })?;
-            stream_cells!(path, options, book)
-        }
-        Kind::Xls => {
-            let mut book: Xls<_> = match calamine::open_workbook(path) {
-                Ok(book) => book,
-                // Excel keeps an encrypted .xlsx in an OLE file, which is no .xls either.
-                Err(_) if ooxml_name => return Err(damaged(PASSWORD_MESSAGE.to_owned())),
-                Err(e) => {
-                    let password = matches!(e, calamine::XlsError::Password);
-                    return Err(open_error(path, &ext, &e, password));
-                }
-            };
-            let (sheets, index) = choose_sheet(path, &book, options)?;
-            let range = book
-                .worksheet_range(&sheets[index])
-                .map_err(|e| sheet_error(path, &sheets[index], &e))?;
-            let rows = range_rows(range, path, &sheets[index], max_cell_chars);
-            Ok((sheets, index, rows))
-        }
-        Kind::Ods => {
-            let mut book: Ods<_> = calamine::open_workbook(path).map_err(|e| {
-                open_error(path, &ext, &e, matches!(e, calamine::OdsError::Password))
-            })?;
-            let (sheets, index) = choose_sheet(path, &book, options)?;
-            let range = book
-                .worksheet_range(&sheets[index])
-                .map_err(|e| sheet_error(path, &sheets[index], &e))?;
-            let rows = range_rows(range, path, &sheets[index], max_cell_chars);
-            Ok((sheets, index, rows))
-        }
-    })?;
-    let (mut sheets, index, raw) = opened;
+    let (mut sheets, index, raw) = guarded(path, || open_sheet(path, &ext, kind, options))?;
     let sheet = sheets.remove(index);
 
     let header_row = options.header_row.unwrap_or(1).max(1);
@@ -206,6 +126,102 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
         header_row,
         rows: Box::new(rows),
     })
+}
+
+/// The kind of workbook, told by the file's first bytes and its extension `ext`.
+fn sniff_kind(path: &Path, ext: &str) -> Result<Kind, ReadError> {
+    let mut signature = Vec::with_capacity(8);
+    File::open(path)
+        .and_then(|f| f.take(8).read_to_end(&mut signature))
+        .map_err(|source| ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let message = if signature.starts_with(b"PK\x03\x04") {
+        return Ok(match ext {
+            "xlsb" => Kind::Xlsb,
+            "ods" => Kind::Ods,
+            _ => Kind::Xlsx,
+        });
+    } else if signature == OLE_SIGNATURE {
+        return Ok(Kind::Xls);
+    } else if signature.is_empty() {
+        format!("the file is empty, not a real .{ext} workbook")
+    } else {
+        format!("the file is damaged or not a real .{ext} workbook (it does not start like one)")
+    };
+    Err(ReadError::Workbook {
+        path: path.to_path_buf(),
+        message,
+    })
+}
+
+/// A workbook's sheet names, the index of the one chosen, and its rows.
+type OpenedSheet = (Vec<String>, usize, RawRows);
+
+/// Opens the workbook of kind `kind` with calamine and starts reading the
+/// chosen sheet: streamed cell by cell where calamine can, loaded whole
+/// where it cannot.
+fn open_sheet(
+    path: &Path,
+    ext: &str,
+    kind: Kind,
+    options: &ReadOptions,
+) -> Result<OpenedSheet, ReadError> {
+    match kind {
+        Kind::Xlsx => {
+            let book: Xlsx<_> = calamine::open_workbook(path).map_err(|e| {
+                open_error(path, ext, &e, matches!(e, calamine::XlsxError::Password))
+            })?;
+            stream_cells!(path, options, book)
+        }
+        Kind::Xlsb => {
+            let book: Xlsb<_> = calamine::open_workbook(path).map_err(|e| {
+                open_error(path, ext, &e, matches!(e, calamine::XlsbError::Password))
+            })?;
+            stream_cells!(path, options, book)
+        }
+        Kind::Xls => {
+            let book: Xls<_> = match calamine::open_workbook(path) {
+                Ok(book) => book,
+                // Excel keeps an encrypted .xlsx in an OLE file, which is no .xls either.
+                Err(_) if matches!(ext, "xlsx" | "xlsm" | "xlsb" | "xlam") => {
+                    return Err(ReadError::Workbook {
+                        path: path.to_path_buf(),
+                        message: PASSWORD_MESSAGE.to_owned(),
+                    })
+                }
+                Err(e) => {
+                    let password = matches!(e, calamine::XlsError::Password);
+                    return Err(open_error(path, ext, &e, password));
+                }
+            };
+            load_sheet(path, book, options)
+        }
+        Kind::Ods => {
+            let book: Ods<_> = calamine::open_workbook(path).map_err(|e| {
+                open_error(path, ext, &e, matches!(e, calamine::OdsError::Password))
+            })?;
+            load_sheet(path, book, options)
+        }
+    }
+}
+
+/// Loads the chosen sheet of a workbook calamine cannot stream (.xls, .ods) whole.
+fn load_sheet<R: Read + std::io::Seek, W: Reader<R>>(
+    path: &Path,
+    mut book: W,
+    options: &ReadOptions,
+) -> Result<OpenedSheet, ReadError>
+where
+    W::Error: std::fmt::Display,
+{
+    let (sheets, index) = choose_sheet(path, &book, options)?;
+    let range = book
+        .worksheet_range(&sheets[index])
+        .map_err(|e| sheet_error(path, &sheets[index], &e))?;
+    let rows = range_rows(range, path, &sheets[index], options.limits.max_cell_chars);
+    Ok((sheets, index, rows))
 }
 
 /// Runs calamine code, turning a panic into [`ReadError::Workbook`].
@@ -315,17 +331,9 @@ enum Failure {
     LongCell { cell: String, chars: usize },
 }
 
-/// What the reader thread sends.
-enum Message {
-    Rows(Vec<RawRow>),
-    Failed(Failure),
-    End,
-}
-
 /// Collects streamed cells into rows and sends them in batches.
-struct RowSink {
-    tx: SyncSender<Message>,
-    batch: Vec<RawRow>,
+struct RowSink<'a> {
+    rows: &'a mut BatchSender<RawRow, Failure>,
     row: Option<RawRow>,
     max_cell_chars: u64,
 }
@@ -362,7 +370,7 @@ fn cell_label(row: u32, col: u32) -> String {
     )
 }
 
-impl RowSink {
+impl RowSink<'_> {
     /// Adds a cell; `Ok(false)` when the consumer has gone and reading should stop.
     fn cell(&mut self, row: u32, col: u32, cell: Cell) -> Result<bool, Failure> {
         if cell == Cell::Empty {
@@ -392,8 +400,7 @@ impl RowSink {
             }
             _ => {
                 if let Some(done) = self.row.take() {
-                    self.batch.push(done);
-                    if self.batch.len() >= BATCH_ROWS && !self.send_batch() {
+                    if !self.rows.push(done) {
                         return Ok(false);
                     }
                 }
@@ -409,17 +416,10 @@ impl RowSink {
         Ok(true)
     }
 
-    fn send_batch(&mut self) -> bool {
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_ROWS));
-        self.tx.send(Message::Rows(batch)).is_ok()
-    }
-
+    /// Hands on the last row.
     fn finish(mut self) {
         if let Some(done) = self.row.take() {
-            self.batch.push(done);
-        }
-        if self.send_batch() {
-            let _ = self.tx.send(Message::End);
+            self.rows.push(done);
         }
     }
 }
@@ -430,86 +430,63 @@ fn stream(
     path: &Path,
     sheet: &str,
     max_cell_chars: u64,
-    read: impl FnOnce(&mut RowSink) -> Result<(), Failure> + Send + 'static,
+    read: impl FnOnce(&mut RowSink<'_>) -> Result<(), Failure> + Send + 'static,
 ) -> Result<RawRows, ReadError> {
-    let (tx, rx) = sync_channel(CHANNEL_BATCHES);
-    let mut sink = RowSink {
-        tx: tx.clone(),
-        batch: Vec::with_capacity(BATCH_ROWS),
-        row: None,
-        max_cell_chars,
-    };
-    std::thread::Builder::new()
-        .name("sheet-reader".to_owned())
-        .spawn(
-            move || match catch_unwind(AssertUnwindSafe(|| read(&mut sink))) {
-                Ok(Ok(())) => sink.finish(),
-                Ok(Err(message)) => {
-                    let _ = tx.send(Message::Failed(message));
-                }
-                Err(panic) => {
-                    let _ = tx.send(Message::Failed(Failure::Damaged(format!(
-                        "reading it failed ({})",
-                        panic_message(&*panic)
-                    ))));
-                }
-            },
-        )
-        .map_err(|e| ReadError::Workbook {
-            path: path.to_path_buf(),
-            message: format!("could not start reading: {e}"),
-        })?;
+    let rows = batches::spawn("sheet-reader", move |rows| {
+        let mut sink = RowSink {
+            rows,
+            row: None,
+            max_cell_chars,
+        };
+        match catch_unwind(AssertUnwindSafe(|| read(&mut sink))) {
+            Ok(Ok(())) => {
+                sink.finish();
+                Ok(())
+            }
+            Ok(Err(failure)) => Err(failure),
+            Err(panic) => Err(Failure::Damaged(format!(
+                "reading it failed ({})",
+                panic_message(&*panic)
+            ))),
+        }
+    })
+    .map_err(|e| ReadError::Workbook {
+        path: path.to_path_buf(),
+        message: format!("could not start reading: {e}"),
+    })?;
     Ok(Box::new(ChannelRows {
-        rx,
-        rows: Vec::new().into_iter(),
+        rows,
         path: path.to_path_buf(),
         sheet: sheet.to_owned(),
         max_cell_chars,
-        done: false,
     }))
 }
 
 /// The consumer's end of [`stream`].
 struct ChannelRows {
-    rx: Receiver<Message>,
-    rows: std::vec::IntoIter<RawRow>,
+    rows: BatchReceiver<RawRow, Failure>,
     path: PathBuf,
     sheet: String,
     max_cell_chars: u64,
-    done: bool,
 }
 
 impl Iterator for ChannelRows {
     type Item = Result<RawRow, ReadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(row) = self.rows.next() {
-                return Some(Ok(row));
+        let failed = match self.rows.next()? {
+            Ok(row) => return Some(Ok(row)),
+            Err(Stopped::Failed(failure)) => failure,
+            Err(Stopped::Vanished) => {
+                Failure::Damaged("the reader stopped unexpectedly".to_owned())
             }
-            if self.done {
-                return None;
+        };
+        Some(Err(match failed {
+            Failure::Damaged(message) => sheet_error(&self.path, &self.sheet, &message),
+            Failure::LongCell { cell, chars } => {
+                long_cell(&self.path, &self.sheet, cell, chars, self.max_cell_chars)
             }
-            let failed = match self.rx.recv() {
-                Ok(Message::Rows(rows)) => {
-                    self.rows = rows.into_iter();
-                    continue;
-                }
-                Ok(Message::End) => {
-                    self.done = true;
-                    return None;
-                }
-                Ok(Message::Failed(failure)) => failure,
-                Err(_) => Failure::Damaged("the reader stopped unexpectedly".to_owned()),
-            };
-            self.done = true;
-            return Some(Err(match failed {
-                Failure::Damaged(message) => sheet_error(&self.path, &self.sheet, &message),
-                Failure::LongCell { cell, chars } => {
-                    long_cell(&self.path, &self.sheet, cell, chars, self.max_cell_chars)
-                }
-            }));
-        }
+        }))
     }
 }
 

@@ -6,6 +6,7 @@
 //! zip-based workbook would inflate to. Both stream: memory does not grow
 //! with the number of rows.
 
+pub mod batches;
 pub mod csv;
 pub mod excel;
 pub mod limits;

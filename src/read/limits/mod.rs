@@ -1,0 +1,506 @@
+//! Limits on what a workbook may expand to in memory, checked before
+//! calamine inflates anything, so that a zip bomb ends with a clear error
+//! (exit code 2) instead of an allocation abort.
+//!
+//! .xlsx, .xlsm, .xlsb and .ods files are zip archives. Before calamine
+//! opens one, [`check_workbook`]:
+//!
+//! 1. reads the archive's central directory and the relationships, to
+//!    find the parts calamine reads (XML and binary parts, and whatever the
+//!    relationships point to, since a sheet may be given any name; not
+//!    images or embedded files), then checks their declared sizes: the
+//!    compression ratio of each part larger than [`RATIO_CHECKED_FROM`], the
+//!    size of the shared strings, and the total;
+//! 2. inflates each XML part once through [`XmlScanner`], which keeps no more
+//!    than one tag in memory. It checks the length of each cell's text, the
+//!    number of shared strings (and the count the part declares, for which
+//!    calamine reserves room up front), and for .ods the cells that repeated
+//!    rows and columns expand to. Every XML event calamine will read is then
+//!    known to be small.
+//!
+//! A part that inflates to more than its declared size is stopped by the
+//! zip reader at that size (the `zip` crate checks it, for this scan and for
+//! calamine's reading alike), so a lying header cannot get past step 1.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+
+use super::ReadError;
+
+mod archive;
+mod scan;
+
+use archive::{is_read_part, relationship_targets, Part, MAX_RELATIONSHIPS_BYTES};
+use scan::{Found, XmlScanner};
+
+/// Parts smaller than this are not checked for their compression ratio:
+/// however well they compress, they cannot hurt.
+pub const RATIO_CHECKED_FROM: u64 = 4 * MIB;
+
+/// Shared strings allowed per byte of the shared-strings limit: one per 32
+/// bytes, 33,554,432 for the default 1024 MiB (a 1,000,000-row sheet with 12
+/// text columns, written without deduplication, has 12,000,000 in 310 MiB).
+/// Each costs calamine about 40 bytes of memory besides its text.
+const SHARED_STRING_BYTES: u64 = 32;
+
+/// Bytes of memory a cell of a loaded .ods sheet costs calamine (its value
+/// and its formula), for the repeated-cells estimate.
+const ODS_CELL_BYTES: u64 = 64;
+
+/// Excel's and calamine's last row and column, where calamine caps repeats.
+const MAX_ROWS: u64 = 1_048_576;
+const MAX_COLUMNS: u64 = 16_384;
+
+const MIB: u64 = 1024 * 1024;
+
+/// The flags that raise each limit, as the error messages name them.
+pub const FLAG_UNCOMPRESSED: &str = "--max-uncompressed-mb";
+/// See [`FLAG_UNCOMPRESSED`].
+pub const FLAG_RATIO: &str = "--max-compression-ratio";
+/// See [`FLAG_UNCOMPRESSED`].
+pub const FLAG_CELL_CHARS: &str = "--max-cell-chars";
+/// See [`FLAG_UNCOMPRESSED`].
+pub const FLAG_SHARED_STRINGS: &str = "--max-shared-strings-mb";
+
+/// How large a workbook may be once inflated. The defaults are far above
+/// any real catalogue file; each has a flag that raises it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpreadsheetLimits {
+    /// Total declared uncompressed size of the parts read, in bytes; also
+    /// bounds the memory an .ods sheet's repeated cells expand to.
+    pub max_uncompressed_bytes: u64,
+    /// Largest ratio of uncompressed to compressed size of a part larger
+    /// than [`RATIO_CHECKED_FROM`].
+    pub max_compression_ratio: u64,
+    /// Most characters in one cell (Excel's own limit is 32,767).
+    pub max_cell_chars: u64,
+    /// Largest shared-strings part, in bytes; the number of shared strings
+    /// is bounded by it too (see [`SpreadsheetLimits::max_shared_strings`]).
+    pub max_shared_strings_bytes: u64,
+}
+
+impl Default for SpreadsheetLimits {
+    fn default() -> SpreadsheetLimits {
+        SpreadsheetLimits {
+            max_uncompressed_bytes: 1024 * MIB,
+            max_compression_ratio: 100,
+            max_cell_chars: 32_767,
+            max_shared_strings_bytes: 1024 * MIB,
+        }
+    }
+}
+
+impl SpreadsheetLimits {
+    /// The most shared strings a workbook may have (and declare).
+    pub fn max_shared_strings(&self) -> u64 {
+        self.max_shared_strings_bytes / SHARED_STRING_BYTES
+    }
+
+    /// The longest tag (or comment) of an XML part, in bytes: room for a
+    /// formula or attribute as long as the longest cell.
+    fn max_tag_bytes(&self) -> usize {
+        usize::try_from(
+            self.max_cell_chars
+                .saturating_mul(4)
+                .saturating_add(64 * 1024),
+        )
+        .unwrap_or(usize::MAX)
+    }
+
+    /// The longest stretch of text between two tags, in bytes: the longest
+    /// cell written with the longest escapes (`&#128512;`).
+    fn max_text_bytes(&self) -> u64 {
+        self.max_cell_chars.saturating_mul(10).saturating_add(1024)
+    }
+}
+
+/// Checks a workbook (a zip archive) against `limits` before it is read.
+///
+/// An archive that the zip reader cannot make sense of passes: calamine
+/// then reports it as damaged in its own words.
+/// An opened workbook archive.
+type Archive = zip::ZipArchive<BufReader<File>>;
+
+/// Checks a workbook (a zip archive) against `limits` before it is read.
+///
+/// An archive that the zip reader cannot make sense of passes: calamine
+/// then reports it as damaged in its own words.
+pub fn check_workbook(path: &Path, limits: &SpreadsheetLimits) -> Result<(), ReadError> {
+    let file = File::open(path).map_err(|source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let Ok(mut archive) = zip::ZipArchive::new(BufReader::new(file)) else {
+        return Ok(());
+    };
+    let check = WorkbookCheck { path, limits };
+    // 1. The entries, from the central directory.
+    let entries = archive::entries(&mut archive);
+    // 2. The parts calamine reads, and their declared sizes.
+    let read = check.parts_read(&mut archive, entries)?;
+    check.total(&read)?;
+    // 3. What the XML parts hold, inflated once through the scanner. An
+    // .xlsb's binary parts are bounded by their sizes above; in any other
+    // workbook a `.bin` part that is read at all is read as XML.
+    let xlsb = read.iter().any(|p| p.lower.ends_with("workbook.bin"));
+    for part in read {
+        if part.lower.ends_with(".rels") || (xlsb && part.lower.ends_with(".bin")) {
+            continue;
+        }
+        check.scan(&mut archive, part)?;
+    }
+    Ok(())
+}
+
+/// The workbook being checked and its limits, which every error names.
+struct WorkbookCheck<'a> {
+    path: &'a Path,
+    limits: &'a SpreadsheetLimits,
+}
+
+impl WorkbookCheck<'_> {
+    /// A limit is exceeded in `part`: what, the limit, the flag that raises it.
+    fn over(&self, part: &str, what: String, limit: String, flag: &'static str) -> ReadError {
+        ReadError::Limit {
+            path: self.path.to_path_buf(),
+            part: part.to_owned(),
+            what,
+            limit,
+            flag,
+        }
+    }
+
+    /// `part` is not what a spreadsheet's part can be.
+    fn damaged(&self, part: &str, message: String) -> ReadError {
+        ReadError::Workbook {
+            path: self.path.to_path_buf(),
+            message: format!("the file is damaged or crafted: its part {part} {message}"),
+        }
+    }
+
+    /// The parts calamine reads: its XML parts by name, and whatever the
+    /// relationships point to, for a sheet may be given any name. Each
+    /// relationships part and each part read has its declared sizes checked.
+    fn parts_read(
+        &self,
+        archive: &mut Archive,
+        entries: Vec<Part>,
+    ) -> Result<Vec<Part>, ReadError> {
+        let mut targets = HashSet::new();
+        for part in entries.iter().filter(|p| p.lower.ends_with(".rels")) {
+            self.sizes(part)?;
+            let Ok(entry) = archive.by_index(part.index) else {
+                continue;
+            };
+            let mut xml = Vec::new();
+            entry
+                .take(MAX_RELATIONSHIPS_BYTES)
+                .read_to_end(&mut xml)
+                .map_err(|e| self.damaged(&part.name, format!("cannot be read ({e})")))?;
+            relationship_targets(&part.name, &xml, &mut targets);
+        }
+        let read: Vec<Part> = entries
+            .into_iter()
+            .filter(|p| targets.contains(&p.lower) || is_read_part(&p.lower))
+            .collect();
+        for part in &read {
+            self.sizes(part)?;
+        }
+        Ok(read)
+    }
+
+    /// The declared sizes of one part: its compression ratio, and the size
+    /// of the shared strings.
+    fn sizes(&self, part: &Part) -> Result<(), ReadError> {
+        let (size, compressed) = (part.size, part.compressed);
+        let limits = self.limits;
+        if size >= RATIO_CHECKED_FROM
+            && size > compressed.saturating_mul(limits.max_compression_ratio)
+        {
+            return Err(self.over(
+                &part.name,
+                format!(
+                    "it declares {} uncompressed from {} compressed, a ratio of {}:1, \
+                     which looks like a zip bomb",
+                    size_text(size),
+                    size_text(compressed),
+                    size / compressed.max(1)
+                ),
+                format!("{}:1", limits.max_compression_ratio),
+                FLAG_RATIO,
+            ));
+        }
+        if is_shared_strings(&part.lower) && size > limits.max_shared_strings_bytes {
+            return Err(self.over(
+                &part.name,
+                format!("the shared strings are {} uncompressed", size_text(size)),
+                mib_text(limits.max_shared_strings_bytes),
+                FLAG_SHARED_STRINGS,
+            ));
+        }
+        Ok(())
+    }
+
+    /// The total declared size of the parts read.
+    fn total(&self, read: &[Part]) -> Result<(), ReadError> {
+        let total = read
+            .iter()
+            .fold(0u64, |total, part| total.saturating_add(part.size));
+        if total <= self.limits.max_uncompressed_bytes {
+            return Ok(());
+        }
+        let largest = read
+            .iter()
+            .max_by_key(|part| part.size)
+            .expect("a total above the limit has parts");
+        Err(self.over(
+            &largest.name,
+            format!(
+                "the workbook's parts are {} uncompressed in all, this one {}",
+                size_text(total),
+                size_text(largest.size)
+            ),
+            mib_text(self.limits.max_uncompressed_bytes),
+            FLAG_UNCOMPRESSED,
+        ))
+    }
+
+    /// Inflates one XML part through the [`XmlScanner`].
+    fn scan(&self, archive: &mut Archive, part: Part) -> Result<(), ReadError> {
+        let Part {
+            index, name, size, ..
+        } = part;
+        let Ok(mut entry) = archive.by_index(index) else {
+            return Ok(());
+        };
+        let mut scanner = XmlScanner::new(self.limits, &name);
+        let mut buf = vec![0; 64 * 1024];
+        loop {
+            let n = match entry.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(self.damaged(
+                        &name,
+                        format!(
+                            "cannot be read (it declares {} uncompressed: {e})",
+                            size_text(size)
+                        ),
+                    ))
+                }
+            };
+            scanner.feed(&buf[..n]).map_err(|e| match e {
+                Found::Over { what, limit, flag } => self.over(&name, what, limit, flag),
+                Found::Damaged(message) => self.damaged(&name, message),
+            })?;
+        }
+    }
+}
+
+fn is_shared_strings(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with("sharedstrings.xml") || lower.ends_with("sharedstrings.bin")
+}
+
+/// A limit in the unit of its flag: `1024 MiB`.
+fn mib_text(bytes: u64) -> String {
+    format!("{} MiB", bytes / MIB)
+}
+
+/// `1.5 GiB`, `12.0 MiB`, `512 bytes`.
+fn size_text(bytes: u64) -> String {
+    const GIB: u64 = 1024 * MIB;
+    if bytes >= GIB {
+        format!("{:.1} GiB", bytes as f64 / GIB as f64)
+    } else if bytes >= MIB {
+        format!("{:.1} MiB", bytes as f64 / MIB as f64)
+    } else if bytes >= 1024 {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scan::{attr, parse_u64};
+    use super::*;
+
+    fn scan(part: &str, xml: &str, limits: &SpreadsheetLimits) -> Result<(), Found> {
+        let mut scanner = XmlScanner::new(limits, part);
+        // Fed in small pieces, so that every state crosses a boundary.
+        for chunk in xml.as_bytes().chunks(3) {
+            scanner.feed(chunk)?;
+        }
+        Ok(())
+    }
+
+    fn small() -> SpreadsheetLimits {
+        SpreadsheetLimits {
+            max_cell_chars: 10,
+            max_shared_strings_bytes: 32 * 3,
+            ..SpreadsheetLimits::default()
+        }
+    }
+
+    fn what(found: Result<(), Found>) -> String {
+        match found {
+            Err(Found::Over { what, .. }) => what,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn cell_text_is_counted_across_runs_and_escapes() {
+        let limits = small();
+        let sheet = "xl/worksheets/sheet1.xml";
+        assert!(scan(
+            sheet,
+            r#"<c r="A1" t="inlineStr"><is><t>0123456789</t></is></c>"#,
+            &limits
+        )
+        .is_ok());
+        assert!(scan(
+            sheet,
+            r#"<c r="A1"><v>&amp;&amp;&amp;&amp;&amp;&#128512;xyzø</v></c>"#,
+            &limits
+        )
+        .is_ok());
+        assert_eq!(
+            what(scan(
+                sheet,
+                r#"<x:c r="B7"><x:is><x:r><x:t>012345</x:t></x:r><x:r><x:t>6789a</x:t></x:r></x:is></x:c>"#,
+                &limits
+            )),
+            "cell B7 holds more than 10 characters"
+        );
+        // Long text outside cells (a comment, say) is bounded in bytes only.
+        assert!(scan(
+            sheet,
+            "<!-- a > b --- c -->plain text outside any cell<a/>",
+            &limits
+        )
+        .is_ok());
+        assert!(scan(sheet, &format!("<a>{}</a>", "x".repeat(2000)), &limits).is_err());
+        assert!(scan(
+            sheet,
+            &format!("<a b=\"{}\"/>", "x".repeat(70_000)),
+            &limits
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn shared_strings_are_counted_and_their_declared_count_checked() {
+        let limits = small();
+        let part = "xl/sharedStrings.xml";
+        assert_eq!(limits.max_shared_strings(), 3);
+        assert!(scan(
+            part,
+            r#"<sst uniqueCount="3"><si><t>a</t></si><si/><si><t>b</t></si></sst>"#,
+            &limits
+        )
+        .is_ok());
+        assert_eq!(
+            what(scan(
+                part,
+                r#"<sst count="9" uniqueCount="99999999999999999999999">"#,
+                &limits
+            )),
+            "it declares 18446744073709551615 shared strings"
+        );
+        assert_eq!(
+            what(scan(part, "<sst><si/><si/><si/><si/></sst>", &limits)),
+            "it has more than 3 shared strings"
+        );
+        assert_eq!(
+            what(scan(
+                part,
+                "<sst><si/><si><t>0123456789X</t></si></sst>",
+                &limits
+            )),
+            "shared string 2 holds more than 10 characters"
+        );
+    }
+
+    #[test]
+    fn ods_spaces_and_repeats_are_expanded() {
+        let limits = small();
+        assert_eq!(
+            what(scan(
+                "content.xml",
+                r#"<table:table table:name="Ark1"><table:table-row><table:table-cell/><table:table-cell><text:p>a<text:s text:c="1000000000"/>b</text:p></table:table-cell></table:table-row></table:table>"#,
+                &limits
+            )),
+            "cell B1 of sheet \"Ark1\" holds more than 10 characters"
+        );
+        let rows = |repeats: u64, value: &str| {
+            format!(
+                r#"<table:table table:name="S"><table:table-row table:number-rows-repeated="{repeats}"><table:table-cell table:number-columns-repeated="16384" {value}/></table:table-row></table:table>"#
+            )
+        };
+        // LibreOffice's trailing empty rows and columns cost nothing.
+        assert!(scan("content.xml", &rows(1_048_576, ""), &limits).is_ok());
+        assert!(scan(
+            "content.xml",
+            &rows(1000, r#"office:value-type="float""#),
+            &limits
+        )
+        .is_ok());
+        assert!(what(scan(
+            "content.xml",
+            &rows(1_048_576, r#"office:value-type="float""#),
+            &limits
+        ))
+        .starts_with("sheet \"S\" expands to more than"));
+    }
+
+    #[test]
+    fn dtds_are_refused() {
+        assert!(matches!(
+            scan(
+                "xl/workbook.xml",
+                "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"b\">]><x/>",
+                &small()
+            ),
+            Err(Found::Damaged(_))
+        ));
+    }
+
+    #[test]
+    fn relationship_targets_resolve_like_paths() {
+        let mut targets = HashSet::new();
+        relationship_targets(
+            "xl/_rels/workbook.xml.rels",
+            br#"<Relationships><Relationship Id="rId1" Target="worksheets/Sheet1.xml"/><Relationship Id="rId2" Target="../Media/x.PNG"/><Relationship Target="/xl/styles.xml"/><Relationship Target="https://example.com" TargetMode="External"/></Relationships>"#,
+            &mut targets,
+        );
+        relationship_targets(
+            "_rels/.rels",
+            br#"<Relationship Target="xl/workbook.xml"/>"#,
+            &mut targets,
+        );
+        let mut found: Vec<_> = targets.into_iter().collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                "media/x.png",
+                "xl/styles.xml",
+                "xl/workbook.xml",
+                "xl/worksheets/sheet1.xml"
+            ]
+        );
+    }
+
+    #[test]
+    fn attributes() {
+        assert_eq!(attr(br#" r="A1" s='2' t="s""#, b"s"), Some(&b"2"[..]));
+        assert_eq!(attr(br#" r="A1"/"#, b"t"), None);
+        assert_eq!(parse_u64(b" 42 "), Some(42));
+        assert_eq!(parse_u64(b"-1"), None);
+    }
+}
