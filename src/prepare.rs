@@ -9,24 +9,12 @@ use std::sync::Arc;
 
 use crate::cli::InputPlan;
 use crate::duplicates::RepeatCandidates;
-use crate::mapping::{ColumnMapping, ColumnRole, Field, MappingError};
+use crate::mapping::{ColumnMapping, ColumnRole, Field};
 use crate::read::batches::{self, BatchReceiver};
 use crate::read::{self, ReadError, ReadOptions, SourceInfo, SourceRow};
 use crate::validate::{PreparedRow, Validator, LEARN_ROWS};
 
-/// Why an input cannot be prepared; all of these mean nothing was attempted (exit 2).
-#[derive(Debug, thiserror::Error)]
-pub enum PrepareError {
-    /// A reading flag is not valid.
-    #[error("{0}")]
-    BadFlag(String),
-    /// The file could not be read.
-    #[error(transparent)]
-    Read(#[from] ReadError),
-    /// The mapping is unusable.
-    #[error(transparent)]
-    Mapping(#[from] MappingError),
-}
+pub use crate::cli::PrepareError;
 
 /// Counters of a prepared stream, readable from another thread while it runs.
 #[derive(Debug, Default)]

@@ -8,10 +8,9 @@ use clap::{Args, ValueEnum};
 use serde::Deserialize;
 
 use super::options::option_group;
-use crate::mapping::MappingFile;
-use crate::prepare::PrepareError;
+use crate::mapping::{MappingError, MappingFile};
 use crate::read::limits::{self, SpreadsheetLimits};
-use crate::read::{ReadOptions, SheetSelector};
+use crate::read::{ReadError, ReadOptions, SheetSelector};
 use crate::validate::ValidateOptions;
 use crate::values::DecimalMark;
 
@@ -61,6 +60,20 @@ option_group! {
         #[arg(long, value_name = "MB")]
         pub max_shared_strings_mb: Option<u64>,
     }
+}
+
+/// Why an input cannot be read or prepared; all of these mean nothing was attempted (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    /// A reading flag is not valid.
+    #[error("{0}")]
+    BadFlag(String),
+    /// The file could not be read.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The mapping is unusable.
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
 }
 
 /// `--decimal` values. Like every enum that is also a flag, it derives

@@ -20,7 +20,7 @@ pub use import::{
     ApiOptions, ConfigError, ConfigFile, FeedOptions, GuardOptions, ImportArgs, OutputOptions,
     PacingOptions, RowOptions,
 };
-pub use input::{DecimalArg, InputOptions, InputPlan, ReadArgs};
+pub use input::{DecimalArg, InputOptions, InputPlan, PrepareError, ReadArgs};
 
 /// `validate`: the dry run, offline.
 #[derive(Debug, Clone, Args)]

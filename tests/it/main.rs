@@ -6,6 +6,7 @@ mod excel;
 mod export;
 mod feed;
 mod import;
+mod layers;
 mod misuse;
 mod read;
 mod sandbox;
