@@ -63,7 +63,7 @@ impl Cell {
 }
 
 /// Characters that are invisible in a spreadsheet and cleaned from text.
-pub fn is_invisible(c: char) -> bool {
+pub(crate) fn is_invisible(c: char) -> bool {
     matches!(
         c,
         '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}'
@@ -73,7 +73,7 @@ pub fn is_invisible(c: char) -> bool {
 /// Formats a number the way a spreadsheet shows it in a general cell, without
 /// exponent notation and without a trailing `.0`, to at most 15 significant
 /// digits as spreadsheets do (a formula's `0.1 + 0.2` shows as `0.3`).
-pub fn format_number(n: f64) -> String {
+pub(crate) fn format_number(n: f64) -> String {
     if n.is_finite() && n.fract() == 0.0 && n.abs() < 1e17 {
         format!("{}", n as i64)
     } else if n.is_finite() {
@@ -93,7 +93,7 @@ pub fn format_number(n: f64) -> String {
 /// Makes text safe to open in a spreadsheet program: a cell starting with
 /// `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'` so it is not
 /// run as a formula. Plain numbers such as `-5` or `+47` are left alone.
-pub fn neutralize_formula(text: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn neutralize_formula(text: &str) -> std::borrow::Cow<'_, str> {
     let risky = matches!(
         text.as_bytes().first(),
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
@@ -114,7 +114,7 @@ fn is_plain_number(text: &str) -> bool {
 }
 
 /// Removes the `'` that [`neutralize_formula`] adds, when reading a file back.
-pub fn restore_formula(text: &str) -> &str {
+pub(crate) fn restore_formula(text: &str) -> &str {
     match text.strip_prefix('\'') {
         Some(rest)
             if matches!(

@@ -149,13 +149,9 @@ impl RepeatCandidates {
     }
 
     /// How many keys might repeat.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.hashes.len()
-    }
-
-    /// True when every key is unique.
-    pub fn is_empty(&self) -> bool {
-        self.hashes.is_empty()
     }
 }
 

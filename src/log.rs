@@ -30,18 +30,18 @@ pub enum LogFormat {
 static JSON: AtomicBool = AtomicBool::new(false);
 
 /// Chooses the format for the rest of the process.
-pub fn set_format(format: LogFormat) {
+pub(crate) fn set_format(format: LogFormat) {
     JSON.store(format == LogFormat::Json, Ordering::Relaxed);
 }
 
 /// Whether stderr carries JSON lines.
-pub fn is_json() -> bool {
+pub(crate) fn is_json() -> bool {
     JSON.load(Ordering::Relaxed)
 }
 
 /// How serious an event is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
+pub(crate) enum Level {
     /// Normal progress.
     Info,
     /// Something an operator should look at; the run goes on.
@@ -62,7 +62,7 @@ impl Level {
 
 /// One event as a JSON line: `ts`, `level`, `event`, then `fields` (an
 /// object; anything else goes under `data`).
-pub fn json_line(level: Level, event: &str, fields: Value) -> String {
+pub(crate) fn json_line(level: Level, event: &str, fields: Value) -> String {
     let mut object = Map::new();
     object.insert("ts".into(), Value::String(rfc3339_now()));
     object.insert("level".into(), Value::String(level.as_str().into()));
@@ -79,7 +79,7 @@ pub fn json_line(level: Level, event: &str, fields: Value) -> String {
 
 /// Writes an event to stderr in JSON form; does nothing in human form (the
 /// caller prints its own words then).
-pub fn event(level: Level, event: &str, fields: Value) {
+pub(crate) fn event(level: Level, event: &str, fields: Value) {
     if is_json() {
         // Best effort: a closed stderr must not stop an import.
         let _ = writeln!(
@@ -91,7 +91,7 @@ pub fn event(level: Level, event: &str, fields: Value) {
 }
 
 /// A warning: `warning: …` in words, or a `warning` event.
-pub fn warn(message: &str) {
+pub(crate) fn warn(message: &str) {
     if is_json() {
         event(
             Level::Warn,
@@ -117,7 +117,7 @@ pub fn fatal(message: &str) {
 }
 
 /// A note for a person (`message` on stderr), or an event with `fields`.
-pub fn note(event_name: &str, message: &str, fields: Value) {
+pub(crate) fn note(event_name: &str, message: &str, fields: Value) {
     if is_json() {
         let mut fields = fields;
         if let Value::Object(map) = &mut fields {
@@ -130,12 +130,12 @@ pub fn note(event_name: &str, message: &str, fields: Value) {
 }
 
 /// Now as `2026-11-29T19:40:00.123Z`.
-pub fn rfc3339_now() -> String {
+pub(crate) fn rfc3339_now() -> String {
     rfc3339(SystemTime::now())
 }
 
 /// A time as RFC 3339 in UTC with milliseconds.
-pub fn rfc3339(t: SystemTime) -> String {
+pub(crate) fn rfc3339(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs();
     let (days, rest) = (secs / 86_400, secs % 86_400);

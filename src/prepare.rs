@@ -26,11 +26,6 @@ pub struct PrepareCounters {
 }
 
 impl PrepareCounters {
-    /// Data rows yielded so far.
-    pub fn rows(&self) -> u64 {
-        self.rows.load(Ordering::Relaxed)
-    }
-
     /// Empty rows skipped so far.
     pub fn empty_rows(&self) -> u64 {
         self.empty_rows.load(Ordering::Relaxed)
@@ -255,14 +250,12 @@ impl PreparedRows {
     /// results, or sending) runs beside them. The stream stays bounded:
     /// each stage runs at most about a thousand rows ahead of the next.
     pub fn into_background(mut self) -> BackgroundRows {
-        let counters = self.counters();
         if self.source_is_csv {
             let source = std::mem::replace(&mut self.source, Box::new(std::iter::empty()));
             self.source = Box::new(Background::spawn("read", source));
         }
         BackgroundRows {
             rows: Background::spawn("validate", self),
-            counters,
         }
     }
 }
@@ -271,14 +264,6 @@ impl PreparedRows {
 /// [`PreparedRows::into_background`].
 pub struct BackgroundRows {
     rows: Background<Result<PreparedRow, ReadError>>,
-    counters: Arc<PrepareCounters>,
-}
-
-impl BackgroundRows {
-    /// Shared counters (rows, empty rows) of the stream.
-    pub fn counters(&self) -> Arc<PrepareCounters> {
-        Arc::clone(&self.counters)
-    }
 }
 
 impl Iterator for BackgroundRows {

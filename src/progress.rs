@@ -56,6 +56,7 @@ impl Progress {
     }
 
     /// A display that prints nothing.
+    #[cfg(test)]
     pub fn hidden() -> Progress {
         Progress::with_display(Display::Quiet, None)
     }

@@ -306,11 +306,6 @@ impl Validator {
         }
     }
 
-    /// The column mapping in use.
-    pub fn mapping(&self) -> &ColumnMapping {
-        &self.mapping
-    }
-
     /// Learns each number column's decimal mark from the text of `row`
     /// (`1 234,50` says comma, `12.5` says point).
     pub fn learn(&mut self, row: &SourceRow) {

@@ -173,7 +173,7 @@ pub struct Category {
 /// The body of `POST /productcategories`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct NewCategory {
+pub(crate) struct NewCategory {
     /// Category name (required).
     pub name: String,
     /// Parent category id.
@@ -354,7 +354,7 @@ pub struct TokenResponse {
 
 /// The request of `POST /oauth/token` (client credentials).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct TokenRequest {
+pub(crate) struct TokenRequest {
     /// `client_credentials`.
     #[serde(default)]
     pub grant_type: String,

@@ -52,6 +52,7 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// A page with status 200 and no trace id.
+    #[cfg(test)]
     pub fn new(items: Vec<T>, next: Option<Cursor>) -> Page<T> {
         Page {
             items,

@@ -30,7 +30,7 @@ pub struct GenerateArgs {
 }
 
 /// The generated columns (16).
-pub const COLUMNS: [&str; 16] = [
+pub(crate) const COLUMNS: [&str; 16] = [
     "name",
     "number",
     "type",

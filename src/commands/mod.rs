@@ -49,7 +49,7 @@ impl ExitStatus {
 /// An error that means nothing was attempted (exit 2), printed as it is.
 #[derive(Debug, thiserror::Error)]
 #[error("{0:#}")]
-pub struct NothingAttempted(pub anyhow::Error);
+pub(crate) struct NothingAttempted(pub anyhow::Error);
 
 /// The exit codes, for `--help`.
 pub const EXIT_CODES: &str = "Exit codes: 0 every row valid/imported (or, with --if-changed, the input unchanged); \

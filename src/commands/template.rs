@@ -11,7 +11,7 @@ use crate::cli::TemplateArgs;
 use crate::mapping::{Field, FieldKind};
 
 /// The template's columns, with an example value each.
-pub const TEMPLATE_COLUMNS: [(Field, &str); 21] = [
+pub(crate) const TEMPLATE_COLUMNS: [(Field, &str); 21] = [
     (Field::Name, "White shoe laces"),
     (Field::Number, "SH-1001"),
     (Field::Type, "default"),
@@ -81,7 +81,7 @@ fn accepted(field: Field) -> String {
 }
 
 /// The limits of a field's values, for the help sheet.
-pub fn limits(field: Field) -> String {
+pub(crate) fn limits(field: Field) -> String {
     let required = match field {
         Field::Name => "required; ",
         Field::Category | Field::CategoryId => "required (category or category.id); ",
@@ -105,7 +105,7 @@ pub fn limits(field: Field) -> String {
 /// Sets up the column of `field` at `col` on a products sheet: its width,
 /// text format for codes (Excel keeps their leading zeros), and the data
 /// validation Excel checks as a user types (rows 1 to `last_row`).
-pub fn prepare_column(
+pub(crate) fn prepare_column(
     sheet: &mut Worksheet,
     col: u16,
     field: Field,

@@ -253,7 +253,7 @@ fn delimiter_name(d: u8) -> String {
 }
 
 /// Prints what was read and how.
-pub fn print_source(out: &mut dyn Write, info: &SourceInfo) -> std::io::Result<()> {
+pub(crate) fn print_source(out: &mut dyn Write, info: &SourceInfo) -> std::io::Result<()> {
     write!(out, "Read {} ({}", info.path.display(), info.format)?;
     if let Some(sheet) = &info.sheet {
         write!(out, ", sheet \"{sheet}\"")?;

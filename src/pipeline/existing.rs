@@ -124,11 +124,6 @@ impl ExistingIndex {
         self.by_number.len().max(self.by_ean.len())
     }
 
-    /// True when no product is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The highest product id read (0 when none), keyed or not.
     pub fn max_id(&self) -> i64 {
         self.max_id

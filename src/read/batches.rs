@@ -6,10 +6,10 @@
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 /// Items per batch handed from one thread to the next.
-pub const BATCH: usize = 256;
+pub(crate) const BATCH: usize = 256;
 /// Batches that may wait between two threads: a producer never runs more
 /// than `BATCH * DEPTH` items ahead of its consumer.
-pub const DEPTH: usize = 4;
+pub(crate) const DEPTH: usize = 4;
 
 /// What goes through the channel.
 enum Message<T, E> {
@@ -20,7 +20,7 @@ enum Message<T, E> {
 
 /// Why the items stopped before their end.
 #[derive(Debug)]
-pub enum Stopped<E> {
+pub(crate) enum Stopped<E> {
     /// The producer failed with this error.
     Failed(E),
     /// The producer's thread went away without saying it was done (it panicked).
@@ -29,7 +29,7 @@ pub enum Stopped<E> {
 
 /// Runs `produce` on a new thread called `name`; its items, then how it
 /// ended, are read from the returned [`BatchReceiver`].
-pub fn spawn<T: Send + 'static, E: Send + 'static>(
+pub(crate) fn spawn<T: Send + 'static, E: Send + 'static>(
     name: &str,
     produce: impl FnOnce(&mut BatchSender<T, E>) -> Result<(), E> + Send + 'static,
 ) -> std::io::Result<BatchReceiver<T, E>> {
@@ -52,7 +52,7 @@ pub fn spawn<T: Send + 'static, E: Send + 'static>(
 }
 
 /// The producer's end of the channel.
-pub struct BatchSender<T, E> {
+pub(crate) struct BatchSender<T, E> {
     tx: SyncSender<Message<T, E>>,
     batch: Vec<T>,
 }
@@ -88,7 +88,7 @@ impl<T, E> BatchSender<T, E> {
 
 /// The consumer's end of the channel: the items in order, then one
 /// [`Stopped`] if the producer did not end normally.
-pub struct BatchReceiver<T, E> {
+pub(crate) struct BatchReceiver<T, E> {
     rx: Receiver<Message<T, E>>,
     current: std::vec::IntoIter<T>,
     done: bool,

@@ -43,14 +43,14 @@ use super::{ReadError, ReadOptions, SourceInfo, SourceRow, Table};
 use crate::cell::Cell;
 
 /// How much of the start of a file decides its encoding and delimiter.
-pub const SAMPLE_BYTES: usize = 64 * 1024;
+pub(crate) const SAMPLE_BYTES: usize = 64 * 1024;
 
 /// The longest record (row) read, in bytes. Real product rows are a few
 /// hundred bytes; this only stops junk.
-pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
+pub(crate) const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
 
 /// The most cells one row may have.
-pub const MAX_FIELDS: usize = 100_000;
+pub(crate) const MAX_FIELDS: usize = 100_000;
 
 /// Read buffer size.
 const BUFFER_BYTES: usize = 256 * 1024;
@@ -69,7 +69,7 @@ const DETECT_RECORDS: usize = 50;
 /// `-` (see [`super::is_stdin`]) reads standard input: the sample is kept
 /// and read again from memory, so nothing is read twice. Standard input can
 /// be opened once per process; a second open is an error.
-pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
+pub(crate) fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
     if super::is_stdin(path) {
         if STDIN_TAKEN.swap(true, Ordering::SeqCst) {
             return Err(ReadError::Io {

@@ -87,7 +87,7 @@ macro_rules! stream_cells {
 }
 
 /// Opens a workbook and streams the selected sheet's rows.
-pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
+pub(crate) fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
     let ext = super::extension(path);
     let kind = sniff_kind(path, &ext)?;
     let format = match kind {

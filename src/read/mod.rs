@@ -6,10 +6,10 @@
 //! zip-based workbook would inflate to. Both stream: memory does not grow
 //! with the number of rows.
 
-pub mod batches;
-pub mod csv;
-pub mod excel;
-pub mod limits;
+pub(crate) mod batches;
+pub(crate) mod csv;
+pub(crate) mod excel;
+pub(crate) mod limits;
 
 use std::path::{Path, PathBuf};
 
@@ -182,13 +182,13 @@ pub enum ReadError {
 }
 
 /// The file name that means standard input.
-pub const STDIN: &str = "-";
+pub(crate) const STDIN: &str = "-";
 
 /// How standard input is named in messages and the summary.
-pub const STDIN_NAME: &str = "standard input";
+pub(crate) const STDIN_NAME: &str = "standard input";
 
 /// True when `path` is `-`, standard input.
-pub fn is_stdin(path: &Path) -> bool {
+pub(crate) fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == STDIN
 }
 
@@ -209,7 +209,7 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadError> {
 }
 
 /// A column's letters as a spreadsheet program shows them: 0 is `A`, 26 is `AA`.
-pub fn column_letters(index: usize) -> String {
+pub(crate) fn column_letters(index: usize) -> String {
     let mut letters = Vec::new();
     let mut n = index + 1;
     while n > 0 {
@@ -222,7 +222,7 @@ pub fn column_letters(index: usize) -> String {
 }
 
 /// A file's extension in lower case (`""` when it has none).
-pub fn extension(path: &Path) -> String {
+pub(crate) fn extension(path: &Path) -> String {
     path.extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)

@@ -6,7 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// The temporary path beside `path` that [`replace`] writes first.
-pub fn temporary_beside(path: &Path) -> PathBuf {
+pub(crate) fn temporary_beside(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_owned();
     name.push(format!(".{}.tmp", std::process::id()));
     path.with_file_name(name)
@@ -15,7 +15,7 @@ pub fn temporary_beside(path: &Path) -> PathBuf {
 /// Calls `write` with a temporary path in the same folder, then renames that
 /// file to `path`. On failure the temporary file is removed and `path` is
 /// left as it was.
-pub fn replace(path: &Path, write: impl FnOnce(&Path) -> io::Result<()>) -> io::Result<()> {
+pub(crate) fn replace(path: &Path, write: impl FnOnce(&Path) -> io::Result<()>) -> io::Result<()> {
     let tmp = temporary_beside(path);
     let result = write(&tmp).and_then(|()| std::fs::rename(&tmp, path));
     if result.is_err() {
@@ -25,7 +25,7 @@ pub fn replace(path: &Path, write: impl FnOnce(&Path) -> io::Result<()>) -> io::
 }
 
 /// Writes `bytes` to `path` through [`replace`], synced before the rename.
-pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     replace(path, |tmp| {
         let mut file = std::fs::File::create(tmp)?;
         io::Write::write_all(&mut file, bytes)?;

@@ -88,7 +88,7 @@ pub struct RowRecord {
     pub cells: Vec<String>,
 }
 
-pub mod atomic;
+pub(crate) mod atomic;
 mod csv;
 mod jsonl;
 mod outputs;
@@ -112,7 +112,7 @@ const FLUSH_INTERVAL: Duration = Duration::from_millis(250);
 
 /// The format of a results or rejects file, chosen by its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResultsFormat {
+pub(crate) enum ResultsFormat {
     /// `.csv` (anything that is not `.jsonl` or `.xlsx`).
     Csv,
     /// `.jsonl`: one JSON object per line.
@@ -135,7 +135,7 @@ impl ResultsFormat {
 
 /// The default results path: the input's file name plus `.results.csv`, in
 /// the current directory; `stdin.results.csv` for standard input (`-`).
-pub fn default_results_path(input: &Path) -> PathBuf {
+pub(crate) fn default_results_path(input: &Path) -> PathBuf {
     if input.as_os_str() == crate::read::STDIN {
         return PathBuf::from("stdin.results.csv");
     }
@@ -147,7 +147,7 @@ pub fn default_results_path(input: &Path) -> PathBuf {
 }
 
 /// Where an `.xlsx` results file keeps its journal while a run goes on.
-pub fn journal_path(path: &Path) -> PathBuf {
+pub(crate) fn journal_path(path: &Path) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(".journal.jsonl");
     PathBuf::from(s)

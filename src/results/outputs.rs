@@ -50,7 +50,7 @@ struct Extra<W> {
 
 /// Figures the owner of a run adds to the Summary sheet when it is written
 /// (requests, retries), as (label, count).
-pub type ExtraCounts = Box<dyn Fn() -> Vec<(String, u64)> + Send>;
+pub(crate) type ExtraCounts = Box<dyn Fn() -> Vec<(String, u64)> + Send>;
 
 /// The Summary sheet of an .xlsx results file, completed at the end from
 /// the rows this owner saw.

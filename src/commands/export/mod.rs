@@ -38,7 +38,7 @@ use writer::ExportWriter;
 
 /// The validated plan of an export.
 #[derive(Debug, Clone)]
-pub struct ExportPlan {
+pub(crate) struct ExportPlan {
     out: PathBuf,
     xlsx: bool,
     columns: Vec<ExportColumn>,

@@ -76,7 +76,7 @@ use crate::results::{
 use crate::sandbox::SandboxHandle;
 
 /// How long rows in flight may take to finish after Ctrl-C or SIGTERM.
-pub const STOP_GRACE: Duration = Duration::from_secs(10);
+pub(crate) const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// Runs `import` with the process environment, on a runtime of its own.
 pub fn run_blocking(args: ImportArgs) -> anyhow::Result<ExitStatus> {
@@ -90,7 +90,7 @@ pub fn run_blocking(args: ImportArgs) -> anyhow::Result<ExitStatus> {
 }
 
 /// Runs `import` with the process environment.
-pub async fn run(args: ImportArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) async fn run(args: ImportArgs) -> anyhow::Result<ExitStatus> {
     run_with_env(args, &|k| std::env::var(k).ok()).await
 }
 

@@ -37,7 +37,7 @@ use scan::{Found, XmlScanner};
 
 /// Parts smaller than this are not checked for their compression ratio:
 /// however well they compress, they cannot hurt.
-pub const RATIO_CHECKED_FROM: u64 = 4 * MIB;
+pub(crate) const RATIO_CHECKED_FROM: u64 = 4 * MIB;
 
 /// Shared strings allowed per byte of the shared-strings limit: one per 32
 /// bytes, 33,554,432 for the default 1024 MiB (a 1,000,000-row sheet with 12
@@ -56,13 +56,13 @@ const MAX_COLUMNS: u64 = 16_384;
 const MIB: u64 = 1024 * 1024;
 
 /// The flags that raise each limit, as the error messages name them.
-pub const FLAG_UNCOMPRESSED: &str = "--max-uncompressed-mb";
+pub(crate) const FLAG_UNCOMPRESSED: &str = "--max-uncompressed-mb";
 /// See [`FLAG_UNCOMPRESSED`].
-pub const FLAG_RATIO: &str = "--max-compression-ratio";
+pub(crate) const FLAG_RATIO: &str = "--max-compression-ratio";
 /// See [`FLAG_UNCOMPRESSED`].
-pub const FLAG_CELL_CHARS: &str = "--max-cell-chars";
+pub(crate) const FLAG_CELL_CHARS: &str = "--max-cell-chars";
 /// See [`FLAG_UNCOMPRESSED`].
-pub const FLAG_SHARED_STRINGS: &str = "--max-shared-strings-mb";
+pub(crate) const FLAG_SHARED_STRINGS: &str = "--max-shared-strings-mb";
 
 /// How large a workbook may be once inflated. The defaults are far above
 /// any real catalogue file; each has a flag that raises it.
@@ -127,7 +127,7 @@ type Archive = zip::ZipArchive<BufReader<File>>;
 ///
 /// An archive that the zip reader cannot make sense of passes: calamine
 /// then reports it as damaged in its own words.
-pub fn check_workbook(path: &Path, limits: &SpreadsheetLimits) -> Result<(), ReadError> {
+pub(crate) fn check_workbook(path: &Path, limits: &SpreadsheetLimits) -> Result<(), ReadError> {
     let file = File::open(path).map_err(|source| ReadError::Io {
         path: path.to_path_buf(),
         source,
