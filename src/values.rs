@@ -524,6 +524,16 @@ fn is_any_word(s: &str, words: &[&str]) -> bool {
     words.iter().any(|w| is_word(s, w))
 }
 
+/// The value whose words include `s` (trimmed, any case), from a table of
+/// (words, value) pairs.
+fn one_of<T: Copy>(s: &str, table: &[(&[&str], T)]) -> Option<T> {
+    let s = trim(s);
+    table
+        .iter()
+        .find(|(words, _)| is_any_word(s, words))
+        .map(|(_, value)| *value)
+}
+
 /// Parses a boolean: true/false, yes/no, ja/nei, 1/0, x, in any case. `None` if not a boolean.
 ///
 /// Also accepted: `y`/`n`, `j`/`n`, `sant`/`usant`, `on`/`off`, `t`/`f`, and
@@ -559,14 +569,13 @@ pub fn parse_product_type(s: &str) -> Option<ProductType> {
         "strukturartikel",
         "bundle",
     ];
-    let s = trim(s);
-    if is_any_word(s, &DEFAULT) {
-        Some(ProductType::Default)
-    } else if is_any_word(s, &STRUCTURE) {
-        Some(ProductType::Structure)
-    } else {
-        None
-    }
+    one_of(
+        s,
+        &[
+            (&DEFAULT, ProductType::Default),
+            (&STRUCTURE, ProductType::Structure),
+        ],
+    )
 }
 
 /// Parses a status word (active/inactive, aktiv/inaktiv, utgått).
@@ -589,14 +598,13 @@ pub fn parse_status(s: &str) -> Option<ProductStatus> {
         "disabled",
         "discontinued",
     ];
-    let s = trim(s);
-    if is_any_word(s, &ACTIVE) {
-        Some(ProductStatus::Active)
-    } else if is_any_word(s, &INACTIVE) {
-        Some(ProductStatus::Inactive)
-    } else {
-        None
-    }
+    one_of(
+        s,
+        &[
+            (&ACTIVE, ProductStatus::Active),
+            (&INACTIVE, ProductStatus::Inactive),
+        ],
+    )
 }
 
 /// Why a text is not a valid GTIN.

@@ -263,14 +263,14 @@ impl ResultsWriter {
             _ => path.to_path_buf(),
         };
         let tmp = tmp_path(&target);
-        let mut sink = new_sink(format, &tmp, &layout)?;
+        let mut sink = open_sink(format, &tmp, &layout, false)?;
         for r in &initial {
             sink.write(r)?;
         }
         sink.flush()?;
         drop(sink);
         std::fs::rename(&tmp, &target)?;
-        let sink = reopen_sink(format, &target, &layout)?;
+        let sink = open_sink(format, &target, &layout, true)?;
         let mut last_row = 0;
         let mut in_order = true;
         for r in &initial {
@@ -348,33 +348,20 @@ fn tmp_path(path: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-fn new_sink(
+/// A sink in `format` writing `path` afresh, or appending to it.
+fn open_sink(
     format: ResultsFormat,
     path: &Path,
     layout: &ResultsLayout,
+    append: bool,
 ) -> io::Result<Box<dyn FormatSink>> {
     Ok(match format {
+        ResultsFormat::Csv if append => Box::new(csv::CsvSink::append(path, layout)?),
         ResultsFormat::Csv => Box::new(csv::CsvSink::create(path, layout)?),
         ResultsFormat::Jsonl | ResultsFormat::Xlsx => Box::new(jsonl::JsonlSink::create(
             path,
             layout,
-            false,
-            format == ResultsFormat::Xlsx,
-        )?),
-    })
-}
-
-fn reopen_sink(
-    format: ResultsFormat,
-    path: &Path,
-    layout: &ResultsLayout,
-) -> io::Result<Box<dyn FormatSink>> {
-    Ok(match format {
-        ResultsFormat::Csv => Box::new(csv::CsvSink::append(path, layout)?),
-        ResultsFormat::Jsonl | ResultsFormat::Xlsx => Box::new(jsonl::JsonlSink::create(
-            path,
-            layout,
-            true,
+            append,
             format == ResultsFormat::Xlsx,
         )?),
     })
