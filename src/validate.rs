@@ -74,6 +74,10 @@ pub enum ProblemKind {
     RowShape,
     /// A control character (NUL, DEL, C0 or C1) in the cell.
     ControlCharacter,
+    /// A category, unit or supplier name the API does not know (import).
+    UnknownName,
+    /// A name the API client may not look up: a scope is missing (import).
+    MissingScope,
 }
 
 impl ProblemKind {
@@ -96,6 +100,8 @@ impl ProblemKind {
             ProblemKind::Duplicate => "duplicate",
             ProblemKind::RowShape => "wrong cell count",
             ProblemKind::ControlCharacter => "control character",
+            ProblemKind::UnknownName => "unknown name",
+            ProblemKind::MissingScope => "missing scope",
         }
     }
 }

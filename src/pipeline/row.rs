@@ -20,8 +20,9 @@ use super::retry::{retry_idempotent, Attempts, RetryPolicy, SettlePolicy};
 use super::settle::{mark_key_seen, settle, Found, Ledger, Settled, Slot};
 use crate::api::types::{IdRef, NewProduct};
 use crate::client::{ApiError, ErrorClass, ProductApi, ProductKey, RequestCounters};
+use crate::mapping::{ColumnMapping, Field};
 use crate::results::{RowRecord, RowStatus};
-use crate::validate::{Draft, PreparedRow, Reference};
+use crate::validate::{Draft, PreparedRow, Problem, ProblemKind, Reference};
 
 /// Settings of a run that every row needs.
 #[derive(Debug, Clone)]
@@ -36,6 +37,49 @@ pub struct RowSettings {
     pub settle: SettlePolicy,
     /// The sheet name for the results file.
     pub sheet: Option<String>,
+    /// The column (as written in the file) that names each kind of
+    /// reference, for the problems of names that cannot be resolved.
+    pub reference_columns: ReferenceColumns,
+}
+
+/// The columns that hold the category, unit and supplier, as written in the
+/// file (or the field, when a mapping constant gives it).
+#[derive(Debug, Clone, Default)]
+pub struct ReferenceColumns {
+    /// The category's column.
+    pub category: Option<String>,
+    /// The unit's column.
+    pub unit: Option<String>,
+    /// The supplier's column.
+    pub supplier: Option<String>,
+}
+
+impl ReferenceColumns {
+    /// The columns of `mapping`: a name column, else an id column, else the
+    /// field a constant fills.
+    pub fn of(mapping: &ColumnMapping) -> ReferenceColumns {
+        let column = |fields: [Field; 2]| {
+            fields.iter().find_map(|&f| {
+                mapping
+                    .column(f)
+                    .map(|i| mapping.headers[i].clone())
+                    .or_else(|| mapping.constant(f).map(|_| f.path().to_string()))
+            })
+        };
+        ReferenceColumns {
+            category: column([Field::Category, Field::CategoryId]),
+            unit: column([Field::Unit, Field::UnitsId]),
+            supplier: column([Field::Supplier, Field::SupplierId]),
+        }
+    }
+
+    fn of_kind(&self, kind: RefKind) -> Option<String> {
+        match kind {
+            RefKind::Category => self.category.clone(),
+            RefKind::Unit => self.unit.clone(),
+            RefKind::Supplier => self.supplier.clone(),
+        }
+    }
 }
 
 /// Everything the workers share.
@@ -87,6 +131,7 @@ struct Outcome {
     http_status: Option<u16>,
     trace_id: Option<String>,
     error: Option<String>,
+    problems: Vec<Problem>,
 }
 
 impl Outcome {
@@ -97,6 +142,7 @@ impl Outcome {
             http_status: None,
             trace_id: None,
             error: None,
+            problems: Vec::new(),
         }
     }
     fn id(mut self, id: i64) -> Outcome {
@@ -125,6 +171,7 @@ impl Outcome {
             http_status: e.http_status(),
             trace_id: e.trace_id().map(str::to_string),
             error: Some(format!("{context}{e}")),
+            problems: Vec::new(),
         }
     }
 }
@@ -152,10 +199,11 @@ pub async fn process<A: ProductApi>(
             ),
             problems,
         ),
-        Ok(draft) => (
-            submit(ctx, &mut slot, row, draft, job.earlier).await?,
-            Vec::new(),
-        ),
+        Ok(draft) => {
+            let mut outcome = submit(ctx, &mut slot, row, draft, job.earlier).await?;
+            let problems = std::mem::take(&mut outcome.problems);
+            (outcome, problems)
+        }
     };
     Ok(RowRecord {
         row,
@@ -205,7 +253,7 @@ async fn submit<A: ProductApi>(
         (RefKind::Unit, unit),
         (RefKind::Supplier, supplier),
     ];
-    let mut notes = match resolve_references(ctx, &mut product, references).await? {
+    let mut notes = match resolve_references(ctx, row, &mut product, references).await? {
         ControlFlow::Continue(notes) => notes,
         ControlFlow::Break(ended) => return Ok(ended),
     };
@@ -249,11 +297,19 @@ async fn submit<A: ProductApi>(
 /// refused, as `failed` when a lookup failed.
 async fn resolve_references<A: ProductApi>(
     ctx: &Context<A>,
+    row: u64,
     product: &mut NewProduct,
     references: [(RefKind, Option<Reference>); 3],
 ) -> Step<Vec<String>> {
-    let mut problems = Vec::new();
+    let mut problems: Vec<Problem> = Vec::new();
     let mut notes = Vec::new();
+    let problem = |kind: RefKind, name: &str, problem: ProblemKind, message: String| Problem {
+        row,
+        column: ctx.settings.reference_columns.of_kind(kind),
+        value: Some(name.trim().to_string()),
+        kind: problem,
+        message,
+    };
     for (kind, reference) in references {
         let Some(reference) = reference else { continue };
         let name = match &reference {
@@ -272,8 +328,15 @@ async fn resolve_references<A: ProductApi>(
             .await;
         match resolved {
             Ok(Resolution::Id(id)) => *reference_field(product, kind) = Some(IdRef { id }),
-            Ok(Resolution::Missing) => problems.push(References::missing_message(kind, &name)),
-            Ok(Resolution::Refused(message)) => problems.push(message),
+            Ok(Resolution::Missing) => problems.push(problem(
+                kind,
+                &name,
+                ProblemKind::UnknownName,
+                References::missing_message(kind, &name),
+            )),
+            Ok(Resolution::Refused(message)) => {
+                problems.push(problem(kind, &name, ProblemKind::MissingScope, message))
+            }
             Ok(Resolution::WouldCreate) => {
                 notes.push(format!("would create category \"{}\"", name.trim()))
             }
@@ -284,7 +347,11 @@ async fn resolve_references<A: ProductApi>(
         }
     }
     if !problems.is_empty() {
-        let invalid = Outcome::new(RowStatus::Invalid).error(problems.join("; "));
+        // The text stays the server-side message; the problems carry the
+        // column, so an .xlsx results file can mark the cell.
+        let text: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        let mut invalid = Outcome::new(RowStatus::Invalid).error(text.join("; "));
+        invalid.problems = problems;
         return Ok(ControlFlow::Break(invalid));
     }
     Ok(ControlFlow::Continue(notes))

@@ -283,6 +283,7 @@ fn plan(existing: ExistingMode) -> PipelinePlan {
                 lookups: 3,
             },
             sheet: None,
+            reference_columns: Default::default(),
         },
         create_categories: false,
         concurrency: 4,

@@ -317,3 +317,38 @@ fn template_checks_numbers_keeps_codes_as_text_and_shows_limits() {
     assert!(strings.contains("at most 150 characters"), "{strings}");
     assert!(strings.contains("&gt;= 0"), "{strings}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_the_api_does_not_know_is_noted_on_its_cell() {
+    use product_import::results::read_results;
+    use product_import::sandbox::{self, SandboxConfig};
+    let sb = sandbox::start(SandboxConfig::default()).await.unwrap();
+    let dir = crate::common::tempdir();
+    let file = dir.path().join("varer.csv");
+    std::fs::write(
+        &file,
+        "Varenavn;Kategori\nStol;Tools\nBord;No such category\n",
+    )
+    .unwrap();
+    let results = dir.path().join("results.xlsx");
+    let status =
+        crate::common::run::import(&sb, &file, &["--results", results.to_str().unwrap()]).await;
+    assert_eq!(status, product_import::commands::ExitStatus::RowsFailed);
+    let records = read_results(&results).unwrap();
+    let error = records[1].error.as_deref().unwrap();
+    assert!(
+        error.starts_with("category \"No such category\" was not found"),
+        "{error}"
+    );
+    // The note sits on the row's Kategori cell: column I (7 status columns, then
+    // Varenavn in H and Kategori in I), row 3.
+    let comments = xlsx_part(&results, "xl/comments1.xml").expect("notes");
+    let noted = notes(&comments);
+    assert!(
+        noted
+            .iter()
+            .any(|(cell, text)| cell == "I3" && text.contains("was not found")),
+        "{noted:?}"
+    );
+    sb.shutdown().await;
+}

@@ -64,7 +64,7 @@ use crate::pipeline::existing::ExistingMode;
 use crate::pipeline::journal::MaybeSent;
 use crate::pipeline::resume::{Fingerprint, ResumePoint};
 use crate::pipeline::retry::{RetryPolicy, SettlePolicy};
-use crate::pipeline::row::RowSettings;
+use crate::pipeline::row::{ReferenceColumns, RowSettings};
 use crate::pipeline::summary::Summary;
 use crate::pipeline::{self, Input, PipelinePlan, Report, Wiring};
 use crate::prepare::{prepare, Prepared, PreparedRows};
@@ -305,13 +305,8 @@ async fn import_pass(
         ObservedSink::note(&created, number_cell, record);
     }
     let retired = reactivate_returned(plan, session, survey).await;
+    let pipeline_plan = pipeline_plan(plan, &session.retry, &prepared, start.journal);
     let (input, read_error) = pipeline_input(plan, prepared.rows, start.kept, start.maybe_sent);
-    let pipeline_plan = pipeline_plan(
-        plan,
-        &session.retry,
-        prepared.info.sheet.clone(),
-        start.journal,
-    );
     let (stop_tx, stop) = watch::channel(false);
     let signals = tokio::spawn(watch_signals(stop_tx, plan.quiet));
     let wiring = Wiring {
@@ -429,7 +424,7 @@ fn pipeline_input(
 fn pipeline_plan(
     plan: &ImportPlan,
     retry: &RetryPolicy,
-    sheet: Option<String>,
+    prepared: &Prepared,
     journal: std::path::PathBuf,
 ) -> PipelinePlan {
     PipelinePlan {
@@ -441,7 +436,8 @@ fn pipeline_plan(
                 time: plan.pacing.settle,
                 lookups: SettlePolicy::DEFAULT_LOOKUPS,
             },
-            sheet,
+            sheet: prepared.info.sheet.clone(),
+            reference_columns: ReferenceColumns::of(&prepared.mapping),
         },
         create_categories: plan.create_categories,
         concurrency: plan.pacing.concurrency.get(),
