@@ -6,9 +6,11 @@
 
 mod choices;
 mod export;
+mod generate;
 mod import;
 mod input;
 pub(crate) mod options;
+mod sandbox;
 
 use std::path::PathBuf;
 
@@ -16,11 +18,13 @@ use clap::Args;
 
 pub use choices::{ExistingMode, MissingMode, Threshold};
 pub use export::ExportArgs;
+pub use generate::GenerateArgs;
 pub use import::{
     ApiOptions, ConfigError, ConfigFile, FeedOptions, GuardOptions, ImportArgs, OutputOptions,
     PacingOptions, RowOptions,
 };
 pub use input::{DecimalArg, InputOptions, InputPlan, PrepareError, ReadArgs};
+pub use sandbox::SandboxArgs;
 
 /// `validate`: the dry run, offline.
 #[derive(Debug, Clone, Args)]

@@ -3,31 +3,14 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
-use clap::Args;
 use rust_xlsxwriter::Workbook;
 
 use super::ExitStatus;
 
-/// `generate` arguments.
-#[derive(Debug, Clone, Args)]
-pub struct GenerateArgs {
-    /// The file to write: .csv or .xlsx.
-    #[arg(value_name = "OUT")]
-    pub out: PathBuf,
-    /// Number of data rows.
-    #[arg(long, default_value_t = 1000)]
-    pub rows: u64,
-    /// Seed: the same seed writes the same file.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// First product number (numbers are `P-<n>`), so several files can be
-    /// generated without sharing numbers.
-    #[arg(long, default_value_t = 1)]
-    pub start: u64,
-}
+pub use crate::cli::GenerateArgs;
 
 /// The generated columns (16).
 pub(crate) const COLUMNS: [&str; 16] = [

@@ -1,102 +1,11 @@
 //! `product-import sandbox`: runs the sandbox in the foreground until Ctrl-C
 //! or SIGTERM, after printing where it listens and the demo credentials.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Args;
+pub use crate::cli::SandboxArgs;
 
-use super::{
-    start, Behaviour, EanFilter, FaultSpec, NumberSearch, OnDisconnect, Paging, PatchNested,
-    Profile, SandboxConfig, Scope, SeedData, AUDIENCE,
-};
-
-/// Shown after `product-import sandbox --help`: the two profiles side by side.
-const PROFILES_HELP: &str = "\
-Profiles (where the vendor's documentation leaves the behaviour open):
-  switch            lenient      strict
-  --number-search   exact        partial
-  --ean-filter      honoured     ignored
-  --paging          numbered     cursor
-  --search-lag-ms   0            1500
-  --patch-nested    merge        replace
-  --on-disconnect   cancel       finish
-  --deny-scope      (none)       (none)
-A switch given on its own overrides the profile's setting.";
-
-/// Heading of the flags for what the vendor leaves open.
-const BEHAVIOUR: &str = "Behaviour where the vendor is silent";
-
-/// Flags of `product-import sandbox`.
-#[derive(Debug, Clone, Args)]
-#[command(after_long_help = PROFILES_HELP)]
-pub struct SandboxArgs {
-    /// Address to listen on.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
-    /// Accept at most N requests per second under /v1; a burst above N gets 429 with Retry-After.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub rate: Option<u32>,
-    /// Delay every request by this many milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 0)]
-    pub latency_ms: u64,
-    /// Vary the delay randomly by up to this many milliseconds either way.
-    #[arg(long, value_name = "MS", default_value_t = 0)]
-    pub jitter_ms: u64,
-    /// Lifetime of access tokens, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 3600,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    pub token_ttl: u64,
-    /// Faults to inject, e.g. error500=0.05,error503=0.02,reset=0.02,ambiguous=0.02,slow=0.01,late=0.01
-    #[arg(long, value_name = "SPEC")]
-    pub faults: Option<FaultSpec>,
-    /// How long a `slow` fault waits before answering, in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 20_000)]
-    pub slow_ms: u64,
-    /// How long a `late` fault waits before creating the product, in milliseconds
-    /// (the creation happens even when the client has given up by then).
-    #[arg(long, value_name = "MS", default_value_t = 2_500)]
-    pub late_ms: u64,
-    /// Behaviour where the vendor leaves it open (see the table at the end of
-    /// --help); the flags below override single switches.
-    #[arg(long, value_enum, value_name = "PROFILE", default_value_t = Profile::Lenient,
-          help_heading = BEHAVIOUR)]
-    pub profile: Profile,
-    /// How GET /products?productNumber= matches [lenient: exact, strict: partial].
-    #[arg(long, value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]
-    pub number_search: Option<NumberSearch>,
-    /// What GET /products does with the undocumented `ean` parameter
-    /// [lenient: honoured, strict: ignored].
-    #[arg(long, value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]
-    pub ean_filter: Option<EanFilter>,
-    /// How /products, /productcategories and /customers page their answers
-    /// [lenient: numbered, strict: cursor].
-    #[arg(long, value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]
-    pub paging: Option<Paging>,
-    /// How long a new product stays out of GET /products answers while
-    /// GET /products/{id} already finds it, in milliseconds [lenient: 0, strict: 1500].
-    #[arg(long, value_name = "MS", help_heading = BEHAVIOUR)]
-    pub search_lag_ms: Option<u64>,
-    /// What PATCH /products/{id} does with a nested object it is given (stock,
-    /// supplierProduct) [lenient: merge, strict: replace].
-    #[arg(long, value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]
-    pub patch_nested: Option<PatchNested>,
-    /// What happens to a POST, PATCH or DELETE whose client disconnects
-    /// [lenient: cancel, strict: finish].
-    #[arg(long, value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]
-    pub on_disconnect: Option<OnDisconnect>,
-    /// Withhold a scope from every token, so the endpoints that need it answer
-    /// 403; repeat for more than one [both profiles grant every scope].
-    #[arg(long, value_enum, value_name = "SCOPE", help_heading = BEHAVIOUR)]
-    pub deny_scope: Vec<Scope>,
-    /// Seed of the random choices, to repeat a run's faults (default: random, printed).
-    #[arg(long, value_name = "N")]
-    pub seed: Option<u64>,
-    /// Start with the categories, units, suppliers and products in this JSON file.
-    #[arg(long, value_name = "FILE.json")]
-    pub data: Option<PathBuf>,
-}
+use super::{start, Behaviour, Profile, SandboxConfig, SeedData, AUDIENCE};
 
 impl SandboxArgs {
     /// The configuration these flags ask for; reads the `--data` file.
@@ -264,6 +173,7 @@ async fn wait_for_stop() -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sandbox::{NumberSearch, Scope};
     use clap::Parser;
 
     #[derive(Parser)]
