@@ -10,6 +10,16 @@ use clap::ValueEnum;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
+/// `--decimal` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DecimalArg {
+    /// `1 234,50`
+    Comma,
+    /// `1,234.50`
+    Point,
+}
+
 /// What to do with a row whose product already exists (same number, else same EAN).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ValueEnum)]
 #[serde(rename_all = "kebab-case")]

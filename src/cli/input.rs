@@ -4,9 +4,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde::Deserialize;
 
+use super::choices::DecimalArg;
 use super::options::option_group;
 use crate::mapping::{MappingError, MappingFile};
 use crate::read::limits::{self, SpreadsheetLimits};
@@ -74,18 +75,6 @@ pub enum PrepareError {
     /// The mapping is unusable.
     #[error(transparent)]
     Mapping(#[from] MappingError),
-}
-
-/// `--decimal` values. Like every enum that is also a flag, it derives
-/// clap's `ValueEnum` and serde's `Deserialize` with the same kebab-case
-/// names, so the flag and the config key take the same words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DecimalArg {
-    /// `1 234,50`
-    Comma,
-    /// `1,234.50`
-    Point,
 }
 
 /// Everything needed to read and validate an input file, checked before any I/O

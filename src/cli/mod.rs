@@ -16,14 +16,14 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-pub use choices::{ExistingMode, MissingMode, Threshold};
+pub use choices::{DecimalArg, ExistingMode, MissingMode, Threshold};
 pub use export::ExportArgs;
 pub use generate::GenerateArgs;
 pub use import::{
     ApiOptions, ConfigError, ConfigFile, FeedOptions, GuardOptions, ImportArgs, OutputOptions,
     PacingOptions, RowOptions,
 };
-pub use input::{DecimalArg, InputOptions, InputPlan, PrepareError, ReadArgs};
+pub use input::{InputOptions, InputPlan, PrepareError, ReadArgs};
 pub use sandbox::SandboxArgs;
 
 /// `validate`: the dry run, offline.
