@@ -480,3 +480,46 @@ async fn a_damaged_results_file_says_how_to_recover() {
     assert_eq!(sb.products().len(), 4);
     sb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standard_input_is_imported_kept_and_resumed() {
+    let sb = sandbox::start(SandboxConfig::default()).await.unwrap();
+    let dir = tempdir();
+    let file = dir.path().join("products.csv");
+    write_products(&file, "I", 12, |i| i as f64);
+    let csv = std::fs::read(&file).unwrap();
+    let command = |flags: &[&str]| {
+        let mut cmd = binary(&sb, Path::new("-"), flags);
+        cmd.current_dir(dir.path());
+        cmd
+    };
+    let out = with_stdin(command(&["--quiet"]), csv.clone()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let results = dir.path().join("stdin.results.csv");
+    assert_one_product_per_row(&sb, &results, "I-", 12);
+    assert_eq!(
+        std::fs::read(dir.path().join("stdin.results.csv.input.csv")).unwrap(),
+        csv
+    );
+    // --resume reads the kept copy, not standard input (here: nothing).
+    let out = with_stdin(command(&["--quiet", "--resume"]), Vec::new()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_one_product_per_row(&sb, &results, "I-", 12);
+    sb.shutdown().await;
+}
+
+/// Runs `cmd` with `input` on its standard input, on a blocking thread.
+async fn with_stdin(mut cmd: std::process::Command, input: Vec<u8>) -> Output {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    tokio::task::spawn_blocking(move || {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(&input).unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap()
+}
