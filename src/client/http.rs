@@ -501,8 +501,9 @@ fn transport_error(e: reqwest::Error) -> ApiError {
     }
 }
 
-/// An error and its causes on one line, without the URL.
-fn chain(e: &reqwest::Error) -> String {
+/// An error and its causes on one line, without the URL (it could carry
+/// user info); shared with the feed download.
+pub(crate) fn chain(e: &reqwest::Error) -> String {
     let mut parts = Vec::new();
     let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
     while let Some(s) = source {
@@ -510,10 +511,10 @@ fn chain(e: &reqwest::Error) -> String {
         source = s.source();
     }
     if parts.is_empty() {
-        parts.push(if e.is_body() {
+        parts.push(if e.is_body() || e.is_decode() {
             "the answer was cut short".into()
         } else {
-            "request failed".into()
+            "the request failed".into()
         });
     }
     parts.join(": ")

@@ -21,6 +21,7 @@ use url::Url;
 
 use crate::client::auth::Secret;
 use crate::client::connect::without_userinfo;
+use crate::client::http::chain;
 use crate::pipeline::retry::RetryPolicy;
 
 /// Default `--max-download-mb`.
@@ -251,7 +252,7 @@ async fn attempt(
         Attempt::again(if e.is_timeout() {
             "no answer within the timeout".to_string()
         } else {
-            causes(&e)
+            chain(&e)
         })
     })?;
     let status = response.status();
@@ -407,7 +408,7 @@ fn broke_off(e: &reqwest::Error, size: u64, declared: Option<u64>) -> Attempt {
         if e.is_timeout() {
             "no data within the timeout".to_string()
         } else {
-            causes(e)
+            chain(e)
         }
     ))
 }
@@ -494,24 +495,6 @@ fn progress_bar(show: bool, total: Option<u64>) -> ProgressBar {
     };
     bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
     bar
-}
-
-/// An error's causes on one line, without the URL (it could carry user info).
-fn causes(e: &reqwest::Error) -> String {
-    let mut parts = Vec::new();
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(s) = source {
-        parts.push(s.to_string());
-        source = s.source();
-    }
-    if parts.is_empty() {
-        parts.push(if e.is_body() || e.is_decode() {
-            "the answer was cut short".into()
-        } else {
-            "the request failed".into()
-        });
-    }
-    parts.join(": ")
 }
 
 /// Bytes as lower-case hex.

@@ -106,7 +106,6 @@ pub async fn run_with_env(
 ) -> anyhow::Result<ExitStatus> {
     let started = SystemTime::now();
     let (mut plan, mut state) = plan_job(&args, env)?;
-    keep_standard_input(&mut plan).map_err(nothing)?;
     let fetched = nightly::obtain_input(&mut plan, &state)
         .await
         .map_err(nothing)?;
@@ -186,35 +185,6 @@ fn plan_job(
     let state = JobState::load(&plan.outputs.state).map_err(nothing)?;
     log_start(&plan);
     Ok((plan, state))
-}
-
-/// `-` as the input: standard input is kept beside the results file
-/// (`RESULTS.input.csv`) and read from there, so the run has a fingerprint
-/// to resume against and a count of rows; `--resume` reads the kept copy
-/// again instead of standard input.
-fn keep_standard_input(plan: &mut ImportPlan) -> anyhow::Result<()> {
-    if !read::is_stdin(&plan.input.path) {
-        return Ok(());
-    }
-    let mut name = plan.outputs.results.as_os_str().to_owned();
-    name.push(".input.csv");
-    let kept = std::path::PathBuf::from(name);
-    if plan.resume {
-        anyhow::ensure!(
-            kept.exists(),
-            "cannot resume: standard input of the run being resumed was kept in {}, which is gone",
-            kept.display()
-        );
-    } else {
-        crate::results::atomic::replace(&kept, |tmp| {
-            let mut file = std::fs::File::create(tmp)?;
-            std::io::copy(&mut std::io::stdin().lock(), &mut file)?;
-            file.sync_all()
-        })
-        .with_context(|| format!("cannot keep standard input in {}", kept.display()))?;
-    }
-    plan.input.path = kept;
-    Ok(())
 }
 
 /// With `--if-changed`: the last successful run, when it read this same input.

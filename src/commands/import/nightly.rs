@@ -44,14 +44,16 @@ use crate::log::{self, Level};
 use crate::pipeline::resume::Fingerprint;
 use crate::pipeline::retry::RetryPolicy;
 
-/// Fetches the input when it is a feed, and points the plan at the file.
-/// Returns the feed's validators (`ETag`, `Last-Modified`) to remember, or
-/// `None` for a local file.
+/// Obtains the input and points the plan at the file to read: a local file
+/// as it is, standard input kept beside the results file, a feed
+/// downloaded. Returns the feed's validators (`ETag`, `Last-Modified`) to
+/// remember, or `None` when the input is not a feed.
 pub(super) async fn obtain_input(
     plan: &mut ImportPlan,
     state: &JobState,
 ) -> anyhow::Result<Option<Validators>> {
     let Some(feed) = plan.feed.clone() else {
+        keep_standard_input(plan)?;
         return Ok(None);
     };
     if plan.resume {
@@ -94,6 +96,35 @@ pub(super) async fn obtain_input(
     };
     plan.input.path = path;
     Ok(validators)
+}
+
+/// `-` as the input: standard input is kept beside the results file
+/// (`RESULTS.input.csv`) and read from there, so the run has a fingerprint
+/// to resume against and a count of rows; `--resume` reads the kept copy
+/// again instead of standard input.
+fn keep_standard_input(plan: &mut ImportPlan) -> anyhow::Result<()> {
+    if !crate::read::is_stdin(&plan.input.path) {
+        return Ok(());
+    }
+    let mut name = plan.outputs.results.as_os_str().to_owned();
+    name.push(".input.csv");
+    let kept = std::path::PathBuf::from(name);
+    if plan.resume {
+        anyhow::ensure!(
+            kept.exists(),
+            "cannot resume: standard input of the run being resumed was kept in {}, which is gone",
+            kept.display()
+        );
+    } else {
+        crate::results::atomic::replace(&kept, |tmp| {
+            let mut file = std::fs::File::create(tmp)?;
+            std::io::copy(&mut std::io::stdin().lock(), &mut file)?;
+            file.sync_all()
+        })
+        .with_context(|| format!("cannot keep standard input in {}", kept.display()))?;
+    }
+    plan.input.path = kept;
+    Ok(())
 }
 
 /// The file the interrupted run downloaded, which `--resume` reads again;
