@@ -55,36 +55,14 @@ fn write_products(path: &Path, prefix: &str, n: usize) {
     std::fs::write(path, s).unwrap();
 }
 
-/// The built binary pointed at `sb` with its demo credentials.
+/// The built binary pointed at `sb` with its demo credentials, quiet.
 fn binary(sb: &SandboxHandle, file: &Path, flags: &[&str]) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("product-import"));
-    cmd.arg("import")
-        .arg(file)
-        .args(["--base-url", &sb.base_url(), "--token-url", &sb.token_url()])
-        .arg("--quiet")
-        .args(flags);
-    for var in [
-        "TFSO_ACCESS_TOKEN",
-        "TFSO_CLIENT_ID",
-        "TFSO_CLIENT_SECRET",
-        "TFSO_ORGANIZATION_ID",
-    ] {
-        cmd.env_remove(var);
-    }
-    let c = sb.credentials();
-    cmd.env("TFSO_CLIENT_ID", &c.client_id)
-        .env("TFSO_CLIENT_SECRET", &c.client_secret)
-        .env("TFSO_ORGANIZATION_ID", &c.organization_id)
-        .stdin(Stdio::null());
+    let mut cmd = crate::common::run::binary(sb, file, flags);
+    cmd.arg("--quiet");
     cmd
 }
 
-/// Runs the binary to the end on a blocking thread (the sandbox keeps serving).
-async fn run(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("binary runs"))
-        .await
-        .unwrap()
-}
+use crate::common::run::run_binary as run;
 
 fn expect_success(out: &Output) {
     assert_eq!(

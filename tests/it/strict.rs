@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 use product_import::results::{read_results, RowRecord, RowStatus};
@@ -16,29 +16,11 @@ use product_import::sandbox::{self, Behaviour, SandboxConfig, SandboxHandle, Sco
 
 use crate::common::tempdir;
 
-/// The built binary importing `file` into `sb` with its demo credentials.
-fn binary(sb: &SandboxHandle, file: &Path, flags: &[&str]) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("product-import"));
-    cmd.arg("import")
-        .arg(file)
-        .args(["--base-url", &sb.base_url(), "--token-url", &sb.token_url()])
-        .arg("--quiet")
-        .args(flags);
-    cmd.env_remove("TFSO_ACCESS_TOKEN");
-    let c = sb.credentials();
-    cmd.env("TFSO_CLIENT_ID", &c.client_id)
-        .env("TFSO_CLIENT_SECRET", &c.client_secret)
-        .env("TFSO_ORGANIZATION_ID", &c.organization_id)
-        .stdin(Stdio::null());
-    cmd
-}
-
-/// Runs the binary to its end on a blocking thread (the sandbox keeps serving).
+/// Runs the built binary, quiet, importing `file` into `sb` to its end.
 async fn run(sb: &SandboxHandle, file: &Path, flags: &[&str]) -> Output {
-    let mut cmd = binary(sb, file, flags);
-    tokio::task::spawn_blocking(move || cmd.output().expect("binary runs"))
-        .await
-        .unwrap()
+    let mut cmd = crate::common::run::binary(sb, file, flags);
+    cmd.arg("--quiet");
+    crate::common::run::run_binary(cmd).await
 }
 
 fn stderr(out: &Output) -> String {
