@@ -78,6 +78,8 @@ pub enum ProblemKind {
     UnknownName,
     /// A name the API client may not look up: a scope is missing (import).
     MissingScope,
+    /// An emptied price cell whose product holds a price (import, update).
+    EmptiedPrice,
 }
 
 impl ProblemKind {
@@ -102,6 +104,7 @@ impl ProblemKind {
             ProblemKind::ControlCharacter => "control character",
             ProblemKind::UnknownName => "unknown name",
             ProblemKind::MissingScope => "missing scope",
+            ProblemKind::EmptiedPrice => "emptied price",
         }
     }
 }

@@ -136,6 +136,56 @@ pub struct NewProduct {
     pub supplier: Option<IdRef>,
 }
 
+/// The body of `PATCH /products/{id}`: the values to set, and the fields to
+/// clear (sent as `null`).
+///
+/// A cleared field inside `stock` or `supplierProduct` is sent within that
+/// object, which `set` must then give whole: a server may replace a nested
+/// object with what a PATCH gives.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProductPatch {
+    /// The fields to set.
+    pub set: NewProduct,
+    /// The API paths to clear (`description`, `stock.location`, `units.id`).
+    pub clear: Vec<&'static str>,
+}
+
+impl From<NewProduct> for ProductPatch {
+    fn from(set: NewProduct) -> ProductPatch {
+        ProductPatch {
+            set,
+            clear: Vec::new(),
+        }
+    }
+}
+
+impl Serialize for ProductPatch {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error;
+        use serde_json::{Map, Value};
+        let mut body = serde_json::to_value(&self.set).map_err(S::Error::custom)?;
+        for path in &self.clear {
+            let Value::Object(map) = &mut body else {
+                unreachable!("a product serializes as an object")
+            };
+            match path.split_once('.') {
+                None => {
+                    map.insert((*path).to_owned(), Value::Null);
+                }
+                Some((outer, inner)) => {
+                    let nested = map
+                        .entry(outer)
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Value::Object(nested) = nested {
+                        nested.insert(inner.to_owned(), Value::Null);
+                    }
+                }
+            }
+        }
+        body.serialize(serializer)
+    }
+}
+
 /// A unit as the API returns it (`GET /productunits`, and inside a product).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Unit {

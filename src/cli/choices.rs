@@ -35,6 +35,18 @@ pub enum ExistingMode {
     Fail,
 }
 
+/// `--empty-cells`: what an empty cell in a column the file has does to an
+/// existing product under `--existing update`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum EmptyCellsMode {
+    /// Clear the field (text, barcodes, unit, supplier); an emptied price is refused.
+    #[default]
+    Clear,
+    /// Leave the product's value as it is.
+    Keep,
+}
+
 /// `--missing`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde::Deserialize;
 
-use super::choices::{ExistingMode, MissingMode, Threshold};
+use super::choices::{EmptyCellsMode, ExistingMode, MissingMode, Threshold};
 use super::input::{InputOptions, ReadArgs};
 use super::options::{field_names, option_group};
 use crate::log::LogFormat;
@@ -91,6 +91,9 @@ option_group! {
         /// What to do with a row whose product exists (same number, else same EAN; default skip).
         #[arg(long, value_enum, value_name = "MODE")]
         pub existing: Option<ExistingMode>,
+        /// Under `--existing update`, what an empty cell in a column the file has does: clear the field (default; an emptied price is refused), or keep the product's value.
+        #[arg(long, value_enum, value_name = "MODE")]
+        pub empty_cells: Option<EmptyCellsMode>,
         /// Create categories given by a name that does not exist yet.
         #[arg(long)]
         pub create_categories: bool,

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::sandbox::{
-    EanFilter, FaultSpec, NumberSearch, OnDisconnect, Paging, PatchNested, Profile, Scope,
+    EanFilter, FaultSpec, NumberSearch, OnDisconnect, Paging, PatchNested, PatchNulls, Profile,
+    Scope,
 };
 
 /// Shown after `product-import sandbox --help`: the two profiles side by side.
@@ -81,6 +82,10 @@ pub struct SandboxArgs {
     /// supplierProduct) [lenient: merge, strict: replace].
     #[arg(long, value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]
     pub patch_nested: Option<PatchNested>,
+    /// What PATCH /products/{id} does with a field given as null
+    /// [lenient: clear, strict: ignore].
+    #[arg(long, value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]
+    pub patch_nulls: Option<PatchNulls>,
     /// What happens to a POST, PATCH or DELETE whose client disconnects
     /// [lenient: cancel, strict: finish].
     #[arg(long, value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]

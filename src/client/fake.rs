@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::{scope_for, Answer, ApiError, Cursor, Page, ProductApi, ProductQuery};
-use crate::api::types::{Category, NewCategory, NewProduct, Product, Supplier, Unit};
+use crate::api::types::{Category, NewCategory, NewProduct, Product, ProductPatch, Supplier, Unit};
 
 /// The fake API; fill its fields, then use it through [`ProductApi`].
 #[derive(Debug)]
@@ -114,7 +114,7 @@ impl ProductApi for FakeApi {
         })
     }
 
-    async fn update_product(&self, id: i64, _: &NewProduct) -> Result<Answer<Product>, ApiError> {
+    async fn update_product(&self, id: i64, _: &ProductPatch) -> Result<Answer<Product>, ApiError> {
         self.call("PATCH", "products")?;
         let all = self.products.lock().unwrap();
         let p = all.iter().find(|p| p.id == id).cloned().unwrap_or_default();

@@ -20,7 +20,8 @@ use super::{
     RequestCounters,
 };
 use crate::api::types::{
-    Category, NewCategory, NewProduct, Product, Supplier, TokenRequest, TokenResponse, Unit,
+    Category, NewCategory, NewProduct, Product, ProductPatch, Supplier, TokenRequest,
+    TokenResponse, Unit,
 };
 
 /// The page size asked for (`limit`) where the API takes one: the most
@@ -365,7 +366,7 @@ impl ProductApi for HttpApi {
     async fn update_product(
         &self,
         id: i64,
-        changes: &NewProduct,
+        changes: &ProductPatch,
     ) -> Result<Answer<Product>, ApiError> {
         let url = self.url(&format!("products/{id}"), &[]);
         Ok(self

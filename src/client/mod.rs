@@ -25,7 +25,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::api::types::{Category, NewCategory, NewProduct, Product, Supplier, Unit};
+use crate::api::types::{Category, NewCategory, NewProduct, Product, ProductPatch, Supplier, Unit};
 
 pub use message::error_message;
 pub use paging::{Cursor, Page};
@@ -297,11 +297,11 @@ pub trait ProductApi: Send + Sync + 'static {
         &self,
         product: &NewProduct,
     ) -> impl Future<Output = Result<Answer<Product>, ApiError>> + Send;
-    /// `PATCH /products/{id}` with only the fields to change.
+    /// `PATCH /products/{id}` with only the fields to set or clear.
     fn update_product(
         &self,
         id: i64,
-        changes: &NewProduct,
+        changes: &ProductPatch,
     ) -> impl Future<Output = Result<Answer<Product>, ApiError>> + Send;
     /// One page of `GET /products` for `query`, as the server answers it (no
     /// filtering on the client's side).

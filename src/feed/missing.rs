@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::download::with_suffix;
 use super::{Census, JobState, Threshold};
-use crate::api::types::{NewProduct, Product, ProductStatus};
+use crate::api::types::{NewProduct, Product, ProductPatch, ProductStatus};
 pub use crate::cli::MissingMode;
 use crate::client::paging::{all_pages, Cursor, Page, PageGuard};
 use crate::client::{ApiError, ProductApi, ProductQuery, RequestCounters};
@@ -183,10 +183,10 @@ pub async fn set_status<A: ProductApi>(
         ProductStatus::Inactive => ("deactivate", "deactivated", "would deactivate"),
         ProductStatus::Active => ("reactivate", "reactivated", "would reactivate"),
     };
-    let patch = NewProduct {
+    let patch = ProductPatch::from(NewProduct {
         status: Some(status),
         ..NewProduct::default()
-    };
+    });
     let mut out = Vec::with_capacity(products.len());
     for p in products {
         if dry_run {
@@ -297,7 +297,7 @@ impl<A: ProductApi> ProductApi for SharedApi<A> {
     async fn update_product(
         &self,
         id: i64,
-        changes: &NewProduct,
+        changes: &ProductPatch,
     ) -> Result<crate::client::Answer<Product>, ApiError> {
         self.0.update_product(id, changes).await
     }

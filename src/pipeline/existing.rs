@@ -32,8 +32,9 @@ use std::collections::HashMap;
 
 use tokio::sync::OnceCell;
 
+use super::emptied::{EmptyCells, RefusedPrice};
 use super::retry::{retry_idempotent, RetryPolicy};
-use crate::api::types::{IdRef, NewProduct, Product, Stock, SupplierProduct};
+use crate::api::types::{IdRef, NewProduct, Product, ProductPatch, Stock, SupplierProduct};
 use crate::client::paging::PageGuard;
 use crate::client::{ApiError, Page, ProductApi, ProductKey, ProductQuery, RequestCounters};
 
@@ -350,6 +351,55 @@ async fn exact_matches<A: ProductApi>(
     Ok(found)
 }
 
+/// The PATCH that makes `old` what the row says: the fields that differ
+/// (named), and the fields the row's empty cells clear (see
+/// [`EmptyCells`]). A nested object with a cleared field goes whole, like
+/// one with a changed field. `Err` with the emptied prices that `old` holds.
+pub fn patch_for(
+    new: &NewProduct,
+    old: &Product,
+    empty: &EmptyCells,
+) -> Result<(ProductPatch, Vec<&'static str>), Vec<RefusedPrice>> {
+    let emptied = empty.emptied(new, old);
+    if !emptied.refused.is_empty() {
+        return Err(emptied.refused);
+    }
+    let (mut set, names) = changes(new, old);
+    for path in &emptied.clear {
+        match path.split_once('.') {
+            Some(("stock", field)) => {
+                let stock = set.stock.get_or_insert_with(|| {
+                    let s = new.stock.clone().unwrap_or_default();
+                    overlay_stock(&s, old.stock.clone().unwrap_or_default())
+                });
+                debug_assert_eq!(field, "location");
+                stock.location = None;
+            }
+            Some(("supplierProduct", field)) => {
+                let sp = set.supplier_product.get_or_insert_with(|| {
+                    let s = new.supplier_product.clone().unwrap_or_default();
+                    let o = old.supplier_product.clone().unwrap_or_default();
+                    overlay_supplier_product(&s, o)
+                });
+                match field {
+                    "itemCode" => sp.item_code = None,
+                    "number" => sp.number = None,
+                    _ => sp.name = None,
+                }
+            }
+            // A top-level field the row leaves empty is not in `set`.
+            _ => {}
+        }
+    }
+    Ok((
+        ProductPatch {
+            set,
+            clear: emptied.clear,
+        },
+        names,
+    ))
+}
+
 /// The fields of `new` that differ from `old`, as a PATCH body, with their
 /// names (API paths). Fields the row leaves empty are never changed.
 pub fn changes(new: &NewProduct, old: &Product) -> (NewProduct, Vec<&'static str>) {
@@ -441,11 +491,16 @@ fn stock_change(s: &Stock, o: Stock, names: &mut Vec<&'static str>) -> Option<St
     if differs(&s.location, &o.location) {
         names.push("stock.location");
     }
-    (names.len() > before).then(|| Stock {
+    (names.len() > before).then(|| overlay_stock(s, o))
+}
+
+/// The row's stock fields over `o`'s.
+fn overlay_stock(s: &Stock, o: Stock) -> Stock {
+    Stock {
         is_managed: s.is_managed.or(o.is_managed),
         quantity: s.quantity.or(o.quantity),
         location: s.location.clone().or(o.location),
-    })
+    }
 }
 
 /// The whole `supplierProduct` to send when any field the row gives differs
@@ -466,12 +521,17 @@ fn supplier_product_change(
         }
     }
     let _ = price_change(s.price, o.price, "supplierProduct.price", names);
-    (names.len() > before).then(|| SupplierProduct {
+    (names.len() > before).then(|| overlay_supplier_product(s, o))
+}
+
+/// The row's supplier product fields over `o`'s.
+fn overlay_supplier_product(s: &SupplierProduct, o: SupplierProduct) -> SupplierProduct {
+    SupplierProduct {
         item_code: s.item_code.clone().or(o.item_code),
         number: s.number.clone().or(o.number),
         name: s.name.clone().or(o.name),
         price: s.price.or(o.price),
-    })
+    }
 }
 
 /// The references (unit, category, supplier) whose id differs, into `patch`,

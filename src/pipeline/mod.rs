@@ -15,6 +15,7 @@
 //! reading; rows in flight get a bounded time to finish (a row still settling
 //! then is in the sending journal, and `--resume` settles it again).
 
+pub mod emptied;
 pub mod existing;
 pub mod journal;
 pub mod recorder;

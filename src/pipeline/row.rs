@@ -12,13 +12,14 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use super::existing::{changes, find_existing, EanCatalogue, ExistingIndex, ExistingMode};
+use super::emptied::{still_held, EmptyCells, RefusedPrice};
+use super::existing::{find_existing, patch_for, EanCatalogue, ExistingIndex, ExistingMode};
 use super::journal::Journal;
 use super::references::{RefKind, References, Resolution};
 use super::resume::UNCONFIRMED_NO_KEY;
 use super::retry::{retry_idempotent, Attempts, RetryPolicy, SettlePolicy};
 use super::settle::{mark_key_seen, settle, Found, Ledger, Settled, Slot};
-use crate::api::types::{IdRef, NewProduct};
+use crate::api::types::{IdRef, NewProduct, ProductPatch};
 use crate::client::{ApiError, ErrorClass, ProductApi, ProductKey, RequestCounters};
 use crate::mapping::{ColumnMapping, Field};
 use crate::results::{RowRecord, RowStatus};
@@ -40,6 +41,9 @@ pub struct RowSettings {
     /// The column (as written in the file) that names each kind of
     /// reference, for the problems of names that cannot be resolved.
     pub reference_columns: ReferenceColumns,
+    /// The columns whose empty cells clear a field on update (none under
+    /// `--empty-cells keep`).
+    pub empty_cells: EmptyCells,
 }
 
 /// The columns that hold the category, unit and supplier, as written in the
@@ -275,7 +279,7 @@ async fn submit<A: ProductApi>(
 
     if let Some(found) = existing {
         let key = key.as_ref().expect("found by key");
-        return decide_existing(ctx, key, &product, found).await;
+        return decide_existing(ctx, row, key, &product, found).await;
     }
 
     if ctx.settings.dry_run {
@@ -286,7 +290,7 @@ async fn submit<A: ProductApi>(
         CreateEnd::Done(outcome) => Ok(outcome),
         CreateEnd::Existing(found) => {
             let key = key.as_ref().expect("found by key");
-            decide_existing(ctx, key, &product, *found).await
+            decide_existing(ctx, row, key, &product, *found).await
         }
     }
 }
@@ -442,6 +446,7 @@ async fn existing_for_row<A: ProductApi>(
 /// What `--existing` makes of a row whose product exists.
 async fn decide_existing<A: ProductApi>(
     ctx: &Context<A>,
+    row: u64,
     key: &ProductKey,
     product: &NewProduct,
     (found, status, trace): Found,
@@ -464,8 +469,12 @@ async fn decide_existing<A: ProductApi>(
                 found.id
             )),
         ExistingMode::Update => {
-            let (patch, names) = changes(product, &found);
-            if names.is_empty() {
+            let empty = &ctx.settings.empty_cells;
+            let (patch, names) = match patch_for(product, &found, empty) {
+                Ok(patch) => patch,
+                Err(refused) => return Ok(refused_prices(row, found.id, refused)),
+            };
+            if names.is_empty() && patch.clear.is_empty() {
                 Outcome::new(RowStatus::Skipped)
                     .id(found.id)
                     .http(status, trace)
@@ -474,8 +483,8 @@ async fn decide_existing<A: ProductApi>(
                     })
             } else if ctx.settings.dry_run {
                 Outcome::new(RowStatus::Valid).id(found.id).error(format!(
-                    "dry run: would update {} of product {}",
-                    names.join(", "),
+                    "dry run: would {} of product {}",
+                    update_words(&names, &patch.clear),
                     found.id
                 ))
             } else {
@@ -520,19 +529,61 @@ async fn existing_product<A: ProductApi>(
     Ok(found)
 }
 
+/// `update salesPrice, name and clear description`: what a PATCH does.
+fn update_words(names: &[&str], clear: &[&str]) -> String {
+    match (names.is_empty(), clear.is_empty()) {
+        (false, true) => format!("update {}", names.join(", ")),
+        (true, false) => format!("clear {}", clear.join(", ")),
+        _ => format!("update {} and clear {}", names.join(", "), clear.join(", ")),
+    }
+}
+
+/// A row whose emptied price cells meet a product holding prices: `invalid`,
+/// a problem on each of those cells.
+fn refused_prices(row: u64, id: i64, refused: Vec<RefusedPrice>) -> Outcome {
+    let problems: Vec<Problem> = refused
+        .iter()
+        .map(|r| Problem {
+            row,
+            column: Some(r.column.clone()),
+            value: None,
+            kind: ProblemKind::EmptiedPrice,
+            message: r.message(id),
+        })
+        .collect();
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    let mut invalid = Outcome::new(RowStatus::Invalid)
+        .id(id)
+        .error(text.join("; "));
+    invalid.problems = problems;
+    invalid
+}
+
+/// Sends the PATCH. A field sent as `null` that the answer still holds is
+/// said in the row's message: the server did not clear it.
 async fn update<A: ProductApi>(
     ctx: &Context<A>,
     id: i64,
-    patch: &NewProduct,
+    patch: &ProductPatch,
 ) -> Result<Outcome, ApiError> {
     match retry_idempotent(&ctx.settings.retry, &ctx.counters, || {
         ctx.api.update_product(id, patch)
     })
     .await
     {
-        Ok(a) => Ok(Outcome::new(RowStatus::Updated)
-            .id(id)
-            .http(a.status, a.trace_id)),
+        Ok(a) => {
+            let kept = still_held(&patch.clear, &a.value);
+            Ok(Outcome::new(RowStatus::Updated)
+                .id(id)
+                .http(a.status, a.trace_id)
+                .error_if(!kept.is_empty(), || {
+                    format!(
+                        "the server kept {} though the update sent {} empty",
+                        kept.join(", "),
+                        if kept.len() == 1 { "it" } else { "them" }
+                    )
+                }))
+        }
         Err(e) if e.class() == ErrorClass::Fatal => Err(e),
         Err(e) => Ok(Outcome::failed(&e, "")),
     }

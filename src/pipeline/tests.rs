@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use super::*;
-use crate::api::types::{Category, IdRef, NewCategory, NewProduct, Product, Supplier, Unit};
+use crate::api::types::{
+    Category, IdRef, NewCategory, NewProduct, Product, ProductPatch, Supplier, Unit,
+};
 use crate::client::{Answer, Cursor, Page, ProductQuery};
 use crate::results::RowStatus;
 use crate::validate::{Draft, Problem, ProblemKind, Reference};
@@ -146,7 +148,7 @@ impl ProductApi for Arc<Mock> {
     async fn update_product(
         &self,
         id: i64,
-        changes: &NewProduct,
+        changes: &ProductPatch,
     ) -> Result<Answer<Product>, ApiError> {
         self.patches.fetch_add(1, Ordering::SeqCst);
         let mut all = self.products.lock().unwrap();
@@ -154,7 +156,7 @@ impl ProductApi for Arc<Mock> {
             .iter_mut()
             .find(|p| p.id == id)
             .ok_or_else(|| status(404))?;
-        if let Some(price) = changes.sales_price {
+        if let Some(price) = changes.set.sales_price {
             p.sales_price = Some(price);
         }
         Ok(ok(p.clone(), 200))
@@ -284,6 +286,7 @@ fn plan(existing: ExistingMode) -> PipelinePlan {
             },
             sheet: None,
             reference_columns: Default::default(),
+            empty_cells: Default::default(),
         },
         create_categories: false,
         concurrency: 4,

@@ -84,6 +84,16 @@ pub enum PatchNested {
     Replace,
 }
 
+/// What `PATCH /products/{id}` does with a field given as `null`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PatchNulls {
+    /// The field is cleared, as the vendor's schema (nullable fields) reads.
+    Clear,
+    /// The field is left as it was, as if not given: a server that reads
+    /// `null` as "not sent".
+    Ignore,
+}
+
 /// What happens to a write (`POST`, `PATCH`, `DELETE`) whose client
 /// disconnects before the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -204,6 +214,9 @@ pub struct Behaviour {
     /// What `PATCH` does with nested objects. Lenient: [`PatchNested::Merge`];
     /// strict: [`PatchNested::Replace`].
     pub patch_nested: PatchNested,
+    /// What `PATCH` does with a field given as `null`. Lenient:
+    /// [`PatchNulls::Clear`]; strict: [`PatchNulls::Ignore`].
+    pub patch_nulls: PatchNulls,
     /// Whether a write survives its client disconnecting. Lenient:
     /// [`OnDisconnect::Cancel`]; strict: [`OnDisconnect::Finish`].
     pub on_disconnect: OnDisconnect,
@@ -230,6 +243,7 @@ impl Behaviour {
             paging: Paging::Numbered,
             search_lag: Duration::ZERO,
             patch_nested: PatchNested::Merge,
+            patch_nulls: PatchNulls::Clear,
             on_disconnect: OnDisconnect::Cancel,
             denied_scopes: BTreeSet::new(),
         }
@@ -245,6 +259,7 @@ impl Behaviour {
             paging: Paging::Cursor,
             search_lag: Duration::from_millis(1500),
             patch_nested: PatchNested::Replace,
+            patch_nulls: PatchNulls::Ignore,
             on_disconnect: OnDisconnect::Finish,
             denied_scopes: BTreeSet::new(),
         }
@@ -316,6 +331,7 @@ mod tests {
         assert_ne!(lenient.paging, strict.paging);
         assert_ne!(lenient.search_lag, strict.search_lag);
         assert_ne!(lenient.patch_nested, strict.patch_nested);
+        assert_ne!(lenient.patch_nulls, strict.patch_nulls);
         assert_ne!(lenient.on_disconnect, strict.on_disconnect);
         let denied = strict.deny(Scope::CustomerRead);
         assert!(!denied.grants(Scope::CustomerRead));

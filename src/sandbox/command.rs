@@ -50,6 +50,9 @@ impl SandboxArgs {
         if let Some(mode) = self.patch_nested {
             behaviour.patch_nested = mode;
         }
+        if let Some(mode) = self.patch_nulls {
+            behaviour.patch_nulls = mode;
+        }
         if let Some(mode) = self.on_disconnect {
             behaviour.on_disconnect = mode;
         }
@@ -124,7 +127,7 @@ fn describe(config: &SandboxConfig, profile: Profile, data_file: Option<String>)
     vec![
         format!(
             "Behaviour: {} profile; number search {}, ean filter {}, paging {}, \
-             search lag {} ms, PATCH {} nested objects, writes {} on disconnect; \
+             search lag {} ms, PATCH {} nested objects and {} nulls, writes {} on disconnect; \
              scopes withheld: {}",
             mode(profile),
             mode(behaviour.number_search),
@@ -132,6 +135,7 @@ fn describe(config: &SandboxConfig, profile: Profile, data_file: Option<String>)
             mode(behaviour.paging),
             behaviour.search_lag.as_millis(),
             mode(behaviour.patch_nested),
+            mode(behaviour.patch_nulls),
             mode(behaviour.on_disconnect),
             if denied.is_empty() {
                 "none".to_owned()
@@ -243,6 +247,8 @@ mod tests {
             "0",
             "--patch-nested",
             "merge",
+            "--patch-nulls",
+            "clear",
             "--on-disconnect",
             "cancel",
             "--deny-scope",

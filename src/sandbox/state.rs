@@ -52,7 +52,7 @@ impl Sandbox {
             }
         }
         let behaviour = config.behaviour;
-        store.set_behaviour(behaviour.search_lag, behaviour.patch_nested);
+        store.set_behaviour(&behaviour);
         let granted = behaviour.granted_scopes().into_iter().collect();
         Ok(Sandbox {
             credentials: config.credentials,

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
-use super::behaviour::PatchNested;
+use super::behaviour::{Behaviour, PatchNested, PatchNulls};
 use super::error::ApiError;
 use super::seed::SeedData;
 use crate::api::types::{
@@ -30,6 +30,8 @@ pub(crate) struct Store {
     search_lag: Duration,
     /// What a PATCH does with nested objects.
     patch_nested: PatchNested,
+    /// What a PATCH does with a field given as `null`.
+    patch_nulls: PatchNulls,
     categories: Vec<Category>,
     units: Vec<Unit>,
     suppliers: Vec<Supplier>,
@@ -73,6 +75,7 @@ impl Store {
             hidden_until: HashMap::new(),
             search_lag: Duration::ZERO,
             patch_nested: PatchNested::Merge,
+            patch_nulls: PatchNulls::Clear,
             categories,
             units: data.units.clone(),
             suppliers,
@@ -86,10 +89,11 @@ impl Store {
 
     /// Sets the open behaviours that concern the records: how long a new
     /// product stays out of search results, and what a PATCH does with
-    /// nested objects. Products created before (the seed) are not affected.
-    pub(crate) fn set_behaviour(&mut self, search_lag: Duration, patch_nested: PatchNested) {
-        self.search_lag = search_lag;
-        self.patch_nested = patch_nested;
+    /// nested objects and nulls. Products created before (the seed) are not affected.
+    pub(crate) fn set_behaviour(&mut self, behaviour: &Behaviour) {
+        self.search_lag = behaviour.search_lag;
+        self.patch_nested = behaviour.patch_nested;
+        self.patch_nulls = behaviour.patch_nulls;
     }
 
     /// The products searches and listings see at `now`, in id order: all
@@ -171,6 +175,14 @@ impl Store {
         if !self.products.contains_key(&id) {
             return Ok(None);
         }
+        let without_nulls;
+        let body = match self.patch_nulls {
+            PatchNulls::Clear => body,
+            PatchNulls::Ignore => {
+                without_nulls = drop_nulls(body);
+                &without_nulls
+            }
+        };
         let references = self.resolve(body)?;
         let product = self.products.get_mut(&id).expect("checked above");
         apply(product, body, references, self.patch_nested);
@@ -338,6 +350,27 @@ fn apply(
     }
 }
 
+/// `body` without its `null` fields, at the top and one level down (inside
+/// `stock`, `supplierProduct`, `units`, `supplier`).
+fn drop_nulls(body: &Map<String, Value>) -> Map<String, Value> {
+    body.iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| {
+            let v = match v {
+                Value::Object(inner) => Value::Object(
+                    inner
+                        .iter()
+                        .filter(|(_, v)| !v.is_null())
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                ),
+                v => v.clone(),
+            };
+            (k.clone(), v)
+        })
+        .collect()
+}
+
 fn text(value: &Value) -> Option<String> {
     value.as_str().map(str::to_owned)
 }
@@ -477,7 +510,10 @@ mod tests {
     #[test]
     fn patch_can_replace_nested_objects() {
         let mut store = Store::new(&SeedData::builtin());
-        store.set_behaviour(Duration::ZERO, PatchNested::Replace);
+        store.set_behaviour(&Behaviour {
+            patch_nested: PatchNested::Replace,
+            ..Behaviour::lenient()
+        });
         store
             .create_product(&body(json!({
                 "name": "A", "category": {"id": 1},
@@ -497,9 +533,47 @@ mod tests {
     }
 
     #[test]
+    fn patch_nulls_clear_or_are_ignored() {
+        let nulls = json!({
+            "description": null, "ean": null, "units": {"id": null},
+            "stock": {"isManaged": true, "location": null},
+        });
+        for (mode, cleared) in [(PatchNulls::Clear, true), (PatchNulls::Ignore, false)] {
+            let mut store = Store::new(&SeedData::builtin());
+            store.set_behaviour(&Behaviour {
+                patch_nulls: mode,
+                ..Behaviour::lenient()
+            });
+            store
+                .create_product(&body(json!({
+                    "name": "A", "category": {"id": 1}, "description": "D",
+                    "ean": "4006381333931", "units": {"id": 1},
+                    "stock": {"isManaged": false, "location": "A-1"},
+                })))
+                .unwrap();
+            let p = store
+                .update_product(1, &body(nulls.clone()))
+                .unwrap()
+                .unwrap();
+            let stock = p.stock.unwrap();
+            assert_eq!(stock.is_managed, Some(true), "{mode:?}: values still apply");
+            let held = [
+                p.description.is_some(),
+                p.ean.is_some(),
+                p.units.is_some(),
+                stock.location.is_some(),
+            ];
+            assert_eq!(held, [!cleared; 4], "{mode:?}");
+        }
+    }
+
+    #[test]
     fn new_products_wait_out_the_search_lag() {
         let mut store = Store::new(&SeedData::builtin());
-        store.set_behaviour(Duration::from_secs(60), PatchNested::Merge);
+        store.set_behaviour(&Behaviour {
+            search_lag: Duration::from_secs(60),
+            ..Behaviour::lenient()
+        });
         store
             .create_product(&body(json!({"name": "A", "category": {"id": 1}})))
             .unwrap();

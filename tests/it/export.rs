@@ -14,7 +14,9 @@ use product_import::commands::import;
 use product_import::commands::ExitStatus;
 use product_import::read::{self, ReadOptions};
 use product_import::results::{read_results, RowStatus};
-use product_import::sandbox::{self, Behaviour, Paging, SandboxConfig, SandboxHandle, SeedData};
+use product_import::sandbox::{
+    self, Behaviour, Paging, PatchNulls, SandboxConfig, SandboxHandle, SeedData,
+};
 use serde_json::json;
 
 use crate::common::tempdir;
@@ -35,6 +37,11 @@ fn gtin13(i: usize) -> String {
 
 /// A sandbox holding `PRODUCTS` products with every field filled.
 async fn seeded() -> SandboxHandle {
+    seeded_with(Behaviour::lenient()).await
+}
+
+/// [`seeded`], on a server behaving as `behaviour` (with cursor paging).
+async fn seeded_with(behaviour: Behaviour) -> SandboxHandle {
     let products = (0..PRODUCTS)
         .map(|i| {
             json!({
@@ -66,7 +73,7 @@ async fn seeded() -> SandboxHandle {
         // Cursor paging, at most 100 a page: the export reads three pages.
         behaviour: Behaviour {
             paging: Paging::Cursor,
-            ..Behaviour::lenient()
+            ..behaviour
         },
         ..SandboxConfig::default()
     };
@@ -309,6 +316,163 @@ async fn an_edited_export_changes_exactly_the_edited_cells() {
     });
     expected[20].stock.as_mut().unwrap().quantity = Some(42.0);
     assert_eq!(catalogue(&sb), expected);
+    sb.shutdown().await;
+}
+
+/// The rows of a results file that are not `skipped`: (row, status, message).
+fn not_skipped(results: &Path) -> Vec<(u64, RowStatus, String)> {
+    read_results(results)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.status != RowStatus::Skipped)
+        .map(|r| (r.row, r.status, r.error.unwrap_or_default()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emptied_cell_clears_its_field_and_an_emptied_price_is_refused() {
+    let sb = seeded().await;
+    let dir = tempdir();
+    let file = dir.path().join("all.xlsx");
+    assert_eq!(run_export(&sb, &file, &[]).await, ExitStatus::Success);
+    let before = catalogue(&sb);
+    let id = |i: usize| before[i].id;
+    let edited = dir.path().join("edited.xlsx");
+    let cleared = ["description", "ean", "supplierProduct.itemCode", "unit"];
+    let mut edits: Vec<(usize, &str, Cell)> =
+        cleared.iter().map(|c| (11, *c, Cell::Empty)).collect();
+    edits.push((13, "salesPrice", Cell::Empty));
+    edit(&file, &edited, &edits);
+
+    let refused = format!(
+        "column \"salesPrice\": is empty, but product {} has salesPrice {}; a price is not \
+         cleared: write 0 to make it 0, or the price to keep it",
+        id(13),
+        13.0 * 1.25 + 0.1
+    );
+    let dry = dir.path().join("dry.csv");
+    let status = run_import(
+        &sb,
+        &edited,
+        &["--dry-run", "--results", dry.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(status, ExitStatus::RowsFailed);
+    assert_eq!(
+        not_skipped(&dir.path().join("dry.dry-run.csv")),
+        [
+            (
+                13,
+                RowStatus::Valid,
+                format!(
+                    "dry run: would clear description, ean, supplierProduct.itemCode, units.id of product {}",
+                    id(11)
+                )
+            ),
+            (15, RowStatus::Invalid, refused.clone()),
+        ]
+    );
+
+    let writes_before = writes(&sb);
+    let results = dir.path().join("r.xlsx");
+    let status = run_import(&sb, &edited, &["--results", results.to_str().unwrap()]).await;
+    assert_eq!(status, ExitStatus::RowsFailed, "the refused price");
+    assert_eq!(
+        writes(&sb) - writes_before,
+        1,
+        "one PATCH, for the cleared row"
+    );
+    let mut expected = before.clone();
+    let p = &mut expected[11];
+    p.description = None;
+    p.ean = None;
+    p.supplier_product.as_mut().unwrap().item_code = None;
+    p.units = None;
+    assert_eq!(
+        catalogue(&sb),
+        expected,
+        "exactly the emptied cells cleared"
+    );
+    assert_eq!(
+        not_skipped(&results),
+        [
+            (13, RowStatus::Updated, String::new()),
+            (15, RowStatus::Invalid, refused)
+        ]
+    );
+    // The refused cell is marked in the .xlsx results.
+    let notes = xlsx_part(&results, "xl/comments1.xml").unwrap();
+    assert!(notes.contains("a price is not cleared"), "{notes}");
+
+    // Once cleared, the same file sends nothing more.
+    let writes_before = writes(&sb);
+    run_import(&sb, &edited, &[]).await;
+    assert_eq!(writes(&sb), writes_before, "cleared once, not again");
+
+    // `--empty-cells keep` leaves a product's values as they are.
+    let now = dir.path().join("now.xlsx");
+    assert_eq!(run_export(&sb, &now, &[]).await, ExitStatus::Success);
+    let keep = dir.path().join("keep.xlsx");
+    edit(
+        &now,
+        &keep,
+        &[
+            (20, "description", Cell::Empty),
+            (13, "salesPrice", Cell::Empty),
+        ],
+    );
+    let keep_results = dir.path().join("keep.csv");
+    let flags = [
+        "--empty-cells",
+        "keep",
+        "--results",
+        keep_results.to_str().unwrap(),
+    ];
+    let status = run_import(&sb, &keep, &flags).await;
+    assert_eq!(status, ExitStatus::Success);
+    assert_eq!(
+        writes(&sb),
+        writes_before,
+        "nothing cleared, nothing refused"
+    );
+    assert_eq!(not_skipped(&keep_results), [], "every row skipped");
+    assert_eq!(catalogue(&sb), expected);
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_ignores_null_is_caught_in_the_results() {
+    let sb = seeded_with(Behaviour {
+        patch_nulls: PatchNulls::Ignore,
+        ..Behaviour::lenient()
+    })
+    .await;
+    let dir = tempdir();
+    let file = dir.path().join("all.csv");
+    assert_eq!(run_export(&sb, &file, &[]).await, ExitStatus::Success);
+    let before = catalogue(&sb);
+    let edited = dir.path().join("edited.xlsx");
+    edit(
+        &file,
+        &edited,
+        &[
+            (4, "description", Cell::Empty),
+            (4, "stock.location", Cell::Empty),
+        ],
+    );
+    let results = dir.path().join("r.csv");
+    let status = run_import(&sb, &edited, &["--results", results.to_str().unwrap()]).await;
+    assert_eq!(status, ExitStatus::Success);
+    // The server kept both: the results say so rather than claim a clear.
+    assert_eq!(catalogue(&sb)[4].description, before[4].description);
+    assert_eq!(
+        not_skipped(&results),
+        [(
+            6,
+            RowStatus::Updated,
+            "the server kept description, stock.location though the update sent them empty".into()
+        )]
+    );
     sb.shutdown().await;
 }
 

@@ -51,7 +51,7 @@ pub use self::plan::{
 };
 use super::validate::print_source;
 use super::{ExitStatus, NothingAttempted};
-use crate::cli::{ImportArgs, InputPlan};
+use crate::cli::{EmptyCellsMode, ImportArgs, InputPlan};
 use crate::client::connect::connect;
 use crate::client::http::HttpApi;
 use crate::client::pacing::Pacer;
@@ -60,6 +60,7 @@ use crate::feed::missing::{MissingOutcome, SharedApi, Survey};
 use crate::feed::observe::ObservedSink;
 use crate::feed::state::InputSeen;
 use crate::feed::JobState;
+use crate::pipeline::emptied::EmptyCells;
 use crate::pipeline::existing::ExistingMode;
 use crate::pipeline::journal::MaybeSent;
 use crate::pipeline::resume::{Fingerprint, ResumePoint};
@@ -438,6 +439,10 @@ fn pipeline_plan(
             },
             sheet: prepared.info.sheet.clone(),
             reference_columns: ReferenceColumns::of(&prepared.mapping),
+            empty_cells: match plan.empty_cells {
+                EmptyCellsMode::Clear => EmptyCells::of(&prepared.mapping),
+                EmptyCellsMode::Keep => EmptyCells::default(),
+            },
         },
         create_categories: plan.create_categories,
         concurrency: plan.pacing.concurrency.get(),
@@ -591,6 +596,10 @@ fn summary_settings(plan: &ImportPlan, base_url: &Url, info: &SourceInfo) -> Vec
         (
             "existing".into(),
             format!("{:?}", plan.existing).to_lowercase(),
+        ),
+        (
+            "empty cells".into(),
+            format!("{:?}", plan.empty_cells).to_lowercase(),
         ),
         ("create categories".into(), yes_no(plan.create_categories)),
         ("dry run".into(), yes_no(plan.dry_run)),

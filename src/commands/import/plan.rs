@@ -9,8 +9,8 @@ use std::time::Duration;
 use url::{Host, Url};
 
 use crate::cli::{
-    ApiOptions, ConfigError, ConfigFile, GuardOptions, ImportArgs, InputOptions, InputPlan,
-    OutputOptions, PacingOptions, ReadArgs,
+    ApiOptions, ConfigError, ConfigFile, EmptyCellsMode, GuardOptions, ImportArgs, InputOptions,
+    InputPlan, OutputOptions, PacingOptions, ReadArgs,
 };
 use crate::client::auth::{Credentials, CredentialsError};
 use crate::client::connect::{without_userinfo, Connection};
@@ -82,6 +82,8 @@ pub struct ImportPlan {
     pub pacing: Pacing,
     /// Existing-product mode.
     pub existing: ExistingMode,
+    /// What an empty cell does to an existing product.
+    pub empty_cells: EmptyCellsMode,
     /// Create missing categories.
     pub create_categories: bool,
     /// Continue an earlier run.
@@ -210,6 +212,7 @@ impl ImportPlan {
                 rows.concurrency,
             )?,
             existing: rows.existing.unwrap_or_default(),
+            empty_cells: rows.empty_cells.unwrap_or_default(),
             create_categories: rows.create_categories,
             resume: args.resume,
             dry_run: args.dry_run,
