@@ -114,6 +114,16 @@ impl ProductApi for FakeApi {
         })
     }
 
+    async fn get_product(&self, id: i64) -> Result<Option<Answer<Product>>, ApiError> {
+        self.call("GET", "products/{id}")?;
+        let all = self.products.lock().unwrap();
+        Ok(all.iter().find(|p| p.id == id).cloned().map(|p| Answer {
+            value: p,
+            status: 200,
+            trace_id: None,
+        }))
+    }
+
     async fn update_product(&self, id: i64, _: &ProductPatch) -> Result<Answer<Product>, ApiError> {
         self.call("PATCH", "products")?;
         let all = self.products.lock().unwrap();

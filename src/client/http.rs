@@ -363,6 +363,15 @@ impl ProductApi for HttpApi {
             .0)
     }
 
+    async fn get_product(&self, id: i64) -> Result<Option<Answer<Product>>, ApiError> {
+        let url = self.url(&format!("products/{id}"), &[]);
+        match self.json(Method::GET, url, None).await {
+            Ok((answer, _)) => Ok(Some(answer)),
+            Err(e) if e.http_status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn update_product(
         &self,
         id: i64,

@@ -297,6 +297,12 @@ pub trait ProductApi: Send + Sync + 'static {
         &self,
         product: &NewProduct,
     ) -> impl Future<Output = Result<Answer<Product>, ApiError>> + Send;
+    /// `GET /products/{id}`: `None` when there is no such product (404).
+    /// Unlike a search, it finds a product as soon as it exists.
+    fn get_product(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<Option<Answer<Product>>, ApiError>> + Send;
     /// `PATCH /products/{id}` with only the fields to set or clear.
     fn update_product(
         &self,

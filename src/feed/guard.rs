@@ -120,7 +120,13 @@ impl Census {
 /// Where the number column is among the cells a row keeps (the cells of
 /// the results file), if the file has one.
 pub fn number_cell(mapping: &ColumnMapping) -> Option<usize> {
-    mapping.column(Field::Number).map(|col| {
+    kept_cell(mapping, Field::Number)
+}
+
+/// Where the column of `field` is among the cells a row keeps, if the file
+/// has one.
+pub fn kept_cell(mapping: &ColumnMapping, field: Field) -> Option<usize> {
+    mapping.column(field).map(|col| {
         mapping.roles[..col]
             .iter()
             .filter(|r| **r != ColumnRole::ResultsColumn)

@@ -294,6 +294,12 @@ impl<A: ProductApi> ProductApi for SharedApi<A> {
     ) -> Result<crate::client::Answer<Product>, ApiError> {
         self.0.create_product(product).await
     }
+    async fn get_product(
+        &self,
+        id: i64,
+    ) -> Result<Option<crate::client::Answer<Product>>, ApiError> {
+        self.0.get_product(id).await
+    }
     async fn update_product(
         &self,
         id: i64,

@@ -7,52 +7,74 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 
+use super::guard::kept_cell;
 use crate::log::{self, Level};
+use crate::mapping::{ColumnMapping, Field};
+use crate::pipeline::known::KnownProduct;
 use crate::results::{OutputError, RecordSink, RowRecord, RowStatus};
 
-/// Products created during a run: id and number.
-pub type CreatedList = Arc<Mutex<Vec<(i64, Option<String>)>>>;
+/// Products created during a run: id, number and EAN.
+pub type CreatedList = Arc<Mutex<Vec<KnownProduct>>>;
+
+/// Where a record's cells hold the product's keys.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyCells {
+    number: Option<usize>,
+    ean: Option<usize>,
+}
+
+impl KeyCells {
+    /// The number and EAN columns of `mapping` among the cells a row keeps.
+    pub fn of(mapping: &ColumnMapping) -> KeyCells {
+        KeyCells {
+            number: kept_cell(mapping, Field::Number),
+            ean: kept_cell(mapping, Field::Ean),
+        }
+    }
+}
 
 /// A [`RecordSink`] in front of another.
 pub struct ObservedSink {
     inner: Box<dyn RecordSink>,
     created: CreatedList,
-    number_cell: Option<usize>,
+    keys: KeyCells,
 }
 
 impl ObservedSink {
-    /// Watches the records going to `inner`; `number_cell` is where a
-    /// record's cells hold the product number.
-    pub fn new(
-        inner: Box<dyn RecordSink>,
-        number_cell: Option<usize>,
-    ) -> (ObservedSink, CreatedList) {
+    /// Watches the records going to `inner`; `keys` says where a record's
+    /// cells hold the product's number and EAN.
+    pub fn new(inner: Box<dyn RecordSink>, keys: KeyCells) -> (ObservedSink, CreatedList) {
         let created = CreatedList::default();
         (
             ObservedSink {
                 inner,
                 created: created.clone(),
-                number_cell,
+                keys,
             },
             created,
         )
     }
 
     /// Notes a record (also one kept from an earlier run).
-    pub fn note(created: &CreatedList, number_cell: Option<usize>, record: &RowRecord) {
+    pub fn note(created: &CreatedList, keys: KeyCells, record: &RowRecord) {
         if let (RowStatus::Created, Some(id)) = (record.status, record.id) {
-            let number = number_cell
-                .and_then(|i| record.cells.get(i))
-                .map(|c| c.trim().to_string())
-                .filter(|c| !c.is_empty());
-            created.lock().expect("created list").push((id, number));
+            let cell = |i: Option<usize>| {
+                i.and_then(|i| record.cells.get(i))
+                    .map(|c| c.trim().to_string())
+                    .filter(|c| !c.is_empty())
+            };
+            created.lock().expect("created list").push(KnownProduct {
+                id,
+                number: cell(keys.number),
+                ean: cell(keys.ean),
+            });
         }
     }
 }
 
 impl RecordSink for ObservedSink {
     fn write(&mut self, record: &RowRecord) -> Result<(), OutputError> {
-        Self::note(&self.created, self.number_cell, record);
+        Self::note(&self.created, self.keys, record);
         if matches!(record.status, RowStatus::Failed | RowStatus::Invalid) && log::is_json() {
             log::event(
                 if record.status == RowStatus::Failed {

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::download::{with_suffix, Validators};
+use crate::pipeline::known::{KnownProduct, KnownProducts};
 use crate::pipeline::resume::Fingerprint;
 
 /// The state file of a results file: its path plus `.state.json`.
@@ -67,6 +68,8 @@ impl InputSeen {
 pub struct ManagedProduct {
     /// Its number, when it has one.
     pub number: Option<String>,
+    /// Its EAN, when it has one (absent from state files of older versions).
+    pub ean: Option<String>,
     /// Set when this job deactivated it as missing from the feed.
     pub deactivated: bool,
 }
@@ -99,12 +102,24 @@ impl JobState {
     }
 
     /// Notes a product this job created.
-    pub fn created(&mut self, id: i64, number: Option<String>) {
-        let entry = self.products.entry(id).or_default();
-        if number.is_some() {
-            entry.number = number;
+    pub fn created(&mut self, product: &KnownProduct) {
+        let entry = self.products.entry(product.id).or_default();
+        if product.number.is_some() {
+            entry.number.clone_from(&product.number);
+        }
+        if product.ean.is_some() {
+            entry.ean.clone_from(&product.ean);
         }
         entry.deactivated = false;
+    }
+
+    /// The products this job created, by key, for the lookups of a run.
+    pub fn known(&self) -> KnownProducts {
+        KnownProducts::new(self.products.iter().map(|(&id, p)| KnownProduct {
+            id,
+            number: p.number.clone(),
+            ean: p.ean.clone(),
+        }))
     }
 }
 
@@ -119,10 +134,17 @@ mod tests {
         assert!(path.ends_with("r.csv.state.json"));
         assert_eq!(JobState::load(&path).unwrap(), JobState::default());
         let mut s = JobState::default();
-        s.created(7, Some("A-1".into()));
+        let made = |number: Option<&str>, ean: Option<&str>| KnownProduct {
+            id: 7,
+            number: number.map(Into::into),
+            ean: ean.map(Into::into),
+        };
+        s.created(&made(Some("A-1"), None));
         s.products.get_mut(&7).unwrap().deactivated = true;
-        s.created(7, None);
+        s.created(&made(None, Some("4006381333931")));
         assert_eq!(s.products[&7].number.as_deref(), Some("A-1"));
+        assert_eq!(s.products[&7].ean.as_deref(), Some("4006381333931"));
+        assert_eq!(s.known().len(), 2, "by number and by EAN");
         assert!(!s.products[&7].deactivated);
         s.last_success = Some(InputSeen {
             source: "https://x.test/f.csv".into(),
@@ -136,6 +158,9 @@ mod tests {
         let seen = back.last_success.unwrap();
         assert!(seen.validators_for("https://x.test/f.csv").is_some());
         assert!(seen.validators_for("https://x.test/g.csv").is_none());
+        // A state file of an older version, without EANs, still reads.
+        std::fs::write(&path, r#"{"products": {"3": {"number": "B"}}}"#).unwrap();
+        assert_eq!(JobState::load(&path).unwrap().products[&3].ean, None);
         std::fs::write(&path, "{").unwrap();
         assert!(JobState::load(&path).is_err());
     }

@@ -18,6 +18,7 @@
 pub mod emptied;
 pub mod existing;
 pub mod journal;
+pub mod known;
 pub mod recorder;
 pub mod references;
 pub mod resume;
@@ -25,6 +26,8 @@ pub mod retry;
 pub mod row;
 pub mod settle;
 pub mod summary;
+
+use known::KnownProducts;
 
 use std::collections::HashSet;
 use std::io;
@@ -60,6 +63,9 @@ pub struct PipelinePlan {
     pub grace: Duration,
     /// The sending journal's path (none: no journal, e.g. a dry run).
     pub journal: Option<PathBuf>,
+    /// The products this job created in earlier runs, asked for by id when
+    /// a lookup does not find a row's key (see [`known`]).
+    pub known: KnownProducts,
 }
 
 /// The rows to import.
@@ -265,6 +271,7 @@ fn context<A: ProductApi>(
         api,
         settings: plan.row.clone(),
         references: References::new(plan.create_categories, plan.row.dry_run),
+        known: plan.known.clone(),
         ledger: Ledger::new(index.as_ref()),
         index,
         ean_catalogue: Default::default(),

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use super::emptied::{still_held, EmptyCells, RefusedPrice};
 use super::existing::{find_existing, patch_for, EanCatalogue, ExistingIndex, ExistingMode};
 use super::journal::Journal;
+use super::known::KnownProducts;
 use super::references::{RefKind, References, Resolution};
 use super::resume::UNCONFIRMED_NO_KEY;
 use super::retry::{retry_idempotent, Attempts, RetryPolicy, SettlePolicy};
@@ -99,6 +100,8 @@ pub struct Context<A> {
     pub index: Option<ExistingIndex>,
     /// Without a prefetch: the catalogue's EANs, read once for all EAN-only rows.
     pub ean_catalogue: EanCatalogue,
+    /// The products this job created in earlier runs.
+    pub known: KnownProducts,
     /// The sending journal (none in a dry run).
     pub journal: Option<Journal>,
     /// Request counters.
@@ -505,24 +508,26 @@ impl Outcome {
 }
 
 /// The oldest product with this key: from the prefetched index, else from the
-/// server (every match found raises the high-water mark).
+/// server; when neither has one, a product this job made in an earlier run
+/// that a search does not show yet. Every match found on the server raises
+/// the high-water mark.
 async fn existing_product<A: ProductApi>(
     ctx: &Context<A>,
     key: &ProductKey,
     name: Option<&str>,
 ) -> Result<Option<Found>, ApiError> {
-    if let Some(index) = &ctx.index {
-        return Ok(index.get(key).cloned().map(|p| (p, 200, None)));
-    }
-    let found = find_existing(
-        &ctx.api,
-        &ctx.settings.retry,
-        &ctx.counters,
-        key,
-        name,
-        &ctx.ean_catalogue,
-    )
-    .await?;
+    let (policy, counters) = (&ctx.settings.retry, &ctx.counters);
+    let found = match &ctx.index {
+        Some(index) => match index.get(key) {
+            Some(p) => return Ok(Some((p.clone(), 200, None))),
+            None => None,
+        },
+        None => find_existing(&ctx.api, policy, counters, key, name, &ctx.ean_catalogue).await?,
+    };
+    let found = match found {
+        Some(found) => Some(found),
+        None => ctx.known.find(&ctx.api, policy, counters, key).await?,
+    };
     if let Some((p, _, _)) = &found {
         ctx.ledger.saw(p.id);
     }

@@ -145,6 +145,10 @@ impl ProductApi for Arc<Mock> {
             None => Ok(ok(self.insert(product), 201)),
         }
     }
+    async fn get_product(&self, id: i64) -> Result<Option<Answer<Product>>, ApiError> {
+        let all = self.products.lock().unwrap();
+        Ok(all.iter().find(|p| p.id == id).cloned().map(|p| ok(p, 200)))
+    }
     async fn update_product(
         &self,
         id: i64,
@@ -292,6 +296,7 @@ fn plan(existing: ExistingMode) -> PipelinePlan {
         concurrency: 4,
         grace: Duration::from_secs(5),
         journal: None,
+        known: Default::default(),
     }
 }
 

@@ -188,6 +188,82 @@ async fn ean_only_rows_are_found_again_though_the_ean_filter_is_ignored() {
     sb.shutdown().await;
 }
 
+/// A search lag longer than the test: a new product never shows in a
+/// search during it, though `GET /products/{id}` finds it at once.
+const SEARCH_LAG_OUTLASTING_THE_TEST: Duration = Duration::from_secs(600);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_within_the_search_lag_finds_what_the_job_made() {
+    // Empty (the catalogue is prefetched) and large (rows are looked up one
+    // by one): either way the searches cannot see the first run's products.
+    for seeded in [0, 3000] {
+        let sb = sandbox::start(SandboxConfig {
+            behaviour: Behaviour {
+                search_lag: SEARCH_LAG_OUTLASTING_THE_TEST,
+                ..Behaviour::strict()
+            },
+            ..strict_with_catalogue(seeded)
+        })
+        .await
+        .unwrap();
+        let dir = tempdir();
+        let file = dir.path().join("lag.csv");
+        let results = dir.path().join("results.csv");
+        let write = |price_of_first: u32| {
+            let mut csv = String::from("name,number,ean,category.id,salesPrice\n");
+            for i in 0..20u64 {
+                let price = if i == 0 { price_of_first } else { 10 };
+                writeln!(csv, "Lag {i},LAG-{i},,1,{price}").unwrap();
+            }
+            for i in 0..5u64 {
+                let ean = ean13(704_000_000_000 + i);
+                writeln!(csv, "Lag ean {i},,{ean},1,10").unwrap();
+            }
+            std::fs::write(&file, csv).unwrap();
+        };
+        write(10);
+        let results = results.to_str().unwrap();
+        let flags =
+            |existing: &'static str| ["--rate=500", "--existing", existing, "--results", results];
+        let out = run(&sb, &file, &flags("skip")).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let first: Vec<Option<i64>> = read_results(Path::new(results))
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(sb.product_count(), seeded + 25);
+
+        // At once, with the same results file (so the job's state).
+        let out = run(&sb, &file, &flags("skip")).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let records = read_results(Path::new(results)).unwrap();
+        assert_eq!(
+            statuses(&records).get(&RowStatus::Skipped),
+            Some(&25),
+            "{seeded}: {records:?}"
+        );
+        assert_eq!(sb.product_count(), seeded + 25, "{seeded}: nothing created");
+        let ids: Vec<Option<i64>> = records.iter().map(|r| r.id).collect();
+        assert_eq!(ids, first, "{seeded}: each row names the product it made");
+
+        // An update finds them too: one PATCH, no POST.
+        write(12);
+        let posts = sb.stats().answered("POST /v1/products");
+        let out = run(&sb, &file, &flags("update")).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(sb.stats().answered("POST /v1/products"), posts);
+        assert_eq!(sb.stats().answered("PATCH /v1/products/{id}"), 1);
+        assert_eq!(sb.product_count(), seeded + 25);
+        let p = sb
+            .products()
+            .into_iter()
+            .find(|p| p.id == first[0].unwrap());
+        assert_eq!(p.and_then(|p| p.sales_price), Some(12.0));
+        sb.shutdown().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn short_lived_tokens_and_a_pacer_backlog_fail_no_row() {
     // Tokens live 5 s; the importer asks for twice the server's limit, so

@@ -57,12 +57,13 @@ use crate::client::http::HttpApi;
 use crate::client::pacing::Pacer;
 use crate::client::RequestCounters;
 use crate::feed::missing::{MissingOutcome, SharedApi, Survey};
-use crate::feed::observe::ObservedSink;
+use crate::feed::observe::{KeyCells, ObservedSink};
 use crate::feed::state::InputSeen;
 use crate::feed::JobState;
 use crate::pipeline::emptied::EmptyCells;
 use crate::pipeline::existing::ExistingMode;
 use crate::pipeline::journal::MaybeSent;
+use crate::pipeline::known::{KnownProduct, KnownProducts};
 use crate::pipeline::resume::{Fingerprint, ResumePoint};
 use crate::pipeline::retry::{RetryPolicy, SettlePolicy};
 use crate::pipeline::row::{ReferenceColumns, RowSettings};
@@ -137,6 +138,7 @@ pub async fn run_with_env(
         &fingerprint,
         started,
         survey.as_ref(),
+        state.known(),
     )
     .await;
     let mut pass = session.or_close(pass).await?;
@@ -264,8 +266,8 @@ impl Session {
 struct Pass {
     report: Report,
     read_error: Option<ReadError>,
-    /// Products this run created: id and number, for the job state.
-    created: Vec<(i64, Option<String>)>,
+    /// Products this run created, for the job state.
+    created: Vec<KnownProduct>,
     /// Products reactivated before the pass (and later deactivated).
     retired: Vec<MissingOutcome>,
 }
@@ -279,6 +281,7 @@ async fn import_pass(
     fingerprint: &Fingerprint,
     started: SystemTime,
     survey: Option<&Survey>,
+    known: KnownProducts,
 ) -> anyhow::Result<Pass> {
     let layout = ResultsLayout {
         headers: prepared.output_headers.clone(),
@@ -300,13 +303,18 @@ async fn import_pass(
         &start.kept,
         &session.counters,
     )?;
-    let number_cell = crate::feed::guard::number_cell(&prepared.mapping);
-    let (outputs, created) = ObservedSink::new(Box::new(outputs), number_cell);
+    let keys = KeyCells::of(&prepared.mapping);
+    let (outputs, created) = ObservedSink::new(Box::new(outputs), keys);
     for record in &start.kept {
-        ObservedSink::note(&created, number_cell, record);
+        ObservedSink::note(&created, keys, record);
     }
     let retired = reactivate_returned(plan, session, survey).await;
-    let pipeline_plan = pipeline_plan(plan, &session.retry, &prepared, start.journal);
+    let known = if plan.existing == ExistingMode::Create {
+        KnownProducts::default()
+    } else {
+        known
+    };
+    let pipeline_plan = pipeline_plan(plan, &session.retry, &prepared, start.journal, known);
     let (input, read_error) = pipeline_input(plan, prepared.rows, start.kept, start.maybe_sent);
     let (stop_tx, stop) = watch::channel(false);
     let signals = tokio::spawn(watch_signals(stop_tx, plan.quiet));
@@ -427,6 +435,7 @@ fn pipeline_plan(
     retry: &RetryPolicy,
     prepared: &Prepared,
     journal: std::path::PathBuf,
+    known: KnownProducts,
 ) -> PipelinePlan {
     PipelinePlan {
         row: RowSettings {
@@ -448,6 +457,7 @@ fn pipeline_plan(
         concurrency: plan.pacing.concurrency.get(),
         grace: STOP_GRACE,
         journal: (!plan.dry_run).then_some(journal),
+        known,
     }
 }
 
@@ -464,8 +474,8 @@ fn save_state(
         return;
     }
     crate::feed::missing::note_in_state(state, &pass.retired);
-    for (id, number) in &pass.created {
-        state.created(*id, number.clone());
+    for product in &pass.created {
+        state.created(product);
     }
     let completed = matches!(pass.report.end, pipeline::RunEnd::Completed);
     if status == ExitStatus::Success
