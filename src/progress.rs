@@ -3,7 +3,12 @@
 //! counts, current pace, a bar), fitted to the terminal's width: on a narrow
 //! one the less important parts are left out, so the line never wraps.
 //! Colours unless `NO_COLOR` is set. Without a terminal, for cron and logs,
-//! one full line every few seconds; nothing with `--quiet`.
+//! one full line every few seconds; with `--log-format json`, a `progress`
+//! event every few seconds and a last one (`"final": true`) when the rows
+//! are done; nothing with `--quiet`.
+//!
+//! Rates and ETAs count only the rows done by this run, not those a
+//! resumed run kept from an earlier one.
 
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -21,6 +26,11 @@ pub struct Progress {
     display: Display,
     total: Option<u64>,
     started: Instant,
+    /// Rows already done when the run began (kept by `--resume`); known
+    /// from the first tally seen.
+    done_before: Option<u64>,
+    /// The pace at the last tick, for the last event.
+    last_pace: Option<f64>,
     last_line: Instant,
     color: bool,
     spinner: usize,
@@ -30,7 +40,8 @@ pub struct Progress {
 enum Display {
     Bar(ProgressBar),
     Lines,
-    /// `progress` events of the JSON log, as often as the lines.
+    /// `progress` events of the JSON log, as often as the lines, and a
+    /// last one at the end.
     Json,
     Quiet,
 }
@@ -67,14 +78,17 @@ impl Progress {
             display,
             total,
             started: now,
+            done_before: None,
+            last_pace: None,
             last_line: now,
             color: false,
             spinner: 0,
         }
     }
 
-    /// A row finished.
+    /// A row finished (`tally` counts it).
     pub fn row_done(&mut self, tally: &Tally) {
+        self.done_before.get_or_insert(tally.done.saturating_sub(1));
         if let Display::Bar(bar) = &self.display {
             bar.set_position(tally.done);
         }
@@ -82,6 +96,8 @@ impl Progress {
 
     /// Called regularly: redraws the terminal line, prints a log line when due.
     pub fn tick(&mut self, tally: &Tally, pace: Option<f64>) {
+        self.done_before.get_or_insert(tally.done);
+        self.last_pace = pace.or(self.last_pace);
         match &self.display {
             Display::Bar(bar) => {
                 self.spinner = self.spinner.wrapping_add(1);
@@ -98,19 +114,42 @@ impl Progress {
             }
             Display::Json if self.last_line.elapsed() >= LINE_EVERY => {
                 self.last_line = Instant::now();
-                let mut fields = serde_json::to_value(tally).unwrap_or_default();
-                if let serde_json::Value::Object(map) = &mut fields {
-                    map.insert("rows_total".into(), self.total.into());
-                    map.insert(
-                        "rows_per_second".into(),
-                        ((self.rows_per_second(tally) * 10.0).round() / 10.0).into(),
-                    );
-                    map.insert("pace".into(), pace.into());
-                }
+                let fields = self.event_fields(tally, pace, false);
                 crate::log::event(crate::log::Level::Info, "progress", fields);
             }
             _ => {}
         }
+    }
+
+    /// The fields of a `progress` event: the counts (`rows_done`,
+    /// `created`, …), `rows_total` and `percent` (null when the total is
+    /// unknown), `rows_per_second`, `eta_seconds` (null when it cannot be
+    /// told), `elapsed_seconds`, `pace` (the pacer's current rate) and
+    /// `final` (the last event of the run).
+    fn event_fields(&self, tally: &Tally, pace: Option<f64>, last: bool) -> serde_json::Value {
+        let facts = self.facts(tally, pace);
+        let tenths = |x: f64| (x * 10.0).round() / 10.0;
+        let mut fields = serde_json::to_value(tally).unwrap_or_default();
+        if let serde_json::Value::Object(map) = &mut fields {
+            let percent = self
+                .total
+                .filter(|t| *t > 0)
+                .map(|t| tenths(tally.done.min(t) as f64 * 100.0 / t as f64));
+            map.insert("rows_total".into(), self.total.into());
+            map.insert("percent".into(), percent.into());
+            map.insert("rows_per_second".into(), tenths(facts.per_sec).into());
+            map.insert(
+                "eta_seconds".into(),
+                facts.eta.map(|d| tenths(d.as_secs_f64())).into(),
+            );
+            map.insert(
+                "elapsed_seconds".into(),
+                tenths(facts.elapsed.as_secs_f64()).into(),
+            );
+            map.insert("pace".into(), pace.map(tenths).into());
+            map.insert("final".into(), last.into());
+        }
+        fields
     }
 
     /// What the terminal line is made of, now.
@@ -133,16 +172,26 @@ impl Progress {
         }
     }
 
-    /// The run is over: remove the bar.
+    /// The run is over: remove the bar, or log the last `progress` event.
     pub fn finish(&mut self, tally: &Tally) {
-        if let Display::Bar(bar) = &self.display {
-            bar.set_position(tally.done);
-            bar.finish_and_clear();
+        match &self.display {
+            Display::Bar(bar) => {
+                bar.set_position(tally.done);
+                bar.finish_and_clear();
+            }
+            Display::Json => {
+                let fields = self.event_fields(tally, self.last_pace, true);
+                crate::log::event(crate::log::Level::Info, "progress", fields);
+            }
+            _ => {}
         }
     }
 
+    /// Rows per second done by this run (not counting those kept from an
+    /// earlier one).
     fn rows_per_second(&self, tally: &Tally) -> f64 {
-        tally.done as f64 / self.started.elapsed().as_secs_f64().max(0.001)
+        let done = tally.done.saturating_sub(self.done_before.unwrap_or(0));
+        done as f64 / self.started.elapsed().as_secs_f64().max(0.001)
     }
 
     /// The line printed without a terminal.
@@ -440,6 +489,66 @@ mod tests {
         // An empty NO_COLOR does not count (no-color.org).
         assert!(colors_wanted_by(Some(OsStr::new("")), None));
         assert!(!colors_wanted_by(None, Some(OsStr::new("dumb"))));
+    }
+
+    /// A JSON display started `secs` ago, after `kept` rows of an earlier run.
+    fn json_progress(total: Option<u64>, secs: u64, kept: u64) -> Progress {
+        let mut p = Progress::with_display(Display::Json, total);
+        p.started = Instant::now()
+            .checked_sub(Duration::from_secs(secs))
+            .expect("the clock is past boot");
+        p.done_before = Some(kept);
+        p
+    }
+
+    #[test]
+    fn progress_events_carry_total_percent_rate_and_eta() {
+        // 100 rows in 10 s after 50 kept by --resume: 10 rows/s, 50 left.
+        let p = json_progress(Some(200), 10, 50);
+        let t = Tally {
+            done: 150,
+            created: 140,
+            failed: 10,
+            ..Tally::default()
+        };
+        let v = p.event_fields(&t, Some(9.96), false);
+        assert_eq!(v["rows_done"], 150);
+        assert_eq!(v["created"], 140);
+        assert_eq!(v["failed"], 10);
+        assert_eq!(v["rows_total"], 200);
+        assert_eq!(v["percent"], 75.0);
+        let rate = v["rows_per_second"].as_f64().unwrap();
+        assert!((9.5..=10.0).contains(&rate), "{v}");
+        let eta = v["eta_seconds"].as_f64().unwrap();
+        assert!((5.0..=5.3).contains(&eta), "{v}");
+        assert!(v["elapsed_seconds"].as_f64().unwrap() >= 10.0, "{v}");
+        assert_eq!(v["pace"], 10.0);
+        assert_eq!(v["final"], false);
+
+        // Unknown total: no percent, no ETA, but still a rate.
+        let v = json_progress(None, 10, 0).event_fields(&t, None, true);
+        assert!(v["rows_total"].is_null() && v["percent"].is_null(), "{v}");
+        assert!(v["eta_seconds"].is_null() && v["pace"].is_null(), "{v}");
+        assert!(v["rows_per_second"].as_f64().unwrap() > 14.0, "{v}");
+        assert_eq!(v["final"], true);
+    }
+
+    #[test]
+    fn rows_kept_by_resume_do_not_count_towards_the_rate() {
+        let mut p = Progress::with_display(Display::Quiet, Some(1_000));
+        let mut t = Tally {
+            done: 900,
+            created: 900,
+            ..Tally::default()
+        };
+        p.tick(&t, None);
+        t.add(crate::results::RowStatus::Created);
+        p.row_done(&t);
+        assert_eq!(p.done_before, Some(900));
+        // Seen first after a row: the row before it was the first done here.
+        let mut q = Progress::with_display(Display::Quiet, Some(1_000));
+        q.row_done(&t);
+        assert_eq!(q.done_before, Some(900));
     }
 
     #[test]

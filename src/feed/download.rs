@@ -2,7 +2,8 @@
 //! feed's `ETag` or `Last-Modified`), streamed to a file beside the results
 //! while its SHA-256 is computed, capped in size, checked against its
 //! `Content-Length`, and retried with backoff when the server or the network
-//! fails. The file keeps the extension of the format it holds (from the
+//! fails (waiting out a `Retry-After` on 429 and 503, up to
+//! [`MAX_RETRY_AFTER`]). The file keeps the extension of the format it holds (from the
 //! URL's path, else the `Content-Type`), so it is then read as a local file
 //! would be.
 
@@ -21,11 +22,16 @@ use url::Url;
 
 use crate::client::auth::Secret;
 use crate::client::connect::without_userinfo;
-use crate::client::http::chain;
+use crate::client::http::{chain, retry_after};
 use crate::pipeline::retry::RetryPolicy;
 
 /// Default `--max-download-mb`.
 pub const DEFAULT_MAX_DOWNLOAD_MB: u64 = 512;
+
+/// The longest `Retry-After` the download waits out (the API client's pacer
+/// caps its pauses at the same 60 s); a server asking for more fails the
+/// download at once instead of holding the nightly job for hours.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// Where a feed is and how to authenticate to it. Its `Debug` shows the
 /// URL without user info.
@@ -163,10 +169,12 @@ pub enum DownloadError {
     },
 }
 
-/// One attempt's failure, and whether another attempt may help.
+/// One attempt's failure, whether another attempt may help, and how long
+/// the server asked to wait before it (`Retry-After`).
 struct Attempt {
     message: String,
     retry: bool,
+    retry_after: Option<Duration>,
 }
 
 impl Attempt {
@@ -174,12 +182,14 @@ impl Attempt {
         Attempt {
             message: message.into(),
             retry: true,
+            retry_after: None,
         }
     }
     fn stop(message: impl Into<String>) -> Attempt {
         Attempt {
             message: message.into(),
             retry: false,
+            retry_after: None,
         }
     }
 }
@@ -226,15 +236,45 @@ pub async fn download(
                         attempts,
                     });
                 }
-                let wait = settings.retry.backoff(attempts).max(settings.retry.base);
+                let wait = retry_wait(&e, attempts, &settings.retry).map_err(|message| {
+                    DownloadError::Failed {
+                        url: source.shown(),
+                        message,
+                        attempts,
+                    }
+                })?;
                 crate::log::warn(&format!(
-                    "downloading the feed failed ({}); trying again in {:.1} s",
+                    "downloading the feed failed ({}); trying again in {:.1} s{}",
                     e.message,
-                    wait.as_secs_f64()
+                    wait.as_secs_f64(),
+                    if e.retry_after.is_some() {
+                        ", as the server asked (Retry-After)"
+                    } else {
+                        ""
+                    }
                 ));
                 tokio::time::sleep(wait).await;
             }
         }
+    }
+}
+
+/// The wait before another attempt after the `attempts`-th failed with `e`:
+/// the server's `Retry-After` when it gave one (at least the policy's base,
+/// so that `0` or a date gone by is no busy loop), else backoff. A
+/// `Retry-After` over [`MAX_RETRY_AFTER`] is an error: its message says
+/// how long the server asked to wait.
+fn retry_wait(e: &Attempt, attempts: u32, policy: &RetryPolicy) -> Result<Duration, String> {
+    match e.retry_after {
+        Some(asked) if asked > MAX_RETRY_AFTER => Err(format!(
+            "{} and asked to wait {} s before trying again (Retry-After), \
+             longer than the {} s a download waits at most",
+            e.message,
+            asked.as_secs(),
+            MAX_RETRY_AFTER.as_secs()
+        )),
+        Some(asked) => Ok(asked.max(policy.base)),
+        None => Ok(policy.backoff(attempts).max(policy.base)),
     }
 }
 
@@ -259,8 +299,8 @@ async fn attempt(
     if status == StatusCode::NOT_MODIFIED && known.is_some() {
         return Ok(Fetched::NotModified);
     }
-    accepted(status)?;
     let headers = response.headers().clone();
+    accepted(status, &headers)?;
     let declared = declared_size(&headers, settings.max_bytes)?;
     let ext = feed_format(&source.url, &headers)?;
     let (size, sha256) = save_body(response, part, settings, declared).await?;
@@ -313,8 +353,9 @@ fn request(
 }
 
 /// Refuses an answer that is not a success; another attempt may help after
-/// a server error, 429 or 408.
-fn accepted(status: StatusCode) -> Result<(), Attempt> {
+/// a server error, 429 or 408, and after a 429 or 503 no sooner than its
+/// `Retry-After` (seconds or an HTTP date).
+fn accepted(status: StatusCode, headers: &HeaderMap) -> Result<(), Attempt> {
     if status.is_success() {
         return Ok(());
     }
@@ -325,9 +366,12 @@ fn accepted(status: StatusCode) -> Result<(), Attempt> {
         401 | 403 => " (check FEED_AUTHORIZATION, FEED_USER/FEED_PASSWORD or feed_auth_env)",
         _ => "",
     };
+    let asks_to_wait =
+        status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE;
     Err(Attempt {
         message: format!("the server answered HTTP {}{hint}", status.as_u16()),
         retry,
+        retry_after: asks_to_wait.then(|| retry_after(headers)).flatten(),
     })
 }
 
@@ -533,6 +577,41 @@ mod tests {
             None
         );
         assert_eq!(format_of(&u("https://x.test/export"), None), None);
+    }
+
+    #[test]
+    fn retry_after_on_429_and_503_sets_the_wait_within_the_cap() {
+        use reqwest::header::{HeaderValue, RETRY_AFTER};
+        let policy = RetryPolicy::new(3);
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        let refused = |code: u16, headers: &HeaderMap| {
+            accepted(StatusCode::from_u16(code).unwrap(), headers).unwrap_err()
+        };
+        for code in [429, 503] {
+            let e = refused(code, &headers);
+            assert!(e.retry);
+            assert_eq!(retry_wait(&e, 1, &policy), Ok(Duration::from_secs(7)));
+        }
+        // Other answers back off as before, whatever they carry.
+        let e = refused(500, &headers);
+        assert_eq!(e.retry_after, None);
+        assert!(retry_wait(&e, 1, &policy).unwrap() <= policy.base);
+        // Zero is no busy loop.
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("0"));
+        let e = refused(503, &headers);
+        assert_eq!(retry_wait(&e, 1, &policy), Ok(policy.base));
+        // Over the cap: an error naming the wait asked.
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("7200"));
+        let message = retry_wait(&refused(429, &headers), 1, &policy).unwrap_err();
+        assert!(
+            message.contains("HTTP 429") && message.contains("7200 s"),
+            "{message}"
+        );
+        let at_cap = MAX_RETRY_AFTER.as_secs().to_string();
+        headers.insert(RETRY_AFTER, HeaderValue::from_str(&at_cap).unwrap());
+        let e = refused(503, &headers);
+        assert_eq!(retry_wait(&e, 1, &policy), Ok(MAX_RETRY_AFTER));
     }
 
     #[test]

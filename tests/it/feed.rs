@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use product_import::api::types::ProductStatus;
 use product_import::sandbox::{self, SandboxConfig, SandboxHandle};
@@ -27,6 +28,17 @@ enum Reply {
     BreakOff,
     /// A `Content-Length` larger than the body sent, then the connection closed.
     WrongLength,
+    /// An error status (429, 503) with a `Retry-After`.
+    Refuse(u16, RetryAfter),
+}
+
+/// The `Retry-After` of a [`Reply::Refuse`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum RetryAfter {
+    /// In seconds.
+    Secs(u64),
+    /// As an HTTP date this many seconds after the answer.
+    DateIn(u64),
 }
 
 #[derive(Default)]
@@ -36,6 +48,8 @@ struct FeedState {
     /// Once the script is used up: `Full`, unless set.
     then: Option<Reply>,
     requests: usize,
+    /// When each request arrived.
+    arrivals: Vec<Instant>,
     not_modified: usize,
     authorization: Vec<Option<String>>,
 }
@@ -82,6 +96,12 @@ impl FeedServer {
         self.state.lock().unwrap().requests
     }
 
+    /// The time between each request and the one before it.
+    fn gaps(&self) -> Vec<Duration> {
+        let arrivals = self.state.lock().unwrap().arrivals.clone();
+        arrivals.windows(2).map(|w| w[1] - w[0]).collect()
+    }
+
     fn not_modified(&self) -> usize {
         self.state.lock().unwrap().not_modified
     }
@@ -113,6 +133,7 @@ async fn serve(mut socket: tokio::net::TcpStream, state: Arc<Mutex<FeedState>>) 
     let (reply, body) = {
         let mut s = state.lock().unwrap();
         s.requests += 1;
+        s.arrivals.push(Instant::now());
         s.authorization.push(header("authorization"));
         let reply = s.script.pop_front().or(s.then).unwrap_or(Reply::Full);
         (reply, s.body.clone())
@@ -149,6 +170,18 @@ async fn serve(mut socket: tokio::net::TcpStream, state: Arc<Mutex<FeedState>>) 
             .into_bytes();
             r.extend_from_slice(&body);
             r
+        }
+        Reply::Refuse(status, after) => {
+            let value = match after {
+                RetryAfter::Secs(n) => n.to_string(),
+                RetryAfter::DateIn(n) => {
+                    httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(n))
+                }
+            };
+            format!(
+                "HTTP/1.1 {status} Refused\r\nRetry-After: {value}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+            .into_bytes()
         }
     };
     let _ = socket.write_all(&response).await;
@@ -668,5 +701,67 @@ async fn if_changed_works_for_a_local_file_and_notices_a_new_mapping() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("unchanged"));
     assert!(sb.stats().total() > after_first);
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_waits_out_retry_after_in_seconds_or_as_a_date() {
+    let sb = sandbox::start(SandboxConfig::default()).await.unwrap();
+    let server = FeedServer::start(feed(0..5)).await;
+    server.script(
+        &[
+            Reply::Refuse(503, RetryAfter::Secs(1)),
+            Reply::Refuse(429, RetryAfter::DateIn(2)),
+        ],
+        None,
+    );
+    let dir = tempdir();
+    let out = run(&sb, &server.url("products.csv"), dir.path(), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(server.requests(), 3);
+    assert_eq!(sb.product_count(), 5);
+    // Without Retry-After the first retries come within 0.2 and 0.4 s. An
+    // HTTP date has whole seconds, so "in 2 s" means more than 1 s. Upper
+    // bounds are loose: a busy machine may be slow.
+    let gaps = server.gaps();
+    for gap in &gaps {
+        assert!(
+            *gap >= Duration::from_millis(900) && *gap < Duration::from_secs(30),
+            "{gaps:?}"
+        );
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("HTTP 503") && stderr.contains("as the server asked (Retry-After)"),
+        "{stderr}"
+    );
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_beyond_the_cap_fails_at_once_and_names_the_wait() {
+    let sb = sandbox::start(SandboxConfig::default()).await.unwrap();
+    let server = FeedServer::start(feed(0..5)).await;
+    server.script(&[], Some(Reply::Refuse(503, RetryAfter::Secs(7200))));
+    let dir = tempdir();
+    let url = server.url("products.csv");
+    let with_secret = url.replace("http://", "http://importer:feed-s3cr3t@");
+    let started = Instant::now();
+    let out = run(&sb, &with_secret, dir.path(), &[]).await;
+    assert!(started.elapsed() < Duration::from_secs(30), "not slept");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(server.requests(), 1, "not retried");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot download the feed {url}"))
+            && stderr.contains("HTTP 503")
+            && stderr.contains("7200 s")
+            && stderr.contains("60 s"),
+        "{stderr}"
+    );
+    assert!(!text(&out).contains("feed-s3cr3t"), "{}", text(&out));
+    assert_eq!(sb.stats().total(), 0, "nothing sent to the API");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "no file left behind: {left:?}");
     sb.shutdown().await;
 }
