@@ -103,6 +103,23 @@ pub(crate) fn warn(message: &str) {
     }
 }
 
+/// An error with its causes, joined by `: `, each said once: a cause whose
+/// text the message already holds (an error that quotes its own source) is
+/// not repeated.
+pub fn error_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        let said = c.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = c.source();
+    }
+    text
+}
+
 /// An error that ends the command: `error: …` in words, or an `error` event.
 pub fn fatal(message: &str) {
     if is_json() {
@@ -162,6 +179,30 @@ pub(crate) fn civil_date(days: i64) -> (i64, i64, i64) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
+}
+
+#[cfg(test)]
+mod error_text_tests {
+    use super::error_text;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("f.csv: {source}")]
+    struct Quoting {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = anyhow::Error::new(Quoting { source: io() }).context("reading");
+        assert_eq!(
+            format!("{e:#}"),
+            "reading: f.csv: no such file: no such file"
+        );
+        assert_eq!(error_text(&*e), "reading: f.csv: no such file");
+        let plain = anyhow::Error::new(io()).context("reading");
+        assert_eq!(error_text(&*plain), "reading: no such file");
+    }
 }
 
 #[cfg(test)]

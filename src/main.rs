@@ -69,7 +69,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(status) => ExitCode::from(status.code()),
         Err(e) => {
-            product_import::log::fatal(&format!("{e:#}"));
+            product_import::log::fatal(&product_import::log::error_text(&*e));
             // Every error that ends a command early means its run did not
             // complete: nothing (more) was attempted.
             ExitCode::from(ExitStatus::NothingAttempted.code())

@@ -40,7 +40,7 @@ pub struct Connected {
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     /// The in-process sandbox did not start.
-    #[error("cannot start the sandbox: {0:#}")]
+    #[error("cannot start the sandbox: {}", crate::log::error_text(&**.0))]
     Sandbox(anyhow::Error),
     /// The HTTP client could not be built.
     #[error("cannot set up the HTTP client: {0}")]
@@ -78,17 +78,48 @@ pub async fn connect(
     }
     Ok(Connected {
         api,
-        base_url: without_userinfo(&base_url),
+        base_url: shown_url(&base_url),
         sandbox,
     })
 }
 
-/// `url` without a user name or password, for showing.
-pub fn without_userinfo(url: &Url) -> Url {
+/// `url` as it may be shown: without a user name or password, and with the
+/// value of every query parameter whose name looks like a secret (`token`,
+/// `api_key`, `X-Amz-Signature`, `password`, ...) replaced by `***`.
+pub fn shown_url(url: &Url) -> Url {
     let mut shown = url.clone();
     let _ = shown.set_username("");
     let _ = shown.set_password(None);
+    if shown.query().is_some() {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if secret_looking(&k) { "***".into() } else { v };
+                (k.into_owned(), v.into_owned())
+            })
+            .collect();
+        shown.query_pairs_mut().clear().extend_pairs(pairs);
+    }
     shown
+}
+
+/// Whether a query parameter's name suggests its value is a secret.
+fn secret_looking(name: &str) -> bool {
+    const HINTS: [&str; 11] = [
+        "token",
+        "key",
+        "secret",
+        "pass",
+        "pwd",
+        "sig",
+        "auth",
+        "credential",
+        "session",
+        "jwt",
+        "code",
+    ];
+    let name = name.to_ascii_lowercase();
+    HINTS.iter().any(|h| name.contains(h))
 }
 
 /// Starts the in-process sandbox with its gentle defaults; returns its URL,
@@ -107,4 +138,24 @@ async fn start_sandbox() -> anyhow::Result<(Url, Credentials, SandboxHandle)> {
         audience: crate::sandbox::AUDIENCE.to_string(),
     };
     Ok((base_url, credentials, handle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shown_url_keeps_no_secret() {
+        let url = Url::parse(
+            "https://user:pw@feeds.test/export.csv?format=csv&token=t0p&API_Key=k3y&X-Amz-Signature=s1g",
+        )
+        .unwrap();
+        let shown = shown_url(&url).to_string();
+        assert_eq!(
+            shown,
+            "https://feeds.test/export.csv?format=csv&token=***&API_Key=***&X-Amz-Signature=***"
+        );
+        let plain = Url::parse("http://127.0.0.1:8080/v1").unwrap();
+        assert_eq!(shown_url(&plain), plain);
+    }
 }

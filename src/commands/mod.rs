@@ -48,7 +48,7 @@ impl ExitStatus {
 
 /// An error that means nothing was attempted (exit 2), printed as it is.
 #[derive(Debug, thiserror::Error)]
-#[error("{0:#}")]
+#[error("{}", crate::log::error_text(&*self.0))]
 pub(crate) struct NothingAttempted(pub anyhow::Error);
 
 /// The exit codes, for `--help`.

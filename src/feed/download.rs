@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::client::auth::Secret;
-use crate::client::connect::without_userinfo;
+use crate::client::connect::shown_url;
 use crate::client::http::{chain, retry_after};
 use crate::pipeline::retry::RetryPolicy;
 
@@ -53,9 +53,10 @@ impl std::fmt::Debug for FeedSource {
 }
 
 impl FeedSource {
-    /// The URL as it may be shown: without user name or password.
+    /// The URL as it may be shown: without user name or password, secret-looking
+    /// query values starred.
     pub fn shown(&self) -> String {
-        without_userinfo(&self.url).to_string()
+        shown_url(&self.url).to_string()
     }
 }
 

@@ -320,6 +320,9 @@ fn bad_flags_and_unreadable_files_exit_2() {
         let (code, _, stderr) = validate(dir.path(), &args);
         assert_eq!(code, 2, "{args:?}: {stderr}");
         assert!(!stderr.is_empty());
+        // The cause is said once, not once by the error and again by its source.
+        let cause = "No such file or directory";
+        assert!(stderr.matches(cause).count() <= 1, "{stderr}");
     }
     let empty = write(dir.path(), "empty.csv", "");
     let (code, _, stderr) = validate(dir.path(), &[empty.to_str().unwrap()]);

@@ -571,7 +571,7 @@ fn report_run(
     };
     crate::log::event(level, "summary", json);
     if let Some(Err(e)) = written {
-        crate::log::fatal(&format!("{e:#}"));
+        crate::log::fatal(&crate::log::error_text(&*e));
     }
     if let Some(e) = &summary.error {
         crate::log::fatal(&format!("the run stopped: {e}"));

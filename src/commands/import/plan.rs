@@ -13,7 +13,7 @@ use crate::cli::{
     InputPlan, OutputOptions, PacingOptions, ReadArgs,
 };
 use crate::client::auth::{Credentials, CredentialsError};
-use crate::client::connect::{without_userinfo, Connection};
+use crate::client::connect::{shown_url, Connection};
 use crate::feed::download::{with_suffix, DEFAULT_MAX_DOWNLOAD_MB};
 use crate::feed::guard::Guards;
 use crate::feed::missing::{missing_path, MissingPlan, DEFAULT_MAX_MISSING};
@@ -465,7 +465,7 @@ pub fn pacing(options: PacingOptions, concurrency: Option<usize>) -> Result<Paci
 /// show the URL without user info.
 pub fn checked_url(what: &'static str, text: &str) -> Result<Url, PlanError> {
     let shown = || match Url::parse(text.trim()) {
-        Ok(url) => without_userinfo(&url).to_string(),
+        Ok(url) => shown_url(&url).to_string(),
         Err(_) => redact_userinfo(text.trim()),
     };
     let bad = |message: &str| PlanError::BadUrl {
