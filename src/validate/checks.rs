@@ -1,0 +1,493 @@
+//! The checks of one row: each mapped cell (or mapping constant) read as
+//! its field needs, against the vendor's limits, every problem collected.
+
+use super::{Draft, Problem, ProblemKind, Reference, Validator};
+use crate::api::types::{IdRef, NewProduct, Stock, SupplierProduct};
+use crate::cell::restore_formula;
+use crate::cell::{format_number, Cell};
+use crate::mapping::{Field, FieldKind};
+use crate::read::SourceRow;
+use crate::values;
+
+/// One cell's value after it was found, before interpretation.
+enum Source<'a> {
+    Cell(&'a Cell),
+    Constant(&'a str),
+}
+
+/// The checks of one row, collecting every problem.
+pub(super) struct RowCheck<'v, 'r> {
+    pub(super) validator: &'v Validator,
+    pub(super) row: &'r SourceRow,
+    pub(super) problems: Vec<Problem>,
+}
+
+impl RowCheck<'_, '_> {
+    /// The row's product and the references left to resolve online, with
+    /// every problem found on the way.
+    pub(super) fn build(&mut self) -> Draft {
+        self.check_shape();
+        let product = self.product();
+        let draft = self.references(product);
+        self.require_name(&draft);
+        self.require_category(&draft);
+        draft
+    }
+
+    /// A row with fewer cells than the header, or filled cells beyond it.
+    fn check_shape(&mut self) {
+        let headers = self.validator.mapping.headers.len();
+        let extra_filled = self.row.cells.iter().skip(headers).any(|c| !c.is_blank());
+        if self.row.width < headers || extra_filled {
+            self.problems.push(Problem {
+                row: self.row.number,
+                column: None,
+                value: None,
+                kind: ProblemKind::RowShape,
+                message: format!(
+                    "the row has {} cells but the header has {}; check for a missing or extra delimiter or quote",
+                    self.row.width, headers
+                ),
+            });
+        }
+    }
+
+    /// The product's fields read from the row, ids given as ids included.
+    fn product(&mut self) -> NewProduct {
+        let mut p = NewProduct {
+            name: self.text(Field::Name),
+            number: self.text(Field::Number),
+            product_type: self.parsed(
+                Field::Type,
+                "must be default or structure",
+                values::parse_product_type,
+            ),
+            status: self.parsed(
+                Field::Status,
+                "must be active or inactive",
+                values::parse_status,
+            ),
+            description: self.text(Field::Description),
+            cost_price: self.number(Field::CostPrice),
+            sales_price: self.number(Field::SalesPrice),
+            indirect_cost: self.number(Field::IndirectCost),
+            webshop_enabled: self.boolean(Field::WebshopEnabled),
+            ean: self.text(Field::Ean),
+            ean_alternative: self.text(Field::EanAlternative),
+            ..NewProduct::default()
+        };
+        let stock = Stock {
+            is_managed: self.boolean(Field::StockIsManaged),
+            quantity: self.number(Field::StockQuantity),
+            location: self.text(Field::StockLocation),
+        };
+        p.stock = (!stock.is_empty()).then_some(stock);
+        let supplier_product = SupplierProduct {
+            item_code: self.text(Field::SupplierItemCode),
+            number: self.text(Field::SupplierNumber),
+            name: self.text(Field::SupplierName),
+            price: self.number(Field::SupplierPrice),
+        };
+        p.supplier_product = (!supplier_product.is_empty()).then_some(supplier_product);
+        p.units = self.id(Field::UnitsId).map(|id| IdRef { id });
+        p.category = self.id(Field::CategoryId).map(|id| IdRef { id });
+        p.supplier = self.id(Field::SupplierId).map(|id| IdRef { id });
+        p
+    }
+
+    /// The category, unit and supplier given by name (or number) rather than
+    /// by id, where no id was given.
+    fn references(&mut self, p: NewProduct) -> Draft {
+        let mut draft = Draft {
+            product: p,
+            category: None,
+            unit: None,
+            supplier: None,
+        };
+        if draft.product.category.is_none() {
+            match self.reference(Field::Category, true) {
+                Some(Reference::Id(id)) => draft.product.category = Some(IdRef { id }),
+                other => draft.category = other,
+            }
+        }
+        if draft.product.units.is_none() {
+            match self.reference(Field::Unit, true) {
+                Some(Reference::Id(id)) => draft.product.units = Some(IdRef { id }),
+                other => draft.unit = other,
+            }
+        }
+        if draft.product.supplier.is_none() {
+            // Digits in a supplier column may be an id or an organization
+            // number: they are resolved online.
+            draft.supplier = self.reference(Field::Supplier, false);
+        }
+        draft
+    }
+
+    /// Every product needs a name: an empty one is a problem unless its
+    /// cell already has one.
+    fn require_name(&mut self, draft: &Draft) {
+        if draft.product.name.is_none() && !self.has_problem(Field::Name) {
+            self.problem(
+                Field::Name,
+                None,
+                ProblemKind::Empty,
+                "is empty; every product needs a name".to_string(),
+            );
+        }
+    }
+
+    /// Every product needs a category, by id or by name, unless a category
+    /// cell already has a problem.
+    fn require_category(&mut self, draft: &Draft) {
+        let has_category = draft.product.category.is_some() || draft.category.is_some();
+        if !has_category
+            && !self.has_problem(Field::CategoryId)
+            && !self.has_problem(Field::Category)
+        {
+            // The column whose cell is empty, when the file has one.
+            let mapping = &self.validator.mapping;
+            let column = [Field::Category, Field::CategoryId]
+                .into_iter()
+                .find_map(|f| mapping.column(f))
+                .map(|c| mapping.headers[c].clone());
+            self.problems.push(Problem {
+                row: self.row.number,
+                column,
+                value: None,
+                kind: ProblemKind::NoCategory,
+                message: "no category: fill a category or category.id column, or set a constant \"category.id\" in the mapping file".to_string(),
+            });
+        }
+    }
+
+    fn has_problem(&self, field: Field) -> bool {
+        let name = self.validator.column_name(field);
+        self.problems.iter().any(|p| p.column == name)
+    }
+
+    pub(super) fn problem(
+        &mut self,
+        field: Field,
+        value: Option<&str>,
+        kind: ProblemKind,
+        message: String,
+    ) {
+        self.problems.push(Problem {
+            row: self.row.number,
+            column: self.validator.column_name(field),
+            value: value.map(str::to_string),
+            kind,
+            message,
+        });
+    }
+
+    /// Finds the value for `field`: the cell if it is not blank, else the constant.
+    fn source(&self, field: Field) -> Option<Source<'_>> {
+        let mapping = &self.validator.mapping;
+        if let Some(cell) = mapping.column(field).and_then(|c| self.row.cells.get(c)) {
+            if !cell.is_blank() {
+                return Some(Source::Cell(cell));
+            }
+        }
+        mapping.constant(field).map(Source::Constant)
+    }
+
+    /// The cleaned text of a field, or a problem for error and date cells.
+    fn raw_text(&mut self, field: Field) -> Option<String> {
+        match self.source(field)? {
+            Source::Constant(s) => Some(values::clean_text(s).into_owned()),
+            Source::Cell(cell) => match cell {
+                Cell::Empty => None,
+                // A leading ' that the results file added to keep a spreadsheet
+                // program from running the text as a formula is taken off.
+                Cell::Text(s) => Some(values::clean_text(restore_formula(s)).into_owned()),
+                Cell::Number(n) => Some(format_number(*n)),
+                Cell::Int(i) => Some(i.to_string()),
+                Cell::Bool(b) => Some(if *b { "TRUE" } else { "FALSE" }.to_string()),
+                Cell::Date { text, .. } => {
+                    let text = text.clone();
+                    self.problem(
+                        field,
+                        Some(&text),
+                        ProblemKind::DateCell,
+                        "is a date, but this column needs text or a number; format the column as text in the spreadsheet".to_string(),
+                    );
+                    None
+                }
+                Cell::Error(e) => {
+                    let e = e.clone();
+                    self.problem(field, Some(&e), ProblemKind::ErrorCell, "is an error value in the spreadsheet; fix the formula or the cell".to_string());
+                    None
+                }
+            }
+            .filter(|s| !s.is_empty()),
+        }
+        .and_then(|text| self.without_controls(field, text))
+    }
+
+    fn text(&mut self, field: Field) -> Option<String> {
+        let value = self.raw_text(field)?;
+        let chars = value.chars().count();
+        match field.kind() {
+            FieldKind::Text { max } if chars > max => {
+                self.problem(
+                    field,
+                    Some(&shorten(&value)),
+                    ProblemKind::TooLong,
+                    format!("is {chars} characters long; at most {max} are allowed"),
+                );
+                None
+            }
+            FieldKind::Gtin => match values::check_gtin(&value) {
+                Ok(()) => Some(value),
+                Err(e) => {
+                    self.problem(
+                        field,
+                        Some(&value),
+                        ProblemKind::Barcode,
+                        format!("is not a valid barcode: it {e}"),
+                    );
+                    None
+                }
+            },
+            FieldKind::Digits { max } => {
+                if !value.bytes().all(|b| b.is_ascii_digit()) {
+                    self.problem(
+                        field,
+                        Some(&value),
+                        ProblemKind::NotDigits,
+                        "must contain digits only".to_string(),
+                    );
+                    None
+                } else if chars > max {
+                    self.problem(
+                        field,
+                        Some(&value),
+                        ProblemKind::TooLong,
+                        format!("has {chars} digits; at most {max} are allowed"),
+                    );
+                    None
+                } else {
+                    Some(value)
+                }
+            }
+            _ => Some(value),
+        }
+    }
+
+    fn number(&mut self, field: Field) -> Option<f64> {
+        let col = self.validator.mapping.column(field);
+        let value = match self.source(field)? {
+            Source::Cell(Cell::Number(n)) => Ok(*n),
+            Source::Cell(Cell::Int(i)) => Ok(*i as f64),
+            _ => {
+                let text = self.raw_text(field)?;
+                values::parse_number(&text, self.validator.decimal_for(col)).map_err(|e| {
+                    let kind = match e {
+                        values::NumberError::Ambiguous { .. } => ProblemKind::AmbiguousDecimal,
+                        _ => ProblemKind::NotANumber,
+                    };
+                    (text, kind, e.to_string())
+                })
+            }
+        };
+        match value {
+            Ok(n) if !n.is_finite() => {
+                self.problem(
+                    field,
+                    None,
+                    ProblemKind::NotANumber,
+                    "is not a finite number".to_string(),
+                );
+                None
+            }
+            Ok(n) if n < 0.0 && field.kind() == FieldKind::Amount => {
+                self.problem(
+                    field,
+                    Some(&format_number(n)),
+                    ProblemKind::Negative,
+                    "must not be negative".to_string(),
+                );
+                None
+            }
+            Ok(n) => Some(n),
+            Err((text, kind, message)) => {
+                self.problem(field, Some(&text), kind, message);
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, field: Field) -> Option<bool> {
+        match self.source(field)? {
+            Source::Cell(Cell::Bool(b)) => Some(*b),
+            Source::Cell(Cell::Number(n)) if *n == 0.0 || *n == 1.0 => Some(*n == 1.0),
+            Source::Cell(Cell::Int(i)) if *i == 0 || *i == 1 => Some(*i == 1),
+            _ => {
+                let text = self.raw_text(field)?;
+                let parsed = values::parse_bool(&text);
+                if parsed.is_none() {
+                    self.problem(
+                        field,
+                        Some(&text),
+                        ProblemKind::NotYesNo,
+                        "is not yes/no (accepted: yes/no, ja/nei, true/false, 1/0, x)".to_string(),
+                    );
+                }
+                parsed
+            }
+        }
+    }
+
+    fn parsed<T>(
+        &mut self,
+        field: Field,
+        expected: &str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Option<T> {
+        let text = self.raw_text(field)?;
+        let parsed = parse(&text);
+        if parsed.is_none() {
+            self.problem(
+                field,
+                Some(&text),
+                ProblemKind::NotAllowed,
+                expected.to_string(),
+            );
+        }
+        parsed
+    }
+
+    fn id(&mut self, field: Field) -> Option<i64> {
+        let text = self.raw_text(field)?;
+        match parse_id(&text) {
+            Some(id) => Some(id),
+            None => {
+                self.problem(
+                    field,
+                    Some(&text),
+                    ProblemKind::NotAnId,
+                    "must be a positive whole number (an id)".to_string(),
+                );
+                None
+            }
+        }
+    }
+
+    fn reference(&mut self, field: Field, digits_are_ids: bool) -> Option<Reference> {
+        let text = self.raw_text(field)?;
+        let chars = text.chars().count();
+        if chars > 250 {
+            self.problem(
+                field,
+                Some(&shorten(&text)),
+                ProblemKind::TooLong,
+                format!("is {chars} characters long; at most 250 are allowed"),
+            );
+            return None;
+        }
+        match parse_id(&text) {
+            Some(id) if digits_are_ids => Some(Reference::Id(id)),
+            _ => Some(Reference::Name(text)),
+        }
+    }
+}
+
+/// Parses a positive integer id, accepting `12` and `12.0` (spreadsheet numbers).
+fn parse_id(text: &str) -> Option<i64> {
+    let digits = text.strip_suffix(".0").unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<i64>().ok().filter(|&id| id > 0)
+}
+
+/// Shortens a long value for an error message.
+pub(super) fn shorten(s: &str) -> String {
+    if s.chars().count() <= 60 {
+        s.to_string()
+    } else {
+        let head: String = s.chars().take(57).collect();
+        format!("{head}...")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::tests::{errors, row, validator};
+
+    #[test]
+    fn ids_are_positive_whole_numbers() {
+        assert_eq!(parse_id("12"), Some(12));
+        assert_eq!(parse_id("12.0"), Some(12));
+        assert_eq!(parse_id("0"), None);
+        assert_eq!(parse_id("-3"), None);
+        assert_eq!(parse_id("1.5"), None);
+        assert_eq!(parse_id("abc"), None);
+    }
+
+    #[test]
+    fn constants_fill_missing_columns_and_empty_cells() {
+        let mut v = validator(
+            &["name", "category.id"],
+            Some("[constants]\n\"category.id\" = 7\n"),
+        );
+        let with_cell = v.validate(row(2, &["A", "3"]));
+        let empty_cell = v.validate(row(3, &["B", ""]));
+        assert_eq!(
+            with_cell.outcome.unwrap().product.category,
+            Some(IdRef { id: 3 })
+        );
+        assert_eq!(
+            empty_cell.outcome.unwrap().product.category,
+            Some(IdRef { id: 7 })
+        );
+    }
+
+    #[test]
+    fn references_by_name_or_id() {
+        let mut v = validator(&["name", "category", "unit", "supplier"], None);
+        let p = v
+            .validate(row(2, &["A", "Shoes", "stk", "912345678"]))
+            .outcome
+            .unwrap();
+        assert_eq!(p.category, Some(Reference::Name("Shoes".into())));
+        assert_eq!(p.unit, Some(Reference::Name("stk".into())));
+        // Digits in a supplier column may be an organization number: resolved online.
+        assert_eq!(p.supplier, Some(Reference::Name("912345678".into())));
+        let p = v.validate(row(3, &["B", "4", "2", ""])).outcome.unwrap();
+        assert_eq!(p.product.category, Some(IdRef { id: 4 }));
+        assert_eq!(p.product.units, Some(IdRef { id: 2 }));
+        assert_eq!(p.category, None);
+    }
+
+    #[test]
+    fn trailing_empty_cells_are_not_ragged_but_missing_cells_are() {
+        let mut v = validator(&["name", "category.id"], None);
+        let mut r = row(2, &["A", "1", ""]);
+        r.width = 3;
+        assert!(v.validate(r).outcome.is_ok());
+        let r = row(3, &["A"]);
+        assert_eq!(errors(&v.validate(r)).len(), 2);
+    }
+
+    #[test]
+    fn spreadsheet_numbers_in_code_columns_keep_their_digits() {
+        let mut v = validator(&["name", "number", "ean", "category.id"], None);
+        let r = SourceRow {
+            number: 2,
+            cells: vec![
+                Cell::Text("A".into()),
+                Cell::Number(42.0),
+                Cell::Number(7038010055690.0),
+                Cell::Int(1),
+            ],
+            width: 4,
+        };
+        let p = v.validate(r).outcome.unwrap().product;
+        assert_eq!(p.number.as_deref(), Some("42"));
+        assert_eq!(p.ean.as_deref(), Some("7038010055690"));
+    }
+}

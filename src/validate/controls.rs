@@ -1,0 +1,46 @@
+//! The control-character rule: which characters a field may never hold, and
+//! the problem that names one.
+
+use super::checks::{shorten, RowCheck};
+use super::ProblemKind;
+use crate::mapping::Field;
+use crate::values;
+
+impl RowCheck<'_, '_> {
+    /// `text`, or a problem when it holds a control character (which is
+    /// never sent): NUL, DEL, C0 and C1 controls anywhere, and tabs and line
+    /// breaks in any field but the description.
+    pub(super) fn without_controls(&mut self, field: Field, text: String) -> Option<String> {
+        let Some((position, c)) = values::find_control(&text, field == Field::Description) else {
+            return Some(text);
+        };
+        let visible: String = text
+            .chars()
+            .map(|c| {
+                if values::is_forbidden_control(c, false) {
+                    '\u{FFFD}'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        let message = match c {
+            '\t' | '\n' | '\r' => format!(
+                "contains {} at character {position}; only the description may hold tabs and line breaks",
+                values::control_name(c)
+            ),
+            _ => format!(
+                "contains the control character {} at character {position} (shown as \u{FFFD}); \
+                 such characters are never sent: remove it from the file",
+                values::control_name(c)
+            ),
+        };
+        self.problem(
+            field,
+            Some(&shorten(&visible)),
+            ProblemKind::ControlCharacter,
+            message,
+        );
+        None
+    }
+}

@@ -1,0 +1,38 @@
+//! A validated row: the payload and the references left to resolve online.
+
+use super::Problem;
+use crate::api::types::NewProduct;
+
+/// A reference to a category, unit or supplier as written in the file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Reference {
+    /// A numeric id, used as it is.
+    Id(i64),
+    /// A name (or unit symbol, or supplier organization number), resolved online by `import`.
+    Name(String),
+}
+
+/// A validated row, ready to send once its references are resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    /// The payload. `category`, `units` and `supplier` are set when the file
+    /// (or a mapping constant) gave an id; names are in the fields below.
+    pub product: NewProduct,
+    /// Category given by name, to resolve.
+    pub category: Option<Reference>,
+    /// Unit given by name or symbol, to resolve.
+    pub unit: Option<Reference>,
+    /// Supplier given by name or organization number, to resolve.
+    pub supplier: Option<Reference>,
+}
+
+/// A source row after validation: what goes to the submitter and the results file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedRow {
+    /// Spreadsheet row number.
+    pub row: u64,
+    /// The row's cells as text, one per input column (for the results file).
+    pub cells: Vec<String>,
+    /// The payload, or every problem found.
+    pub outcome: Result<Draft, Vec<Problem>>,
+}
