@@ -3,7 +3,7 @@
 //! pages. An unedited export must send no write at all; an edited one must
 //! change exactly the edited cells.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use product_import::api::types::Product;
@@ -208,6 +208,22 @@ async fn an_unedited_export_imports_with_no_write_at_all() {
     sb.shutdown().await;
 }
 
+/// Exports the catalogue of `sb` to `dir/export`, then writes it as a user
+/// would after editing `edits` to `dir/edited.xlsx`: the catalogue as it
+/// was, and the edited file.
+async fn export_edited(
+    sb: &SandboxHandle,
+    dir: &Path,
+    export: &str,
+    edits: &[(usize, &str, Cell)],
+) -> (Vec<Product>, PathBuf) {
+    let file = dir.join(export);
+    assert_eq!(run_export(sb, &file, &[]).await, ExitStatus::Success);
+    let edited = dir.join("edited.xlsx");
+    edit(&file, &edited, edits);
+    (catalogue(sb), edited)
+}
+
 /// Rewrites an exported workbook as a user would after editing `edits`
 /// (row index from 0, header, new text or number).
 fn edit(from: &Path, to: &Path, edits: &[(usize, &str, Cell)]) {
@@ -243,20 +259,13 @@ fn edit(from: &Path, to: &Path, edits: &[(usize, &str, Cell)]) {
 async fn an_edited_export_changes_exactly_the_edited_cells() {
     let sb = seeded().await;
     let dir = tempdir();
-    let file = dir.path().join("all.xlsx");
-    assert_eq!(run_export(&sb, &file, &[]).await, ExitStatus::Success);
-    let before = catalogue(&sb);
-    let edited = dir.path().join("edited.xlsx");
-    edit(
-        &file,
-        &edited,
-        &[
-            (3, "salesPrice", Cell::Number(99.5)),
-            (7, "name", Cell::Text("Renamed".into())),
-            (7, "category", Cell::Text("Clothing".into())),
-            (20, "stock.quantity", Cell::Number(42.0)),
-        ],
-    );
+    let edits = [
+        (3, "salesPrice", Cell::Number(99.5)),
+        (7, "name", Cell::Text("Renamed".into())),
+        (7, "category", Cell::Text("Clothing".into())),
+        (20, "stock.quantity", Cell::Number(42.0)),
+    ];
+    let (before, edited) = export_edited(&sb, dir.path(), "all.xlsx", &edits).await;
 
     // A dry run says which fields each update would send.
     let dry = dir.path().join("dry.csv");
@@ -333,16 +342,12 @@ fn not_skipped(results: &Path) -> Vec<(u64, RowStatus, String)> {
 async fn an_emptied_cell_clears_its_field_and_an_emptied_price_is_refused() {
     let sb = seeded().await;
     let dir = tempdir();
-    let file = dir.path().join("all.xlsx");
-    assert_eq!(run_export(&sb, &file, &[]).await, ExitStatus::Success);
-    let before = catalogue(&sb);
-    let id = |i: usize| before[i].id;
-    let edited = dir.path().join("edited.xlsx");
     let cleared = ["description", "ean", "supplierProduct.itemCode", "unit"];
     let mut edits: Vec<(usize, &str, Cell)> =
         cleared.iter().map(|c| (11, *c, Cell::Empty)).collect();
     edits.push((13, "salesPrice", Cell::Empty));
-    edit(&file, &edited, &edits);
+    let (before, edited) = export_edited(&sb, dir.path(), "all.xlsx", &edits).await;
+    let id = |i: usize| before[i].id;
 
     let refused = format!(
         "column \"salesPrice\": is empty, but product {} has salesPrice {}; a price is not \
@@ -448,18 +453,11 @@ async fn a_server_that_ignores_null_is_caught_in_the_results() {
     })
     .await;
     let dir = tempdir();
-    let file = dir.path().join("all.csv");
-    assert_eq!(run_export(&sb, &file, &[]).await, ExitStatus::Success);
-    let before = catalogue(&sb);
-    let edited = dir.path().join("edited.xlsx");
-    edit(
-        &file,
-        &edited,
-        &[
-            (4, "description", Cell::Empty),
-            (4, "stock.location", Cell::Empty),
-        ],
-    );
+    let edits = [
+        (4, "description", Cell::Empty),
+        (4, "stock.location", Cell::Empty),
+    ];
+    let (before, edited) = export_edited(&sb, dir.path(), "all.csv", &edits).await;
     let results = dir.path().join("r.csv");
     let status = run_import(&sb, &edited, &["--results", results.to_str().unwrap()]).await;
     assert_eq!(status, ExitStatus::Success);
