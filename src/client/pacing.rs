@@ -28,6 +28,9 @@ const MIN_RATE: f64 = 0.5;
 const DEFAULT_PAUSE: Duration = Duration::from_secs(1);
 /// Time without a 429 before the pace is raised one step.
 const RECOVERY_STEP: Duration = Duration::from_secs(1);
+/// The longest `Retry-After` waited out at once: the pacer pauses no
+/// longer, and a feed download asked for more gives up.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// Paces every request of a run. Shared (`Arc`) by all workers and the client.
 #[derive(Debug)]
@@ -97,9 +100,7 @@ impl Pacer {
     pub fn rate_limited(&self, retry_after: Option<Duration>) {
         let mut s = self.state.lock().expect("pacer lock");
         let now = Instant::now();
-        let pause = retry_after
-            .unwrap_or(DEFAULT_PAUSE)
-            .min(Duration::from_secs(60));
+        let pause = retry_after.unwrap_or(DEFAULT_PAUSE).min(MAX_RETRY_AFTER);
         s.pause_until = s.pause_until.max(now + pause);
         if s.last_decrease
             .is_none_or(|t| now.duration_since(t) >= RECOVERY_STEP)

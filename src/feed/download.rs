@@ -29,9 +29,9 @@ use crate::pipeline::retry::RetryPolicy;
 pub const DEFAULT_MAX_DOWNLOAD_MB: u64 = 512;
 
 /// The longest `Retry-After` the download waits out (the API client's pacer
-/// caps its pauses at the same 60 s); a server asking for more fails the
+/// caps its pauses at the same); a server asking for more fails the
 /// download at once instead of holding the nightly job for hours.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+pub use crate::client::pacing::MAX_RETRY_AFTER;
 
 /// Where a feed is and how to authenticate to it. Its `Debug` shows the
 /// URL without user info.
@@ -216,6 +216,9 @@ pub async fn download(
         })?;
     let part = with_suffix(stem, ".part");
     let mut attempts = 0u32;
+    // Failures, and answers that asked to wait (429 or 503 with
+    // `Retry-After`), each against its own budget, as the API client counts.
+    let (mut failures, mut asked_to_wait) = (0u32, 0u32);
     loop {
         attempts += 1;
         match attempt(&http, source, stem, &part, settings, known).await {
@@ -226,7 +229,14 @@ pub async fn download(
             Ok(Fetched::NotModified) => return Ok(Fetched::NotModified),
             Err(e) => {
                 let _ = std::fs::remove_file(&part);
-                if !e.retry || attempts > settings.retry.max_retries {
+                let spent = if e.retry_after.is_some() {
+                    asked_to_wait += 1;
+                    asked_to_wait > settings.retry.max_rate_limited
+                } else {
+                    failures += 1;
+                    failures > settings.retry.max_retries
+                };
+                if !e.retry || spent {
                     return Err(DownloadError::Failed {
                         url: source.shown(),
                         message: if attempts > 1 {
@@ -237,7 +247,7 @@ pub async fn download(
                         attempts,
                     });
                 }
-                let wait = retry_wait(&e, attempts, &settings.retry).map_err(|message| {
+                let wait = retry_wait(&e, failures.max(1), &settings.retry).map_err(|message| {
                     DownloadError::Failed {
                         url: source.shown(),
                         message,
