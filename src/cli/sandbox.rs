@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::sandbox::{
-    EanFilter, FaultSpec, NumberSearch, OnDisconnect, Paging, PatchNested, PatchNulls, Profile,
-    Scope,
+    EanFilter, FaultSpec, NumberSearch, OnDisconnect, Paging, PatchAnswer, PatchNested, PatchNulls,
+    Profile, Scope,
 };
 
 /// Shown after `product-import sandbox --help`: the two profiles side by side.
@@ -86,6 +86,10 @@ pub struct SandboxArgs {
     /// [lenient: clear, strict: ignore].
     #[arg(long, value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]
     pub patch_nulls: Option<PatchNulls>,
+    /// What a successful PATCH /products/{id} answers: the product, or an
+    /// empty body [lenient: product, strict: empty].
+    #[arg(long, value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]
+    pub patch_answer: Option<PatchAnswer>,
     /// What happens to a POST, PATCH or DELETE whose client disconnects
     /// [lenient: cancel, strict: finish].
     #[arg(long, value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]

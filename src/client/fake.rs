@@ -124,10 +124,14 @@ impl ProductApi for FakeApi {
         }))
     }
 
-    async fn update_product(&self, id: i64, _: &ProductPatch) -> Result<Answer<Product>, ApiError> {
+    async fn update_product(
+        &self,
+        id: i64,
+        _: &ProductPatch,
+    ) -> Result<Answer<Option<Product>>, ApiError> {
         self.call("PATCH", "products")?;
         let all = self.products.lock().unwrap();
-        let p = all.iter().find(|p| p.id == id).cloned().unwrap_or_default();
+        let p = all.iter().find(|p| p.id == id).cloned();
         Ok(Answer {
             value: p,
             status: 200,

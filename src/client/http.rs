@@ -376,12 +376,16 @@ impl ProductApi for HttpApi {
         &self,
         id: i64,
         changes: &ProductPatch,
-    ) -> Result<Answer<Product>, ApiError> {
+    ) -> Result<Answer<Option<Product>>, ApiError> {
         let url = self.url(&format!("products/{id}"), &[]);
-        Ok(self
-            .json(Method::PATCH, url, Some(to_body(changes)))
-            .await?
-            .0)
+        let raw = self
+            .send(Method::PATCH, url, Some(to_body(changes)))
+            .await?;
+        Ok(Answer {
+            value: serde_json::from_slice(&raw.body).ok(),
+            status: raw.status,
+            trace_id: raw.trace_id,
+        })
     }
 
     async fn list_products(

@@ -303,12 +303,15 @@ pub trait ProductApi: Send + Sync + 'static {
         &self,
         id: i64,
     ) -> impl Future<Output = Result<Option<Answer<Product>>, ApiError>> + Send;
-    /// `PATCH /products/{id}` with only the fields to set or clear.
+    /// `PATCH /products/{id}` with only the fields to set or clear. A success
+    /// is the status: the vendor does not say what its body holds, so the
+    /// product comes back only when the body is one (`None` for an empty
+    /// body, or one that is not a product).
     fn update_product(
         &self,
         id: i64,
         changes: &ProductPatch,
-    ) -> impl Future<Output = Result<Answer<Product>, ApiError>> + Send;
+    ) -> impl Future<Output = Result<Answer<Option<Product>>, ApiError>> + Send;
     /// One page of `GET /products` for `query`, as the server answers it (no
     /// filtering on the client's side).
     fn list_products(

@@ -304,7 +304,7 @@ impl<A: ProductApi> ProductApi for SharedApi<A> {
         &self,
         id: i64,
         changes: &ProductPatch,
-    ) -> Result<crate::client::Answer<Product>, ApiError> {
+    ) -> Result<crate::client::Answer<Option<Product>>, ApiError> {
         self.0.update_product(id, changes).await
     }
     async fn list_products(

@@ -564,30 +564,47 @@ fn refused_prices(row: u64, id: i64, refused: Vec<RefusedPrice>) -> Outcome {
     invalid
 }
 
-/// Sends the PATCH. A field sent as `null` that the answer still holds is
-/// said in the row's message: the server did not clear it.
+/// Sends the PATCH. A field sent as `null` that the product still holds
+/// afterwards is said in the row's message: the server did not clear it.
 async fn update<A: ProductApi>(
     ctx: &Context<A>,
     id: i64,
     patch: &ProductPatch,
 ) -> Result<Outcome, ApiError> {
-    match retry_idempotent(&ctx.settings.retry, &ctx.counters, || {
-        ctx.api.update_product(id, patch)
-    })
-    .await
-    {
+    let (policy, counters) = (&ctx.settings.retry, &ctx.counters);
+    match retry_idempotent(policy, counters, || ctx.api.update_product(id, patch)).await {
         Ok(a) => {
-            let kept = still_held(&patch.clear, &a.value);
-            Ok(Outcome::new(RowStatus::Updated)
+            let updated = Outcome::new(RowStatus::Updated)
                 .id(id)
-                .http(a.status, a.trace_id)
-                .error_if(!kept.is_empty(), || {
-                    format!(
-                        "the server kept {} though the update sent {} empty",
-                        kept.join(", "),
-                        if kept.len() == 1 { "it" } else { "them" }
-                    )
-                }))
+                .http(a.status, a.trace_id);
+            if patch.clear.is_empty() {
+                return Ok(updated);
+            }
+            // An answer without the product says nothing of the fields: read it.
+            let after = match a.value {
+                Some(product) => Ok(Some(product)),
+                None => retry_idempotent(policy, counters, || ctx.api.get_product(id))
+                    .await
+                    .map(|a| a.map(|a| a.value)),
+            };
+            let kept = match after {
+                Ok(Some(product)) => still_held(&patch.clear, &product),
+                Ok(None) => Vec::new(),
+                Err(e) if e.class() == ErrorClass::Fatal => return Err(e),
+                Err(e) => {
+                    return Ok(updated.error(format!(
+                        "updated; whether the server cleared {} could not be read back: {e}",
+                        patch.clear.join(", ")
+                    )))
+                }
+            };
+            Ok(updated.error_if(!kept.is_empty(), || {
+                format!(
+                    "the server kept {} though the update sent {} empty",
+                    kept.join(", "),
+                    if kept.len() == 1 { "it" } else { "them" }
+                )
+            }))
         }
         Err(e) if e.class() == ErrorClass::Fatal => Err(e),
         Err(e) => Ok(Outcome::failed(&e, "")),

@@ -153,7 +153,7 @@ impl ProductApi for Arc<Mock> {
         &self,
         id: i64,
         changes: &ProductPatch,
-    ) -> Result<Answer<Product>, ApiError> {
+    ) -> Result<Answer<Option<Product>>, ApiError> {
         self.patches.fetch_add(1, Ordering::SeqCst);
         let mut all = self.products.lock().unwrap();
         let p = all
@@ -163,7 +163,7 @@ impl ProductApi for Arc<Mock> {
         if let Some(price) = changes.set.sales_price {
             p.sales_price = Some(price);
         }
-        Ok(ok(p.clone(), 200))
+        Ok(ok(Some(p.clone()), 200))
     }
     async fn list_products(
         &self,

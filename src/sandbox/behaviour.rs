@@ -94,6 +94,16 @@ pub enum PatchNulls {
     Ignore,
 }
 
+/// What a successful `PATCH /products/{id}` answers (the vendor says 200,
+/// not with what body).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PatchAnswer {
+    /// The product as it is after the update.
+    Product,
+    /// 200 with an empty body.
+    Empty,
+}
+
 /// What happens to a write (`POST`, `PATCH`, `DELETE`) whose client
 /// disconnects before the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -217,6 +227,9 @@ pub struct Behaviour {
     /// What `PATCH` does with a field given as `null`. Lenient:
     /// [`PatchNulls::Clear`]; strict: [`PatchNulls::Ignore`].
     pub patch_nulls: PatchNulls,
+    /// What a successful `PATCH` answers. Lenient: [`PatchAnswer::Product`];
+    /// strict: [`PatchAnswer::Empty`].
+    pub patch_answer: PatchAnswer,
     /// Whether a write survives its client disconnecting. Lenient:
     /// [`OnDisconnect::Cancel`]; strict: [`OnDisconnect::Finish`].
     pub on_disconnect: OnDisconnect,
@@ -244,6 +257,7 @@ impl Behaviour {
             search_lag: Duration::ZERO,
             patch_nested: PatchNested::Merge,
             patch_nulls: PatchNulls::Clear,
+            patch_answer: PatchAnswer::Product,
             on_disconnect: OnDisconnect::Cancel,
             denied_scopes: BTreeSet::new(),
         }
@@ -260,6 +274,7 @@ impl Behaviour {
             search_lag: Duration::from_millis(1500),
             patch_nested: PatchNested::Replace,
             patch_nulls: PatchNulls::Ignore,
+            patch_answer: PatchAnswer::Empty,
             on_disconnect: OnDisconnect::Finish,
             denied_scopes: BTreeSet::new(),
         }
@@ -332,6 +347,7 @@ mod tests {
         assert_ne!(lenient.search_lag, strict.search_lag);
         assert_ne!(lenient.patch_nested, strict.patch_nested);
         assert_ne!(lenient.patch_nulls, strict.patch_nulls);
+        assert_ne!(lenient.patch_answer, strict.patch_answer);
         assert_ne!(lenient.on_disconnect, strict.on_disconnect);
         let denied = strict.deny(Scope::CustomerRead);
         assert!(!denied.grants(Scope::CustomerRead));

@@ -53,6 +53,9 @@ impl SandboxArgs {
         if let Some(mode) = self.patch_nulls {
             behaviour.patch_nulls = mode;
         }
+        if let Some(mode) = self.patch_answer {
+            behaviour.patch_answer = mode;
+        }
         if let Some(mode) = self.on_disconnect {
             behaviour.on_disconnect = mode;
         }
@@ -127,7 +130,8 @@ fn describe(config: &SandboxConfig, profile: Profile, data_file: Option<String>)
     vec![
         format!(
             "Behaviour: {} profile; number search {}, ean filter {}, paging {}, \
-             search lag {} ms, PATCH {} nested objects and {} nulls, writes {} on disconnect; \
+             search lag {} ms, PATCH {} nested objects and {} nulls and answers {}, \
+             writes {} on disconnect; \
              scopes withheld: {}",
             mode(profile),
             mode(behaviour.number_search),
@@ -136,6 +140,7 @@ fn describe(config: &SandboxConfig, profile: Profile, data_file: Option<String>)
             behaviour.search_lag.as_millis(),
             mode(behaviour.patch_nested),
             mode(behaviour.patch_nulls),
+            mode(behaviour.patch_answer),
             mode(behaviour.on_disconnect),
             if denied.is_empty() {
                 "none".to_owned()
@@ -249,6 +254,8 @@ mod tests {
             "merge",
             "--patch-nulls",
             "clear",
+            "--patch-answer",
+            "product",
             "--on-disconnect",
             "cancel",
             "--deny-scope",

@@ -48,6 +48,7 @@
 //! | [`search_lag`](Behaviour::search_lag), `--search-lag-ms`: a new product missing from `GET /products` | 0 | 1.5 s |
 //! | [`patch_nested`](Behaviour::patch_nested), `--patch-nested`: `stock`, `supplierProduct` in a PATCH | `merge` | `replace` |
 //! | [`patch_nulls`](Behaviour::patch_nulls), `--patch-nulls`: a field given as `null` in a PATCH | `clear` | `ignore` (left as it was) |
+//! | [`patch_answer`](Behaviour::patch_answer), `--patch-answer`: the body of a successful PATCH | `product` | `empty` |
 //! | [`on_disconnect`](Behaviour::on_disconnect), `--on-disconnect`: a write whose client leaves | `cancel` | `finish` |
 //! | [`denied_scopes`](Behaviour::denied_scopes), `--deny-scope`: scopes withheld from tokens | none | none |
 //!
@@ -144,8 +145,8 @@ use tokio::task::JoinHandle;
 use crate::api::types::{Category, Product};
 
 pub use behaviour::{
-    Behaviour, EanFilter, NumberSearch, OnDisconnect, Paging, PatchNested, PatchNulls, Profile,
-    Scope, UnknownScope,
+    Behaviour, EanFilter, NumberSearch, OnDisconnect, Paging, PatchAnswer, PatchNested, PatchNulls,
+    Profile, Scope, UnknownScope,
 };
 pub use command::SandboxArgs;
 pub use faults::{FaultKind, FaultSpec, FaultSpecError};

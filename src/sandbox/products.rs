@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::behaviour::{Behaviour, EanFilter, NumberSearch, Paging};
+use super::behaviour::{Behaviour, EanFilter, NumberSearch, Paging, PatchAnswer};
 use super::body::read_json;
 use super::error::ApiError;
 use super::paging::{absolute, positive, set_link, QueryPairs, Window, DEFAULT_LIMIT};
@@ -49,18 +49,23 @@ pub(crate) async fn read(
     product.map(Json).ok_or_else(|| not_found(id))
 }
 
-/// `PATCH /v1/products/{id}`: the given fields only; 200 with the product.
+/// `PATCH /v1/products/{id}`: the given fields only; 200 with the product,
+/// or with an empty body (see [`Behaviour::patch_answer`]).
 pub(crate) async fn update(
     State(sandbox): State<Arc<Sandbox>>,
     Path(id): Path<String>,
     body: Body,
-) -> Result<Json<Product>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = product_id(&id)?;
     let fields = sandbox
         .schemas
         .check_product_patch(read_json(body).await?)?;
     let updated = sandbox.store().update_product(id, &fields)?;
-    updated.map(Json).ok_or_else(|| not_found(id))
+    let updated = updated.ok_or_else(|| not_found(id))?;
+    Ok(match sandbox.behaviour.patch_answer {
+        PatchAnswer::Product => Json(updated).into_response(),
+        PatchAnswer::Empty => StatusCode::OK.into_response(),
+    })
 }
 
 /// `DELETE /v1/products/{id}`: 204.

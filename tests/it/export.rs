@@ -15,7 +15,7 @@ use product_import::commands::ExitStatus;
 use product_import::read::{self, ReadOptions};
 use product_import::results::{read_results, RowStatus};
 use product_import::sandbox::{
-    self, Behaviour, Paging, PatchNulls, SandboxConfig, SandboxHandle, SeedData,
+    self, Behaviour, Paging, PatchAnswer, PatchNulls, SandboxConfig, SandboxHandle, SeedData,
 };
 use serde_json::json;
 
@@ -447,31 +447,48 @@ async fn an_emptied_cell_clears_its_field_and_an_emptied_price_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_ignores_null_is_caught_in_the_results() {
-    let sb = seeded_with(Behaviour {
-        patch_nulls: PatchNulls::Ignore,
-        ..Behaviour::lenient()
-    })
-    .await;
-    let dir = tempdir();
-    let edits = [
-        (4, "description", Cell::Empty),
-        (4, "stock.location", Cell::Empty),
-    ];
-    let (before, edited) = export_edited(&sb, dir.path(), "all.csv", &edits).await;
-    let results = dir.path().join("r.csv");
-    let status = run_import(&sb, &edited, &["--results", results.to_str().unwrap()]).await;
-    assert_eq!(status, ExitStatus::Success);
-    // The server kept both: the results say so rather than claim a clear.
-    assert_eq!(catalogue(&sb)[4].description, before[4].description);
-    assert_eq!(
-        not_skipped(&results),
-        [(
-            6,
-            RowStatus::Updated,
-            "the server kept description, stock.location though the update sent them empty".into()
-        )]
-    );
-    sb.shutdown().await;
+    // Whether the PATCH answers with the product or with an empty body
+    // (then the product is read back, once per row that clears).
+    for (answer, reads) in [(PatchAnswer::Product, 0), (PatchAnswer::Empty, 1)] {
+        let sb = seeded_with(Behaviour {
+            patch_nulls: PatchNulls::Ignore,
+            patch_answer: answer,
+            ..Behaviour::lenient()
+        })
+        .await;
+        let dir = tempdir();
+        let edits = [
+            (4, "description", Cell::Empty),
+            (4, "stock.location", Cell::Empty),
+            (5, "salesPrice", Cell::Number(1.5)),
+        ];
+        let (before, edited) = export_edited(&sb, dir.path(), "all.csv", &edits).await;
+        let results = dir.path().join("r.csv");
+        let status = run_import(&sb, &edited, &["--results", results.to_str().unwrap()]).await;
+        assert_eq!(status, ExitStatus::Success, "{answer:?}");
+        // The server kept both: the results say so rather than claim a clear.
+        assert_eq!(catalogue(&sb)[4].description, before[4].description);
+        assert_eq!(catalogue(&sb)[5].sales_price, Some(1.5));
+        assert_eq!(
+            not_skipped(&results),
+            [
+                (
+                    6,
+                    RowStatus::Updated,
+                    "the server kept description, stock.location though the update sent them empty"
+                        .into()
+                ),
+                (7, RowStatus::Updated, String::new())
+            ],
+            "{answer:?}"
+        );
+        assert_eq!(
+            sb.stats().answered("GET /v1/products/{id}"),
+            reads,
+            "{answer:?}"
+        );
+        sb.shutdown().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
