@@ -397,9 +397,22 @@ pub struct TokenResponse {
     /// Always `Bearer`.
     #[serde(default)]
     pub token_type: String,
-    /// Lifetime in seconds.
-    #[serde(default)]
+    /// Lifetime in seconds (0 when not given). Some servers write it as a
+    /// string (`"3600"`) or with a fraction: both are read.
+    #[serde(default, deserialize_with = "seconds")]
     pub expires_in: u64,
+}
+
+/// Whole seconds from a number or a numeric string; anything else is 0 (not
+/// said), so that an odd `expires_in` never refuses a good token.
+fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    let secs = match &value {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    Ok(secs.filter(|s| s.is_finite() && *s > 0.0).map_or(0, |s| s as u64))
 }
 
 /// The request of `POST /oauth/token` (client credentials).
@@ -420,4 +433,39 @@ pub(crate) struct TokenRequest {
     /// `https://api.24sevenoffice.com`.
     #[serde(default)]
     pub audience: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expires_in_as_a_number_or_a_string() {
+        let ttl = |json: &str| {
+            serde_json::from_str::<TokenResponse>(json)
+                .unwrap()
+                .expires_in
+        };
+        assert_eq!(ttl(r#"{"access_token": "t", "expires_in": 3600}"#), 3600);
+        assert_eq!(ttl(r#"{"access_token": "t", "expires_in": "3600"}"#), 3600);
+        assert_eq!(ttl(r#"{"access_token": "t", "expires_in": 59.9}"#), 59);
+        assert_eq!(ttl(r#"{"access_token": "t", "expires_in": null}"#), 0);
+        assert_eq!(ttl(r#"{"access_token": "t"}"#), 0);
+        assert_eq!(ttl(r#"{"access_token": "t", "expires_in": "soon"}"#), 0);
+    }
+
+    #[test]
+    fn a_patch_sends_cleared_fields_as_null() {
+        let patch = ProductPatch {
+            set: NewProduct {
+                name: Some("Bolt".into()),
+                ..NewProduct::default()
+            },
+            clear: vec!["description", "units.id"],
+        };
+        assert_eq!(
+            serde_json::to_value(&patch).unwrap(),
+            serde_json::json!({"name": "Bolt", "description": null, "units": {"id": null}})
+        );
+    }
 }
