@@ -412,7 +412,9 @@ fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
         serde_json::Value::String(s) => s.trim().parse::<f64>().ok(),
         _ => None,
     };
-    Ok(secs.filter(|s| s.is_finite() && *s > 0.0).map_or(0, |s| s as u64))
+    Ok(secs
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map_or(0, |s| s as u64))
 }
 
 /// The request of `POST /oauth/token` (client credentials).

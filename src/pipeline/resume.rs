@@ -175,38 +175,75 @@ impl RunLock {
     /// Takes the lock for `results`, or says which run holds it.
     pub fn acquire(results: &Path) -> Result<RunLock, ResumeError> {
         let path = lock_path(results);
-        let io_err = |source| ResumeError::Lock {
-            path: path.clone(),
-            source,
-        };
+        RunLock::take(&path, String::new()).map_err(|taken| match taken {
+            Taken::Busy(holder) => ResumeError::Busy {
+                results: results.to_path_buf(),
+                holder,
+            },
+            Taken::Io(source) => ResumeError::Lock { path, source },
+        })
+    }
+
+    /// Takes the lock on importing the input whose content has
+    /// `input_sha256` into `target` (the API and organization), whatever
+    /// results file a run writes: two runs of one file into one
+    /// organization at the same time would each create its products. The
+    /// lock file lies in the system's temporary folder, named by a hash.
+    pub fn acquire_input(
+        target: &str,
+        input_sha256: &str,
+        results: &Path,
+    ) -> Result<RunLock, ResumeError> {
+        use sha2::{Digest, Sha256};
+        let key = Sha256::digest(format!("{target}\n{input_sha256}").as_bytes());
+        let name: String = key[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let path = std::env::temp_dir().join(format!("product-import-{name}.lock"));
+        let note = format!(", results {}", results.display());
+        RunLock::take(&path, note).map_err(|taken| match taken {
+            Taken::Busy(holder) => ResumeError::SameInput {
+                target: target.to_string(),
+                holder,
+            },
+            Taken::Io(source) => ResumeError::Lock { path, source },
+        })
+    }
+
+    /// Locks `path` (created if need be) and writes who holds it, `note`
+    /// after the process and the time.
+    fn take(path: &Path, note: String) -> Result<RunLock, Taken> {
         let mut file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .open(&path)
-            .map_err(io_err)?;
+            .open(path)
+            .map_err(Taken::Io)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 let mut holder = String::new();
                 let _ = file.read_to_string(&mut holder);
-                return Err(ResumeError::Busy {
-                    results: results.to_path_buf(),
-                    holder: holder.trim().to_string(),
-                });
+                return Err(Taken::Busy(holder.trim().to_string()));
             }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io_err(e)),
+            Err(std::fs::TryLockError::Error(e)) => return Err(Taken::Io(e)),
         }
         let who = format!(
-            "process {} since {}",
+            "process {} since {}{note}",
             std::process::id(),
             httpdate::fmt_http_date(std::time::SystemTime::now())
         );
-        file.set_len(0).map_err(io_err)?;
-        file.write_all(who.as_bytes()).map_err(io_err)?;
+        file.set_len(0).map_err(Taken::Io)?;
+        file.write_all(who.as_bytes()).map_err(Taken::Io)?;
         Ok(RunLock { _file: file })
     }
+}
+
+/// Why a lock was not taken.
+enum Taken {
+    /// Another run holds it; what its lock file says.
+    Busy(String),
+    /// The lock file cannot be used.
+    Io(io::Error),
 }
 
 /// Why there is no resume point.
@@ -238,6 +275,17 @@ pub enum ResumeError {
     Busy {
         /// The results file.
         results: PathBuf,
+        /// Who holds the lock, as its lock file says.
+        holder: String,
+    },
+    /// Another run is importing the same input into the same organization.
+    #[error(
+        "another import of this same file into {target} is running ({holder}); \
+         wait for it to finish: two runs of one file at once could create its products twice"
+    )]
+    SameInput {
+        /// The API (and organization).
+        target: String,
         /// Who holds the lock, as its lock file says.
         holder: String,
     },

@@ -278,6 +278,63 @@ async fn a_second_run_on_the_same_results_file_is_refused() {
     sb.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_file_into_the_same_organization_runs_once_at_a_time() {
+    let sb = sandbox::start(SandboxConfig::default()).await.unwrap();
+    let dir = tempdir();
+    let file = dir.path().join("products.csv");
+    let rows = 60;
+    write_products(&file, "S", rows, |i| i as f64);
+    let other = dir.path().join("other.csv");
+    write_products(&other, "O", 5, |i| i as f64);
+    let first = dir.path().join("first.csv");
+    // The first run takes about three seconds at 20 requests a second.
+    let flags = [
+        "--quiet",
+        "--rate",
+        "20",
+        "--results",
+        first.to_str().unwrap(),
+    ];
+    let mut running = binary(&sb, &file, &flags)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while sb.products().is_empty() {
+        assert!(started.elapsed().as_secs() < 20, "the first run never sent");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // The same file with another results file: refused, nothing touched.
+    let second = dir.path().join("second.csv");
+    let out = run_binary(binary(&sb, &file, &["--results", second.to_str().unwrap()])).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains("another import of this same file") && said.contains("first.csv"),
+        "{said}"
+    );
+    assert!(!second.exists(), "no output touched");
+    // Another file into the same organization goes ahead meanwhile.
+    let out = run_binary(binary(&sb, &other, &["--quiet"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let status = tokio::task::spawn_blocking(move || running.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(
+        sb.product_count(),
+        rows + 5,
+        "one product per row, no duplicate"
+    );
+    // Once it is over, the file may run again (here: all skipped).
+    let out = run_binary(binary(&sb, &file, &["--results", second.to_str().unwrap()])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(sb.product_count(), rows + 5);
+    sb.shutdown().await;
+}
+
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_size_limit_part_way_stops_with_a_summary_and_resume_finishes() {

@@ -52,7 +52,8 @@ pub use self::plan::{
 use super::validate::print_source;
 use super::{ExitStatus, NothingAttempted};
 use crate::cli::{EmptyCellsMode, ImportArgs, InputPlan};
-use crate::client::connect::connect;
+use crate::client::auth::Credentials;
+use crate::client::connect::{connect, Connection};
 use crate::client::http::HttpApi;
 use crate::client::pacing::Pacer;
 use crate::client::RequestCounters;
@@ -64,7 +65,7 @@ use crate::pipeline::emptied::EmptyCells;
 use crate::pipeline::existing::ExistingMode;
 use crate::pipeline::journal::MaybeSent;
 use crate::pipeline::known::{KnownProduct, KnownProducts};
-use crate::pipeline::resume::{Fingerprint, ResumePoint};
+use crate::pipeline::resume::{Fingerprint, ResumePoint, RunLock};
 use crate::pipeline::retry::{RetryPolicy, SettlePolicy};
 use crate::pipeline::row::{ReferenceColumns, RowSettings};
 use crate::pipeline::summary::Summary;
@@ -287,6 +288,14 @@ async fn import_pass(
         headers: prepared.output_headers.clone(),
         delimiter: prepared.info.delimiter.unwrap_or(b','),
     };
+    // Before any output is touched: one run of this file into this
+    // organization at a time, whatever its results file.
+    let _input_lock = (!plan.dry_run)
+        .then(|| {
+            let target = import_target(plan, &session.base_url);
+            RunLock::acquire_input(&target, &fingerprint.input_sha256, &plan.outputs.results)
+        })
+        .transpose()?;
     let start = if plan.resume {
         ResumePoint::resume(&plan.outputs.results, layout.clone(), fingerprint)
     } else {
@@ -336,6 +345,20 @@ async fn import_pass(
         created,
         retired,
     })
+}
+
+/// Where an import goes, as the input lock names it: the API, and the
+/// organization when the credentials say it.
+fn import_target(plan: &ImportPlan, base_url: &Url) -> String {
+    match &plan.connection {
+        Connection::Remote { credentials, .. } => match credentials.as_ref() {
+            Credentials::Client {
+                organization_id, ..
+            } => format!("organization {organization_id} at {base_url}"),
+            Credentials::Token(_) => base_url.to_string(),
+        },
+        Connection::Sandbox => base_url.to_string(),
+    }
 }
 
 /// The Summary sheet of an .xlsx results file, as far as it is known at the start.
