@@ -207,7 +207,8 @@ fn write_xlsx(path: &Path) -> anyhow::Result<()> {
     }
     let notes = [
         "Required: name, and a category (column category, or category.id).",
-        "Empty cells are left out, so Finago Office's defaults apply.",
+        "Empty cells are left out of a new product, so Finago Office's defaults apply.",
+        "With --existing update, an empty cell clears its field (a price: write 0); leave a column out to keep its field as it is.",
         "number (else ean) finds a product again when the file is imported twice.",
         "Other column names work too: Varenavn, Varenr, Innpris, Utpris, Strekkode, Kategori, Enhet, ...",
     ];
