@@ -15,12 +15,16 @@
 //! reading; rows in flight get a bounded time to finish (a row still settling
 //! then is in the sending journal, and `--resume` settles it again).
 
+pub mod changes;
+mod create;
 pub mod emptied;
 pub mod existing;
 pub mod journal;
 pub mod known;
+mod outcome;
 pub mod recorder;
 pub mod references;
+mod resolve;
 pub mod resume;
 pub mod retry;
 pub mod row;

@@ -5,6 +5,10 @@
 //! A create whose outcome is unknown, and a row an earlier run may have
 //! sent, *settle* before the row is sent again: the rule, and which product
 //! found counts as the row's own, are in [`super::settle`].
+//!
+//! The steps that stand on their own have their own modules: resolving the
+//! references ([`super::resolve`]) and creating ([`super::create`]); how a
+//! row and each step end is in [`super::outcome`].
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -12,19 +16,22 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+use super::create::{create, CreateEnd};
 use super::emptied::{still_held, EmptyCells, RefusedPrice};
 use super::existing::{find_existing, patch_for, EanCatalogue, ExistingIndex, ExistingMode};
 use super::journal::Journal;
 use super::known::KnownProducts;
-use super::references::{RefKind, References, Resolution};
+use super::outcome::{failed_step, Outcome, Step};
+use super::references::{RefKind, References};
+use super::resolve::resolve_references;
+pub use super::resolve::ReferenceColumns;
 use super::resume::UNCONFIRMED_NO_KEY;
-use super::retry::{retry_idempotent, Attempts, RetryPolicy, SettlePolicy};
+use super::retry::{retry_idempotent, RetryPolicy, SettlePolicy};
 use super::settle::{mark_key_seen, settle, Found, Ledger, Settled, Slot};
-use crate::api::types::{IdRef, NewProduct, ProductPatch};
+use crate::api::types::{NewProduct, ProductPatch};
 use crate::client::{ApiError, ErrorClass, ProductApi, ProductKey, RequestCounters};
-use crate::mapping::{ColumnMapping, Field};
 use crate::results::{RowRecord, RowStatus};
-use crate::validate::{Draft, PreparedRow, Problem, ProblemKind, Reference};
+use crate::validate::{Draft, PreparedRow, Problem, ProblemKind};
 
 /// Settings of a run that every row needs.
 #[derive(Debug, Clone)]
@@ -45,46 +52,6 @@ pub struct RowSettings {
     /// The columns whose empty cells clear a field on update (none under
     /// `--empty-cells keep`).
     pub empty_cells: EmptyCells,
-}
-
-/// The columns that hold the category, unit and supplier, as written in the
-/// file (or the field, when a mapping constant gives it).
-#[derive(Debug, Clone, Default)]
-pub struct ReferenceColumns {
-    /// The category's column.
-    pub category: Option<String>,
-    /// The unit's column.
-    pub unit: Option<String>,
-    /// The supplier's column.
-    pub supplier: Option<String>,
-}
-
-impl ReferenceColumns {
-    /// The columns of `mapping`: a name column, else an id column, else the
-    /// field a constant fills.
-    pub fn of(mapping: &ColumnMapping) -> ReferenceColumns {
-        let column = |fields: [Field; 2]| {
-            fields.iter().find_map(|&f| {
-                mapping
-                    .column(f)
-                    .map(|i| mapping.headers[i].clone())
-                    .or_else(|| mapping.constant(f).map(|_| f.path().to_string()))
-            })
-        };
-        ReferenceColumns {
-            category: column([Field::Category, Field::CategoryId]),
-            unit: column([Field::Unit, Field::UnitsId]),
-            supplier: column([Field::Supplier, Field::SupplierId]),
-        }
-    }
-
-    fn of_kind(&self, kind: RefKind) -> Option<String> {
-        match kind {
-            RefKind::Category => self.category.clone(),
-            RefKind::Unit => self.unit.clone(),
-            RefKind::Supplier => self.supplier.clone(),
-        }
-    }
 }
 
 /// Everything the workers share.
@@ -131,58 +98,6 @@ pub struct EarlierSend {
     pub at_latest: Instant,
 }
 
-/// How a row ended, before the results columns are filled in.
-struct Outcome {
-    status: RowStatus,
-    id: Option<i64>,
-    http_status: Option<u16>,
-    trace_id: Option<String>,
-    error: Option<String>,
-    problems: Vec<Problem>,
-}
-
-impl Outcome {
-    fn new(status: RowStatus) -> Outcome {
-        Outcome {
-            status,
-            id: None,
-            http_status: None,
-            trace_id: None,
-            error: None,
-            problems: Vec::new(),
-        }
-    }
-    fn id(mut self, id: i64) -> Outcome {
-        self.id = Some(id);
-        self
-    }
-    fn http(mut self, status: u16, trace: Option<String>) -> Outcome {
-        self.http_status = Some(status);
-        self.trace_id = trace;
-        self
-    }
-    fn error(mut self, e: impl Into<String>) -> Outcome {
-        self.error = Some(e.into());
-        self
-    }
-    /// The row's own product, found while settling: `created`.
-    fn found_created((found, status, trace): Found) -> Outcome {
-        Outcome::new(RowStatus::Created)
-            .id(found.id)
-            .http(status, trace)
-    }
-    fn failed(e: &ApiError, context: &str) -> Outcome {
-        Outcome {
-            status: RowStatus::Failed,
-            id: None,
-            http_status: e.http_status(),
-            trace_id: e.trace_id().map(str::to_string),
-            error: Some(format!("{context}{e}")),
-            problems: Vec::new(),
-        }
-    }
-}
-
 /// Processes one row in the slot it was given. `Err` only for a fatal error
 /// (credentials refused) that must stop the run.
 pub async fn process<A: ProductApi>(
@@ -223,20 +138,6 @@ pub async fn process<A: ProductApi>(
         problems,
         cells,
     })
-}
-
-/// A step of a row's journey: `Continue` with what the next step needs, or
-/// `Break` with the outcome the row ends with. `Err` only for a fatal error.
-type Step<T> = Result<ControlFlow<Outcome, T>, ApiError>;
-
-/// A request that failed at a step: a fatal error stops the run, any other
-/// ends the row as `failed`, its message after `context`.
-fn failed_step<T>(e: ApiError, context: &str) -> Step<T> {
-    if e.class() == ErrorClass::Fatal {
-        Err(e)
-    } else {
-        Ok(ControlFlow::Break(Outcome::failed(&e, context)))
-    }
 }
 
 /// Takes a valid row to its outcome: resolves its references, settles an
@@ -295,90 +196,6 @@ async fn submit<A: ProductApi>(
             let key = key.as_ref().expect("found by key");
             decide_existing(ctx, row, key, &product, *found).await
         }
-    }
-}
-
-/// Resolves the row's category, unit and supplier into ids on `product`, in
-/// that order. Goes on with the dry run's notes (a category it would
-/// create); ends the row as `invalid` when a reference is missing or
-/// refused, as `failed` when a lookup failed.
-async fn resolve_references<A: ProductApi>(
-    ctx: &Context<A>,
-    row: u64,
-    product: &mut NewProduct,
-    references: [(RefKind, Option<Reference>); 3],
-) -> Step<Vec<String>> {
-    let mut problems: Vec<Problem> = Vec::new();
-    let mut notes = Vec::new();
-    let problem = |kind: RefKind, name: &str, problem: ProblemKind, message: String| Problem {
-        row,
-        column: ctx.settings.reference_columns.of_kind(kind),
-        value: Some(name.trim().to_string()),
-        kind: problem,
-        message,
-    };
-    for (kind, reference) in references {
-        let Some(reference) = reference else { continue };
-        let name = match &reference {
-            Reference::Id(id) => id.to_string(),
-            Reference::Name(n) => n.clone(),
-        };
-        let resolved = ctx
-            .references
-            .resolve(
-                &ctx.api,
-                &ctx.settings.retry,
-                &ctx.counters,
-                kind,
-                &reference,
-            )
-            .await;
-        match resolved {
-            Ok(Resolution::Id(id)) => *reference_field(product, kind) = Some(IdRef { id }),
-            Ok(Resolution::Missing) => problems.push(problem(
-                kind,
-                &name,
-                ProblemKind::UnknownName,
-                References::missing_message(kind, &name),
-            )),
-            Ok(Resolution::Refused(message)) => {
-                problems.push(problem(kind, &name, ProblemKind::MissingScope, message))
-            }
-            Ok(Resolution::WouldCreate) => {
-                notes.push(format!("would create category \"{}\"", name.trim()))
-            }
-            Err(e) => {
-                let what = reference_label(kind);
-                return failed_step(e, &format!("could not look up {what} \"{name}\": "));
-            }
-        }
-    }
-    if !problems.is_empty() {
-        // The text stays the server-side message; the problems carry the
-        // column, so an .xlsx results file can mark the cell.
-        let text: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
-        let mut invalid = Outcome::new(RowStatus::Invalid).error(text.join("; "));
-        invalid.problems = problems;
-        return Ok(ControlFlow::Break(invalid));
-    }
-    Ok(ControlFlow::Continue(notes))
-}
-
-/// The payload field a reference of `kind` goes into.
-fn reference_field(product: &mut NewProduct, kind: RefKind) -> &mut Option<IdRef> {
-    match kind {
-        RefKind::Category => &mut product.category,
-        RefKind::Unit => &mut product.units,
-        RefKind::Supplier => &mut product.supplier,
-    }
-}
-
-/// A reference kind as the results file names it.
-fn reference_label(kind: RefKind) -> &'static str {
-    match kind {
-        RefKind::Category => "category",
-        RefKind::Unit => "unit",
-        RefKind::Supplier => "supplier",
     }
 }
 
@@ -497,16 +314,6 @@ async fn decide_existing<A: ProductApi>(
     })
 }
 
-impl Outcome {
-    fn error_if(self, cond: bool, e: impl FnOnce() -> String) -> Outcome {
-        if cond {
-            self.error(e())
-        } else {
-            self
-        }
-    }
-}
-
 /// The oldest product with this key: from the prefetched index, else from the
 /// server; when neither has one, a product this job made in an earlier run
 /// that a search does not show yet. Every match found on the server raises
@@ -609,138 +416,4 @@ async fn update<A: ProductApi>(
         Err(e) if e.class() == ErrorClass::Fatal => Err(e),
         Err(e) => Ok(Outcome::failed(&e, "")),
     }
-}
-
-/// How a create ended.
-enum CreateEnd {
-    /// Created, failed, or settled as created.
-    Done(Outcome),
-    /// Settling found a product with the row's key that is not its own
-    /// (never under `--existing create`).
-    Existing(Box<Found>),
-}
-
-/// Sends the row's POST, retrying as the policy allows. A transient error
-/// waits before the next send; an unknown outcome settles first (and the
-/// settle is the wait). The row is in the sending journal before the first send.
-async fn create<A: ProductApi>(
-    ctx: &Context<A>,
-    slot: &mut Slot,
-    row: u64,
-    product: &NewProduct,
-    key: Option<&ProductKey>,
-) -> Result<CreateEnd, ApiError> {
-    let policy: &RetryPolicy = &ctx.settings.retry;
-    let sent_above = ctx.ledger.high_water();
-    if let Err(not_sent) = mark_sending(ctx, row, sent_above) {
-        return Ok(CreateEnd::Done(not_sent));
-    }
-    let mut attempts = Attempts::default();
-    loop {
-        let e = match ctx.api.create_product(product).await {
-            Ok(a) => {
-                ctx.ledger.made(a.value.id);
-                let created = Outcome::new(RowStatus::Created)
-                    .id(a.value.id)
-                    .http(a.status, a.trace_id);
-                return Ok(CreateEnd::Done(created));
-            }
-            Err(e) => e,
-        };
-        let class = e.class();
-        match class {
-            ErrorClass::Fatal => return Err(e),
-            ErrorClass::Permanent => return Ok(CreateEnd::Done(Outcome::failed(&e, ""))),
-            ErrorClass::Unknown => {
-                let settled = settle_unconfirmed_create(ctx, slot, key, product, sent_above, &e);
-                if let Some(end) = settled.await? {
-                    return Ok(end);
-                }
-                if attempts.next_wait(policy, class).is_none() {
-                    return Ok(CreateEnd::Done(gave_up_settling(ctx, &e)));
-                }
-                // Settled and not found: send again at once, the settle was the wait.
-                RequestCounters::bump(&ctx.counters.retries);
-            }
-            _ => match attempts.next_wait(policy, class) {
-                Some(wait) => {
-                    RequestCounters::bump(&ctx.counters.retries);
-                    tokio::time::sleep(wait).await;
-                }
-                None => {
-                    let context = format!("gave up after {} retries: ", policy.max_retries);
-                    return Ok(CreateEnd::Done(Outcome::failed(&e, &context)));
-                }
-            },
-        }
-    }
-}
-
-/// Writes the row into the sending journal (if any) with the high-water
-/// mark before it is sent; `Err` is the row's `failed` outcome, not sent.
-fn mark_sending<A>(ctx: &Context<A>, row: u64, sent_above: i64) -> Result<(), Outcome> {
-    match &ctx.journal {
-        Some(journal) => journal.mark(row, sent_above).map_err(|e| {
-            Outcome::new(RowStatus::Failed).error(format!(
-                "not sent: could not write the sending journal: {e}"
-            ))
-        }),
-        None => Ok(()),
-    }
-}
-
-/// Settles a POST whose outcome `e` is unknown: `Some` when that ends the
-/// create (its product found, another with its key found unless under
-/// `--existing create`, no key to look it up by, or the last lookup failed),
-/// `None` when the row may be sent again.
-async fn settle_unconfirmed_create<A: ProductApi>(
-    ctx: &Context<A>,
-    slot: &mut Slot,
-    key: Option<&ProductKey>,
-    product: &NewProduct,
-    sent_above: i64,
-    e: &ApiError,
-) -> Result<Option<CreateEnd>, ApiError> {
-    let done = |outcome: Outcome| Ok(Some(CreateEnd::Done(outcome)));
-    let Some(key) = key else {
-        return done(Outcome::failed(
-            e,
-            &format!(
-                "{UNCONFIRMED_NO_KEY}: the row has no number or EAN to look the product up by, so it was \
-                 not sent again to avoid a duplicate; check for it by name before importing this row again: "
-            ),
-        ));
-    };
-    match settle(ctx, slot, key, product, Some(sent_above), Instant::now()).await {
-        Ok(Settled::Ours(ours)) => done(Outcome::found_created(*ours)),
-        Ok(Settled::Others(others)) => {
-            if ctx.settings.existing != ExistingMode::Create {
-                if let Some(found) = others.into_iter().next() {
-                    return Ok(Some(CreateEnd::Existing(Box::new(found))));
-                }
-            }
-            Ok(None)
-        }
-        Err(le) if le.class() == ErrorClass::Fatal => Err(le),
-        Err(_) => done(Outcome::failed(
-            e,
-            &format!(
-                "the server did not confirm the product was created, and looking up {key} failed; \
-                 check for it before importing this row again: "
-            ),
-        )),
-    }
-}
-
-/// The row's `failed` outcome when its retries are spent, each unknown
-/// outcome settled and its product not found.
-fn gave_up_settling<A>(ctx: &Context<A>, e: &ApiError) -> Outcome {
-    Outcome::failed(
-        e,
-        &format!(
-            "gave up after {} retries (not found after settling {:.0} s each time): ",
-            ctx.settings.retry.max_retries,
-            ctx.settings.settle.time.as_secs_f64()
-        ),
-    )
 }

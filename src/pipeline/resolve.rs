@@ -1,0 +1,138 @@
+//! A row's first step: its category, unit and supplier resolved into ids on
+//! its payload (through the run's [`References`]), a name that cannot be
+//! resolved being a problem on the column that holds it ([`ReferenceColumns`]).
+
+use std::ops::ControlFlow;
+
+use super::outcome::{failed_step, Outcome, Step};
+use super::references::{RefKind, References, Resolution};
+use super::row::Context;
+use crate::api::types::{IdRef, NewProduct};
+use crate::client::ProductApi;
+use crate::mapping::{ColumnMapping, Field};
+use crate::results::RowStatus;
+use crate::validate::{Problem, ProblemKind, Reference};
+
+/// The columns that hold the category, unit and supplier, as written in the
+/// file (or the field, when a mapping constant gives it).
+#[derive(Debug, Clone, Default)]
+pub struct ReferenceColumns {
+    /// The category's column.
+    pub category: Option<String>,
+    /// The unit's column.
+    pub unit: Option<String>,
+    /// The supplier's column.
+    pub supplier: Option<String>,
+}
+
+impl ReferenceColumns {
+    /// The columns of `mapping`: a name column, else an id column, else the
+    /// field a constant fills.
+    pub fn of(mapping: &ColumnMapping) -> ReferenceColumns {
+        let column = |fields: [Field; 2]| {
+            fields.iter().find_map(|&f| {
+                mapping
+                    .column(f)
+                    .map(|i| mapping.headers[i].clone())
+                    .or_else(|| mapping.constant(f).map(|_| f.path().to_string()))
+            })
+        };
+        ReferenceColumns {
+            category: column([Field::Category, Field::CategoryId]),
+            unit: column([Field::Unit, Field::UnitsId]),
+            supplier: column([Field::Supplier, Field::SupplierId]),
+        }
+    }
+
+    fn of_kind(&self, kind: RefKind) -> Option<String> {
+        match kind {
+            RefKind::Category => self.category.clone(),
+            RefKind::Unit => self.unit.clone(),
+            RefKind::Supplier => self.supplier.clone(),
+        }
+    }
+}
+
+/// Resolves the row's category, unit and supplier into ids on `product`, in
+/// that order. Goes on with the dry run's notes (a category it would
+/// create); ends the row as `invalid` when a reference is missing or
+/// refused, as `failed` when a lookup failed.
+pub(super) async fn resolve_references<A: ProductApi>(
+    ctx: &Context<A>,
+    row: u64,
+    product: &mut NewProduct,
+    references: [(RefKind, Option<Reference>); 3],
+) -> Step<Vec<String>> {
+    let mut problems: Vec<Problem> = Vec::new();
+    let mut notes = Vec::new();
+    let problem = |kind: RefKind, name: &str, problem: ProblemKind, message: String| Problem {
+        row,
+        column: ctx.settings.reference_columns.of_kind(kind),
+        value: Some(name.trim().to_string()),
+        kind: problem,
+        message,
+    };
+    for (kind, reference) in references {
+        let Some(reference) = reference else { continue };
+        let name = match &reference {
+            Reference::Id(id) => id.to_string(),
+            Reference::Name(n) => n.clone(),
+        };
+        let resolved = ctx
+            .references
+            .resolve(
+                &ctx.api,
+                &ctx.settings.retry,
+                &ctx.counters,
+                kind,
+                &reference,
+            )
+            .await;
+        match resolved {
+            Ok(Resolution::Id(id)) => *reference_field(product, kind) = Some(IdRef { id }),
+            Ok(Resolution::Missing) => problems.push(problem(
+                kind,
+                &name,
+                ProblemKind::UnknownName,
+                References::missing_message(kind, &name),
+            )),
+            Ok(Resolution::Refused(message)) => {
+                problems.push(problem(kind, &name, ProblemKind::MissingScope, message))
+            }
+            Ok(Resolution::WouldCreate) => {
+                notes.push(format!("would create category \"{}\"", name.trim()))
+            }
+            Err(e) => {
+                let what = reference_label(kind);
+                return failed_step(e, &format!("could not look up {what} \"{name}\": "));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        // The text stays the server-side message; the problems carry the
+        // column, so an .xlsx results file can mark the cell.
+        let text: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        let mut invalid = Outcome::new(RowStatus::Invalid).error(text.join("; "));
+        invalid.problems = problems;
+        return Ok(ControlFlow::Break(invalid));
+    }
+    Ok(ControlFlow::Continue(notes))
+}
+
+/// The payload field a reference of `kind` goes into.
+fn reference_field(product: &mut NewProduct, kind: RefKind) -> &mut Option<IdRef> {
+    match kind {
+        RefKind::Category => &mut product.category,
+        RefKind::Unit => &mut product.units,
+        RefKind::Supplier => &mut product.supplier,
+    }
+}
+
+/// A reference kind as the results file names it.
+fn reference_label(kind: RefKind) -> &'static str {
+    match kind {
+        RefKind::Category => "category",
+        RefKind::Unit => "unit",
+        RefKind::Supplier => "supplier",
+    }
+}
