@@ -1,6 +1,9 @@
 //! The import plan: flags merged over the `--config` file and the
 //! environment, checked and turned into real types before any I/O except
-//! reading the config and mapping files.
+//! reading the config and mapping files. Where the outputs go, and the
+//! check that they collide with nothing, are in [`paths`].
+
+mod paths;
 
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
@@ -10,21 +13,19 @@ use url::{Host, Url};
 
 use crate::cli::{
     ApiOptions, ConfigError, ConfigFile, EmptyCellsMode, GuardOptions, ImportArgs, InputOptions,
-    InputPlan, OutputOptions, PacingOptions, ReadArgs,
+    InputPlan, PacingOptions, ReadArgs,
 };
 use crate::client::auth::{Credentials, CredentialsError};
 use crate::client::connect::{shown_url, Connection};
 use crate::feed::download::{with_suffix, DEFAULT_MAX_DOWNLOAD_MB};
 use crate::feed::guard::Guards;
-use crate::feed::missing::{missing_path, MissingPlan, DEFAULT_MAX_MISSING};
-use crate::feed::{state_path, FeedAuth, FeedSource};
+use crate::feed::missing::{MissingPlan, DEFAULT_MAX_MISSING};
+use crate::feed::{FeedAuth, FeedSource};
 use crate::log::LogFormat;
 use crate::pipeline::existing::ExistingMode;
-use crate::pipeline::journal::journal_path;
-use crate::pipeline::resume::{fingerprint_path, lock_path};
 use crate::pipeline::retry::SettlePolicy;
 use crate::prepare::PrepareError;
-use crate::results::default_results_path;
+use paths::output_paths;
 
 /// The vendor's API.
 pub const DEFAULT_BASE_URL: &str = "https://rest.api.24sevenoffice.com/v1";
@@ -276,127 +277,6 @@ fn missing_plan(options: &GuardOptions) -> Result<Option<MissingPlan>, PlanError
     }))
 }
 
-/// The output paths, with the default results file. A dry run never writes
-/// a real run's files (and so never its resume point), however the path was
-/// given: its outputs get `.dry-run` before their extension.
-fn output_paths(
-    outputs: &OutputOptions,
-    input: &Path,
-    feed: Option<&Url>,
-    dry_run: bool,
-) -> Outputs {
-    let mark = |path: PathBuf| if dry_run { dry_run_path(&path) } else { path };
-    // A feed's results are named after the last segment of its URL's path.
-    let named = match feed {
-        Some(url) => PathBuf::from(
-            url.path_segments()
-                .and_then(|mut s| s.next_back())
-                .filter(|s| !s.is_empty())
-                .unwrap_or("feed"),
-        ),
-        None => input.to_path_buf(),
-    };
-    let real = outputs
-        .results
-        .clone()
-        .unwrap_or_else(|| default_results_path(&named));
-    let results = mark(real.clone());
-    Outputs {
-        state: state_path(&real),
-        missing: missing_path(&results),
-        results,
-        rejects: outputs.rejects.clone().map(mark),
-        summary_json: outputs.summary_json.clone().map(mark),
-    }
-}
-
-/// `x.csv` → `x.dry-run.csv`.
-fn dry_run_path(path: &Path) -> PathBuf {
-    match (path.file_stem(), path.extension()) {
-        (Some(stem), Some(ext)) => {
-            let mut name = stem.to_owned();
-            name.push(".dry-run.");
-            name.push(ext);
-            path.with_file_name(name)
-        }
-        _ => {
-            let mut name = path.as_os_str().to_owned();
-            name.push(".dry-run");
-            PathBuf::from(name)
-        }
-    }
-}
-
-impl ImportPlan {
-    /// Refuses outputs that would overwrite one another, the input or the
-    /// mapping, or that go to a folder that does not exist: checked before
-    /// anything is touched.
-    pub fn check_paths(&self, config: Option<&Path>) -> Result<(), PlanError> {
-        let results = &self.outputs.results;
-        let mut named: Vec<(String, PathBuf)> = vec![
-            ("the input file".into(), self.input.path.clone()),
-            ("--results".into(), results.clone()),
-            ("the sending journal".into(), journal_path(results)),
-            ("the input fingerprint".into(), fingerprint_path(results)),
-            ("the lock file".into(), lock_path(results)),
-            ("the job state".into(), self.outputs.state.clone()),
-            (
-                "the missing-products file".into(),
-                self.outputs.missing.clone(),
-            ),
-        ];
-        if let Some((mapping, _)) = &self.input.mapping {
-            named.push(("--mapping".into(), mapping.clone()));
-        }
-        if let Some(config) = config {
-            named.push(("--config".into(), config.to_path_buf()));
-        }
-        for (what, path) in [
-            ("--rejects", &self.outputs.rejects),
-            ("--summary-json", &self.outputs.summary_json),
-        ] {
-            if let Some(path) = path {
-                named.push((what.into(), path.clone()));
-            }
-        }
-        let keys: Vec<PathBuf> = named.iter().map(|(_, p)| comparable(p)).collect();
-        for (i, key) in keys.iter().enumerate() {
-            if let Some(j) = keys[..i].iter().position(|k| k == key) {
-                return Err(PlanError::BadValue(format!(
-                    "{} and {} are the same file ({}): give each output its own path",
-                    named[j].0,
-                    named[i].0,
-                    named[i].1.display()
-                )));
-            }
-        }
-        for (what, path) in named.iter().skip(1) {
-            let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-            if let Some(dir) = dir.filter(|d| !d.is_dir()) {
-                return Err(PlanError::BadValue(format!(
-                    "{what} {}: the folder {} does not exist",
-                    path.display(),
-                    dir.display()
-                )));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A path made comparable: absolute, with its folder resolved when it exists.
-fn comparable(path: &Path) -> PathBuf {
-    if let Ok(p) = path.canonicalize() {
-        return p;
-    }
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-    let dir = dir
-        .map(|d| d.canonicalize().unwrap_or_else(|_| d.to_path_buf()))
-        .or_else(|| std::env::current_dir().ok())
-        .unwrap_or_default();
-    dir.join(path.file_name().unwrap_or_default())
-}
-
 /// The in-process sandbox, or the API the options name with the
 /// credentials of the environment (read through `env`).
 pub fn connection(
@@ -504,252 +384,4 @@ fn redact_userinfo(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: crate::cli::ImportArgs,
-    }
-
-    fn args(list: &[&str]) -> crate::cli::ImportArgs {
-        let mut all = vec!["import"];
-        all.extend_from_slice(list);
-        Cli::try_parse_from(all).unwrap().args
-    }
-
-    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
-    }
-
-    #[test]
-    fn defaults_and_credentials() {
-        let plan =
-            ImportPlan::new(&args(&["in.csv"]), &env(&[("TFSO_ACCESS_TOKEN", "tok")])).unwrap();
-        assert_eq!(plan.pacing.rate.get(), DEFAULT_RATE);
-        assert_eq!(plan.pacing.concurrency.get(), DEFAULT_CONCURRENCY);
-        assert_eq!(plan.pacing.timeout, Duration::from_secs(30));
-        assert_eq!(
-            plan.pacing.settle,
-            Duration::from_secs(30),
-            "max(timeout, 5 s)"
-        );
-        let short = ImportPlan::new(
-            &args(&["in.csv", "--timeout", "1"]),
-            &env(&[("TFSO_ACCESS_TOKEN", "tok")]),
-        )
-        .unwrap();
-        assert_eq!(short.pacing.settle, Duration::from_secs(5));
-        assert_eq!(plan.existing, ExistingMode::Skip);
-        assert_eq!(plan.outputs.results, PathBuf::from("in.csv.results.csv"));
-        let Connection::Remote {
-            base_url,
-            credentials,
-        } = &plan.connection
-        else {
-            panic!()
-        };
-        assert_eq!(base_url.as_str(), DEFAULT_BASE_URL);
-        assert!(matches!(**credentials, Credentials::Token(_)));
-        assert!(
-            !format!("{plan:?}").contains("tok\""),
-            "secrets never printed"
-        );
-
-        let err = ImportPlan::new(&args(&["in.csv"]), &env(&[])).unwrap_err();
-        assert!(matches!(err, PlanError::NoCredentials));
-        let sandbox = ImportPlan::new(&args(&["in.csv", "--sandbox"]), &env(&[])).unwrap();
-        assert!(matches!(sandbox.connection, Connection::Sandbox));
-    }
-
-    #[test]
-    fn bad_values_are_refused() {
-        let e = &env(&[("TFSO_ACCESS_TOKEN", "tok")]);
-        for flags in [
-            &["in.csv", "--rate", "0"][..],
-            &["in.csv", "--concurrency", "0"],
-            &["in.csv", "--timeout=-1"],
-            &["in.csv", "--settle=-1"],
-            &["in.csv", "--base-url", "http://api.example.com/v1"],
-            &["in.csv", "--base-url", "ftp://127.0.0.1/v1"],
-            &["in.csv", "--token-url", "not a url"],
-        ] {
-            assert!(ImportPlan::new(&args(flags), e).is_err(), "{flags:?}");
-        }
-        for ok in [
-            "http://127.0.0.1:8080/v1",
-            "http://localhost/v1",
-            "http://[::1]:9/v1",
-            "https://api.example.com/v1",
-        ] {
-            assert!(checked_url("--base-url", ok).is_ok(), "{ok}");
-        }
-    }
-
-    #[test]
-    fn a_feed_url_is_checked_and_names_the_outputs() {
-        let e = &env(&[("TFSO_ACCESS_TOKEN", "tok"), ("FEED_PASSWORD", "pw")]);
-        let plan = ImportPlan::new(
-            &args(&["https://user:hunter2@feeds.example.com/nightly/products.csv?k=1"]),
-            e,
-        )
-        .unwrap();
-        let feed = plan.feed.as_ref().unwrap();
-        assert_eq!(
-            plan.outputs.results,
-            PathBuf::from("products.csv.results.csv")
-        );
-        assert_eq!(feed.stem, PathBuf::from("products.csv.results.csv.feed"));
-        assert_eq!(feed.max_bytes, 512_000_000);
-        assert_eq!(
-            plan.outputs.state,
-            PathBuf::from("products.csv.results.csv.state.json")
-        );
-        assert!(!format!("{plan:?}").contains("hunter2"), "{plan:?}");
-
-        let err = ImportPlan::new(&args(&["http://feeds.example.com/p.csv"]), e).unwrap_err();
-        assert!(err.to_string().contains("loopback"), "{err}");
-        let dry = ImportPlan::new(
-            &args(&[
-                "http://127.0.0.1:9/p.csv",
-                "--dry-run",
-                "--results",
-                "r.csv",
-            ]),
-            e,
-        )
-        .unwrap();
-        assert_eq!(dry.outputs.results, PathBuf::from("r.dry-run.csv"));
-        assert_eq!(
-            dry.outputs.state,
-            PathBuf::from("r.csv.state.json"),
-            "a dry run reads the real job's state"
-        );
-        let named = ImportPlan::new(
-            &args(&["https://x.test/f.csv", "--feed-auth-env", "NOPE"]),
-            e,
-        )
-        .unwrap_err();
-        assert!(named.to_string().contains("NOPE"), "{named}");
-    }
-
-    #[test]
-    fn guards_and_missing_options() {
-        let e = &env(&[("TFSO_ACCESS_TOKEN", "tok")]);
-        let plan = ImportPlan::new(
-            &args(&[
-                "in.csv",
-                "--min-rows=10",
-                "--max-invalid=5%",
-                "--missing=deactivate",
-                "--scope-category=3,4",
-                "--scope-category=7",
-            ]),
-            e,
-        )
-        .unwrap();
-        assert_eq!(plan.guards.min_rows, Some(10));
-        assert_eq!(
-            plan.guards.max_invalid,
-            Some(crate::feed::Threshold::Percent(5.0))
-        );
-        let missing = plan.missing.unwrap();
-        assert_eq!(missing.categories, [3, 4, 7]);
-        assert_eq!(missing.max_missing, DEFAULT_MAX_MISSING);
-        for flags in [
-            &["in.csv", "--scope-number-prefix", "A-"][..],
-            &["in.csv", "--max-missing", "3"],
-            &["in.csv", "--missing=report", "--scope-category=0"],
-            &["in.csv", "--max-download-mb=0"],
-        ] {
-            assert!(ImportPlan::new(&args(flags), e).is_err(), "{flags:?}");
-        }
-        assert!(Cli::try_parse_from(["import", "in.csv", "--max-invalid", "lots"]).is_err());
-    }
-
-    #[test]
-    fn the_sample_config_is_valid() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/import.toml");
-        let config = ConfigFile::load(&path).unwrap();
-        assert_eq!(config.pacing.rate, Some(DEFAULT_RATE));
-        assert_eq!(config.rows.existing, Some(ExistingMode::Skip));
-    }
-
-    #[test]
-    fn the_nightly_sample_config_is_valid() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/nightly/nightly.toml");
-        let cfg = path.to_str().unwrap();
-        let e = &env(&[
-            ("TFSO_ACCESS_TOKEN", "tok"),
-            ("SUPPLIER_FEED_TOKEN", "Bearer x"),
-        ]);
-        let plan = ImportPlan::new(
-            &args(&[
-                "https://feeds.example.com/export/products.csv",
-                "--config",
-                cfg,
-            ]),
-            e,
-        )
-        .unwrap();
-        assert!(plan.if_changed);
-        assert_eq!(plan.log_format, LogFormat::Json);
-        assert_eq!(plan.guards.min_rows, Some(1000));
-        assert_eq!(
-            plan.guards.max_invalid,
-            Some(crate::feed::Threshold::Percent(2.0))
-        );
-        let missing = plan.missing.unwrap();
-        assert_eq!(missing.mode, crate::feed::missing::MissingMode::Deactivate);
-        assert_eq!(missing.max_missing, crate::feed::Threshold::Percent(5.0));
-        assert!(matches!(
-            plan.feed.unwrap().source.auth,
-            Some(FeedAuth::Header(_))
-        ));
-    }
-
-    #[test]
-    fn config_file_with_flags_overriding() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("job.toml");
-        std::fs::write(
-            &path,
-            "base_url = \"http://127.0.0.1:9/v1\"\nrate = 3\nconcurrency = 2\nexisting = \"update\"\n\
-             create_categories = true\nresults = \"out/results.jsonl\"\nmapping = \"map.toml\"\ndecimal = \"comma\"\n",
-        )
-        .unwrap();
-        std::fs::write(dir.path().join("map.toml"), "ignore = []\n").unwrap();
-        let cfg = path.to_str().unwrap();
-        let e = &env(&[("TFSO_ACCESS_TOKEN", "tok")]);
-        let plan = ImportPlan::new(&args(&["in.csv", "--config", cfg, "--rate", "7"]), e).unwrap();
-        assert_eq!(plan.pacing.rate.get(), 7);
-        assert_eq!(plan.pacing.concurrency.get(), 2);
-        assert_eq!(plan.existing, ExistingMode::Update);
-        assert!(plan.create_categories);
-        assert_eq!(plan.outputs.results, dir.path().join("out/results.jsonl"));
-        assert_eq!(
-            plan.input.mapping.as_ref().map(|(p, _)| p.clone()),
-            Some(dir.path().join("map.toml"))
-        );
-        assert_eq!(
-            plan.input.validate.decimal,
-            Some(crate::values::DecimalMark::Comma)
-        );
-
-        std::fs::write(&path, "rate = 3\nclient_secret = \"x\"\n").unwrap();
-        let err = ImportPlan::new(&args(&["in.csv", "--config", cfg]), e)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("unknown field") && err.contains("client_secret"),
-            "{err}"
-        );
-    }
-}
+mod tests;
