@@ -216,7 +216,7 @@ mod tests {
 
     use super::*;
     use crate::api::types::{IdRef, NamedRef, ProductPatch, Stock, SupplierProduct, Unit};
-    use crate::pipeline::existing::patch_for;
+    use crate::pipeline::changes::patch_for;
 
     fn empty_cells(headers: &[&str]) -> EmptyCells {
         let headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();

@@ -33,7 +33,6 @@ use std::collections::HashMap;
 
 use tokio::sync::OnceCell;
 
-pub use super::changes::patch_for;
 use super::retry::{retry_idempotent, RetryPolicy};
 use crate::api::types::Product;
 use crate::client::paging::PageGuard;

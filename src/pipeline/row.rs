@@ -16,9 +16,10 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+use super::changes::patch_for;
 use super::create::{create, CreateEnd};
 use super::emptied::{still_held, EmptyCells, RefusedPrice};
-use super::existing::{find_existing, patch_for, EanCatalogue, ExistingIndex, ExistingMode};
+use super::existing::{find_existing, EanCatalogue, ExistingIndex, ExistingMode};
 use super::journal::Journal;
 use super::known::KnownProducts;
 use super::outcome::{failed_step, Outcome, Step};

@@ -13,9 +13,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use super::*;
-use crate::api::types::{
-    Category, IdRef, NewCategory, NewProduct, Product, ProductPatch, Supplier, Unit,
-};
+use crate::api::types::{Category, NewCategory, NewProduct, Product, ProductPatch, Supplier, Unit};
 use crate::client::{Answer, Cursor, Page, ProductQuery};
 use crate::results::RowStatus;
 use crate::validate::{Draft, Problem, ProblemKind, Reference};

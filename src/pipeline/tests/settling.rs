@@ -198,6 +198,4 @@ async fn journal_marks_rows_before_sending_and_is_removed_after_a_full_run() {
     let run = run_with(&mock, p, rows(3), MaybeSent::default()).await;
     assert!(run.records.iter().all(|r| r.status == RowStatus::Created));
     assert!(!path.exists(), "removed after a completed run");
-    let _ = HashMap::<u64, u64>::new();
-    let _ = IdRef { id: 1 };
 }
