@@ -329,13 +329,19 @@ mod tests {
     use super::scan::{attr, parse_u64};
     use super::*;
 
+    /// Scans `xml` fed in small pieces, so that every state crosses a
+    /// boundary (the byte-wise path), and whole (tags read in place), and
+    /// checks that both find the same.
     fn scan(part: &str, xml: &str, limits: &SpreadsheetLimits) -> Result<(), Found> {
-        let mut scanner = XmlScanner::new(limits, part);
-        // Fed in small pieces, so that every state crosses a boundary.
-        for chunk in xml.as_bytes().chunks(3) {
-            scanner.feed(chunk)?;
-        }
-        Ok(())
+        let in_pieces = {
+            let mut scanner = XmlScanner::new(limits, part);
+            xml.as_bytes()
+                .chunks(3)
+                .try_for_each(|chunk| scanner.feed(chunk))
+        };
+        let whole = XmlScanner::new(limits, part).feed(xml.as_bytes());
+        assert_eq!(in_pieces, whole, "{xml}");
+        whole
     }
 
     fn small() -> SpreadsheetLimits {
@@ -376,6 +382,15 @@ mod tests {
                 &limits
             )),
             "cell B7 holds more than 10 characters"
+        );
+        // A `>` inside an attribute's quotes does not end the tag.
+        assert_eq!(
+            what(scan(
+                sheet,
+                r#"<c r="C3" x='a>"b'><v>0123456789X</v></c>"#,
+                &limits
+            )),
+            "cell C3 holds more than 10 characters"
         );
         // Long text outside cells (a comment, say) is bounded in bytes only.
         assert!(scan(
