@@ -14,9 +14,10 @@
 //!
 //! Before calamine opens a zip-based workbook (.xlsx, .xlsm, .xlsb, .ods),
 //! [`limits::check_workbook`](super::limits::check_workbook) checks what it
-//! would inflate to; a cell longer than the limit that gets past it (an
-//! .xlsb or .xls cell, which that check does not read) stops the reading
-//! when it is met.
+//! would inflate to, and [`limits::check_uncompressed_workbook`](super::limits::check_uncompressed_workbook)
+//! holds an .xls file's size to the same total; a cell longer than the
+//! limit that gets past them (an .xlsb or .xls cell, which those checks do
+//! not read) stops the reading when it is met.
 //!
 //! Cells keep their type ([`Cell::Number`], [`Cell::Date`], [`Cell::Error`]…);
 //! formula cells give the value Excel last calculated. The header is the
@@ -95,7 +96,9 @@ pub(crate) fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadErro
         _ if ext.is_empty() => "xlsx".to_owned(),
         _ => ext.clone(),
     };
-    if kind != Kind::Xls {
+    if kind == Kind::Xls {
+        limits::check_uncompressed_workbook(path, &options.limits)?;
+    } else {
         limits::check_workbook(path, &options.limits)?;
     }
     let (mut sheets, index, raw) = guarded(path, || open_sheet(path, &ext, kind, options))?;

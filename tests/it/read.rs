@@ -569,6 +569,52 @@ fn ods_fixture() {
     check_products_fixture("products.ods", "ods");
 }
 
+#[test]
+fn an_xls_larger_than_the_uncompressed_limit_is_refused_before_reading() {
+    // In process: the 5.5 KiB fixture against a 4 KiB limit.
+    let options = ReadOptions {
+        limits: read::SpreadsheetLimits {
+            max_uncompressed_bytes: 4096,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    match read::open(&fixture("products.xls"), &options) {
+        Err(e @ ReadError::Limit { .. }) => {
+            let message = e.to_string();
+            for part in [
+                "products.xls",
+                "5.5 KiB",
+                "not compressed",
+                "--max-uncompressed-mb",
+            ] {
+                assert!(message.contains(part), "no {part:?} in: {message}");
+            }
+        }
+        other => panic!("expected a limit error, got {:?}", other.map(|t| t.headers)),
+    }
+    // The binary: a file just over 1 MiB against `--max-uncompressed-mb 1`
+    // (the smallest the flag takes), exit 2 before calamine reads it.
+    let dir = tempdir();
+    let mut bytes = std::fs::read(fixture("products.xls")).unwrap();
+    bytes.resize((1 << 20) + 1, 0);
+    let large = dir.path().join("large.xls");
+    std::fs::write(&large, bytes).unwrap();
+    let (code, stderr) = validate_in_1_gib(dir.path(), &large, &["--max-uncompressed-mb", "1"]);
+    assert_refused(
+        code,
+        &stderr,
+        &large,
+        &[
+            "the whole file",
+            "1048577 bytes",
+            "the limit is 1 MiB",
+            "--max-uncompressed-mb",
+        ],
+    );
+    assert!(!dir.path().join("large.xls.results.csv").exists());
+}
+
 fn workbook_error(path: &Path) -> String {
     match read::open(path, &ReadOptions::default()) {
         Err(e @ ReadError::Workbook { .. }) => e.to_string(),

@@ -21,6 +21,9 @@
 //! A part that inflates to more than its declared size is stopped by the
 //! zip reader at that size (the `zip` crate checks it, for this scan and for
 //! calamine's reading alike), so a lying header cannot get past step 1.
+//!
+//! A legacy .xls workbook is not compressed: [`check_uncompressed_workbook`]
+//! holds its file size to the total.
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -116,10 +119,6 @@ impl SpreadsheetLimits {
     }
 }
 
-/// Checks a workbook (a zip archive) against `limits` before it is read.
-///
-/// An archive that the zip reader cannot make sense of passes: calamine
-/// then reports it as damaged in its own words.
 /// An opened workbook archive.
 type Archive = zip::ZipArchive<BufReader<File>>;
 
@@ -152,6 +151,41 @@ pub(crate) fn check_workbook(path: &Path, limits: &SpreadsheetLimits) -> Result<
         check.scan(&mut archive, part)?;
     }
     Ok(())
+}
+
+/// Checks a legacy .xls workbook (BIFF in an OLE compound file) against
+/// `limits` before calamine loads it.
+///
+/// BIFF is not compressed, and calamine reads the whole file into memory
+/// before it finds the sheets; every string it decodes (the shared strings
+/// included, whose count it does not reserve room for) is bounded by the
+/// bytes of its records. So the file's size is what the workbook inflates
+/// to, and it is held to `--max-uncompressed-mb`. A cell over
+/// `--max-cell-chars` is met when the sheet is read.
+pub(crate) fn check_uncompressed_workbook(
+    path: &Path,
+    limits: &SpreadsheetLimits,
+) -> Result<(), ReadError> {
+    let size = std::fs::metadata(path)
+        .map_err(|source| ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .len();
+    if size <= limits.max_uncompressed_bytes {
+        return Ok(());
+    }
+    Err(ReadError::Limit {
+        path: path.to_path_buf(),
+        part: "the whole file".to_owned(),
+        what: format!(
+            "it is {} ({size} bytes), and an .xls workbook is not compressed: \
+             calamine loads all of it",
+            size_text(size)
+        ),
+        limit: mib_text(limits.max_uncompressed_bytes),
+        flag: FLAG_UNCOMPRESSED,
+    })
 }
 
 /// The workbook being checked and its limits, which every error names.
@@ -329,13 +363,19 @@ mod tests {
     use super::scan::{attr, parse_u64};
     use super::*;
 
+    /// Scans `xml` fed in small pieces, so that every state crosses a
+    /// boundary (the byte-wise path), and whole (tags read in place), and
+    /// checks that both find the same.
     fn scan(part: &str, xml: &str, limits: &SpreadsheetLimits) -> Result<(), Found> {
-        let mut scanner = XmlScanner::new(limits, part);
-        // Fed in small pieces, so that every state crosses a boundary.
-        for chunk in xml.as_bytes().chunks(3) {
-            scanner.feed(chunk)?;
-        }
-        Ok(())
+        let in_pieces = {
+            let mut scanner = XmlScanner::new(limits, part);
+            xml.as_bytes()
+                .chunks(3)
+                .try_for_each(|chunk| scanner.feed(chunk))
+        };
+        let whole = XmlScanner::new(limits, part).feed(xml.as_bytes());
+        assert_eq!(in_pieces, whole, "{xml}");
+        whole
     }
 
     fn small() -> SpreadsheetLimits {
@@ -376,6 +416,15 @@ mod tests {
                 &limits
             )),
             "cell B7 holds more than 10 characters"
+        );
+        // A `>` inside an attribute's quotes does not end the tag.
+        assert_eq!(
+            what(scan(
+                sheet,
+                r#"<c r="C3" x='a>"b'><v>0123456789X</v></c>"#,
+                &limits
+            )),
+            "cell C3 holds more than 10 characters"
         );
         // Long text outside cells (a comment, say) is bounded in bytes only.
         assert!(scan(

@@ -106,7 +106,11 @@ impl<'a> XmlScanner<'a> {
         while i < bytes.len() {
             let rest = &bytes[i..];
             i += match self.state {
-                State::Text => self.feed_text(rest)?,
+                State::Text => {
+                    let taken = self.feed_text(rest)?;
+                    // A whole element's tag in this piece is read in place.
+                    taken + self.whole_tag(&rest[taken..])?
+                }
                 // The first bytes one by one, to tell comments and the like
                 // (`<!` and `<?`); an element's tag goes on at once.
                 State::Tag
@@ -134,7 +138,7 @@ impl<'a> XmlScanner<'a> {
 
     /// Text up to the next `<` (which starts a tag); the bytes taken.
     fn feed_text(&mut self, rest: &[u8]) -> Result<usize, Found> {
-        let end = memchr::memchr(b'<', rest).unwrap_or(rest.len());
+        let end = find_lt(rest);
         self.text(&rest[..end])?;
         if end == rest.len() {
             return Ok(end);
@@ -143,6 +147,37 @@ impl<'a> XmlScanner<'a> {
         self.tag.clear();
         self.quote = 0;
         self.entity = false;
+        Ok(end + 1)
+    }
+
+    /// Just after `<`: when `rest` holds the element's whole tag (not a
+    /// comment, CDATA section, processing instruction or DTD, which start
+    /// with `!` or `?`, and within the longest tag allowed), handles it where
+    /// it lies instead of copying it byte by byte; the bytes taken (0 when
+    /// the byte-wise path below goes on with it). Most tags are a few bytes
+    /// long, so this is where the scan spends its time.
+    fn whole_tag(&mut self, rest: &[u8]) -> Result<usize, Found> {
+        if self.state != State::Tag || matches!(rest.first(), None | Some(b'!' | b'?')) {
+            return Ok(0);
+        }
+        let window = &rest[..rest.len().min(self.limits.max_tag_bytes())];
+        // Byte by byte: for tags this short, a plain loop beats memchr's setup.
+        let mut quote = 0;
+        let Some(end) = window.iter().position(|&b| {
+            if quote != 0 {
+                if b == quote {
+                    quote = 0;
+                }
+            } else if b == b'"' || b == b'\'' {
+                quote = b;
+            }
+            quote == 0 && b == b'>'
+        }) else {
+            return Ok(0);
+        };
+        self.state = State::Text;
+        self.run_bytes = 0;
+        self.complete_tag(&rest[..end])?;
         Ok(end + 1)
     }
 
@@ -338,21 +373,26 @@ impl<'a> XmlScanner<'a> {
     /// A complete tag is in `self.tag`.
     fn end_of_tag(&mut self) -> Result<(), Found> {
         let tag = std::mem::take(&mut self.tag);
+        let result = self.complete_tag(&tag);
+        self.tag = tag;
+        result
+    }
+
+    /// The bytes of a complete tag, between `<` and `>`.
+    fn complete_tag(&mut self, tag: &[u8]) -> Result<(), Found> {
         let closing = tag.first() == Some(&b'/');
-        let body = if closing { &tag[1..] } else { &tag[..] };
+        let body = if closing { &tag[1..] } else { tag };
         let self_closing = body.last() == Some(&b'/');
         let name_end = body
             .iter()
             .position(|b| b.is_ascii_whitespace() || *b == b'/')
             .unwrap_or(body.len());
         let (name, attrs) = body.split_at(name_end);
-        let result = if self.ods_content {
+        if self.ods_content {
             self.ods_tag(name, attrs, closing, self_closing)
         } else {
             self.ooxml_tag(name, attrs, closing, self_closing)
-        };
-        self.tag = tag;
-        result
+        }
     }
 
     fn ooxml_tag(
@@ -546,6 +586,18 @@ impl OdsCells {
     fn cells(&self) -> u64 {
         let rows = self.first.map_or(0, |first| self.last_end - first);
         self.done.saturating_add(rows.saturating_mul(self.width))
+    }
+}
+
+/// Where the next `<` is in `bytes`, or their length. Text between tags
+/// is mostly a few bytes (`<v>12</v>`): the first bytes are looked at one
+/// by one, before memchr's setup is worth it.
+fn find_lt(bytes: &[u8]) -> usize {
+    const SHORT: usize = 16;
+    match bytes.iter().take(SHORT).position(|&b| b == b'<') {
+        Some(at) => at,
+        None if bytes.len() <= SHORT => bytes.len(),
+        None => memchr::memchr(b'<', &bytes[SHORT..]).map_or(bytes.len(), |at| SHORT + at),
     }
 }
 
