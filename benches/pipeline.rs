@@ -497,12 +497,12 @@ impl Bench {
                 let baseline = self.baseline("calamine", file, rows)?;
                 let ratio = usage.rows_per_second(rows) / baseline.rows_per_second(rows);
                 let mut cells = usage.cells("validate", rows, mb);
-                cells.remove(5); // CPU/elapsed
+                cells.remove(6); // CPU/elapsed
                 cells.insert(1, strings.to_owned());
                 cells.push(format!("{:.0}%", ratio * 100.0));
                 table.row(cells);
                 let mut cells = baseline.cells("calamine cells reader (baseline)", rows, mb);
-                cells.remove(5);
+                cells.remove(6);
                 cells.insert(1, strings.to_owned());
                 cells.push(String::new());
                 table.row(cells);
