@@ -37,6 +37,20 @@
 //!   looked up first (a few rows at the start of a run);
 //! - no other row of this run made or claimed it.
 //!
+//! # Asking by id
+//!
+//! A search may not show a new product for longer than the settle time (the
+//! vendor does not say how long), but `GET /products/{id}` finds it as soon
+//! as it exists. So when a checkpoint's search finds nothing of the row's
+//! own, the row also asks for the ids above its high-water mark that this
+//! run has neither made nor claimed, lowest first (its product was made soon
+//! after it was sent): the ids up to the run's current mark, and a few
+//! beyond it ([`PROBED_ABOVE`]), at most [`PROBED_IDS`] a checkpoint. A
+//! product found so counts as the row's own by the same rule. Ids found to
+//! hold another product are not asked for again; an id not found (404) is
+//! asked for again at the next checkpoint, since the POST may still finish.
+//! Without a mark (an old journal) nothing is asked by id.
+//!
 //! The high-water mark is used rather than `createdAt`: the client sees no
 //! server clock to compare a creation time with before its first create, and
 //! a clock compared wrongly would turn into a duplicate. A product found that
@@ -52,12 +66,20 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use super::existing::{lookup_all, ExistingIndex};
+use super::retry::retry_idempotent;
 use super::row::Context;
 use crate::api::types::{NewProduct, Product};
 use crate::client::{ApiError, ErrorClass, ProductApi, ProductKey};
 
 /// A product found on the server, with the status and trace id of the answer.
 pub type Found = (Product, u16, Option<String>);
+
+/// At most this many ids are asked for at one checkpoint of a settle.
+pub const PROBED_IDS: usize = 64;
+
+/// How many ids beyond the run's high-water mark a settle asks for: the
+/// row's product may be the newest there is.
+pub const PROBED_ABOVE: i64 = 8;
 
 /// What a run has seen and made of the server's products: the high-water
 /// mark of product ids, whether it bounds the whole catalogue, the ids this
@@ -125,6 +147,18 @@ impl Ledger {
         })?;
         ours.insert(pick.0.id);
         Some(pick.clone())
+    }
+
+    /// The ids above `sent_above` that this run has neither made nor
+    /// claimed, up to [`PROBED_ABOVE`] beyond the high-water mark, lowest
+    /// first, leaving out `skip`; at most [`PROBED_IDS`].
+    fn unclaimed_ids(&self, sent_above: i64, skip: &HashSet<i64>) -> Vec<i64> {
+        let ours = self.ours.lock().expect("ledger lock");
+        let top = self.high_water().max(sent_above) + PROBED_ABOVE;
+        (sent_above + 1..=top)
+            .filter(|id| !ours.contains(id) && !skip.contains(id))
+            .take(PROBED_IDS)
+            .collect()
     }
 
     /// Rows that settled an unknown outcome, and of those, rows whose
@@ -218,6 +252,7 @@ pub async fn settle<A: ProductApi>(
         .map(|d| since + d)
         .collect();
     let name = product.name.as_deref();
+    let mut others: HashSet<i64> = HashSet::new();
     let mut last: Result<Vec<Found>, ApiError> = Ok(Vec::new());
     for (i, at) in times.iter().enumerate() {
         if times.get(i + 1).is_some_and(|next| *next <= Instant::now()) {
@@ -242,6 +277,46 @@ pub async fn settle<A: ProductApi>(
             Err(e) if e.class() == ErrorClass::Fatal => break,
             Err(_) => {}
         }
+        if let Some(sent_above) = sent_above {
+            if let Some(ours) = ask_by_id(ctx, key, name, sent_above, &mut others).await? {
+                ctx.ledger.settled_found.fetch_add(1, Ordering::Relaxed);
+                return Ok(Settled::Ours(Box::new(ours)));
+            }
+        }
     }
     last.map(Settled::Others)
+}
+
+/// Asks for the ids a row's product may have (see "Asking by id" above) and
+/// claims the first that is its own. `others` holds the ids found to be
+/// other products, and gains those found now. A failed request is passed
+/// over (the search decides); only a fatal one is an error.
+async fn ask_by_id<A: ProductApi>(
+    ctx: &Context<A>,
+    key: &ProductKey,
+    name: Option<&str>,
+    sent_above: i64,
+    others: &mut HashSet<i64>,
+) -> Result<Option<Found>, ApiError> {
+    for id in ctx.ledger.unclaimed_ids(sent_above, others) {
+        let asked = retry_idempotent(&ctx.settings.retry, &ctx.counters, || {
+            ctx.api.get_product(id)
+        })
+        .await;
+        let answer = match asked {
+            Ok(Some(answer)) => answer,
+            Ok(None) => continue,
+            Err(e) if e.class() == ErrorClass::Fatal => return Err(e),
+            Err(_) => continue,
+        };
+        ctx.ledger.saw(id);
+        let found = [(answer.value, answer.status, answer.trace_id)];
+        if key.matches(&found[0].0) {
+            if let Some(ours) = ctx.ledger.claim(&found, name, Some(sent_above)) {
+                return Ok(Some(ours));
+            }
+        }
+        others.insert(id);
+    }
+    Ok(None)
 }

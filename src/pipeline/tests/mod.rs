@@ -44,6 +44,9 @@ struct Mock {
     refuse_auth: bool,
     /// How long a new product stays out of listings and searches.
     search_lag: Duration,
+    /// `GET /products/{id}` answers 404 for everything (a server to which
+    /// only searches are known).
+    no_get_by_id: bool,
     /// When each product becomes searchable, by id.
     visible_at: Mutex<HashMap<i64, tokio::time::Instant>>,
     /// Each POST's number and time.
@@ -152,6 +155,9 @@ impl ProductApi for Arc<Mock> {
         }
     }
     async fn get_product(&self, id: i64) -> Result<Option<Answer<Product>>, ApiError> {
+        if self.no_get_by_id {
+            return Ok(None);
+        }
         let all = self.products.lock().unwrap();
         Ok(all.iter().find(|p| p.id == id).cloned().map(|p| ok(p, 200)))
     }

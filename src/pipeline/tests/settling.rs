@@ -35,10 +35,11 @@ fn settle_plan(existing: ExistingMode, settle_secs: u64) -> PipelinePlan {
 async fn a_late_completion_is_found_at_the_second_lookup_and_not_sent_again() {
     let mut mock = Mock::with_categories(&["Tools"]);
     mock.search_lag = Duration::from_millis(1500);
+    mock.no_get_by_id = true;
     let mock = Arc::new(mock);
     // The client gives up at once; the server creates the product 1.5 s
     // later, searchable 1.5 s after that: after the lookup at 5/3 s, before
-    // the one at 10/3 s.
+    // the one at 10/3 s (asking by id is switched off here; see the next test).
     mock.fault(Fault::Late(Duration::from_millis(1500), ApiError::Timeout));
     let run = run_with(
         &mock,
@@ -57,6 +58,29 @@ async fn a_late_completion_is_found_at_the_second_lookup_and_not_sent_again() {
         2,
         "found at the second"
     );
+    assert_eq!((run.report.settled, run.report.settled_found), (1, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_late_completion_hidden_from_searches_is_found_by_id() {
+    let mut mock = Mock::with_categories(&["Tools"]);
+    // Searches never show it within the settle time; its id does at once.
+    mock.search_lag = Duration::from_secs(3600);
+    let mock = Arc::new(mock);
+    mock.insert(&draft(Some("OLD"), Reference::Id(1)).product);
+    mock.fault(Fault::Late(Duration::from_millis(1500), ApiError::Timeout));
+    let mut p = settle_plan(ExistingMode::Skip, 5);
+    p.concurrency = 1;
+    let run = run_with(&mock, p, rows(3), MaybeSent::default()).await;
+    assert!(
+        run.records.iter().all(|r| r.status == RowStatus::Created),
+        "{:?}",
+        run.records
+    );
+    assert_eq!(mock.creates.load(Ordering::SeqCst), 3, "none sent twice");
+    for n in ["P0", "P1", "P2"] {
+        assert_eq!(mock.count_number(n), 1, "{n}");
+    }
     assert_eq!((run.report.settled, run.report.settled_found), (1, 1));
 }
 
