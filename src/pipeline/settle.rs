@@ -45,8 +45,10 @@
 //! own, the row also asks for the ids above its high-water mark that this
 //! run has neither made nor claimed, lowest first (its product was made soon
 //! after it was sent): the ids up to the run's current mark, and a few
-//! beyond it ([`PROBED_ABOVE`]), at most [`PROBED_IDS`] a checkpoint. A
-//! product found so counts as the row's own by the same rule. Ids found to
+//! beyond it ([`PROBED_ABOVE`]), at most [`PROBED_IDS`] a checkpoint, none
+//! more than [`PROBED_IDS`] below the first product the run made (a row sent
+//! before the run knew any id has a mark of 0 in a catalogue not read
+//! first). A product found so counts as the row's own by the same rule. Ids found to
 //! hold another product are not asked for again; an id not found (404) is
 //! asked for again at the next checkpoint, since the POST may still finish.
 //! Without a mark (an old journal) nothing is asked by id.
@@ -152,10 +154,19 @@ impl Ledger {
     /// The ids above `sent_above` that this run has neither made nor
     /// claimed, up to [`PROBED_ABOVE`] beyond the high-water mark, lowest
     /// first, leaving out `skip`; at most [`PROBED_IDS`].
+    ///
+    /// A row sent before the run's first create was answered has a low mark
+    /// when the catalogue was not read (its ids are then unknown); its
+    /// product was made about when that first one was, so the ids start no
+    /// lower than [`PROBED_IDS`] below the lowest id this run made.
     fn unclaimed_ids(&self, sent_above: i64, skip: &HashSet<i64>) -> Vec<i64> {
         let ours = self.ours.lock().expect("ledger lock");
         let top = self.high_water().max(sent_above) + PROBED_ABOVE;
-        (sent_above + 1..=top)
+        let first_made = ours.iter().min().copied();
+        let from = first_made.map_or(sent_above, |first| {
+            sent_above.max(first - PROBED_IDS as i64)
+        });
+        (from + 1..=top)
             .filter(|id| !ours.contains(id) && !skip.contains(id))
             .take(PROBED_IDS)
             .collect()
@@ -319,4 +330,36 @@ async fn ask_by_id<A: ProductApi>(
         others.insert(id);
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_asked_for_start_near_what_the_run_made() {
+        let ledger = Ledger::default();
+        // Nothing made yet: from the row's mark, a few beyond the newest id.
+        ledger.saw(40);
+        assert_eq!(
+            ledger.unclaimed_ids(38, &HashSet::new()),
+            (39..=48).collect::<Vec<_>>()
+        );
+        // A catalogue of 100,000 products the run never read: a row sent
+        // with the mark 0 is looked for near the run's first product.
+        for id in [100_001, 100_003] {
+            ledger.made(id);
+        }
+        let ids = ledger.unclaimed_ids(0, &HashSet::new());
+        assert_eq!(ids.first(), Some(&(100_001 - PROBED_IDS as i64 + 1)));
+        assert!(ids.contains(&100_002) && !ids.contains(&100_003));
+        assert_eq!(ids.len(), PROBED_IDS);
+        // Ids known to hold other products are left out.
+        let skip: HashSet<i64> = (99_938..100_001).collect();
+        let ids = ledger.unclaimed_ids(0, &skip);
+        assert_eq!(
+            ids,
+            vec![100_002, 100_004, 100_005, 100_006, 100_007, 100_008, 100_009, 100_010, 100_011]
+        );
+    }
 }

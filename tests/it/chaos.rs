@@ -172,48 +172,54 @@ async fn strict_server_with_faults_and_late_completions_gets_one_product_per_row
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_search_lag_longer_than_the_settle_time_makes_no_duplicate() {
     // Searches show a new product only after a minute; the importer settles
-    // for two seconds. Only asking by id can find a late completion.
-    let n = 400;
-    let sb = sandbox::start(SandboxConfig {
-        behaviour: Behaviour {
-            search_lag: Duration::from_secs(60),
-            ..Behaviour::strict()
-        },
-        ..strict_with_faults(400, 13)
-    })
-    .await
-    .unwrap();
-    let dir = tempdir();
-    let file = dir.path().join("products.csv");
-    let results = dir.path().join("results.csv");
-    let summary = dir.path().join("summary.json");
-    write_products(&file, "Y", n);
-    let out = run(binary(
-        &sb,
-        &file,
-        &[
-            "--rate=500",
-            "--concurrency=16",
-            "--timeout=1",
-            "--settle=2",
-            "--results",
-            results.to_str().unwrap(),
-            "--summary-json",
-            summary.to_str().unwrap(),
-        ],
-    ))
-    .await;
-    expect_success(&out);
-    assert_one_product_per_row(&sb, &results, "Y", n, 0);
-    let stats = sb.stats();
-    assert!(
-        stats.faults_of(sandbox::FaultKind::Late) + stats.faults_of(sandbox::FaultKind::Ambiguous)
-            > 0,
-        "outcomes were lost"
-    );
-    let json = summary_json(&summary);
-    assert!(json["settled_found"].as_u64().unwrap() > 0, "{json}");
-    sb.shutdown().await;
+    // for two seconds. Only asking by id can find a late completion: in an
+    // empty catalogue (read whole first), and in one of 12,000 products too
+    // large to read for 150 rows (rows looked up one by one, so the first
+    // rows are sent before the run knows any product id).
+    for (seeded, n) in [(0, 400), (12_000, 150)] {
+        let sb = sandbox::start(SandboxConfig {
+            behaviour: Behaviour {
+                search_lag: Duration::from_secs(60),
+                ..Behaviour::strict()
+            },
+            data: SeedData::builtin().with_products(seeded),
+            ..strict_with_faults(400, 13)
+        })
+        .await
+        .unwrap();
+        let dir = tempdir();
+        let file = dir.path().join("products.csv");
+        let results = dir.path().join("results.csv");
+        let summary = dir.path().join("summary.json");
+        write_products(&file, "Y", n);
+        let out = run(binary(
+            &sb,
+            &file,
+            &[
+                "--rate=500",
+                "--concurrency=16",
+                "--timeout=1",
+                "--settle=2",
+                "--results",
+                results.to_str().unwrap(),
+                "--summary-json",
+                summary.to_str().unwrap(),
+            ],
+        ))
+        .await;
+        expect_success(&out);
+        assert_one_product_per_row(&sb, &results, "Y", n, seeded as i64);
+        let stats = sb.stats();
+        assert!(
+            stats.faults_of(sandbox::FaultKind::Late)
+                + stats.faults_of(sandbox::FaultKind::Ambiguous)
+                > 0,
+            "outcomes were lost"
+        );
+        let json = summary_json(&summary);
+        assert!(json["settled_found"].as_u64().unwrap() > 0, "{json}");
+        sb.shutdown().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
