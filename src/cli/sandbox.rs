@@ -9,7 +9,7 @@ use clap::Args;
 
 use crate::sandbox::{
     EanFilter, FaultSpec, NumberSearch, OnDisconnect, Paging, PatchAnswer, PatchNested, PatchNulls,
-    Profile, Scope,
+    Profile, RateLimitAnswer, Scope,
 };
 
 /// Shown after `product-import sandbox --help`: the two profiles side by side.
@@ -90,6 +90,10 @@ pub struct SandboxArgs {
     /// empty body [lenient: product, strict: empty].
     #[arg(long, value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]
     pub patch_answer: Option<PatchAnswer>,
+    /// How the rate limit (--rate) refuses a request: 429, or 503 as an
+    /// overloaded gateway does, both with Retry-After [lenient: 429, strict: 503].
+    #[arg(long, value_enum, value_name = "STATUS", help_heading = BEHAVIOUR)]
+    pub rate_limit_status: Option<RateLimitAnswer>,
     /// What happens to a POST, PATCH or DELETE whose client disconnects
     /// [lenient: cancel, strict: finish].
     #[arg(long, value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]

@@ -224,7 +224,8 @@ impl HttpApi {
                         trace_id: trace.or(raw.trace_id),
                     });
                 }
-                429 => {
+                // A 503 that says when to come back is a rate limit too.
+                status if status == 429 || (status == 503 && raw.retry_after.is_some()) => {
                     RequestCounters::bump(&self.counters.rate_limited);
                     let err = status_error(raw);
                     if let ApiError::Status { retry_after, .. } = &err {

@@ -195,6 +195,13 @@ impl ApiError {
                 retry_after,
                 ..
             } => ErrorClass::RateLimited(*retry_after),
+            // A 503 that says when to come back is a rate limit too (an
+            // overloaded gateway's way of saying 429).
+            ApiError::Status {
+                status: 503,
+                retry_after: Some(after),
+                ..
+            } => ErrorClass::RateLimited(Some(*after)),
             ApiError::Status {
                 status: 408 | 500 | 503,
                 ..

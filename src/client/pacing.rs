@@ -95,7 +95,7 @@ impl Pacer {
         self.limiter.until_ready().await;
     }
 
-    /// The server answered 429: pause everyone for `retry_after` (or a
+    /// The server answered 429 (or 503 with `Retry-After`): pause everyone for `retry_after` (or a
     /// second) and lower the pace.
     pub fn rate_limited(&self, retry_after: Option<Duration>) {
         let mut s = self.state.lock().expect("pacer lock");

@@ -41,16 +41,17 @@
 //!
 //! A search may not show a new product for longer than the settle time (the
 //! vendor does not say how long), but `GET /products/{id}` finds it as soon
-//! as it exists. So when a checkpoint's search finds nothing of the row's
-//! own, the row also asks for the ids above its high-water mark that this
-//! run has neither made nor claimed, lowest first (its product was made soon
-//! after it was sent): the ids up to the run's current mark, and a few
-//! beyond it ([`PROBED_ABOVE`]), at most [`PROBED_IDS`] a checkpoint, none
-//! more than [`PROBED_IDS`] below the first product the run made (a row sent
-//! before the run knew any id has a mark of 0 in a catalogue not read
-//! first). A product found so counts as the row's own by the same rule. Ids found to
-//! hold another product are not asked for again; an id not found (404) is
-//! asked for again at the next checkpoint, since the POST may still finish.
+//! as it exists. So when the last checkpoint's search finds nothing of the
+//! row's own, the row also asks for the ids above its high-water mark that
+//! this run has neither made nor claimed, nearest the mark first (its
+//! product was made soon after it was sent): the ids up to the run's current
+//! mark, and a few beyond it ([`PROBED_ABOVE`]), at most [`PROBED_IDS`]. A
+//! row sent before the run knew any id (a mark of 0 in a catalogue not read
+//! first) asks instead for the ids nearest the first product the run made,
+//! none more than [`PROBED_IDS`] below it. A
+//! product found so counts as the row's own by the same rule. Only the last
+//! checkpoint asks: it decides whether the row is sent again, and by then
+//! the creates other rows had in flight are answered (fewer ids to ask).
 //! Without a mark (an old journal) nothing is asked by id.
 //!
 //! The high-water mark is used rather than `createdAt`: the client sees no
@@ -152,24 +153,30 @@ impl Ledger {
     }
 
     /// The ids above `sent_above` that this run has neither made nor
-    /// claimed, up to [`PROBED_ABOVE`] beyond the high-water mark, lowest
-    /// first, leaving out `skip`; at most [`PROBED_IDS`].
+    /// claimed, up to [`PROBED_ABOVE`] beyond the high-water mark, nearest
+    /// the row's mark first; at most [`PROBED_IDS`].
     ///
     /// A row sent before the run's first create was answered has a low mark
     /// when the catalogue was not read (its ids are then unknown); its
-    /// product was made about when that first one was, so the ids start no
-    /// lower than [`PROBED_IDS`] below the lowest id this run made.
-    fn unclaimed_ids(&self, sent_above: i64, skip: &HashSet<i64>) -> Vec<i64> {
+    /// product was made about when that first one was, so for it the ids
+    /// start [`PROBED_IDS`] below the lowest id this run made and go nearest
+    /// that one first.
+    fn unclaimed_ids(&self, sent_above: i64) -> Vec<i64> {
         let ours = self.ours.lock().expect("ledger lock");
         let top = self.high_water().max(sent_above) + PROBED_ABOVE;
         let first_made = ours.iter().min().copied();
-        let from = first_made.map_or(sent_above, |first| {
-            sent_above.max(first - PROBED_IDS as i64)
-        });
-        (from + 1..=top)
-            .filter(|id| !ours.contains(id) && !skip.contains(id))
-            .take(PROBED_IDS)
-            .collect()
+        let (from, near) = match first_made {
+            Some(first) if first - PROBED_IDS as i64 > sent_above => {
+                (first - PROBED_IDS as i64, first)
+            }
+            _ => (sent_above, sent_above),
+        };
+        // A bounded stretch: the candidates lie near `near`.
+        let top = top.min(near + 64 * PROBED_IDS as i64);
+        let mut ids: Vec<i64> = (from + 1..=top).filter(|id| !ours.contains(id)).collect();
+        ids.sort_by_key(|id| (id - near).abs());
+        ids.truncate(PROBED_IDS);
+        ids
     }
 
     /// Rows that settled an unknown outcome, and of those, rows whose
@@ -263,7 +270,6 @@ pub async fn settle<A: ProductApi>(
         .map(|d| since + d)
         .collect();
     let name = product.name.as_deref();
-    let mut others: HashSet<i64> = HashSet::new();
     let mut last: Result<Vec<Found>, ApiError> = Ok(Vec::new());
     for (i, at) in times.iter().enumerate() {
         if times.get(i + 1).is_some_and(|next| *next <= Instant::now()) {
@@ -288,8 +294,11 @@ pub async fn settle<A: ProductApi>(
             Err(e) if e.class() == ErrorClass::Fatal => break,
             Err(_) => {}
         }
-        if let Some(sent_above) = sent_above {
-            if let Some(ours) = ask_by_id(ctx, key, name, sent_above, &mut others).await? {
+        // Asked at the last lookup only: it decides whether the row is sent
+        // again, and by then the other rows' creates of the moment are answered.
+        let last_lookup = i + 1 == times.len();
+        if let Some(sent_above) = sent_above.filter(|_| last_lookup) {
+            if let Some(ours) = ask_by_id(ctx, key, name, sent_above).await? {
                 ctx.ledger.settled_found.fetch_add(1, Ordering::Relaxed);
                 return Ok(Settled::Ours(Box::new(ours)));
             }
@@ -299,17 +308,15 @@ pub async fn settle<A: ProductApi>(
 }
 
 /// Asks for the ids a row's product may have (see "Asking by id" above) and
-/// claims the first that is its own. `others` holds the ids found to be
-/// other products, and gains those found now. A failed request is passed
-/// over (the search decides); only a fatal one is an error.
+/// claims the first that is its own. A failed request is passed over (the
+/// search decides); only a fatal one is an error.
 async fn ask_by_id<A: ProductApi>(
     ctx: &Context<A>,
     key: &ProductKey,
     name: Option<&str>,
     sent_above: i64,
-    others: &mut HashSet<i64>,
 ) -> Result<Option<Found>, ApiError> {
-    for id in ctx.ledger.unclaimed_ids(sent_above, others) {
+    for id in ctx.ledger.unclaimed_ids(sent_above) {
         let asked = retry_idempotent(&ctx.settings.retry, &ctx.counters, || {
             ctx.api.get_product(id)
         })
@@ -327,7 +334,6 @@ async fn ask_by_id<A: ProductApi>(
                 return Ok(Some(ours));
             }
         }
-        others.insert(id);
     }
     Ok(None)
 }
@@ -341,25 +347,21 @@ mod tests {
         let ledger = Ledger::default();
         // Nothing made yet: from the row's mark, a few beyond the newest id.
         ledger.saw(40);
-        assert_eq!(
-            ledger.unclaimed_ids(38, &HashSet::new()),
-            (39..=48).collect::<Vec<_>>()
-        );
+        assert_eq!(ledger.unclaimed_ids(38), (39..=48).collect::<Vec<_>>());
         // A catalogue of 100,000 products the run never read: a row sent
         // with the mark 0 is looked for near the run's first product.
         for id in [100_001, 100_003] {
             ledger.made(id);
         }
-        let ids = ledger.unclaimed_ids(0, &HashSet::new());
-        assert_eq!(ids.first(), Some(&(100_001 - PROBED_IDS as i64 + 1)));
-        assert!(ids.contains(&100_002) && !ids.contains(&100_003));
-        assert_eq!(ids.len(), PROBED_IDS);
-        // Ids known to hold other products are left out.
-        let skip: HashSet<i64> = (99_938..100_001).collect();
-        let ids = ledger.unclaimed_ids(0, &skip);
+        let ids = ledger.unclaimed_ids(0);
+        assert_eq!(ids[..4], [100_000, 100_002, 99_999, 99_998]);
+        assert!((100_004..=100_011).all(|id| ids.contains(&id)));
+        assert!(!ids.contains(&100_003) && ids.len() == PROBED_IDS);
+        assert!(ids.iter().all(|id| *id > 100_001 - PROBED_IDS as i64));
+        // A row sent after the first create: from its own mark, upwards.
         assert_eq!(
-            ids,
-            vec![100_002, 100_004, 100_005, 100_006, 100_007, 100_008, 100_009, 100_010, 100_011]
+            ledger.unclaimed_ids(100_001)[..3],
+            [100_002, 100_004, 100_005]
         );
     }
 }

@@ -119,7 +119,7 @@ impl fmt::Display for Summary {
         writeln!(f, "  failed:    {}", t.failed)?;
         writeln!(
             f,
-            "  requests:  {} ({} retries, {} answered 429)",
+            "  requests:  {} ({} retries, {} rate limited)",
             self.requests, self.retries, self.rate_limited
         )?;
         if self.settled > 0 {

@@ -104,6 +104,19 @@ pub enum PatchAnswer {
     Empty,
 }
 
+/// How the rate limit refuses a request (the vendor publishes no limits and
+/// names both 429 and 503 among its answers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RateLimitAnswer {
+    /// `429 Too Many Requests` with `Retry-After`.
+    #[value(name = "429")]
+    TooManyRequests,
+    /// `503 Service Unavailable` with `Retry-After`, as an overloaded
+    /// gateway answers.
+    #[value(name = "503")]
+    Unavailable,
+}
+
 /// What happens to a write (`POST`, `PATCH`, `DELETE`) whose client
 /// disconnects before the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -230,6 +243,9 @@ pub struct Behaviour {
     /// What a successful `PATCH` answers. Lenient: [`PatchAnswer::Product`];
     /// strict: [`PatchAnswer::Empty`].
     pub patch_answer: PatchAnswer,
+    /// How the rate limit (`--rate`) refuses. Lenient:
+    /// [`RateLimitAnswer::TooManyRequests`]; strict: [`RateLimitAnswer::Unavailable`].
+    pub rate_limit_answer: RateLimitAnswer,
     /// Whether a write survives its client disconnecting. Lenient:
     /// [`OnDisconnect::Cancel`]; strict: [`OnDisconnect::Finish`].
     pub on_disconnect: OnDisconnect,
@@ -258,6 +274,7 @@ impl Behaviour {
             patch_nested: PatchNested::Merge,
             patch_nulls: PatchNulls::Clear,
             patch_answer: PatchAnswer::Product,
+            rate_limit_answer: RateLimitAnswer::TooManyRequests,
             on_disconnect: OnDisconnect::Cancel,
             denied_scopes: BTreeSet::new(),
         }
@@ -275,6 +292,7 @@ impl Behaviour {
             patch_nested: PatchNested::Replace,
             patch_nulls: PatchNulls::Ignore,
             patch_answer: PatchAnswer::Empty,
+            rate_limit_answer: RateLimitAnswer::Unavailable,
             on_disconnect: OnDisconnect::Finish,
             denied_scopes: BTreeSet::new(),
         }
@@ -348,6 +366,7 @@ mod tests {
         assert_ne!(lenient.patch_nested, strict.patch_nested);
         assert_ne!(lenient.patch_nulls, strict.patch_nulls);
         assert_ne!(lenient.patch_answer, strict.patch_answer);
+        assert_ne!(lenient.rate_limit_answer, strict.rate_limit_answer);
         assert_ne!(lenient.on_disconnect, strict.on_disconnect);
         let denied = strict.deny(Scope::CustomerRead);
         assert!(!denied.grants(Scope::CustomerRead));

@@ -56,6 +56,9 @@ impl SandboxArgs {
         if let Some(mode) = self.patch_answer {
             behaviour.patch_answer = mode;
         }
+        if let Some(mode) = self.rate_limit_status {
+            behaviour.rate_limit_answer = mode;
+        }
         if let Some(mode) = self.on_disconnect {
             behaviour.on_disconnect = mode;
         }
@@ -131,7 +134,7 @@ fn describe(config: &SandboxConfig, profile: Profile, data_file: Option<String>)
         format!(
             "Behaviour: {} profile; number search {}, ean filter {}, paging {}, \
              search lag {} ms, PATCH {} nested objects and {} nulls and answers {}, \
-             writes {} on disconnect; \
+             rate limit answers {}, writes {} on disconnect; \
              scopes withheld: {}",
             mode(profile),
             mode(behaviour.number_search),
@@ -141,6 +144,7 @@ fn describe(config: &SandboxConfig, profile: Profile, data_file: Option<String>)
             mode(behaviour.patch_nested),
             mode(behaviour.patch_nulls),
             mode(behaviour.patch_answer),
+            mode(behaviour.rate_limit_answer),
             mode(behaviour.on_disconnect),
             if denied.is_empty() {
                 "none".to_owned()
@@ -256,6 +260,8 @@ mod tests {
             "clear",
             "--patch-answer",
             "product",
+            "--rate-limit-status",
+            "429",
             "--on-disconnect",
             "cancel",
             "--deny-scope",

@@ -34,8 +34,9 @@ const CREATE_PRODUCT: &str = "POST /v1/products";
 pub enum FaultKind {
     /// `error500`: answers 500 before doing anything.
     Error500,
-    /// `error503`: answers 503 before doing anything, with `Retry-After: 1`
-    /// on about half of them (chosen by the seeded generator).
+    /// `error503`: answers 503 before doing anything, without `Retry-After`
+    /// (a failing backend; a 503 with `Retry-After` is how the strict
+    /// profile's rate limit refuses, see `RateLimitAnswer`).
     Error503,
     /// `reset`: closes the connection without an answer before doing anything.
     Reset,
@@ -279,10 +280,7 @@ pub(crate) async fn inject(
     let connection = request.extensions().get::<ConnectionControl>().cloned();
     match kind {
         FaultKind::Error500 => ApiError::internal().into_response(),
-        FaultKind::Error503 => {
-            let retry_after = sandbox.faults.coin().then_some(1);
-            ApiError::unavailable(retry_after).into_response()
-        }
+        FaultKind::Error503 => ApiError::unavailable(None).into_response(),
         FaultKind::Reset => drop_connection(&sandbox, &endpoint, connection).await,
         FaultKind::Ambiguous => {
             let drop = sandbox.faults.coin();

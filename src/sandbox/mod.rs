@@ -49,6 +49,7 @@
 //! | [`patch_nested`](Behaviour::patch_nested), `--patch-nested`: `stock`, `supplierProduct` in a PATCH | `merge` | `replace` |
 //! | [`patch_nulls`](Behaviour::patch_nulls), `--patch-nulls`: a field given as `null` in a PATCH | `clear` | `ignore` (left as it was) |
 //! | [`patch_answer`](Behaviour::patch_answer), `--patch-answer`: the body of a successful PATCH | `product` | `empty` |
+//! | [`rate_limit_answer`](Behaviour::rate_limit_answer), `--rate-limit-status`: how `--rate` refuses | `429` | `503` (with `Retry-After`) |
 //! | [`on_disconnect`](Behaviour::on_disconnect), `--on-disconnect`: a write whose client leaves | `cancel` | `finish` |
 //! | [`denied_scopes`](Behaviour::denied_scopes), `--deny-scope`: scopes withheld from tokens | none | none |
 //!
@@ -146,7 +147,7 @@ use crate::api::types::{Category, Product};
 
 pub use behaviour::{
     Behaviour, EanFilter, NumberSearch, OnDisconnect, Paging, PatchAnswer, PatchNested, PatchNulls,
-    Profile, Scope, UnknownScope,
+    Profile, RateLimitAnswer, Scope, UnknownScope,
 };
 pub use command::SandboxArgs;
 pub use faults::{FaultKind, FaultSpec, FaultSpecError};

@@ -9,6 +9,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::behaviour::RateLimitAnswer;
 use super::error::ApiError;
 use super::state::Sandbox;
 
@@ -52,7 +53,8 @@ fn retry_after_secs(wait: Duration) -> u64 {
     (wait.as_secs_f64().ceil() as u64).max(1)
 }
 
-/// Middleware: refuses requests above the rate with 429.
+/// Middleware: refuses requests above the rate with 429, or 503 (see
+/// [`RateLimitAnswer`]), and `Retry-After`.
 pub(crate) async fn limit(
     State(sandbox): State<Arc<Sandbox>>,
     request: Request,
@@ -65,7 +67,12 @@ pub(crate) async fn limit(
             .try_take(Instant::now());
         if let Err(wait) = taken {
             sandbox.stats.rate_limited();
-            return ApiError::rate_limited(retry_after_secs(wait)).into_response();
+            let secs = retry_after_secs(wait);
+            return match sandbox.behaviour.rate_limit_answer {
+                RateLimitAnswer::TooManyRequests => ApiError::rate_limited(secs),
+                RateLimitAnswer::Unavailable => ApiError::unavailable(Some(secs)),
+            }
+            .into_response();
         }
     }
     next.run(request).await

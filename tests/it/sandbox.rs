@@ -901,22 +901,16 @@ async fn error500_and_error503_create_nothing() {
     assert_eq!(api.sandbox.stats().faults_of(FaultKind::Error500), 2);
     api.sandbox.shutdown().await;
 
+    // A failing backend: 503 without `Retry-After` (a 503 with one is a
+    // rate limit, see `--rate-limit-status`).
     let api = start(faulty("error503=1", 1)).await;
-    let mut with_retry_after = 0;
     for _ in 0..8 {
         let response = api.post("/products", &minimal("x")).await;
-        if let Some(value) = response.headers().get("retry-after") {
-            assert_eq!(value, "1");
-            with_retry_after += 1;
-        }
+        assert!(response.headers().get("retry-after").is_none());
         let (status, body) = error_of(response).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(body.error.name, "ServiceUnavailableError");
     }
-    assert!(
-        (1..8).contains(&with_retry_after),
-        "{with_retry_after} of 8 had Retry-After"
-    );
     assert!(api.sandbox.products().is_empty());
     api.sandbox.shutdown().await;
 }

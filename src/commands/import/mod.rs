@@ -376,7 +376,7 @@ fn open_outputs(
         vec![
             ("requests".into(), RequestCounters::get(&c.requests)),
             ("retries".into(), RequestCounters::get(&c.retries)),
-            ("answered 429".into(), RequestCounters::get(&c.rate_limited)),
+            ("rate limited".into(), RequestCounters::get(&c.rate_limited)),
         ]
     });
     Ok(Outputs::new(results)
