@@ -42,13 +42,12 @@
 //! A search may not show a new product for longer than the settle time (the
 //! vendor does not say how long), but `GET /products/{id}` finds it as soon
 //! as it exists. So when the last checkpoint's search finds nothing of the
-//! row's own, the row also asks for the ids above its high-water mark that
-//! this run has neither made nor claimed, nearest the mark first (its
-//! product was made soon after it was sent): the ids up to the run's current
-//! mark, and a few beyond it ([`PROBED_ABOVE`]), at most [`PROBED_IDS`]. A
-//! row sent before the run knew any id (a mark of 0 in a catalogue not read
-//! first) asks instead for the ids nearest the first product the run made,
-//! none more than [`PROBED_IDS`] below it. A
+//! row's own, the row also asks for a few ids beyond the run's newest
+//! ([`PROBED_ABOVE`]), then for the ids above its own high-water mark that
+//! this run has neither made nor claimed, lowest first, at most
+//! [`PROBED_IDS`]. A row sent before the run knew any id (a mark of 0 in a
+//! catalogue not read first) goes up from the first product the run made
+//! instead, then down from it, no more than [`PROBED_IDS`] below. A
 //! product found so counts as the row's own by the same rule. Only the last
 //! checkpoint asks: it decides whether the row is sent again, and by then
 //! the creates other rows had in flight are answered (fewer ids to ask).
@@ -152,31 +151,33 @@ impl Ledger {
         Some(pick.clone())
     }
 
-    /// The ids above `sent_above` that this run has neither made nor
-    /// claimed, up to [`PROBED_ABOVE`] beyond the high-water mark, nearest
-    /// the row's mark first; at most [`PROBED_IDS`].
+    /// The ids to ask for a row sent with the mark `sent_above`: the
+    /// [`PROBED_ABOVE`] ids beyond the high-water mark (its product may be
+    /// the newest there is), then up to [`PROBED_IDS`] ids between the mark
+    /// and the high-water mark that this run has neither made nor claimed,
+    /// lowest first.
     ///
     /// A row sent before the run's first create was answered has a low mark
-    /// when the catalogue was not read (its ids are then unknown); its
-    /// product was made about when that first one was, so for it the ids
-    /// start [`PROBED_IDS`] below the lowest id this run made and go nearest
-    /// that one first.
+    /// when the catalogue was not read (the ids below are then old products
+    /// the run never saw). Its product was made after that first one, or
+    /// shortly before it: so for it the ids go up from the run's first
+    /// product, then down from it, no more than [`PROBED_IDS`] below.
     fn unclaimed_ids(&self, sent_above: i64) -> Vec<i64> {
         let ours = self.ours.lock().expect("ledger lock");
-        let top = self.high_water().max(sent_above) + PROBED_ABOVE;
+        let high = self.high_water().max(sent_above);
+        let unclaimed = |id: &i64| !ours.contains(id);
         let first_made = ours.iter().min().copied();
-        let (from, near) = match first_made {
+        let (up_from, down) = match first_made {
             Some(first) if first - PROBED_IDS as i64 > sent_above => {
-                (first - PROBED_IDS as i64, first)
+                (first, (first - PROBED_IDS as i64 + 1..first).rev())
             }
-            _ => (sent_above, sent_above),
+            _ => (sent_above, (0..0).rev()),
         };
-        // A bounded stretch: the candidates lie near `near`.
-        let top = top.min(near + 64 * PROBED_IDS as i64);
-        let mut ids: Vec<i64> = (from + 1..=top).filter(|id| !ours.contains(id)).collect();
-        ids.sort_by_key(|id| (id - near).abs());
-        ids.truncate(PROBED_IDS);
-        ids
+        let between = (up_from + 1..=high)
+            .filter(unclaimed)
+            .chain(down.filter(unclaimed))
+            .take(PROBED_IDS);
+        (high + 1..=high + PROBED_ABOVE).chain(between).collect()
     }
 
     /// Rows that settled an unknown outcome, and of those, rows whose
@@ -345,23 +346,25 @@ mod tests {
     #[test]
     fn ids_asked_for_start_near_what_the_run_made() {
         let ledger = Ledger::default();
-        // Nothing made yet: from the row's mark, a few beyond the newest id.
+        // Nothing made yet: a few beyond the newest id, then from the row's mark.
         ledger.saw(40);
-        assert_eq!(ledger.unclaimed_ids(38), (39..=48).collect::<Vec<_>>());
+        assert_eq!(
+            ledger.unclaimed_ids(38),
+            [41, 42, 43, 44, 45, 46, 47, 48, 39, 40]
+        );
         // A catalogue of 100,000 products the run never read: a row sent
-        // with the mark 0 is looked for near the run's first product.
-        for id in [100_001, 100_003] {
+        // with the mark 0 is looked for from the run's first product up,
+        // then down from it.
+        for id in [100_001, 100_003, 100_005] {
             ledger.made(id);
         }
         let ids = ledger.unclaimed_ids(0);
-        assert_eq!(ids[..4], [100_000, 100_002, 99_999, 99_998]);
-        assert!((100_004..=100_011).all(|id| ids.contains(&id)));
-        assert!(!ids.contains(&100_003) && ids.len() == PROBED_IDS);
+        let above: Vec<i64> = (100_006..=100_013).collect();
+        assert_eq!(ids[..8], above[..], "the newest first");
+        assert_eq!(ids[8..13], [100_002, 100_004, 100_000, 99_999, 99_998]);
+        assert_eq!(ids.len(), PROBED_ABOVE as usize + PROBED_IDS);
         assert!(ids.iter().all(|id| *id > 100_001 - PROBED_IDS as i64));
-        // A row sent after the first create: from its own mark, upwards.
-        assert_eq!(
-            ledger.unclaimed_ids(100_001)[..3],
-            [100_002, 100_004, 100_005]
-        );
+        // A row sent after the first create: beyond the newest, then up from its own mark.
+        assert_eq!(ledger.unclaimed_ids(100_001)[8..], [100_002, 100_004]);
     }
 }

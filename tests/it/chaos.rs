@@ -172,7 +172,7 @@ async fn strict_server_with_faults_and_late_completions_gets_one_product_per_row
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_search_lag_longer_than_the_settle_time_makes_no_duplicate() {
     // Searches show a new product only after a minute; the importer settles
-    // for two seconds. Only asking by id can find a late completion: in an
+    // for three seconds. Only asking by id can find a late completion: in an
     // empty catalogue (read whole first), and in one of 12,000 products too
     // large to read for 150 rows (rows looked up one by one, so the first
     // rows are sent before the run knows any product id).
@@ -183,6 +183,10 @@ async fn a_search_lag_longer_than_the_settle_time_makes_no_duplicate() {
                 ..Behaviour::strict()
             },
             data: SeedData::builtin().with_products(seeded),
+            // Late completions land 1.5 s after the send, well before the
+            // last lookup (1 s timeout + 3 s settle): what is not found then
+            // is hidden by the search lag, not still on its way.
+            late_delay: Duration::from_millis(1500),
             ..strict_with_faults(400, 13)
         })
         .await
@@ -199,7 +203,7 @@ async fn a_search_lag_longer_than_the_settle_time_makes_no_duplicate() {
                 "--rate=500",
                 "--concurrency=16",
                 "--timeout=1",
-                "--settle=2",
+                "--settle=3",
                 "--results",
                 results.to_str().unwrap(),
                 "--summary-json",
