@@ -16,7 +16,7 @@ use super::auth::{Credentials, Secret, TokenCache};
 use super::link::next_url;
 use super::pacing::Pacer;
 use super::{
-    error_message, scope_for, Answer, ApiError, Cursor, Page, ProductApi, ProductQuery,
+    error_message, scope_for, Answer, ApiError, Cursor, ErrorClass, Page, ProductApi, ProductQuery,
     RequestCounters,
 };
 use crate::api::types::{
@@ -224,16 +224,16 @@ impl HttpApi {
                         trace_id: trace.or(raw.trace_id),
                     });
                 }
-                // A 503 that says when to come back is a rate limit too.
-                status if status == 429 || (status == 503 && raw.retry_after.is_some()) => {
-                    RequestCounters::bump(&self.counters.rate_limited);
+                _ => {
+                    // What counts as a rate limit (429, a 503 with
+                    // `Retry-After`) is the error's class: one rule.
                     let err = status_error(raw);
-                    if let ApiError::Status { retry_after, .. } = &err {
-                        self.pacer.rate_limited(*retry_after);
+                    if let ErrorClass::RateLimited(retry_after) = err.class() {
+                        RequestCounters::bump(&self.counters.rate_limited);
+                        self.pacer.rate_limited(retry_after);
                     }
                     return Err(err);
                 }
-                _ => return Err(status_error(raw)),
             }
         }
     }
