@@ -22,6 +22,7 @@ pub mod log;
 pub(crate) mod mapping;
 pub(crate) mod pipeline;
 pub(crate) mod prepare;
+pub(crate) mod preset;
 pub(crate) mod progress;
 pub mod read;
 pub mod results;

@@ -5,11 +5,13 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::cli::InputPlan;
 use crate::duplicates::RepeatCandidates;
-use crate::mapping::{ColumnMapping, ColumnRole, Field};
+use crate::mapping::{ColumnMapping, ColumnRole, Field, MappingInputs};
+use crate::preset::shape::{Shaped, Shaper};
+use crate::preset::ShapeKind;
 use crate::read::batches::{self, BatchReceiver};
 use crate::read::{self, ReadError, ReadOptions, SourceInfo, SourceRow};
 use crate::validate::{PreparedRow, Validator, LEARN_ROWS};
@@ -23,12 +25,31 @@ pub struct PrepareCounters {
     pub rows: AtomicU64,
     /// Completely empty rows skipped.
     pub empty_rows: AtomicU64,
+    /// Rows that are not products (image rows, variant parents,
+    /// continuation lines): their count and the first few reasons.
+    not_products: Mutex<(u64, Vec<(u64, String)>)>,
 }
+
+/// How many rows that are not products are listed by reason.
+pub const LISTED_NOT_PRODUCTS: usize = 10;
 
 impl PrepareCounters {
     /// Empty rows skipped so far.
     pub fn empty_rows(&self) -> u64 {
         self.empty_rows.load(Ordering::Relaxed)
+    }
+
+    fn not_products(&self, row: u64, reason: String) {
+        let mut seen = self.not_products.lock().expect("counters lock");
+        seen.0 += 1;
+        if seen.1.len() < LISTED_NOT_PRODUCTS {
+            seen.1.push((row, reason));
+        }
+    }
+
+    /// Rows that are not products so far, and the first few with the reason.
+    pub fn not_product_rows(&self) -> (u64, Vec<(u64, String)>) {
+        self.not_products.lock().expect("counters lock").clone()
     }
 }
 
@@ -49,7 +70,13 @@ pub struct Prepared {
 pub fn prepare(plan: &InputPlan) -> Result<Prepared, PrepareError> {
     let table = read::open(&plan.path, &plan.read)?;
     let mapping_file = plan.mapping.as_ref().map(|(p, m)| (p.as_path(), m));
-    let mapping = ColumnMapping::build(&table.info.path, &table.headers, mapping_file)?;
+    let preset = crate::preset::choose(plan.preset, &table.headers);
+    let inputs = MappingInputs {
+        file: mapping_file,
+        preset,
+        default_category: plan.default_category.as_deref(),
+    };
+    let mut mapping = ColumnMapping::build_with(&table.info.path, &table.headers, inputs)?;
     let keep: Vec<bool> = mapping
         .roles
         .iter()
@@ -62,13 +89,43 @@ pub fn prepare(plan: &InputPlan) -> Result<Prepared, PrepareError> {
         .filter(|(_, k)| **k)
         .map(|(h, _)| h.clone())
         .collect();
-    let mut validator = Validator::new(mapping.clone(), plan.validate);
+    let source_is_csv = table.info.format == "csv";
+    let shape = preset.map_or(ShapeKind::Flat, |p| p.rules().shape);
+    let mut rows = PreparedRows {
+        source: table.rows,
+        validator: Validator::new(mapping.clone(), plan.validate),
+        shaper: Shaper::new(shape, &mapping),
+        lookahead: VecDeque::new(),
+        learned: false,
+        keep: keep
+            .iter()
+            .all(|k| *k)
+            .then_some(())
+            .map_or(Some(keep), |_| None),
+        counters: Arc::new(PrepareCounters::default()),
+        failed: false,
+        // Spreadsheets are already read on a thread of their own.
+        source_is_csv,
+    };
+    // The first rows, read ahead, say how numbers are written and whether
+    // each column's values fit its field.
+    rows.learn();
+    if crate::preset::fit::check(
+        &mut mapping,
+        rows.lookahead.iter().filter_map(|r| r.as_ref().ok()),
+    ) {
+        rows.validator = Validator::new(mapping.clone(), plan.validate);
+        rows.shaper = Shaper::new(shape, &mapping);
+        for row in rows.lookahead.iter().filter_map(|r| r.as_ref().ok()) {
+            rows.validator.learn(row);
+        }
+    }
     let keys_from_constants =
         mapping.constant(Field::Number).is_some() || mapping.constant(Field::Ean).is_some();
     let has_keys = mapping.column(Field::Number).is_some() || mapping.column(Field::Ean).is_some();
     // Standard input cannot be read twice: its keys are all tracked, as a spreadsheet's are.
     let can_read_twice = !read::is_stdin(&plan.path);
-    if table.info.format == "csv" && has_keys && !keys_from_constants && can_read_twice {
+    if source_is_csv && has_keys && !keys_from_constants && can_read_twice {
         // A CSV file is cheap to read twice: a first pass finds the keys
         // that might repeat, so that memory stays flat however long the file.
         let keys = [Field::Number, Field::Ean]
@@ -84,7 +141,7 @@ pub fn prepare(plan: &InputPlan) -> Result<Prepared, PrepareError> {
                     &plan.path,
                     delimiter,
                     &mapping,
-                    validator.key_hasher(),
+                    rows.validator.key_hasher(),
                 )
             }
             _ => None,
@@ -93,31 +150,16 @@ pub fn prepare(plan: &InputPlan) -> Result<Prepared, PrepareError> {
             Some(candidates) => candidates,
             None => {
                 let first_pass = read::open(&plan.path, &options)?;
-                RepeatCandidates::scan(first_pass.rows, &mapping, validator.key_hasher())
+                RepeatCandidates::scan(first_pass.rows, &mapping, rows.validator.key_hasher())
             }
         };
-        validator.limit_tracking_to(candidates);
+        rows.validator.limit_tracking_to(candidates);
     }
-    let source_is_csv = table.info.format == "csv";
     Ok(Prepared {
         info: table.info,
         mapping,
         output_headers,
-        rows: PreparedRows {
-            source: table.rows,
-            validator,
-            lookahead: VecDeque::new(),
-            learned: false,
-            keep: keep
-                .iter()
-                .all(|k| *k)
-                .then_some(())
-                .map_or(Some(keep), |_| None),
-            counters: Arc::new(PrepareCounters::default()),
-            failed: false,
-            // Spreadsheets are already read on a thread of their own.
-            source_is_csv,
-        },
+        rows,
     })
 }
 
@@ -129,6 +171,7 @@ pub fn prepare(plan: &InputPlan) -> Result<Prepared, PrepareError> {
 pub struct PreparedRows {
     source: Box<dyn Iterator<Item = Result<SourceRow, ReadError>> + Send>,
     validator: Validator,
+    shaper: Shaper,
     lookahead: VecDeque<Result<SourceRow, ReadError>>,
     learned: bool,
     /// Which cells to keep in `PreparedRow::cells`, when not all.
@@ -188,18 +231,24 @@ impl Iterator for PreparedRows {
         if !self.learned {
             self.learn();
         }
-        let next = match self.lookahead.pop_front() {
-            Some(item) => item,
-            None => self.next_source()?,
-        };
-        let row = match next {
-            Ok(row) => row,
-            Err(e) => {
-                self.failed = true;
-                return Some(Err(e));
+        let (row, overrides) = loop {
+            let next = match self.lookahead.pop_front() {
+                Some(item) => item,
+                None => self.next_source()?,
+            };
+            let row = match next {
+                Ok(row) => row,
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            };
+            match self.shaper.shape(row) {
+                Shaped::Product { row, overrides } => break (row, overrides),
+                Shaped::NotProduct { row, reason } => self.counters.not_products(row, reason),
             }
         };
-        let mut prepared = self.validator.validate(row);
+        let mut prepared = self.validator.validate_shaped(row, &overrides);
         if let Some(keep) = &self.keep {
             let mut i = 0;
             prepared.cells.retain(|_| {

@@ -20,6 +20,36 @@ pub enum DecimalArg {
     Point,
 }
 
+/// `--html` values: what to do with HTML in a description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HtmlArg {
+    /// Plain text: tags dropped, paragraphs and list items on lines of their own.
+    Text,
+    /// Sent as written.
+    Keep,
+}
+
+/// `--long-text` values: what to do with a text over its field's limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LongTextArg {
+    /// Cut at a word boundary, with a note in the results.
+    Cut,
+    /// The row is invalid.
+    Refuse,
+}
+
+/// `--bad-optional` values: what to do with a bad barcode or alternative EAN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BadOptionalArg {
+    /// Left out, with a note in the results (only when the row has a product number).
+    Omit,
+    /// The row is invalid.
+    Refuse,
+}
+
 /// What to do with a row whose product already exists (same number, else same EAN).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ValueEnum)]
 #[serde(rename_all = "kebab-case")]

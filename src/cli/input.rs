@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Deserialize;
 
-use super::choices::DecimalArg;
+use super::choices::{BadOptionalArg, DecimalArg, HtmlArg, LongTextArg};
 use super::options::option_group;
 use crate::mapping::{MappingError, MappingFile};
+use crate::preset::{Preset, PresetChoice};
 use crate::read::limits::{self, SpreadsheetLimits};
 use crate::read::{ReadError, ReadOptions, SheetSelector};
 use crate::validate::ValidateOptions;
@@ -33,9 +34,24 @@ option_group! {
         /// Sheet to read, by name or 1-based position (default: the first).
         #[arg(long, value_name = "NAME|N")]
         pub sheet: Option<String>,
-        /// TOML file mapping headers to fields, constants and ignored columns.
+        /// TOML file mapping headers to fields: columns, constants, defaults, value maps, ignored columns.
         #[arg(long, value_name = "FILE.toml")]
         pub mapping: Option<PathBuf>,
+        /// Platform preset: auto (detect from the headers; the default), none, shopify, woocommerce, magento, prestashop, odoo, template, export.
+        #[arg(long, value_name = "NAME")]
+        pub preset: Option<String>,
+        /// Category (name, path or id) for rows that name none.
+        #[arg(long, value_name = "NAME|ID")]
+        pub default_category: Option<String>,
+        /// HTML in descriptions: text (made plain text; the default) or keep.
+        #[arg(long, value_enum)]
+        pub html: Option<HtmlArg>,
+        /// A text over its field's limit: cut at a word boundary, or refuse the row (default: cut for a platform's export, else refuse).
+        #[arg(long, value_enum)]
+        pub long_text: Option<LongTextArg>,
+        /// A bad barcode or alternative EAN: omit it with a note (rows with a product number), or refuse the row (default: omit for a platform's export, else refuse).
+        #[arg(long, value_enum)]
+        pub bad_optional: Option<BadOptionalArg>,
         /// CSV delimiter (default: detected among , ; tab |). `tab` or `\t` for tab.
         #[arg(long, value_name = "C")]
         pub delimiter: Option<String>,
@@ -89,6 +105,10 @@ pub struct InputPlan {
     pub mapping: Option<(PathBuf, MappingFile)>,
     /// How to interpret cells.
     pub validate: ValidateOptions,
+    /// `--preset`.
+    pub preset: PresetChoice,
+    /// `--default-category`.
+    pub default_category: Option<String>,
 }
 
 impl InputPlan {
@@ -130,6 +150,22 @@ impl InputPlan {
             ));
         }
         let limits = spreadsheet_limits(&args.options)?;
+        let preset = match args.options.preset.as_deref() {
+            None => PresetChoice::Auto,
+            Some(name) => Preset::parse_choice(name).ok_or_else(|| {
+                PrepareError::BadFlag(format!(
+                    "--preset: unknown preset \"{name}\" (auto, none, {})",
+                    Preset::ALL.map(Preset::key).join(", ")
+                ))
+            })?,
+        };
+        let default_category = args
+            .options
+            .default_category
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
         let mapping = match &args.options.mapping {
             Some(path) => Some((path.clone(), MappingFile::load(path)?)),
             None => None,
@@ -150,7 +186,12 @@ impl InputPlan {
                     DecimalArg::Comma => DecimalMark::Comma,
                     DecimalArg::Point => DecimalMark::Point,
                 }),
+                keep_html: args.options.html == Some(HtmlArg::Keep),
+                cut_long_text: args.options.long_text.map(|l| l == LongTextArg::Cut),
+                omit_bad_optional: args.options.bad_optional.map(|b| b == BadOptionalArg::Omit),
             },
+            preset,
+            default_category,
         })
     }
 }

@@ -64,6 +64,7 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
     let counters = rows.counters();
     let pass = validate_rows(rows, &mut outputs, info.sheet.clone(), &interrupt)?;
     let empty = counters.empty_rows();
+    let (not_products, listed_not_products) = counters.not_product_rows();
     let summary = RunSummary {
         command: "validate",
         started: started_at,
@@ -74,12 +75,14 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
             ("valid".into(), pass.tally.valid),
             ("invalid".into(), pass.tally.invalid),
             ("empty rows skipped".into(), empty),
+            ("rows that are not products".into(), not_products),
         ],
         settings: settings(args, &info),
         mapping: RunSummary::mapping_rows(&mapping),
     };
     outputs.finish_all(Some(&summary))?;
     if !args.quiet {
+        print_not_products(out, not_products, &listed_not_products)?;
         print_problems(out, &mapping, &pass)?;
     }
     writeln!(
@@ -127,7 +130,7 @@ fn validate_rows(
         if let Some(text) = record
             .error
             .as_ref()
-            .filter(|_| pass.listed.len() < LISTED_PROBLEMS)
+            .filter(|_| record.status == RowStatus::Invalid && pass.listed.len() < LISTED_PROBLEMS)
         {
             pass.listed.push(format!("row {}: {text}", row.row));
         }
@@ -192,9 +195,37 @@ fn report_end(pass: &Pass, results_path: &std::path::Path) -> ExitStatus {
     ExitStatus::after(outcome, &pass.tally)
 }
 
+/// Lists the rows that are not products (image rows, variant parents,
+/// continuation lines) and why.
+pub(crate) fn print_not_products(
+    out: &mut dyn Write,
+    count: u64,
+    listed: &[(u64, String)],
+) -> std::io::Result<()> {
+    if count == 0 {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "Rows that are not products ({count}; not in the results file):"
+    )?;
+    for (row, reason) in listed {
+        writeln!(out, "  row {row}: {reason}")?;
+    }
+    if count > listed.len() as u64 {
+        writeln!(out, "  ... and {} more", count - listed.len() as u64)?;
+    }
+    Ok(())
+}
+
 /// The results record of a validated row.
 fn record_of(row: &PreparedRow, sheet: Option<String>) -> RowRecord {
     let (status, error, problems) = match &row.outcome {
+        Ok(draft) if !draft.notes.is_empty() => (
+            RowStatus::Valid,
+            Some(format!("note: {}", draft.notes.join("; note: "))),
+            Vec::new(),
+        ),
         Ok(_) => (RowStatus::Valid, None, Vec::new()),
         Err(problems) => {
             let text = problems

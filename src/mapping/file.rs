@@ -27,9 +27,15 @@ pub struct MappingFile {
     /// Header as written → field path (or `ignore`).
     #[serde(default)]
     pub columns: BTreeMap<String, String>,
-    /// Field path → value used when the column is missing or its cell empty.
+    /// Field path → value used on every row, whatever the column holds.
     #[serde(default)]
     pub constants: BTreeMap<String, toml::Value>,
+    /// Field path → value used where the column is missing or its cell empty.
+    #[serde(default)]
+    pub defaults: BTreeMap<String, toml::Value>,
+    /// Field path → the file's words and what they mean (`draft = "inactive"`).
+    #[serde(default)]
+    pub values: BTreeMap<String, BTreeMap<String, toml::Value>>,
 }
 
 /// Why a mapping could not be built.
@@ -80,6 +86,10 @@ pub(super) struct Explicit {
     pub columns: BTreeMap<String, Option<Field>>,
     /// Values for every row.
     pub constants: Vec<Constant>,
+    /// Values for empty cells.
+    pub defaults: Vec<Constant>,
+    /// Value maps: field, then (word as written, its meaning).
+    pub values: Vec<(Field, Vec<(String, String)>)>,
     /// Headers to leave out.
     pub ignore: Vec<String>,
 }
@@ -123,27 +133,53 @@ impl MappingFile {
         }
         for (name, value) in &self.constants {
             let field = Field::from_path(name).ok_or_else(|| unknown("constant", name))?;
-            let text = match value {
-                toml::Value::String(s) => s.clone(),
-                toml::Value::Integer(i) => i.to_string(),
-                toml::Value::Float(f) => f.to_string(),
-                toml::Value::Boolean(b) => b.to_string(),
-                _ => {
-                    return Err(MappingError::Syntax {
-                        path: path.to_path_buf(),
-                        message: format!(
-                            "constant \"{name}\" must be a text, number or true/false"
-                        ),
-                    })
-                }
-            };
+            let text = scalar_text(path, "constant", name, value)?;
             constants.push(Constant { field, text });
+        }
+        let mut defaults = Vec::new();
+        for (name, value) in &self.defaults {
+            let field = Field::from_path(name).ok_or_else(|| unknown("default", name))?;
+            let text = scalar_text(path, "default", name, value)?;
+            defaults.push(Constant { field, text });
+        }
+        let mut values = Vec::new();
+        for (name, words) in &self.values {
+            let field = Field::from_path(name).ok_or_else(|| unknown("value map", name))?;
+            let mut pairs = Vec::new();
+            for (word, meaning) in words {
+                let text = scalar_text(path, "value map", name, meaning)?;
+                pairs.push((word.trim().to_lowercase(), text));
+            }
+            values.push((field, pairs));
         }
         let ignore = self.ignore.iter().map(|s| s.trim().to_string()).collect();
         Ok(Explicit {
             columns: explicit,
             constants,
+            defaults,
+            values,
             ignore,
         })
     }
+}
+
+/// The text of a constant, default or value-map entry.
+fn scalar_text(
+    path: &Path,
+    what: &str,
+    name: &str,
+    value: &toml::Value,
+) -> Result<String, MappingError> {
+    Ok(match value {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Integer(i) => i.to_string(),
+        toml::Value::Float(f) => f.to_string(),
+        toml::Value::Boolean(b) => b.to_string(),
+        _ => {
+            return Err(MappingError::Syntax {
+                path: path.to_path_buf(),
+                message: format!("{what} \"{name}\" must be a text, number or true/false"),
+            })
+        }
+    })
 }

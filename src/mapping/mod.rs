@@ -1,6 +1,8 @@
-//! Mapping the file's column headers to API fields: built-in header names in
-//! English, Norwegian, Swedish and Danish, plus an optional TOML mapping file
-//! with explicit columns, constants and ignored columns.
+//! Mapping the file's column headers to API fields: a platform preset
+//! ([`crate::preset`]) where the headers show one, else the built-in header
+//! names in English, Norwegian, Swedish and Danish; plus an optional TOML
+//! mapping file with explicit columns, constants (always win), defaults (fill
+//! empty cells), value maps and ignored columns.
 
 mod file;
 mod headers;
@@ -12,6 +14,7 @@ use std::path::Path;
 use self::file::Explicit;
 pub use self::file::{Constant, MappingError, MappingFile};
 pub use self::headers::{match_header, normalize_header};
+use crate::preset::{CategorySyntax, Preset};
 
 /// The leading columns of every results file, in order; a results file read back
 /// as input has them skipped.
@@ -278,6 +281,11 @@ pub enum ColumnRole {
     ResultsColumn,
     /// Maps to a field that an earlier column already fills.
     Duplicate(Field),
+    /// Fills a field where the field's own column is empty (a preset's
+    /// second choice, such as Shopify's `Type` for the category).
+    Fallback(Field),
+    /// Left unused on purpose by the preset, with the reason.
+    Unused(String),
     /// Not recognised.
     Unknown,
 }
@@ -293,7 +301,32 @@ pub struct ColumnMapping {
     pub constants: Vec<Constant>,
     /// Mapping-file columns that are not in the file.
     pub missing_mapped: Vec<String>,
+    /// Values for empty cells (mapping-file defaults, the preset's default
+    /// category, `--default-category`).
+    pub defaults: Vec<Constant>,
+    /// The file's words per field and what they mean (lower-cased words).
+    pub values: Vec<(Field, Vec<(String, String)>)>,
+    /// The preset the file was read with, if any.
+    pub preset: Option<Preset>,
+    /// How category cells are written.
+    pub categories: CategorySyntax,
+    /// Mapping decisions worth saying (a constant over a column, ...).
+    pub notes: Vec<String>,
     fields: [Option<usize>; Field::COUNT],
+    /// Columns that fill a field where its column is empty, in order.
+    fallbacks: Vec<(Field, usize)>,
+}
+
+/// What shapes a mapping besides the headers: the mapping file, the preset
+/// and a default category from the command line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MappingInputs<'a> {
+    /// The mapping file and its path.
+    pub file: Option<(&'a Path, &'a MappingFile)>,
+    /// The preset.
+    pub preset: Option<Preset>,
+    /// `--default-category`: a name or id for rows without one.
+    pub default_category: Option<&'a str>,
 }
 
 impl ColumnMapping {
@@ -304,28 +337,86 @@ impl ColumnMapping {
         headers: &[String],
         mapping_file: Option<(&Path, &MappingFile)>,
     ) -> Result<ColumnMapping, MappingError> {
+        let inputs = MappingInputs {
+            file: mapping_file,
+            ..MappingInputs::default()
+        };
+        ColumnMapping::build_with(file, headers, inputs)
+    }
+
+    /// Builds the mapping for `headers` from a preset, a mapping file and a
+    /// default category. The mapping file's columns win over the preset's.
+    pub fn build_with(
+        file: &Path,
+        headers: &[String],
+        inputs: MappingInputs<'_>,
+    ) -> Result<ColumnMapping, MappingError> {
         let Explicit {
             columns: explicit,
             constants,
+            mut defaults,
+            mut values,
             ignore,
-        } = match mapping_file {
+        } = match inputs.file {
             Some((path, m)) => m.resolve(path)?,
             None => Explicit::default(),
         };
-        let (roles, fields) = column_roles(headers, &explicit, &ignore);
+        let rules = inputs.preset.map(Preset::rules);
+        let (roles, fields, fallbacks) = column_roles(headers, &explicit, &ignore, inputs.preset);
         let missing_mapped = explicit
             .keys()
             .filter(|h| !headers.iter().any(|x| x.trim() == h.as_str()))
             .cloned()
             .collect();
+        if let Some(rules) = rules {
+            for (field, pairs) in rules.values {
+                if !values.iter().any(|(f, _)| f == field) {
+                    let pairs = pairs
+                        .iter()
+                        .map(|(w, m)| (w.to_string(), m.to_string()))
+                        .collect();
+                    values.push((*field, pairs));
+                }
+            }
+        }
+        let has_default = |defaults: &[Constant], f: Field| defaults.iter().any(|c| c.field == f);
+        if let Some(text) = inputs.default_category {
+            let text = text.trim();
+            let field = if text.bytes().all(|b| b.is_ascii_digit()) {
+                Field::CategoryId
+            } else {
+                Field::Category
+            };
+            defaults.retain(|c| !matches!(c.field, Field::Category | Field::CategoryId));
+            defaults.push(Constant {
+                field,
+                text: text.to_string(),
+            });
+        } else if let Some(name) = rules.and_then(|r| r.default_category) {
+            if !has_default(&defaults, Field::Category)
+                && !has_default(&defaults, Field::CategoryId)
+            {
+                defaults.push(Constant {
+                    field: Field::Category,
+                    text: name.to_string(),
+                });
+            }
+        }
 
-        let mapping = ColumnMapping {
+        let mut mapping = ColumnMapping {
             headers: headers.to_vec(),
             roles,
             constants,
             missing_mapped,
+            defaults,
+            values,
+            preset: inputs.preset,
+            categories: rules.map_or(CategorySyntax::GENERIC, |r| r.categories),
+            notes: Vec::new(),
             fields,
+            fallbacks,
         };
+        mapping.notes = mapping.decisions();
         if mapping.column(Field::Name).is_none() && mapping.constant(Field::Name).is_none() {
             return Err(MappingError::NoNameColumn {
                 file: file.to_path_buf(),
@@ -341,6 +432,66 @@ impl ColumnMapping {
             });
         }
         Ok(mapping)
+    }
+
+    /// The decisions a user should read: constants that override a column.
+    fn decisions(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        for c in &self.constants {
+            let overridden: Vec<&str> = partners(c.field)
+                .iter()
+                .chain(std::iter::once(&c.field))
+                .filter_map(|&f| self.column(f))
+                .map(|col| self.headers[col].as_str())
+                .collect();
+            for header in overridden {
+                notes.push(format!(
+                    "constant {} = \"{}\" is used on every row; column \"{header}\" is not used for it",
+                    c.field, c.text
+                ));
+            }
+        }
+        notes
+    }
+
+    /// Demotes the column of `field` to unused, with the reason.
+    pub fn leave_unused(&mut self, field: Field, reason: String) {
+        if let Some(col) = self.fields[field.index()].take() {
+            self.roles[col] = ColumnRole::Unused(reason);
+        }
+        if let Some(pos) = self.fallbacks.iter().position(|(f, _)| *f == field) {
+            let (_, col) = self.fallbacks.remove(pos);
+            self.fields[field.index()] = Some(col);
+            self.roles[col] = ColumnRole::Field(field);
+        }
+    }
+
+    /// The columns that fill `field`: its own, then its fallbacks in order.
+    pub fn columns_of(&self, field: Field) -> impl Iterator<Item = usize> + '_ {
+        self.column(field).into_iter().chain(
+            self.fallbacks
+                .iter()
+                .filter(move |(f, _)| *f == field)
+                .map(|(_, c)| *c),
+        )
+    }
+
+    /// The default for `field`, if any.
+    pub fn default_for(&self, field: Field) -> Option<&str> {
+        self.defaults
+            .iter()
+            .find(|c| c.field == field)
+            .map(|c| c.text.as_str())
+    }
+
+    /// What the file's word `text` means for `field`, when a value map says.
+    pub fn mapped_value(&self, field: Field, text: &str) -> Option<&str> {
+        let (_, pairs) = self.values.iter().find(|(f, _)| *f == field)?;
+        let key = text.trim();
+        pairs
+            .iter()
+            .find(|(w, _)| w.eq_ignore_ascii_case(key))
+            .map(|(_, m)| m.as_str())
     }
 
     /// The input column that fills `field`, if any.
@@ -376,53 +527,129 @@ impl ColumnMapping {
     }
 }
 
-/// The role of each column, and the column of each field.
+/// The fields that name the same thing as `field` another way (a category
+/// by id or by name): a default for one is not used where the other is filled,
+/// and a constant for one overrides the other's column.
+pub fn partners(field: Field) -> &'static [Field] {
+    match field {
+        Field::Category => &[Field::CategoryId],
+        Field::CategoryId => &[Field::Category],
+        Field::Unit => &[Field::UnitsId],
+        Field::UnitsId => &[Field::Unit],
+        Field::Supplier => &[Field::SupplierId],
+        Field::SupplierId => &[Field::Supplier],
+        _ => &[],
+    }
+}
+
+type Roles = (
+    Vec<ColumnRole>,
+    [Option<usize>; Field::COUNT],
+    Vec<(Field, usize)>,
+);
+
+/// The role of each column, the column of each field, and the fallbacks.
 fn column_roles(
     headers: &[String],
     explicit: &BTreeMap<String, Option<Field>>,
     ignore: &[String],
-) -> (Vec<ColumnRole>, [Option<usize>; Field::COUNT]) {
+    preset: Option<Preset>,
+) -> Roles {
     let skip_results = headers.len() >= STATUS_COLUMNS.len()
         && headers
             .iter()
             .zip(STATUS_COLUMNS)
             .all(|(h, s)| h.trim() == s);
     let mut fields = [None; Field::COUNT];
-    let mut roles = Vec::with_capacity(headers.len());
-    for (i, header) in headers.iter().enumerate() {
-        let trimmed = header.trim();
-        let role = if skip_results && i < STATUS_COLUMNS.len() {
-            ColumnRole::ResultsColumn
-        } else if ignore.iter().any(|h| h == trimmed) {
-            ColumnRole::Ignored
-        } else {
-            let field = match explicit.get(trimmed) {
-                Some(None) => None,
-                Some(Some(f)) => Some(*f),
-                None => match_header(trimmed),
-            };
-            match (field, explicit.get(trimmed)) {
-                (_, Some(None)) => ColumnRole::Ignored,
-                (Some(f), _) if fields[f.index()].is_some() => ColumnRole::Duplicate(f),
-                (Some(f), _) => {
-                    fields[f.index()] = Some(i);
-                    ColumnRole::Field(f)
-                }
-                // The `id` of an export and the `error` of a rejects
-                // file: known, and left out on purpose.
-                (None, None)
-                    if INFORMATIONAL
-                        .iter()
-                        .any(|h| trimmed.eq_ignore_ascii_case(h)) =>
-                {
-                    ColumnRole::Ignored
-                }
-                (None, _) => ColumnRole::Unknown,
-            }
-        };
-        roles.push(role);
+    let mut fallbacks = Vec::new();
+    let mut roles = vec![ColumnRole::Unknown; headers.len()];
+    let keys: Vec<String> = headers.iter().map(|h| normalize_header(h)).collect();
+    let first = if skip_results {
+        STATUS_COLUMNS.len()
+    } else {
+        0
+    };
+    for role in roles.iter_mut().take(first) {
+        *role = ColumnRole::ResultsColumn;
     }
-    (roles, fields)
+    let free = |roles: &[ColumnRole], i: usize| roles[i] == ColumnRole::Unknown;
+    // The mapping file first: it wins over everything.
+    for (i, header) in headers.iter().enumerate().skip(first) {
+        let trimmed = header.trim();
+        if ignore.iter().any(|h| h == trimmed) {
+            roles[i] = ColumnRole::Ignored;
+        } else if let Some(target) = explicit.get(trimmed) {
+            roles[i] = match target {
+                None => ColumnRole::Ignored,
+                Some(f) if fields[f.index()].is_some() => ColumnRole::Duplicate(*f),
+                Some(f) => {
+                    fields[f.index()] = Some(i);
+                    ColumnRole::Field(*f)
+                }
+            };
+        }
+    }
+    // Then the preset's columns, in its priority order.
+    let rules = preset.map(Preset::rules);
+    if let Some(rules) = rules {
+        for rule in rules.columns {
+            for wanted in rule.headers {
+                let key = normalize_header(wanted);
+                let Some(i) = (first..headers.len()).find(|&i| keys[i] == key && free(&roles, i))
+                else {
+                    continue;
+                };
+                if fields[rule.field.index()].is_none() {
+                    fields[rule.field.index()] = Some(i);
+                    roles[i] = ColumnRole::Field(rule.field);
+                } else {
+                    fallbacks.push((rule.field, i));
+                    roles[i] = ColumnRole::Fallback(rule.field);
+                }
+            }
+        }
+        for (header, reason) in rules.unused {
+            let key = normalize_header(header);
+            for i in first..headers.len() {
+                if keys[i] == key && free(&roles, i) {
+                    roles[i] = ColumnRole::Unused(reason.to_string());
+                }
+            }
+        }
+    }
+    // Then the built-in names (for a platform preset: only a field's exact path).
+    let builtin = rules.is_none_or(|r| r.builtin_names);
+    for i in first..headers.len() {
+        if !free(&roles, i) {
+            continue;
+        }
+        let trimmed = headers[i].trim();
+        let field = if builtin {
+            match_header(trimmed)
+        } else {
+            Field::from_path(trimmed)
+        };
+        roles[i] = match field {
+            Some(f) if fields[f.index()].is_some() => ColumnRole::Duplicate(f),
+            Some(f) => {
+                fields[f.index()] = Some(i);
+                ColumnRole::Field(f)
+            }
+            // The `id` of an export and the `error` of a rejects
+            // file: known, and left out on purpose.
+            None if INFORMATIONAL
+                .iter()
+                .any(|h| trimmed.eq_ignore_ascii_case(h)) =>
+            {
+                ColumnRole::Ignored
+            }
+            None if rules.is_some_and(|r| !r.builtin_names) => {
+                ColumnRole::Unused("no such product field in Finago Office".to_string())
+            }
+            None => ColumnRole::Unknown,
+        };
+    }
+    (roles, fields, fallbacks)
 }
 
 impl fmt::Display for ColumnMapping {
@@ -446,6 +673,14 @@ impl fmt::Display for ColumnMapping {
                     "  {shown:<w$} -> (not used: another column already fills {field})",
                     w = width + 2
                 )?,
+                ColumnRole::Fallback(field) => writeln!(
+                    f,
+                    "  {shown:<w$} -> {field}, where the column before it is empty",
+                    w = width + 2
+                )?,
+                ColumnRole::Unused(reason) => {
+                    writeln!(f, "  {shown:<w$} -> (not used: {reason})", w = width + 2)?
+                }
                 ColumnRole::Unknown => writeln!(
                     f,
                     "  {shown:<w$} -> (unknown column, not used)",
@@ -454,11 +689,21 @@ impl fmt::Display for ColumnMapping {
             }
         }
         for c in &self.constants {
+            writeln!(f, "  constant {} = \"{}\" (on every row)", c.field, c.text)?;
+        }
+        for c in &self.defaults {
             writeln!(
                 f,
-                "  constant {} = \"{}\" (when the column is missing or empty)",
+                "  default {} = \"{}\" (where the row has none)",
                 c.field, c.text
             )?;
+        }
+        for (field, pairs) in &self.values {
+            let words: Vec<String> = pairs.iter().map(|(w, m)| format!("{w} = {m}")).collect();
+            writeln!(f, "  values of {field}: {}", words.join(", "))?;
+        }
+        for note in &self.notes {
+            writeln!(f, "  note: {note}")?;
         }
         for h in &self.missing_mapped {
             writeln!(

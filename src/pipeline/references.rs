@@ -115,6 +115,8 @@ impl References {
         let name = match reference {
             Reference::Id(id) => return Ok(Resolution::Id(*id)),
             Reference::Name(name) => name,
+            // Placeholder until paths resolve through the tree: the deepest level by name.
+            Reference::Path(levels) => levels.last().map_or("", String::as_str),
         };
         let key = fold(name);
         let cell = {

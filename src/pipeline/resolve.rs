@@ -77,6 +77,7 @@ pub(super) async fn resolve_references<A: ProductApi>(
         let name = match &reference {
             Reference::Id(id) => id.to_string(),
             Reference::Name(n) => n.clone(),
+            Reference::Path(levels) => levels.join(" > "),
         };
         let resolved = ctx
             .references

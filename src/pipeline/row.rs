@@ -122,9 +122,17 @@ pub async fn process<A: ProductApi>(
             ),
             problems,
         ),
-        Ok(draft) => {
+        Ok(mut draft) => {
+            let notes = std::mem::take(&mut draft.notes);
             let mut outcome = submit(ctx, &mut slot, row, draft, job.earlier).await?;
             let problems = std::mem::take(&mut outcome.problems);
+            if !notes.is_empty() {
+                let notes = format!("note: {}", notes.join("; note: "));
+                outcome.error = Some(match outcome.error.take() {
+                    Some(e) => format!("{e}; {notes}"),
+                    None => notes,
+                });
+            }
             (outcome, problems)
         }
     };
@@ -156,6 +164,7 @@ async fn submit<A: ProductApi>(
         category,
         unit,
         supplier,
+        notes: _,
     } = draft;
     let references = [
         (RefKind::Category, category),

@@ -200,13 +200,30 @@ impl RunSummary {
                     ColumnRole::Duplicate(field) => {
                         format!("(not used: another column already fills {field})")
                     }
+                    ColumnRole::Fallback(field) => {
+                        format!("{field}, where the column before it is empty")
+                    }
+                    ColumnRole::Unused(reason) => format!("(not used: {reason})"),
                     ColumnRole::Unknown => "(unknown column, not used)".to_string(),
                 };
                 Some((header.clone(), used))
             })
             .collect();
+        if let Some(preset) = mapping.preset {
+            rows.insert(0, ("preset".to_string(), preset.to_string()));
+        }
         for c in &mapping.constants {
             rows.push((format!("constant {}", c.field), c.text.clone()));
+        }
+        for c in &mapping.defaults {
+            rows.push((format!("default {}", c.field), c.text.clone()));
+        }
+        for (field, pairs) in &mapping.values {
+            let words: Vec<String> = pairs.iter().map(|(w, m)| format!("{w} = {m}")).collect();
+            rows.push((format!("values of {field}"), words.join(", ")));
+        }
+        for note in &mapping.notes {
+            rows.push(("note".to_string(), note.clone()));
         }
         rows
     }

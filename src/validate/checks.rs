@@ -5,7 +5,7 @@ use super::{Draft, Problem, ProblemKind, Reference, Validator};
 use crate::api::types::{IdRef, NewProduct, Stock, SupplierProduct};
 use crate::cell::restore_formula;
 use crate::cell::{format_number, Cell};
-use crate::mapping::{Field, FieldKind};
+use crate::mapping::{partners, Field, FieldKind};
 use crate::read::SourceRow;
 use crate::values;
 
@@ -19,7 +19,13 @@ enum Source<'a> {
 pub(super) struct RowCheck<'v, 'r> {
     pub(super) validator: &'v Validator,
     pub(super) row: &'r SourceRow,
+    /// Values the platform's variant model gives (they win over the cells).
+    pub(super) overrides: &'r [(Field, String)],
     pub(super) problems: Vec<Problem>,
+    /// What was changed on the way (see [`Draft::notes`]).
+    pub(super) notes: Vec<String>,
+    /// Whether the row has a product number (a bad barcode may then be left out).
+    pub(super) has_number: bool,
 }
 
 impl RowCheck<'_, '_> {
@@ -54,9 +60,12 @@ impl RowCheck<'_, '_> {
 
     /// The product's fields read from the row, ids given as ids included.
     fn product(&mut self) -> NewProduct {
+        let name = self.text(Field::Name);
+        let number = self.text(Field::Number);
+        self.has_number = number.is_some();
         let mut p = NewProduct {
-            name: self.text(Field::Name),
-            number: self.text(Field::Number),
+            name,
+            number,
             product_type: self.parsed(
                 Field::Type,
                 "must be default or structure",
@@ -103,9 +112,10 @@ impl RowCheck<'_, '_> {
             category: None,
             unit: None,
             supplier: None,
+            notes: Vec::new(),
         };
         if draft.product.category.is_none() {
-            match self.reference(Field::Category, true) {
+            match self.category() {
                 Some(Reference::Id(id)) => draft.product.category = Some(IdRef { id }),
                 other => draft.category = other,
             }
@@ -182,19 +192,58 @@ impl RowCheck<'_, '_> {
         });
     }
 
-    /// Finds the value for `field`: the cell if it is not blank, else the constant.
+    /// Finds the value for `field`: a mapping constant (always wins), else
+    /// what the variant model gives, else the first non-blank cell of the
+    /// field's columns, else a default (not where the row names the same
+    /// thing another way: a category by id when the default is a name).
+    /// A value map turns the file's words into the field's.
     fn source(&self, field: Field) -> Option<Source<'_>> {
         let mapping = &self.validator.mapping;
-        if let Some(cell) = mapping.column(field).and_then(|c| self.row.cells.get(c)) {
-            if !cell.is_blank() {
-                return Some(Source::Cell(cell));
-            }
+        if let Some(c) = mapping.constant(field) {
+            return Some(Source::Constant(c));
         }
-        mapping.constant(field).map(Source::Constant)
+        if let Some((_, v)) = self.overrides.iter().find(|(f, _)| *f == field) {
+            return Some(self.mapped(field, Source::Constant(v)));
+        }
+        if let Some(cell) = self.cell_of(field) {
+            return Some(self.mapped(field, Source::Cell(cell)));
+        }
+        if partners(field).iter().any(|&p| self.filled(p)) {
+            return None;
+        }
+        mapping.default_for(field).map(Source::Constant)
+    }
+
+    /// The first non-blank cell of `field`'s columns.
+    fn cell_of(&self, field: Field) -> Option<&Cell> {
+        self.validator
+            .mapping
+            .columns_of(field)
+            .filter_map(|c| self.row.cells.get(c))
+            .find(|c| !c.is_blank())
+    }
+
+    /// Whether the row gives `field` a value (not counting defaults).
+    fn filled(&self, field: Field) -> bool {
+        self.validator.mapping.constant(field).is_some()
+            || self.overrides.iter().any(|(f, _)| *f == field)
+            || self.cell_of(field).is_some()
+    }
+
+    /// `source` after the field's value map, if it names the value.
+    fn mapped<'a>(&'a self, field: Field, source: Source<'a>) -> Source<'a> {
+        let text = match &source {
+            Source::Constant(s) => std::borrow::Cow::Borrowed(*s),
+            Source::Cell(cell) => cell.text(),
+        };
+        match self.validator.mapping.mapped_value(field, &text) {
+            Some(meaning) => Source::Constant(meaning),
+            None => source,
+        }
     }
 
     /// The cleaned text of a field, or a problem for error and date cells.
-    fn raw_text(&mut self, field: Field) -> Option<String> {
+    pub(super) fn raw_text(&mut self, field: Field) -> Option<String> {
         match self.source(field)? {
             Source::Constant(s) => Some(values::clean_text(s).into_owned()),
             Source::Cell(cell) => match cell {
@@ -227,10 +276,35 @@ impl RowCheck<'_, '_> {
     }
 
     fn text(&mut self, field: Field) -> Option<String> {
-        let value = self.raw_text(field)?;
+        let mut value = self.raw_text(field)?;
+        if field == Field::Description
+            && !self.validator.options.keep_html
+            && values::looks_like_html(&value)
+        {
+            value = values::html_to_text(&value);
+            if value.is_empty() {
+                return None;
+            }
+        }
         let chars = value.chars().count();
+        if field.is_code() && looks_scientific(&value) {
+            let message = format!(
+                "is in scientific notation: a spreadsheet program (Excel) made the code a number and kept only its first digits, so the real {what} is lost in this file; export it again, or open the original in Excel with this column set to Text (Data > From Text/CSV) before saving",
+                what = if field.kind() == FieldKind::Gtin { "barcode" } else { "code" }
+            );
+            return self.optional_problem(field, &value, ProblemKind::Barcode, message);
+        }
         match field.kind() {
             FieldKind::Text { max } if chars > max => {
+                if self.validator.cut_long_text && !field.is_code() {
+                    let cut = values::cut_at_word(&value, max);
+                    self.notes.push(format!(
+                        "{} cut from {chars} to {} characters at a word boundary (the limit is {max})",
+                        self.validator.column_name(field).unwrap_or_default(),
+                        cut.chars().count()
+                    ));
+                    return Some(cut);
+                }
                 self.problem(
                     field,
                     Some(&shorten(&value)),
@@ -241,39 +315,59 @@ impl RowCheck<'_, '_> {
             }
             FieldKind::Gtin => match values::check_gtin(&value) {
                 Ok(()) => Some(value),
-                Err(e) => {
-                    self.problem(
-                        field,
-                        Some(&value),
-                        ProblemKind::Barcode,
-                        format!("is not a valid barcode: it {e}"),
-                    );
-                    None
-                }
+                Err(e) => self.optional_problem(
+                    field,
+                    &value,
+                    ProblemKind::Barcode,
+                    format!("is not a valid barcode: it {e}"),
+                ),
             },
             FieldKind::Digits { max } => {
                 if !value.bytes().all(|b| b.is_ascii_digit()) {
-                    self.problem(
+                    self.optional_problem(
                         field,
-                        Some(&value),
+                        &value,
                         ProblemKind::NotDigits,
                         "must contain digits only".to_string(),
-                    );
-                    None
+                    )
                 } else if chars > max {
-                    self.problem(
+                    self.optional_problem(
                         field,
-                        Some(&value),
+                        &value,
                         ProblemKind::TooLong,
                         format!("has {chars} digits; at most {max} are allowed"),
-                    );
-                    None
+                    )
                 } else {
                     Some(value)
                 }
             }
             _ => Some(value),
         }
+    }
+
+    /// A bad value of an optional code (barcode, alternative EAN): left out
+    /// with a note under `--bad-optional omit` when the row has a product
+    /// number to be found by, else the row's problem.
+    fn optional_problem(
+        &mut self,
+        field: Field,
+        value: &str,
+        kind: ProblemKind,
+        message: String,
+    ) -> Option<String> {
+        let optional = matches!(field, Field::Ean | Field::EanAlternative);
+        if optional && self.validator.omit_bad_optional && self.has_number {
+            self.notes.push(format!(
+                "{} \"{value}\" left out: it {}",
+                self.validator.column_name(field).unwrap_or_default(),
+                message
+                    .strip_prefix("is not a valid barcode: it ")
+                    .unwrap_or(&message)
+            ));
+        } else {
+            self.problem(field, Some(value), kind, message);
+        }
+        None
     }
 
     fn number(&mut self, field: Field) -> Option<f64> {
@@ -394,6 +488,24 @@ impl RowCheck<'_, '_> {
     }
 }
 
+/// Whether `s` is a number in a spreadsheet's scientific notation
+/// (`3.65275E+11`): what Excel makes of a long code in a General column.
+fn looks_scientific(s: &str) -> bool {
+    let Some((mantissa, exponent)) = s.split_once(['E', 'e']) else {
+        return false;
+    };
+    let plus = exponent.starts_with('+');
+    let exponent = exponent.strip_prefix('+').unwrap_or(exponent);
+    (plus || mantissa.contains(['.', ',']))
+        && !mantissa.is_empty()
+        && mantissa
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b',')
+        && mantissa.bytes().next().is_some_and(|b| b.is_ascii_digit())
+        && !exponent.is_empty()
+        && exponent.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Parses a positive integer id, accepting `12` and `12.0` (spreadsheet numbers).
 fn parse_id(text: &str) -> Option<i64> {
     let digits = text.strip_suffix(".0").unwrap_or(text);
@@ -429,10 +541,25 @@ mod tests {
     }
 
     #[test]
-    fn constants_fill_missing_columns_and_empty_cells() {
+    fn constants_always_win_and_defaults_fill_empty_cells() {
         let mut v = validator(
             &["name", "category.id"],
             Some("[constants]\n\"category.id\" = 7\n"),
+        );
+        let with_cell = v.validate(row(2, &["A", "3"]));
+        let empty_cell = v.validate(row(3, &["B", ""]));
+        assert_eq!(
+            with_cell.outcome.unwrap().product.category,
+            Some(IdRef { id: 7 })
+        );
+        assert_eq!(
+            empty_cell.outcome.unwrap().product.category,
+            Some(IdRef { id: 7 })
+        );
+
+        let mut v = validator(
+            &["name", "category.id"],
+            Some("[defaults]\n\"category.id\" = 7\n"),
         );
         let with_cell = v.validate(row(2, &["A", "3"]));
         let empty_cell = v.validate(row(3, &["B", ""]));
@@ -443,6 +570,128 @@ mod tests {
         assert_eq!(
             empty_cell.outcome.unwrap().product.category,
             Some(IdRef { id: 7 })
+        );
+    }
+
+    #[test]
+    fn a_default_category_id_does_not_override_a_category_name() {
+        let mut v = validator(
+            &["name", "category"],
+            Some("[defaults]\n\"category.id\" = 1\n"),
+        );
+        let named = v.validate(row(2, &["A", "Shoes"])).outcome.unwrap();
+        assert_eq!(named.product.category, None);
+        assert_eq!(named.category, Some(Reference::Name("Shoes".into())));
+        let empty = v.validate(row(3, &["B", ""])).outcome.unwrap();
+        assert_eq!(empty.product.category, Some(IdRef { id: 1 }));
+    }
+
+    #[test]
+    fn a_constant_over_a_filled_column_is_said() {
+        let v = validator(
+            &["name", "category"],
+            Some("[constants]\n\"category.id\" = 1\n"),
+        );
+        let notes = &v.mapping.notes;
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].contains("column \"category\" is not used"),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn value_maps_translate_platform_words() {
+        let mut v = validator(
+            &["name", "status", "type", "category.id"],
+            Some("[values.status]\ndraft = \"inactive\"\npublish = \"active\"\n[values.type]\nvariable = \"default\"\n"),
+        );
+        let p = v
+            .validate(row(2, &["A", "Draft", "variable", "1"]))
+            .outcome
+            .unwrap();
+        assert_eq!(
+            p.product.status,
+            Some(crate::api::types::ProductStatus::Inactive)
+        );
+        assert_eq!(
+            p.product.product_type,
+            Some(crate::api::types::ProductType::Default)
+        );
+        let bad = v.validate(row(3, &["B", "archived", "", "1"]));
+        assert!(
+            errors(&bad)[0].contains("must be active or inactive"),
+            "{:?}",
+            errors(&bad)
+        );
+    }
+
+    #[test]
+    fn html_descriptions_become_text_and_long_texts_cut_or_refuse() {
+        let long = format!("<p>{}</p>", "word ".repeat(120));
+        let mut v = validator(&["name", "description", "category.id"], None);
+        let refused = v.validate(row(2, &["A", &long, "1"]));
+        assert!(
+            errors(&refused)[0].contains("at most 500"),
+            "{:?}",
+            errors(&refused)
+        );
+        let short = v.validate(row(
+            3,
+            &["A", "<p>Big <b>bag</b>.</p><ul><li>Strap</li></ul>", "1"],
+        ));
+        assert_eq!(
+            short.outcome.unwrap().product.description.as_deref(),
+            Some("Big bag.\n- Strap")
+        );
+
+        let mut v = validator(&["name", "description", "category.id"], None);
+        v.cut_long_text = true;
+        let cut = v.validate(row(2, &["A", &long, "1"])).outcome.unwrap();
+        let text = cut.product.description.unwrap();
+        assert!(
+            text.chars().count() <= 500 && text.ends_with("word…"),
+            "{text}"
+        );
+        assert!(
+            cut.notes[0].contains("description cut from 599 to 495"),
+            "{:?}",
+            cut.notes
+        );
+    }
+
+    #[test]
+    fn bad_barcodes_are_left_out_with_a_note_only_when_asked_and_keyed() {
+        let mut v = validator(&["name", "number", "ean", "category.id"], None);
+        let refused = v.validate(row(2, &["A", "N1", "1234567890123", "1"]));
+        assert!(
+            errors(&refused)[0].contains("not a valid barcode"),
+            "{:?}",
+            errors(&refused)
+        );
+        let excel = v.validate(row(3, &["A", "N2", "3.65275E+11", "1"]));
+        assert!(
+            errors(&excel)[0].contains("scientific notation"),
+            "{:?}",
+            errors(&excel)
+        );
+
+        v.omit_bad_optional = true;
+        let omitted = v
+            .validate(row(4, &["A", "N3", "1234567890123", "1"]))
+            .outcome
+            .unwrap();
+        assert_eq!(omitted.product.ean, None);
+        assert!(omitted.notes[0].contains("left out"), "{:?}", omitted.notes);
+        // Without a number the barcode is the only key: never left out.
+        let keyless = v.validate(row(5, &["A", "", "1234567890123", "1"]));
+        assert!(keyless.outcome.is_err());
+        // A product number in scientific notation is always refused.
+        let number = v.validate(row(6, &["A", "7.03E+12", "", "1"]));
+        assert!(
+            errors(&number)[0].contains("scientific notation"),
+            "{:?}",
+            errors(&number)
         );
     }
 

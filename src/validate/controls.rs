@@ -11,7 +11,10 @@ impl RowCheck<'_, '_> {
     /// never sent): NUL, DEL, C0 and C1 controls anywhere, and tabs and line
     /// breaks in any field but the description.
     pub(super) fn without_controls(&mut self, field: Field, text: String) -> Option<String> {
-        let Some((position, c)) = values::find_control(&text, field == Field::Description) else {
+        let breaks = field == Field::Description
+            || (field == Field::Category
+                && self.validator.mapping.categories.lists.contains(&"\n"));
+        let Some((position, c)) = values::find_control(&text, breaks) else {
             return Some(text);
         };
         let visible: String = text

@@ -10,6 +10,9 @@ pub enum Reference {
     Id(i64),
     /// A name (or unit symbol, or supplier organization number), resolved online by `import`.
     Name(String),
+    /// A category path from the top of the tree down (`Clothing > Hoodies` is ["Clothing", "Hoodies"]);
+    /// at least two levels. Resolved level by level through `parentId`.
+    Path(Vec<String>),
 }
 
 /// A validated row, ready to send once its references are resolved.
@@ -24,6 +27,9 @@ pub struct Draft {
     pub unit: Option<Reference>,
     /// Supplier given by name or organization number, to resolve.
     pub supplier: Option<Reference>,
+    /// What was changed on the way, for the results file (a description
+    /// cut, a bad barcode left out, one category chosen of several).
+    pub notes: Vec<String>,
 }
 
 /// A source row after validation: what goes to the submitter and the results file.

@@ -6,6 +6,7 @@
 //! the control-character rule; [`problems`] is what is wrong, as data; and
 //! [`draft`] the validated row.
 
+mod category;
 mod checks;
 mod controls;
 mod draft;
@@ -32,6 +33,29 @@ pub use problems::ProblemGroup;
 pub struct ValidateOptions {
     /// Decimal mark for values that could be read two ways (`--decimal`).
     pub decimal: Option<DecimalMark>,
+    /// `--html keep`: descriptions are sent as written, HTML tags and all.
+    pub keep_html: bool,
+    /// `--long-text`: cut (true) or refuse (false) a text over its field's
+    /// limit; `None` cuts for a platform's export and refuses otherwise.
+    pub cut_long_text: Option<bool>,
+    /// `--bad-optional`: leave out (true) or refuse (false) a bad barcode or
+    /// alternative EAN of a row that has a product number; `None` leaves it
+    /// out for a platform's export and refuses otherwise.
+    pub omit_bad_optional: Option<bool>,
+}
+
+impl ValidateOptions {
+    /// Whether long texts are cut for a file read with `mapping`.
+    pub fn cuts_long_text(&self, mapping: &ColumnMapping) -> bool {
+        self.cut_long_text
+            .unwrap_or_else(|| mapping.preset.is_some_and(|p| p.is_platform()))
+    }
+
+    /// Whether bad optional values are left out for a file read with `mapping`.
+    pub fn omits_bad_optional(&self, mapping: &ColumnMapping) -> bool {
+        self.omit_bad_optional
+            .unwrap_or_else(|| mapping.preset.is_some_and(|p| p.is_platform()))
+    }
 }
 
 /// How many rows are read ahead to learn each number column's decimal mark.
@@ -42,6 +66,10 @@ pub const LEARN_ROWS: usize = 1000;
 pub struct Validator {
     mapping: ColumnMapping,
     options: ValidateOptions,
+    /// Texts over their limit are cut (`--long-text cut`).
+    cut_long_text: bool,
+    /// Bad optional codes are left out (`--bad-optional omit`).
+    omit_bad_optional: bool,
     /// Per input column: (comma evidence, point evidence) seen so far.
     evidence: Vec<(u32, u32)>,
     /// First row of each key seen (hash of field and text → row).
@@ -56,6 +84,8 @@ impl Validator {
     pub fn new(mapping: ColumnMapping, options: ValidateOptions) -> Validator {
         let width = mapping.headers.len();
         Validator {
+            cut_long_text: options.cuts_long_text(&mapping),
+            omit_bad_optional: options.omits_bad_optional(&mapping),
             mapping,
             options,
             evidence: vec![(0, 0); width],
@@ -107,14 +137,29 @@ impl Validator {
     }
 
     /// Validates one row. `row` must not be empty (callers skip and count those).
+    #[cfg(test)]
     pub fn validate(&mut self, row: SourceRow) -> PreparedRow {
+        self.validate_shaped(row, &[])
+    }
+
+    /// Validates one row whose variant model gives `overrides` (see
+    /// [`crate::preset::shape`]): they win over the row's own cells.
+    pub fn validate_shaped(
+        &mut self,
+        row: SourceRow,
+        overrides: &[(Field, String)],
+    ) -> PreparedRow {
         self.learn(&row);
         let mut check = RowCheck {
             validator: self,
             row: &row,
+            overrides,
             problems: Vec::new(),
+            notes: Vec::new(),
+            has_number: false,
         };
-        let draft = check.build();
+        let mut draft = check.build();
+        draft.notes = std::mem::take(&mut check.notes);
         let mut problems = check.problems;
         // In the order of the columns, as a user reads the row.
         let headers = &self.mapping.headers;

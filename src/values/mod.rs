@@ -10,11 +10,13 @@
 //! [`gtin`] checks barcodes.
 
 mod gtin;
+mod html;
 mod numbers;
 mod text;
 mod words;
 
 pub use gtin::check_gtin;
+pub use html::{cut_at_word, html_to_text, looks_like_html};
 // `check_gtin`'s error type, at its old path though no caller names it yet.
 #[allow(unused_imports)]
 pub use gtin::GtinError;

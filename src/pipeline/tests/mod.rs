@@ -272,6 +272,7 @@ fn draft(number: Option<&str>, category: Reference) -> Draft {
         category: Some(category),
         unit: None,
         supplier: None,
+        notes: Vec::new(),
     }
 }
 
