@@ -655,6 +655,12 @@ fn column_roles(
 impl fmt::Display for ColumnMapping {
     /// The mapping as the summary prints it: one line per column.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(preset) = self.preset {
+            writeln!(
+                f,
+                "  preset: {preset} (--preset none reads the headers by name alone)"
+            )?;
+        }
         let width = self
             .headers
             .iter()

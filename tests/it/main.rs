@@ -8,6 +8,7 @@ mod feed;
 mod import;
 mod layers;
 mod misuse;
+mod platforms;
 mod read;
 mod sandbox;
 mod strict;
