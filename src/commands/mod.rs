@@ -16,14 +16,13 @@ use crate::results::{RunOutcome, Tally};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum ExitStatus {
-    /// 0: every row valid (validate) or imported (import).
+    /// Every row went through.
     Success = 0,
-    /// 1: at least one row invalid or failed, or the run stopped part way.
+    /// Some rows did not, or the run stopped part way.
     RowsFailed = 1,
-    /// 2: nothing was attempted (bad flags, unreadable file or feed, no name
-    /// column, bad mapping or config file, refused credentials, a guard).
+    /// Nothing was attempted.
     NothingAttempted = 2,
-    /// 130: interrupted by Ctrl-C or SIGTERM.
+    /// Stopped by Ctrl-C or SIGTERM.
     Interrupted = 130,
 }
 
