@@ -10,7 +10,7 @@ use product_import::sandbox::{self, command::SandboxArgs};
 
 /// Bulk-import products from CSV and spreadsheet files into Finago Office (24SevenOffice).
 #[derive(Parser)]
-#[command(name = "product-import", version, about, after_help = commands::EXIT_CODES)]
+#[command(name = "product-import", version, about, after_help = commands::exit_codes_help())]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -33,6 +33,8 @@ enum Command {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
+    /// Print the manual page (roff), or write one page per command with --dir.
+    Man(commands::man::ManArgs),
     /// Write N rows of generated products (for benchmarks).
     #[command(hide = true)]
     Generate(commands::generate::GenerateArgs),
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Generate(args) => commands::generate::run(&args),
         Command::Import(args) => commands::import::run_blocking(*args),
         Command::Export(args) => commands::export::run_blocking(*args),
+        Command::Man(args) => commands::man::run(&args, Cli::command(), &mut std::io::stdout()),
         Command::Completions { shell } => {
             let mut out = std::io::stdout();
             clap_complete::generate(shell, &mut Cli::command(), "product-import", &mut out);

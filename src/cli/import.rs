@@ -108,7 +108,7 @@ option_group! {
     #[derive(Debug, Clone, Default, Args, Deserialize)]
     #[serde(default, deny_unknown_fields)]
     pub struct OutputOptions {
-        /// Results file (.csv, .jsonl or .xlsx; default: the input's name plus .results.csv).
+        /// Results file (.csv, .jsonl or .xlsx; default: the input's name plus .results.csv, beside it).
         #[arg(long, value_name = "PATH")]
         pub results: Option<PathBuf>,
         /// Write the invalid and failed rows, ready to fix and import again (.csv or .xlsx).

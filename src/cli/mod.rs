@@ -32,7 +32,7 @@ pub struct ValidateArgs {
     /// How to read the file.
     #[command(flatten)]
     pub read: ReadArgs,
-    /// Results file (.csv, .jsonl or .xlsx); default FILE.results.csv in the current directory (stdin.results.csv for -).
+    /// Results file (.csv, .jsonl or .xlsx); default FILE.results.csv beside FILE (stdin.results.csv in the current directory for -).
     #[arg(long, value_name = "PATH")]
     pub results: Option<PathBuf>,
     /// Also write the invalid rows, in the input's columns plus `error` (.csv or .xlsx).

@@ -15,14 +15,17 @@ use crate::sandbox::{
 /// Shown after `product-import sandbox --help`: the two profiles side by side.
 const PROFILES_HELP: &str = "\
 Profiles (where the vendor's documentation leaves the behaviour open):
-  switch            lenient      strict
-  --number-search   exact        partial
-  --ean-filter      honoured     ignored
-  --paging          numbered     cursor
-  --search-lag-ms   0            1500
-  --patch-nested    merge        replace
-  --on-disconnect   cancel       finish
-  --deny-scope      (none)       (none)
+  switch                lenient      strict
+  --number-search       exact        partial
+  --ean-filter          honoured     ignored
+  --paging              numbered     cursor
+  --search-lag-ms       0            1500
+  --patch-nested        merge        replace
+  --patch-nulls         clear        ignore
+  --patch-answer        product      empty
+  --rate-limit-status   429          503
+  --on-disconnect       cancel       finish
+  --deny-scope          (none)       (none)
 A switch given on its own overrides the profile's setting.";
 
 /// Heading of the flags for what the vendor leaves open.

@@ -133,8 +133,10 @@ impl ResultsFormat {
     }
 }
 
-/// The default results path: the input's file name plus `.results.csv`, in
-/// the current directory; `stdin.results.csv` for standard input (`-`).
+/// The default results path: the input's file name plus `.results.csv`,
+/// beside the input (so a run leaves its files with the file it read, not
+/// wherever it was started); `stdin.results.csv` in the current directory for
+/// standard input (`-`).
 pub(crate) fn default_results_path(input: &Path) -> PathBuf {
     if input.as_os_str() == crate::read::STDIN {
         return PathBuf::from("stdin.results.csv");
@@ -143,7 +145,8 @@ pub(crate) fn default_results_path(input: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "input".into());
-    PathBuf::from(format!("{name}.results.csv"))
+    let folder = input.parent().unwrap_or(Path::new(""));
+    folder.join(format!("{name}.results.csv"))
 }
 
 /// Where an `.xlsx` results file keeps its journal while a run goes on.
@@ -426,6 +429,21 @@ mod tests {
             problems: Vec::new(),
             cells: cells.iter().map(|c| c.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn the_default_results_file_is_beside_the_input() {
+        let beside = |input: &str| default_results_path(Path::new(input));
+        assert_eq!(
+            beside("samples/products.csv"),
+            Path::new("samples/products.csv.results.csv")
+        );
+        assert_eq!(beside("in.xlsx"), Path::new("in.xlsx.results.csv"));
+        assert_eq!(
+            beside("/data/in.csv"),
+            Path::new("/data/in.csv.results.csv")
+        );
+        assert_eq!(beside("-"), Path::new("stdin.results.csv"));
     }
 
     #[test]

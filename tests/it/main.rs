@@ -2,6 +2,7 @@
 
 mod chaos;
 mod common;
+mod docs;
 mod excel;
 mod export;
 mod feed;

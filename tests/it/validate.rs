@@ -12,6 +12,14 @@ fn samples(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// A copy of a sample in `dir`, so that the results written beside it stay
+/// in the temporary folder.
+fn sample_in(dir: &Path, name: &str) -> PathBuf {
+    let copy = dir.join(name);
+    fs::copy(samples(name), &copy).unwrap();
+    copy
+}
+
 /// Reads a CSV results file, without its BOM.
 fn read_text(path: &Path) -> String {
     let text = fs::read_to_string(path).unwrap();
@@ -42,7 +50,7 @@ fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
 #[test]
 fn sample_csv_is_valid_and_results_pin_the_columns() {
     let dir = tempdir();
-    let file = samples("products.csv");
+    let file = sample_in(dir.path(), "products.csv");
     let payloads = dir.path().join("payloads.jsonl");
     let (code, stdout, stderr) = validate(
         dir.path(),
@@ -96,13 +104,28 @@ fn sample_csv_is_valid_and_results_pin_the_columns() {
 }
 
 #[test]
+fn the_results_file_goes_beside_the_input_not_into_the_current_folder() {
+    let started_in = tempdir();
+    let input_folder = tempdir();
+    let file = sample_in(input_folder.path(), "products.csv");
+    let (code, stdout, stderr) = validate(started_in.path(), &[file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(input_folder
+        .path()
+        .join("products.csv.results.csv")
+        .exists());
+    let litter: Vec<_> = fs::read_dir(started_in.path()).unwrap().collect();
+    assert!(litter.is_empty(), "{litter:?}");
+}
+
+#[test]
 fn windows_1252_semicolon_norwegian_file() {
     let dir = tempdir();
     let payloads = dir.path().join("p.jsonl");
     let (code, stdout, stderr) = validate(
         dir.path(),
         &[
-            samples("varer-nordisk.csv").to_str().unwrap(),
+            sample_in(dir.path(), "varer-nordisk.csv").to_str().unwrap(),
             "--payloads",
             payloads.to_str().unwrap(),
         ],
@@ -142,7 +165,7 @@ fn mapping_file_maps_constants_and_ignores() {
     let (code, stdout, stderr) = validate(
         dir.path(),
         &[
-            samples("legacy-export.csv").to_str().unwrap(),
+            sample_in(dir.path(), "legacy-export.csv").to_str().unwrap(),
             "--mapping",
             samples("mapping.toml").to_str().unwrap(),
             "--payloads",
