@@ -8,32 +8,7 @@ use rust_xlsxwriter::{DataValidation, DataValidationRule, Format, Workbook, Work
 
 use super::ExitStatus;
 use crate::cli::TemplateArgs;
-use crate::mapping::{Field, FieldKind};
-
-/// The template's columns, with an example value each.
-pub(crate) const TEMPLATE_COLUMNS: [(Field, &str); 21] = [
-    (Field::Name, "White shoe laces"),
-    (Field::Number, "SH-1001"),
-    (Field::Type, "default"),
-    (Field::Status, "active"),
-    (Field::Description, "Cotton laces, 120 cm"),
-    (Field::CostPrice, "12.50"),
-    (Field::SalesPrice, "39.90"),
-    (Field::IndirectCost, "0"),
-    (Field::WebshopEnabled, "yes"),
-    (Field::StockIsManaged, "yes"),
-    (Field::StockQuantity, "100"),
-    (Field::StockLocation, "A-12-3"),
-    (Field::Ean, "4006381333931"),
-    (Field::EanAlternative, ""),
-    (Field::SupplierItemCode, "LACE-120"),
-    (Field::SupplierNumber, "SUP-99"),
-    (Field::SupplierName, "Laces white 120 cm"),
-    (Field::SupplierPrice, "11.00"),
-    (Field::Category, "Accessories"),
-    (Field::Unit, "stk"),
-    (Field::Supplier, ""),
-];
+use crate::mapping::{template_columns, Field, FieldKind};
 
 /// The rows of the template's Products sheet that carry data validation.
 const TEMPLATE_ROWS: u32 = 10_000;
@@ -58,8 +33,8 @@ pub fn run(args: &TemplateArgs) -> anyhow::Result<ExitStatus> {
 
 fn write_csv(path: &Path) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_path(path)?;
-    w.write_record(TEMPLATE_COLUMNS.iter().map(|(f, _)| f.path()))?;
-    w.write_record(TEMPLATE_COLUMNS.iter().map(|(_, example)| *example))?;
+    w.write_record(template_columns().map(|(f, _)| f.path()))?;
+    w.write_record(template_columns().map(|(_, example)| example))?;
     w.flush()?;
     Ok(())
 }
@@ -163,13 +138,13 @@ fn write_xlsx(path: &Path) -> anyhow::Result<()> {
     {
         let sheet = workbook.add_worksheet();
         sheet.set_name("Products")?;
-        for (col, (field, example)) in TEMPLATE_COLUMNS.iter().enumerate() {
+        for (col, (field, example)) in template_columns().enumerate() {
             let col = col as u16;
             sheet.write_string_with_format(0, col, field.path(), &bold)?;
             prepare_column(
                 sheet,
                 col,
-                *field,
+                field,
                 field.path().len().max(example.len()) + 3,
                 TEMPLATE_ROWS,
             )?;
@@ -178,16 +153,16 @@ fn write_xlsx(path: &Path) -> anyhow::Result<()> {
                     sheet.write_number(1, col, example.parse::<f64>()?)?;
                 }
                 _ if field.is_code() && !example.is_empty() => {
-                    sheet.write_string_with_format(1, col, *example, &text)?;
+                    sheet.write_string_with_format(1, col, example, &text)?;
                 }
                 _ if !example.is_empty() => {
-                    sheet.write_string(1, col, *example)?;
+                    sheet.write_string(1, col, example)?;
                 }
                 _ => {}
             }
         }
         sheet.set_freeze_panes(1, 0)?;
-        sheet.autofilter(0, 0, 1, TEMPLATE_COLUMNS.len() as u16 - 1)?;
+        sheet.autofilter(0, 0, 1, template_columns().count() as u16 - 1)?;
     }
     let help = workbook.add_worksheet();
     help.set_name("Help")?;
@@ -197,13 +172,13 @@ fn write_xlsx(path: &Path) -> anyhow::Result<()> {
     {
         help.write_string_with_format(0, col as u16, *h, &bold)?;
     }
-    for (i, (field, example)) in TEMPLATE_COLUMNS.iter().enumerate() {
+    for (i, (field, example)) in template_columns().enumerate() {
         let row = i as u32 + 1;
         help.write_string(row, 0, field.path())?;
         help.write_string(row, 1, field.help())?;
-        help.write_string(row, 2, accepted(*field))?;
-        help.write_string(row, 3, limits(*field))?;
-        help.write_string(row, 4, *example)?;
+        help.write_string(row, 2, accepted(field))?;
+        help.write_string(row, 3, limits(field))?;
+        help.write_string(row, 4, example)?;
     }
     let notes = [
         "Required: name, and a category (column category, or category.id).",
@@ -213,7 +188,7 @@ fn write_xlsx(path: &Path) -> anyhow::Result<()> {
         "Other column names work too: Varenavn, Varenr, Innpris, Utpris, Strekkode, Kategori, Enhet, ...",
     ];
     for (i, note) in notes.iter().enumerate() {
-        help.write_string(TEMPLATE_COLUMNS.len() as u32 + 2 + i as u32, 0, *note)?;
+        help.write_string(template_columns().count() as u32 + 2 + i as u32, 0, *note)?;
     }
     help.set_column_width(0, 26)?;
     help.set_column_width(1, 70)?;

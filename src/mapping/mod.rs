@@ -4,6 +4,7 @@
 //! mapping file with explicit columns, constants (always win), defaults (fill
 //! empty cells), value maps and ignored columns.
 
+mod fields;
 mod file;
 mod headers;
 
@@ -11,9 +12,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
+pub use self::fields::{template_columns, Clearing, FieldSpec, FIELDS};
 use self::file::Explicit;
 pub use self::file::{Constant, MappingError, MappingFile};
-pub use self::headers::{match_header, normalize_header};
+#[cfg(test)]
+pub use self::headers::match_header;
+pub use self::headers::{match_header_ranked, normalize_header};
 use crate::preset::{CategorySyntax, Preset};
 
 /// The leading columns of every results file, in order; a results file read back
@@ -144,107 +148,30 @@ impl Field {
         Field::Supplier,
     ];
 
+    /// The field's entry in the registry ([`FIELDS`]).
+    pub fn spec(self) -> &'static FieldSpec {
+        &FIELDS[self.index()]
+    }
+
     /// The canonical header: the API's field path.
     pub fn path(self) -> &'static str {
-        match self {
-            Field::Name => "name",
-            Field::Number => "number",
-            Field::Type => "type",
-            Field::Status => "status",
-            Field::Description => "description",
-            Field::CostPrice => "costPrice",
-            Field::SalesPrice => "salesPrice",
-            Field::IndirectCost => "indirectCost",
-            Field::WebshopEnabled => "webshopEnabled",
-            Field::StockIsManaged => "stock.isManaged",
-            Field::StockQuantity => "stock.quantity",
-            Field::StockLocation => "stock.location",
-            Field::Ean => "ean",
-            Field::EanAlternative => "eanAlternative",
-            Field::SupplierItemCode => "supplierProduct.itemCode",
-            Field::SupplierNumber => "supplierProduct.number",
-            Field::SupplierName => "supplierProduct.name",
-            Field::SupplierPrice => "supplierProduct.price",
-            Field::UnitsId => "units.id",
-            Field::CategoryId => "category.id",
-            Field::SupplierId => "supplier.id",
-            Field::Category => "category",
-            Field::Unit => "unit",
-            Field::Supplier => "supplier",
-        }
+        self.spec().path
     }
 
     /// The kind of value the field takes, with the vendor's limits.
     pub fn kind(self) -> FieldKind {
-        match self {
-            Field::Name => FieldKind::Text { max: 150 },
-            Field::Number => FieldKind::Text { max: 100 },
-            Field::Description => FieldKind::Text { max: 500 },
-            Field::StockLocation => FieldKind::Text { max: 500 },
-            Field::SupplierItemCode | Field::SupplierNumber => FieldKind::Text { max: 50 },
-            Field::SupplierName => FieldKind::Text { max: 250 },
-            Field::CostPrice | Field::SalesPrice | Field::IndirectCost | Field::SupplierPrice => {
-                FieldKind::Amount
-            }
-            Field::StockQuantity => FieldKind::Quantity,
-            Field::WebshopEnabled | Field::StockIsManaged => FieldKind::Bool,
-            Field::UnitsId | Field::CategoryId | Field::SupplierId => FieldKind::Id,
-            Field::Category | Field::Unit | Field::Supplier => FieldKind::Reference,
-            Field::Type => FieldKind::ProductType,
-            Field::Status => FieldKind::Status,
-            Field::Ean => FieldKind::Gtin,
-            Field::EanAlternative => FieldKind::Digits { max: 25 },
-        }
+        self.spec().kind
     }
 
     /// Whether numbers typed into this field are really identifiers that must
     /// keep the exact digits a user sees (`7031234567890`, never `7.03E+12`).
     pub fn is_code(self) -> bool {
-        matches!(
-            self,
-            Field::Number
-                | Field::Ean
-                | Field::EanAlternative
-                | Field::SupplierItemCode
-                | Field::SupplierNumber
-                | Field::StockLocation
-        )
+        self.spec().code
     }
 
     /// Short explanation for the template's help sheet and `--help` texts.
     pub fn help(self) -> &'static str {
-        match self {
-            Field::Name => "Product name. Required.",
-            Field::Number => "Your own product number; used to find the product again on re-runs.",
-            Field::Type => "default or structure (a bundle of other products).",
-            Field::Status => "active or inactive.",
-            Field::Description => "Free text.",
-            Field::CostPrice => {
-                "Cost price. Numbers like 1 234,50 or 1,234.50; currency words are ignored."
-            }
-            Field::SalesPrice => "Sales price.",
-            Field::IndirectCost => "Indirect cost.",
-            Field::WebshopEnabled => "Show in the webshop: yes/no, ja/nei, true/false, 1/0, x.",
-            Field::StockIsManaged => "Whether stock is managed: yes/no.",
-            Field::StockQuantity => "Quantity on hand.",
-            Field::StockLocation => "Stock location (shelf, bin).",
-            Field::Ean => "Barcode: a GTIN of 8, 12, 13 or 14 digits with a correct check digit.",
-            Field::EanAlternative => "Alternative barcode: digits only.",
-            Field::SupplierItemCode => "The supplier's item code.",
-            Field::SupplierNumber => "The supplier's product number.",
-            Field::SupplierName => "The supplier's product name.",
-            Field::SupplierPrice => "Purchase price from the supplier.",
-            Field::UnitsId => "Unit id (see the unit list in Finago Office).",
-            Field::CategoryId => {
-                "Category id. A category (id, name or column category) is required."
-            }
-            Field::SupplierId => "Supplier id (a customer marked as supplier).",
-            Field::Category => "Category name or id; names are looked up when importing.",
-            Field::Unit => "Unit name, symbol (stk, kg) or id; looked up when importing.",
-            Field::Supplier => {
-                "Supplier name, organization number or id; looked up when importing."
-            }
-        }
+        self.spec().help
     }
 
     /// Parses a field path as written in a mapping file (case and separators ignored).
@@ -619,20 +546,34 @@ fn column_roles(
     }
     // Then the built-in names (for a platform preset: only a field's exact path).
     let builtin = rules.is_none_or(|r| r.builtin_names);
+    // The rank of the built-in name that filled each field (see
+    // `match_header_ranked`): a better-ranked column found later takes over.
+    let mut ranks: [Option<usize>; Field::COUNT] = [None; Field::COUNT];
     for i in first..headers.len() {
         if !free(&roles, i) {
             continue;
         }
         let trimmed = headers[i].trim();
         let field = if builtin {
-            match_header(trimmed)
+            match_header_ranked(trimmed)
         } else {
-            Field::from_path(trimmed)
+            Field::from_path(trimmed).map(|f| (f, 0))
         };
         roles[i] = match field {
-            Some(f) if fields[f.index()].is_some() => ColumnRole::Duplicate(f),
-            Some(f) => {
+            Some((f, rank)) if fields[f.index()].is_some() => {
+                match (ranks[f.index()], fields[f.index()]) {
+                    (Some(old), Some(col)) if rank < old => {
+                        roles[col] = ColumnRole::Duplicate(f);
+                        fields[f.index()] = Some(i);
+                        ranks[f.index()] = Some(rank);
+                        ColumnRole::Field(f)
+                    }
+                    _ => ColumnRole::Duplicate(f),
+                }
+            }
+            Some((f, rank)) => {
                 fields[f.index()] = Some(i);
+                ranks[f.index()] = Some(rank);
                 ColumnRole::Field(f)
             }
             // The `id` of an export and the `error` of a rejects
@@ -674,11 +615,19 @@ impl fmt::Display for ColumnMapping {
                 ColumnRole::Field(field) => writeln!(f, "  {shown:<w$} -> {field}", w = width + 2)?,
                 ColumnRole::Ignored => writeln!(f, "  {shown:<w$} -> (ignored)", w = width + 2)?,
                 ColumnRole::ResultsColumn => {}
-                ColumnRole::Duplicate(field) => writeln!(
-                    f,
-                    "  {shown:<w$} -> (not used: another column already fills {field})",
-                    w = width + 2
-                )?,
+                ColumnRole::Duplicate(field) => match self.column(*field) {
+                    Some(col) => writeln!(
+                        f,
+                        "  {shown:<w$} -> (not used: \"{}\" fills {field}, by the documented priority)",
+                        self.headers[col],
+                        w = width + 2
+                    )?,
+                    None => writeln!(
+                        f,
+                        "  {shown:<w$} -> (not used: another column already fills {field})",
+                        w = width + 2
+                    )?,
+                },
                 ColumnRole::Fallback(field) => writeln!(
                     f,
                     "  {shown:<w$} -> {field}, where the column before it is empty",
@@ -836,6 +785,42 @@ mod tests {
             ColumnMapping::build(Path::new("f.csv"), &headers(&["Foo", "Pris"]), None).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("\"Foo\", \"Pris\""), "{text}");
+    }
+
+    #[test]
+    fn between_two_columns_the_documented_priority_decides() {
+        let map = ColumnMapping::build(
+            Path::new("f"),
+            &headers(&[
+                "name",
+                "Sale price",
+                "Regular price",
+                "In stock?",
+                "Stock",
+                "category",
+            ]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(map.column(Field::SalesPrice), Some(2));
+        assert_eq!(map.roles[1], ColumnRole::Duplicate(Field::SalesPrice));
+        assert_eq!(map.column(Field::StockQuantity), Some(4));
+        assert_eq!(map.roles[3], ColumnRole::Duplicate(Field::StockQuantity));
+        let shown = map.to_string();
+        assert!(
+            shown.contains("\"Sale price\"    -> (not used: \"Regular price\" fills salesPrice, by the documented priority)"),
+            "{shown}"
+        );
+        for (h, f) in [
+            ("Variant SKU", Field::Number),
+            ("Internal Reference", Field::Number),
+            ("Variant Barcode", Field::Ean),
+            ("Variant Price", Field::SalesPrice),
+            ("Cost per item", Field::CostPrice),
+            ("Body (HTML)", Field::Description),
+        ] {
+            assert_eq!(match_header(h), Some(f), "{h}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! the product's value as it is.
 
 use crate::api::types::{NewProduct, Product};
-use crate::mapping::{ColumnMapping, Field};
+use crate::mapping::{Clearing, ColumnMapping, Field};
 use crate::values::clean_text;
 
 /// The columns of the file whose empty cells clear a field on update, as
@@ -107,36 +107,16 @@ pub fn still_held(clear: &[&'static str], product: &Product) -> Vec<&'static str
         .collect()
 }
 
-/// Whether an empty cell of `field` can clear something.
+/// Whether an empty cell of `field` can clear something (the registry's rule).
 fn clearable(field: Field) -> bool {
-    use Field::*;
-    matches!(
-        field,
-        Number
-            | Description
-            | Ean
-            | EanAlternative
-            | StockLocation
-            | SupplierItemCode
-            | SupplierNumber
-            | SupplierName
-            | CostPrice
-            | SalesPrice
-            | IndirectCost
-            | SupplierPrice
-            | UnitsId
-            | Unit
-            | SupplierId
-            | Supplier
-    )
+    field.spec().clearing != Clearing::Kept
 }
 
 /// The payload field a column fills: a unit or supplier by name fills its id.
 fn api_field(field: Field) -> Field {
-    match field {
-        Field::Unit => Field::UnitsId,
-        Field::Supplier => Field::SupplierId,
-        f => f,
+    match field.spec().clearing {
+        Clearing::Via(api) => api,
+        _ => field,
     }
 }
 

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 
 use crate::api::types::{Category, Product, ProductStatus, ProductType, Unit};
-use crate::commands::template::TEMPLATE_COLUMNS;
 use crate::mapping::Field;
 
 /// A column of the export.
@@ -29,11 +28,7 @@ impl ExportColumn {
     /// Every column, in the order written: the id, then the template's.
     pub fn all() -> Vec<ExportColumn> {
         std::iter::once(ExportColumn::Id)
-            .chain(
-                TEMPLATE_COLUMNS
-                    .iter()
-                    .map(|(f, _)| ExportColumn::Field(*f)),
-            )
+            .chain(crate::mapping::template_columns().map(|(f, _)| ExportColumn::Field(f)))
             .collect()
     }
 
