@@ -209,7 +209,7 @@ impl HeaderSet {
     /// Whether `header` is there, as written (case aside).
     pub fn has(&self, header: &str) -> bool {
         let key = header.trim().to_lowercase();
-        self.exact.iter().any(|n| *n == key)
+        self.exact.contains(&key)
     }
 
     /// Whether every one of `headers` is there.
