@@ -163,6 +163,43 @@ pub fn prepare(plan: &InputPlan) -> Result<Prepared, PrepareError> {
     })
 }
 
+/// How many product rows of the input have neither a product number nor an
+/// EAN (after the platform's variant model: image rows and parents are not
+/// products). `None` for standard input, which cannot be read twice, or a
+/// file that cannot be read again.
+pub fn keyless_rows(plan: &InputPlan, mapping: &ColumnMapping) -> Option<u64> {
+    if read::is_stdin(&plan.path) {
+        return None;
+    }
+    if [Field::Number, Field::Ean]
+        .iter()
+        .any(|&f| mapping.constant(f).is_some())
+    {
+        return Some(0);
+    }
+    let keys: Vec<usize> = [Field::Number, Field::Ean]
+        .iter()
+        .flat_map(|&f| mapping.columns_of(f))
+        .collect();
+    let table = read::open(&plan.path, &plan.read).ok()?;
+    let shape = mapping.preset.map_or(ShapeKind::Flat, |p| p.rules().shape);
+    let mut shaper = Shaper::new(shape, mapping);
+    let mut n = 0;
+    for row in table.rows {
+        let row = row.ok()?;
+        if row.is_empty() {
+            continue;
+        }
+        if let Shaped::Product { row, .. } = shaper.shape(row) {
+            let keyed = keys
+                .iter()
+                .any(|&c| row.cells.get(c).is_some_and(|cell| !cell.is_blank()));
+            n += u64::from(!keyed);
+        }
+    }
+    Some(n)
+}
+
 /// The stream of validated rows of one input, in file order, empty rows skipped.
 ///
 /// Before the first row is validated, up to [`LEARN_ROWS`] rows are read ahead

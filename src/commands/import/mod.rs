@@ -111,6 +111,7 @@ pub async fn run_with_env(
         .await
         .map_err(nothing)?;
     let prepared = prepare(&plan.input).map_err(nothing)?;
+    let rows_read = prepared.rows.counters();
     let fingerprint = fingerprint(&plan, &prepared).map_err(nothing)?;
     if let Some(seen) = unchanged_since(&plan, &state, &fingerprint) {
         return Ok(nightly::unchanged(&plan, seen));
@@ -166,6 +167,14 @@ pub async fn run_with_env(
         pass.read_error.take(),
         missing.as_ref(),
     );
+    if !plan.quiet {
+        let (count, listed) = rows_read.not_product_rows();
+        let _ = crate::commands::validate::print_not_products(
+            &mut std::io::stdout().lock(),
+            count,
+            &listed,
+        );
+    }
     let seen = nightly::seen(&plan, &fingerprint, fetched.as_ref());
     save_state(&plan, &mut state, &pass, status, seen);
     Ok(status)

@@ -61,6 +61,13 @@ pub(super) fn print_plan(plan: &ImportPlan, prepared: &Prepared, base_url: &url:
     let mut out = std::io::stdout().lock();
     let _ = print_source(&mut out, &prepared.info);
     let _ = writeln!(out, "Columns:\n{}", prepared.mapping);
+    if let Some(n) = crate::prepare::keyless_rows(&plan.input, &prepared.mapping).filter(|&n| n > 0)
+    {
+        let _ = writeln!(
+            out,
+            "warning: {n} rows have neither a product number nor an EAN: nothing finds their products again, so a re-run creates them again (add numbers, or use --match-by name)"
+        );
+    }
     let _ = writeln!(
         out,
         "Sending to {} at {} requests/s at most, {} in flight",
