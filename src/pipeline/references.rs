@@ -115,6 +115,8 @@ impl References {
         let name = match reference {
             Reference::Id(id) => return Ok(Resolution::Id(*id)),
             Reference::Name(name) => name,
+            // Resolved through the category tree in the next change.
+            Reference::Path(_) => return Ok(Resolution::Missing),
         };
         let key = fold(name);
         let cell = {

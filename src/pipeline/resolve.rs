@@ -74,10 +74,7 @@ pub(super) async fn resolve_references<A: ProductApi>(
     };
     for (kind, reference) in references {
         let Some(reference) = reference else { continue };
-        let name = match &reference {
-            Reference::Id(id) => id.to_string(),
-            Reference::Name(n) => n.clone(),
-        };
+        let name = reference.text();
         let resolved = ctx
             .references
             .resolve(

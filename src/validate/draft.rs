@@ -10,6 +10,21 @@ pub enum Reference {
     Id(i64),
     /// A name (or unit symbol, or supplier organization number), resolved online by `import`.
     Name(String),
+    /// A category path from the top of the tree down (`Clothing > Hoodies` is ["Clothing", "Hoodies"]);
+    /// at least two levels. Resolved level by level through `parentId`.
+    Path(Vec<String>),
+}
+
+impl Reference {
+    /// The reference as a user would write it: the id, the name, or the path's
+    /// levels joined by ` > `.
+    pub fn text(&self) -> String {
+        match self {
+            Reference::Id(id) => id.to_string(),
+            Reference::Name(name) => name.clone(),
+            Reference::Path(levels) => levels.join(" > "),
+        }
+    }
 }
 
 /// A validated row, ready to send once its references are resolved.
