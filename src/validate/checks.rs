@@ -107,6 +107,18 @@ impl RowCheck<'_, '_> {
         if draft.product.category.is_none() {
             match self.reference(Field::Category, true) {
                 Some(Reference::Id(id)) => draft.product.category = Some(IdRef { id }),
+                // A minimal `A > B` split, until validation reads every path form.
+                Some(Reference::Name(text)) if text.contains('>') => {
+                    let levels: Vec<String> = text
+                        .split('>')
+                        .map(|l| l.trim().to_string())
+                        .filter(|l| !l.is_empty())
+                        .collect();
+                    draft.category = Some(match levels.len() {
+                        0 | 1 => Reference::Name(text),
+                        _ => Reference::Path(levels),
+                    });
+                }
                 other => draft.category = other,
             }
         }
