@@ -192,6 +192,9 @@ pub struct References {
     org_filter_ignored: AtomicBool,
     resolved: Mutex<HashMap<Key, Arc<OnceCell<Resolution>>>>,
     levels: Mutex<HashMap<Key, Arc<OnceCell<Found>>>>,
+    /// Categories this run created, by folded name: a name asked for after
+    /// a path created it finds it rather than making a look-alike at the top.
+    created: Mutex<NameIndex>,
 }
 
 impl References {
@@ -209,6 +212,7 @@ impl References {
             org_filter_ignored: AtomicBool::new(false),
             resolved: Mutex::new(HashMap::new()),
             levels: Mutex::new(HashMap::new()),
+            created: Mutex::new(HashMap::new()),
         }
     }
 
@@ -297,11 +301,15 @@ impl References {
                     Ok(known) => known,
                     Err(refused) => return Ok(Resolution::Refused(refused)),
                 };
-                match Found::of(known.by_name.get(&key)) {
+                let created = {
+                    let created = self.created.lock().expect("references lock");
+                    Found::of(created.get(&key))
+                };
+                match (Found::of(known.by_name.get(&key)), created) {
                     // Not anywhere in the tree: created at the top, through
                     // the same once-cell as a path's first level.
-                    Found::Absent => self.level(ctx, &known, 0, name).await?,
-                    found => found,
+                    (Found::Absent, Found::Absent) => self.level(ctx, &known, 0, name).await?,
+                    (Found::Absent, found) | (found, _) => found,
                 }
             }
             RefKind::Unit => match self.unit_index(ctx).await? {
@@ -440,6 +448,10 @@ impl References {
                 || async { ctx.api.create_category(&body).await.map(|c| c.id) },
             )
             .await;
+            if let Ok(Found::Id(id)) = made {
+                let mut created = self.created.lock().expect("references lock");
+                push(&mut created, key.1.clone(), id);
+            }
             match made {
                 Err(ApiError::Forbidden { scope, .. }) => {
                     let under = match parent {
@@ -1050,10 +1062,14 @@ mod tests {
             };
             assert_eq!(got, Resolution::Id(want), "{path:?}");
         }
-        // A name created as a path's first level is the same category.
+        // A name created as a path's level is the same category.
         assert_eq!(
             resolve(&refs, &api, RefKind::Category, "gear").await,
             Resolution::Id(gear.id)
+        );
+        assert_eq!(
+            resolve(&refs, &api, RefKind::Category, "Shirts").await,
+            Resolution::Id(shirts.id)
         );
         assert_eq!(api.calls("POST /productcategories"), 5);
     }
