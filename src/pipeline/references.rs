@@ -135,6 +135,8 @@ struct CategoryIndex {
     by_levels: HashMap<Vec<String>, Vec<i64>>,
     /// `(parent id or 0, folded name)` to ids.
     children: HashMap<(i64, String), Vec<i64>>,
+    /// Names that read as paths, by `(parent id or 0, folded levels)`.
+    split_children: HashMap<(i64, Vec<String>), Vec<i64>>,
 }
 
 impl CategoryIndex {
@@ -149,6 +151,11 @@ impl CategoryIndex {
                 continue;
             }
             if let Some(levels) = name_levels(name) {
+                push(
+                    &mut out.split_children,
+                    (parent_of(&c), levels.clone()),
+                    c.id,
+                );
                 push(&mut out.by_levels, levels, c.id);
             }
             push(&mut out.children, (parent_of(&c), key.clone()), c.id);
@@ -360,14 +367,30 @@ impl References {
             }
             _ => {}
         }
-        let mut parent = 0;
-        for (i, level) in levels.iter().enumerate() {
+        if levels.is_empty() {
+            return Ok(Resolution::Missing("the category path is empty".into()));
+        }
+        let (mut parent, mut parent_name, mut i) = (0, String::new(), 0);
+        while i < levels.len() {
+            // A child whose own name reads as several levels (`Audio/Video`
+            // under the top) is taken first, the longest one.
+            let joined = (i + 2..=levels.len()).rev().find_map(|end| {
+                let ids = known
+                    .split_children
+                    .get(&(parent, folded[i..end].to_vec()))?;
+                Some((end, Found::of(Some(ids))))
+            });
+            let (end, found) = match joined {
+                Some((end, found)) => (end, found),
+                None => (i + 1, self.level(ctx, &known, parent, levels[i]).await?),
+            };
+            let level = levels[i..end].join(" > ");
             let under = match i {
                 0 => "at the top of the category tree".to_string(),
-                _ => format!("under \"{}\" (id {parent})", levels[i - 1]),
+                _ => format!("under \"{parent_name}\" (id {parent})"),
             };
-            match self.level(ctx, &known, parent, level).await? {
-                Found::Id(id) => parent = id,
+            match found {
+                Found::Id(id) => (parent, parent_name, i) = (id, level, end),
                 Found::Absent => {
                     return Ok(Resolution::Missing(format!(
                         "category path \"{text}\": \"{level}\" was not found {under} (create it in Finago Office, give the category's id, or use --create-categories)"
@@ -383,7 +406,7 @@ impl References {
                 Found::WouldCreate => {
                     let mut made = vec![match i {
                         0 => format!("\"{level}\" at the top"),
-                        _ => format!("\"{level}\" under \"{}\"", levels[i - 1]),
+                        _ => format!("\"{level}\" under \"{parent_name}\""),
                     }];
                     made.extend(
                         levels[i..]
@@ -1005,6 +1028,11 @@ mod tests {
         );
         assert_eq!(
             resolve_path(&refs, &api, &["Audio/Video", "cables"]).await,
+            Resolution::Id(5)
+        );
+        // `Audio/Video/Cables` split at every slash still finds Audio/Video.
+        assert_eq!(
+            resolve_path(&refs, &api, &["audio", "video", "Cables"]).await,
             Resolution::Id(5)
         );
         let got = resolve_path(&refs, &api, &["Clothing", "Shirts", "Long"]).await;
