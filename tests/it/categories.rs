@@ -168,6 +168,9 @@ async fn category_paths_create_each_level_once_under_its_parent_and_no_look_alik
     // Hoodies and Zip, Gear and Bags, Espresso: each level once.
     assert_eq!(categories.len(), before.len() + 5, "{categories:?}");
     assert_eq!(sb.stats().count("POST /v1/productcategories", 201), 5);
+    // The list is read once per run, and once more before each creation
+    // (another run may have made the category meanwhile): 1 + 1 + (1 + 5).
+    assert_eq!(sb.stats().requests("GET /v1/productcategories"), 8);
     let hoodies = child(&categories, 4, "Hoodies");
     assert_ne!(
         hoodies, 6,
@@ -236,6 +239,8 @@ async fn suppliers_are_created_once_and_a_customer_that_is_not_one_is_no_match()
     let customers = sb.customers();
     assert_eq!(customers.len(), 6, "{customers:?}");
     assert_eq!(sb.stats().count("POST /v1/customers", 200), 2);
+    // Read once per run, and once more before each creation: 1 + (1 + 2).
+    assert_eq!(sb.stats().requests("GET /v1/customers"), 4);
     let created = |name: &str| {
         let found: Vec<&Supplier> = customers
             .iter()
