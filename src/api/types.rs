@@ -251,6 +251,30 @@ pub struct Supplier {
     pub is_supplier: Option<bool>,
 }
 
+/// The body of `POST /customers` that creates a supplier: a company
+/// customer flagged as a supplier. The answer (200) is the customer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct NewSupplier {
+    /// Company name (required for a company).
+    pub name: String,
+    /// Always true: a supplier is created as a company.
+    pub is_company: bool,
+    /// Always true.
+    pub is_supplier: bool,
+}
+
+impl NewSupplier {
+    /// A company supplier named `name`.
+    pub(crate) fn named(name: &str) -> NewSupplier {
+        NewSupplier {
+            name: name.to_string(),
+            is_company: true,
+            is_supplier: true,
+        }
+    }
+}
+
 /// A named reference inside a product response: `{"id": 3, "name": "Shoes"}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NamedRef {

@@ -94,9 +94,12 @@ option_group! {
         /// Under `--existing update`, what an empty cell in a column the file has does: clear the field (default; an emptied price is refused), or keep the product's value.
         #[arg(long, value_enum, value_name = "MODE")]
         pub empty_cells: Option<EmptyCellsMode>,
-        /// Create categories given by a name that does not exist yet.
+        /// Create categories given by a name or path that does not exist yet (each missing level of a path under its parent).
         #[arg(long)]
         pub create_categories: bool,
+        /// Create suppliers given by a name that does not exist yet (a company customer flagged as supplier; needs the scope api.crm.customer:write).
+        #[arg(long)]
+        pub create_suppliers: bool,
         /// Rows (so requests) in flight at most (default 8).
         #[arg(long, value_name = "N")]
         pub concurrency: Option<usize>,

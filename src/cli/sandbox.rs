@@ -9,7 +9,7 @@ use clap::Args;
 
 use crate::sandbox::{
     EanFilter, FaultSpec, NumberSearch, OnDisconnect, Paging, PatchAnswer, PatchNested, PatchNulls,
-    Profile, RateLimitAnswer, Scope,
+    Profile, RateLimitAnswer, Scope, SupplierFilter,
 };
 
 /// Shown after `product-import sandbox --help`: the two profiles side by side.
@@ -73,6 +73,10 @@ pub struct SandboxArgs {
     /// [lenient: honoured, strict: ignored].
     #[arg(long, value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]
     pub ean_filter: Option<EanFilter>,
+    /// What GET /customers does with `isSupplier`: honoured, or ignored so
+    /// customers that are not suppliers come back too [lenient: honoured, strict: ignored].
+    #[arg(long, value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]
+    pub supplier_filter: Option<SupplierFilter>,
     /// How /products, /productcategories and /customers page their answers
     /// [lenient: numbered, strict: cursor].
     #[arg(long, value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]

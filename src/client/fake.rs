@@ -8,14 +8,17 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::{scope_for, Answer, ApiError, Cursor, Page, ProductApi, ProductQuery};
-use crate::api::types::{Category, NewCategory, NewProduct, Product, ProductPatch, Supplier, Unit};
+use crate::api::types::{
+    Category, NewCategory, NewProduct, NewSupplier, Product, ProductPatch, Supplier, Unit,
+};
 
 /// The fake API; fill its fields, then use it through [`ProductApi`].
 #[derive(Debug)]
 pub(crate) struct FakeApi {
     pub products: Mutex<Vec<Product>>,
     pub categories: Mutex<Vec<Category>>,
-    pub suppliers: Vec<Supplier>,
+    /// Customers, suppliers or not (the `isSupplier` filter is ignored).
+    pub suppliers: Mutex<Vec<Supplier>>,
     pub units: Vec<Unit>,
     /// Items per page, whatever `limit` asks for.
     pub page_size: usize,
@@ -32,7 +35,7 @@ impl Default for FakeApi {
         FakeApi {
             products: Mutex::default(),
             categories: Mutex::default(),
-            suppliers: Vec::new(),
+            suppliers: Mutex::default(),
             units: Vec::new(),
             page_size: 25,
             denied: Vec::new(),
@@ -170,8 +173,9 @@ impl ProductApi for FakeApi {
         self.call("POST", "productcategories")?;
         let mut all = self.categories.lock().unwrap();
         let c = Category {
-            id: all.len() as i64 + 1,
+            id: all.iter().map(|c| c.id).max().unwrap_or(0) + 1,
             name: Some(category.name.clone()),
+            parent_id: Some(category.parent_id.unwrap_or(0)),
             ..Category::default()
         };
         all.push(c.clone());
@@ -189,6 +193,20 @@ impl ProductApi for FakeApi {
         next: Option<&Cursor>,
     ) -> Result<Page<Supplier>, ApiError> {
         self.call("GET", "customers")?;
-        Ok(self.page(self.suppliers.clone(), next))
+        let all = self.suppliers.lock().unwrap().clone();
+        Ok(self.page(all, next))
+    }
+
+    async fn create_supplier(&self, supplier: &NewSupplier) -> Result<Supplier, ApiError> {
+        self.call("POST", "customers")?;
+        let mut all = self.suppliers.lock().unwrap();
+        let s = Supplier {
+            id: all.iter().map(|s| s.id).max().unwrap_or(0) + 1,
+            name: Some(supplier.name.clone()),
+            organization_number: None,
+            is_supplier: Some(supplier.is_supplier),
+        };
+        all.push(s.clone());
+        Ok(s)
     }
 }

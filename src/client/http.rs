@@ -20,7 +20,7 @@ use super::{
     RequestCounters,
 };
 use crate::api::types::{
-    Category, NewCategory, NewProduct, Product, ProductPatch, Supplier, TokenRequest,
+    Category, NewCategory, NewProduct, NewSupplier, Product, ProductPatch, Supplier, TokenRequest,
     TokenResponse, Unit,
 };
 
@@ -439,6 +439,15 @@ impl ProductApi for HttpApi {
         let first = self.url("customers", &pairs);
         // `/customers` documents no page number: only the link header pages it.
         self.page(first, next, Fallback::None).await
+    }
+
+    async fn create_supplier(&self, supplier: &NewSupplier) -> Result<Supplier, ApiError> {
+        let url = self.url("customers", &[]);
+        Ok(self
+            .json(Method::POST, url, Some(to_body(supplier)))
+            .await?
+            .0
+            .value)
     }
 }
 

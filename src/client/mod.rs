@@ -25,7 +25,9 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::api::types::{Category, NewCategory, NewProduct, Product, ProductPatch, Supplier, Unit};
+use crate::api::types::{
+    Category, NewCategory, NewProduct, NewSupplier, Product, ProductPatch, Supplier, Unit,
+};
 
 pub use message::error_message;
 pub use paging::{Cursor, Page};
@@ -349,4 +351,10 @@ pub trait ProductApi: Send + Sync + 'static {
         organization_number: Option<&str>,
         next: Option<&Cursor>,
     ) -> impl Future<Output = Result<Page<Supplier>, ApiError>> + Send;
+    /// `POST /customers` with a company flagged as a supplier; the answer
+    /// (200) is the customer.
+    fn create_supplier(
+        &self,
+        supplier: &NewSupplier,
+    ) -> impl Future<Output = Result<Supplier, ApiError>> + Send;
 }

@@ -339,6 +339,12 @@ impl<A: ProductApi> ProductApi for SharedApi<A> {
     ) -> Result<Page<crate::api::types::Supplier>, ApiError> {
         self.0.list_suppliers(organization_number, next).await
     }
+    async fn create_supplier(
+        &self,
+        supplier: &crate::api::types::NewSupplier,
+    ) -> Result<crate::api::types::Supplier, ApiError> {
+        self.0.create_supplier(supplier).await
+    }
 }
 
 #[cfg(test)]

@@ -61,6 +61,8 @@ pub struct PipelinePlan {
     pub row: RowSettings,
     /// `--create-categories`.
     pub create_categories: bool,
+    /// `--create-suppliers`.
+    pub create_suppliers: bool,
     /// Rows in flight at most.
     pub concurrency: usize,
     /// How long rows in flight may take to finish after a stop signal.
@@ -274,7 +276,11 @@ fn context<A: ProductApi>(
     Context {
         api,
         settings: plan.row.clone(),
-        references: References::new(plan.create_categories, plan.row.dry_run),
+        references: References::new(
+            plan.create_categories,
+            plan.create_suppliers,
+            plan.row.dry_run,
+        ),
         known: plan.known.clone(),
         ledger: Ledger::new(index.as_ref()),
         index,

@@ -5,7 +5,7 @@
 use std::ops::ControlFlow;
 
 use super::outcome::{failed_step, Outcome, Step};
-use super::references::{RefKind, References, Resolution};
+use super::references::{RefKind, Resolution};
 use super::row::Context;
 use crate::api::types::{IdRef, NewProduct};
 use crate::client::ProductApi;
@@ -74,11 +74,7 @@ pub(super) async fn resolve_references<A: ProductApi>(
     };
     for (kind, reference) in references {
         let Some(reference) = reference else { continue };
-        let name = match &reference {
-            Reference::Id(id) => id.to_string(),
-            Reference::Name(n) => n.clone(),
-            Reference::Path(levels) => levels.join(" > "),
-        };
+        let name = reference.text();
         let resolved = ctx
             .references
             .resolve(
@@ -91,18 +87,16 @@ pub(super) async fn resolve_references<A: ProductApi>(
             .await;
         match resolved {
             Ok(Resolution::Id(id)) => *reference_field(product, kind) = Some(IdRef { id }),
-            Ok(Resolution::Missing) => problems.push(problem(
-                kind,
-                &name,
-                ProblemKind::UnknownName,
-                References::missing_message(kind, &name),
-            )),
+            Ok(Resolution::Missing(message)) => {
+                problems.push(problem(kind, &name, ProblemKind::UnknownName, message))
+            }
+            Ok(Resolution::Ambiguous(message)) => {
+                problems.push(problem(kind, &name, ProblemKind::AmbiguousName, message))
+            }
             Ok(Resolution::Refused(message)) => {
                 problems.push(problem(kind, &name, ProblemKind::MissingScope, message))
             }
-            Ok(Resolution::WouldCreate) => {
-                notes.push(format!("would create category \"{}\"", name.trim()))
-            }
+            Ok(Resolution::WouldCreate(note)) => notes.push(note),
             Err(e) => {
                 let what = reference_label(kind);
                 return failed_step(e, &format!("could not look up {what} \"{name}\": "));

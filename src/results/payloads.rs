@@ -35,14 +35,18 @@ struct Payload<'a> {
     supplier: Option<ByName<'a>>,
 }
 
+/// `{"name": "..."}`, or `{"path": ["...", "..."]}` for a category path.
 #[derive(Serialize)]
-struct ByName<'a> {
-    name: &'a str,
+#[serde(rename_all = "lowercase")]
+enum ByName<'a> {
+    Name(&'a str),
+    Path(&'a [String]),
 }
 
 fn named(reference: &Option<Reference>) -> Option<ByName<'_>> {
     match reference {
-        Some(Reference::Name(name)) => Some(ByName { name }),
+        Some(Reference::Name(name)) => Some(ByName::Name(name)),
+        Some(Reference::Path(levels)) => Some(ByName::Path(levels)),
         _ => None,
     }
 }
@@ -57,7 +61,8 @@ impl PayloadsWriter {
 
     /// Writes one valid row's payload. A category, unit or supplier given by
     /// name, which `import` resolves to an id online, is written as
-    /// `{"name": "..."}` in place of `{"id": N}`.
+    /// `{"name": "..."}` in place of `{"id": N}`, and a category path as
+    /// `{"path": ["top", "...", "last"]}`.
     pub fn write(&mut self, row: u64, draft: &Draft) -> io::Result<()> {
         let product = Payload {
             product: &draft.product,

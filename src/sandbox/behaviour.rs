@@ -55,6 +55,17 @@ pub enum EanFilter {
     Ignored,
 }
 
+/// What `GET /customers?isSupplier=` does. The vendor documents the filter,
+/// and also tells clients to check `isSupplier` on what comes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SupplierFilter {
+    /// Only customers whose `isSupplier` is the value asked for.
+    Honoured,
+    /// The parameter has no effect: customers that are not suppliers come
+    /// back too (each still says `isSupplier: false`).
+    Ignored,
+}
+
 /// How the list endpoints (`/products`, `/productcategories`, `/customers`)
 /// page their answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -152,17 +163,21 @@ pub enum Scope {
     /// Needed by GET /customers (suppliers).
     #[value(name = "api.crm.customer:read")]
     CustomerRead,
+    /// Needed by POST /customers (a new supplier).
+    #[value(name = "api.crm.customer:write")]
+    CustomerWrite,
 }
 
 impl Scope {
     /// Every scope the sandbox knows.
-    pub const ALL: [Scope; 6] = [
+    pub const ALL: [Scope; 7] = [
         Scope::ProductRead,
         Scope::ProductWrite,
         Scope::CategoryRead,
         Scope::CategoryWrite,
         Scope::UnitRead,
         Scope::CustomerRead,
+        Scope::CustomerWrite,
     ];
 
     /// The vendor's name, e.g. `api.product.product:read`.
@@ -174,6 +189,7 @@ impl Scope {
             Scope::CategoryWrite => "api.product.category:write",
             Scope::UnitRead => "api.product.unit:read",
             Scope::CustomerRead => "api.crm.customer:read",
+            Scope::CustomerWrite => "api.crm.customer:write",
         }
     }
 
@@ -189,7 +205,8 @@ impl Scope {
             ("productcategories", true) => Scope::CategoryRead,
             ("productcategories", false) => Scope::CategoryWrite,
             ("productunits", _) => Scope::UnitRead,
-            ("customers", _) => Scope::CustomerRead,
+            ("customers", true) => Scope::CustomerRead,
+            ("customers", false) => Scope::CustomerWrite,
             _ => return None,
         })
     }
@@ -227,6 +244,9 @@ pub struct Behaviour {
     /// Whether `ean` filters `GET /products`. Lenient: [`EanFilter::Honoured`];
     /// strict: [`EanFilter::Ignored`].
     pub ean_filter: EanFilter,
+    /// Whether `isSupplier` filters `GET /customers`. Lenient:
+    /// [`SupplierFilter::Honoured`]; strict: [`SupplierFilter::Ignored`].
+    pub supplier_filter: SupplierFilter,
     /// How list endpoints page. Lenient: [`Paging::Numbered`]; strict:
     /// [`Paging::Cursor`].
     pub paging: Paging,
@@ -263,12 +283,13 @@ impl Default for Behaviour {
 
 impl Behaviour {
     /// The kindest reading of the documentation: exact number search, the
-    /// `ean` filter honoured, numbered pages, no search lag, nested objects
+    /// `ean` and `isSupplier` filters honoured, numbered pages, no search lag, nested objects
     /// merged, writes cancelled with their connection, every scope granted.
     pub fn lenient() -> Self {
         Behaviour {
             number_search: NumberSearch::Exact,
             ean_filter: EanFilter::Honoured,
+            supplier_filter: SupplierFilter::Honoured,
             paging: Paging::Numbered,
             search_lag: Duration::ZERO,
             patch_nested: PatchNested::Merge,
@@ -280,13 +301,15 @@ impl Behaviour {
         }
     }
 
-    /// The worst plausible reading: partial number search, `ean` ignored,
+    /// The worst plausible reading: partial number search, `ean` and
+    /// `isSupplier` ignored,
     /// cursor paging everywhere, 1.5 s of search lag, nested objects
     /// replaced, writes finished after a disconnect, every scope granted.
     pub fn strict() -> Self {
         Behaviour {
             number_search: NumberSearch::Partial,
             ean_filter: EanFilter::Ignored,
+            supplier_filter: SupplierFilter::Ignored,
             paging: Paging::Cursor,
             search_lag: Duration::from_millis(1500),
             patch_nested: PatchNested::Replace,
@@ -342,6 +365,10 @@ mod tests {
             needs(Method::GET, "/v1/customers"),
             Some(Scope::CustomerRead)
         );
+        assert_eq!(
+            needs(Method::POST, "/v1/customers"),
+            Some(Scope::CustomerWrite)
+        );
         assert_eq!(needs(Method::GET, "/v1/other"), None);
     }
 
@@ -352,7 +379,7 @@ mod tests {
             let via_clap = <Scope as clap::ValueEnum>::from_str(scope.name(), false);
             assert_eq!(via_clap, Ok(scope));
         }
-        assert!("api.crm.customer:write".parse::<Scope>().is_err());
+        assert!("api.crm.customer:delete".parse::<Scope>().is_err());
     }
 
     #[test]
@@ -361,6 +388,7 @@ mod tests {
         assert_eq!(Behaviour::default(), lenient);
         assert_ne!(lenient.number_search, strict.number_search);
         assert_ne!(lenient.ean_filter, strict.ean_filter);
+        assert_ne!(lenient.supplier_filter, strict.supplier_filter);
         assert_ne!(lenient.paging, strict.paging);
         assert_ne!(lenient.search_lag, strict.search_lag);
         assert_ne!(lenient.patch_nested, strict.patch_nested);
@@ -370,6 +398,6 @@ mod tests {
         assert_ne!(lenient.on_disconnect, strict.on_disconnect);
         let denied = strict.deny(Scope::CustomerRead);
         assert!(!denied.grants(Scope::CustomerRead));
-        assert_eq!(denied.granted_scopes().len(), 5);
+        assert_eq!(denied.granted_scopes().len(), 6);
     }
 }

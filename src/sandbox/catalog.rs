@@ -1,6 +1,8 @@
-//! The records products refer to: `/v1/productcategories` (read and create),
-//! `/v1/productunits` (read only) and `/v1/customers` (read only; the seed
-//! data holds suppliers only).
+//! The records products refer to: `/v1/productcategories` (read and create,
+//! under a `parentId`), `/v1/productunits` (read only) and `/v1/customers`
+//! (read, and create: `POST` answers 200 with the customer). Under
+//! [`SupplierFilter::Ignored`] `isSupplier` does not filter the customers:
+//! those that are not suppliers come back too, each saying so.
 //!
 //! `organizationNumber` on `/v1/customers` matches the stored number exactly,
 //! as a string: `987 654 325` does not find `987654325`. A real server may be
@@ -17,7 +19,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::behaviour::Paging;
+use super::behaviour::{Paging, SupplierFilter};
 use super::body::read_json;
 use super::error::ApiError;
 use super::paging::{absolute, set_link, QueryPairs, Window};
@@ -63,6 +65,18 @@ pub(crate) async fn create_category(
     Ok((StatusCode::CREATED, Json(category)).into_response())
 }
 
+/// `POST /v1/customers`: 200 with the new customer and its id.
+pub(crate) async fn create_customer(
+    State(sandbox): State<Arc<Sandbox>>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let fields = sandbox
+        .schemas
+        .check_customer_post(read_json(body).await?)?;
+    let customer = sandbox.store().create_customer(&fields);
+    Ok((StatusCode::OK, Json(customer)).into_response())
+}
+
 /// `GET /v1/productunits`: every unit.
 pub(crate) async fn list_units(State(sandbox): State<Arc<Sandbox>>) -> Json<Vec<Unit>> {
     Json(sandbox.store().units().to_vec())
@@ -81,6 +95,10 @@ pub(crate) async fn list_customers(
         .map(|v| boolean("isSupplier", v))
         .transpose()?;
     let organization_number = query.get("organizationNumber");
+    let is_supplier = match sandbox.behaviour.supplier_filter {
+        SupplierFilter::Honoured => is_supplier,
+        SupplierFilter::Ignored => None,
+    };
     let window = match sandbox.behaviour.paging {
         Paging::Numbered => Window {
             offset: 0,
@@ -94,8 +112,7 @@ pub(crate) async fn list_customers(
             store
                 .suppliers()
                 .iter()
-                // Every customer the sandbox holds is a supplier.
-                .filter(|_| is_supplier != Some(false))
+                .filter(|s| is_supplier.is_none_or(|want| s.is_supplier == Some(want)))
                 .filter(|s| {
                     organization_number.is_none_or(|n| s.organization_number.as_deref() == Some(n))
                 }),

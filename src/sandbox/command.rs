@@ -41,6 +41,9 @@ impl SandboxArgs {
         if let Some(mode) = self.ean_filter {
             behaviour.ean_filter = mode;
         }
+        if let Some(mode) = self.supplier_filter {
+            behaviour.supplier_filter = mode;
+        }
         if let Some(mode) = self.paging {
             behaviour.paging = mode;
         }
@@ -132,13 +135,14 @@ fn describe(config: &SandboxConfig, profile: Profile, data_file: Option<String>)
     let denied: Vec<&str> = behaviour.denied_scopes.iter().map(|s| s.name()).collect();
     vec![
         format!(
-            "Behaviour: {} profile; number search {}, ean filter {}, paging {}, \
+            "Behaviour: {} profile; number search {}, ean filter {}, supplier filter {}, paging {}, \
              search lag {} ms, PATCH {} nested objects and {} nulls and answers {}, \
              rate limit answers {}, writes {} on disconnect; \
              scopes withheld: {}",
             mode(profile),
             mode(behaviour.number_search),
             mode(behaviour.ean_filter),
+            mode(behaviour.supplier_filter),
             mode(behaviour.paging),
             behaviour.search_lag.as_millis(),
             mode(behaviour.patch_nested),
@@ -250,6 +254,8 @@ mod tests {
             "case-insensitive",
             "--ean-filter",
             "honoured",
+            "--supplier-filter",
+            "honoured",
             "--paging",
             "numbered",
             "--search-lag-ms",
@@ -287,7 +293,7 @@ mod tests {
         );
         assert!(lines[0].contains("api.crm.customer:read"), "{}", lines[0]);
         assert!(
-            Cli::try_parse_from(["sandbox", "--deny-scope", "api.crm.customer:write"]).is_err()
+            Cli::try_parse_from(["sandbox", "--deny-scope", "api.crm.customer:delete"]).is_err()
         );
         assert!(Cli::try_parse_from(["sandbox", "--profile", "evil"]).is_err());
     }

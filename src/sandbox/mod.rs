@@ -13,7 +13,7 @@
 //! - Under `/v1`, with `Authorization: Bearer <token>` required:
 //!   `POST`/`GET /products`, `GET`/`PATCH`/`DELETE /products/{id}`,
 //!   `GET`/`POST /productcategories`, `GET /productunits` and
-//!   `GET /customers` (suppliers).
+//!   `GET`/`POST /customers` (suppliers, and customers that are not).
 //!
 //! Every response carries an `X-Trace-Id` header; error bodies have the
 //! vendor's shape and their `trackingId` equals that header.
@@ -44,6 +44,7 @@
 //! |---|---|---|
 //! | [`number_search`](Behaviour::number_search), `--number-search`: how `productNumber` matches | `exact` | `partial` (contains, ignoring case) |
 //! | [`ean_filter`](Behaviour::ean_filter), `--ean-filter`: the undocumented `ean` filter | `honoured` | `ignored` (the unfiltered list) |
+//! | [`supplier_filter`](Behaviour::supplier_filter), `--supplier-filter`: `isSupplier` on `GET /customers` | `honoured` | `ignored` (customers that are not suppliers too) |
 //! | [`paging`](Behaviour::paging), `--paging`: list endpoints | `numbered` | `cursor` |
 //! | [`search_lag`](Behaviour::search_lag), `--search-lag-ms`: a new product missing from `GET /products` | 0 | 1.5 s |
 //! | [`patch_nested`](Behaviour::patch_nested), `--patch-nested`: `stock`, `supplierProduct` in a PATCH | `merge` | `replace` |
@@ -143,11 +144,11 @@ use anyhow::Context as _;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::api::types::{Category, Product};
+use crate::api::types::{Category, Product, Supplier};
 
 pub use behaviour::{
     Behaviour, EanFilter, NumberSearch, OnDisconnect, Paging, PatchAnswer, PatchNested, PatchNulls,
-    Profile, RateLimitAnswer, Scope, UnknownScope,
+    Profile, RateLimitAnswer, Scope, SupplierFilter, UnknownScope,
 };
 pub use command::SandboxArgs;
 pub use faults::{FaultKind, FaultSpec, FaultSpecError};
@@ -319,6 +320,11 @@ impl SandboxHandle {
     /// A snapshot of the product categories, in id order.
     pub fn categories(&self) -> Vec<Category> {
         self.state.store().categories().to_vec()
+    }
+
+    /// A snapshot of the customers (suppliers or not), in the order created.
+    pub fn customers(&self) -> Vec<Supplier> {
+        self.state.store().suppliers().to_vec()
     }
 
     /// A snapshot of the counters since start.

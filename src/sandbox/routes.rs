@@ -32,7 +32,10 @@ pub(crate) fn router(sandbox: Arc<Sandbox>) -> Router {
             get(catalog::list_categories).post(catalog::create_category),
         )
         .route("/v1/productunits", get(catalog::list_units))
-        .route("/v1/customers", get(catalog::list_customers))
+        .route(
+            "/v1/customers",
+            get(catalog::list_customers).post(catalog::create_customer),
+        )
         .method_not_allowed_fallback(wrong_method)
         // Route layers wrap the routes above only, each outside the previous one.
         .route_layer(from_fn_with_state(sandbox.clone(), faults::inject))

@@ -14,12 +14,14 @@ use crate::api::types::ValidationIssue;
 
 const PRODUCT_POST: &str = include_str!("schemas/product-post.schema.json");
 const CATEGORY_POST: &str = include_str!("schemas/category-post.schema.json");
+const CUSTOMER_POST: &str = include_str!("schemas/customer-post.schema.json");
 
 /// The compiled request schemas.
 pub(crate) struct Schemas {
     product_post: Validator,
     product_patch: Validator,
     category_post: Validator,
+    customer_post: Validator,
 }
 
 impl Schemas {
@@ -33,6 +35,7 @@ impl Schemas {
             product_post: compile(&product_post),
             product_patch: compile(&product_patch),
             category_post: compile(&parse(CATEGORY_POST)),
+            customer_post: compile(&parse(CUSTOMER_POST)),
         }
     }
 
@@ -49,6 +52,11 @@ impl Schemas {
     /// Checks a `POST /productcategories` body and hands back its fields.
     pub(crate) fn check_category_post(&self, body: Value) -> Result<Map<String, Value>, ApiError> {
         check(&self.category_post, body)
+    }
+
+    /// Checks a `POST /customers` body and hands back its fields.
+    pub(crate) fn check_customer_post(&self, body: Value) -> Result<Map<String, Value>, ApiError> {
+        check(&self.customer_post, body)
     }
 }
 
@@ -247,6 +255,32 @@ mod tests {
         assert_eq!(
             entries(&schemas.category_post, &json!({"parentId": 1})),
             vec![("name".to_owned(), "required".to_owned())]
+        );
+    }
+
+    #[test]
+    fn customer_needs_a_name_as_a_company_and_a_person_otherwise() {
+        let schemas = Schemas::new();
+        assert!(schemas
+            .check_customer_post(json!({"name": "Acme AS", "isCompany": true, "isSupplier": true}))
+            .is_ok());
+        assert_eq!(
+            entries(&schemas.customer_post, &json!({"isCompany": true})),
+            vec![("name".to_owned(), "required".to_owned())]
+        );
+        assert_eq!(
+            entries(
+                &schemas.customer_post,
+                &json!({"isCompany": false, "name": "x"})
+            ),
+            vec![("person".to_owned(), "required".to_owned())]
+        );
+        assert_eq!(
+            entries(
+                &schemas.customer_post,
+                &json!({"isCompany": true, "name": "x", "supplier": true})
+            ),
+            vec![("supplier".to_owned(), "additionalProperties".to_owned())]
         );
     }
 }

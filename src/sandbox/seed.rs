@@ -61,6 +61,10 @@ use crate::api::types::{Category, Supplier, Unit};
 /// }
 /// ```
 ///
+/// A `suppliers` entry is a customer: a supplier unless it says
+/// `"isSupplier": false` (such a customer is seen only where the sandbox
+/// ignores the `isSupplier` filter).
+///
 /// Records have the fields the API returns for them. Every key is optional
 /// and a missing one means an empty list, not the built-in one; other keys are
 /// refused. Ids must be unique and positive, and units need an id. `products`

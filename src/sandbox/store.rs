@@ -64,8 +64,9 @@ impl Store {
             .suppliers
             .iter()
             .cloned()
+            // A seed customer is a supplier unless it says otherwise.
             .map(|mut supplier| {
-                supplier.is_supplier = Some(true);
+                supplier.is_supplier.get_or_insert(true);
                 supplier
             })
             .collect();
@@ -126,7 +127,7 @@ impl Store {
         &self.units
     }
 
-    /// All suppliers.
+    /// All customers, suppliers (`isSupplier: true`) or not.
     pub(crate) fn suppliers(&self) -> &[Supplier] {
         &self.suppliers
     }
@@ -219,6 +220,36 @@ impl Store {
         };
         self.categories.push(category.clone());
         Ok(category)
+    }
+
+    /// Creates a customer from a checked `POST /customers` body: a company
+    /// by its `name`, a person by first and last name; `isSupplier` is false
+    /// unless given. Ids follow the largest customer id (from 10001).
+    pub(crate) fn create_customer(&mut self, body: &Map<String, Value>) -> Supplier {
+        let text = |value: Option<&Value>| value.and_then(Value::as_str).map(str::to_owned);
+        let name = text(body.get("name")).or_else(|| {
+            let person = body.get("person")?;
+            let parts: Vec<String> = [person.get("firstName"), person.get("lastName")]
+                .into_iter()
+                .filter_map(text)
+                .collect();
+            Some(parts.join(" "))
+        });
+        let customer = Supplier {
+            id: self
+                .suppliers
+                .iter()
+                .map(|s| s.id)
+                .max()
+                .unwrap_or(0)
+                .max(10_000)
+                + 1,
+            name,
+            organization_number: text(body.get("organizationNumber")),
+            is_supplier: Some(body.get("isSupplier").and_then(Value::as_bool) == Some(true)),
+        };
+        self.suppliers.push(customer.clone());
+        customer
     }
 
     fn category(&self, id: i64) -> Option<&Category> {

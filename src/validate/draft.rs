@@ -15,6 +15,18 @@ pub enum Reference {
     Path(Vec<String>),
 }
 
+impl Reference {
+    /// The reference as a user would write it: the id, the name, or the path's
+    /// levels joined by ` > `.
+    pub fn text(&self) -> String {
+        match self {
+            Reference::Id(id) => id.to_string(),
+            Reference::Name(name) => name.clone(),
+            Reference::Path(levels) => levels.join(" > "),
+        }
+    }
+}
+
 /// A validated row, ready to send once its references are resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Draft {

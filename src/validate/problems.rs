@@ -44,6 +44,8 @@ pub enum ProblemKind {
     ControlCharacter,
     /// A category, unit or supplier name the API does not know (import).
     UnknownName,
+    /// A category, unit or supplier name that several records answer to (import).
+    AmbiguousName,
     /// A name the API client may not look up: a scope is missing (import).
     MissingScope,
     /// An emptied price cell whose product holds a price (import, update).
@@ -71,6 +73,7 @@ impl ProblemKind {
             ProblemKind::RowShape => "wrong cell count",
             ProblemKind::ControlCharacter => "control character",
             ProblemKind::UnknownName => "unknown name",
+            ProblemKind::AmbiguousName => "ambiguous name",
             ProblemKind::MissingScope => "missing scope",
             ProblemKind::EmptiedPrice => "emptied price",
         }

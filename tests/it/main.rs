@@ -1,5 +1,6 @@
 //! Integration tests, one module per area, in one test binary to keep link time down.
 
+mod categories;
 mod chaos;
 mod common;
 mod docs;

@@ -466,6 +466,7 @@ fn pipeline_plan(
             },
         },
         create_categories: plan.create_categories,
+        create_suppliers: plan.create_suppliers,
         concurrency: plan.pacing.concurrency.get(),
         grace: STOP_GRACE,
         journal: (!plan.dry_run).then_some(journal),

@@ -169,6 +169,7 @@ pub(super) fn summary_settings(
             format!("{:?}", plan.empty_cells).to_lowercase(),
         ),
         ("create categories".into(), yes_no(plan.create_categories)),
+        ("create suppliers".into(), yes_no(plan.create_suppliers)),
         ("dry run".into(), yes_no(plan.dry_run)),
         ("resume".into(), yes_no(plan.resume)),
     ]);

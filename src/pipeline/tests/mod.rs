@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use super::*;
-use crate::api::types::{Category, NewCategory, NewProduct, Product, ProductPatch, Supplier, Unit};
+use crate::api::types::{
+    Category, NewCategory, NewProduct, NewSupplier, Product, ProductPatch, Supplier, Unit,
+};
 use crate::client::{Answer, Cursor, Page, ProductQuery};
 use crate::results::RowStatus;
 use crate::validate::{Draft, Problem, ProblemKind, Reference};
@@ -245,6 +247,9 @@ impl ProductApi for Arc<Mock> {
             .collect();
         Ok(Page::new(items, None))
     }
+    async fn create_supplier(&self, _supplier: &NewSupplier) -> Result<Supplier, ApiError> {
+        Err(status(403))
+    }
 }
 
 /// A page of `size` items of `all`, the cursor being the offset.
@@ -306,6 +311,7 @@ fn plan(existing: ExistingMode) -> PipelinePlan {
             empty_cells: Default::default(),
         },
         create_categories: false,
+        create_suppliers: false,
         concurrency: 4,
         grace: Duration::from_secs(5),
         journal: None,

@@ -104,6 +104,65 @@ async fn ean_filter_is_honoured_or_ignored() {
     api.sandbox.shutdown().await;
 }
 
+#[tokio::test]
+async fn supplier_filter_is_honoured_or_ignored_and_customers_can_be_created() {
+    let mut data = SeedData::builtin();
+    data.suppliers.push(Supplier {
+        id: 10004,
+        name: Some("Vestland Handel AS".into()),
+        organization_number: None,
+        is_supplier: Some(false),
+    });
+    let api = start(with(Behaviour::lenient(), data.clone())).await;
+    let suppliers: Vec<Supplier> = api
+        .get("/customers?isSupplier=true")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(suppliers.len(), 3);
+    let others: Vec<Supplier> = api
+        .get("/customers?isSupplier=false")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(others.len(), 1);
+    assert_eq!(others[0].is_supplier, Some(false));
+    // POST /customers answers 200 with the customer; a company needs a name.
+    let made = api
+        .post(
+            "/customers",
+            &json!({"name": "Ny Leverandør AS", "isCompany": true, "isSupplier": true}),
+        )
+        .await;
+    assert_eq!(made.status(), StatusCode::OK);
+    let made: Supplier = made.json().await.unwrap();
+    assert_eq!(made.id, 10005);
+    assert_eq!(made.is_supplier, Some(true));
+    let refused = api.post("/customers", &json!({"isCompany": true})).await;
+    assert_eq!(
+        validation_errors(refused).await,
+        [("name".to_owned(), "required".to_owned())]
+    );
+    let suppliers: Vec<Supplier> = api
+        .get("/customers?isSupplier=true")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(suppliers.len(), 4);
+    api.sandbox.shutdown().await;
+
+    let api = start(with(Behaviour::strict(), data)).await;
+    let all = follow::<Supplier>(&api, "/customers?isSupplier=true")
+        .await
+        .1;
+    assert_eq!(all.len(), 4, "customers that are not suppliers too");
+    assert!(all.iter().any(|c| c.is_supplier == Some(false)));
+    api.sandbox.shutdown().await;
+}
+
 /// Follows `next` from `path`, returning the size of every page and all
 /// the items in order.
 async fn follow<T: serde::de::DeserializeOwned>(api: &Api, path: &str) -> (Vec<usize>, Vec<T>) {
@@ -514,6 +573,7 @@ fn sandbox_help_lists_the_profile_and_every_switch() {
         "--number-search",
         "case-insensitive",
         "--ean-filter",
+        "--supplier-filter",
         "--paging",
         "cursor",
         "--search-lag-ms",

@@ -87,6 +87,8 @@ pub struct ImportPlan {
     pub empty_cells: EmptyCellsMode,
     /// Create missing categories.
     pub create_categories: bool,
+    /// Create missing suppliers.
+    pub create_suppliers: bool,
     /// Continue an earlier run.
     pub resume: bool,
     /// Send no writes.
@@ -215,6 +217,7 @@ impl ImportPlan {
             existing: rows.existing.unwrap_or_default(),
             empty_cells: rows.empty_cells.unwrap_or_default(),
             create_categories: rows.create_categories,
+            create_suppliers: rows.create_suppliers,
             resume: args.resume,
             dry_run: args.dry_run,
             quiet: outputs.quiet,
