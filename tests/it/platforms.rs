@@ -105,9 +105,10 @@ async fn imports_as_expected(file: &Path, expected: &[Expected]) {
         }
         assert_eq!(p.ean.as_deref(), e.ean, "{} ean", e.number);
         assert_eq!(category_path(&sb, p), e.category, "{} category", e.number);
+        // The server's default quantity is 0.
         assert_eq!(
-            p.stock.as_ref().and_then(|s| s.quantity),
-            e.quantity,
+            p.stock.as_ref().and_then(|s| s.quantity).unwrap_or(0.0),
+            e.quantity.unwrap_or(0.0),
             "{} quantity",
             e.number
         );
@@ -349,8 +350,26 @@ fn validate_prints_the_preset_and_every_mapping_decision() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("preset:"), "{text}");
     assert!(
-        text.contains("\"In stock?\"")
-            && text.contains("its values are yes/no flags, not a quantity"),
+        text.lines().any(|l| l.contains("\"In stock?\"")
+            && l.contains(
+                "(not used: \"Stock\" fills stock.quantity, by the documented priority)"
+            )),
+        "{text}"
+    );
+    // With no other quantity column, a flag column is still no quantity.
+    let flags = dir.path().join("flags.csv");
+    std::fs::write(&flags, "name,In stock?,category.id\nA,1,1\nB,0,1\n").unwrap();
+    let out = bin()
+        .arg("validate")
+        .arg(&flags)
+        .arg("--results")
+        .arg(&results)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().any(|l| l.contains("\"In stock?\"")
+            && l.contains("its values are yes/no flags, not a quantity")),
         "{text}"
     );
 
