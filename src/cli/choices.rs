@@ -50,6 +50,17 @@ pub enum BadOptionalArg {
     Refuse,
 }
 
+/// `--match-by` values: what finds a row's existing product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum MatchBy {
+    /// The product number, else the EAN.
+    #[default]
+    Key,
+    /// The product number, else the EAN, else the exact name (rows with neither).
+    Name,
+}
+
 /// What to do with a row whose product already exists (same number, else same EAN).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ValueEnum)]
 #[serde(rename_all = "kebab-case")]

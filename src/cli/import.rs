@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde::Deserialize;
 
-use super::choices::{EmptyCellsMode, ExistingMode, MissingMode, Threshold};
+use super::choices::{EmptyCellsMode, ExistingMode, MatchBy, MissingMode, Threshold};
 use super::input::{InputOptions, ReadArgs};
 use super::options::{field_names, option_group};
 use crate::log::LogFormat;
@@ -97,6 +97,9 @@ option_group! {
         /// Create categories given by a name or path that does not exist yet (each missing level of a path under its parent).
         #[arg(long)]
         pub create_categories: bool,
+        /// What finds a row's existing product: key (number, else EAN; the default) or name (rows with neither are found by exact name).
+        #[arg(long, value_enum, value_name = "KEY")]
+        pub match_by: Option<MatchBy>,
         /// Create suppliers given by a name that does not exist yet (a company customer flagged as supplier; needs the scope api.crm.customer:write).
         #[arg(long)]
         pub create_suppliers: bool,

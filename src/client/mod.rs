@@ -50,6 +50,8 @@ pub enum ProductKey {
     Number(String),
     /// `ean`.
     Ean(String),
+    /// `name`, exactly: for rows with neither number nor EAN under `--match-by name`.
+    Name(String),
 }
 
 impl ProductKey {
@@ -61,12 +63,22 @@ impl ProductKey {
             .or_else(|| nonblank(&product.ean).map(ProductKey::Ean))
     }
 
+    /// The name of a payload as its key, when it has one.
+    pub fn name_of(product: &crate::api::types::NewProduct) -> Option<ProductKey> {
+        product
+            .name
+            .as_ref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|n| ProductKey::Name(n.clone()))
+    }
+
     /// True when `product` has this key exactly: byte for byte once both
     /// are trimmed (never by case, never by part).
     pub fn matches(&self, product: &Product) -> bool {
         let (theirs, ours) = match self {
             ProductKey::Number(n) => (product.number.as_deref(), n),
             ProductKey::Ean(e) => (product.ean.as_deref(), e),
+            ProductKey::Name(n) => (product.name.as_deref(), n),
         };
         theirs.is_some_and(|t| t.trim() == ours.trim())
     }
@@ -77,6 +89,7 @@ impl std::fmt::Display for ProductKey {
         match self {
             ProductKey::Number(n) => write!(f, "number \"{n}\""),
             ProductKey::Ean(e) => write!(f, "EAN \"{e}\""),
+            ProductKey::Name(n) => write!(f, "name \"{n}\""),
         }
     }
 }

@@ -43,6 +43,8 @@ use crate::client::{ApiError, Page, ProductApi, ProductKey, ProductQuery, Reques
 pub struct ExistingIndex {
     by_number: HashMap<String, Product>,
     by_ean: HashMap<String, Product>,
+    /// By exact name (trimmed), for `--match-by name`.
+    by_name: HashMap<String, Product>,
     /// The highest id read, with or without a key.
     max_id: i64,
 }
@@ -93,9 +95,19 @@ impl ExistingIndex {
                 id: p.id,
                 number: p.number,
                 ean: p.ean,
+                name: p.name,
                 ..Product::default()
             }
         };
+        if let Some(n) = p.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            let e = self
+                .by_name
+                .entry(n.to_string())
+                .or_insert_with(|| p.clone());
+            if p.id < e.id {
+                *e = p.clone();
+            }
+        }
         if let Some(n) = p.number.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
             let n = n.to_string();
             let e = self.by_number.entry(n).or_insert_with(|| p.clone());
@@ -117,6 +129,7 @@ impl ExistingIndex {
         match key {
             ProductKey::Number(n) => self.by_number.get(n.trim()),
             ProductKey::Ean(e) => self.by_ean.get(e.trim()),
+            ProductKey::Name(n) => self.by_name.get(n.trim()),
         }
     }
 
@@ -300,6 +313,10 @@ pub async fn lookup_all<A: ProductApi>(
     match key {
         ProductKey::Number(n) => {
             let query = ProductQuery::Number(n.trim().to_string());
+            exact_matches(api, policy, counters, &query, key).await
+        }
+        ProductKey::Name(n) => {
+            let query = ProductQuery::Search(n.trim().to_string());
             exact_matches(api, policy, counters, &query, key).await
         }
         ProductKey::Ean(e) => {

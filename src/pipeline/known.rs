@@ -65,6 +65,7 @@ impl KnownProducts {
         let trimmed = match key {
             ProductKey::Number(n) => ProductKey::Number(n.trim().to_owned()),
             ProductKey::Ean(e) => ProductKey::Ean(e.trim().to_owned()),
+            ProductKey::Name(n) => ProductKey::Name(n.trim().to_owned()),
         };
         for &id in self.by_key.get(&trimmed).into_iter().flatten() {
             let answer = retry_idempotent(policy, counters, || api.get_product(id)).await?;

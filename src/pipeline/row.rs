@@ -53,6 +53,8 @@ pub struct RowSettings {
     /// The columns whose empty cells clear a field on update (none under
     /// `--empty-cells keep`).
     pub empty_cells: EmptyCells,
+    /// Rows with neither number nor EAN are found by exact name.
+    pub match_by_name: bool,
 }
 
 /// Everything the workers share.
@@ -175,7 +177,10 @@ async fn submit<A: ProductApi>(
         ControlFlow::Continue(notes) => notes,
         ControlFlow::Break(ended) => return Ok(ended),
     };
-    let key = ProductKey::of(&product);
+    let key = match ProductKey::of(&product) {
+        None if ctx.settings.match_by_name => ProductKey::name_of(&product),
+        key => key,
+    };
 
     // A row an earlier run may have sent settles before anything else.
     let mut looked_up: Option<Option<Found>> = None;

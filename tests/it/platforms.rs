@@ -382,3 +382,52 @@ fn validate_prints_the_preset_and_every_mapping_decision() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown preset"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyless_rows_are_announced_and_found_again_by_name() {
+    let sb = sandbox::start(SandboxConfig::default()).await.unwrap();
+    let dir = tempdir();
+    let file = dir.path().join("keyless.csv");
+    std::fs::write(
+        &file,
+        "name,category.id,salesPrice\nConsulting hour,1,90\nSetup fee,1,500\nTravel,1,0\n",
+    )
+    .unwrap();
+    let results = dir.path().join("results.csv");
+    let out = crate::common::run::run_binary({
+        let mut cmd = crate::common::run::binary(&sb, &file, &["--results"]);
+        cmd.arg(&results);
+        cmd
+    })
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("warning: 3 rows have neither a product number nor an EAN"),
+        "{stdout}"
+    );
+    let before = sb.product_count();
+
+    // By name, the re-run finds each product and creates nothing.
+    let r = results.to_str().unwrap();
+    let flags = ["--match-by", "name", "--existing", "skip", "--results", r];
+    let status = import(&sb, &file, &flags).await;
+    assert_eq!(status, ExitStatus::Success);
+    assert_eq!(sb.product_count(), before);
+    let records = read_results(&results).unwrap();
+    assert!(
+        records.iter().all(|r| r.status == RowStatus::Skipped),
+        "{records:#?}"
+    );
+
+    // Without it, nothing finds them: the warning was right.
+    let status = import(&sb, &file, &["--existing", "skip", "--results", r]).await;
+    assert_eq!(status, ExitStatus::Success);
+    assert_eq!(sb.product_count(), before + 3);
+    sb.shutdown().await;
+}

@@ -464,6 +464,7 @@ fn pipeline_plan(
                 EmptyCellsMode::Clear => EmptyCells::of(&prepared.mapping),
                 EmptyCellsMode::Keep => EmptyCells::default(),
             },
+            match_by_name: plan.match_by_name,
         },
         create_categories: plan.create_categories,
         create_suppliers: plan.create_suppliers,

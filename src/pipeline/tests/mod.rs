@@ -309,6 +309,7 @@ fn plan(existing: ExistingMode) -> PipelinePlan {
             sheet: None,
             reference_columns: Default::default(),
             empty_cells: Default::default(),
+            match_by_name: false,
         },
         create_categories: false,
         create_suppliers: false,

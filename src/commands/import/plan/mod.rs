@@ -89,6 +89,8 @@ pub struct ImportPlan {
     pub create_categories: bool,
     /// Create missing suppliers.
     pub create_suppliers: bool,
+    /// Rows with neither number nor EAN are found by exact name (`--match-by name`).
+    pub match_by_name: bool,
     /// Continue an earlier run.
     pub resume: bool,
     /// Send no writes.
@@ -218,6 +220,7 @@ impl ImportPlan {
             empty_cells: rows.empty_cells.unwrap_or_default(),
             create_categories: rows.create_categories,
             create_suppliers: rows.create_suppliers,
+            match_by_name: rows.match_by == Some(crate::cli::MatchBy::Name),
             resume: args.resume,
             dry_run: args.dry_run,
             quiet: outputs.quiet,
