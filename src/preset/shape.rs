@@ -335,3 +335,177 @@ impl Shaper {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::mapping::MappingInputs;
+    use crate::preset::Preset;
+
+    fn shaper(preset: Preset, headers: &[&str]) -> Shaper {
+        let headers: Vec<String> = headers.iter().map(|s| s.to_string()).collect();
+        let inputs = MappingInputs {
+            preset: Some(preset),
+            ..MappingInputs::default()
+        };
+        let mapping = ColumnMapping::build_with(Path::new("f.csv"), &headers, inputs).unwrap();
+        Shaper::new(preset.rules().shape, &mapping)
+    }
+
+    fn row(number: u64, cells: &[&str]) -> SourceRow {
+        SourceRow {
+            number,
+            cells: cells
+                .iter()
+                .map(|c| {
+                    if c.is_empty() {
+                        Cell::Empty
+                    } else {
+                        Cell::Text(c.to_string())
+                    }
+                })
+                .collect(),
+            width: cells.len(),
+        }
+    }
+
+    fn name_of(shaped: &Shaped) -> Option<&str> {
+        match shaped {
+            Shaped::Product { overrides, .. } => overrides
+                .iter()
+                .find(|(f, _)| *f == Field::Name)
+                .map(|(_, v)| v.as_str()),
+            Shaped::NotProduct { .. } => None,
+        }
+    }
+
+    #[test]
+    fn shopify_groups_by_handle() {
+        let mut s = shaper(
+            Preset::Shopify,
+            &[
+                "Handle",
+                "Title",
+                "Status",
+                "Option1 Name",
+                "Option1 Value",
+                "Variant SKU",
+                "Variant Price",
+                "Image Src",
+            ],
+        );
+        let first = s.shape(row(
+            2,
+            &["tee", "Tee", "draft", "Size", "Small", "T-S", "10", "a.jpg"],
+        ));
+        assert_eq!(name_of(&first), Some("Tee - Small"));
+        let second = s.shape(row(3, &["tee", "", "", "", "Large", "T-L", "11", ""]));
+        assert_eq!(name_of(&second), Some("Tee - Large"));
+        let Shaped::Product { overrides, .. } = &second else {
+            panic!("a product")
+        };
+        assert!(overrides.contains(&(Field::Status, "draft".to_string())));
+        let image = s.shape(row(4, &["tee", "", "", "", "", "", "", "b.jpg"]));
+        assert!(
+            matches!(&image, Shaped::NotProduct { reason, .. } if reason.contains("image row of \"Tee\" (row 2)")),
+            "{image:?}"
+        );
+        let single = s.shape(row(
+            5,
+            &["hat", "Hat", "", "Title", "Default Title", "H-1", "5", ""],
+        ));
+        assert_eq!(name_of(&single), Some("Hat"));
+    }
+
+    #[test]
+    fn woocommerce_variations_find_their_parent_by_sku_or_id() {
+        let mut s = shaper(
+            Preset::WooCommerce,
+            &[
+                "ID",
+                "Type",
+                "SKU",
+                "Name",
+                "Categories",
+                "Parent",
+                "Regular price",
+                "Attribute 1 value(s)",
+            ],
+        );
+        let parent = s.shape(row(
+            2,
+            &[
+                "7",
+                "variable",
+                "tee",
+                "Tee",
+                "Clothing",
+                "",
+                "",
+                "Red, Blue",
+            ],
+        ));
+        assert!(matches!(parent, Shaped::NotProduct { .. }));
+        let by_id = s.shape(row(
+            3,
+            &["8", "variation", "tee-r", "", "", "id:7", "10", "Red"],
+        ));
+        assert_eq!(name_of(&by_id), Some("Tee - Red"));
+        let Shaped::Product { overrides, .. } = &by_id else {
+            panic!("a product")
+        };
+        assert!(overrides.contains(&(Field::Category, "Clothing".to_string())));
+        let by_sku = s.shape(row(
+            4,
+            &[
+                "9",
+                "variation",
+                "tee-b",
+                "Tee Blue",
+                "",
+                "tee",
+                "10",
+                "Blue",
+            ],
+        ));
+        assert_eq!(name_of(&by_sku), None, "its own name is kept");
+        let simple = s.shape(row(
+            5,
+            &[
+                "10",
+                "simple, downloadable",
+                "cap",
+                "Cap",
+                "Hats",
+                "",
+                "5",
+                "",
+            ],
+        ));
+        assert!(matches!(simple, Shaped::Product { .. }));
+    }
+
+    #[test]
+    fn odoo_continuation_rows_belong_to_the_product_above() {
+        let mut s = shaper(
+            Preset::Odoo,
+            &[
+                "External ID",
+                "Name",
+                "Internal Reference",
+                "Vendors/Vendor",
+            ],
+        );
+        assert!(matches!(
+            s.shape(row(2, &["p1", "Desk", "D-1", "Wood Corner"])),
+            Shaped::Product { .. }
+        ));
+        let more = s.shape(row(3, &["", "", "", "Ready Mat"]));
+        assert!(
+            matches!(&more, Shaped::NotProduct { reason, .. } if reason.contains("\"Desk\" (row 2)")),
+            "{more:?}"
+        );
+    }
+}
