@@ -232,6 +232,9 @@ impl RowCheck<'_, '_> {
 
     /// `source` after the field's value map, if it names the value.
     fn mapped<'a>(&'a self, field: Field, source: Source<'a>) -> Source<'a> {
+        if !self.validator.mapping.values.iter().any(|(f, _)| *f == field) {
+            return source;
+        }
         let text = match &source {
             Source::Constant(s) => std::borrow::Cow::Borrowed(*s),
             Source::Cell(cell) => cell.text(),
