@@ -4,6 +4,7 @@
 pub mod export;
 pub mod generate;
 pub mod import;
+pub mod status;
 pub mod template;
 pub mod validate;
 

@@ -262,7 +262,7 @@ async fn a_feed_is_downloaded_and_imported() {
     assert_eq!(server.requests(), 1);
     let kept = dir.path().join("feed.results.csv.feed.csv");
     assert_eq!(std::fs::read_to_string(kept).unwrap(), feed(0..30));
-    assert!(dir.path().join("feed.results.csv.state.json").exists());
+    assert!(dir.path().join("feed.results.csv.job.sqlite").exists());
     sb.shutdown().await;
 }
 

@@ -10,6 +10,7 @@ mod layers;
 mod misuse;
 mod read;
 mod sandbox;
+mod store;
 mod strict;
 mod terminal;
 mod validate;
