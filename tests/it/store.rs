@@ -463,3 +463,64 @@ async fn an_empty_standard_input_keeps_the_copy_a_resume_needs() {
         .all(|r| r.status == RowStatus::Created));
     sb.shutdown().await;
 }
+
+/// The built binary exporting `sb`'s catalogue to `out`.
+fn export_cmd(sb: &SandboxHandle, out: &Path) -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("product-import"));
+    cmd.arg("export")
+        .arg(out)
+        .args(["--quiet", "--rate", "2000"])
+        .args(["--base-url", &sb.base_url(), "--token-url", &sb.token_url()])
+        .env_remove("TFSO_ACCESS_TOKEN")
+        .envs(sandbox_env(sb))
+        .stdin(Stdio::null());
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_csv_export_leaves_the_old_export_whole() {
+    // Each request takes 150 ms, so a kill lands while the pages are read.
+    let sb = sandbox::start(SandboxConfig {
+        latency: Duration::from_millis(150),
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempdir();
+    let file = dir.path().join("products.csv");
+    write_products(&file, "E", 300, |i| i as f64);
+    let results = results_in(dir.path());
+    let out = run_binary(binary(
+        &sb,
+        &file,
+        &[
+            "--quiet",
+            "--rate",
+            "2000",
+            "--concurrency",
+            "32",
+            "--results",
+            results.to_str().unwrap(),
+        ],
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let export = dir.path().join("catalogue.csv");
+    let out = export_cmd(&sb, &export).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let old = std::fs::read(&export).unwrap();
+    assert_eq!(String::from_utf8_lossy(&old).lines().count(), 301);
+    let writing = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".tmp"))
+    };
+    let out = signal_when(export_cmd(&sb, &export), "-KILL", writing).await;
+    assert_eq!(out.status.code(), None, "killed part way: {}", text(&out));
+    assert_eq!(
+        std::fs::read(&export).unwrap(),
+        old,
+        "the old export is whole"
+    );
+    sb.shutdown().await;
+}
