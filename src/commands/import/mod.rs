@@ -6,8 +6,9 @@
 //! environment into a plan with real types, checked before any I/O except
 //! reading the config file. [`run`] then connects and checks the credentials
 //! ([`crate::client::connect`], before any file is written, so a refused
-//! credential changes nothing), opens the resume point and the outputs, and
-//! hands the rows to the [`crate::pipeline`].
+//! credential changes nothing), takes the locks, checks where the job's
+//! store lets the run start, opens the outputs, and hands the rows to the
+//! [`crate::pipeline`].
 //!
 //! Choices where the issue left room:
 //! - Defaults: `--rate 10` (the vendor publishes no limit; 10/s is
@@ -23,10 +24,17 @@
 //!   they send nothing.
 //! - The summary goes to stdout (also with `--quiet`); progress, warnings and
 //!   errors go to stderr.
-//! - Before a row's first POST its row number is appended to a journal
-//!   beside the results file (`<results>.sending`), removed when a run
-//!   completes. `--resume` settles those rows before sending them again
-//!   ([`crate::pipeline::resume`]).
+//! - A job's whole state lives in one run store beside the results file
+//!   (`<results>.job.sqlite`, [`crate::store`]): the input fingerprint,
+//!   each row's send intent (committed before its first POST) and outcome,
+//!   the products the job made, status changes, the last fully successful
+//!   input. The results, rejects and missing files are renderings of it;
+//!   `--resume` reads only the store ([`crate::pipeline::resume`]) and
+//!   settles the rows sent without an outcome before sending them again.
+//! - Nothing that exists is touched until every check that can refuse the
+//!   run has passed (exit 2 leaves every file as it was); a fresh run over
+//!   an unfinished one refuses unless `--afresh`; one writing run per
+//!   organization at a time on a machine (`--wait-lock` waits for it).
 //! - A POST with an unknown outcome settles for `--settle` seconds (default
 //!   `max(--timeout, 5)`, so 30 s by default): the row is looked up at a
 //!   third, two thirds and the end of it before it is ever sent again, and

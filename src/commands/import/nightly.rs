@@ -18,8 +18,18 @@
 //!   to the conditional GET counts only while the file kept from that run is
 //!   still there with the same content; otherwise the feed is downloaded.
 //! - A run is successful for the job state when it completed and no row
-//!   failed (invalid rows are the feed's to fix: importing the same file
-//!   again cannot help them).
+//!   failed and no status change failed (invalid rows are the feed's to
+//!   fix: importing the same file again cannot help them). Every writing
+//!   run forgets the last success when it starts, so a night that changed
+//!   the catalogue part way (failed, stopped or killed) is never taken for
+//!   "unchanged" the next night.
+//! - A new download or standard input is staged beside the copy kept for
+//!   `--resume` and replaces it only once the run passed every check.
+//! - Each deactivation or reactivation is recorded in the job's store
+//!   before its PATCH and its result after; a change cut short counts as a
+//!   deactivation, so the next run finishes it (still missing) or reverses
+//!   it (back in the file, with `--existing update`). Ctrl-C or SIGTERM
+//!   stops the deactivations between two PATCHes.
 //! - Missing products are deactivated only after an import pass that
 //!   completed; after an interrupted or stopped one they are only reported.
 
