@@ -10,7 +10,9 @@
 //!
 //! Lock files are opened without following symlinks and are never
 //! truncated: the holder's description is written over the start of the
-//! file, padded to a fixed width. The runtime folder is
+//! file, padded to a fixed width. The organization's lock file is removed
+//! by its holder on release; a run that waited on it checks that the lock
+//! it got is on the file its path still names, else opens that one. The runtime folder is
 //! `$XDG_RUNTIME_DIR/product-import` (private to the user by the system), or
 //! `$HOME/.cache/product-import/locks`, created private (mode 0700); a folder
 //! or file that is not the user's own is refused rather than used.
@@ -87,10 +89,40 @@ impl JobLock {
     }
 }
 
-/// Held while a run writes to an organization's products.
+/// Held while a run writes to an organization's products. Its file is
+/// removed when the lock is released (a killed run leaves it, and the next
+/// run takes it over).
 #[derive(Debug)]
 pub struct TargetLock {
-    _file: File,
+    file: File,
+    path: PathBuf,
+}
+
+impl Drop for TargetLock {
+    fn drop(&mut self) {
+        // Removed while still held: a run waiting on this file then finds
+        // it gone from its path and opens the new one (see `acquire_in`).
+        if same_file(&self.file, &self.path) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Whether `path` still names the open `file`.
+fn same_file(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), std::fs::symlink_metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
+    }
 }
 
 impl TargetLock {
@@ -120,11 +152,14 @@ impl TargetLock {
             path: path.clone(),
             source,
         };
-        let mut file = open_nofollow(&path).map_err(io)?;
         let deadline = Instant::now() + wait;
+        let mut file = open_nofollow(&path).map_err(io)?;
         loop {
             match file.try_lock() {
-                Ok(()) => break,
+                // The holder before may have removed the file on release:
+                // the lock counts only on the file the path names.
+                Ok(()) if same_file(&file, &path) => break,
+                Ok(()) => file = open_nofollow(&path).map_err(io)?,
                 Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(200));
                 }
@@ -143,7 +178,7 @@ impl TargetLock {
         }
         let who = holder_text(note);
         write_at_start(&file, &who).map_err(io)?;
-        Ok(TargetLock { _file: file })
+        Ok(TargetLock { file, path })
     }
 }
 
@@ -318,7 +353,15 @@ mod tests {
         let said = err.to_string();
         assert!(said.contains("a.csv") && said.contains("process"), "{said}");
         drop(first);
-        TargetLock::acquire_in(dir.path(), "t", "results b.csv", Duration::from_secs(1)).unwrap();
+        let second =
+            TargetLock::acquire_in(dir.path(), "t", "results b.csv", Duration::from_secs(1))
+                .unwrap();
+        drop(second);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "released locks leave no file"
+        );
     }
 
     #[cfg(unix)]
