@@ -524,3 +524,49 @@ async fn a_killed_csv_export_leaves_the_old_export_whole() {
     );
     sb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_state_file_of_an_earlier_version_moves_into_the_store() {
+    let sb = sandbox::start(SandboxConfig::default()).await.unwrap();
+    let dir = tempdir();
+    let (_, short) = managed_job(&sb, dir.path(), 6, 3).await;
+    let results = results_in(dir.path());
+    // As an earlier version left the job: a state file, no store.
+    let mut products = serde_json::Map::new();
+    for r in read_results(&results).unwrap() {
+        products.insert(
+            r.id.unwrap().to_string(),
+            serde_json::json!({ "number": r.cells[1] }),
+        );
+    }
+    std::fs::remove_file(dir.path().join("results.csv.job.sqlite")).unwrap();
+    let state = serde_json::json!({ "products": products });
+    std::fs::write(
+        dir.path().join("results.csv.state.json"),
+        serde_json::to_vec(&state).unwrap(),
+    )
+    .unwrap();
+    let out = run_binary(binary(
+        &sb,
+        &short,
+        &[
+            "--quiet",
+            "--results",
+            results.to_str().unwrap(),
+            "--missing",
+            "deactivate",
+            "--max-missing",
+            "100%",
+        ],
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        inactive(&sb),
+        3,
+        "the job's products it knew from the state file"
+    );
+    let said = text(&status(&results, &[]));
+    assert!(said.contains("6 made by this job (3 deactivated"), "{said}");
+    sb.shutdown().await;
+}

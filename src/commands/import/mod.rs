@@ -280,10 +280,25 @@ fn plan_job(
     plan.check_paths(args.config.as_deref()).map_err(nothing)?;
     let state = match read_store(&plan.outputs.store).map_err(nothing)? {
         Some(store) => store.job_state().map_err(nothing)?,
-        None => JobState::default(),
+        None => earlier_state_file(&plan.outputs.store),
     };
     log_start(&plan);
     Ok((plan, state))
+}
+
+/// The job state an earlier version kept in `RESULTS.state.json`, for a job
+/// that has no store yet: its products (and which it deactivated) and last
+/// success move into the store at the end of this run. The file is left as
+/// it is; an unreadable one is an empty state.
+fn earlier_state_file(store: &std::path::Path) -> JobState {
+    let name = store.to_string_lossy();
+    let Some(results) = name.strip_suffix(".job.sqlite") else {
+        return JobState::default();
+    };
+    std::fs::read(format!("{results}.state.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
 }
 
 /// The job's store opened read-only, when there is one with content.
