@@ -27,5 +27,6 @@ pub(crate) mod progress;
 pub mod read;
 pub mod results;
 pub mod sandbox;
+pub(crate) mod store;
 pub(crate) mod validate;
 pub(crate) mod values;

@@ -26,6 +26,8 @@ enum Command {
     Import(Box<ImportArgs>),
     /// Write the organization's products to .xlsx or .csv, to edit and import again.
     Export(Box<ExportArgs>),
+    /// Say where a job stands (rows done, unknown, pending; the last runs), from its run store.
+    Status(commands::status::StatusArgs),
     /// Serve a local copy of the products API to try imports against.
     Sandbox(SandboxArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell) to stdout.
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
             .map(|()| ExitStatus::Success),
         Command::Generate(args) => commands::generate::run(&args),
         Command::Import(args) => commands::import::run_blocking(*args),
+        Command::Status(args) => commands::status::run(&args, &mut std::io::stdout().lock()),
         Command::Export(args) => commands::export::run_blocking(*args),
         Command::Man(args) => commands::man::run(&args, Cli::command(), &mut std::io::stdout()),
         Command::Completions { shell } => {

@@ -23,9 +23,15 @@ pub struct ImportArgs {
     /// Start a sandbox server in-process and import into it (ignores TFSO_* variables).
     #[arg(long)]
     pub sandbox: bool,
-    /// Continue an earlier run from its results file: rows created, updated or skipped are kept.
-    #[arg(long)]
+    /// Continue the job's last run from its run store: rows created, updated or skipped are kept.
+    #[arg(long, conflicts_with = "afresh")]
     pub resume: bool,
+    /// Start over although the job's last run did not finish, keeping what it did (its products stay known, its unsettled rows are looked up first).
+    #[arg(long)]
+    pub afresh: bool,
+    /// Seconds to wait for another import into the same organization to finish (default 0: exit 2 at once, naming it).
+    #[arg(long, value_name = "SECS")]
+    pub wait_lock: Option<f64>,
     /// Do everything except writing: credentials, references and lookups are checked online.
     #[arg(long)]
     pub dry_run: bool,

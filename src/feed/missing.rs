@@ -169,6 +169,19 @@ impl MissingOutcome {
     }
 }
 
+/// How status changes are carried out and recorded.
+pub struct StatusRecord<'a> {
+    /// Say what would be done; send nothing.
+    pub dry_run: bool,
+    /// The job's store: each change's intent is committed before its PATCH
+    /// and its result after, so a change cut short by a kill is known to the
+    /// next run (which finishes or reverses it).
+    pub store: Option<&'a JobStore>,
+    /// Turns true on Ctrl-C or SIGTERM: no further PATCH is sent, the rest
+    /// are reported as missing.
+    pub stop: Option<&'a tokio::sync::watch::Receiver<bool>>,
+}
+
 /// Sets each product's status (`PATCH {"status": …}`), or says it would.
 /// `Err` only when the credentials were refused: the run cannot go on.
 pub async fn set_status<A: ProductApi>(
@@ -177,8 +190,9 @@ pub async fn set_status<A: ProductApi>(
     counters: &RequestCounters,
     products: &[Product],
     status: ProductStatus,
-    dry_run: bool,
+    how: StatusRecord<'_>,
 ) -> Result<Vec<MissingOutcome>, ApiError> {
+    let dry_run = how.dry_run;
     let (action, done, would) = match status {
         ProductStatus::Inactive => ("deactivate", "deactivated", "would deactivate"),
         ProductStatus::Active => ("reactivate", "reactivated", "would reactivate"),
@@ -193,6 +207,27 @@ pub async fn set_status<A: ProductApi>(
             out.push(MissingOutcome::of(p, action, would));
             continue;
         }
+        if how.stop.is_some_and(|s| *s.borrow()) {
+            out.push(MissingOutcome {
+                error: Some("not done: the run was stopped".into()),
+                ..MissingOutcome::of(p, "report", "missing")
+            });
+            continue;
+        }
+        let intent = match how
+            .store
+            .map(|s| s.status_intent(p.id, p.number.as_deref(), action))
+        {
+            Some(Err(e)) => {
+                out.push(MissingOutcome {
+                    error: Some(format!("not sent: {e}")),
+                    ..MissingOutcome::of(p, action, "failed")
+                });
+                continue;
+            }
+            Some(Ok(seq)) => Some(seq),
+            None => None,
+        };
         let outcome =
             match retry_idempotent(policy, counters, || api.update_product(p.id, &patch)).await {
                 Ok(a) => MissingOutcome {
@@ -206,6 +241,11 @@ pub async fn set_status<A: ProductApi>(
                     ..MissingOutcome::of(p, action, "failed")
                 },
             };
+        if let (Some(store), Some(seq)) = (how.store, intent) {
+            if let Err(e) = store.status_result(seq, p.id, outcome.result) {
+                crate::log::warn(&format!("cannot record a status change: {e}"));
+            }
+        }
         out.push(outcome);
     }
     Ok(out)
@@ -271,6 +311,8 @@ pub fn note_in_state(state: &mut JobState, outcomes: &[MissingOutcome]) {
         }
     }
 }
+
+use crate::store::JobStore;
 
 /// One API client shared by the import pass and the steps around it (the
 /// survey before, the deactivation after): the pipeline takes its client by

@@ -14,4 +14,4 @@ pub mod state;
 
 pub use download::{FeedAuth, FeedSource};
 pub use guard::{Census, Threshold};
-pub use state::{state_path, JobState};
+pub use state::JobState;

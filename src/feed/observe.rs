@@ -31,6 +31,22 @@ impl KeyCells {
             ean: kept_cell(mapping, Field::Ean),
         }
     }
+
+    /// Key cells at the given positions.
+    #[cfg(test)]
+    pub fn for_tests(number: Option<usize>, ean: Option<usize>) -> KeyCells {
+        KeyCells { number, ean }
+    }
+
+    /// A record's number and EAN, trimmed; `None` for an empty cell.
+    pub fn keys_of(self, record: &RowRecord) -> (Option<String>, Option<String>) {
+        let cell = |i: Option<usize>| {
+            i.and_then(|i| record.cells.get(i))
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+        };
+        (cell(self.number), cell(self.ean))
+    }
 }
 
 /// A [`RecordSink`] in front of another.
@@ -58,16 +74,11 @@ impl ObservedSink {
     /// Notes a record (also one kept from an earlier run).
     pub fn note(created: &CreatedList, keys: KeyCells, record: &RowRecord) {
         if let (RowStatus::Created, Some(id)) = (record.status, record.id) {
-            let cell = |i: Option<usize>| {
-                i.and_then(|i| record.cells.get(i))
-                    .map(|c| c.trim().to_string())
-                    .filter(|c| !c.is_empty())
-            };
-            created.lock().expect("created list").push(KnownProduct {
-                id,
-                number: cell(keys.number),
-                ean: cell(keys.ean),
-            });
+            let (number, ean) = keys.keys_of(record);
+            created
+                .lock()
+                .expect("created list")
+                .push(KnownProduct { id, number, ean });
         }
     }
 }

@@ -1,23 +1,16 @@
-//! The job's memory between runs, `RESULTS.state.json` beside the results
-//! file `RESULTS`: the input imported at the last successful run (content
-//! hash, and the feed's `ETag` / `Last-Modified`) for `--if-changed`, and the
-//! products this job created (and which of them it deactivated) for
-//! `--missing`. Written whole and renamed into place; a dry run never writes it.
+//! The job's memory between runs, kept in the job's run store
+//! ([`crate::store`]): the input imported at the last fully successful run
+//! (content hash, and the feed's `ETag` / `Last-Modified`) for
+//! `--if-changed`, and the products this job created (and which of them it
+//! deactivated) for `--missing`. A dry run never writes it.
 
 use std::collections::BTreeMap;
-use std::io;
-use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::download::{with_suffix, Validators};
+use super::download::Validators;
 use crate::pipeline::known::{KnownProduct, KnownProducts};
 use crate::pipeline::resume::Fingerprint;
-
-/// The state file of a results file: its path plus `.state.json`.
-pub fn state_path(results: &Path) -> PathBuf {
-    with_suffix(results, ".state.json")
-}
 
 /// What a job remembers.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -75,32 +68,6 @@ pub struct ManagedProduct {
 }
 
 impl JobState {
-    /// Reads the state file; an absent file is an empty state.
-    pub fn load(path: &Path) -> io::Result<JobState> {
-        match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "the job state {} is damaged ({e}); move it away to start the job's memory afresh",
-                        path.display()
-                    ),
-                )
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(JobState::default()),
-            Err(e) => Err(io::Error::new(
-                e.kind(),
-                format!("cannot read the job state {}: {e}", path.display()),
-            )),
-        }
-    }
-
-    /// Writes the state file whole.
-    pub fn save(&self, path: &Path) -> io::Result<()> {
-        let json = serde_json::to_vec_pretty(self).expect("state serializes");
-        crate::results::atomic::write(path, &json)
-    }
-
     /// Notes a product this job created.
     pub fn created(&mut self, product: &KnownProduct) {
         let entry = self.products.entry(product.id).or_default();
@@ -128,11 +95,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn round_trip_and_absent_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = state_path(&dir.path().join("r.csv"));
-        assert!(path.ends_with("r.csv.state.json"));
-        assert_eq!(JobState::load(&path).unwrap(), JobState::default());
+    fn created_products_are_known_by_number_and_ean() {
         let mut s = JobState::default();
         let made = |number: Option<&str>, ean: Option<&str>| KnownProduct {
             id: 7,
@@ -146,22 +109,13 @@ mod tests {
         assert_eq!(s.products[&7].ean.as_deref(), Some("4006381333931"));
         assert_eq!(s.known().len(), 2, "by number and by EAN");
         assert!(!s.products[&7].deactivated);
-        s.last_success = Some(InputSeen {
+        let seen = InputSeen {
             source: "https://x.test/f.csv".into(),
             sha256: "ab".into(),
             etag: Some("\"e\"".into()),
             ..InputSeen::default()
-        });
-        s.save(&path).unwrap();
-        let back = JobState::load(&path).unwrap();
-        assert_eq!(back, s);
-        let seen = back.last_success.unwrap();
+        };
         assert!(seen.validators_for("https://x.test/f.csv").is_some());
         assert!(seen.validators_for("https://x.test/g.csv").is_none());
-        // A state file of an older version, without EANs, still reads.
-        std::fs::write(&path, r#"{"products": {"3": {"number": "B"}}}"#).unwrap();
-        assert_eq!(JobState::load(&path).unwrap().products[&3].ean, None);
-        std::fs::write(&path, "{").unwrap();
-        assert!(JobState::load(&path).is_err());
     }
 }

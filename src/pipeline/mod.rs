@@ -35,7 +35,6 @@ use known::KnownProducts;
 
 use std::collections::HashSet;
 use std::io;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -67,8 +66,8 @@ pub struct PipelinePlan {
     pub concurrency: usize,
     /// How long rows in flight may take to finish after a stop signal.
     pub grace: Duration,
-    /// The sending journal's path (none: no journal, e.g. a dry run).
-    pub journal: Option<PathBuf>,
+    /// The sending journal, in the job's store (none: no journal, e.g. a dry run).
+    pub journal: Option<Journal>,
     /// The products this job created in earlier runs, asked for by id when
     /// a lookup does not find a row's key (see [`known`]).
     pub known: KnownProducts,
@@ -113,14 +112,6 @@ pub enum RunError {
     /// The API refused or could not be reached.
     #[error(transparent)]
     Api(#[from] ApiError),
-    /// The sending journal cannot be written.
-    #[error("cannot write the sending journal {}: {source}", path.display())]
-    Journal {
-        /// The journal file.
-        path: PathBuf,
-        /// What the operating system said.
-        source: io::Error,
-    },
     /// An output file cannot be written.
     #[error(transparent)]
     Results(#[from] OutputError),
@@ -203,9 +194,6 @@ pub async fn run<A: ProductApi>(
     forward.abort();
     let (settled, settled_found) = ctx.ledger.settled();
     let (end, rows_read, tally) = finish(end, reader, recorder).await;
-    if matches!(end, RunEnd::Completed) {
-        remove_journal(plan.journal.as_ref());
-    }
     Ok(Report {
         end,
         tally,
@@ -228,8 +216,7 @@ async fn start_context<A: ProductApi>(
 ) -> Result<(Arc<Context<A>>, Option<usize>), RunError> {
     let index = prefetch_if_cheaper(&api, &plan.row, &counters, to_process).await?;
     let prefetched = index.as_ref().map(ExistingIndex::len);
-    let journal = open_journal(plan.journal.as_ref())?;
-    let ctx = Arc::new(context(api, plan, index, journal, counters));
+    let ctx = Arc::new(context(api, plan, index, plan.journal.clone(), counters));
     Ok((ctx, prefetched))
 }
 
@@ -250,18 +237,6 @@ async fn prefetch_if_cheaper<A: ProductApi>(
     let max_pages = to_process.map_or(1, |n| u32::try_from(n / 2).unwrap_or(u32::MAX).max(1));
     let keep_fields = mode == ExistingMode::Update;
     ExistingIndex::prefetch(api, &settings.retry, counters, max_pages, keep_fields).await
-}
-
-/// Opens the sending journal, when the run keeps one.
-fn open_journal(path: Option<&PathBuf>) -> Result<Option<Journal>, RunError> {
-    let Some(path) = path else {
-        return Ok(None);
-    };
-    let journal = Journal::open(path).map_err(|source| RunError::Journal {
-        path: path.clone(),
-        source,
-    })?;
-    Ok(Some(journal))
 }
 
 /// What the workers share, with a fresh ledger (starting from `index`) and
@@ -407,13 +382,6 @@ async fn finish(
         None => end,
     };
     (end, rows_read, recorded.tally)
-}
-
-/// Removes the sending journal of a completed run: no row is left unsettled.
-fn remove_journal(path: Option<&PathBuf>) {
-    if let Some(path) = path {
-        let _ = std::fs::remove_file(path);
-    }
 }
 
 /// Processes jobs, each started only with one of the context's concurrency

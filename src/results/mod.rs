@@ -249,51 +249,71 @@ pub struct ResultsWriter {
     last_row: u64,
     in_order: bool,
     last_flush: Instant,
+    /// The file written beside its place, until it takes it.
+    pending: PendingRename,
+}
+
+/// A file written beside its place: renamed into it by [`take_place`]
+/// (PendingRename::take_place), removed when dropped before that.
+struct PendingRename {
+    tmp: PathBuf,
+    target: PathBuf,
+    done: bool,
+}
+
+impl PendingRename {
+    fn take_place(&mut self) -> io::Result<()> {
+        if !self.done {
+            std::fs::rename(&self.tmp, &self.target)?;
+            self.done = true;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PendingRename {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 impl ResultsWriter {
-    /// Creates (or truncates) the results file at `path`.
+    /// Creates the results file at `path`.
     pub fn create(path: &Path, layout: ResultsLayout) -> io::Result<ResultsWriter> {
-        Self::open(path, layout, Vec::new())
+        Self::create_with(path, layout, &[])
     }
 
-    /// Re-opens an existing results file for `--resume`: returns the records it
-    /// holds (later records of a row win) and a writer that already holds the
-    /// ones `keep` selects, so they survive even if this run is killed too.
-    pub fn resume(
+    /// Creates the results file at `path` holding `initial` (the outcomes
+    /// an earlier run of the job recorded in its store). The file is written
+    /// beside its place and replaces an existing one only when the first
+    /// new record is written (or at [`finish`](ResultsWriter::finish)): a
+    /// run that stops before it leaves the old file as it was.
+    pub fn create_with(
         path: &Path,
         layout: ResultsLayout,
-        keep: impl Fn(&RowRecord) -> bool,
-    ) -> io::Result<(ResultsWriter, Vec<RowRecord>)> {
-        let records = read_results(path)?;
-        let kept = records.iter().filter(|r| keep(r)).cloned().collect();
-        Ok((Self::open(path, layout, kept)?, records))
-    }
-
-    fn open(
-        path: &Path,
-        layout: ResultsLayout,
-        initial: Vec<RowRecord>,
+        initial: &[RowRecord],
     ) -> io::Result<ResultsWriter> {
         let format = ResultsFormat::for_path(path);
-        // Write to a temporary file first and rename, so an existing file is
-        // replaced only once its kept records are safely on disk.
         let target = match format {
             ResultsFormat::Xlsx => journal_path(path),
             _ => path.to_path_buf(),
         };
         let tmp = tmp_path(&target);
+        let pending = PendingRename {
+            tmp: tmp.clone(),
+            target,
+            done: false,
+        };
         let mut sink = open_sink(format, &tmp, &layout, false)?;
-        for r in &initial {
+        for r in initial {
             sink.write(r)?;
         }
         sink.flush()?;
-        drop(sink);
-        std::fs::rename(&tmp, &target)?;
-        let sink = open_sink(format, &target, &layout, true)?;
         let mut last_row = 0;
         let mut in_order = true;
-        for r in &initial {
+        for r in initial {
             in_order &= r.row > last_row;
             last_row = last_row.max(r.row);
         }
@@ -305,6 +325,7 @@ impl ResultsWriter {
             last_row,
             in_order,
             last_flush: Instant::now(),
+            pending,
         })
     }
 
@@ -315,6 +336,10 @@ impl ResultsWriter {
 
     /// Appends one record.
     pub fn write(&mut self, record: &RowRecord) -> io::Result<()> {
+        if !self.pending.done {
+            self.sink.flush()?;
+            self.pending.take_place()?;
+        }
         if record.row <= self.last_row {
             self.in_order = false;
         }
@@ -342,6 +367,7 @@ impl ResultsWriter {
     pub fn finish_with(mut self, summary: Option<&RunSummary>) -> io::Result<()> {
         self.sink.flush()?;
         drop(self.sink);
+        self.pending.take_place()?;
         if self.in_order && self.format != ResultsFormat::Xlsx {
             return Ok(());
         }

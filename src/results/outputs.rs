@@ -109,6 +109,15 @@ impl Outputs {
         Ok(self)
     }
 
+    /// Also writes the invalid and failed rows with `writer`, opened on `path`.
+    pub fn with_rejects_writer(mut self, path: &Path, writer: RejectsWriter) -> Outputs {
+        self.rejects = Some(Extra {
+            path: path.to_path_buf(),
+            writer,
+        });
+        self
+    }
+
     /// Also writes each valid row's payload to `path` (JSON lines).
     pub fn with_payloads(mut self, path: Option<&Path>) -> Result<Outputs, OutputError> {
         if let Some(path) = path {

@@ -24,10 +24,31 @@ enum Target {
     /// Written to a temporary file beside `path`, renamed into place at the end.
     Csv {
         path: PathBuf,
-        tmp: PathBuf,
+        tmp: Unfinished,
         writer: Box<csv::Writer<BufWriter<File>>>,
     },
     Xlsx(Box<XlsxRejects>),
+}
+
+/// A temporary file removed when dropped before it was renamed into place
+/// (a run refused or stopped before its rejects were complete).
+struct Unfinished(Option<PathBuf>);
+
+impl Unfinished {
+    fn rename_to(mut self, path: &Path) -> io::Result<()> {
+        let tmp = self.0.take().expect("renamed once");
+        std::fs::rename(&tmp, path).inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+    }
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if let Some(tmp) = self.0.take() {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
 }
 
 struct XlsxRejects {
@@ -74,7 +95,7 @@ impl RejectsWriter {
                 w.write_record(&headers).map_err(io::Error::other)?;
                 Target::Csv {
                     path: path.to_path_buf(),
-                    tmp,
+                    tmp: Unfinished(Some(tmp)),
                     writer: Box::new(w),
                 }
             }
@@ -122,7 +143,7 @@ impl RejectsWriter {
             } => {
                 writer.flush()?;
                 drop(writer);
-                std::fs::rename(&tmp, &path)
+                tmp.rename_to(&path)
             }
             Target::Xlsx(mut x) => {
                 let sheet = x.workbook.worksheet_from_index(0).map_err(xlsx_err)?;

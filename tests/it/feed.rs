@@ -262,7 +262,7 @@ async fn a_feed_is_downloaded_and_imported() {
     assert_eq!(server.requests(), 1);
     let kept = dir.path().join("feed.results.csv.feed.csv");
     assert_eq!(std::fs::read_to_string(kept).unwrap(), feed(0..30));
-    assert!(dir.path().join("feed.results.csv.state.json").exists());
+    assert!(dir.path().join("feed.results.csv.job.sqlite").exists());
     sb.shutdown().await;
 }
 
@@ -766,5 +766,34 @@ async fn a_retry_after_beyond_the_cap_fails_at_once_and_names_the_wait() {
     assert_eq!(sb.stats().total(), 0, "nothing sent to the API");
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(left.is_empty(), "no file left behind: {left:?}");
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_stopped_by_a_guard_leaves_the_kept_copy_and_the_store_as_they_were() {
+    let sb = sandbox::start(SandboxConfig::default()).await.unwrap();
+    let server = FeedServer::start(feed(0..60)).await;
+    let dir = tempdir();
+    let url = server.url("products.csv");
+    let out = run(&sb, &url, dir.path(), &["--min-rows", "50"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let files = |dir: &Path| {
+        let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                (name, std::fs::read(&p).unwrap())
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = files(dir.path());
+    // The feed shrinks to three rows one night: the guard stops the run.
+    server.set_body(feed(0..3));
+    let out = run(&sb, &url, dir.path(), &["--min-rows", "50"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(files(dir.path()), before, "every file as it was");
     sb.shutdown().await;
 }

@@ -13,6 +13,7 @@ mod misuse;
 mod platforms;
 mod read;
 mod sandbox;
+mod store;
 mod strict;
 mod terminal;
 mod validate;

@@ -221,9 +221,8 @@ async fn export<A: ProductApi>(
     report.pages = match pages {
         Ok(pages) => pages,
         Err(e) => {
-            // What was written is incomplete: do not leave it looking whole.
-            drop(writer);
-            let _ = std::fs::remove_file(&plan.out);
+            // What was written is incomplete: an earlier export stays whole.
+            writer.abandon();
             return Err(e.context("the export stopped; no file was written"));
         }
     };

@@ -1,5 +1,7 @@
 //! The export's file: a streamed .xlsx whose columns are set up as in the
-//! template, or a CSV with a byte order mark.
+//! template, or a CSV with a byte order mark. Either is written beside its
+//! place and renamed into it when complete, so an export that is killed or
+//! fails part way leaves an earlier export at that path as it was.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -10,11 +12,19 @@ use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use super::columns::{ExportColumn, Value};
 use crate::cell::{format_number, neutralize_formula};
 use crate::commands::template::prepare_column;
+use crate::results::atomic::temporary_beside;
 
 /// Writes the export as .xlsx (streaming) or CSV.
 pub(super) enum ExportWriter {
-    Csv(Box<csv::Writer<BufWriter<File>>>),
+    Csv(Box<CsvExport>),
     Xlsx(Box<XlsxExport>),
+}
+
+/// A CSV export under way, written to `tmp` until it is complete.
+pub(super) struct CsvExport {
+    path: PathBuf,
+    tmp: PathBuf,
+    writer: csv::Writer<BufWriter<File>>,
 }
 
 /// An .xlsx export under way: the workbook, the format of text cells,
@@ -39,11 +49,16 @@ impl ExportWriter {
         columns: &[ExportColumn],
     ) -> anyhow::Result<ExportWriter> {
         if !xlsx {
-            let mut file = BufWriter::new(File::create(path)?);
+            let tmp = temporary_beside(path);
+            let mut file = BufWriter::new(File::create(&tmp)?);
             file.write_all("\u{FEFF}".as_bytes())?;
-            let mut w = csv::Writer::from_writer(file);
-            w.write_record(columns.iter().map(|c| c.header()))?;
-            return Ok(ExportWriter::Csv(Box::new(w)));
+            let mut writer = csv::Writer::from_writer(file);
+            writer.write_record(columns.iter().map(|c| c.header()))?;
+            return Ok(ExportWriter::Csv(Box::new(CsvExport {
+                path: path.to_path_buf(),
+                tmp,
+                writer,
+            })));
         }
         let mut workbook = Workbook::new();
         let header = Format::new().set_bold();
@@ -72,7 +87,7 @@ impl ExportWriter {
                     Value::Text(s) => neutralize_formula(s).into_owned(),
                     Value::Number(n) => format_number(*n),
                 });
-                w.write_record(fields)?;
+                w.writer.write_record(fields)?;
             }
             ExportWriter::Xlsx(x) => {
                 x.row += 1;
@@ -97,17 +112,43 @@ impl ExportWriter {
         Ok(())
     }
 
-    /// Flushes a CSV; frames the sheet and saves an .xlsx.
+    /// Completes the file and moves it into its place: a CSV flushed and
+    /// synced, an .xlsx framed and saved.
     pub(super) fn finish(self) -> anyhow::Result<()> {
         match self {
-            ExportWriter::Csv(mut w) => Ok(w.flush()?),
+            ExportWriter::Csv(c) => {
+                let CsvExport { path, tmp, writer } = *c;
+                let done = (|| -> anyhow::Result<()> {
+                    let file = writer.into_inner().map_err(|e| e.into_error())?;
+                    file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+                    std::fs::rename(&tmp, &path)?;
+                    Ok(())
+                })();
+                if done.is_err() {
+                    let _ = std::fs::remove_file(&tmp);
+                }
+                done
+            }
             ExportWriter::Xlsx(mut x) => {
                 let rows = x.row;
                 let sheet = x.workbook.worksheet_from_index(0)?;
                 frame_sheet(sheet, &x.columns, &x.widths, rows)?;
-                x.workbook.save(&x.path)?;
+                let path = x.path.clone();
+                crate::results::atomic::replace(&path, |tmp| {
+                    x.workbook.save(tmp).map_err(std::io::Error::other)
+                })?;
                 Ok(())
             }
+        }
+    }
+
+    /// Drops an export that stopped part way: its temporary file is removed
+    /// and an earlier export at its path stays as it was.
+    pub(super) fn abandon(self) {
+        if let ExportWriter::Csv(c) = self {
+            let CsvExport { tmp, writer, .. } = *c;
+            drop(writer);
+            let _ = std::fs::remove_file(tmp);
         }
     }
 }

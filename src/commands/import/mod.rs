@@ -6,8 +6,9 @@
 //! environment into a plan with real types, checked before any I/O except
 //! reading the config file. [`run`] then connects and checks the credentials
 //! ([`crate::client::connect`], before any file is written, so a refused
-//! credential changes nothing), opens the resume point and the outputs, and
-//! hands the rows to the [`crate::pipeline`].
+//! credential changes nothing), takes the locks, checks where the job's
+//! store lets the run start, opens the outputs, and hands the rows to the
+//! [`crate::pipeline`].
 //!
 //! Choices where the issue left room:
 //! - Defaults: `--rate 10` (the vendor publishes no limit; 10/s is
@@ -23,10 +24,17 @@
 //!   they send nothing.
 //! - The summary goes to stdout (also with `--quiet`); progress, warnings and
 //!   errors go to stderr.
-//! - Before a row's first POST its row number is appended to a journal
-//!   beside the results file (`<results>.sending`), removed when a run
-//!   completes. `--resume` settles those rows before sending them again
-//!   ([`crate::pipeline::resume`]).
+//! - A job's whole state lives in one run store beside the results file
+//!   (`<results>.job.sqlite`, [`crate::store`]): the input fingerprint,
+//!   each row's send intent (committed before its first POST) and outcome,
+//!   the products the job made, status changes, the last fully successful
+//!   input. The results, rejects and missing files are renderings of it;
+//!   `--resume` reads only the store ([`crate::pipeline::resume`]) and
+//!   settles the rows sent without an outcome before sending them again.
+//! - Nothing that exists is touched until every check that can refuse the
+//!   run has passed (exit 2 leaves every file as it was); a fresh run over
+//!   an unfinished one refuses unless `--afresh`; one writing run per
+//!   organization at a time on a machine (`--wait-lock` waits for it).
 //! - A POST with an unknown outcome settles for `--settle` seconds (default
 //!   `max(--timeout, 5)`, so 30 s by default): the row is looked up at a
 //!   third, two thirds and the end of it before it is ever sent again, and
@@ -57,24 +65,29 @@ use crate::client::auth::Credentials;
 use crate::client::connect::{connect, Connection};
 use crate::client::http::HttpApi;
 use crate::client::pacing::Pacer;
-use crate::client::RequestCounters;
+use crate::client::{ProductApi as _, ProductQuery, RequestCounters};
 use crate::feed::missing::{MissingOutcome, SharedApi, Survey};
 use crate::feed::observe::{KeyCells, ObservedSink};
 use crate::feed::state::InputSeen;
 use crate::feed::JobState;
 use crate::pipeline::emptied::EmptyCells;
 use crate::pipeline::existing::ExistingMode;
+use crate::pipeline::journal::Journal;
 use crate::pipeline::journal::MaybeSent;
 use crate::pipeline::known::{KnownProduct, KnownProducts};
-use crate::pipeline::resume::{Fingerprint, ResumePoint, RunLock};
+use crate::pipeline::resume::StartMode;
+use crate::pipeline::resume::{Fingerprint, ResumePoint};
+use crate::pipeline::retry::retry_idempotent;
 use crate::pipeline::retry::{RetryPolicy, SettlePolicy};
 use crate::pipeline::row::{ReferenceColumns, RowSettings};
 use crate::pipeline::{self, Input, PipelinePlan, Report, Wiring};
 use crate::prepare::{prepare, Prepared, PreparedRows};
 use crate::progress::Progress;
 use crate::read::{self, ReadError};
+use crate::results::{OutputError, RecordSink, RejectsWriter};
 use crate::results::{Outputs, ResultsLayout, ResultsWriter, RowRecord, RunSummary, Tally};
 use crate::sandbox::SandboxHandle;
+use crate::store::{JobLock, JobStore, StoreError, StoredSink, TargetLock};
 
 /// How long rows in flight may take to finish after Ctrl-C or SIGTERM.
 pub(crate) const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -101,13 +114,18 @@ fn nothing(e: impl Into<anyhow::Error>) -> anyhow::Error {
 
 /// Runs `import`, reading credentials through `env`. Errors mean nothing was
 /// attempted (exit 2); the summary goes to stdout, progress to stderr.
+///
+/// Every check that can refuse the run comes before any existing file is
+/// touched: the plan, the input (a feed or standard input is staged beside
+/// its kept copy and promoted only later), the guards, the credentials and
+/// the survey, the rejects file's folder, the locks and the job's store.
 pub async fn run_with_env(
     args: ImportArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<ExitStatus> {
     let started = SystemTime::now();
     let (mut plan, mut state) = plan_job(&args, env)?;
-    let fetched = nightly::obtain_input(&mut plan, &state)
+    let (fetched, staged) = nightly::obtain_input(&mut plan, &state)
         .await
         .map_err(nothing)?;
     let prepared = prepare(&plan.input).map_err(nothing)?;
@@ -128,27 +146,83 @@ pub async fn run_with_env(
     )
     .await;
     let survey = session.or_close(survey).await?;
+    // The products API answers (a server that fails every request is
+    // refused here, before any of the job's files is touched).
+    let answers = retry_idempotent(&session.retry, &session.counters, || {
+        session.api.list_products(&ProductQuery::All, None)
+    })
+    .await
+    .context("the products API does not answer");
+    session.or_close(answers).await?;
+    let layout = ResultsLayout {
+        headers: prepared.output_headers.clone(),
+        delimiter: prepared.info.delimiter.unwrap_or(b','),
+    };
+    let rejects = plan
+        .outputs
+        .rejects
+        .as_deref()
+        .map(|path| RejectsWriter::create(path, &layout).map_err(OutputError::at(path)))
+        .transpose();
+    let rejects = session.or_close(rejects).await?;
+    let job = Job::open(&plan, &session.base_url, &fingerprint);
+    let job = session.or_close(job).await?;
+    // From here on the run writes.
+    if let Some(staged) = staged {
+        plan.input.path = staged.promote().map_err(nothing)?;
+    }
+    let total = count_rows(&plan.input);
+    let job = job.begin(&layout, &fingerprint, total);
+    let mut job = session.or_close(job).await?;
     if !plan.quiet {
         print_plan(&plan, &prepared, &session.base_url);
     }
+    let (stop_tx, stop) = watch::channel(false);
+    let signals = tokio::spawn(watch_signals(stop_tx, plan.quiet));
     let pass = import_pass(
         &plan,
         &mut session,
-        prepared,
-        &fingerprint,
-        started,
+        ImportStart {
+            prepared,
+            layout,
+            rejects,
+            total,
+            started,
+            stop: stop.clone(),
+        },
+        &mut job,
         survey.as_ref(),
         state.known(),
     )
     .await;
-    let mut pass = session.or_close(pass).await?;
+    let mut pass = match pass {
+        Ok(pass) => pass,
+        Err(e) => {
+            signals.abort();
+            job.end("not started", ExitStatus::NothingAttempted);
+            session.close().await;
+            return Err(nothing(e));
+        }
+    };
     let completed = matches!(pass.report.end, pipeline::RunEnd::Completed);
     if let Some(survey) = &survey {
         let c = &session;
-        let retired =
-            nightly::retire(&plan, &c.api, &c.retry, &c.counters, survey, completed).await;
+        let retired = nightly::retire(
+            &plan,
+            &c.api,
+            &c.retry,
+            &c.counters,
+            survey,
+            completed,
+            nightly::JobHold {
+                store: job.store.as_ref(),
+                stop: &stop,
+            },
+        )
+        .await;
         pass.retired.extend(retired);
     }
+    signals.abort();
     session.close().await;
     let missing = survey
         .filter(|_| plan.missing.is_some())
@@ -160,7 +234,7 @@ pub async fn run_with_env(
     if let Some(missing) = &missing {
         missing.write();
     }
-    let status = report_run(
+    let mut status = report_run(
         &plan,
         &pass.report,
         &session.counters,
@@ -175,14 +249,34 @@ pub async fn run_with_env(
             &listed,
         );
     }
+    if *stop.borrow() && status != ExitStatus::NothingAttempted {
+        status = ExitStatus::Interrupted;
+    }
     let seen = nightly::seen(&plan, &fingerprint, fetched.as_ref());
-    save_state(&plan, &mut state, &pass, status, seen);
+    let fully = status == ExitStatus::Success
+        || (completed
+            && pass.report.tally.failed == 0
+            && status == ExitStatus::RowsFailed
+            && missing.as_ref().is_none_or(|m| m.failed() == 0));
+    save_state(&job, &mut state, &pass, fully.then_some(seen));
+    job.end(ending(&pass.report.end, status), status);
     Ok(status)
+}
+
+/// How a run ended, in the store's word.
+fn ending(end: &pipeline::RunEnd, status: ExitStatus) -> &'static str {
+    match (end, status) {
+        (_, ExitStatus::Interrupted) => "interrupted",
+        (pipeline::RunEnd::Completed, ExitStatus::Success) => "completed",
+        (pipeline::RunEnd::Completed, _) => "completed with problems",
+        _ => "stopped",
+    }
 }
 
 /// The checked plan and the job's state, with the log format set as early
 /// as it is known (the flag before the config file is read, so an error in
-/// the config file is already logged in the chosen format).
+/// the config file is already logged in the chosen format). The state is
+/// read from the job's store without writing to it.
 fn plan_job(
     args: &ImportArgs,
     env: &dyn Fn(&str) -> Option<String>,
@@ -193,9 +287,137 @@ fn plan_job(
     let plan = ImportPlan::new(args, env).map_err(nothing)?;
     crate::log::set_format(plan.log_format);
     plan.check_paths(args.config.as_deref()).map_err(nothing)?;
-    let state = JobState::load(&plan.outputs.state).map_err(nothing)?;
+    let state = match read_store(&plan.outputs.store).map_err(nothing)? {
+        Some(store) => store.job_state().map_err(nothing)?,
+        None => earlier_state_file(&plan.outputs.store),
+    };
     log_start(&plan);
     Ok((plan, state))
+}
+
+/// The job state an earlier version kept in `RESULTS.state.json`, for a job
+/// that has no store yet: its products (and which it deactivated) and last
+/// success move into the store at the end of this run. The file is left as
+/// it is; an unreadable one is an empty state.
+fn earlier_state_file(store: &std::path::Path) -> JobState {
+    let name = store.to_string_lossy();
+    let Some(results) = name.strip_suffix(".job.sqlite") else {
+        return JobState::default();
+    };
+    std::fs::read(format!("{results}.state.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
+}
+
+/// The job's store opened read-only, when there is one with content.
+fn read_store(path: &std::path::Path) -> Result<Option<JobStore>, StoreError> {
+    if std::fs::metadata(path).map_or(true, |m| m.len() == 0) {
+        return Ok(None);
+    }
+    JobStore::open_read(path)
+}
+
+/// A writing run's hold on its job: the locks, the store, and where the run
+/// starts. A dry run has none of them.
+struct Job {
+    mode: StartMode,
+    path: std::path::PathBuf,
+    point: ResumePoint,
+    store: Option<JobStore>,
+    _lock: Option<JobLock>,
+    _target: Option<TargetLock>,
+}
+
+impl Job {
+    /// Takes the organization's lock and the job's, and checks that the run
+    /// may start over the job's store: reads only, so refusing here leaves
+    /// every file as it was.
+    fn open(plan: &ImportPlan, base_url: &Url, fingerprint: &Fingerprint) -> anyhow::Result<Job> {
+        let mode = if plan.dry_run {
+            StartMode::Dry
+        } else if plan.resume {
+            StartMode::Resume
+        } else if plan.afresh {
+            StartMode::Afresh
+        } else {
+            StartMode::Fresh
+        };
+        let path = &plan.outputs.store;
+        let results = &plan.outputs.results;
+        if mode == StartMode::Dry {
+            return Ok(Job {
+                mode,
+                path: path.clone(),
+                point: ResumePoint::default(),
+                store: None,
+                _lock: None,
+                _target: None,
+            });
+        }
+        if mode == StartMode::Resume && read_store(path)?.is_none() {
+            ResumePoint::check(None, results, mode, fingerprint)?;
+        }
+        let target = match &plan.connection {
+            Connection::Sandbox => None,
+            Connection::Remote { .. } => Some(TargetLock::acquire(
+                &import_target(plan, base_url),
+                &format!("results {}", results.display()),
+                plan.wait_lock,
+            )?),
+        };
+        let lock = JobLock::acquire(path, || holder_of(path))?;
+        let earlier = read_store(path)?;
+        let point = ResumePoint::check(earlier.as_ref(), results, mode, fingerprint)?;
+        drop(earlier);
+        Ok(Job {
+            mode,
+            path: path.clone(),
+            point,
+            store: None,
+            _lock: Some(lock),
+            _target: target,
+        })
+    }
+
+    /// Opens the store for writing and records the run's start (which
+    /// also forgets the last successful input until this run ends fully
+    /// successful).
+    fn begin(
+        mut self,
+        layout: &ResultsLayout,
+        fingerprint: &Fingerprint,
+        total: Option<u64>,
+    ) -> anyhow::Result<Job> {
+        if self.mode == StartMode::Dry {
+            return Ok(self);
+        }
+        let store = JobStore::open(&self.path)?;
+        store.begin_run(self.mode.word(), fingerprint, layout, total)?;
+        self.store = Some(store);
+        Ok(self)
+    }
+
+    /// Records how the run ended; a failure is a warning.
+    fn end(&self, ending: &str, status: ExitStatus) {
+        if let Some(store) = &self.store {
+            if let Err(e) = store.end_run(ending, status.code()) {
+                crate::log::warn(&format!("cannot record the run's end: {e}"));
+            }
+        }
+    }
+}
+
+/// Who holds a job's lock, as its store says.
+fn holder_of(path: &std::path::Path) -> String {
+    read_store(path)
+        .ok()
+        .flatten()
+        .and_then(|s| s.unfinished().ok().flatten())
+        .map_or_else(
+            || "a run that has not started writing yet".to_string(),
+            |r| format!("process {} since {}", r.pid, r.started),
+        )
 }
 
 /// With `--if-changed`: the last successful run, when it read this same input.
@@ -280,60 +502,66 @@ struct Pass {
     retired: Vec<MissingOutcome>,
 }
 
-/// Opens the resume point and the outputs, reactivates returning products,
-/// and sends the rows through the pipeline.
+/// What the import pass starts from: the rows, the results layout, the
+/// rejects file already opened, the number of rows (when known), when the
+/// run started, and the stop signal.
+struct ImportStart {
+    prepared: Prepared,
+    layout: ResultsLayout,
+    rejects: Option<RejectsWriter>,
+    total: Option<u64>,
+    started: SystemTime,
+    stop: watch::Receiver<bool>,
+}
+
+/// Renders the kept outcomes into the results file, reactivates returning
+/// products, and sends the rows through the pipeline.
 async fn import_pass(
     plan: &ImportPlan,
     session: &mut Session,
-    prepared: Prepared,
-    fingerprint: &Fingerprint,
-    started: SystemTime,
+    start: ImportStart,
+    job: &mut Job,
     survey: Option<&Survey>,
     known: KnownProducts,
 ) -> anyhow::Result<Pass> {
-    let layout = ResultsLayout {
-        headers: prepared.output_headers.clone(),
-        delimiter: prepared.info.delimiter.unwrap_or(b','),
-    };
-    // Before any output is touched: one run of this file into this
-    // organization at a time, whatever its results file.
-    let _input_lock = (!plan.dry_run)
-        .then(|| {
-            let target = import_target(plan, &session.base_url);
-            RunLock::acquire_input(&target, &fingerprint.input_sha256, &plan.outputs.results)
-        })
-        .transpose()?;
-    let start = if plan.resume {
-        ResumePoint::resume(&plan.outputs.results, layout.clone(), fingerprint)
-    } else {
-        let fingerprint = (!plan.dry_run).then_some(fingerprint);
-        ResumePoint::fresh(&plan.outputs.results, layout.clone(), fingerprint)
-    }?;
-    let _lock = start.lock;
+    let ImportStart {
+        prepared,
+        layout,
+        rejects,
+        total,
+        started,
+        stop,
+    } = start;
+    let point = std::mem::take(&mut job.point);
+    let results = ResultsWriter::create_with(&plan.outputs.results, layout.clone(), &point.kept)
+        .map_err(OutputError::at(&plan.outputs.results))?;
     let sheet = summary_sheet(plan, &prepared, &session.base_url, started);
     let outputs = open_outputs(
         plan,
-        &layout,
-        start.results,
+        results,
+        rejects,
         sheet,
-        &start.kept,
+        &point.kept,
         &session.counters,
-    )?;
+    );
     let keys = KeyCells::of(&prepared.mapping);
-    let (outputs, created) = ObservedSink::new(Box::new(outputs), keys);
-    for record in &start.kept {
+    let outputs: Box<dyn RecordSink> = match &job.store {
+        Some(store) => Box::new(StoredSink::new(store.clone(), keys, Box::new(outputs))),
+        None => Box::new(outputs),
+    };
+    let (outputs, created) = ObservedSink::new(outputs, keys);
+    for record in &point.kept {
         ObservedSink::note(&created, keys, record);
     }
-    let retired = reactivate_returned(plan, session, survey).await;
+    let retired = reactivate_returned(plan, session, survey, job.store.as_ref()).await;
     let known = if plan.existing == ExistingMode::Create {
         KnownProducts::default()
     } else {
         known
     };
-    let pipeline_plan = pipeline_plan(plan, &session.retry, &prepared, start.journal, known);
-    let (input, read_error) = pipeline_input(plan, prepared.rows, start.kept, start.maybe_sent);
-    let (stop_tx, stop) = watch::channel(false);
-    let signals = tokio::spawn(watch_signals(stop_tx, plan.quiet));
+    let journal = job.store.clone().map(Journal::new);
+    let pipeline_plan = pipeline_plan(plan, &session.retry, &prepared, journal, known);
+    let (input, read_error) = pipeline_input(prepared.rows, total, point.kept, point.maybe_sent);
     let wiring = Wiring {
         outputs: Box::new(outputs),
         progress: Progress::new(input.total, plan.quiet),
@@ -341,9 +569,7 @@ async fn import_pass(
         counters: session.counters.clone(),
         stop,
     };
-    let outcome = pipeline::run(session.api.clone(), pipeline_plan, input, wiring).await;
-    signals.abort();
-    let report = outcome?;
+    let report = pipeline::run(session.api.clone(), pipeline_plan, input, wiring).await?;
     let read_error = read_error.lock().expect("read error slot").take();
     let created = std::mem::take(&mut *created.lock().expect("created list"));
     Ok(Pass {
@@ -354,30 +580,32 @@ async fn import_pass(
     })
 }
 
-/// Where an import goes, as the input lock names it: the API, and the
-/// organization when the credentials say it.
+/// Where an import writes, as the organization's lock names it: the API in
+/// one spelling, and the organization when the credentials say it (a token
+/// alone locks the whole API).
 fn import_target(plan: &ImportPlan, base_url: &Url) -> String {
-    match &plan.connection {
+    let organization = match &plan.connection {
         Connection::Remote { credentials, .. } => match credentials.as_ref() {
             Credentials::Client {
                 organization_id, ..
-            } => format!("organization {organization_id} at {base_url}"),
-            Credentials::Token(_) => base_url.to_string(),
+            } => Some(organization_id.as_str()),
+            Credentials::Token(_) => None,
         },
-        Connection::Sandbox => base_url.to_string(),
-    }
+        Connection::Sandbox => None,
+    };
+    crate::store::canonical_target(base_url, organization)
 }
 
 /// The run's outputs: the results file (already holding the kept rows), the
 /// rejects file, and the Summary sheet completed with the request counts.
 fn open_outputs(
     plan: &ImportPlan,
-    layout: &ResultsLayout,
     results: ResultsWriter,
+    rejects: Option<RejectsWriter>,
     sheet: RunSummary,
     kept: &[RowRecord],
     counters: &Arc<RequestCounters>,
-) -> anyhow::Result<Outputs> {
+) -> Outputs {
     let mut tally = Tally::default();
     kept.iter().for_each(|r| tally.add(r.status));
     let c = counters.clone();
@@ -388,9 +616,12 @@ fn open_outputs(
             ("rate limited".into(), RequestCounters::get(&c.rate_limited)),
         ]
     });
-    Ok(Outputs::new(results)
-        .with_rejects(plan.outputs.rejects.as_deref(), layout)?
-        .with_summary_sheet(sheet, tally, extra))
+    let outputs = Outputs::new(results);
+    let outputs = match (rejects, plan.outputs.rejects.as_deref()) {
+        (Some(writer), Some(path)) => outputs.with_rejects_writer(path, writer),
+        _ => outputs,
+    };
+    outputs.with_summary_sheet(sheet, tally, extra)
 }
 
 /// Products this job deactivated that are in the file again: set active
@@ -399,13 +630,14 @@ async fn reactivate_returned(
     plan: &ImportPlan,
     session: &Session,
     survey: Option<&Survey>,
+    store: Option<&JobStore>,
 ) -> Vec<MissingOutcome> {
     let Some(survey) = survey.filter(|s| !s.returned.is_empty()) else {
         return Vec::new();
     };
     if plan.existing == ExistingMode::Update {
         let s = session;
-        return nightly::reactivate(plan, &s.api, &s.retry, &s.counters, survey).await;
+        return nightly::reactivate(plan, &s.api, &s.retry, &s.counters, survey, store).await;
     }
     crate::log::warn(&format!(
         "{} products this job deactivated are in the file again and stay inactive; \
@@ -418,8 +650,8 @@ async fn reactivate_returned(
 /// The rows for the pipeline, and the slot where a read error part way
 /// through the file is kept (the rows before it go on).
 fn pipeline_input(
-    plan: &ImportPlan,
     rows: PreparedRows,
+    total: Option<u64>,
     kept: Vec<RowRecord>,
     maybe_sent: MaybeSent,
 ) -> (Input, Arc<Mutex<Option<ReadError>>>) {
@@ -434,7 +666,7 @@ fn pipeline_input(
     });
     let input = Input {
         rows: Box::new(rows),
-        total: count_rows(&plan.input),
+        total,
         kept,
         maybe_sent,
     };
@@ -446,7 +678,7 @@ fn pipeline_plan(
     plan: &ImportPlan,
     retry: &RetryPolicy,
     prepared: &Prepared,
-    journal: std::path::PathBuf,
+    journal: Option<Journal>,
     known: KnownProducts,
 ) -> PipelinePlan {
     PipelinePlan {
@@ -470,38 +702,26 @@ fn pipeline_plan(
         create_suppliers: plan.create_suppliers,
         concurrency: plan.pacing.concurrency.get(),
         grace: STOP_GRACE,
-        journal: (!plan.dry_run).then_some(journal),
+        journal: journal.filter(|_| !plan.dry_run),
         known,
     }
 }
 
-/// Records in the job state what this run created and retired, and the
-/// input of a successful run (a dry run keeps the state as it was).
-fn save_state(
-    plan: &ImportPlan,
-    state: &mut JobState,
-    pass: &Pass,
-    status: ExitStatus,
-    seen: InputSeen,
-) {
-    if plan.dry_run {
+/// Records in the job's store what this run created and retired, and the
+/// input of a fully successful run (`seen`; otherwise the last success is
+/// forgotten, so `--if-changed` never skips a night after one that changed
+/// the catalogue part way). A dry run has no store and records nothing.
+fn save_state(job: &Job, state: &mut JobState, pass: &Pass, seen: Option<InputSeen>) {
+    let Some(store) = &job.store else {
         return;
-    }
+    };
     crate::feed::missing::note_in_state(state, &pass.retired);
     for product in &pass.created {
         state.created(product);
     }
-    let completed = matches!(pass.report.end, pipeline::RunEnd::Completed);
-    if status == ExitStatus::Success
-        || (completed && pass.report.tally.failed == 0 && status == ExitStatus::RowsFailed)
-    {
-        state.last_success = Some(seen);
-    }
-    if let Err(e) = state.save(&plan.outputs.state) {
-        crate::log::warn(&format!(
-            "cannot write the job state {}: {e}",
-            plan.outputs.state.display()
-        ));
+    state.last_success = seen;
+    if let Err(e) = store.save_state(state) {
+        crate::log::warn(&format!("cannot record the job's state: {e}"));
     }
 }
 

@@ -18,8 +18,18 @@
 //!   to the conditional GET counts only while the file kept from that run is
 //!   still there with the same content; otherwise the feed is downloaded.
 //! - A run is successful for the job state when it completed and no row
-//!   failed (invalid rows are the feed's to fix: importing the same file
-//!   again cannot help them).
+//!   failed and no status change failed (invalid rows are the feed's to
+//!   fix: importing the same file again cannot help them). Every writing
+//!   run forgets the last success when it starts, so a night that changed
+//!   the catalogue part way (failed, stopped or killed) is never taken for
+//!   "unchanged" the next night.
+//! - A new download or standard input is staged beside the copy kept for
+//!   `--resume` and replaces it only once the run passed every check.
+//! - Each deactivation or reactivation is recorded in the job's store
+//!   before its PATCH and its result after; a change cut short counts as a
+//!   deactivation, so the next run finishes it (still missing) or reverses
+//!   it (back in the file, with `--existing update`). Ctrl-C or SIGTERM
+//!   stops the deactivations between two PATCHes.
 //! - Missing products are deactivated only after an import pass that
 //!   completed; after an interrupted or stopped one they are only reported.
 
@@ -34,31 +44,73 @@ use super::ExitStatus;
 use crate::api::types::ProductStatus;
 use crate::client::{ProductApi, RequestCounters};
 use crate::feed::download::{
-    download, kept_download, DownloadSettings, Downloaded, Fetched, Validators,
+    download, kept_download, with_suffix, DownloadSettings, Downloaded, Fetched, Validators,
 };
 use crate::feed::guard::GuardTripped;
-use crate::feed::missing::{self, set_status, MissingMode, MissingOutcome, MissingPlan, Survey};
+use crate::feed::missing::{
+    self, set_status, MissingMode, MissingOutcome, MissingPlan, StatusRecord, Survey,
+};
 use crate::feed::state::InputSeen;
 use crate::feed::{Census, JobState};
 use crate::log::{self, Level};
 use crate::pipeline::resume::Fingerprint;
 use crate::pipeline::retry::RetryPolicy;
+use crate::store::JobStore;
+
+/// A new copy of the input (a download, standard input) written beside the
+/// copy kept for `--resume`, which it replaces only when the run has passed
+/// every check ([`promote`](Staged::promote)); removed when the run is
+/// refused before that, so the kept copy stays as it was.
+#[derive(Debug)]
+pub(super) struct Staged {
+    path: PathBuf,
+    kept: PathBuf,
+    /// The stem whose copies in other formats the new one replaces.
+    stem: Option<PathBuf>,
+    promoted: bool,
+}
+
+impl Staged {
+    /// Moves the new copy into the kept one's place; returns that path.
+    pub(super) fn promote(mut self) -> anyhow::Result<PathBuf> {
+        std::fs::rename(&self.path, &self.kept)
+            .with_context(|| format!("cannot keep the input in {}", self.kept.display()))?;
+        self.promoted = true;
+        if let Some(stem) = &self.stem {
+            // A copy in another format from an earlier night is not this feed any more.
+            while let Some(other) = kept_download(stem).filter(|p| *p != self.kept) {
+                if std::fs::remove_file(&other).is_err() {
+                    break;
+                }
+            }
+        }
+        Ok(self.kept.clone())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.promoted {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
 
 /// Obtains the input and points the plan at the file to read: a local file
-/// as it is, standard input kept beside the results file, a feed
-/// downloaded. Returns the feed's validators (`ETag`, `Last-Modified`) to
+/// as it is, standard input or a feed staged beside its kept copy (see
+/// [`Staged`]). Returns the feed's validators (`ETag`, `Last-Modified`) to
 /// remember, or `None` when the input is not a feed.
 pub(super) async fn obtain_input(
     plan: &mut ImportPlan,
     state: &JobState,
-) -> anyhow::Result<Option<Validators>> {
+) -> anyhow::Result<(Option<Validators>, Option<Staged>)> {
     let Some(feed) = plan.feed.clone() else {
-        keep_standard_input(plan)?;
-        return Ok(None);
+        let staged = keep_standard_input(plan)?;
+        return Ok((None, staged));
     };
     if plan.resume {
         plan.input.path = resumed_download(&feed, plan.quiet)?;
-        return Ok(Some(Validators::default()));
+        return Ok((Some(Validators::default()), None));
     }
     let kept = kept_from_last_success(&feed, state);
     let known = match (&kept, plan.if_changed) {
@@ -74,8 +126,9 @@ pub(super) async fn obtain_input(
         retry: RetryPolicy::new(plan.pacing.max_retries),
         show_progress: !plan.quiet,
     };
-    let fetched = download(&feed.source, &feed.stem, &settings, known.as_ref()).await?;
-    let (path, validators) = match fetched {
+    let staging = with_suffix(&feed.stem, ".new");
+    let fetched = download(&feed.source, &staging, &settings, known.as_ref()).await?;
+    let (path, validators, staged) = match fetched {
         Fetched::NotModified => {
             let path = kept.expect("asked only with a kept file");
             note(
@@ -87,44 +140,59 @@ pub(super) async fn obtain_input(
                 ),
                 json!({ "url": feed.source.shown(), "not_modified": true }),
             );
-            (path, known)
+            (path, known, None)
         }
         Fetched::File(d) => {
             note_downloaded(plan.quiet, &feed, &d);
-            (d.path, Some(d.validators))
+            let ext = d.path.extension().map(|e| e.to_string_lossy().into_owned());
+            let kept = with_suffix(&feed.stem, &format!(".{}", ext.unwrap_or_default()));
+            let staged = Staged {
+                path: d.path.clone(),
+                kept,
+                stem: Some(feed.stem.clone()),
+                promoted: false,
+            };
+            (d.path, Some(d.validators), Some(staged))
         }
     };
     plan.input.path = path;
-    Ok(validators)
+    Ok((validators, staged))
 }
 
 /// `-` as the input: standard input is kept beside the results file
 /// (`RESULTS.input.csv`) and read from there, so the run has a fingerprint
 /// to resume against and a count of rows; `--resume` reads the kept copy
-/// again instead of standard input.
-fn keep_standard_input(plan: &mut ImportPlan) -> anyhow::Result<()> {
+/// again instead of standard input. A new copy is staged, and replaces the
+/// kept one only once the run passed its checks (an empty standard input
+/// never does).
+fn keep_standard_input(plan: &mut ImportPlan) -> anyhow::Result<Option<Staged>> {
     if !crate::read::is_stdin(&plan.input.path) {
-        return Ok(());
+        return Ok(None);
     }
-    let mut name = plan.outputs.results.as_os_str().to_owned();
-    name.push(".input.csv");
-    let kept = std::path::PathBuf::from(name);
+    let kept = with_suffix(&plan.outputs.results, ".input.csv");
     if plan.resume {
         anyhow::ensure!(
             kept.exists(),
             "cannot resume: standard input of the run being resumed was kept in {}, which is gone",
             kept.display()
         );
-    } else {
-        crate::results::atomic::replace(&kept, |tmp| {
-            let mut file = std::fs::File::create(tmp)?;
-            std::io::copy(&mut std::io::stdin().lock(), &mut file)?;
-            file.sync_all()
-        })
-        .with_context(|| format!("cannot keep standard input in {}", kept.display()))?;
+        plan.input.path = kept;
+        return Ok(None);
     }
-    plan.input.path = kept;
-    Ok(())
+    let staged = Staged {
+        path: with_suffix(&plan.outputs.results, ".input.new.csv"),
+        kept,
+        stem: None,
+        promoted: false,
+    };
+    let copied = (|| {
+        let mut file = std::fs::File::create(&staged.path)?;
+        std::io::copy(&mut std::io::stdin().lock(), &mut file)?;
+        file.sync_all()
+    })();
+    copied.with_context(|| format!("cannot keep standard input in {}", staged.path.display()))?;
+    plan.input.path = staged.path.clone();
+    Ok(Some(staged))
 }
 
 /// The file the interrupted run downloaded, which `--resume` reads again;
@@ -311,6 +379,7 @@ pub(super) async fn reactivate<A: ProductApi>(
     retry: &RetryPolicy,
     counters: &RequestCounters,
     survey: &Survey,
+    store: Option<&JobStore>,
 ) -> Vec<MissingOutcome> {
     let done = set_status(
         api,
@@ -318,7 +387,11 @@ pub(super) async fn reactivate<A: ProductApi>(
         counters,
         &survey.returned,
         ProductStatus::Active,
-        plan.dry_run,
+        StatusRecord {
+            dry_run: plan.dry_run,
+            store,
+            stop: None,
+        },
     )
     .await;
     let done = done.unwrap_or_else(|e| {
@@ -336,6 +409,15 @@ pub(super) async fn reactivate<A: ProductApi>(
     done
 }
 
+/// What a run's status changes are recorded in and stopped by.
+#[derive(Clone, Copy)]
+pub(super) struct JobHold<'a> {
+    /// The job's store (none in a dry run).
+    pub store: Option<&'a JobStore>,
+    /// Turns true on Ctrl-C or SIGTERM.
+    pub stop: &'a tokio::sync::watch::Receiver<bool>,
+}
+
 /// Reports or deactivates the missing products after the import pass.
 pub(super) async fn retire<A: ProductApi>(
     plan: &ImportPlan,
@@ -344,6 +426,7 @@ pub(super) async fn retire<A: ProductApi>(
     counters: &RequestCounters,
     survey: &Survey,
     completed: bool,
+    job: JobHold<'_>,
 ) -> Vec<MissingOutcome> {
     let mode = plan.missing.as_ref().map(|m| m.mode);
     if mode != Some(MissingMode::Deactivate) {
@@ -363,7 +446,11 @@ pub(super) async fn retire<A: ProductApi>(
         counters,
         &survey.missing,
         ProductStatus::Inactive,
-        plan.dry_run,
+        StatusRecord {
+            dry_run: plan.dry_run,
+            store: job.store,
+            stop: Some(job.stop),
+        },
     )
     .await
     .unwrap_or_else(|e| {

@@ -212,14 +212,18 @@ async fn journaled_rows_settle_unless_the_journal_is_old() {
 }
 
 #[tokio::test]
-async fn journal_marks_rows_before_sending_and_is_removed_after_a_full_run() {
+async fn journal_marks_rows_in_the_store_before_sending() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("x.results.csv.sending");
+    let store = crate::store::JobStore::open(&dir.path().join("x.job.sqlite")).unwrap();
     let mock = Arc::new(Mock::with_categories(&["Tools"]));
     mock.fault(Fault::After(status(502)));
     let mut p = plan(ExistingMode::Skip);
-    p.journal = Some(path.clone());
+    p.journal = Some(crate::pipeline::journal::Journal::new(store.clone()));
     let run = run_with(&mock, p, rows(3), MaybeSent::default()).await;
     assert!(run.records.iter().all(|r| r.status == RowStatus::Created));
-    assert!(!path.exists(), "removed after a completed run");
+    // The outcomes went to a memory sink, not the store: every sent row is
+    // one the store would have settled, each with its high-water mark.
+    let marked = store.maybe_sent().unwrap();
+    assert_eq!(marked.rows.len(), 3, "{marked:?}");
+    assert!(marked.rows.values().all(Option::is_some));
 }

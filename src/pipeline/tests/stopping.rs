@@ -82,10 +82,10 @@ async fn stop_signal_finishes_rows_in_flight_and_reads_no_more() {
 #[tokio::test]
 async fn a_reader_that_breaks_off_does_not_look_complete() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("r.sending");
+    let store = crate::store::JobStore::open(&dir.path().join("r.job.sqlite")).unwrap();
     let mock = Arc::new(Mock::with_categories(&["Tools"]));
     let mut p = plan(ExistingMode::Create);
-    p.journal = Some(journal.clone());
+    p.journal = Some(crate::pipeline::journal::Journal::new(store.clone()));
     let mut n = 0;
     let rows = rows(10).into_iter().inspect(move |_| {
         n += 1;
@@ -113,5 +113,9 @@ async fn a_reader_that_breaks_off_does_not_look_complete() {
         report.end
     );
     assert_eq!(sink.0.lock().unwrap().len(), 3);
-    assert!(journal.exists(), "kept for --resume");
+    assert_eq!(
+        store.maybe_sent().unwrap().rows.len(),
+        3,
+        "the intents stay for --resume"
+    );
 }

@@ -61,9 +61,9 @@ pub struct Pacing {
 pub struct Outputs {
     /// Results file.
     pub results: PathBuf,
-    /// The job state (`RESULTS.state.json` beside the real run's results
-    /// file, also in a dry run, which reads it and never writes it).
-    pub state: PathBuf,
+    /// The job's run store (`RESULTS.job.sqlite` beside the real run's
+    /// results file, also in a dry run, which reads it and never writes it).
+    pub store: PathBuf,
     /// The missing-products file (`RESULTS.missing.csv`).
     pub missing: PathBuf,
     /// Rejects file.
@@ -93,6 +93,10 @@ pub struct ImportPlan {
     pub match_by_name: bool,
     /// Continue an earlier run.
     pub resume: bool,
+    /// Start over an unfinished run, keeping what it did.
+    pub afresh: bool,
+    /// How long to wait for another run into the same organization.
+    pub wait_lock: Duration,
     /// Send no writes.
     pub dry_run: bool,
     /// Output files.
@@ -222,6 +226,8 @@ impl ImportPlan {
             create_suppliers: rows.create_suppliers,
             match_by_name: rows.match_by == Some(crate::cli::MatchBy::Name),
             resume: args.resume,
+            afresh: args.afresh,
+            wait_lock: wait_lock(args.wait_lock)?,
             dry_run: args.dry_run,
             quiet: outputs.quiet,
             log_format: outputs.log_format.unwrap_or_default(),
@@ -230,6 +236,17 @@ impl ImportPlan {
             guards,
             missing,
         })
+    }
+}
+
+/// `--wait-lock`, checked: 0 to a day.
+fn wait_lock(secs: Option<f64>) -> Result<Duration, PlanError> {
+    match secs {
+        None => Ok(Duration::ZERO),
+        Some(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
+        Some(s) => Err(PlanError::BadValue(format!(
+            "--wait-lock {s}: use 0 to 86400 seconds"
+        ))),
     }
 }
 

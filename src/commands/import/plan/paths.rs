@@ -8,10 +8,8 @@ use url::Url;
 use super::{ImportPlan, Outputs, PlanError};
 use crate::cli::OutputOptions;
 use crate::feed::missing::missing_path;
-use crate::feed::state_path;
-use crate::pipeline::journal::journal_path;
-use crate::pipeline::resume::{fingerprint_path, lock_path};
 use crate::results::default_results_path;
+use crate::store::store_path;
 
 /// The output paths, with the default results file. A dry run never writes
 /// a real run's files (and so never its resume point), however the path was
@@ -39,7 +37,7 @@ pub(super) fn output_paths(
         .unwrap_or_else(|| default_results_path(&named));
     let results = mark(real.clone());
     Outputs {
-        state: state_path(&real),
+        store: store_path(&real),
         missing: missing_path(&results),
         results,
         rejects: outputs.rejects.clone().map(mark),
@@ -73,10 +71,7 @@ impl ImportPlan {
         let mut named: Vec<(String, PathBuf)> = vec![
             ("the input file".into(), self.input.path.clone()),
             ("--results".into(), results.clone()),
-            ("the sending journal".into(), journal_path(results)),
-            ("the input fingerprint".into(), fingerprint_path(results)),
-            ("the lock file".into(), lock_path(results)),
-            ("the job state".into(), self.outputs.state.clone()),
+            ("the job's run store".into(), self.outputs.store.clone()),
             (
                 "the missing-products file".into(),
                 self.outputs.missing.clone(),

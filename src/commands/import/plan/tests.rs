@@ -104,8 +104,8 @@ fn a_feed_url_is_checked_and_names_the_outputs() {
     assert_eq!(feed.stem, PathBuf::from("products.csv.results.csv.feed"));
     assert_eq!(feed.max_bytes, 512_000_000);
     assert_eq!(
-        plan.outputs.state,
-        PathBuf::from("products.csv.results.csv.state.json")
+        plan.outputs.store,
+        PathBuf::from("products.csv.results.csv.job.sqlite")
     );
     assert!(!format!("{plan:?}").contains("hunter2"), "{plan:?}");
 
@@ -123,9 +123,9 @@ fn a_feed_url_is_checked_and_names_the_outputs() {
     .unwrap();
     assert_eq!(dry.outputs.results, PathBuf::from("r.dry-run.csv"));
     assert_eq!(
-        dry.outputs.state,
-        PathBuf::from("r.csv.state.json"),
-        "a dry run reads the real job's state"
+        dry.outputs.store,
+        PathBuf::from("r.csv.job.sqlite"),
+        "a dry run reads the real job's store"
     );
     let named = ImportPlan::new(
         &args(&["https://x.test/f.csv", "--feed-auth-env", "NOPE"]),
