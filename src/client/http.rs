@@ -25,8 +25,8 @@ use crate::api::types::{
 };
 
 /// The page size asked for (`limit`) where the API takes one: the most
-/// `GET /customers` documents. A server may still answer with fewer; only the
-/// `link` header (or, without one, a page shorter than this) ends a listing.
+/// `GET /customers` documents. A server may still answer with fewer, so a
+/// short page never ends a listing by itself (see [`super::paging`]).
 pub const PAGE_LIMIT: u32 = 100;
 
 /// How many times one request fetches a new token after a 401 before the
@@ -58,7 +58,7 @@ struct Raw {
 /// How a listing continues when the server sends no `link` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fallback {
-    /// A full page is followed by `page=n+1` (documented on `/products`).
+    /// A page is followed by a guess of `page=n+1` (documented on `/products`).
     PageNumbers,
     /// No way to ask for more: the page is the last.
     None,
@@ -288,33 +288,35 @@ impl HttpApi {
             }
         };
         let (answer, links) = self.json::<Vec<T>>(Method::GET, url.clone(), None).await?;
-        let next = match next_url(links.iter().map(String::as_str), &url) {
-            Ok(Some(next)) => Some(Cursor::new(next)),
+        let (next, next_is_guess) = match next_url(links.iter().map(String::as_str), &url) {
+            Ok(Some(next)) => (Some(Cursor::new(next)), false),
             Ok(None) => match fallback {
-                Fallback::PageNumbers => next_page_number(&url, answer.value.len()),
-                Fallback::None => None,
+                Fallback::PageNumbers => (next_page_number(&url, answer.value.len()), true),
+                Fallback::None => (None, false),
             },
             Err(e) => return Err(paging_error(e.to_string())),
         };
         Ok(Page {
             items: answer.value,
             next,
+            next_is_guess,
             status: answer.status,
             trace_id: answer.trace_id,
         })
     }
 }
 
-/// Without a `link` header: a page as long as the `limit` asked for is
-/// followed by the same URL with `page` one higher; a shorter one is the last.
+/// Without a `link` header: the same URL with `page` one higher, a guess
+/// the [`PageGuard`](super::paging::PageGuard) follows only while pages are
+/// as long as the longest so far (a server may cap `limit` silently); none
+/// after an empty page.
 fn next_page_number(url: &Url, got: usize) -> Option<Cursor> {
     let param = |name: &str| {
         url.query_pairs()
             .find(|(k, _)| k == name)
             .and_then(|(_, v)| v.parse::<u64>().ok())
     };
-    let limit = param("limit")?;
-    if (got as u64) < limit || got == 0 {
+    if got == 0 {
         return None;
     }
     let page = param("page").unwrap_or(1);

@@ -10,6 +10,12 @@
 //!   ignores the paging and sends the same page again);
 //! - more than [`MAX_PAGES`] pages (or the guard's own cap) is an error, never
 //!   a silent endless loop.
+//!
+//! When the server sends no `next` link, the next page number is only a
+//! guess ([`Page::next_is_guess`]): a server may cap `limit` silently, so a
+//! page shorter than the `limit` asked for proves nothing. The listing has
+//! ended only at an empty page, or at a page without a `next` link that is
+//! shorter than the largest page the server has sent so far.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -44,6 +50,10 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Where the next page is; `None` on the last page.
     pub next: Option<Cursor>,
+    /// True when the server gave no `next` link and `next` is the page
+    /// number one higher: followed only while pages are as long as the
+    /// longest one so far.
+    pub next_is_guess: bool,
     /// HTTP status of the answer.
     pub status: u16,
     /// The `X-Trace-Id` header.
@@ -57,6 +67,7 @@ impl<T> Page<T> {
         Page {
             items,
             next,
+            next_is_guess: false,
             status: 200,
             trace_id: None,
         }
@@ -102,6 +113,8 @@ pub struct PageGuard {
     cursors: HashSet<Cursor>,
     first_ids: HashSet<i64>,
     previous_ids: HashSet<i64>,
+    /// The most items any page of this listing held.
+    largest_page: usize,
 }
 
 impl PageGuard {
@@ -120,6 +133,7 @@ impl PageGuard {
             cursors: HashSet::new(),
             first_ids: HashSet::new(),
             previous_ids: HashSet::new(),
+            largest_page: 0,
         }
     }
 
@@ -148,9 +162,14 @@ impl PageGuard {
         }
         self.pages += 1;
         self.previous_ids = ids;
+        // A guessed next page is worth asking for only while pages are as
+        // long as the longest so far: a shorter one is the last.
+        let shorter = page.items.len() < self.largest_page;
+        self.largest_page = self.largest_page.max(page.items.len());
         let next = match page.next {
             None => None,
             Some(_) if page.items.is_empty() => None,
+            Some(_) if page.next_is_guess && shorter => None,
             Some(cursor) => {
                 if !self.cursors.insert(cursor.clone()) {
                     None
@@ -300,6 +319,45 @@ mod tests {
             err.to_string().contains("GET /products") && err.to_string().contains("50 pages"),
             "{err}"
         );
+    }
+
+    fn guessed(ids: std::ops::Range<i64>, next: &str) -> Page<Supplier> {
+        Page {
+            next_is_guess: true,
+            ..page(ids, Some(next))
+        }
+    }
+
+    #[tokio::test]
+    async fn without_links_only_a_page_shorter_than_the_longest_ends_the_listing() {
+        // A server capping `limit` at 25 without a link header: 25 < 100
+        // asked for proves nothing; the 10-item page after full ones ends it.
+        let pages = vec![
+            guessed(1..26, "p2"),
+            guessed(26..51, "p3"),
+            guessed(51..61, "p4"),
+            guessed(61..70, "p5"),
+        ];
+        let (ids, served) = ids_of(PageGuard::new("x"), pages).await;
+        assert_eq!(ids.unwrap(), (1..61).collect::<Vec<_>>());
+        assert_eq!(served, 3);
+        // Full pages to the end: the empty page after them ends it.
+        let pages = vec![
+            guessed(1..26, "p2"),
+            guessed(26..51, "p3"),
+            page(0..0, None),
+        ];
+        let (ids, served) = ids_of(PageGuard::new("x"), pages).await;
+        assert_eq!(ids.unwrap().len(), 50);
+        assert_eq!(served, 3);
+        // A short page with a real next link goes on.
+        let pages = vec![
+            page(1..26, Some("a")),
+            page(26..30, Some("b")),
+            page(30..40, None),
+        ];
+        let (ids, _) = ids_of(PageGuard::new("x"), pages).await;
+        assert_eq!(ids.unwrap().len(), 39);
     }
 
     #[tokio::test]

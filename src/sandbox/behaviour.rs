@@ -72,6 +72,11 @@ pub enum Paging {
     /// is documented, and ignored elsewhere (asking for page 2 of
     /// `/customers` gives page 1 again).
     Cursor,
+    /// `/products` pages by `page` but serves at most 25 products a page
+    /// whatever `limit` asks, and sends no `link` header: a page shorter
+    /// than the `limit` asked for is not the last one. The other lists
+    /// answer as under `numbered`.
+    Capped,
 }
 
 /// What `PATCH /products/{id}` does with a nested object (`stock`,

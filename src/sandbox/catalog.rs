@@ -36,7 +36,7 @@ pub(crate) async fn list_categories(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if sandbox.behaviour.paging == Paging::Numbered {
+    if sandbox.behaviour.paging != Paging::Cursor {
         return Ok(Json(sandbox.store().categories().to_vec()).into_response());
     }
     let query = QueryPairs::parse(raw.as_deref())?;
@@ -82,7 +82,7 @@ pub(crate) async fn list_customers(
         .transpose()?;
     let organization_number = query.get("organizationNumber");
     let window = match sandbox.behaviour.paging {
-        Paging::Numbered => Window {
+        Paging::Numbered | Paging::Capped => Window {
             offset: 0,
             limit: numbered_limit(&query)?,
         },

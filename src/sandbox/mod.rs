@@ -65,6 +65,9 @@
 //!   served as 100 without complaint. `page` is honoured on `/products`
 //!   only, where the vendor documents it; elsewhere it is ignored, so page 2
 //!   is page 1 again. The other parameters are kept in the `link` URLs.
+//!   Under `capped` (in neither profile), `/products` pages by `page` but
+//!   serves at most 25 products whatever `limit` asks and sends no `link`
+//!   header; the other lists answer as under `numbered`.
 //! - **Search lag.** A new product is left out of every `GET /products`
 //!   answer (`productNumber`, `productSearch`, `ean`, `categoryIds`,
 //!   `supplierIds` or none) until the lag has passed, while

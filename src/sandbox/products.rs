@@ -27,6 +27,8 @@ use crate::api::types::Product;
 
 /// Under numbered paging, larger `limit`s are served as this many.
 const NUMBERED_MAX_LIMIT: usize = 1000;
+/// Under capped paging, every page holds at most this many products.
+const CAPPED_LIMIT: usize = 25;
 
 /// `POST /v1/products`.
 pub(crate) async fn create(
@@ -246,6 +248,12 @@ pub(crate) async fn list(
     let filter = ProductFilter::parse(&query, behaviour)?;
     let numbered = match behaviour.paging {
         Paging::Numbered => Some(numbered_window(&query)?),
+        Paging::Capped => {
+            let (page, mut window) = numbered_window(&query)?;
+            window.limit = window.limit.min(CAPPED_LIMIT);
+            window.offset = (page - 1).saturating_mul(window.limit);
+            Some((page, window))
+        }
         Paging::Cursor => None,
     };
     let window = match numbered {
@@ -262,11 +270,16 @@ pub(crate) async fn list(
     };
     let base = absolute(&headers, "/v1/products");
     let link = match numbered {
-        Some((number, window)) => numbered_link(&base, &query, number, window.limit, has_next),
-        None => window.link(&base, &query, &sandbox.cursors, has_next),
+        _ if behaviour.paging == Paging::Capped => None,
+        Some((number, window)) => {
+            Some(numbered_link(&base, &query, number, window.limit, has_next))
+        }
+        None => Some(window.link(&base, &query, &sandbox.cursors, has_next)),
     };
     let mut response = Json(page).into_response();
-    set_link(&mut response, &link);
+    if let Some(link) = link {
+        set_link(&mut response, &link);
+    }
     Ok(response)
 }
 

@@ -5,6 +5,7 @@ mod common;
 mod excel;
 mod export;
 mod feed;
+mod hostile;
 mod import;
 mod layers;
 mod misuse;
