@@ -18,9 +18,9 @@ use crate::results::RowStatus;
 pub(super) enum CreateEnd {
     /// Created, failed, or settled as created.
     Done(Outcome),
-    /// Settling found a product with the row's key that is not its own
-    /// (never under `--existing create`).
-    Existing(Box<Found>),
+    /// Settling found products with the row's key that are not its own,
+    /// oldest first, at least one (never under `--existing create`).
+    Existing(Vec<Found>),
 }
 
 /// Sends the row's POST, retrying as the policy allows. A transient error
@@ -117,10 +117,8 @@ async fn settle_unconfirmed_create<A: ProductApi>(
     match settle(ctx, slot, key, product, Some(sent_above), Instant::now()).await {
         Ok(Settled::Ours(ours)) => done(Outcome::found_created(*ours)),
         Ok(Settled::Others(others)) => {
-            if ctx.settings.existing != ExistingMode::Create {
-                if let Some(found) = others.into_iter().next() {
-                    return Ok(Some(CreateEnd::Existing(Box::new(found))));
-                }
+            if ctx.settings.existing != ExistingMode::Create && !others.is_empty() {
+                return Ok(Some(CreateEnd::Existing(others)));
             }
             Ok(None)
         }

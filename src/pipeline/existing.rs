@@ -3,6 +3,10 @@
 //! row). Which fields of an existing product an update would change is in
 //! [`super::changes`].
 //!
+//! A key held by more than one product on the server is never settled by
+//! picking one of them: every way of finding products returns them all, and
+//! the row ends as that key's error naming every id ([`ambiguous`]).
+//!
 //! The choice between prefetch and per-row lookups is made by cost, in
 //! requests: a per-row lookup costs at least one request per row with a key;
 //! a prefetch costs one request per page of existing products (whatever page
@@ -26,7 +30,7 @@
 //! row that needs the catalogue reads it with its `ean=` hint; if the answer
 //! holds other EANs the server ignores the filter, and that reading is kept as
 //! the run's EAN index; if not, every row asks with its own hint. The check
-//! after an unknown outcome ([`lookup`]) always reads afresh.
+//! after an unknown outcome ([`lookup_all`]) always reads afresh.
 
 pub use crate::cli::ExistingMode;
 use std::collections::HashMap;
@@ -38,11 +42,12 @@ use crate::api::types::Product;
 use crate::client::paging::PageGuard;
 use crate::client::{ApiError, Page, ProductApi, ProductKey, ProductQuery, RequestCounters};
 
-/// Existing products by key, when they were prefetched.
+/// Existing products by key, when they were prefetched; every product of a
+/// key held twice, oldest first.
 #[derive(Debug, Default)]
 pub struct ExistingIndex {
-    by_number: HashMap<String, Product>,
-    by_ean: HashMap<String, Product>,
+    by_number: HashMap<String, Vec<Product>>,
+    by_ean: HashMap<String, Vec<Product>>,
     /// The highest id read, with or without a key.
     max_id: i64,
 }
@@ -97,27 +102,21 @@ impl ExistingIndex {
             }
         };
         if let Some(n) = p.number.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-            let n = n.to_string();
-            let e = self.by_number.entry(n).or_insert_with(|| p.clone());
-            if p.id < e.id {
-                *e = p.clone();
-            }
+            insert_oldest_first(self.by_number.entry(n.to_string()).or_default(), p.clone());
         }
         if let Some(n) = p.ean.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-            let n = n.to_string();
-            let e = self.by_ean.entry(n).or_insert_with(|| p.clone());
-            if p.id < e.id {
-                *e = p;
-            }
+            insert_oldest_first(self.by_ean.entry(n.to_string()).or_default(), p);
         }
     }
 
-    /// The existing product with this key (the oldest when there are several).
-    pub fn get(&self, key: &ProductKey) -> Option<&Product> {
-        match key {
+    /// Every existing product with this key, oldest first (more than one
+    /// when the server holds the key twice).
+    pub fn get(&self, key: &ProductKey) -> &[Product] {
+        let found = match key {
             ProductKey::Number(n) => self.by_number.get(n.trim()),
             ProductKey::Ean(e) => self.by_ean.get(e.trim()),
-        }
+        };
+        found.map_or(&[], Vec::as_slice)
     }
 
     /// Number of products held.
@@ -131,14 +130,36 @@ impl ExistingIndex {
     }
 }
 
+/// Puts `p` into `products` by id, oldest first; a page read twice adds nothing.
+fn insert_oldest_first(products: &mut Vec<Product>, p: Product) {
+    if let Err(at) = products.binary_search_by_key(&p.id, |q| q.id) {
+        products.insert(at, p);
+    }
+}
+
+/// The row's error when its key is held by more than one product on the
+/// server: nothing is picked, every id is named.
+pub fn ambiguous(key: &ProductKey, found: &[Product]) -> String {
+    let ids: Vec<String> = found.iter().map(|p| p.id.to_string()).collect();
+    let ids = match ids.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => ids.join(""),
+    };
+    format!(
+        "{} products on the server have {key} (ids {ids}); none was picked: \
+         remove or renumber the duplicates, then import this row again",
+        found.len()
+    )
+}
+
 /// What a run learnt from the first catalogue reading for an EAN.
 #[derive(Debug)]
 enum EanMode {
     /// The server filters by `ean=`: each row asks with its own EAN.
     Filtered,
     /// The server ignores `ean=`: the catalogue as read then, by EAN
-    /// (the oldest product of each EAN), with the status and trace id.
-    Snapshot(HashMap<String, Product>, u16, Option<String>),
+    /// (every product of each EAN, oldest first), with the status and trace id.
+    Snapshot(HashMap<String, Vec<Product>>, u16, Option<String>),
 }
 
 /// The catalogue's EANs, read at most once per run for the checks made
@@ -148,11 +169,12 @@ pub struct EanCatalogue {
     mode: OnceCell<EanMode>,
 }
 
-/// Looks a product up before creating it: like [`lookup`], except that when
-/// an EAN is not found by name the catalogue reading is shared through
+/// Looks a product up before creating it: like [`lookup_all`], except that
+/// when an EAN is not found by name the catalogue reading is shared through
 /// `catalogue` instead of being repeated for every row. Products created
 /// by this run after that reading are not in it; they cannot share an EAN
 /// with a later row, since a file with the same EAN twice is refused.
+/// Every product with the key, oldest first.
 pub async fn find_existing<A: ProductApi>(
     api: &A,
     policy: &RetryPolicy,
@@ -160,12 +182,13 @@ pub async fn find_existing<A: ProductApi>(
     key: &ProductKey,
     name: Option<&str>,
     catalogue: &EanCatalogue,
-) -> Result<Option<(Product, u16, Option<String>)>, ApiError> {
+) -> Result<Vec<(Product, u16, Option<String>)>, ApiError> {
     let ProductKey::Ean(ean) = key else {
-        return lookup(api, policy, counters, key, name).await;
+        return lookup_all(api, policy, counters, key, name).await;
     };
-    if let Some(found) = by_name(api, policy, counters, key, name).await? {
-        return Ok(Some(found));
+    let found = by_name(api, policy, counters, key, name).await?;
+    if !found.is_empty() {
+        return Ok(found);
     }
     let ean = ean.trim();
     // The answer for this row when it is the one that finds the server filtering.
@@ -176,26 +199,23 @@ pub async fn find_existing<A: ProductApi>(
             let query = ProductQuery::EanHint(ean.to_string());
             let (items, status, trace) = all_products(api, policy, counters, &query).await?;
             if items.iter().all(|p| key.matches(p)) {
+                let mut mine = Vec::new();
+                for p in items {
+                    insert_oldest_first(&mut mine, p);
+                }
                 probed = Some(
-                    items
-                        .into_iter()
-                        .min_by_key(|p| p.id)
-                        .map(|p| (p, status, trace)),
+                    mine.into_iter()
+                        .map(|p| (p, status, trace.clone()))
+                        .collect(),
                 );
                 return Ok::<_, ApiError>(EanMode::Filtered);
             }
-            let mut index: HashMap<String, Product> = HashMap::new();
+            let mut index: HashMap<String, Vec<Product>> = HashMap::new();
             for p in items {
                 let Some(e) = p.ean.as_deref().map(str::trim).filter(|e| !e.is_empty()) else {
                     continue;
                 };
-                let e = e.to_string();
-                match index.get(&e) {
-                    Some(old) if old.id <= p.id => {}
-                    _ => {
-                        index.insert(e, p);
-                    }
-                }
+                insert_oldest_first(index.entry(e.to_string()).or_default(), p);
             }
             Ok(EanMode::Snapshot(index, status, trace))
         })
@@ -204,36 +224,33 @@ pub async fn find_existing<A: ProductApi>(
         return Ok(answer);
     }
     match mode {
-        EanMode::Snapshot(index, status, trace) => {
-            Ok(index.get(ean).map(|p| (p.clone(), *status, trace.clone())))
-        }
+        EanMode::Snapshot(index, status, trace) => Ok(index
+            .get(ean)
+            .into_iter()
+            .flatten()
+            .map(|p| (p.clone(), *status, trace.clone()))
+            .collect()),
         EanMode::Filtered => {
             let query = ProductQuery::EanHint(ean.to_string());
-            Ok(exact_matches(api, policy, counters, &query, key)
-                .await?
-                .into_iter()
-                .next())
+            exact_matches(api, policy, counters, &query, key).await
         }
     }
 }
 
-/// An EAN's product found through a search for the row's name, if any.
+/// An EAN's products found through a search for the row's name, oldest first.
 async fn by_name<A: ProductApi>(
     api: &A,
     policy: &RetryPolicy,
     counters: &RequestCounters,
     key: &ProductKey,
     name: Option<&str>,
-) -> Result<Option<(Product, u16, Option<String>)>, ApiError> {
+) -> Result<Vec<(Product, u16, Option<String>)>, ApiError> {
     match name.map(str::trim).filter(|n| !n.is_empty()) {
         Some(name) => {
             let query = ProductQuery::Search(name.to_string());
-            Ok(exact_matches(api, policy, counters, &query, key)
-                .await?
-                .into_iter()
-                .next())
+            exact_matches(api, policy, counters, &query, key).await
         }
-        None => Ok(None),
+        None => Ok(Vec::new()),
     }
 }
 
@@ -267,29 +284,13 @@ async fn all_products<A: ProductApi>(
     Ok((all, status, trace))
 }
 
-/// Looks a product up by key on the server: the oldest exact match, with
-/// the status and trace id of the answer that held it.
+/// Every product with exactly this key on the server, oldest first, each
+/// with the status and trace id of the answer that held it.
 ///
 /// `name` is the row's product name. It only matters for an EAN: the API
 /// has no documented EAN filter, so the product is first searched by name
 /// (`productSearch`), and only when that finds no exact EAN is the catalogue
 /// read (with `ean=` as a hint). Without a name, the catalogue is read.
-pub async fn lookup<A: ProductApi>(
-    api: &A,
-    policy: &RetryPolicy,
-    counters: &RequestCounters,
-    key: &ProductKey,
-    name: Option<&str>,
-) -> Result<Option<(Product, u16, Option<String>)>, ApiError> {
-    Ok(lookup_all(api, policy, counters, key, name)
-        .await?
-        .into_iter()
-        .next())
-}
-
-/// Every product with exactly this key on the server, oldest first, each
-/// with the status and trace id of the answer that held it. Found as
-/// [`lookup`] finds them.
 pub async fn lookup_all<A: ProductApi>(
     api: &A,
     policy: &RetryPolicy,
@@ -370,9 +371,10 @@ mod lookup_tests {
 
     async fn find(api: &FakeApi, key: ProductKey, name: Option<&str>) -> Option<i64> {
         let policy = RetryPolicy::new(0);
-        lookup(api, &policy, &RequestCounters::default(), &key, name)
+        lookup_all(api, &policy, &RequestCounters::default(), &key, name)
             .await
             .unwrap()
+            .first()
             .map(|(p, _, _)| p.id)
     }
 
@@ -460,7 +462,7 @@ mod lookup_tests {
             .await;
             let ids: Vec<Option<i64>> = found
                 .into_iter()
-                .map(|f| f.unwrap().map(|(p, _, _)| p.id))
+                .map(|f| f.unwrap().first().map(|(p, _, _)| p.id))
                 .collect();
             assert_eq!(ids, [None, None, Some(120), None], "filtered: {filtered}");
             let requests = api.calls("GET /products");

@@ -79,3 +79,80 @@ async fn pages_capped_without_a_link_header_are_read_to_the_end() {
     assert_eq!(records.len(), 400);
     assert!(records.iter().all(|r| r.status == RowStatus::Skipped));
 }
+
+/// An EAN-13 with a correct check digit, from 12 digits.
+fn ean13(first12: u64) -> String {
+    let digits = format!("{first12:012}");
+    let sum: u32 = digits
+        .bytes()
+        .enumerate()
+        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 3 })
+        .sum();
+    format!("{digits}{}", (10 - sum % 10) % 10)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_held_twice_on_the_server_is_the_rows_error_in_every_mode() {
+    let ean = ean13(700_000_000_123);
+    // `catalogue` extra products make the importer look rows up one by one
+    // instead of prefetching: both ways must see the duplicates.
+    for catalogue in [0, 300] {
+        let mut data = SeedData::builtin();
+        let category = data.categories[0].id;
+        let body = |name: &str, number: Option<&str>, ean: Option<&str>| {
+            serde_json::json!({
+                "name": name, "number": number, "ean": ean,
+                "category": {"id": category}, "salesPrice": 5.0,
+            })
+        };
+        data.products = vec![
+            body("Twin", Some("DUP-1"), None),
+            body("Twin", Some("DUP-1"), None),
+            body("Barcode twin", None, Some(&ean)),
+            body("Barcode twin", None, Some(&ean)),
+            body("Single", Some("ONE-1"), None),
+        ];
+        let data = data.with_products(catalogue);
+        let sb = sandbox::start(SandboxConfig {
+            data,
+            ..SandboxConfig::strict()
+        })
+        .await
+        .unwrap();
+        let dir = tempdir();
+        let file = dir.path().join("rows.csv");
+        std::fs::write(
+            &file,
+            format!(
+                "name,number,ean,category.id,salesPrice\n\
+                 Twin,DUP-1,,{category},9\n\
+                 Barcode twin,,{ean},{category},9\n\
+                 Single,ONE-1,,{category},9\n"
+            ),
+        )
+        .unwrap();
+        for mode in ["skip", "update", "fail"] {
+            let results = dir.path().join(format!("{mode}.csv"));
+            let flags = ["--existing", mode, "--results", results.to_str().unwrap()];
+            let out = run(&sb, &file, &flags).await;
+            let records = records(&results);
+            assert_eq!(records.len(), 3, "{}", stderr(&out));
+            for (r, key) in records[..2].iter().zip(["number \"DUP-1\"", "EAN"]) {
+                let error = r.error.as_deref().unwrap_or_default();
+                assert_eq!(r.status, RowStatus::Failed, "{mode}/{catalogue}: {r:?}");
+                assert!(error.contains(key), "{error}");
+                assert_eq!(r.id, None, "nothing picked: {r:?}");
+            }
+            let error = records[0].error.as_deref().unwrap();
+            assert!(error.contains("ids 1 and 2"), "{error}");
+            let error = records[1].error.as_deref().unwrap();
+            assert!(error.contains("ids 3 and 4"), "{error}");
+            assert_eq!(records[2].id, Some(5), "{:?}", records[2]);
+            // Nothing created, and no twin patched.
+            assert_eq!(sb.product_count(), 5 + catalogue);
+            for p in sb.products().iter().take(4) {
+                assert_eq!(p.sales_price, Some(5.0), "{mode}/{catalogue}: {p:?}");
+            }
+        }
+    }
+}
