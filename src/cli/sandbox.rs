@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::sandbox::{
-    EanFilter, FaultSpec, NumberSearch, OnDisconnect, Paging, PatchAnswer, PatchNested, PatchNulls,
-    Profile, RateLimitAnswer, Scope,
+    CreatedId, EanFilter, FaultSpec, NumberSearch, OnDisconnect, Paging, PatchAnswer, PatchNested,
+    PatchNulls, Profile, RateLimitAnswer, Scope,
 };
 
 /// Shown after `product-import sandbox --help`: the two profiles side by side.
@@ -102,6 +102,10 @@ pub struct SandboxArgs {
     /// 403; repeat for more than one [both profiles grant every scope].
     #[arg(long, value_enum, value_name = "SCOPE", help_heading = BEHAVIOUR)]
     pub deny_scope: Vec<Scope>,
+    /// A hostile server: the id a 201 to POST /products answers (the
+    /// product is made with its real id) [both profiles: real].
+    #[arg(long, value_enum, value_name = "ID", help_heading = BEHAVIOUR)]
+    pub created_id: Option<CreatedId>,
     /// Seed of the random choices, to repeat a run's faults (default: random, printed).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,

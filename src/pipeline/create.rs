@@ -41,13 +41,19 @@ pub(super) async fn create<A: ProductApi>(
     let mut attempts = Attempts::default();
     loop {
         let e = match ctx.api.create_product(product).await {
-            Ok(a) => {
-                ctx.ledger.made(a.value.id);
+            Ok(a) if ctx.ledger.made(a.value.id) => {
                 let created = Outcome::new(RowStatus::Created)
                     .id(a.value.id)
                     .http(a.status, a.trace_id);
                 return Ok(CreateEnd::Done(created));
             }
+            // An id that cannot be the new product's says nothing of what
+            // was made: the outcome is unknown, and settles as such.
+            Ok(a) => ApiError::Decode {
+                status: a.status,
+                message: impossible_id(a.value.id),
+                trace_id: a.trace_id,
+            },
             Err(e) => e,
         };
         let class = e.class();
@@ -76,6 +82,15 @@ pub(super) async fn create<A: ProductApi>(
                 }
             },
         }
+    }
+}
+
+/// Why an id answered for a new product cannot be its id.
+fn impossible_id(id: i64) -> String {
+    if id < 1 {
+        format!("the server answered id {id} for the new product, not a positive integer")
+    } else {
+        format!("the server answered id {id} for the new product, an id another row of this run already has")
     }
 }
 

@@ -89,6 +89,21 @@ pub enum PatchNested {
     Replace,
 }
 
+/// The id a `201` to `POST /products` carries. The product is created with
+/// its real id either way; only the answer lies (a hostile server, in
+/// neither profile).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CreatedId {
+    /// The new product's id.
+    Real,
+    /// `0`.
+    Zero,
+    /// `-7`.
+    Negative,
+    /// The id of the first product this sandbox created, for every create.
+    Repeated,
+}
+
 /// What `PATCH /products/{id}` does with a field given as `null`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PatchNulls {
@@ -257,6 +272,9 @@ pub struct Behaviour {
     /// Scopes withheld from every token: a request that needs one gets 403
     /// on that endpoint only. Empty in both profiles.
     pub denied_scopes: BTreeSet<Scope>,
+    /// The id a `201` to `POST /products` answers. [`CreatedId::Real`] in
+    /// both profiles.
+    pub created_id: CreatedId,
 }
 
 impl Default for Behaviour {
@@ -282,6 +300,7 @@ impl Behaviour {
             rate_limit_answer: RateLimitAnswer::TooManyRequests,
             on_disconnect: OnDisconnect::Cancel,
             denied_scopes: BTreeSet::new(),
+            created_id: CreatedId::Real,
         }
     }
 
@@ -300,6 +319,7 @@ impl Behaviour {
             rate_limit_answer: RateLimitAnswer::Unavailable,
             on_disconnect: OnDisconnect::Finish,
             denied_scopes: BTreeSet::new(),
+            created_id: CreatedId::Real,
         }
     }
 

@@ -62,6 +62,9 @@ impl SandboxArgs {
         if let Some(mode) = self.on_disconnect {
             behaviour.on_disconnect = mode;
         }
+        if let Some(mode) = self.created_id {
+            behaviour.created_id = mode;
+        }
         behaviour
             .denied_scopes
             .extend(self.deny_scope.iter().copied());

@@ -83,6 +83,11 @@
 //!   the rest writes); a token without it gets `403` `ForbiddenError` on
 //!   that endpoint only. The token answer lists the granted ones in `scope`.
 //!
+//! Hostile switches in neither profile, for tests that play a server gone
+//! wrong: [`created_id`](Behaviour::created_id) (`--created-id`) answers a
+//! create with id 0, -7 or the first product's id again while the product
+//! is made with its real id.
+//!
 //! Open in both profiles alike: `organizationNumber` on `/customers` is an
 //! exact string match (`987 654 325` does not find `987654325`);
 //! `productSearch` takes `%` wildcards over number, name and the supplier's
@@ -149,8 +154,8 @@ use tokio::task::JoinHandle;
 use crate::api::types::{Category, Product};
 
 pub use behaviour::{
-    Behaviour, EanFilter, NumberSearch, OnDisconnect, Paging, PatchAnswer, PatchNested, PatchNulls,
-    Profile, RateLimitAnswer, Scope, UnknownScope,
+    Behaviour, CreatedId, EanFilter, NumberSearch, OnDisconnect, Paging, PatchAnswer, PatchNested,
+    PatchNulls, Profile, RateLimitAnswer, Scope, UnknownScope,
 };
 pub use command::SandboxArgs;
 pub use faults::{FaultKind, FaultSpec, FaultSpecError};

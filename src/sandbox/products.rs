@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::behaviour::{Behaviour, EanFilter, NumberSearch, Paging, PatchAnswer};
+use super::behaviour::{Behaviour, CreatedId, EanFilter, NumberSearch, Paging, PatchAnswer};
 use super::body::read_json;
 use super::error::ApiError;
 use super::paging::{absolute, positive, set_link, QueryPairs, Window, DEFAULT_LIMIT};
@@ -36,8 +36,14 @@ pub(crate) async fn create(
     body: Body,
 ) -> Result<Response, ApiError> {
     let fields = sandbox.schemas.check_product_post(read_json(body).await?)?;
-    let product = sandbox.store().create_product(&fields)?;
+    let mut product = sandbox.store().create_product(&fields)?;
     sandbox.stats.product_created();
+    product.id = match sandbox.behaviour.created_id {
+        CreatedId::Real => product.id,
+        CreatedId::Zero => 0,
+        CreatedId::Negative => -7,
+        CreatedId::Repeated => *sandbox.first_posted_id.get_or_init(|| product.id),
+    };
     Ok((StatusCode::CREATED, Json(product)).into_response())
 }
 

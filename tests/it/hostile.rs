@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Output;
 
 use product_import::results::{read_results, RowRecord, RowStatus};
-use product_import::sandbox::{self, Paging, SandboxConfig, SandboxHandle, SeedData};
+use product_import::sandbox::{self, CreatedId, Paging, SandboxConfig, SandboxHandle, SeedData};
 
 use crate::common::tempdir;
 
@@ -154,5 +154,23 @@ async fn a_key_held_twice_on_the_server_is_the_rows_error_in_every_mode() {
                 assert_eq!(p.sales_price, Some(5.0), "{mode}/{catalogue}: {p:?}");
             }
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_impossible_created_id_is_an_unknown_outcome_settled_by_lookup() {
+    for created_id in [CreatedId::Zero, CreatedId::Negative, CreatedId::Repeated] {
+        let mut config = SandboxConfig::default();
+        config.behaviour.created_id = created_id;
+        let sb = sandbox::start(config).await.unwrap();
+        let dir = tempdir();
+        let file = dir.path().join("rows.csv");
+        let results = dir.path().join("results.csv");
+        crate::common::run::write_products(&file, "ID", 5, |i| i as f64 + 1.0);
+        let flags = ["--settle", "1", "--results", results.to_str().unwrap()];
+        let out = run(&sb, &file, &flags).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        // One product per row, and each row names its product's real id.
+        crate::common::run::assert_one_product_per_row(&sb, &results, "ID", 5);
     }
 }
