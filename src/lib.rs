@@ -26,5 +26,6 @@ pub(crate) mod progress;
 pub mod read;
 pub mod results;
 pub mod sandbox;
+pub mod secrets;
 pub(crate) mod validate;
 pub(crate) mod values;

@@ -106,6 +106,11 @@ pub struct SandboxArgs {
     /// product is made with its real id) [both profiles: real].
     #[arg(long, value_enum, value_name = "ID", help_heading = BEHAVIOUR)]
     pub created_id: Option<CreatedId>,
+    /// A careless server: error messages quote the request they refuse,
+    /// its Authorization header and a refused token request's body [both
+    /// profiles: off].
+    #[arg(long, help_heading = BEHAVIOUR)]
+    pub quote_requests: bool,
     /// Seed of the random choices, to repeat a run's faults (default: random, printed).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,

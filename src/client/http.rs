@@ -534,7 +534,7 @@ pub(crate) fn chain(e: &reqwest::Error) -> String {
             "the request failed".into()
         });
     }
-    parts.join(": ")
+    crate::secrets::scrub(&parts.join(": ")).into_owned()
 }
 
 #[cfg(test)]

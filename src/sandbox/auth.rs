@@ -177,9 +177,13 @@ pub(crate) async fn token(
         || request.client_secret != credentials.client_secret
         || request.login_organization != credentials.organization_id
     {
-        return Err(ApiError::unauthorized(
+        let refused = ApiError::unauthorized(
             "Unknown client_id, wrong client_secret or wrong login_organization",
-        ));
+        );
+        return Err(match sandbox.behaviour.quote_requests {
+            true => refused.quoting(&format!("body {}", String::from_utf8_lossy(&bytes))),
+            false => refused,
+        });
     }
     if request.audience != AUDIENCE {
         return Err(ApiError::forbidden(

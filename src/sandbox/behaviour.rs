@@ -275,6 +275,10 @@ pub struct Behaviour {
     /// The id a `201` to `POST /products` answers. [`CreatedId::Real`] in
     /// both profiles.
     pub created_id: CreatedId,
+    /// Error messages quote the request they refuse: its method, URL and
+    /// `Authorization` header, and a refused token request's body (a
+    /// careless server). Off in both profiles.
+    pub quote_requests: bool,
 }
 
 impl Default for Behaviour {
@@ -301,6 +305,7 @@ impl Behaviour {
             on_disconnect: OnDisconnect::Cancel,
             denied_scopes: BTreeSet::new(),
             created_id: CreatedId::Real,
+            quote_requests: false,
         }
     }
 
@@ -320,6 +325,7 @@ impl Behaviour {
             on_disconnect: OnDisconnect::Finish,
             denied_scopes: BTreeSet::new(),
             created_id: CreatedId::Real,
+            quote_requests: false,
         }
     }
 

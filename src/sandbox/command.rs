@@ -65,6 +65,7 @@ impl SandboxArgs {
         if let Some(mode) = self.created_id {
             behaviour.created_id = mode;
         }
+        behaviour.quote_requests |= self.quote_requests;
         behaviour
             .denied_scopes
             .extend(self.deny_scope.iter().copied());

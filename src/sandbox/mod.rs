@@ -86,7 +86,9 @@
 //! Hostile switches in neither profile, for tests that play a server gone
 //! wrong: [`created_id`](Behaviour::created_id) (`--created-id`) answers a
 //! create with id 0, -7 or the first product's id again while the product
-//! is made with its real id.
+//! is made with its real id; [`quote_requests`](Behaviour::quote_requests)
+//! (`--quote-requests`) quotes the refused request, its `Authorization`
+//! header and a refused token request's body, in every error message.
 //!
 //! Open in both profiles alike: `organizationNumber` on `/customers` is an
 //! exact string match (`987 654 325` does not find `987654325`);

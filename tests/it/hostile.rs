@@ -174,3 +174,52 @@ async fn an_impossible_created_id_is_an_unknown_outcome_settled_by_lookup() {
         crate::common::run::assert_one_product_per_row(&sb, &results, "ID", 5);
     }
 }
+
+/// Panics unless every `Bearer ` in `text` is followed by `***`.
+fn assert_no_bearer_token(text: &str, what: &str) {
+    for (at, _) in text.match_indices("Bearer ") {
+        let after = &text[at + 7..];
+        assert!(after.starts_with("***"), "{what} shows a token: {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_quoted_back_by_the_server_are_never_shown_or_logged() {
+    let mut config = SandboxConfig::default();
+    config.behaviour.quote_requests = true;
+    let sb = sandbox::start(config).await.unwrap();
+    let dir = tempdir();
+    let file = dir.path().join("rows.csv");
+    let results = dir.path().join("results.csv");
+    // Category 999 does not exist: the server refuses the row, quoting the
+    // request with its `Authorization` header.
+    std::fs::write(&file, "name,number,category.id\nLost,Q-1,999\n").unwrap();
+    let flags = [
+        "--log-format",
+        "json",
+        "--results",
+        results.to_str().unwrap(),
+    ];
+    let out = run(&sb, &file, &flags).await;
+    let log = stderr(&out);
+    let written = std::fs::read_to_string(&results).unwrap();
+    assert!(log.contains("Authorization: Bearer ***"), "quoted: {log}");
+    assert_no_bearer_token(&log, "the JSON log");
+    assert_no_bearer_token(&written, "the results file");
+    crate::common::json_lines(&out.stderr);
+
+    // A refused token request quoted back with its body: the client secret
+    // is never printed, in words or in JSON.
+    let secret = "not-the-right-secret-4242";
+    for format in ["human", "json"] {
+        let mut cmd = crate::common::run::binary(&sb, &file, &["--log-format", format]);
+        cmd.env("TFSO_CLIENT_SECRET", secret);
+        let out = crate::common::run::run_binary(cmd).await;
+        let log = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{log}");
+        assert!(log.contains("client_secret") && log.contains("***"), "quoted: {log}");
+        assert!(!log.contains("right-secret"), "the secret is shown: {log}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(!stdout.contains("right-secret"), "{stdout}");
+    }
+}
