@@ -9,7 +9,7 @@ use clap::Args;
 
 use crate::sandbox::{
     CreatedId, EanFilter, FaultSpec, NumberSearch, OnDisconnect, Paging, PatchAnswer, PatchNested,
-    PatchNulls, Profile, RateLimitAnswer, Scope,
+    PatchNulls, Profile, RateLimitAnswer, Scope, TokenBody,
 };
 
 /// Shown after `product-import sandbox --help`: the two profiles side by side.
@@ -22,6 +22,7 @@ Profiles (where the vendor's documentation leaves the behaviour open):
   --search-lag-ms   0            1500
   --patch-nested    merge        replace
   --on-disconnect   cancel       finish
+  --token-body      any          form
   --deny-scope      (none)       (none)
 A switch given on its own overrides the profile's setting.";
 
@@ -106,6 +107,10 @@ pub struct SandboxArgs {
     /// product is made with its real id) [both profiles: real].
     #[arg(long, value_enum, value_name = "ID", help_heading = BEHAVIOUR)]
     pub created_id: Option<CreatedId>,
+    /// Which bodies POST /oauth/token takes: form-encoded or JSON, or
+    /// form-encoded only as OAuth 2.0 says [lenient: any, strict: form].
+    #[arg(long, value_enum, value_name = "BODY", help_heading = BEHAVIOUR)]
+    pub token_body: Option<TokenBody>,
     /// A careless server: error messages quote the request they refuse,
     /// its Authorization header and a refused token request's body [both
     /// profiles: off].

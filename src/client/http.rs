@@ -141,7 +141,8 @@ impl HttpApi {
         let response = self
             .http
             .post(token_url.clone())
-            .json(&body)
+            // Form-encoded, as OAuth 2.0 and the vendor's recipe say.
+            .form(&body)
             .send()
             .await
             .map_err(transport_error)?;

@@ -104,6 +104,16 @@ pub enum CreatedId {
     Repeated,
 }
 
+/// Which bodies `POST /oauth/token` takes. The vendor's recipe, and OAuth
+/// 2.0, use a form-encoded body; JSON is not documented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TokenBody {
+    /// Form-encoded or JSON (by `Content-Type`).
+    Any,
+    /// Form-encoded only: a JSON body gets 400.
+    Form,
+}
+
 /// What `PATCH /products/{id}` does with a field given as `null`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PatchNulls {
@@ -263,6 +273,9 @@ pub struct Behaviour {
     /// What a successful `PATCH` answers. Lenient: [`PatchAnswer::Product`];
     /// strict: [`PatchAnswer::Empty`].
     pub patch_answer: PatchAnswer,
+    /// Which token request bodies are taken. Lenient: [`TokenBody::Any`];
+    /// strict: [`TokenBody::Form`].
+    pub token_body: TokenBody,
     /// How the rate limit (`--rate`) refuses. Lenient:
     /// [`RateLimitAnswer::TooManyRequests`]; strict: [`RateLimitAnswer::Unavailable`].
     pub rate_limit_answer: RateLimitAnswer,
@@ -301,6 +314,7 @@ impl Behaviour {
             patch_nested: PatchNested::Merge,
             patch_nulls: PatchNulls::Clear,
             patch_answer: PatchAnswer::Product,
+            token_body: TokenBody::Any,
             rate_limit_answer: RateLimitAnswer::TooManyRequests,
             on_disconnect: OnDisconnect::Cancel,
             denied_scopes: BTreeSet::new(),
@@ -321,6 +335,7 @@ impl Behaviour {
             patch_nested: PatchNested::Replace,
             patch_nulls: PatchNulls::Ignore,
             patch_answer: PatchAnswer::Empty,
+            token_body: TokenBody::Form,
             rate_limit_answer: RateLimitAnswer::Unavailable,
             on_disconnect: OnDisconnect::Finish,
             denied_scopes: BTreeSet::new(),
@@ -397,6 +412,7 @@ mod tests {
         assert_ne!(lenient.patch_nested, strict.patch_nested);
         assert_ne!(lenient.patch_nulls, strict.patch_nulls);
         assert_ne!(lenient.patch_answer, strict.patch_answer);
+        assert_ne!(lenient.token_body, strict.token_body);
         assert_ne!(lenient.rate_limit_answer, strict.rate_limit_answer);
         assert_ne!(lenient.on_disconnect, strict.on_disconnect);
         let denied = strict.deny(Scope::CustomerRead);

@@ -66,6 +66,9 @@ impl SandboxArgs {
             behaviour.created_id = mode;
         }
         behaviour.quote_requests |= self.quote_requests;
+        if let Some(mode) = self.token_body {
+            behaviour.token_body = mode;
+        }
         behaviour
             .denied_scopes
             .extend(self.deny_scope.iter().copied());
@@ -138,7 +141,7 @@ fn describe(config: &SandboxConfig, profile: Profile, data_file: Option<String>)
         format!(
             "Behaviour: {} profile; number search {}, ean filter {}, paging {}, \
              search lag {} ms, PATCH {} nested objects and {} nulls and answers {}, \
-             rate limit answers {}, writes {} on disconnect; \
+             rate limit answers {}, writes {} on disconnect, token bodies {}; \
              scopes withheld: {}",
             mode(profile),
             mode(behaviour.number_search),
@@ -150,6 +153,7 @@ fn describe(config: &SandboxConfig, profile: Profile, data_file: Option<String>)
             mode(behaviour.patch_answer),
             mode(behaviour.rate_limit_answer),
             mode(behaviour.on_disconnect),
+            mode(behaviour.token_body),
             if denied.is_empty() {
                 "none".to_owned()
             } else {
@@ -268,6 +272,8 @@ mod tests {
             "429",
             "--on-disconnect",
             "cancel",
+            "--token-body",
+            "any",
             "--deny-scope",
             "api.crm.customer:read",
             "--deny-scope",

@@ -8,7 +8,8 @@
 //! importer's own validation is caught here rather than copied.
 //!
 //! # What it serves
-//! - `POST /oauth/token`: client credentials, form-encoded or JSON; answers
+//! - `POST /oauth/token`: client credentials, form-encoded (or JSON, unless
+//!   [`token_body`](Behaviour::token_body) is `form`); answers
 //!   `access_token`, `token_type` and `expires_in`.
 //! - Under `/v1`, with `Authorization: Bearer <token>` required:
 //!   `POST`/`GET /products`, `GET`/`PATCH`/`DELETE /products/{id}`,
@@ -49,6 +50,7 @@
 //! | [`patch_nested`](Behaviour::patch_nested), `--patch-nested`: `stock`, `supplierProduct` in a PATCH | `merge` | `replace` |
 //! | [`patch_nulls`](Behaviour::patch_nulls), `--patch-nulls`: a field given as `null` in a PATCH | `clear` | `ignore` (left as it was) |
 //! | [`patch_answer`](Behaviour::patch_answer), `--patch-answer`: the body of a successful PATCH | `product` | `empty` |
+//! | [`token_body`](Behaviour::token_body), `--token-body`: what `POST /oauth/token` takes | `any` (form or JSON) | `form` (JSON gets 400) |
 //! | [`rate_limit_answer`](Behaviour::rate_limit_answer), `--rate-limit-status`: how `--rate` refuses | `429` | `503` (with `Retry-After`) |
 //! | [`on_disconnect`](Behaviour::on_disconnect), `--on-disconnect`: a write whose client leaves | `cancel` | `finish` |
 //! | [`denied_scopes`](Behaviour::denied_scopes), `--deny-scope`: scopes withheld from tokens | none | none |
@@ -157,7 +159,7 @@ use crate::api::types::{Category, Product};
 
 pub use behaviour::{
     Behaviour, CreatedId, EanFilter, NumberSearch, OnDisconnect, Paging, PatchAnswer, PatchNested,
-    PatchNulls, Profile, RateLimitAnswer, Scope, UnknownScope,
+    PatchNulls, Profile, RateLimitAnswer, Scope, TokenBody, UnknownScope,
 };
 pub use command::SandboxArgs;
 pub use faults::{FaultKind, FaultSpec, FaultSpecError};

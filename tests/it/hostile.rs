@@ -13,7 +13,9 @@ use std::path::Path;
 use std::process::Output;
 
 use product_import::results::{read_results, RowRecord, RowStatus};
-use product_import::sandbox::{self, CreatedId, Paging, SandboxConfig, SandboxHandle, SeedData};
+use product_import::sandbox::{
+    self, CreatedId, Paging, SandboxConfig, SandboxHandle, SeedData, TokenBody,
+};
 
 use crate::common::tempdir;
 
@@ -217,9 +219,38 @@ async fn secrets_quoted_back_by_the_server_are_never_shown_or_logged() {
         let out = crate::common::run::run_binary(cmd).await;
         let log = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{log}");
-        assert!(log.contains("client_secret") && log.contains("***"), "quoted: {log}");
+        assert!(
+            log.contains("client_secret") && log.contains("***"),
+            "quoted: {log}"
+        );
         assert!(!log.contains("right-secret"), "the secret is shown: {log}");
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(!stdout.contains("right-secret"), "{stdout}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_request_is_form_encoded() {
+    let mut config = SandboxConfig::default();
+    config.behaviour.token_body = TokenBody::Form;
+    let sb = sandbox::start(config).await.unwrap();
+    // The switch refuses what the vendor does not document.
+    let c = sb.credentials();
+    let json = reqwest::Client::new()
+        .post(sb.token_url())
+        .json(&serde_json::json!({
+            "grant_type": "client_credentials", "client_id": c.client_id,
+            "client_secret": c.client_secret, "login_organization": c.organization_id,
+            "audience": sandbox::AUDIENCE,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status().as_u16(), 400);
+    let dir = tempdir();
+    let file = dir.path().join("rows.csv");
+    crate::common::run::write_products(&file, "F", 2, |_| 1.0);
+    let out = run(&sb, &file, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(sb.product_count(), 2);
 }
