@@ -9,7 +9,7 @@ use clap::Args;
 
 use crate::sandbox::{
     CreatedId, EanFilter, FaultSpec, NumberSearch, OnDisconnect, Paging, PatchAnswer, PatchNested,
-    PatchNulls, Profile, RateLimitAnswer, Scope, TokenBody,
+    PatchNulls, Profile, QueryParams, RateLimitAnswer, Scope, TokenBody,
 };
 
 /// Shown after `product-import sandbox --help`: the two profiles side by side.
@@ -23,6 +23,7 @@ Profiles (where the vendor's documentation leaves the behaviour open):
   --patch-nested    merge        replace
   --on-disconnect   cancel       finish
   --token-body      any          form
+  --query-params    any          declared
   --deny-scope      (none)       (none)
 A switch given on its own overrides the profile's setting.";
 
@@ -111,6 +112,11 @@ pub struct SandboxArgs {
     /// form-encoded only as OAuth 2.0 says [lenient: any, strict: form].
     #[arg(long, value_enum, value_name = "BODY", help_heading = BEHAVIOUR)]
     pub token_body: Option<TokenBody>,
+    /// Which query parameters the endpoints take: any (unknown ones are
+    /// ignored), or only those the vendor declares, others getting 400
+    /// [lenient: any, strict: declared].
+    #[arg(long, value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]
+    pub query_params: Option<QueryParams>,
     /// A careless server: error messages quote the request they refuse,
     /// its Authorization header and a refused token request's body [both
     /// profiles: off].

@@ -403,7 +403,6 @@ impl ProductApi for HttpApi {
             ProductQuery::All => {}
             ProductQuery::Number(n) => pairs.push(("productNumber", n.trim())),
             ProductQuery::Search(s) => pairs.push(("productSearch", s.trim())),
-            ProductQuery::EanHint(e) => pairs.push(("ean", e.trim())),
         }
         pairs.push(("limit", &limit));
         let first = self.url("products", &pairs);

@@ -18,19 +18,16 @@
 //! A lookup never trusts the server's search to be exact. By number it reads
 //! every page `productNumber` returns (the vendor's search may match by part
 //! or ignoring case: `1` may bring 10, 100, …) and keeps the exact number. By
-//! EAN, which `GET /products` cannot filter by in a documented way, it
-//! searches the row's name with `productSearch` and keeps the exact EAN; when
-//! that finds nothing it reads the catalogue with `ean=` as a mere hint (a
-//! server honouring it answers with one short page, one ignoring it with the
-//! whole catalogue), again keeping the exact EAN.
+//! EAN, which `GET /products` cannot filter by (the vendor declares no such
+//! parameter, and only declared parameters are sent), it searches the row's
+//! name with `productSearch` and keeps the exact EAN; when that finds nothing
+//! it reads the whole catalogue, again keeping the exact EAN.
 //!
 //! Reading the whole catalogue for every new EAN-only row would cost rows ×
 //! pages requests, so the check made before creating a row
-//! ([`find_existing`]) shares one reading per run ([`EanCatalogue`]): the first
-//! row that needs the catalogue reads it with its `ean=` hint; if the answer
-//! holds other EANs the server ignores the filter, and that reading is kept as
-//! the run's EAN index; if not, every row asks with its own hint. The check
-//! after an unknown outcome ([`lookup_all`]) always reads afresh.
+//! ([`find_existing`]) shares one reading per run ([`EanCatalogue`]), kept as
+//! the run's EAN index. The check after an unknown outcome ([`lookup_all`])
+//! always reads afresh.
 
 pub use crate::cli::ExistingMode;
 use std::collections::HashMap;
@@ -152,21 +149,15 @@ pub fn ambiguous(key: &ProductKey, found: &[Product]) -> String {
     )
 }
 
-/// What a run learnt from the first catalogue reading for an EAN.
-#[derive(Debug)]
-enum EanMode {
-    /// The server filters by `ean=`: each row asks with its own EAN.
-    Filtered,
-    /// The server ignores `ean=`: the catalogue as read then, by EAN
-    /// (every product of each EAN, oldest first), with the status and trace id.
-    Snapshot(HashMap<String, Vec<Product>>, u16, Option<String>),
-}
+/// The catalogue by EAN, as read once: every product of each EAN, oldest
+/// first, with the last page's status and trace id.
+type EanIndex = (HashMap<String, Vec<Product>>, u16, Option<String>);
 
 /// The catalogue's EANs, read at most once per run for the checks made
 /// before creating EAN-only rows (see the module docs). Shared by all workers.
 #[derive(Debug, Default)]
 pub struct EanCatalogue {
-    mode: OnceCell<EanMode>,
+    index: OnceCell<EanIndex>,
 }
 
 /// Looks a product up before creating it: like [`lookup_all`], except that
@@ -190,26 +181,11 @@ pub async fn find_existing<A: ProductApi>(
     if !found.is_empty() {
         return Ok(found);
     }
-    let ean = ean.trim();
-    // The answer for this row when it is the one that finds the server filtering.
-    let mut probed = None;
-    let mode = catalogue
-        .mode
+    let (index, status, trace) = catalogue
+        .index
         .get_or_try_init(|| async {
-            let query = ProductQuery::EanHint(ean.to_string());
-            let (items, status, trace) = all_products(api, policy, counters, &query).await?;
-            if items.iter().all(|p| key.matches(p)) {
-                let mut mine = Vec::new();
-                for p in items {
-                    insert_oldest_first(&mut mine, p);
-                }
-                probed = Some(
-                    mine.into_iter()
-                        .map(|p| (p, status, trace.clone()))
-                        .collect(),
-                );
-                return Ok::<_, ApiError>(EanMode::Filtered);
-            }
+            let (items, status, trace) =
+                all_products(api, policy, counters, &ProductQuery::All).await?;
             let mut index: HashMap<String, Vec<Product>> = HashMap::new();
             for p in items {
                 let Some(e) = p.ean.as_deref().map(str::trim).filter(|e| !e.is_empty()) else {
@@ -217,24 +193,15 @@ pub async fn find_existing<A: ProductApi>(
                 };
                 insert_oldest_first(index.entry(e.to_string()).or_default(), p);
             }
-            Ok(EanMode::Snapshot(index, status, trace))
+            Ok::<_, ApiError>((index, status, trace))
         })
         .await?;
-    if let Some(answer) = probed {
-        return Ok(answer);
-    }
-    match mode {
-        EanMode::Snapshot(index, status, trace) => Ok(index
-            .get(ean)
-            .into_iter()
-            .flatten()
-            .map(|p| (p.clone(), *status, trace.clone()))
-            .collect()),
-        EanMode::Filtered => {
-            let query = ProductQuery::EanHint(ean.to_string());
-            exact_matches(api, policy, counters, &query, key).await
-        }
-    }
+    Ok(index
+        .get(ean.trim())
+        .into_iter()
+        .flatten()
+        .map(|p| (p.clone(), *status, trace.clone()))
+        .collect())
 }
 
 /// An EAN's products found through a search for the row's name, oldest first.
@@ -289,8 +256,8 @@ async fn all_products<A: ProductApi>(
 ///
 /// `name` is the row's product name. It only matters for an EAN: the API
 /// has no documented EAN filter, so the product is first searched by name
-/// (`productSearch`), and only when that finds no exact EAN is the catalogue
-/// read (with `ean=` as a hint). Without a name, the catalogue is read.
+/// (`productSearch`), and only when that finds no exact EAN is the whole
+/// catalogue read. Without a name, the catalogue is read.
 pub async fn lookup_all<A: ProductApi>(
     api: &A,
     policy: &RetryPolicy,
@@ -303,7 +270,7 @@ pub async fn lookup_all<A: ProductApi>(
             let query = ProductQuery::Number(n.trim().to_string());
             exact_matches(api, policy, counters, &query, key).await
         }
-        ProductKey::Ean(e) => {
+        ProductKey::Ean(_) => {
             let name = name.map(str::trim).filter(|n| !n.is_empty());
             if let Some(name) = name {
                 let query = ProductQuery::Search(name.to_string());
@@ -312,8 +279,7 @@ pub async fn lookup_all<A: ProductApi>(
                     return Ok(found);
                 }
             }
-            let query = ProductQuery::EanHint(e.trim().to_string());
-            exact_matches(api, policy, counters, &query, key).await
+            exact_matches(api, policy, counters, &ProductQuery::All, key).await
         }
     }
 }
@@ -443,36 +409,27 @@ mod lookup_tests {
         let ean = |i: i64| ProductKey::Ean(format!("{:013}", 7_000_000_000_000 + i));
         let policy = RetryPolicy::new(0);
         let counters = RequestCounters::default();
-        for filtered in [false, true] {
-            let api = FakeApi {
-                products: std::sync::Mutex::new(catalogue(200)),
-                ean_filter: filtered,
-                ..FakeApi::default()
-            };
-            let catalogue = EanCatalogue::default();
-            let rows = [
-                (ean(500), "New 1"),
-                (ean(501), "New 2"),
-                (ean(120), "Renamed"),
-                (ean(502), "New 3"),
-            ];
-            let found = futures::future::join_all(rows.iter().map(|(key, name)| {
-                find_existing(&api, &policy, &counters, key, Some(name), &catalogue)
-            }))
-            .await;
-            let ids: Vec<Option<i64>> = found
-                .into_iter()
-                .map(|f| f.unwrap().first().map(|(p, _, _)| p.id))
-                .collect();
-            assert_eq!(ids, [None, None, Some(120), None], "filtered: {filtered}");
-            let requests = api.calls("GET /products");
-            if filtered {
-                // A name search and one filtered request per row.
-                assert_eq!(requests, 4 + 4);
-            } else {
-                // A name search per row and the catalogue (8 pages) once.
-                assert_eq!(requests, 4 + 8);
-            }
-        }
+        let api = FakeApi {
+            products: std::sync::Mutex::new(catalogue(200)),
+            ..FakeApi::default()
+        };
+        let catalogue = EanCatalogue::default();
+        let rows = [
+            (ean(500), "New 1"),
+            (ean(501), "New 2"),
+            (ean(120), "Renamed"),
+            (ean(502), "New 3"),
+        ];
+        let found = futures::future::join_all(rows.iter().map(|(key, name)| {
+            find_existing(&api, &policy, &counters, key, Some(name), &catalogue)
+        }))
+        .await;
+        let ids: Vec<Option<i64>> = found
+            .into_iter()
+            .map(|f| f.unwrap().first().map(|(p, _, _)| p.id))
+            .collect();
+        assert_eq!(ids, [None, None, Some(120), None]);
+        // A name search per row and the catalogue (8 pages) once.
+        assert_eq!(api.calls("GET /products"), 4 + 8);
     }
 }

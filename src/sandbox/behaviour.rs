@@ -114,6 +114,16 @@ pub enum TokenBody {
     Form,
 }
 
+/// Which query parameters the endpoints take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum QueryParams {
+    /// Any: a parameter an endpoint does not know is ignored.
+    Any,
+    /// Only those the vendor declares for the endpoint: any other (such as
+    /// `ean` on `/products`) gets 400.
+    Declared,
+}
+
 /// What `PATCH /products/{id}` does with a field given as `null`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PatchNulls {
@@ -273,6 +283,9 @@ pub struct Behaviour {
     /// What a successful `PATCH` answers. Lenient: [`PatchAnswer::Product`];
     /// strict: [`PatchAnswer::Empty`].
     pub patch_answer: PatchAnswer,
+    /// Which query parameters are taken. Lenient: [`QueryParams::Any`];
+    /// strict: [`QueryParams::Declared`].
+    pub query_params: QueryParams,
     /// Which token request bodies are taken. Lenient: [`TokenBody::Any`];
     /// strict: [`TokenBody::Form`].
     pub token_body: TokenBody,
@@ -315,6 +328,7 @@ impl Behaviour {
             patch_nulls: PatchNulls::Clear,
             patch_answer: PatchAnswer::Product,
             token_body: TokenBody::Any,
+            query_params: QueryParams::Any,
             rate_limit_answer: RateLimitAnswer::TooManyRequests,
             on_disconnect: OnDisconnect::Cancel,
             denied_scopes: BTreeSet::new(),
@@ -336,6 +350,7 @@ impl Behaviour {
             patch_nulls: PatchNulls::Ignore,
             patch_answer: PatchAnswer::Empty,
             token_body: TokenBody::Form,
+            query_params: QueryParams::Declared,
             rate_limit_answer: RateLimitAnswer::Unavailable,
             on_disconnect: OnDisconnect::Finish,
             denied_scopes: BTreeSet::new(),
@@ -413,6 +428,7 @@ mod tests {
         assert_ne!(lenient.patch_nulls, strict.patch_nulls);
         assert_ne!(lenient.patch_answer, strict.patch_answer);
         assert_ne!(lenient.token_body, strict.token_body);
+        assert_ne!(lenient.query_params, strict.query_params);
         assert_ne!(lenient.rate_limit_answer, strict.rate_limit_answer);
         assert_ne!(lenient.on_disconnect, strict.on_disconnect);
         let denied = strict.deny(Scope::CustomerRead);

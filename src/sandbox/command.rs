@@ -69,6 +69,9 @@ impl SandboxArgs {
         if let Some(mode) = self.token_body {
             behaviour.token_body = mode;
         }
+        if let Some(mode) = self.query_params {
+            behaviour.query_params = mode;
+        }
         behaviour
             .denied_scopes
             .extend(self.deny_scope.iter().copied());
@@ -141,7 +144,7 @@ fn describe(config: &SandboxConfig, profile: Profile, data_file: Option<String>)
         format!(
             "Behaviour: {} profile; number search {}, ean filter {}, paging {}, \
              search lag {} ms, PATCH {} nested objects and {} nulls and answers {}, \
-             rate limit answers {}, writes {} on disconnect, token bodies {}; \
+             rate limit answers {}, writes {} on disconnect, token bodies {}, query parameters {}; \
              scopes withheld: {}",
             mode(profile),
             mode(behaviour.number_search),
@@ -154,6 +157,7 @@ fn describe(config: &SandboxConfig, profile: Profile, data_file: Option<String>)
             mode(behaviour.rate_limit_answer),
             mode(behaviour.on_disconnect),
             mode(behaviour.token_body),
+            mode(behaviour.query_params),
             if denied.is_empty() {
                 "none".to_owned()
             } else {
@@ -273,6 +277,8 @@ mod tests {
             "--on-disconnect",
             "cancel",
             "--token-body",
+            "any",
+            "--query-params",
             "any",
             "--deny-scope",
             "api.crm.customer:read",

@@ -50,6 +50,7 @@
 //! | [`patch_nested`](Behaviour::patch_nested), `--patch-nested`: `stock`, `supplierProduct` in a PATCH | `merge` | `replace` |
 //! | [`patch_nulls`](Behaviour::patch_nulls), `--patch-nulls`: a field given as `null` in a PATCH | `clear` | `ignore` (left as it was) |
 //! | [`patch_answer`](Behaviour::patch_answer), `--patch-answer`: the body of a successful PATCH | `product` | `empty` |
+//! | [`query_params`](Behaviour::query_params), `--query-params`: parameters an endpoint does not declare (`ean`) | `any` (ignored) | `declared` (400) |
 //! | [`token_body`](Behaviour::token_body), `--token-body`: what `POST /oauth/token` takes | `any` (form or JSON) | `form` (JSON gets 400) |
 //! | [`rate_limit_answer`](Behaviour::rate_limit_answer), `--rate-limit-status`: how `--rate` refuses | `429` | `503` (with `Retry-After`) |
 //! | [`on_disconnect`](Behaviour::on_disconnect), `--on-disconnect`: a write whose client leaves | `cancel` | `finish` |
@@ -159,7 +160,7 @@ use crate::api::types::{Category, Product};
 
 pub use behaviour::{
     Behaviour, CreatedId, EanFilter, NumberSearch, OnDisconnect, Paging, PatchAnswer, PatchNested,
-    PatchNulls, Profile, RateLimitAnswer, Scope, TokenBody, UnknownScope,
+    PatchNulls, Profile, QueryParams, RateLimitAnswer, Scope, TokenBody, UnknownScope,
 };
 pub use command::SandboxArgs;
 pub use faults::{FaultKind, FaultSpec, FaultSpecError};

@@ -254,3 +254,40 @@ async fn the_token_request_is_form_encoded() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(sb.product_count(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ean_only_rows_are_found_without_undeclared_query_parameters() {
+    // The strict sandbox answers 400 to any query parameter the vendor does
+    // not declare, such as `ean`.
+    let ean_old = ean13(590_123_412_345);
+    let ean_new = ean13(590_123_412_346);
+    let mut data = SeedData::builtin();
+    let category = data.categories[0].id;
+    data.products = vec![serde_json::json!({
+        "name": "Old name", "ean": ean_old, "category": {"id": category},
+    })];
+    let sb = sandbox::start(SandboxConfig {
+        data: data.with_products(30),
+        ..SandboxConfig::strict()
+    })
+    .await
+    .unwrap();
+    let dir = tempdir();
+    let file = dir.path().join("rows.csv");
+    let results = dir.path().join("results.csv");
+    std::fs::write(
+        &file,
+        format!(
+            "name,ean,category.id\nNew name,{ean_old},{category}\nFresh,{ean_new},{category}\n"
+        ),
+    )
+    .unwrap();
+    let out = run(&sb, &file, &["--results", results.to_str().unwrap()]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(sb.stats().count("GET /v1/products", 400), 0);
+    let records = records(&results);
+    assert_eq!(records[0].status, RowStatus::Skipped, "{:?}", records[0]);
+    assert_eq!(records[0].id, Some(1));
+    assert_eq!(records[1].status, RowStatus::Created, "{:?}", records[1]);
+    assert_eq!(sb.product_count(), 32);
+}
