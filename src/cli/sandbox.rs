@@ -122,6 +122,14 @@ pub struct SandboxArgs {
     /// profiles: off].
     #[arg(long, help_heading = BEHAVIOUR)]
     pub quote_requests: bool,
+    /// A hostile server: GET /products never ends, going on past the last
+    /// page with moving windows of the same products [both profiles: off].
+    #[arg(long, help_heading = BEHAVIOUR)]
+    pub endless_pages: bool,
+    /// A hostile server: every GET /products answer is padded to at least
+    /// this many megabytes [both profiles: off].
+    #[arg(long, value_name = "MB", help_heading = BEHAVIOUR)]
+    pub huge_pages_mb: Option<usize>,
     /// Seed of the random choices, to repeat a run's faults (default: random, printed).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,

@@ -444,7 +444,38 @@ impl ProductApi for HttpApi {
     }
 }
 
-async fn read(response: reqwest::Response) -> Result<Raw, ApiError> {
+/// The most bytes an answer body may hold: a page of 100 products is a
+/// few hundred kilobytes, so anything this large is not an answer to read
+/// (a 400 MB page once took 1.33 GB of memory).
+pub const MAX_ANSWER_BYTES: usize = 16 << 20;
+
+/// Why a body was not read whole.
+enum BodyError {
+    /// The connection broke while reading it.
+    Transport(reqwest::Error),
+    /// It is larger than [`MAX_ANSWER_BYTES`]; reading stopped there.
+    TooLarge,
+}
+
+/// The body, read a chunk at a time up to [`MAX_ANSWER_BYTES`].
+async fn capped_body(response: &mut reqwest::Response) -> Result<Vec<u8>, BodyError> {
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
+    {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+async fn read(mut response: reqwest::Response) -> Result<Raw, ApiError> {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let trace_id = headers
@@ -458,24 +489,31 @@ async fn read(response: reqwest::Response) -> Result<Raw, ApiError> {
         .map(str::to_string)
         .collect();
     let retry_after = retry_after(&headers);
-    match response.bytes().await {
+    let success = StatusCode::from_u16(status).is_ok_and(|s| s.is_success());
+    match capped_body(&mut response).await {
         Ok(body) => Ok(Raw {
             status,
             trace_id,
             links,
             retry_after,
-            body: body.to_vec(),
+            body,
         }),
         // The status line came back but the body did not: for a success the
         // request was applied, so its outcome is unknown; for an error, keep
         // the status so it is classified as such.
-        Err(e) if StatusCode::from_u16(status).is_ok_and(|s| s.is_success()) => {
-            Err(ApiError::Decode {
-                status,
-                message: chain(&e),
-                trace_id,
-            })
-        }
+        Err(BodyError::Transport(e)) if success => Err(ApiError::Decode {
+            status,
+            message: chain(&e),
+            trace_id,
+        }),
+        Err(BodyError::TooLarge) if success => Err(ApiError::Decode {
+            status,
+            message: format!(
+                "the answer is larger than {} MiB; it was not read",
+                MAX_ANSWER_BYTES >> 20
+            ),
+            trace_id,
+        }),
         Err(_) => Err(ApiError::Status {
             status,
             message: format!("HTTP {status}"),

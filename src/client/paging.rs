@@ -8,6 +8,9 @@
 //! - a page whose first item (by id) was already the first item of an earlier
 //!   page, or whose items all were on the page before, ends it (a server that
 //!   ignores the paging and sends the same page again);
+//! - [`STALE_PAGES`] pages in a row that bring no item not already read in
+//!   this listing are an error (a server handing out distinct pages of the
+//!   same items forever);
 //! - more than [`MAX_PAGES`] pages (or the guard's own cap) is an error, never
 //!   a silent endless loop.
 //!
@@ -25,6 +28,10 @@ use crate::api::types::{Category, Product, Supplier, Unit};
 
 /// The most pages any listing reads before it gives up with an error.
 pub const MAX_PAGES: u32 = 100_000;
+
+/// A listing whose pages bring no new item this many times in a row stops
+/// with an error.
+pub const STALE_PAGES: u32 = 5;
 
 /// Where a listing goes on: the next page's URL as the server gave it
 /// (resolved against the request). The pipeline passes it back unchanged.
@@ -115,6 +122,10 @@ pub struct PageGuard {
     previous_ids: HashSet<i64>,
     /// The most items any page of this listing held.
     largest_page: usize,
+    /// Every id read in this listing.
+    seen_ids: HashSet<i64>,
+    /// Pages in a row that brought no id not in `seen_ids`.
+    stale_pages: u32,
 }
 
 impl PageGuard {
@@ -134,6 +145,8 @@ impl PageGuard {
             first_ids: HashSet::new(),
             previous_ids: HashSet::new(),
             largest_page: 0,
+            seen_ids: HashSet::new(),
+            stale_pages: 0,
         }
     }
 
@@ -161,6 +174,23 @@ impl PageGuard {
             return Ok(None);
         }
         self.pages += 1;
+        let before = self.seen_ids.len();
+        self.seen_ids.extend(ids.iter().copied());
+        if self.seen_ids.len() == before && !ids.is_empty() {
+            self.stale_pages += 1;
+            if self.stale_pages >= STALE_PAGES {
+                return Err(ApiError::Paging {
+                    what: self.what.clone(),
+                    message: format!(
+                        "{STALE_PAGES} pages in a row brought nothing new (after {} pages); \
+                         the server's paging does not end, stopped there",
+                        self.pages
+                    ),
+                });
+            }
+        } else {
+            self.stale_pages = 0;
+        }
         self.previous_ids = ids;
         // A guessed next page is worth asking for only while pages are as
         // long as the longest so far: a shorter one is the last.
@@ -358,6 +388,25 @@ mod tests {
         ];
         let (ids, _) = ids_of(PageGuard::new("x"), pages).await;
         assert_eq!(ids.unwrap().len(), 39);
+    }
+
+    #[tokio::test]
+    async fn distinct_pages_of_items_already_read_are_an_error() {
+        // Windows of 10 sliding by 7 over 30 items, forever: each page is
+        // new in its cursor, its first item and its set, but after the
+        // first wrap nothing is.
+        let mut served = 0i64;
+        let result = all_pages(PageGuard::new("GET /products"), |_| {
+            served += 1;
+            let start = (served - 1) * 7;
+            let items = (start..start + 10).map(|i| supplier(i % 30 + 1)).collect();
+            let p = Page::new(items, Some(Cursor::new(format!("c{served}"))));
+            async move { Ok(p) }
+        })
+        .await;
+        let err = result.unwrap_err();
+        assert!(err.to_string().contains("brought nothing new"), "{err}");
+        assert!(served < 20, "{served} pages");
     }
 
     #[tokio::test]

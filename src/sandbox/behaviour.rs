@@ -305,6 +305,14 @@ pub struct Behaviour {
     /// `Authorization` header, and a refused token request's body (a
     /// careless server). Off in both profiles.
     pub quote_requests: bool,
+    /// `GET /products` never ends: past the last page it goes on with
+    /// windows of the same products that keep moving, each with a `next`
+    /// link. Off in both profiles.
+    pub endless_pages: bool,
+    /// Every `GET /products` answer is padded to at least this many bytes
+    /// (a description that long on its first product, sent as a stream).
+    /// `None` in both profiles.
+    pub huge_pages: Option<usize>,
 }
 
 impl Default for Behaviour {
@@ -334,6 +342,8 @@ impl Behaviour {
             denied_scopes: BTreeSet::new(),
             created_id: CreatedId::Real,
             quote_requests: false,
+            endless_pages: false,
+            huge_pages: None,
         }
     }
 
@@ -356,6 +366,8 @@ impl Behaviour {
             denied_scopes: BTreeSet::new(),
             created_id: CreatedId::Real,
             quote_requests: false,
+            endless_pages: false,
+            huge_pages: None,
         }
     }
 

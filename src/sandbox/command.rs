@@ -66,6 +66,10 @@ impl SandboxArgs {
             behaviour.created_id = mode;
         }
         behaviour.quote_requests |= self.quote_requests;
+        behaviour.endless_pages |= self.endless_pages;
+        if let Some(mb) = self.huge_pages_mb {
+            behaviour.huge_pages = Some(mb << 20);
+        }
         if let Some(mode) = self.token_body {
             behaviour.token_body = mode;
         }

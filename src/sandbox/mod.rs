@@ -91,7 +91,11 @@
 //! create with id 0, -7 or the first product's id again while the product
 //! is made with its real id; [`quote_requests`](Behaviour::quote_requests)
 //! (`--quote-requests`) quotes the refused request, its `Authorization`
-//! header and a refused token request's body, in every error message.
+//! header and a refused token request's body, in every error message;
+//! [`endless_pages`](Behaviour::endless_pages) (`--endless-pages`) makes
+//! `GET /products` go on past its last page with moving windows of the same
+//! products; [`huge_pages`](Behaviour::huge_pages) (`--huge-pages-mb`) pads
+//! every `GET /products` answer to that size.
 //!
 //! Open in both profiles alike: `organizationNumber` on `/customers` is an
 //! exact string match (`987 654 325` does not find `987654325`);

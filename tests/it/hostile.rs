@@ -291,3 +291,51 @@ async fn ean_only_rows_are_found_without_undeclared_query_parameters() {
     assert_eq!(records[1].status, RowStatus::Created, "{:?}", records[1]);
     assert_eq!(sb.product_count(), 32);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_that_brings_nothing_new_stops_with_an_error() {
+    // Past its 3 real pages, `GET /products` goes on with moving windows of
+    // the same 300 products forever, each page with a `next` link.
+    let mut config = SandboxConfig {
+        data: SeedData::builtin().with_products(300),
+        ..SandboxConfig::default()
+    };
+    config.behaviour.endless_pages = true;
+    let sb = sandbox::start(config).await.unwrap();
+    let dir = tempdir();
+    let out_file = dir.path().join("export.csv");
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("product-import"));
+    cmd.arg("export")
+        .arg(&out_file)
+        .arg("--quiet")
+        .args(crate::common::run::url_args(&sb))
+        .envs(crate::common::run::sandbox_env(&sb))
+        .env_remove("TFSO_ACCESS_TOKEN");
+    let out = crate::common::run::run_binary(cmd).await;
+    let log = stderr(&out);
+    assert_ne!(out.status.code(), Some(0), "{log}");
+    assert!(log.contains("brought nothing new"), "{log}");
+    let pages = sb.stats().requests("GET /v1/products");
+    assert!(pages <= 10, "{pages} pages read");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_larger_than_the_cap_is_not_read() {
+    // Every `GET /products` answer is 24 MiB: the importer reads no more
+    // than its cap of each, and the run stops before sending anything.
+    let mut config = SandboxConfig {
+        data: SeedData::builtin().with_products(3),
+        ..SandboxConfig::default()
+    };
+    config.behaviour.huge_pages = Some(24 << 20);
+    let sb = sandbox::start(config).await.unwrap();
+    let dir = tempdir();
+    let file = dir.path().join("rows.csv");
+    crate::common::run::write_products(&file, "BIG", 4, |_| 1.0);
+    let out = run(&sb, &file, &["--max-retries", "1"]).await;
+    let log = stderr(&out);
+    assert_ne!(out.status.code(), Some(0), "{log}");
+    assert!(log.contains("larger than 16 MiB"), "{log}");
+    assert_eq!(sb.stats().requests("POST /v1/products"), 0);
+    assert_eq!(sb.product_count(), 3);
+}
