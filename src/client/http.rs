@@ -291,6 +291,9 @@ impl HttpApi {
         let (answer, links) = self.json::<Vec<T>>(Method::GET, url.clone(), None).await?;
         let (next, next_is_guess) = match next_url(links.iter().map(String::as_str), &url) {
             Ok(Some(next)) => (Some(Cursor::new(next)), false),
+            // A server that sends `link` headers says where the next page
+            // is; without `next`, this page is the last.
+            Ok(None) if !links.is_empty() => (None, false),
             Ok(None) => match fallback {
                 Fallback::PageNumbers => (next_page_number(&url, answer.value.len()), true),
                 Fallback::None => (None, false),

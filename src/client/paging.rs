@@ -14,11 +14,12 @@
 //! - more than [`MAX_PAGES`] pages (or the guard's own cap) is an error, never
 //!   a silent endless loop.
 //!
-//! When the server sends no `next` link, the next page number is only a
-//! guess ([`Page::next_is_guess`]): a server may cap `limit` silently, so a
-//! page shorter than the `limit` asked for proves nothing. The listing has
-//! ended only at an empty page, or at a page without a `next` link that is
-//! shorter than the largest page the server has sent so far.
+//! When the server sends no `link` header at all, the next page number is
+//! only a guess ([`Page::next_is_guess`]): a server may cap `limit`
+//! silently, so a page shorter than the `limit` asked for proves nothing.
+//! Such a listing has ended only at an empty page, or at a page shorter than
+//! the largest page the server has sent so far. (A server that sends `link`
+//! headers ends its listing with a page whose links hold no `next`.)
 
 use std::collections::HashSet;
 use std::future::Future;
