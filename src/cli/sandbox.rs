@@ -130,6 +130,10 @@ pub struct SandboxArgs {
     /// this many megabytes [both profiles: off].
     #[arg(long, value_name = "MB", help_heading = BEHAVIOUR)]
     pub huge_pages_mb: Option<usize>,
+    /// Stock moves on the server: every product GET /products lists has its
+    /// stock quantity raised by one right after [both profiles: off].
+    #[arg(long, help_heading = BEHAVIOUR)]
+    pub stock_moves: bool,
     /// Seed of the random choices, to repeat a run's faults (default: random, printed).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,

@@ -330,6 +330,8 @@ async fn decide_existing<A: ProductApi>(
                     update_words(&names, &patch.clear),
                     found.id
                 ))
+            } else if patch.set.stock.is_some() || patch.set.supplier_product.is_some() {
+                update_nested(ctx, row, product, found.id).await?
             } else {
                 update(ctx, found.id, &patch).await?
             }
@@ -404,6 +406,44 @@ fn refused_prices(row: u64, id: i64, refused: Vec<RefusedPrice>) -> Outcome {
         .error(text.join("; "));
     invalid.problems = problems;
     invalid
+}
+
+/// Sends a PATCH that touches `stock` or `supplierProduct`. A nested object
+/// goes whole (a server may replace it rather than merge), so its fields the
+/// row does not give must be the server's values of now, not those read at
+/// the start of the run: a stock quantity moves all day, and writing back an
+/// old one reverts every movement since. So the product is read again just
+/// before, and the PATCH made from that reading.
+async fn update_nested<A: ProductApi>(
+    ctx: &Context<A>,
+    row: u64,
+    product: &NewProduct,
+    id: i64,
+) -> Result<Outcome, ApiError> {
+    let (policy, counters) = (&ctx.settings.retry, &ctx.counters);
+    let fresh = match retry_idempotent(policy, counters, || ctx.api.get_product(id)).await {
+        Ok(Some(fresh)) => fresh.value,
+        Ok(None) => {
+            return Ok(Outcome::new(RowStatus::Failed).id(id).error(format!(
+                "product {id} was deleted on the server during the run; not updated"
+            )))
+        }
+        Err(e) if e.class() == ErrorClass::Fatal => return Err(e),
+        Err(e) => {
+            return Ok(Outcome::failed(
+                &e,
+                &format!("could not read product {id} again before updating it: "),
+            ))
+        }
+    };
+    let (patch, names) = match patch_for(product, &fresh, &ctx.settings.empty_cells) {
+        Ok(patch) => patch,
+        Err(refused) => return Ok(refused_prices(row, id, refused)),
+    };
+    if names.is_empty() && patch.clear.is_empty() {
+        return Ok(Outcome::new(RowStatus::Skipped).id(id));
+    }
+    update(ctx, id, &patch).await
 }
 
 /// Sends the PATCH. A field sent as `null` that the product still holds

@@ -313,6 +313,10 @@ pub struct Behaviour {
     /// (a description that long on its first product, sent as a stream).
     /// `None` in both profiles.
     pub huge_pages: Option<usize>,
+    /// Stock moves on the server: every product a `GET /products` answer
+    /// lists has its `stock.quantity` raised by one right after (as if goods
+    /// came in), so what a client read is stale at once. Off in both profiles.
+    pub stock_moves: bool,
 }
 
 impl Default for Behaviour {
@@ -344,6 +348,7 @@ impl Behaviour {
             quote_requests: false,
             endless_pages: false,
             huge_pages: None,
+            stock_moves: false,
         }
     }
 
@@ -368,6 +373,7 @@ impl Behaviour {
             quote_requests: false,
             endless_pages: false,
             huge_pages: None,
+            stock_moves: false,
         }
     }
 

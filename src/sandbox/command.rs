@@ -67,6 +67,7 @@ impl SandboxArgs {
         }
         behaviour.quote_requests |= self.quote_requests;
         behaviour.endless_pages |= self.endless_pages;
+        behaviour.stock_moves |= self.stock_moves;
         if let Some(mb) = self.huge_pages_mb {
             behaviour.huge_pages = Some(mb << 20);
         }

@@ -95,7 +95,9 @@
 //! [`endless_pages`](Behaviour::endless_pages) (`--endless-pages`) makes
 //! `GET /products` go on past its last page with moving windows of the same
 //! products; [`huge_pages`](Behaviour::huge_pages) (`--huge-pages-mb`) pads
-//! every `GET /products` answer to that size.
+//! every `GET /products` answer to that size; [`stock_moves`](Behaviour::stock_moves)
+//! (`--stock-moves`) raises the stock quantity of every product a
+//! `GET /products` answer lists right after, so what a client read is stale.
 //!
 //! Open in both profiles alike: `organizationNumber` on `/customers` is an
 //! exact string match (`987 654 325` does not find `987654325`);

@@ -278,6 +278,12 @@ pub(crate) async fn list(
             window.cut(matching)
         }
     };
+    if behaviour.stock_moves {
+        let mut store = sandbox.store();
+        for product in &page {
+            store.move_stock(product.id, 1.0);
+        }
+    }
     let base = absolute(&headers, "/v1/products");
     let link = match numbered {
         _ if behaviour.paging == Paging::Capped => None,

@@ -339,3 +339,60 @@ async fn an_answer_larger_than_the_cap_is_not_read() {
     assert_eq!(sb.stats().requests("POST /v1/products"), 0);
     assert_eq!(sb.product_count(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stock_patch_never_reverts_a_quantity_that_moved_during_the_run() {
+    // Strict: PATCH replaces `stock` whole. And the stock moves: each
+    // listing raises the quantity of what it listed, so the prefetched
+    // quantity is stale by the time the row's PATCH goes.
+    let mut data = SeedData::builtin();
+    let category = data.categories[0].id;
+    data.products = vec![serde_json::json!({
+        "name": "Shelf item", "number": "STK-1", "category": {"id": category},
+        "stock": {"isManaged": true, "quantity": 10, "location": "A1"},
+        "supplierProduct": {"number": "S-1", "name": "Supplied", "price": 3},
+    })];
+    let mut config = SandboxConfig {
+        data,
+        ..SandboxConfig::strict()
+    };
+    config.behaviour.stock_moves = true;
+    let sb = sandbox::start(config).await.unwrap();
+    let dir = tempdir();
+    let file = dir.path().join("rows.csv");
+    let results = dir.path().join("results.csv");
+    std::fs::write(
+        &file,
+        format!(
+            "name,number,category.id,stock.location,supplierProduct.name\n\
+             Shelf item,STK-1,{category},B2,Supplied better\n"
+        ),
+    )
+    .unwrap();
+    let flags = [
+        "--existing",
+        "update",
+        "--results",
+        results.to_str().unwrap(),
+    ];
+    let out = run(&sb, &file, &flags).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let records = records(&results);
+    assert_eq!(records[0].status, RowStatus::Updated, "{:?}", records[0]);
+    let product = &sb.products()[0];
+    let stock = product.stock.as_ref().unwrap();
+    assert_eq!(stock.location.as_deref(), Some("B2"));
+    // Every listing raised the quantity by one: none of it is reverted.
+    let listings = sb.stats().requests("GET /v1/products");
+    assert!(listings > 0);
+    assert_eq!(
+        stock.quantity,
+        Some(10.0 + listings as f64),
+        "a movement was reverted"
+    );
+    assert_eq!(stock.is_managed, Some(true));
+    let supplied = product.supplier_product.as_ref().unwrap();
+    assert_eq!(supplied.name.as_deref(), Some("Supplied better"));
+    assert_eq!(supplied.number.as_deref(), Some("S-1"));
+    assert_eq!(supplied.price, Some(3.0));
+}
