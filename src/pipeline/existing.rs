@@ -23,11 +23,12 @@
 //! name with `productSearch` and keeps the exact EAN; when that finds nothing
 //! it reads the whole catalogue, again keeping the exact EAN.
 //!
-//! Reading the whole catalogue for every new EAN-only row would cost rows ×
+//! Reading the whole catalogue for every EAN-only row would cost rows ×
 //! pages requests, so the check made before creating a row
 //! ([`find_existing`]) shares one reading per run ([`EanCatalogue`]), kept as
-//! the run's EAN index. The check after an unknown outcome ([`lookup_all`])
-//! always reads afresh.
+//! the run's EAN index, and looks there only: every product with the EAN is
+//! in it, whatever its name, so a key held twice is always seen. The check
+//! after an unknown outcome ([`lookup_all`]) always reads afresh.
 
 pub use crate::cli::ExistingMode;
 use std::collections::HashMap;
@@ -161,26 +162,22 @@ pub struct EanCatalogue {
 }
 
 /// Looks a product up before creating it: like [`lookup_all`], except that
-/// when an EAN is not found by name the catalogue reading is shared through
-/// `catalogue` instead of being repeated for every row. Products created
-/// by this run after that reading are not in it; they cannot share an EAN
-/// with a later row, since a file with the same EAN twice is refused.
-/// Every product with the key, oldest first.
+/// an EAN is looked for in the catalogue read once and shared through
+/// `catalogue` (not by name first: a search by name would miss a second
+/// product with the EAN under another name, and the row must see every
+/// one). Products created by this run after that reading are not in it;
+/// they cannot share an EAN with a later row, since a file with the same
+/// EAN twice is refused. Every product with the key, oldest first.
 pub async fn find_existing<A: ProductApi>(
     api: &A,
     policy: &RetryPolicy,
     counters: &RequestCounters,
     key: &ProductKey,
-    name: Option<&str>,
     catalogue: &EanCatalogue,
 ) -> Result<Vec<(Product, u16, Option<String>)>, ApiError> {
     let ProductKey::Ean(ean) = key else {
-        return lookup_all(api, policy, counters, key, name).await;
+        return lookup_all(api, policy, counters, key, None).await;
     };
-    let found = by_name(api, policy, counters, key, name).await?;
-    if !found.is_empty() {
-        return Ok(found);
-    }
     let (index, status, trace) = catalogue
         .index
         .get_or_try_init(|| async {
@@ -202,23 +199,6 @@ pub async fn find_existing<A: ProductApi>(
         .flatten()
         .map(|p| (p.clone(), *status, trace.clone()))
         .collect())
-}
-
-/// An EAN's products found through a search for the row's name, oldest first.
-async fn by_name<A: ProductApi>(
-    api: &A,
-    policy: &RetryPolicy,
-    counters: &RequestCounters,
-    key: &ProductKey,
-    name: Option<&str>,
-) -> Result<Vec<(Product, u16, Option<String>)>, ApiError> {
-    match name.map(str::trim).filter(|n| !n.is_empty()) {
-        Some(name) => {
-            let query = ProductQuery::Search(name.to_string());
-            exact_matches(api, policy, counters, &query, key).await
-        }
-        None => Ok(Vec::new()),
-    }
 }
 
 /// Every product of every page of `query`, with the last page's status and trace id.
@@ -420,16 +400,17 @@ mod lookup_tests {
             (ean(120), "Renamed"),
             (ean(502), "New 3"),
         ];
-        let found = futures::future::join_all(rows.iter().map(|(key, name)| {
-            find_existing(&api, &policy, &counters, key, Some(name), &catalogue)
-        }))
+        let found = futures::future::join_all(
+            rows.iter()
+                .map(|(key, _)| find_existing(&api, &policy, &counters, key, &catalogue)),
+        )
         .await;
         let ids: Vec<Option<i64>> = found
             .into_iter()
             .map(|f| f.unwrap().first().map(|(p, _, _)| p.id))
             .collect();
         assert_eq!(ids, [None, None, Some(120), None]);
-        // A name search per row and the catalogue (8 pages) once.
-        assert_eq!(api.calls("GET /products"), 4 + 8);
+        // The catalogue (8 pages) once, for every row.
+        assert_eq!(api.calls("GET /products"), 8);
     }
 }

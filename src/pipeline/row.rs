@@ -257,7 +257,7 @@ async fn existing_for_row<A: ProductApi>(
     let create_only = ctx.settings.existing == ExistingMode::Create;
     let found = match looked_up {
         Some(found) if !create_only => Ok(found),
-        None if !create_only => existing_product(ctx, key, name).await,
+        None if !create_only => existing_product(ctx, key).await,
         None if !ctx.ledger.covers_catalogue() && !ctx.settings.dry_run => {
             mark_key_seen(ctx, key, name).await.map(|()| Vec::new())
         }
@@ -346,7 +346,6 @@ async fn decide_existing<A: ProductApi>(
 async fn existing_product<A: ProductApi>(
     ctx: &Context<A>,
     key: &ProductKey,
-    name: Option<&str>,
 ) -> Result<Vec<Found>, ApiError> {
     let (policy, counters) = (&ctx.settings.retry, &ctx.counters);
     let found = match &ctx.index {
@@ -361,7 +360,7 @@ async fn existing_product<A: ProductApi>(
             }
             found
         }
-        None => find_existing(&ctx.api, policy, counters, key, name, &ctx.ean_catalogue).await?,
+        None => find_existing(&ctx.api, policy, counters, key, &ctx.ean_catalogue).await?,
     };
     let found = match found.is_empty() {
         false => found,

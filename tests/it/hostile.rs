@@ -111,7 +111,8 @@ async fn a_key_held_twice_on_the_server_is_the_rows_error_in_every_mode() {
             body("Twin", Some("DUP-1"), None),
             body("Twin", Some("DUP-1"), None),
             body("Barcode twin", None, Some(&ean)),
-            body("Barcode twin", None, Some(&ean)),
+            // Another name: a search by the row's name would miss it.
+            body("Renamed twin", None, Some(&ean)),
             body("Single", Some("ONE-1"), None),
         ];
         let data = data.with_products(catalogue);
