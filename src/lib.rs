@@ -6,7 +6,8 @@
 //! API fields, [`validate`] each row into a [`api::types::NewProduct`],
 //! submit through [`client`] paced and retried by [`pipeline`], and record
 //! every row's outcome with [`results`]. [`sandbox`] is an in-process copy of
-//! the API for trying and testing all of it.
+//! the API for trying and testing all of it. [`secrets`] keeps the known
+//! secret values out of every text shown or logged.
 
 #![warn(missing_docs)]
 
@@ -28,5 +29,6 @@ pub mod read;
 pub mod results;
 pub mod sandbox;
 pub(crate) mod store;
+pub mod secrets;
 pub(crate) mod validate;
 pub(crate) mod values;

@@ -5,8 +5,10 @@
 //! `row_failed`, `guard`, `missing`, `warning`, `error` and `summary`.
 //!
 //! The format is chosen once per process ([`set_format`]); every writer asks
-//! [`is_json`]. Nothing here ever receives a secret: callers pass URLs
-//! without user info and never pass credentials.
+//! [`is_json`]. Callers pass URLs without user info and never pass
+//! credentials, and every line is passed through [`crate::secrets::scrub`]
+//! all the same: a message may quote what a server said, and a server may
+//! quote the request.
 
 use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -74,7 +76,7 @@ pub(crate) fn json_line(level: Level, event: &str, fields: Value) -> String {
             object.insert("data".into(), other);
         }
     }
-    Value::Object(object).to_string()
+    crate::secrets::scrub(&Value::Object(object).to_string()).into_owned()
 }
 
 /// Writes an event to stderr in JSON form; does nothing in human form (the
@@ -99,7 +101,7 @@ pub(crate) fn warn(message: &str) {
             serde_json::json!({ "message": message }),
         );
     } else {
-        eprintln!("warning: {message}");
+        eprintln!("warning: {}", crate::secrets::scrub(message));
     }
 }
 
@@ -129,7 +131,7 @@ pub fn fatal(message: &str) {
             serde_json::json!({ "message": message }),
         );
     } else {
-        eprintln!("error: {message}");
+        eprintln!("error: {}", crate::secrets::scrub(message));
     }
 }
 
@@ -142,7 +144,7 @@ pub(crate) fn note(event_name: &str, message: &str, fields: Value) {
         }
         event(Level::Info, event_name, fields);
     } else {
-        eprintln!("{message}");
+        eprintln!("{}", crate::secrets::scrub(message));
     }
 }
 

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::sandbox::{
-    EanFilter, FaultSpec, NumberSearch, OnDisconnect, Paging, PatchAnswer, PatchNested, PatchNulls,
-    Profile, RateLimitAnswer, Scope, SupplierFilter,
+    CreatedId, EanFilter, FaultSpec, NumberSearch, OnDisconnect, Paging, PatchAnswer, PatchNested,
+    PatchNulls, Profile, QueryParams, RateLimitAnswer, Scope, SupplierFilter, TokenBody,
 };
 
 /// Shown after `product-import sandbox --help`: the two profiles side by side.
@@ -18,6 +18,7 @@ Profiles (where the vendor's documentation leaves the behaviour open):
   switch                lenient      strict
   --number-search       exact        partial
   --ean-filter          honoured     ignored
+  --supplier-filter     honoured     ignored
   --paging              numbered     cursor
   --search-lag-ms       0            1500
   --patch-nested        merge        replace
@@ -25,6 +26,8 @@ Profiles (where the vendor's documentation leaves the behaviour open):
   --patch-answer        product      empty
   --rate-limit-status   429          503
   --on-disconnect       cancel       finish
+  --token-body          any          form
+  --query-params        any          declared
   --deny-scope          (none)       (none)
 A switch given on its own overrides the profile's setting.";
 
@@ -109,6 +112,36 @@ pub struct SandboxArgs {
     /// 403; repeat for more than one [both profiles grant every scope].
     #[arg(long, value_enum, value_name = "SCOPE", help_heading = BEHAVIOUR)]
     pub deny_scope: Vec<Scope>,
+    /// A hostile server: the id a 201 to POST /products answers (the
+    /// product is made with its real id) [both profiles: real].
+    #[arg(long, value_enum, value_name = "ID", help_heading = BEHAVIOUR)]
+    pub created_id: Option<CreatedId>,
+    /// Which bodies POST /oauth/token takes: form-encoded or JSON, or
+    /// form-encoded only as OAuth 2.0 says [lenient: any, strict: form].
+    #[arg(long, value_enum, value_name = "BODY", help_heading = BEHAVIOUR)]
+    pub token_body: Option<TokenBody>,
+    /// Which query parameters the endpoints take: any (unknown ones are
+    /// ignored), or only those the vendor declares, others getting 400
+    /// [lenient: any, strict: declared].
+    #[arg(long, value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]
+    pub query_params: Option<QueryParams>,
+    /// A careless server: error messages quote the request they refuse,
+    /// its Authorization header and a refused token request's body [both
+    /// profiles: off].
+    #[arg(long, help_heading = BEHAVIOUR)]
+    pub quote_requests: bool,
+    /// A hostile server: GET /products never ends, going on past the last
+    /// page with moving windows of the same products [both profiles: off].
+    #[arg(long, help_heading = BEHAVIOUR)]
+    pub endless_pages: bool,
+    /// A hostile server: every GET /products answer is padded to at least
+    /// this many megabytes [both profiles: off].
+    #[arg(long, value_name = "MB", help_heading = BEHAVIOUR)]
+    pub huge_pages_mb: Option<usize>,
+    /// Stock moves on the server: every product GET /products lists has its
+    /// stock quantity raised by one right after [both profiles: off].
+    #[arg(long, help_heading = BEHAVIOUR)]
+    pub stock_moves: bool,
     /// Seed of the random choices, to repeat a run's faults (default: random, printed).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,

@@ -16,9 +16,12 @@ use url::Url;
 pub struct Secret(Arc<str>);
 
 impl Secret {
-    /// Wraps a secret.
+    /// Wraps a secret, and remembers it so that no text shown or logged
+    /// carries it ([`crate::secrets`]).
     pub fn new(value: impl Into<String>) -> Secret {
-        Secret(Arc::from(value.into()))
+        let value = value.into();
+        crate::secrets::remember(&value);
+        Secret(Arc::from(value))
     }
 
     /// The secret itself, for the one place that must send it.

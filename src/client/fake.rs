@@ -24,8 +24,6 @@ pub(crate) struct FakeApi {
     pub page_size: usize,
     /// Scopes the token lacks.
     pub denied: Vec<&'static str>,
-    /// Whether `ean=` filters (by default it is ignored).
-    pub ean_filter: bool,
     /// Calls per endpoint (`GET /customers`); read with [`FakeApi::calls`].
     pub calls: Mutex<HashMap<String, u32>>,
 }
@@ -39,7 +37,6 @@ impl Default for FakeApi {
             units: Vec::new(),
             page_size: 25,
             denied: Vec::new(),
-            ean_filter: false,
             calls: Mutex::default(),
         }
     }
@@ -153,7 +150,6 @@ impl ProductApi for FakeApi {
             .into_iter()
             .filter(|p| match query {
                 ProductQuery::All => true,
-                ProductQuery::EanHint(e) => !self.ean_filter || p.ean.as_deref() == Some(e),
                 ProductQuery::Number(n) => contains_ignoring_case(p.number.as_deref(), n),
                 ProductQuery::Search(s) => [p.number.as_deref(), p.name.as_deref()]
                     .iter()

@@ -25,8 +25,8 @@ use crate::api::types::{
 };
 
 /// The page size asked for (`limit`) where the API takes one: the most
-/// `GET /customers` documents. A server may still answer with fewer; only the
-/// `link` header (or, without one, a page shorter than this) ends a listing.
+/// `GET /customers` documents. A server may still answer with fewer, so a
+/// short page never ends a listing by itself (see [`super::paging`]).
 pub const PAGE_LIMIT: u32 = 100;
 
 /// How many times one request fetches a new token after a 401 before the
@@ -58,7 +58,7 @@ struct Raw {
 /// How a listing continues when the server sends no `link` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fallback {
-    /// A full page is followed by `page=n+1` (documented on `/products`).
+    /// A page is followed by a guess of `page=n+1` (documented on `/products`).
     PageNumbers,
     /// No way to ask for more: the page is the last.
     None,
@@ -141,7 +141,8 @@ impl HttpApi {
         let response = self
             .http
             .post(token_url.clone())
-            .json(&body)
+            // Form-encoded, as OAuth 2.0 and the vendor's recipe say.
+            .form(&body)
             .send()
             .await
             .map_err(transport_error)?;
@@ -288,33 +289,38 @@ impl HttpApi {
             }
         };
         let (answer, links) = self.json::<Vec<T>>(Method::GET, url.clone(), None).await?;
-        let next = match next_url(links.iter().map(String::as_str), &url) {
-            Ok(Some(next)) => Some(Cursor::new(next)),
+        let (next, next_is_guess) = match next_url(links.iter().map(String::as_str), &url) {
+            Ok(Some(next)) => (Some(Cursor::new(next)), false),
+            // A server that sends `link` headers says where the next page
+            // is; without `next`, this page is the last.
+            Ok(None) if !links.is_empty() => (None, false),
             Ok(None) => match fallback {
-                Fallback::PageNumbers => next_page_number(&url, answer.value.len()),
-                Fallback::None => None,
+                Fallback::PageNumbers => (next_page_number(&url, answer.value.len()), true),
+                Fallback::None => (None, false),
             },
             Err(e) => return Err(paging_error(e.to_string())),
         };
         Ok(Page {
             items: answer.value,
             next,
+            next_is_guess,
             status: answer.status,
             trace_id: answer.trace_id,
         })
     }
 }
 
-/// Without a `link` header: a page as long as the `limit` asked for is
-/// followed by the same URL with `page` one higher; a shorter one is the last.
+/// Without a `link` header: the same URL with `page` one higher, a guess
+/// the [`PageGuard`](super::paging::PageGuard) follows only while pages are
+/// as long as the longest so far (a server may cap `limit` silently); none
+/// after an empty page.
 fn next_page_number(url: &Url, got: usize) -> Option<Cursor> {
     let param = |name: &str| {
         url.query_pairs()
             .find(|(k, _)| k == name)
             .and_then(|(_, v)| v.parse::<u64>().ok())
     };
-    let limit = param("limit")?;
-    if (got as u64) < limit || got == 0 {
+    if got == 0 {
         return None;
     }
     let page = param("page").unwrap_or(1);
@@ -400,7 +406,6 @@ impl ProductApi for HttpApi {
             ProductQuery::All => {}
             ProductQuery::Number(n) => pairs.push(("productNumber", n.trim())),
             ProductQuery::Search(s) => pairs.push(("productSearch", s.trim())),
-            ProductQuery::EanHint(e) => pairs.push(("ean", e.trim())),
         }
         pairs.push(("limit", &limit));
         let first = self.url("products", &pairs);
@@ -451,7 +456,38 @@ impl ProductApi for HttpApi {
     }
 }
 
-async fn read(response: reqwest::Response) -> Result<Raw, ApiError> {
+/// The most bytes an answer body may hold: a page of 100 products is a
+/// few hundred kilobytes, so anything this large is not an answer to read
+/// (a 400 MB page once took 1.33 GB of memory).
+pub const MAX_ANSWER_BYTES: usize = 16 << 20;
+
+/// Why a body was not read whole.
+enum BodyError {
+    /// The connection broke while reading it.
+    Transport(reqwest::Error),
+    /// It is larger than [`MAX_ANSWER_BYTES`]; reading stopped there.
+    TooLarge,
+}
+
+/// The body, read a chunk at a time up to [`MAX_ANSWER_BYTES`].
+async fn capped_body(response: &mut reqwest::Response) -> Result<Vec<u8>, BodyError> {
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
+    {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+async fn read(mut response: reqwest::Response) -> Result<Raw, ApiError> {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let trace_id = headers
@@ -465,24 +501,31 @@ async fn read(response: reqwest::Response) -> Result<Raw, ApiError> {
         .map(str::to_string)
         .collect();
     let retry_after = retry_after(&headers);
-    match response.bytes().await {
+    let success = StatusCode::from_u16(status).is_ok_and(|s| s.is_success());
+    match capped_body(&mut response).await {
         Ok(body) => Ok(Raw {
             status,
             trace_id,
             links,
             retry_after,
-            body: body.to_vec(),
+            body,
         }),
         // The status line came back but the body did not: for a success the
         // request was applied, so its outcome is unknown; for an error, keep
         // the status so it is classified as such.
-        Err(e) if StatusCode::from_u16(status).is_ok_and(|s| s.is_success()) => {
-            Err(ApiError::Decode {
-                status,
-                message: chain(&e),
-                trace_id,
-            })
-        }
+        Err(BodyError::Transport(e)) if success => Err(ApiError::Decode {
+            status,
+            message: chain(&e),
+            trace_id,
+        }),
+        Err(BodyError::TooLarge) if success => Err(ApiError::Decode {
+            status,
+            message: format!(
+                "the answer is larger than {} MiB; it was not read",
+                MAX_ANSWER_BYTES >> 20
+            ),
+            trace_id,
+        }),
         Err(_) => Err(ApiError::Status {
             status,
             message: format!("HTTP {status}"),
@@ -541,7 +584,7 @@ pub(crate) fn chain(e: &reqwest::Error) -> String {
             "the request failed".into()
         });
     }
-    parts.join(": ")
+    crate::secrets::scrub(&parts.join(": ")).into_owned()
 }
 
 #[cfg(test)]

@@ -7,6 +7,13 @@ use crate::api::types::{ErrorBody, ValidationIssue};
 /// plain `message`, or, for a body that is not the vendor's shape, the
 /// status with the start of the body. Also returns the body's `trackingId`.
 pub fn error_message(status: u16, body: &[u8]) -> (String, Option<String>) {
+    let (message, trace) = unscrubbed_message(status, body);
+    (crate::secrets::scrub(&message).into_owned(), trace)
+}
+
+/// [`error_message`] before the known secrets are hidden: the server may
+/// quote the request (its body, its `Authorization` header).
+fn unscrubbed_message(status: u16, body: &[u8]) -> (String, Option<String>) {
     let Ok(parsed) = serde_json::from_slice::<ErrorBody>(body) else {
         let text = String::from_utf8_lossy(body);
         let text: String = text.trim().chars().take(200).collect();

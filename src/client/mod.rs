@@ -293,11 +293,9 @@ pub enum ProductQuery {
     /// may match by part or ignoring case; callers keep exact matches.
     Number(String),
     /// `productSearch=…`: number, name, and the supplier's product number and
-    /// name, with `%` wildcards (never the EAN).
+    /// name, with `%` wildcards (never the EAN: the API declares no EAN
+    /// filter, and only declared parameters are sent).
     Search(String),
-    /// The whole catalogue with `ean=…`, which the API does not document: a
-    /// hint a server may honour or ignore. Callers keep exact matches.
-    EanHint(String),
 }
 
 /// The operations of the products API the importer uses. One call is one

@@ -8,8 +8,18 @@
 //! - a page whose first item (by id) was already the first item of an earlier
 //!   page, or whose items all were on the page before, ends it (a server that
 //!   ignores the paging and sends the same page again);
+//! - [`STALE_PAGES`] pages in a row that bring no item not already read in
+//!   this listing are an error (a server handing out distinct pages of the
+//!   same items forever);
 //! - more than [`MAX_PAGES`] pages (or the guard's own cap) is an error, never
 //!   a silent endless loop.
+//!
+//! When the server sends no `link` header at all, the next page number is
+//! only a guess ([`Page::next_is_guess`]): a server may cap `limit`
+//! silently, so a page shorter than the `limit` asked for proves nothing.
+//! Such a listing has ended only at an empty page, or at a page shorter than
+//! the largest page the server has sent so far. (A server that sends `link`
+//! headers ends its listing with a page whose links hold no `next`.)
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -19,6 +29,10 @@ use crate::api::types::{Category, Product, Supplier, Unit};
 
 /// The most pages any listing reads before it gives up with an error.
 pub const MAX_PAGES: u32 = 100_000;
+
+/// A listing whose pages bring no new item this many times in a row stops
+/// with an error.
+pub const STALE_PAGES: u32 = 5;
 
 /// Where a listing goes on: the next page's URL as the server gave it
 /// (resolved against the request). The pipeline passes it back unchanged.
@@ -44,6 +58,10 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Where the next page is; `None` on the last page.
     pub next: Option<Cursor>,
+    /// True when the server gave no `next` link and `next` is the page
+    /// number one higher: followed only while pages are as long as the
+    /// longest one so far.
+    pub next_is_guess: bool,
     /// HTTP status of the answer.
     pub status: u16,
     /// The `X-Trace-Id` header.
@@ -57,6 +75,7 @@ impl<T> Page<T> {
         Page {
             items,
             next,
+            next_is_guess: false,
             status: 200,
             trace_id: None,
         }
@@ -102,6 +121,12 @@ pub struct PageGuard {
     cursors: HashSet<Cursor>,
     first_ids: HashSet<i64>,
     previous_ids: HashSet<i64>,
+    /// The most items any page of this listing held.
+    largest_page: usize,
+    /// Every id read in this listing.
+    seen_ids: HashSet<i64>,
+    /// Pages in a row that brought no id not in `seen_ids`.
+    stale_pages: u32,
 }
 
 impl PageGuard {
@@ -120,6 +145,9 @@ impl PageGuard {
             cursors: HashSet::new(),
             first_ids: HashSet::new(),
             previous_ids: HashSet::new(),
+            largest_page: 0,
+            seen_ids: HashSet::new(),
+            stale_pages: 0,
         }
     }
 
@@ -147,10 +175,32 @@ impl PageGuard {
             return Ok(None);
         }
         self.pages += 1;
+        let before = self.seen_ids.len();
+        self.seen_ids.extend(ids.iter().copied());
+        if self.seen_ids.len() == before && !ids.is_empty() {
+            self.stale_pages += 1;
+            if self.stale_pages >= STALE_PAGES {
+                return Err(ApiError::Paging {
+                    what: self.what.clone(),
+                    message: format!(
+                        "{STALE_PAGES} pages in a row brought nothing new (after {} pages); \
+                         the server's paging does not end, stopped there",
+                        self.pages
+                    ),
+                });
+            }
+        } else {
+            self.stale_pages = 0;
+        }
         self.previous_ids = ids;
+        // A guessed next page is worth asking for only while pages are as
+        // long as the longest so far: a shorter one is the last.
+        let shorter = page.items.len() < self.largest_page;
+        self.largest_page = self.largest_page.max(page.items.len());
         let next = match page.next {
             None => None,
             Some(_) if page.items.is_empty() => None,
+            Some(_) if page.next_is_guess && shorter => None,
             Some(cursor) => {
                 if !self.cursors.insert(cursor.clone()) {
                     None
@@ -300,6 +350,64 @@ mod tests {
             err.to_string().contains("GET /products") && err.to_string().contains("50 pages"),
             "{err}"
         );
+    }
+
+    fn guessed(ids: std::ops::Range<i64>, next: &str) -> Page<Supplier> {
+        Page {
+            next_is_guess: true,
+            ..page(ids, Some(next))
+        }
+    }
+
+    #[tokio::test]
+    async fn without_links_only_a_page_shorter_than_the_longest_ends_the_listing() {
+        // A server capping `limit` at 25 without a link header: 25 < 100
+        // asked for proves nothing; the 10-item page after full ones ends it.
+        let pages = vec![
+            guessed(1..26, "p2"),
+            guessed(26..51, "p3"),
+            guessed(51..61, "p4"),
+            guessed(61..70, "p5"),
+        ];
+        let (ids, served) = ids_of(PageGuard::new("x"), pages).await;
+        assert_eq!(ids.unwrap(), (1..61).collect::<Vec<_>>());
+        assert_eq!(served, 3);
+        // Full pages to the end: the empty page after them ends it.
+        let pages = vec![
+            guessed(1..26, "p2"),
+            guessed(26..51, "p3"),
+            page(0..0, None),
+        ];
+        let (ids, served) = ids_of(PageGuard::new("x"), pages).await;
+        assert_eq!(ids.unwrap().len(), 50);
+        assert_eq!(served, 3);
+        // A short page with a real next link goes on.
+        let pages = vec![
+            page(1..26, Some("a")),
+            page(26..30, Some("b")),
+            page(30..40, None),
+        ];
+        let (ids, _) = ids_of(PageGuard::new("x"), pages).await;
+        assert_eq!(ids.unwrap().len(), 39);
+    }
+
+    #[tokio::test]
+    async fn distinct_pages_of_items_already_read_are_an_error() {
+        // Windows of 10 sliding by 7 over 30 items, forever: each page is
+        // new in its cursor, its first item and its set, but after the
+        // first wrap nothing is.
+        let mut served = 0i64;
+        let result = all_pages(PageGuard::new("GET /products"), |_| {
+            served += 1;
+            let start = (served - 1) * 7;
+            let items = (start..start + 10).map(|i| supplier(i % 30 + 1)).collect();
+            let p = Page::new(items, Some(Cursor::new(format!("c{served}"))));
+            async move { Ok(p) }
+        })
+        .await;
+        let err = result.unwrap_err();
+        assert!(err.to_string().contains("brought nothing new"), "{err}");
+        assert!(served < 20, "{served} pages");
     }
 
     #[tokio::test]

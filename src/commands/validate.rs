@@ -30,8 +30,11 @@ struct Pass {
     outcome: Option<RunOutcome>,
 }
 
-/// Runs `validate`, printing the summary to `out`.
+/// Runs `validate`, printing the summary to `out`. A reader of `out` that
+/// goes away (`validate … | head`) is no error: the run goes on to its end
+/// and its results file, and says nothing more.
 pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
+    let out = &mut ClosedPipeIsQuiet(out);
     let started = Instant::now();
     let started_at = SystemTime::now();
     // Handlers in place before anything slow, so Ctrl-C never kills a half-written file.
@@ -98,6 +101,26 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
         writeln!(out, "Problems by column:\n{}", pass.table)?;
     }
     Ok(report_end(&pass, &results_path))
+}
+
+/// A writer that drops what it is given once its reader has gone (a broken
+/// pipe), instead of failing.
+struct ClosedPipeIsQuiet<'a>(&'a mut dyn Write);
+
+impl Write for ClosedPipeIsQuiet<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.0.write(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(buf.len()),
+            other => other,
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.0.flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
+        }
+    }
 }
 
 fn nothing(e: impl Into<anyhow::Error>) -> anyhow::Error {

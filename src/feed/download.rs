@@ -6,6 +6,13 @@
 //! [`MAX_RETRY_AFTER`]). The file keeps the extension of the format it holds (from the
 //! URL's path, else the `Content-Type`), so it is then read as a local file
 //! would be.
+//!
+//! A redirect is followed only to where the URL given could have pointed:
+//! `https://`, or plain `http://` on a loopback address and only from
+//! `http://` (never a downgrade from `https://`); at most
+//! [`MAX_REDIRECTS`] of them. The whole download, retries included, has a
+//! deadline ([`DownloadSettings::deadline`]): a feed that trickles in a
+//! byte now and then, each within the timeout, still ends with an error.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -27,6 +34,12 @@ use crate::pipeline::retry::RetryPolicy;
 
 /// Default `--max-download-mb`.
 pub const DEFAULT_MAX_DOWNLOAD_MB: u64 = 512;
+
+/// How long a whole download may take, retries and waits included, by default.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30 * 60);
+
+/// The most redirects a download follows.
+pub const MAX_REDIRECTS: usize = 10;
 
 /// The longest `Retry-After` the download waits out (the API client's pacer
 /// caps its pauses at the same); a server asking for more fails the
@@ -116,6 +129,9 @@ pub struct DownloadSettings {
     pub max_bytes: u64,
     /// Connect timeout, and the longest pause between two pieces of the body.
     pub timeout: Duration,
+    /// How long the whole download may take, retries and waits included
+    /// ([`DEFAULT_DEADLINE`]).
+    pub deadline: Duration,
     /// Retries and backoff.
     pub retry: RetryPolicy,
     /// Show a progress bar (on a terminal only).
@@ -204,10 +220,23 @@ pub async fn download(
     settings: &DownloadSettings,
     known: Option<&Validators>,
 ) -> Result<Fetched, DownloadError> {
+    if let Some(password) = source.url.password() {
+        crate::secrets::remember(password);
+    }
     let http = reqwest::Client::builder()
         .user_agent(concat!("product-import/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(settings.timeout.min(Duration::from_secs(30)))
         .read_timeout(settings.timeout)
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            let from = attempt.previous().last().cloned();
+            if attempt.previous().len() > MAX_REDIRECTS {
+                return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
+            }
+            match from.map(|from| redirect_refused(&from, attempt.url())) {
+                Some(Some(why)) => attempt.error(why),
+                _ => attempt.follow(),
+            }
+        }))
         .build()
         .map_err(|e| DownloadError::Failed {
             url: source.shown(),
@@ -215,20 +244,78 @@ pub async fn download(
             attempts: 0,
         })?;
     let part = with_suffix(stem, ".part");
+    let attempts = std::sync::atomic::AtomicU32::new(0);
+    let result = tokio::time::timeout(
+        settings.deadline,
+        download_attempts(&http, source, stem, &part, settings, known, &attempts),
+    )
+    .await;
+    result.unwrap_or_else(|_| {
+        let _ = std::fs::remove_file(&part);
+        Err(DownloadError::Failed {
+            url: source.shown(),
+            message: format!(
+                "it did not come whole within {} s (the download's deadline)",
+                settings.deadline.as_secs()
+            ),
+            attempts: attempts.load(std::sync::atomic::Ordering::Relaxed),
+        })
+    })
+}
+
+/// Why a redirect from `from` to `to` is not followed, if it is not: the
+/// same rule as for the URL given (`https://`, or `http://` on a loopback
+/// address), and never from `https://` down to `http://`.
+fn redirect_refused(from: &Url, to: &Url) -> Option<String> {
+    let shown = shown_url(to);
+    match to.scheme() {
+        "https" => None,
+        "http" if from.scheme() == "https" => Some(format!(
+            "it redirects from https:// down to plain http:// ({shown}); not followed"
+        )),
+        "http" if is_loopback(to) => None,
+        "http" => Some(format!(
+            "it redirects to plain http:// on an address that is not loopback ({shown}); not followed"
+        )),
+        _ => Some(format!("it redirects to {shown}, not an https:// URL; not followed")),
+    }
+}
+
+/// Whether `url`'s host is a loopback address (127.0.0.1, ::1, localhost).
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// The attempts of [`download`], counted in `attempts`.
+async fn download_attempts(
+    http: &reqwest::Client,
+    source: &FeedSource,
+    stem: &Path,
+    part: &Path,
+    settings: &DownloadSettings,
+    known: Option<&Validators>,
+    attempts_made: &std::sync::atomic::AtomicU32,
+) -> Result<Fetched, DownloadError> {
     let mut attempts = 0u32;
     // Failures, and answers that asked to wait (429 or 503 with
     // `Retry-After`), each against its own budget, as the API client counts.
     let (mut failures, mut asked_to_wait) = (0u32, 0u32);
     loop {
         attempts += 1;
-        match attempt(&http, source, stem, &part, settings, known).await {
+        attempts_made.store(attempts, std::sync::atomic::Ordering::Relaxed);
+        match attempt(http, source, stem, part, settings, known).await {
             Ok(Fetched::File(mut d)) => {
                 d.attempts = attempts;
                 return Ok(Fetched::File(d));
             }
             Ok(Fetched::NotModified) => return Ok(Fetched::NotModified),
             Err(e) => {
-                let _ = std::fs::remove_file(&part);
+                let _ = std::fs::remove_file(part);
                 let spent = if e.retry_after.is_some() {
                     asked_to_wait += 1;
                     asked_to_wait > settings.retry.max_rate_limited
@@ -300,6 +387,10 @@ async fn attempt(
     known: Option<&Validators>,
 ) -> Result<Fetched, Attempt> {
     let response = request(http, source, known).send().await.map_err(|e| {
+        if e.is_redirect() {
+            // The same redirect again would be refused again.
+            return Attempt::stop(chain(&e));
+        }
         Attempt::again(if e.is_timeout() {
             "no answer within the timeout".to_string()
         } else {
@@ -651,5 +742,107 @@ mod tests {
         assert!(matches!(named, FeedAuth::Header(_)));
         let err = FeedAuth::from_env(&env(&[]), Some("MY_TOKEN")).unwrap_err();
         assert!(err.contains("MY_TOKEN"), "{err}");
+    }
+
+    #[test]
+    fn redirects_obey_the_rule_of_the_url_given() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        let refused = |from: &str, to: &str| redirect_refused(&u(from), &u(to));
+        assert_eq!(
+            refused("https://a.test/f.csv", "https://b.test/f.csv"),
+            None
+        );
+        assert_eq!(
+            refused("http://127.0.0.1:8/f.csv", "https://b.test/f.csv"),
+            None
+        );
+        assert_eq!(
+            refused("http://127.0.0.1:8/f", "http://localhost:9/f.csv"),
+            None
+        );
+        let down = refused("https://a.test/f.csv", "http://127.0.0.1/f.csv").unwrap();
+        assert!(down.contains("down to plain http://"), "{down}");
+        let away = refused("http://127.0.0.1/f", "http://user:pw@10.1.2.3/f.csv").unwrap();
+        assert!(
+            away.contains("not loopback") && !away.contains("pw"),
+            "{away}"
+        );
+        assert!(refused("https://a.test/f", "ftp://a.test/f.csv").is_some());
+    }
+
+    /// Serves every connection on 127.0.0.1 with `head`, then `trickle`
+    /// bytes one every `every` (none when zero); returns the base URL.
+    async fn raw_server(head: String, trickle: usize, every: Duration) -> String {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let head = head.clone();
+                tokio::spawn(async move {
+                    let mut request = [0u8; 2048];
+                    let _ = socket.read(&mut request).await;
+                    let _ = socket.write_all(head.as_bytes()).await;
+                    for _ in 0..trickle {
+                        tokio::time::sleep(every).await;
+                        if socket.write_all(b"x").await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    fn settings(deadline: Duration) -> DownloadSettings {
+        DownloadSettings {
+            max_bytes: 1 << 20,
+            timeout: Duration::from_secs(2),
+            deadline,
+            retry: RetryPolicy::new(0),
+            show_progress: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_redirect_to_an_address_the_http_rule_refuses_is_not_followed() {
+        let head = "HTTP/1.1 302 Found\r\nLocation: http://10.255.255.1/feed.csv\r\n\
+                    Content-Length: 0\r\n\r\n";
+        let base = raw_server(head.to_owned(), 0, Duration::ZERO).await;
+        let source = FeedSource {
+            url: Url::parse(&format!("{base}/feed.csv")).unwrap(),
+            auth: None,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let stem = dir.path().join("feed");
+        let err = download(&source, &stem, &settings(Duration::from_secs(20)), None)
+            .await
+            .unwrap_err();
+        let DownloadError::Failed {
+            message, attempts, ..
+        } = err;
+        assert!(message.contains("not loopback"), "{message}");
+        assert_eq!(attempts, 1, "a refused redirect is not tried again");
+    }
+
+    #[tokio::test]
+    async fn a_feed_that_trickles_in_ends_at_its_deadline() {
+        // A byte every 100 ms: each within the 2 s timeout, forever.
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\n\
+                    Connection: close\r\n\r\n";
+        let base = raw_server(head.to_owned(), 10_000, Duration::from_millis(100)).await;
+        let source = FeedSource {
+            url: Url::parse(&format!("{base}/feed.csv")).unwrap(),
+            auth: None,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let stem = dir.path().join("feed");
+        let err = download(&source, &stem, &settings(Duration::from_secs(1)), None)
+            .await
+            .unwrap_err();
+        let DownloadError::Failed { message, .. } = err;
+        assert!(message.contains("deadline"), "{message}");
+        assert!(!with_suffix(&stem, ".part").exists(), "no file left behind");
     }
 }

@@ -18,9 +18,9 @@ use crate::results::RowStatus;
 pub(super) enum CreateEnd {
     /// Created, failed, or settled as created.
     Done(Outcome),
-    /// Settling found a product with the row's key that is not its own
-    /// (never under `--existing create`).
-    Existing(Box<Found>),
+    /// Settling found products with the row's key that are not its own,
+    /// oldest first, at least one (never under `--existing create`).
+    Existing(Vec<Found>),
 }
 
 /// Sends the row's POST, retrying as the policy allows. A transient error
@@ -41,13 +41,19 @@ pub(super) async fn create<A: ProductApi>(
     let mut attempts = Attempts::default();
     loop {
         let e = match ctx.api.create_product(product).await {
-            Ok(a) => {
-                ctx.ledger.made(a.value.id);
+            Ok(a) if ctx.ledger.made(a.value.id) => {
                 let created = Outcome::new(RowStatus::Created)
                     .id(a.value.id)
                     .http(a.status, a.trace_id);
                 return Ok(CreateEnd::Done(created));
             }
+            // An id that cannot be the new product's says nothing of what
+            // was made: the outcome is unknown, and settles as such.
+            Ok(a) => ApiError::Decode {
+                status: a.status,
+                message: impossible_id(a.value.id),
+                trace_id: a.trace_id,
+            },
             Err(e) => e,
         };
         let class = e.class();
@@ -76,6 +82,15 @@ pub(super) async fn create<A: ProductApi>(
                 }
             },
         }
+    }
+}
+
+/// Why an id answered for a new product cannot be its id.
+fn impossible_id(id: i64) -> String {
+    if id < 1 {
+        format!("the server answered id {id} for the new product, not a positive integer")
+    } else {
+        format!("the server answered id {id} for the new product, an id another row of this run already has")
     }
 }
 
@@ -117,10 +132,8 @@ async fn settle_unconfirmed_create<A: ProductApi>(
     match settle(ctx, slot, key, product, Some(sent_above), Instant::now()).await {
         Ok(Settled::Ours(ours)) => done(Outcome::found_created(*ours)),
         Ok(Settled::Others(others)) => {
-            if ctx.settings.existing != ExistingMode::Create {
-                if let Some(found) = others.into_iter().next() {
-                    return Ok(Some(CreateEnd::Existing(Box::new(found))));
-                }
+            if ctx.settings.existing != ExistingMode::Create && !others.is_empty() {
+                return Ok(Some(CreateEnd::Existing(others)));
             }
             Ok(None)
         }

@@ -3,6 +3,10 @@
 //! row). Which fields of an existing product an update would change is in
 //! [`super::changes`].
 //!
+//! A key held by more than one product on the server is never settled by
+//! picking one of them: every way of finding products returns them all, and
+//! the row ends as that key's error naming every id ([`ambiguous`]).
+//!
 //! The choice between prefetch and per-row lookups is made by cost, in
 //! requests: a per-row lookup costs at least one request per row with a key;
 //! a prefetch costs one request per page of existing products (whatever page
@@ -14,19 +18,17 @@
 //! A lookup never trusts the server's search to be exact. By number it reads
 //! every page `productNumber` returns (the vendor's search may match by part
 //! or ignoring case: `1` may bring 10, 100, …) and keeps the exact number. By
-//! EAN, which `GET /products` cannot filter by in a documented way, it
-//! searches the row's name with `productSearch` and keeps the exact EAN; when
-//! that finds nothing it reads the catalogue with `ean=` as a mere hint (a
-//! server honouring it answers with one short page, one ignoring it with the
-//! whole catalogue), again keeping the exact EAN.
+//! EAN, which `GET /products` cannot filter by (the vendor declares no such
+//! parameter, and only declared parameters are sent), it searches the row's
+//! name with `productSearch` and keeps the exact EAN; when that finds nothing
+//! it reads the whole catalogue, again keeping the exact EAN.
 //!
-//! Reading the whole catalogue for every new EAN-only row would cost rows ×
+//! Reading the whole catalogue for every EAN-only row would cost rows ×
 //! pages requests, so the check made before creating a row
-//! ([`find_existing`]) shares one reading per run ([`EanCatalogue`]): the first
-//! row that needs the catalogue reads it with its `ean=` hint; if the answer
-//! holds other EANs the server ignores the filter, and that reading is kept as
-//! the run's EAN index; if not, every row asks with its own hint. The check
-//! after an unknown outcome ([`lookup`]) always reads afresh.
+//! ([`find_existing`]) shares one reading per run ([`EanCatalogue`]), kept as
+//! the run's EAN index, and looks there only: every product with the EAN is
+//! in it, whatever its name, so a key held twice is always seen. The check
+//! after an unknown outcome ([`lookup_all`]) always reads afresh.
 
 pub use crate::cli::ExistingMode;
 use std::collections::HashMap;
@@ -38,13 +40,14 @@ use crate::api::types::Product;
 use crate::client::paging::PageGuard;
 use crate::client::{ApiError, Page, ProductApi, ProductKey, ProductQuery, RequestCounters};
 
-/// Existing products by key, when they were prefetched.
+/// Existing products by key, when they were prefetched; every product of a
+/// key held twice, oldest first.
 #[derive(Debug, Default)]
 pub struct ExistingIndex {
-    by_number: HashMap<String, Product>,
-    by_ean: HashMap<String, Product>,
+    by_number: HashMap<String, Vec<Product>>,
+    by_ean: HashMap<String, Vec<Product>>,
     /// By exact name (trimmed), for `--match-by name`.
-    by_name: HashMap<String, Product>,
+    by_name: HashMap<String, Vec<Product>>,
     /// The highest id read, with or without a key.
     max_id: i64,
 }
@@ -100,37 +103,25 @@ impl ExistingIndex {
             }
         };
         if let Some(n) = p.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-            let e = self
-                .by_name
-                .entry(n.to_string())
-                .or_insert_with(|| p.clone());
-            if p.id < e.id {
-                *e = p.clone();
-            }
+            insert_oldest_first(self.by_name.entry(n.to_string()).or_default(), p.clone());
         }
         if let Some(n) = p.number.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-            let n = n.to_string();
-            let e = self.by_number.entry(n).or_insert_with(|| p.clone());
-            if p.id < e.id {
-                *e = p.clone();
-            }
+            insert_oldest_first(self.by_number.entry(n.to_string()).or_default(), p.clone());
         }
         if let Some(n) = p.ean.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-            let n = n.to_string();
-            let e = self.by_ean.entry(n).or_insert_with(|| p.clone());
-            if p.id < e.id {
-                *e = p;
-            }
+            insert_oldest_first(self.by_ean.entry(n.to_string()).or_default(), p);
         }
     }
 
-    /// The existing product with this key (the oldest when there are several).
-    pub fn get(&self, key: &ProductKey) -> Option<&Product> {
-        match key {
+    /// Every existing product with this key, oldest first (more than one
+    /// when the server holds the key twice).
+    pub fn get(&self, key: &ProductKey) -> &[Product] {
+        let found = match key {
             ProductKey::Number(n) => self.by_number.get(n.trim()),
             ProductKey::Ean(e) => self.by_ean.get(e.trim()),
             ProductKey::Name(n) => self.by_name.get(n.trim()),
-        }
+        };
+        found.map_or(&[], Vec::as_slice)
     }
 
     /// Number of products held.
@@ -144,110 +135,77 @@ impl ExistingIndex {
     }
 }
 
-/// What a run learnt from the first catalogue reading for an EAN.
-#[derive(Debug)]
-enum EanMode {
-    /// The server filters by `ean=`: each row asks with its own EAN.
-    Filtered,
-    /// The server ignores `ean=`: the catalogue as read then, by EAN
-    /// (the oldest product of each EAN), with the status and trace id.
-    Snapshot(HashMap<String, Product>, u16, Option<String>),
+/// Puts `p` into `products` by id, oldest first; a page read twice adds nothing.
+fn insert_oldest_first(products: &mut Vec<Product>, p: Product) {
+    if let Err(at) = products.binary_search_by_key(&p.id, |q| q.id) {
+        products.insert(at, p);
+    }
 }
+
+/// The row's error when its key is held by more than one product on the
+/// server: nothing is picked, every id is named.
+pub fn ambiguous(key: &ProductKey, found: &[Product]) -> String {
+    let ids: Vec<String> = found.iter().map(|p| p.id.to_string()).collect();
+    let ids = match ids.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => ids.join(""),
+    };
+    format!(
+        "{} products on the server have {key} (ids {ids}); none was picked: \
+         remove or renumber the duplicates, then import this row again",
+        found.len()
+    )
+}
+
+/// The catalogue by EAN, as read once: every product of each EAN, oldest
+/// first, with the last page's status and trace id.
+type EanIndex = (HashMap<String, Vec<Product>>, u16, Option<String>);
 
 /// The catalogue's EANs, read at most once per run for the checks made
 /// before creating EAN-only rows (see the module docs). Shared by all workers.
 #[derive(Debug, Default)]
 pub struct EanCatalogue {
-    mode: OnceCell<EanMode>,
+    index: OnceCell<EanIndex>,
 }
 
-/// Looks a product up before creating it: like [`lookup`], except that when
-/// an EAN is not found by name the catalogue reading is shared through
-/// `catalogue` instead of being repeated for every row. Products created
-/// by this run after that reading are not in it; they cannot share an EAN
-/// with a later row, since a file with the same EAN twice is refused.
+/// Looks a product up before creating it: like [`lookup_all`], except that
+/// an EAN is looked for in the catalogue read once and shared through
+/// `catalogue` (not by name first: a search by name would miss a second
+/// product with the EAN under another name, and the row must see every
+/// one). Products created by this run after that reading are not in it;
+/// they cannot share an EAN with a later row, since a file with the same
+/// EAN twice is refused. Every product with the key, oldest first.
 pub async fn find_existing<A: ProductApi>(
     api: &A,
     policy: &RetryPolicy,
     counters: &RequestCounters,
     key: &ProductKey,
-    name: Option<&str>,
     catalogue: &EanCatalogue,
-) -> Result<Option<(Product, u16, Option<String>)>, ApiError> {
+) -> Result<Vec<(Product, u16, Option<String>)>, ApiError> {
     let ProductKey::Ean(ean) = key else {
-        return lookup(api, policy, counters, key, name).await;
+        return lookup_all(api, policy, counters, key, None).await;
     };
-    if let Some(found) = by_name(api, policy, counters, key, name).await? {
-        return Ok(Some(found));
-    }
-    let ean = ean.trim();
-    // The answer for this row when it is the one that finds the server filtering.
-    let mut probed = None;
-    let mode = catalogue
-        .mode
+    let (index, status, trace) = catalogue
+        .index
         .get_or_try_init(|| async {
-            let query = ProductQuery::EanHint(ean.to_string());
-            let (items, status, trace) = all_products(api, policy, counters, &query).await?;
-            if items.iter().all(|p| key.matches(p)) {
-                probed = Some(
-                    items
-                        .into_iter()
-                        .min_by_key(|p| p.id)
-                        .map(|p| (p, status, trace)),
-                );
-                return Ok::<_, ApiError>(EanMode::Filtered);
-            }
-            let mut index: HashMap<String, Product> = HashMap::new();
+            let (items, status, trace) =
+                all_products(api, policy, counters, &ProductQuery::All).await?;
+            let mut index: HashMap<String, Vec<Product>> = HashMap::new();
             for p in items {
                 let Some(e) = p.ean.as_deref().map(str::trim).filter(|e| !e.is_empty()) else {
                     continue;
                 };
-                let e = e.to_string();
-                match index.get(&e) {
-                    Some(old) if old.id <= p.id => {}
-                    _ => {
-                        index.insert(e, p);
-                    }
-                }
+                insert_oldest_first(index.entry(e.to_string()).or_default(), p);
             }
-            Ok(EanMode::Snapshot(index, status, trace))
+            Ok::<_, ApiError>((index, status, trace))
         })
         .await?;
-    if let Some(answer) = probed {
-        return Ok(answer);
-    }
-    match mode {
-        EanMode::Snapshot(index, status, trace) => {
-            Ok(index.get(ean).map(|p| (p.clone(), *status, trace.clone())))
-        }
-        EanMode::Filtered => {
-            let query = ProductQuery::EanHint(ean.to_string());
-            Ok(exact_matches(api, policy, counters, &query, key)
-                .await?
-                .into_iter()
-                .next())
-        }
-    }
-}
-
-/// An EAN's product found through a search for the row's name, if any.
-async fn by_name<A: ProductApi>(
-    api: &A,
-    policy: &RetryPolicy,
-    counters: &RequestCounters,
-    key: &ProductKey,
-    name: Option<&str>,
-) -> Result<Option<(Product, u16, Option<String>)>, ApiError> {
-    match name.map(str::trim).filter(|n| !n.is_empty()) {
-        Some(name) => {
-            let query = ProductQuery::Search(name.to_string());
-            Ok(exact_matches(api, policy, counters, &query, key)
-                .await?
-                .into_iter()
-                .next())
-        }
-        None => Ok(None),
-    }
+    Ok(index
+        .get(ean.trim())
+        .into_iter()
+        .flatten()
+        .map(|p| (p.clone(), *status, trace.clone()))
+        .collect())
 }
 
 /// Every product of every page of `query`, with the last page's status and trace id.
@@ -280,29 +238,13 @@ async fn all_products<A: ProductApi>(
     Ok((all, status, trace))
 }
 
-/// Looks a product up by key on the server: the oldest exact match, with
-/// the status and trace id of the answer that held it.
+/// Every product with exactly this key on the server, oldest first, each
+/// with the status and trace id of the answer that held it.
 ///
 /// `name` is the row's product name. It only matters for an EAN: the API
 /// has no documented EAN filter, so the product is first searched by name
-/// (`productSearch`), and only when that finds no exact EAN is the catalogue
-/// read (with `ean=` as a hint). Without a name, the catalogue is read.
-pub async fn lookup<A: ProductApi>(
-    api: &A,
-    policy: &RetryPolicy,
-    counters: &RequestCounters,
-    key: &ProductKey,
-    name: Option<&str>,
-) -> Result<Option<(Product, u16, Option<String>)>, ApiError> {
-    Ok(lookup_all(api, policy, counters, key, name)
-        .await?
-        .into_iter()
-        .next())
-}
-
-/// Every product with exactly this key on the server, oldest first, each
-/// with the status and trace id of the answer that held it. Found as
-/// [`lookup`] finds them.
+/// (`productSearch`), and only when that finds no exact EAN is the whole
+/// catalogue read. Without a name, the catalogue is read.
 pub async fn lookup_all<A: ProductApi>(
     api: &A,
     policy: &RetryPolicy,
@@ -319,7 +261,7 @@ pub async fn lookup_all<A: ProductApi>(
             let query = ProductQuery::Search(n.trim().to_string());
             exact_matches(api, policy, counters, &query, key).await
         }
-        ProductKey::Ean(e) => {
+        ProductKey::Ean(_) => {
             let name = name.map(str::trim).filter(|n| !n.is_empty());
             if let Some(name) = name {
                 let query = ProductQuery::Search(name.to_string());
@@ -328,8 +270,7 @@ pub async fn lookup_all<A: ProductApi>(
                     return Ok(found);
                 }
             }
-            let query = ProductQuery::EanHint(e.trim().to_string());
-            exact_matches(api, policy, counters, &query, key).await
+            exact_matches(api, policy, counters, &ProductQuery::All, key).await
         }
     }
 }
@@ -387,9 +328,10 @@ mod lookup_tests {
 
     async fn find(api: &FakeApi, key: ProductKey, name: Option<&str>) -> Option<i64> {
         let policy = RetryPolicy::new(0);
-        lookup(api, &policy, &RequestCounters::default(), &key, name)
+        lookup_all(api, &policy, &RequestCounters::default(), &key, name)
             .await
             .unwrap()
+            .first()
             .map(|(p, _, _)| p.id)
     }
 
@@ -458,36 +400,28 @@ mod lookup_tests {
         let ean = |i: i64| ProductKey::Ean(format!("{:013}", 7_000_000_000_000 + i));
         let policy = RetryPolicy::new(0);
         let counters = RequestCounters::default();
-        for filtered in [false, true] {
-            let api = FakeApi {
-                products: std::sync::Mutex::new(catalogue(200)),
-                ean_filter: filtered,
-                ..FakeApi::default()
-            };
-            let catalogue = EanCatalogue::default();
-            let rows = [
-                (ean(500), "New 1"),
-                (ean(501), "New 2"),
-                (ean(120), "Renamed"),
-                (ean(502), "New 3"),
-            ];
-            let found = futures::future::join_all(rows.iter().map(|(key, name)| {
-                find_existing(&api, &policy, &counters, key, Some(name), &catalogue)
-            }))
-            .await;
-            let ids: Vec<Option<i64>> = found
-                .into_iter()
-                .map(|f| f.unwrap().map(|(p, _, _)| p.id))
-                .collect();
-            assert_eq!(ids, [None, None, Some(120), None], "filtered: {filtered}");
-            let requests = api.calls("GET /products");
-            if filtered {
-                // A name search and one filtered request per row.
-                assert_eq!(requests, 4 + 4);
-            } else {
-                // A name search per row and the catalogue (8 pages) once.
-                assert_eq!(requests, 4 + 8);
-            }
-        }
+        let api = FakeApi {
+            products: std::sync::Mutex::new(catalogue(200)),
+            ..FakeApi::default()
+        };
+        let catalogue = EanCatalogue::default();
+        let rows = [
+            (ean(500), "New 1"),
+            (ean(501), "New 2"),
+            (ean(120), "Renamed"),
+            (ean(502), "New 3"),
+        ];
+        let found = futures::future::join_all(
+            rows.iter()
+                .map(|(key, _)| find_existing(&api, &policy, &counters, key, &catalogue)),
+        )
+        .await;
+        let ids: Vec<Option<i64>> = found
+            .into_iter()
+            .map(|f| f.unwrap().first().map(|(p, _, _)| p.id))
+            .collect();
+        assert_eq!(ids, [None, None, Some(120), None]);
+        // The catalogue (8 pages) once, for every row.
+        assert_eq!(api.calls("GET /products"), 8);
     }
 }

@@ -19,7 +19,7 @@ use tokio::time::Instant;
 use super::changes::patch_for;
 use super::create::{create, CreateEnd};
 use super::emptied::{still_held, EmptyCells, RefusedPrice};
-use super::existing::{find_existing, EanCatalogue, ExistingIndex, ExistingMode};
+use super::existing::{ambiguous, find_existing, EanCatalogue, ExistingIndex, ExistingMode};
 use super::journal::Journal;
 use super::known::KnownProducts;
 use super::outcome::{failed_step, Outcome, Step};
@@ -183,7 +183,7 @@ async fn submit<A: ProductApi>(
     };
 
     // A row an earlier run may have sent settles before anything else.
-    let mut looked_up: Option<Option<Found>> = None;
+    let mut looked_up: Option<Vec<Found>> = None;
     if let Some(earlier) = earlier.filter(|_| key.is_some() || !ctx.settings.dry_run) {
         match settle_earlier_send(ctx, slot, key.as_ref(), &product, earlier).await? {
             ControlFlow::Continue(found) => looked_up = Some(found),
@@ -196,7 +196,7 @@ async fn submit<A: ProductApi>(
         ControlFlow::Break(ended) => return Ok(ended),
     };
 
-    if let Some(found) = existing {
+    if let Some(found) = existing.into_iter().next() {
         let key = key.as_ref().expect("found by key");
         return decide_existing(ctx, row, key, &product, found).await;
     }
@@ -209,7 +209,11 @@ async fn submit<A: ProductApi>(
         CreateEnd::Done(outcome) => Ok(outcome),
         CreateEnd::Existing(found) => {
             let key = key.as_ref().expect("found by key");
-            decide_existing(ctx, row, key, &product, *found).await
+            match one_product(key, found) {
+                Ok(Some(found)) => decide_existing(ctx, row, key, &product, found).await,
+                Ok(None) => unreachable!("settling found products with the key"),
+                Err(ambiguous) => Ok(ambiguous),
+            }
         }
     }
 }
@@ -217,14 +221,14 @@ async fn submit<A: ProductApi>(
 /// Settles a row an earlier run may have sent, counted from when that run
 /// last wrote its journal. Ends the row as `created` when that run made its
 /// product, as `failed` when it has no key or the last lookup failed; else
-/// goes on with the oldest product found with its key that is not its own.
+/// goes on with the products found with its key that are not its own.
 async fn settle_earlier_send<A: ProductApi>(
     ctx: &Context<A>,
     slot: &mut Slot,
     key: Option<&ProductKey>,
     product: &NewProduct,
     earlier: EarlierSend,
-) -> Step<Option<Found>> {
+) -> Step<Vec<Found>> {
     let Some(key) = key else {
         // An interrupted run may have created it, and nothing identifies
         // it for sure: sending it again could make a duplicate.
@@ -238,7 +242,7 @@ async fn settle_earlier_send<A: ProductApi>(
     let (high_water, since) = (earlier.high_water, earlier.at_latest);
     match settle(ctx, slot, key, product, high_water, since).await {
         Ok(Settled::Ours(ours)) => Ok(ControlFlow::Break(Outcome::found_created(*ours))),
-        Ok(Settled::Others(others)) => Ok(ControlFlow::Continue(others.into_iter().next())),
+        Ok(Settled::Others(others)) => Ok(ControlFlow::Continue(others)),
         Err(e) => failed_step(
             e,
             &format!(
@@ -253,29 +257,47 @@ async fn settle_earlier_send<A: ProductApi>(
 /// `create` or without a key; else the one settling found (`looked_up`),
 /// else the one looked up now. Under `create`, before the high-water mark
 /// bounds the catalogue, the row's key is looked up all the same (see
-/// [`mark_key_seen`]). Ends the row as `failed` when a lookup failed.
+/// [`mark_key_seen`]). Ends the row as `failed` when a lookup failed, and
+/// when more than one product has its key ([`ambiguous`]).
 async fn existing_for_row<A: ProductApi>(
     ctx: &Context<A>,
     key: Option<&ProductKey>,
     name: Option<&str>,
-    looked_up: Option<Option<Found>>,
+    looked_up: Option<Vec<Found>>,
 ) -> Step<Option<Found>> {
     let Some(key) = key else {
         return Ok(ControlFlow::Continue(None));
     };
     let create_only = ctx.settings.existing == ExistingMode::Create;
     let found = match looked_up {
-        Some(found) if !create_only => return Ok(ControlFlow::Continue(found)),
-        None if !create_only => existing_product(ctx, key, name).await,
+        Some(found) if !create_only => Ok(found),
+        None if !create_only => existing_product(ctx, key).await,
         None if !ctx.ledger.covers_catalogue() && !ctx.settings.dry_run => {
-            mark_key_seen(ctx, key, name).await.map(|()| None)
+            mark_key_seen(ctx, key, name).await.map(|()| Vec::new())
         }
         _ => return Ok(ControlFlow::Continue(None)),
     };
     match found {
-        Ok(found) => Ok(ControlFlow::Continue(found)),
+        Ok(found) => Ok(match one_product(key, found) {
+            Ok(found) => ControlFlow::Continue(found),
+            Err(ambiguous) => ControlFlow::Break(ambiguous),
+        }),
         Err(e) => failed_step(e, &format!("could not look up {key}: ")),
     }
+}
+
+/// The one product of `found` (none when empty); `Err` with the row's
+/// `failed` outcome naming every id when the server holds the key more
+/// than once: nothing is picked.
+fn one_product(key: &ProductKey, found: Vec<Found>) -> Result<Option<Found>, Outcome> {
+    if found.len() > 1 {
+        let products: Vec<_> = found.iter().map(|(p, _, _)| p.clone()).collect();
+        let (_, status, trace) = &found[0];
+        return Err(Outcome::new(RowStatus::Failed)
+            .http(*status, trace.clone())
+            .error(ambiguous(key, &products)));
+    }
+    Ok(found.into_iter().next())
 }
 
 /// What `--existing` makes of a row whose product exists.
@@ -322,6 +344,8 @@ async fn decide_existing<A: ProductApi>(
                     update_words(&names, &patch.clear),
                     found.id
                 ))
+            } else if patch.set.stock.is_some() || patch.set.supplier_product.is_some() {
+                update_nested(ctx, row, product, found.id).await?
             } else {
                 update(ctx, found.id, &patch).await?
             }
@@ -329,28 +353,39 @@ async fn decide_existing<A: ProductApi>(
     })
 }
 
-/// The oldest product with this key: from the prefetched index, else from the
-/// server; when neither has one, a product this job made in an earlier run
-/// that a search does not show yet. Every match found on the server raises
-/// the high-water mark.
+/// Every product with this key, oldest first: from the prefetched index,
+/// else from the server; when neither has one, a product this job made in
+/// an earlier run that a search does not show yet. Every match found on the
+/// server raises the high-water mark.
 async fn existing_product<A: ProductApi>(
     ctx: &Context<A>,
     key: &ProductKey,
-    name: Option<&str>,
-) -> Result<Option<Found>, ApiError> {
+) -> Result<Vec<Found>, ApiError> {
     let (policy, counters) = (&ctx.settings.retry, &ctx.counters);
     let found = match &ctx.index {
-        Some(index) => match index.get(key) {
-            Some(p) => return Ok(Some((p.clone(), 200, None))),
-            None => None,
-        },
-        None => find_existing(&ctx.api, policy, counters, key, name, &ctx.ean_catalogue).await?,
+        Some(index) => {
+            let found: Vec<Found> = index
+                .get(key)
+                .iter()
+                .map(|p| (p.clone(), 200, None))
+                .collect();
+            if !found.is_empty() {
+                return Ok(found);
+            }
+            found
+        }
+        None => find_existing(&ctx.api, policy, counters, key, &ctx.ean_catalogue).await?,
     };
-    let found = match found {
-        Some(found) => Some(found),
-        None => ctx.known.find(&ctx.api, policy, counters, key).await?,
+    let found = match found.is_empty() {
+        false => found,
+        true => ctx
+            .known
+            .find(&ctx.api, policy, counters, key)
+            .await?
+            .into_iter()
+            .collect(),
     };
-    if let Some((p, _, _)) = &found {
+    for (p, _, _) in &found {
         ctx.ledger.saw(p.id);
     }
     Ok(found)
@@ -384,6 +419,44 @@ fn refused_prices(row: u64, id: i64, refused: Vec<RefusedPrice>) -> Outcome {
         .error(text.join("; "));
     invalid.problems = problems;
     invalid
+}
+
+/// Sends a PATCH that touches `stock` or `supplierProduct`. A nested object
+/// goes whole (a server may replace it rather than merge), so its fields the
+/// row does not give must be the server's values of now, not those read at
+/// the start of the run: a stock quantity moves all day, and writing back an
+/// old one reverts every movement since. So the product is read again just
+/// before, and the PATCH made from that reading.
+async fn update_nested<A: ProductApi>(
+    ctx: &Context<A>,
+    row: u64,
+    product: &NewProduct,
+    id: i64,
+) -> Result<Outcome, ApiError> {
+    let (policy, counters) = (&ctx.settings.retry, &ctx.counters);
+    let fresh = match retry_idempotent(policy, counters, || ctx.api.get_product(id)).await {
+        Ok(Some(fresh)) => fresh.value,
+        Ok(None) => {
+            return Ok(Outcome::new(RowStatus::Failed).id(id).error(format!(
+                "product {id} was deleted on the server during the run; not updated"
+            )))
+        }
+        Err(e) if e.class() == ErrorClass::Fatal => return Err(e),
+        Err(e) => {
+            return Ok(Outcome::failed(
+                &e,
+                &format!("could not read product {id} again before updating it: "),
+            ))
+        }
+    };
+    let (patch, names) = match patch_for(product, &fresh, &ctx.settings.empty_cells) {
+        Ok(patch) => patch,
+        Err(refused) => return Ok(refused_prices(row, id, refused)),
+    };
+    if names.is_empty() && patch.clear.is_empty() {
+        return Ok(Outcome::new(RowStatus::Skipped).id(id));
+    }
+    update(ctx, id, &patch).await
 }
 
 /// Sends the PATCH. A field sent as `null` that the product still holds

@@ -123,11 +123,17 @@ impl Ledger {
         self.covers_catalogue.load(Ordering::SeqCst)
     }
 
-    /// This run created product `id`: the newest id there is.
-    pub(super) fn made(&self, id: i64) {
+    /// This run created product `id`: the newest id there is. False, and
+    /// nothing recorded, when `id` cannot be a new product's: not a positive
+    /// integer, or one this run already made or claimed for another row.
+    /// The create's outcome is then unknown.
+    pub(super) fn made(&self, id: i64) -> bool {
+        if id < 1 || !self.ours.lock().expect("ledger lock").insert(id) {
+            return false;
+        }
         self.saw(id);
         self.covers_catalogue.store(true, Ordering::SeqCst);
-        self.ours.lock().expect("ledger lock").insert(id);
+        true
     }
 
     /// Claims the oldest of `found` that a row named `name` could have made

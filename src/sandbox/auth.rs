@@ -1,5 +1,5 @@
-//! Authentication: `POST /oauth/token` (client credentials, form-encoded or
-//! JSON) hands out opaque random bearer tokens with a lifetime and a set of
+//! Authentication: `POST /oauth/token` (client credentials, form-encoded;
+//! JSON too unless [`TokenBody::Form`](super::TokenBody::Form)) hands out opaque random bearer tokens with a lifetime and a set of
 //! scopes, and every `/v1` request must carry a live one (else 401) with the
 //! scope its endpoint needs (else 403).
 //!
@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rand::Rng as _;
 
-use super::behaviour::Scope;
+use super::behaviour::{Scope, TokenBody};
 use super::body::read_limited;
 use super::error::ApiError;
 use super::state::Sandbox;
@@ -150,6 +150,15 @@ pub(crate) async fn token(
                 .to_ascii_lowercase()
                 .starts_with("application/json")
         });
+    if is_json && sandbox.behaviour.token_body == TokenBody::Form {
+        return Err(ApiError::bad_request(
+            "The token request must be form-encoded",
+            vec![issue(
+                "unsupportedMediaType",
+                "send application/x-www-form-urlencoded, as OAuth 2.0 says".to_owned(),
+            )],
+        ));
+    }
     let request: TokenRequest = if is_json {
         serde_json::from_slice(&bytes).map_err(|error| ApiError::malformed_json(&error))?
     } else {
@@ -177,9 +186,13 @@ pub(crate) async fn token(
         || request.client_secret != credentials.client_secret
         || request.login_organization != credentials.organization_id
     {
-        return Err(ApiError::unauthorized(
+        let refused = ApiError::unauthorized(
             "Unknown client_id, wrong client_secret or wrong login_organization",
-        ));
+        );
+        return Err(match sandbox.behaviour.quote_requests {
+            true => refused.quoting(&format!("body {}", String::from_utf8_lossy(&bytes))),
+            false => refused,
+        });
     }
     if request.audience != AUDIENCE {
         return Err(ApiError::forbidden(

@@ -83,6 +83,11 @@ pub enum Paging {
     /// is documented, and ignored elsewhere (asking for page 2 of
     /// `/customers` gives page 1 again).
     Cursor,
+    /// `/products` pages by `page` but serves at most 25 products a page
+    /// whatever `limit` asks, and sends no `link` header: a page shorter
+    /// than the `limit` asked for is not the last one. The other lists
+    /// answer as under `numbered`.
+    Capped,
 }
 
 /// What `PATCH /products/{id}` does with a nested object (`stock`,
@@ -93,6 +98,41 @@ pub enum PatchNested {
     Merge,
     /// The object is replaced: fields not given become unset.
     Replace,
+}
+
+/// The id a `201` to `POST /products` carries. The product is created with
+/// its real id either way; only the answer lies (a hostile server, in
+/// neither profile).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CreatedId {
+    /// The new product's id.
+    Real,
+    /// `0`.
+    Zero,
+    /// `-7`.
+    Negative,
+    /// The id of the first product this sandbox created, for every create.
+    Repeated,
+}
+
+/// Which bodies `POST /oauth/token` takes. The vendor's recipe, and OAuth
+/// 2.0, use a form-encoded body; JSON is not documented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TokenBody {
+    /// Form-encoded or JSON (by `Content-Type`).
+    Any,
+    /// Form-encoded only: a JSON body gets 400.
+    Form,
+}
+
+/// Which query parameters the endpoints take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum QueryParams {
+    /// Any: a parameter an endpoint does not know is ignored.
+    Any,
+    /// Only those the vendor declares for the endpoint: any other (such as
+    /// `ean` on `/products`) gets 400.
+    Declared,
 }
 
 /// What `PATCH /products/{id}` does with a field given as `null`.
@@ -263,6 +303,12 @@ pub struct Behaviour {
     /// What a successful `PATCH` answers. Lenient: [`PatchAnswer::Product`];
     /// strict: [`PatchAnswer::Empty`].
     pub patch_answer: PatchAnswer,
+    /// Which query parameters are taken. Lenient: [`QueryParams::Any`];
+    /// strict: [`QueryParams::Declared`].
+    pub query_params: QueryParams,
+    /// Which token request bodies are taken. Lenient: [`TokenBody::Any`];
+    /// strict: [`TokenBody::Form`].
+    pub token_body: TokenBody,
     /// How the rate limit (`--rate`) refuses. Lenient:
     /// [`RateLimitAnswer::TooManyRequests`]; strict: [`RateLimitAnswer::Unavailable`].
     pub rate_limit_answer: RateLimitAnswer,
@@ -272,6 +318,25 @@ pub struct Behaviour {
     /// Scopes withheld from every token: a request that needs one gets 403
     /// on that endpoint only. Empty in both profiles.
     pub denied_scopes: BTreeSet<Scope>,
+    /// The id a `201` to `POST /products` answers. [`CreatedId::Real`] in
+    /// both profiles.
+    pub created_id: CreatedId,
+    /// Error messages quote the request they refuse: its method, URL and
+    /// `Authorization` header, and a refused token request's body (a
+    /// careless server). Off in both profiles.
+    pub quote_requests: bool,
+    /// `GET /products` never ends: past the last page it goes on with
+    /// windows of the same products that keep moving, each with a `next`
+    /// link. Off in both profiles.
+    pub endless_pages: bool,
+    /// Every `GET /products` answer is padded to at least this many bytes
+    /// (a description that long on its first product, sent as a stream).
+    /// `None` in both profiles.
+    pub huge_pages: Option<usize>,
+    /// Stock moves on the server: every product a `GET /products` answer
+    /// lists has its `stock.quantity` raised by one right after (as if goods
+    /// came in), so what a client read is stale at once. Off in both profiles.
+    pub stock_moves: bool,
 }
 
 impl Default for Behaviour {
@@ -295,9 +360,16 @@ impl Behaviour {
             patch_nested: PatchNested::Merge,
             patch_nulls: PatchNulls::Clear,
             patch_answer: PatchAnswer::Product,
+            token_body: TokenBody::Any,
+            query_params: QueryParams::Any,
             rate_limit_answer: RateLimitAnswer::TooManyRequests,
             on_disconnect: OnDisconnect::Cancel,
             denied_scopes: BTreeSet::new(),
+            created_id: CreatedId::Real,
+            quote_requests: false,
+            endless_pages: false,
+            huge_pages: None,
+            stock_moves: false,
         }
     }
 
@@ -315,9 +387,16 @@ impl Behaviour {
             patch_nested: PatchNested::Replace,
             patch_nulls: PatchNulls::Ignore,
             patch_answer: PatchAnswer::Empty,
+            token_body: TokenBody::Form,
+            query_params: QueryParams::Declared,
             rate_limit_answer: RateLimitAnswer::Unavailable,
             on_disconnect: OnDisconnect::Finish,
             denied_scopes: BTreeSet::new(),
+            created_id: CreatedId::Real,
+            quote_requests: false,
+            endless_pages: false,
+            huge_pages: None,
+            stock_moves: false,
         }
     }
 
@@ -394,6 +473,8 @@ mod tests {
         assert_ne!(lenient.patch_nested, strict.patch_nested);
         assert_ne!(lenient.patch_nulls, strict.patch_nulls);
         assert_ne!(lenient.patch_answer, strict.patch_answer);
+        assert_ne!(lenient.token_body, strict.token_body);
+        assert_ne!(lenient.query_params, strict.query_params);
         assert_ne!(lenient.rate_limit_answer, strict.rate_limit_answer);
         assert_ne!(lenient.on_disconnect, strict.on_disconnect);
         let denied = strict.deny(Scope::CustomerRead);

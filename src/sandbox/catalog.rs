@@ -38,7 +38,7 @@ pub(crate) async fn list_categories(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if sandbox.behaviour.paging == Paging::Numbered {
+    if sandbox.behaviour.paging != Paging::Cursor {
         return Ok(Json(sandbox.store().categories().to_vec()).into_response());
     }
     let query = QueryPairs::parse(raw.as_deref())?;
@@ -100,7 +100,7 @@ pub(crate) async fn list_customers(
         SupplierFilter::Ignored => None,
     };
     let window = match sandbox.behaviour.paging {
-        Paging::Numbered => Window {
+        Paging::Numbered | Paging::Capped => Window {
             offset: 0,
             limit: numbered_limit(&query)?,
         },

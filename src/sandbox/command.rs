@@ -65,6 +65,21 @@ impl SandboxArgs {
         if let Some(mode) = self.on_disconnect {
             behaviour.on_disconnect = mode;
         }
+        if let Some(mode) = self.created_id {
+            behaviour.created_id = mode;
+        }
+        behaviour.quote_requests |= self.quote_requests;
+        behaviour.endless_pages |= self.endless_pages;
+        behaviour.stock_moves |= self.stock_moves;
+        if let Some(mb) = self.huge_pages_mb {
+            behaviour.huge_pages = Some(mb << 20);
+        }
+        if let Some(mode) = self.token_body {
+            behaviour.token_body = mode;
+        }
+        if let Some(mode) = self.query_params {
+            behaviour.query_params = mode;
+        }
         behaviour
             .denied_scopes
             .extend(self.deny_scope.iter().copied());
@@ -137,7 +152,7 @@ fn describe(config: &SandboxConfig, profile: Profile, data_file: Option<String>)
         format!(
             "Behaviour: {} profile; number search {}, ean filter {}, supplier filter {}, paging {}, \
              search lag {} ms, PATCH {} nested objects and {} nulls and answers {}, \
-             rate limit answers {}, writes {} on disconnect; \
+             rate limit answers {}, writes {} on disconnect, token bodies {}, query parameters {}; \
              scopes withheld: {}",
             mode(profile),
             mode(behaviour.number_search),
@@ -150,6 +165,8 @@ fn describe(config: &SandboxConfig, profile: Profile, data_file: Option<String>)
             mode(behaviour.patch_answer),
             mode(behaviour.rate_limit_answer),
             mode(behaviour.on_disconnect),
+            mode(behaviour.token_body),
+            mode(behaviour.query_params),
             if denied.is_empty() {
                 "none".to_owned()
             } else {
@@ -270,6 +287,10 @@ mod tests {
             "429",
             "--on-disconnect",
             "cancel",
+            "--token-body",
+            "any",
+            "--query-params",
+            "any",
             "--deny-scope",
             "api.crm.customer:read",
             "--deny-scope",

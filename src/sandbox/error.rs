@@ -153,6 +153,27 @@ impl ApiError {
         )
     }
 
+    /// The same error with `request` quoted at the end of its message, as a
+    /// careless server does (see [`Behaviour::quote_requests`](super::Behaviour::quote_requests)).
+    /// The quote goes into every message the body carries: the plain one
+    /// and each listed problem's.
+    pub(crate) fn quoting(mut self, request: &str) -> Self {
+        let quote = |message: &mut Option<String>| {
+            let text = message.take().unwrap_or_default();
+            *message = Some(format!("{text} (request: {request})"));
+        };
+        quote(&mut self.detail.message);
+        if let Some(payload) = &mut self.detail.payload {
+            for issue in payload.errors.iter_mut().flatten() {
+                issue.message = format!("{} (request: {request})", issue.message);
+            }
+            for issue in payload.validation_errors.iter_mut().flatten() {
+                quote(&mut issue.message);
+            }
+        }
+        self
+    }
+
     /// The finished response, with the request's trace id in the body.
     pub(crate) fn render(self, tracking_id: &str) -> Response {
         let body = ErrorBody {

@@ -8,7 +8,8 @@
 //! importer's own validation is caught here rather than copied.
 //!
 //! # What it serves
-//! - `POST /oauth/token`: client credentials, form-encoded or JSON; answers
+//! - `POST /oauth/token`: client credentials, form-encoded (or JSON, unless
+//!   [`token_body`](Behaviour::token_body) is `form`); answers
 //!   `access_token`, `token_type` and `expires_in`.
 //! - Under `/v1`, with `Authorization: Bearer <token>` required:
 //!   `POST`/`GET /products`, `GET`/`PATCH`/`DELETE /products/{id}`,
@@ -50,6 +51,8 @@
 //! | [`patch_nested`](Behaviour::patch_nested), `--patch-nested`: `stock`, `supplierProduct` in a PATCH | `merge` | `replace` |
 //! | [`patch_nulls`](Behaviour::patch_nulls), `--patch-nulls`: a field given as `null` in a PATCH | `clear` | `ignore` (left as it was) |
 //! | [`patch_answer`](Behaviour::patch_answer), `--patch-answer`: the body of a successful PATCH | `product` | `empty` |
+//! | [`query_params`](Behaviour::query_params), `--query-params`: parameters an endpoint does not declare (`ean`) | `any` (ignored) | `declared` (400) |
+//! | [`token_body`](Behaviour::token_body), `--token-body`: what `POST /oauth/token` takes | `any` (form or JSON) | `form` (JSON gets 400) |
 //! | [`rate_limit_answer`](Behaviour::rate_limit_answer), `--rate-limit-status`: how `--rate` refuses | `429` | `503` (with `Retry-After`) |
 //! | [`on_disconnect`](Behaviour::on_disconnect), `--on-disconnect`: a write whose client leaves | `cancel` | `finish` |
 //! | [`denied_scopes`](Behaviour::denied_scopes), `--deny-scope`: scopes withheld from tokens | none | none |
@@ -66,6 +69,9 @@
 //!   served as 100 without complaint. `page` is honoured on `/products`
 //!   only, where the vendor documents it; elsewhere it is ignored, so page 2
 //!   is page 1 again. The other parameters are kept in the `link` URLs.
+//!   Under `capped` (in neither profile), `/products` pages by `page` but
+//!   serves at most 25 products whatever `limit` asks and sends no `link`
+//!   header; the other lists answer as under `numbered`.
 //! - **Search lag.** A new product is left out of every `GET /products`
 //!   answer (`productNumber`, `productSearch`, `ean`, `categoryIds`,
 //!   `supplierIds` or none) until the lag has passed, while
@@ -80,6 +86,19 @@
 //! - **Scopes.** Every endpoint needs a [`Scope`] by method (`GET` reads,
 //!   the rest writes); a token without it gets `403` `ForbiddenError` on
 //!   that endpoint only. The token answer lists the granted ones in `scope`.
+//!
+//! Hostile switches in neither profile, for tests that play a server gone
+//! wrong: [`created_id`](Behaviour::created_id) (`--created-id`) answers a
+//! create with id 0, -7 or the first product's id again while the product
+//! is made with its real id; [`quote_requests`](Behaviour::quote_requests)
+//! (`--quote-requests`) quotes the refused request, its `Authorization`
+//! header and a refused token request's body, in every error message;
+//! [`endless_pages`](Behaviour::endless_pages) (`--endless-pages`) makes
+//! `GET /products` go on past its last page with moving windows of the same
+//! products; [`huge_pages`](Behaviour::huge_pages) (`--huge-pages-mb`) pads
+//! every `GET /products` answer to that size; [`stock_moves`](Behaviour::stock_moves)
+//! (`--stock-moves`) raises the stock quantity of every product a
+//! `GET /products` answer lists right after, so what a client read is stale.
 //!
 //! Open in both profiles alike: `organizationNumber` on `/customers` is an
 //! exact string match (`987 654 325` does not find `987654325`);
@@ -147,8 +166,8 @@ use tokio::task::JoinHandle;
 use crate::api::types::{Category, Product, Supplier};
 
 pub use behaviour::{
-    Behaviour, EanFilter, NumberSearch, OnDisconnect, Paging, PatchAnswer, PatchNested, PatchNulls,
-    Profile, RateLimitAnswer, Scope, SupplierFilter, UnknownScope,
+    Behaviour, CreatedId, EanFilter, NumberSearch, OnDisconnect, Paging, PatchAnswer, PatchNested,
+    PatchNulls, Profile, QueryParams, RateLimitAnswer, Scope, SupplierFilter, TokenBody, UnknownScope,
 };
 pub use command::SandboxArgs;
 pub use faults::{FaultKind, FaultSpec, FaultSpecError};

@@ -85,8 +85,24 @@ pub(crate) async fn observe(
     sandbox.stats.arrived(&endpoint.0);
     let trace_id = sandbox.trace_ids.next();
     request.extensions_mut().insert(endpoint.clone());
+    let quoted = sandbox.behaviour.quote_requests.then(|| {
+        let authorization = request
+            .headers()
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("none");
+        format!(
+            "{} {}; Authorization: {authorization}",
+            request.method(),
+            request.uri()
+        )
+    });
     let mut response = next.run(request).await;
     if let Some(error) = response.extensions_mut().remove::<ApiError>() {
+        let error = match &quoted {
+            Some(request) => error.quoting(request),
+            None => error,
+        };
         response = error.render(&trace_id);
     }
     if let Ok(value) = HeaderValue::from_str(&trace_id) {

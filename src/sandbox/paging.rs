@@ -1,4 +1,5 @@
-//! Query strings and cursor paging of the list endpoints.
+//! Query strings and cursor paging of the list endpoints, and which query
+//! parameters each endpoint declares ([`refuse_undeclared`]).
 //!
 //! Under [`Paging::Cursor`](super::behaviour::Paging::Cursor) a page is a
 //! window (offset and size) over the matching records; the `link` header's
@@ -6,10 +7,16 @@
 //! offset masked with a per-sandbox salt, plus a check value), so a client
 //! that builds page numbers instead of following `next` is caught.
 
-use axum::http::{header, HeaderMap, HeaderValue};
-use axum::response::Response;
+use std::sync::Arc;
 
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::behaviour::QueryParams;
 use super::error::ApiError;
+use super::state::Sandbox;
 
 /// Page size when `limit` is not given.
 pub(crate) const DEFAULT_LIMIT: usize = 25;
@@ -49,6 +56,67 @@ impl QueryPairs {
         pairs.extend(extra.iter().map(|(key, value)| (*key, value.as_str())));
         serde_urlencoded::to_string(&pairs).unwrap_or_default()
     }
+}
+
+/// The query parameters the vendor declares for a `GET` of `path` (under
+/// `/v1`), plus `cursor`, which only this sandbox hands out in its own
+/// `link` URLs. Other methods and paths declare none.
+fn declared(path: &str) -> &'static [&'static str] {
+    match path {
+        "/v1/products" => &[
+            "page",
+            "limit",
+            "productSearch",
+            "categoryIds",
+            "supplierIds",
+            "productNumber",
+            "cursor",
+        ],
+        "/v1/customers" => &[
+            "limit",
+            "organizationNumber",
+            "isCompany",
+            "isSupplier",
+            "modifiedFrom",
+            "createdFrom",
+            "sortBy",
+            "cursor",
+        ],
+        "/v1/productcategories" => &["limit", "cursor"],
+        _ => &[],
+    }
+}
+
+/// Middleware: under [`QueryParams::Declared`], 400 for a request with a
+/// query parameter its endpoint does not declare (such as `ean`).
+pub(crate) async fn refuse_undeclared(
+    State(sandbox): State<Arc<Sandbox>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if sandbox.behaviour.query_params == QueryParams::Declared {
+        let query = match QueryPairs::parse(request.uri().query()) {
+            Ok(query) => query,
+            Err(error) => return error.into_response(),
+        };
+        let allowed = match *request.method() {
+            axum::http::Method::GET => declared(request.uri().path()),
+            _ => &[],
+        };
+        if let Some((name, _)) = query
+            .0
+            .iter()
+            .find(|(name, _)| !allowed.contains(&name.as_str()))
+        {
+            return ApiError::bad_parameter(
+                name,
+                "additionalProperties",
+                "not a parameter of this endpoint".to_owned(),
+            )
+            .into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// A whole number of at least 1, or 400 naming the parameter.

@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::behaviour::{Behaviour, EanFilter, NumberSearch, Paging, PatchAnswer};
+use super::behaviour::{Behaviour, CreatedId, EanFilter, NumberSearch, Paging, PatchAnswer};
 use super::body::read_json;
 use super::error::ApiError;
 use super::paging::{absolute, positive, set_link, QueryPairs, Window, DEFAULT_LIMIT};
@@ -27,6 +27,8 @@ use crate::api::types::Product;
 
 /// Under numbered paging, larger `limit`s are served as this many.
 const NUMBERED_MAX_LIMIT: usize = 1000;
+/// Under capped paging, every page holds at most this many products.
+const CAPPED_LIMIT: usize = 25;
 
 /// `POST /v1/products`.
 pub(crate) async fn create(
@@ -34,8 +36,14 @@ pub(crate) async fn create(
     body: Body,
 ) -> Result<Response, ApiError> {
     let fields = sandbox.schemas.check_product_post(read_json(body).await?)?;
-    let product = sandbox.store().create_product(&fields)?;
+    let mut product = sandbox.store().create_product(&fields)?;
     sandbox.stats.product_created();
+    product.id = match sandbox.behaviour.created_id {
+        CreatedId::Real => product.id,
+        CreatedId::Zero => 0,
+        CreatedId::Negative => -7,
+        CreatedId::Repeated => *sandbox.first_posted_id.get_or_init(|| product.id),
+    };
     Ok((StatusCode::CREATED, Json(product)).into_response())
 }
 
@@ -246,6 +254,12 @@ pub(crate) async fn list(
     let filter = ProductFilter::parse(&query, behaviour)?;
     let numbered = match behaviour.paging {
         Paging::Numbered => Some(numbered_window(&query)?),
+        Paging::Capped => {
+            let (page, mut window) = numbered_window(&query)?;
+            window.limit = window.limit.min(CAPPED_LIMIT);
+            window.offset = (page - 1).saturating_mul(window.limit);
+            Some((page, window))
+        }
         Paging::Cursor => None,
     };
     let window = match numbered {
@@ -254,20 +268,91 @@ pub(crate) async fn list(
     };
     let (page, has_next) = {
         let store = sandbox.store();
-        window.cut(
-            store
-                .searchable_products(Instant::now())
-                .filter(|p| filter.matches(p)),
-        )
+        let matching = store
+            .searchable_products(Instant::now())
+            .filter(|p| filter.matches(p));
+        if behaviour.endless_pages {
+            let matching: Vec<Product> = matching.cloned().collect();
+            endless_window(&matching, window)
+        } else {
+            window.cut(matching)
+        }
     };
+    if behaviour.stock_moves {
+        let mut store = sandbox.store();
+        for product in &page {
+            store.move_stock(product.id, 1.0);
+        }
+    }
     let base = absolute(&headers, "/v1/products");
     let link = match numbered {
-        Some((number, window)) => numbered_link(&base, &query, number, window.limit, has_next),
-        None => window.link(&base, &query, &sandbox.cursors, has_next),
+        _ if behaviour.paging == Paging::Capped => None,
+        Some((number, window)) => {
+            Some(numbered_link(&base, &query, number, window.limit, has_next))
+        }
+        None => Some(window.link(&base, &query, &sandbox.cursors, has_next)),
     };
-    let mut response = Json(page).into_response();
-    set_link(&mut response, &link);
+    let mut response = match behaviour.huge_pages {
+        Some(bytes) => padded(page, bytes),
+        None => Json(page).into_response(),
+    };
+    if let Some(link) = link {
+        set_link(&mut response, &link);
+    }
     Ok(response)
+}
+
+/// A window of `items` that never ends: the real window while it holds
+/// products, then windows of `window.limit` products from a start that
+/// moves by a stride sharing no factor with the count, so that no two of
+/// the first `items.len()` pages start alike. Always more to follow.
+fn endless_window(items: &[Product], window: Window) -> (Vec<Product>, bool) {
+    let (page, _) = window.cut(items.iter());
+    if !page.is_empty() || items.is_empty() {
+        return (page, !items.is_empty());
+    }
+    let (len, limit) = (items.len(), window.limit.max(1));
+    let gcd = |mut a: usize, mut b: usize| {
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        a
+    };
+    let mut stride = limit;
+    while gcd(stride, len) != 1 {
+        stride += 1;
+    }
+    let start = (window.offset / limit).wrapping_mul(stride) % len;
+    let page = (0..limit.min(len))
+        .map(|i| items[(start + i) % len].clone())
+        .collect();
+    (page, true)
+}
+
+/// `page` as a JSON array streamed out with the first product's
+/// `description` padded so that the body holds at least `bytes` bytes.
+fn padded(mut page: Vec<Product>, bytes: usize) -> Response {
+    const CHUNK: usize = 64 << 10;
+    let Some(first) = page.first_mut() else {
+        return Json(page).into_response();
+    };
+    first.description = Some("<PAD>".to_owned());
+    let text = serde_json::to_string(&page).unwrap_or_default();
+    let (head, tail) = text.split_once("<PAD>").unwrap_or((&text, ""));
+    let (head, tail) = (head.to_owned(), tail.to_owned());
+    let chunks = bytes.div_ceil(CHUNK);
+    let body = futures::stream::iter(
+        std::iter::once(head.into_bytes())
+            .chain((0..chunks).map(|_| vec![b'x'; CHUNK]))
+            .chain(std::iter::once(tail.into_bytes()))
+            .map(Ok::<_, std::convert::Infallible>),
+    );
+    let mut response = Body::from_stream(body).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// `productSearch` matching: `%` stands for any run of characters, case is

@@ -4,8 +4,8 @@
 //! From the outside in, a `/v1` request passes: `observe` (trace id,
 //! counters, error rendering), `rate::limit`, `observe::delay` (latency;
 //! under `on_disconnect = finish` a write goes on from here in a task of its
-//! own), `auth::require_bearer` (token and scope), `faults::inject`, then its
-//! handler. The token endpoint has only `observe` and the latency.
+//! own), `auth::require_bearer` (token and scope), `faults::inject`,
+//! `paging::refuse_undeclared` (query parameters), then its handler. The token endpoint has only `observe` and the latency.
 
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ use axum::Router;
 
 use super::error::ApiError;
 use super::state::Sandbox;
-use super::{auth, catalog, faults, observe, products, rate};
+use super::{auth, catalog, faults, observe, paging, products, rate};
 
 /// The whole application.
 pub(crate) fn router(sandbox: Arc<Sandbox>) -> Router {
@@ -38,6 +38,10 @@ pub(crate) fn router(sandbox: Arc<Sandbox>) -> Router {
         )
         .method_not_allowed_fallback(wrong_method)
         // Route layers wrap the routes above only, each outside the previous one.
+        .route_layer(from_fn_with_state(
+            sandbox.clone(),
+            paging::refuse_undeclared,
+        ))
         .route_layer(from_fn_with_state(sandbox.clone(), faults::inject))
         .route_layer(from_fn_with_state(sandbox.clone(), auth::require_bearer))
         .route_layer(from_fn_with_state(sandbox.clone(), observe::delay))

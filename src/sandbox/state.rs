@@ -34,6 +34,8 @@ pub(crate) struct Sandbox {
     pub(crate) trace_ids: TraceIds,
     pub(crate) stats: StatsRecorder,
     pub(crate) schemas: Schemas,
+    /// The id of the first product a `POST /products` made.
+    pub(crate) first_posted_id: std::sync::OnceLock<i64>,
     store: Mutex<Store>,
 }
 
@@ -67,6 +69,7 @@ impl Sandbox {
             trace_ids: TraceIds::new(config.seed ^ TRACE_STREAM),
             stats: StatsRecorder::new(),
             schemas,
+            first_posted_id: std::sync::OnceLock::new(),
             store: Mutex::new(store),
         })
     }

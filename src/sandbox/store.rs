@@ -191,6 +191,15 @@ impl Store {
         Ok(Some(product.clone()))
     }
 
+    /// Raises a product's stock quantity by `by`, as goods coming in would.
+    pub(crate) fn move_stock(&mut self, id: i64, by: f64) {
+        if let Some(product) = self.products.get_mut(&id) {
+            let stock = product.stock.get_or_insert_with(Stock::default);
+            stock.quantity = Some(stock.quantity.unwrap_or(0.0) + by);
+            product.modified_at = Some(timestamp(SystemTime::now()));
+        }
+    }
+
     /// Deletes a product; false when there is no such product.
     pub(crate) fn delete_product(&mut self, id: i64) -> bool {
         self.hidden_until.remove(&id);

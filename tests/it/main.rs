@@ -7,6 +7,7 @@ mod docs;
 mod excel;
 mod export;
 mod feed;
+mod hostile;
 mod import;
 mod layers;
 mod misuse;

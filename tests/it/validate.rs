@@ -792,3 +792,31 @@ fn a_spreadsheet_or_nothing_on_standard_input_is_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn validate_into_a_closed_pipe_ends_quietly() {
+    // `validate … | head`: the reader of stdout is gone before the first
+    // line. That is no error: the run ends as usual, its results complete.
+    let dir = tempdir();
+    let mut csv = String::from("name,number,category.id\n");
+    for i in 0..2000 {
+        csv.push_str(&format!("Product {i},P-{i},1\n"));
+    }
+    let file = write(dir.path(), "many.csv", &csv);
+    let results = dir.path().join("results.csv");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("product-import"))
+        .arg("validate")
+        .arg(&file)
+        .arg("--results")
+        .arg(&results)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_eq!(read_text(&results).lines().count(), 2001);
+}

@@ -197,7 +197,6 @@ impl ProductApi for Arc<Mock> {
                 ProductQuery::All => true,
                 ProductQuery::Number(n) => p.number.as_deref() == Some(n.as_str()),
                 ProductQuery::Search(s) => p.name.as_deref() == Some(s.as_str()),
-                ProductQuery::EanHint(e) => p.ean.as_deref() == Some(e.as_str()),
             })
             .collect();
         Ok(mock_page(&matching, next, 100))

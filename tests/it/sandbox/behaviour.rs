@@ -86,6 +86,39 @@ async fn number_search_is_exact_case_insensitive_or_partial() {
     assert_eq!(Behaviour::strict().number_search, NumberSearch::Partial);
 }
 
+/// The strict profile but with undeclared query parameters (`page` on
+/// `/customers`, `ean`) ignored rather than refused, to see what paging and
+/// filters make of them.
+fn strict_taking_any_parameter() -> Behaviour {
+    Behaviour {
+        query_params: product_import::sandbox::QueryParams::Any,
+        ..Behaviour::strict()
+    }
+}
+
+#[tokio::test]
+async fn undeclared_query_parameters_are_refused_under_the_strict_profile() {
+    let api = start(with(Behaviour::strict(), SeedData::builtin())).await;
+    for path in [
+        "/products?ean=4006381333931",
+        "/customers?page=2",
+        "/productunits?limit=5",
+    ] {
+        assert_eq!(
+            api.get(path).await.status(),
+            StatusCode::BAD_REQUEST,
+            "{path}"
+        );
+    }
+    for path in [
+        "/products?productNumber=1&limit=5&page=2",
+        "/customers?isSupplier=true",
+    ] {
+        assert_eq!(api.get(path).await.status(), StatusCode::OK, "{path}");
+    }
+    api.sandbox.shutdown().await;
+}
+
 #[tokio::test]
 async fn ean_filter_is_honoured_or_ignored() {
     let data = catalogue(&[
@@ -98,7 +131,9 @@ async fn ean_filter_is_honoured_or_ignored() {
     assert_eq!(numbers(&found), ["B"]);
     api.sandbox.shutdown().await;
 
-    let api = start(with(Behaviour::strict(), data)).await;
+    // Under the strict profile `ean` is refused (not declared); with any
+    // parameter taken, it is ignored.
+    let api = start(with(strict_taking_any_parameter(), data)).await;
     let found = api.products("?ean=4006381333931").await;
     assert_eq!(numbers(&found), ["A", "B", "C"], "the unfiltered list");
     api.sandbox.shutdown().await;
@@ -197,7 +232,7 @@ async fn follow<T: serde::de::DeserializeOwned>(api: &Api, path: &str) -> (Vec<u
 #[tokio::test]
 async fn cursor_paging_on_customers_ignores_page_and_caps_limit() {
     let data = SeedData::builtin().with_suppliers(57);
-    let api = start(with(Behaviour::strict(), data)).await;
+    let api = start(with(strict_taking_any_parameter(), data)).await;
     let (sizes, suppliers) = follow::<Supplier>(&api, "/customers?isSupplier=true").await;
     assert_eq!(sizes, [25, 25, 10]);
     let mut ids: Vec<i64> = suppliers.iter().map(|s| s.id).collect();
@@ -250,7 +285,7 @@ async fn cursor_paging_on_customers_ignores_page_and_caps_limit() {
 #[tokio::test]
 async fn cursor_paging_on_products_and_categories() {
     let data = SeedData::builtin().with_products(130);
-    let api = start(with(Behaviour::strict(), data)).await;
+    let api = start(with(strict_taking_any_parameter(), data)).await;
     let (sizes, products) = follow::<Product>(&api, "/products").await;
     assert_eq!(sizes, [25, 25, 25, 25, 25, 5]);
     let ids: Vec<i64> = products.iter().map(|p| p.id).collect();
