@@ -28,7 +28,7 @@ pub(crate) mod progress;
 pub mod read;
 pub mod results;
 pub mod sandbox;
-pub(crate) mod store;
 pub mod secrets;
+pub(crate) mod store;
 pub(crate) mod validate;
 pub(crate) mod values;

@@ -163,20 +163,28 @@ pub fn prepare(plan: &InputPlan) -> Result<Prepared, PrepareError> {
     })
 }
 
-/// How many product rows of the input have neither a product number nor an
-/// EAN (after the platform's variant model: image rows and parents are not
-/// products). `None` for standard input, which cannot be read twice, or a
-/// file that cannot be read again.
-pub fn keyless_rows(plan: &InputPlan, mapping: &ColumnMapping) -> Option<u64> {
+/// What a second reading of the input finds: its products and how many of
+/// them have neither a product number nor an EAN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowCount {
+    /// Product rows (after the platform's variant model: image rows,
+    /// parents and continuation lines are not products; empty rows neither).
+    pub products: u64,
+    /// Product rows with neither a number nor an EAN.
+    pub keyless: u64,
+}
+
+/// Reads the input a second time to count its products, for the progress
+/// display, the run store and the warning about rows with no key. `None` for
+/// standard input, which cannot be read twice, or a file that cannot be read
+/// again.
+pub fn count_rows(plan: &InputPlan, mapping: &ColumnMapping) -> Option<RowCount> {
     if read::is_stdin(&plan.path) {
         return None;
     }
-    if [Field::Number, Field::Ean]
+    let constant_key = [Field::Number, Field::Ean]
         .iter()
-        .any(|&f| mapping.constant(f).is_some())
-    {
-        return Some(0);
-    }
+        .any(|&f| mapping.constant(f).is_some());
     let keys: Vec<usize> = [Field::Number, Field::Ean]
         .iter()
         .flat_map(|&f| mapping.columns_of(f))
@@ -184,20 +192,25 @@ pub fn keyless_rows(plan: &InputPlan, mapping: &ColumnMapping) -> Option<u64> {
     let table = read::open(&plan.path, &plan.read).ok()?;
     let shape = mapping.preset.map_or(ShapeKind::Flat, |p| p.rules().shape);
     let mut shaper = Shaper::new(shape, mapping);
-    let mut n = 0;
+    let mut count = RowCount {
+        products: 0,
+        keyless: 0,
+    };
     for row in table.rows {
         let row = row.ok()?;
         if row.is_empty() {
             continue;
         }
         if let Shaped::Product { row, .. } = shaper.shape(row) {
-            let keyed = keys
-                .iter()
-                .any(|&c| row.cells.get(c).is_some_and(|cell| !cell.is_blank()));
-            n += u64::from(!keyed);
+            count.products += 1;
+            let keyed = constant_key
+                || keys
+                    .iter()
+                    .any(|&c| row.cells.get(c).is_some_and(|cell| !cell.is_blank()));
+            count.keyless += u64::from(!keyed);
         }
     }
-    Some(n)
+    Some(count)
 }
 
 /// The stream of validated rows of one input, in file order, empty rows skipped.

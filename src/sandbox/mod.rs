@@ -167,7 +167,8 @@ use crate::api::types::{Category, Product, Supplier};
 
 pub use behaviour::{
     Behaviour, CreatedId, EanFilter, NumberSearch, OnDisconnect, Paging, PatchAnswer, PatchNested,
-    PatchNulls, Profile, QueryParams, RateLimitAnswer, Scope, SupplierFilter, TokenBody, UnknownScope,
+    PatchNulls, Profile, QueryParams, RateLimitAnswer, Scope, SupplierFilter, TokenBody,
+    UnknownScope,
 };
 pub use command::SandboxArgs;
 pub use faults::{FaultKind, FaultSpec, FaultSpecError};

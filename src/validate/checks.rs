@@ -232,7 +232,13 @@ impl RowCheck<'_, '_> {
 
     /// `source` after the field's value map, if it names the value.
     fn mapped<'a>(&'a self, field: Field, source: Source<'a>) -> Source<'a> {
-        if !self.validator.mapping.values.iter().any(|(f, _)| *f == field) {
+        if !self
+            .validator
+            .mapping
+            .values
+            .iter()
+            .any(|(f, _)| *f == field)
+        {
             return source;
         }
         let text = match &source {

@@ -60,7 +60,7 @@ pub use self::plan::{
     DEFAULT_TOKEN_URL,
 };
 use super::{ExitStatus, NothingAttempted};
-use crate::cli::{EmptyCellsMode, ImportArgs, InputPlan};
+use crate::cli::{EmptyCellsMode, ImportArgs};
 use crate::client::auth::Credentials;
 use crate::client::connect::{connect, Connection};
 use crate::client::http::HttpApi;
@@ -83,7 +83,7 @@ use crate::pipeline::row::{ReferenceColumns, RowSettings};
 use crate::pipeline::{self, Input, PipelinePlan, Report, Wiring};
 use crate::prepare::{prepare, Prepared, PreparedRows};
 use crate::progress::Progress;
-use crate::read::{self, ReadError};
+use crate::read::ReadError;
 use crate::results::{OutputError, RecordSink, RejectsWriter};
 use crate::results::{Outputs, ResultsLayout, ResultsWriter, RowRecord, RunSummary, Tally};
 use crate::sandbox::SandboxHandle;
@@ -171,11 +171,17 @@ pub async fn run_with_env(
     if let Some(staged) = staged {
         plan.input.path = staged.promote().map_err(nothing)?;
     }
-    let total = count_rows(&plan.input);
+    let counted = crate::prepare::count_rows(&plan.input, &prepared.mapping);
+    let total = counted.map(|c| c.products);
     let job = job.begin(&layout, &fingerprint, total);
     let mut job = session.or_close(job).await?;
     if !plan.quiet {
-        print_plan(&plan, &prepared, &session.base_url);
+        print_plan(
+            &plan,
+            &prepared,
+            &session.base_url,
+            counted.map(|c| c.keyless),
+        );
     }
     let (stop_tx, stop) = watch::channel(false);
     let signals = tokio::spawn(watch_signals(stop_tx, plan.quiet));
@@ -741,24 +747,6 @@ fn fingerprint(plan: &ImportPlan, prepared: &Prepared) -> anyhow::Result<Fingerp
     let mapping = plan.input.mapping.as_ref().map(|(p, _)| p.as_path());
     Fingerprint::of(&plan.input.path, info.sheet.clone(), mapping, reading)
         .with_context(|| format!("cannot read {}", plan.input.path.display()))
-}
-
-/// Counts the data rows (non-empty) of the input for the progress display;
-/// `None` when the file cannot be read a second time.
-fn count_rows(plan: &InputPlan) -> Option<u64> {
-    if read::is_stdin(&plan.path) {
-        return None;
-    }
-    let table = read::open(&plan.path, &plan.read).ok()?;
-    let mut n = 0;
-    for row in table.rows {
-        match row {
-            Ok(r) if !r.is_empty() => n += 1,
-            Ok(_) => {}
-            Err(_) => return None,
-        }
-    }
-    Some(n)
 }
 
 /// Turns `stop` true on Ctrl-C or SIGTERM.

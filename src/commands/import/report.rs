@@ -55,14 +55,19 @@ pub(super) fn log_start(plan: &ImportPlan) {
     );
 }
 
-/// Prints what was read, how its columns map, and where the rows go.
-pub(super) fn print_plan(plan: &ImportPlan, prepared: &Prepared, base_url: &url::Url) {
+/// Prints what was read, how its columns map, how many rows have no key
+/// (`keyless`, when counted), and where the rows go.
+pub(super) fn print_plan(
+    plan: &ImportPlan,
+    prepared: &Prepared,
+    base_url: &url::Url,
+    keyless: Option<u64>,
+) {
     // Output is best effort: a closed stdout (`| head`) must not stop an import.
     let mut out = std::io::stdout().lock();
     let _ = print_source(&mut out, &prepared.info);
     let _ = writeln!(out, "Columns:\n{}", prepared.mapping);
-    if let Some(n) = crate::prepare::keyless_rows(&plan.input, &prepared.mapping).filter(|&n| n > 0)
-    {
+    if let Some(n) = keyless.filter(|&n| n > 0) {
         let _ = writeln!(
             out,
             "warning: {n} rows have neither a product number nor an EAN: nothing finds their products again, so a re-run creates them again (add numbers, or use --match-by name)"
