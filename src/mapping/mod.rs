@@ -393,6 +393,21 @@ impl ColumnMapping {
         }
     }
 
+    /// Whether the columns alone decide every value: no constants,
+    /// defaults, value maps or fallback columns.
+    #[inline]
+    pub fn is_plain(&self) -> bool {
+        self.constants.is_empty()
+            && self.defaults.is_empty()
+            && self.values.is_empty()
+            && self.fallbacks.is_empty()
+    }
+
+    /// Whether any field has a fallback column.
+    pub fn has_fallbacks(&self) -> bool {
+        !self.fallbacks.is_empty()
+    }
+
     /// The columns that fill `field`: its own, then its fallbacks in order.
     pub fn columns_of(&self, field: Field) -> impl Iterator<Item = usize> + '_ {
         self.column(field).into_iter().chain(

@@ -115,9 +115,9 @@ impl fmt::Display for Preset {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CategorySyntax {
     /// What separates several categories in one cell.
-    pub lists: &'static [&'static str],
+    pub lists: &'static [char],
     /// What separates the levels of one category path.
-    pub levels: &'static [&'static str],
+    pub levels: &'static [char],
     /// The first level of every path is the platform's root category
     /// (Magento's `Default Category`) and is dropped.
     pub root_first: bool,
@@ -130,8 +130,8 @@ impl CategorySyntax {
     /// Files without a preset: several categories one per line or split by
     /// `|`; levels split by `>` or `/`; digits are Finago Office ids.
     pub const GENERIC: CategorySyntax = CategorySyntax {
-        lists: &["\n", "|"],
-        levels: &[">", "/"],
+        lists: &['\n', '|'],
+        levels: &['>', '/'],
         root_first: false,
         digits_are_ids: true,
     };

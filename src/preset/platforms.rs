@@ -82,7 +82,7 @@ static SHOPIFY: PresetRules = PresetRules {
     default_category: None,
     categories: CategorySyntax {
         lists: &[],
-        levels: &[">"],
+        levels: &['>'],
         root_first: false,
         digits_are_ids: false,
     },
@@ -144,8 +144,8 @@ static WOOCOMMERCE: PresetRules = PresetRules {
     ],
     default_category: Some("Uncategorized"),
     categories: CategorySyntax {
-        lists: &[","],
-        levels: &[">"],
+        lists: &[','],
+        levels: &['>'],
         root_first: false,
         digits_are_ids: false,
     },
@@ -190,8 +190,8 @@ static MAGENTO: PresetRules = PresetRules {
     )],
     default_category: None,
     categories: CategorySyntax {
-        lists: &[","],
-        levels: &["/"],
+        lists: &[','],
+        levels: &['/'],
         root_first: true,
         digits_are_ids: false,
     },
@@ -217,8 +217,8 @@ static MAGENTO_FIXTURE: PresetRules = PresetRules {
     values: &[],
     default_category: None,
     categories: CategorySyntax {
-        lists: &["\n"],
-        levels: &["/"],
+        lists: &['\n'],
+        levels: &['/'],
         root_first: false,
         digits_are_ids: false,
     },
@@ -270,7 +270,7 @@ static PRESTASHOP: PresetRules = PresetRules {
     values: &[(Field::Status, ACTIVE_01)],
     default_category: Some("Home"),
     categories: CategorySyntax {
-        lists: &[","],
+        lists: &[','],
         levels: &[],
         root_first: false,
         digits_are_ids: false,
@@ -333,7 +333,7 @@ static ODOO: PresetRules = PresetRules {
     default_category: Some("All"),
     categories: CategorySyntax {
         lists: &[],
-        levels: &["/"],
+        levels: &['/'],
         root_first: false,
         digits_are_ids: false,
     },

@@ -20,6 +20,10 @@ impl RowCheck<'_, '_> {
     pub(super) fn category(&mut self) -> Option<Reference> {
         let text = self.raw_text(Field::Category)?;
         let syntax = self.validator.mapping.categories;
+        if !syntax.root_first && !has_any(&text, syntax.lists) && !has_any(&text, syntax.levels) {
+            // One name, the common case: no lists to split.
+            return self.single_category(text.trim().to_string(), &syntax);
+        }
         let paths = parse_paths(&text, &syntax);
         let chosen = choose(&paths)?;
         if paths.len() > 1 {
@@ -40,26 +44,33 @@ impl RowCheck<'_, '_> {
             return None;
         }
         if let [name] = chosen.as_slice() {
-            if let Some(id) = parse_digits(name) {
-                if syntax.digits_are_ids {
-                    return Some(Reference::Id(id));
-                }
-                let platform = self
-                    .validator
-                    .mapping
-                    .preset
-                    .map_or_else(|| "the platform's".to_string(), |p| format!("a {p}"));
-                self.problem(
-                    Field::Category,
-                    Some(name),
-                    ProblemKind::NotAllowed,
-                    format!("is {platform} category id, which means nothing in Finago Office; export the categories by name, or map a category.id column"),
-                );
-                return None;
-            }
-            return Some(Reference::Name(name.clone()));
+            return self.single_category(name.clone(), &syntax);
         }
         Some(Reference::Path(chosen.clone()))
+    }
+}
+
+impl RowCheck<'_, '_> {
+    /// A category given by one name (or digits: an id where ids are allowed).
+    fn single_category(&mut self, name: String, syntax: &CategorySyntax) -> Option<Reference> {
+        let Some(id) = parse_digits(&name) else {
+            return Some(Reference::Name(name));
+        };
+        if syntax.digits_are_ids {
+            return Some(Reference::Id(id));
+        }
+        let platform = self
+            .validator
+            .mapping
+            .preset
+            .map_or_else(|| "the platform's".to_string(), |p| format!("a {p}"));
+        self.problem(
+            Field::Category,
+            Some(&name),
+            ProblemKind::NotAllowed,
+            format!("is {platform} category id, which means nothing in Finago Office; export the categories by name, or map a category.id column"),
+        );
+        None
     }
 }
 
@@ -91,14 +102,22 @@ fn choose(paths: &[Vec<String>]) -> Option<&Vec<String>> {
     best
 }
 
-/// `text` split at any of `separators`, pieces trimmed, empty ones dropped.
-fn split_any<'a>(text: &'a str, separators: &[&str]) -> Vec<&'a str> {
-    let mut pieces = vec![text];
-    for sep in separators {
-        pieces = pieces.into_iter().flat_map(|p| p.split(sep)).collect();
+/// Whether `text` holds any of `separators` (ASCII, as every syntax's are).
+fn has_any(text: &str, separators: &[char]) -> bool {
+    let b = |i: usize| separators[i] as u8;
+    let bytes = text.as_bytes();
+    match separators.len() {
+        0 => false,
+        1 => memchr::memchr(b(0), bytes).is_some(),
+        2 => memchr::memchr2(b(0), b(1), bytes).is_some(),
+        3 => memchr::memchr3(b(0), b(1), b(2), bytes).is_some(),
+        _ => text.contains(separators),
     }
-    pieces
-        .into_iter()
+}
+
+/// `text` split at any of `separators`, pieces trimmed, empty ones dropped.
+fn split_any<'a>(text: &'a str, separators: &[char]) -> Vec<&'a str> {
+    text.split(separators)
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .collect()

@@ -197,7 +197,20 @@ impl RowCheck<'_, '_> {
     /// field's columns, else a default (not where the row names the same
     /// thing another way: a category by id when the default is a name).
     /// A value map turns the file's words into the field's.
+    #[inline(always)]
     fn source(&self, field: Field) -> Option<Source<'_>> {
+        let mapping = &self.validator.mapping;
+        if self.overrides.is_empty() && mapping.is_plain() {
+            // No constants, defaults, value maps or fallbacks: the cell alone.
+            let cell = mapping.column(field).and_then(|c| self.row.cells.get(c))?;
+            return (!cell.is_blank()).then_some(Source::Cell(cell));
+        }
+        self.source_by_rules(field)
+    }
+
+    /// [`Self::source`] where the mapping has rules besides columns.
+    #[inline(never)]
+    fn source_by_rules(&self, field: Field) -> Option<Source<'_>> {
         let mapping = &self.validator.mapping;
         if let Some(c) = mapping.constant(field) {
             return Some(Source::Constant(c));
@@ -208,16 +221,24 @@ impl RowCheck<'_, '_> {
         if let Some(cell) = self.cell_of(field) {
             return Some(self.mapped(field, Source::Cell(cell)));
         }
-        if partners(field).iter().any(|&p| self.filled(p)) {
+        if mapping.defaults.is_empty() || partners(field).iter().any(|&p| self.filled(p)) {
             return None;
         }
         mapping.default_for(field).map(Source::Constant)
     }
 
     /// The first non-blank cell of `field`'s columns.
+    #[inline]
     fn cell_of(&self, field: Field) -> Option<&Cell> {
-        self.validator
-            .mapping
+        let mapping = &self.validator.mapping;
+        let own = mapping
+            .column(field)
+            .and_then(|c| self.row.cells.get(c))
+            .filter(|c| !c.is_blank());
+        if own.is_some() || !mapping.has_fallbacks() {
+            return own;
+        }
+        mapping
             .columns_of(field)
             .filter_map(|c| self.row.cells.get(c))
             .find(|c| !c.is_blank())
@@ -231,14 +252,10 @@ impl RowCheck<'_, '_> {
     }
 
     /// `source` after the field's value map, if it names the value.
+    #[inline]
     fn mapped<'a>(&'a self, field: Field, source: Source<'a>) -> Source<'a> {
-        if !self
-            .validator
-            .mapping
-            .values
-            .iter()
-            .any(|(f, _)| *f == field)
-        {
+        let values = &self.validator.mapping.values;
+        if values.is_empty() || !values.iter().any(|(f, _)| *f == field) {
             return source;
         }
         let text = match &source {
@@ -500,9 +517,11 @@ impl RowCheck<'_, '_> {
 /// Whether `s` is a number in a spreadsheet's scientific notation
 /// (`3.65275E+11`): what Excel makes of a long code in a General column.
 fn looks_scientific(s: &str) -> bool {
-    let Some((mantissa, exponent)) = s.split_once(['E', 'e']) else {
+    // Codes are short: a plain scan beats memchr's set-up.
+    let Some(at) = s.bytes().position(|b| b | 0x20 == b'e') else {
         return false;
     };
+    let (mantissa, exponent) = (&s[..at], &s[at + 1..]);
     let plus = exponent.starts_with('+');
     let exponent = exponent.strip_prefix('+').unwrap_or(exponent);
     (plus || mantissa.contains(['.', ',']))

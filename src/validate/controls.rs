@@ -13,7 +13,7 @@ impl RowCheck<'_, '_> {
     pub(super) fn without_controls(&mut self, field: Field, text: String) -> Option<String> {
         let breaks = field == Field::Description
             || (field == Field::Category
-                && self.validator.mapping.categories.lists.contains(&"\n"));
+                && self.validator.mapping.categories.lists.contains(&'\n'));
         let Some((position, c)) = values::find_control(&text, breaks) else {
             return Some(text);
         };

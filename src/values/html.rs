@@ -6,10 +6,11 @@
 /// Whether `s` holds HTML: a tag such as `<p>`, `</b>`, `<br/>` or `<!--`.
 pub fn looks_like_html(s: &str) -> bool {
     let bytes = s.as_bytes();
-    bytes
-        .windows(2)
-        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
-        && s.contains('>')
+    memchr::memchr_iter(b'<', bytes).any(|i| {
+        bytes
+            .get(i + 1)
+            .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'/' || b == b'!')
+    }) && memchr::memchr(b'>', bytes).is_some()
 }
 
 /// Tags after which the text goes on on a new line.
