@@ -537,37 +537,13 @@ pub static FIELDS: [FieldSpec; Field::COUNT] = [
     },
 ];
 
-/// The template's columns in order: the fields that have one, with their example.
+/// The template's (and the export's) columns in order: the fields that have
+/// one, in payload order, with their example.
 pub fn template_columns() -> impl Iterator<Item = (Field, &'static str)> {
-    TEMPLATE_ORDER
+    FIELDS
         .iter()
-        .filter_map(|&f| f.spec().template.map(|example| (f, example)))
+        .filter_map(|spec| spec.template.map(|example| (spec.field, example)))
 }
-
-/// The order of the template's (and the export's) columns.
-const TEMPLATE_ORDER: [Field; 21] = [
-    Field::Name,
-    Field::Number,
-    Field::Type,
-    Field::Status,
-    Field::Description,
-    Field::CostPrice,
-    Field::SalesPrice,
-    Field::IndirectCost,
-    Field::WebshopEnabled,
-    Field::StockIsManaged,
-    Field::StockQuantity,
-    Field::StockLocation,
-    Field::Ean,
-    Field::EanAlternative,
-    Field::SupplierItemCode,
-    Field::SupplierNumber,
-    Field::SupplierName,
-    Field::SupplierPrice,
-    Field::Category,
-    Field::Unit,
-    Field::Supplier,
-];
 
 #[cfg(test)]
 mod tests {
