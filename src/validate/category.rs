@@ -103,16 +103,12 @@ fn choose(paths: &[Vec<String>]) -> Option<&Vec<String>> {
 }
 
 /// Whether `text` holds any of `separators` (ASCII, as every syntax's are).
+/// Category names are short: a plain scan beats memchr's set-up.
 fn has_any(text: &str, separators: &[char]) -> bool {
-    let b = |i: usize| separators[i] as u8;
-    let bytes = text.as_bytes();
-    match separators.len() {
-        0 => false,
-        1 => memchr::memchr(b(0), bytes).is_some(),
-        2 => memchr::memchr2(b(0), b(1), bytes).is_some(),
-        3 => memchr::memchr3(b(0), b(1), b(2), bytes).is_some(),
-        _ => text.contains(separators),
-    }
+    !separators.is_empty()
+        && text
+            .bytes()
+            .any(|b| b.is_ascii() && separators.contains(&char::from(b)))
 }
 
 /// `text` split at any of `separators`, pieces trimmed, empty ones dropped.
