@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-pub use choices::{DecimalArg, EmptyCellsMode, ExistingMode, MissingMode, Threshold};
+pub use choices::{DecimalArg, EmptyCellsMode, ExistingMode, MissingMode, RateArg, Threshold};
 pub use export::ExportArgs;
 pub use generate::GenerateArgs;
 pub use import::{

@@ -218,7 +218,7 @@ struct Session {
 impl Session {
     /// Connects and checks the credentials.
     async fn open(plan: &ImportPlan) -> anyhow::Result<Session> {
-        let pacer = Arc::new(Pacer::new(plan.pacing.rate));
+        let pacer = Arc::new(plan.pacing.rate.pacer());
         let counters = Arc::new(RequestCounters::default());
         let connected = connect(
             &plan.connection,
