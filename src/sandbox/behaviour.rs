@@ -117,6 +117,17 @@ pub enum RateLimitAnswer {
     Unavailable,
 }
 
+/// Whether the `error503` fault says when to come back. A server may send
+/// `Retry-After` with any 503, so a client cannot take every 503 with
+/// `Retry-After` for its rate limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Fault503 {
+    /// `503` without `Retry-After`: a failing backend.
+    Bare,
+    /// `503` with `Retry-After: 1`, as some gateways answer any failure.
+    RetryAfter,
+}
+
 /// What happens to a write (`POST`, `PATCH`, `DELETE`) whose client
 /// disconnects before the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -246,6 +257,9 @@ pub struct Behaviour {
     /// How the rate limit (`--rate`) refuses. Lenient:
     /// [`RateLimitAnswer::TooManyRequests`]; strict: [`RateLimitAnswer::Unavailable`].
     pub rate_limit_answer: RateLimitAnswer,
+    /// Whether the `error503` fault carries `Retry-After`. Lenient:
+    /// [`Fault503::Bare`]; strict: [`Fault503::RetryAfter`].
+    pub fault_503: Fault503,
     /// Whether a write survives its client disconnecting. Lenient:
     /// [`OnDisconnect::Cancel`]; strict: [`OnDisconnect::Finish`].
     pub on_disconnect: OnDisconnect,
@@ -275,6 +289,7 @@ impl Behaviour {
             patch_nulls: PatchNulls::Clear,
             patch_answer: PatchAnswer::Product,
             rate_limit_answer: RateLimitAnswer::TooManyRequests,
+            fault_503: Fault503::Bare,
             on_disconnect: OnDisconnect::Cancel,
             denied_scopes: BTreeSet::new(),
         }
@@ -293,6 +308,7 @@ impl Behaviour {
             patch_nulls: PatchNulls::Ignore,
             patch_answer: PatchAnswer::Empty,
             rate_limit_answer: RateLimitAnswer::Unavailable,
+            fault_503: Fault503::RetryAfter,
             on_disconnect: OnDisconnect::Finish,
             denied_scopes: BTreeSet::new(),
         }
@@ -367,6 +383,7 @@ mod tests {
         assert_ne!(lenient.patch_nulls, strict.patch_nulls);
         assert_ne!(lenient.patch_answer, strict.patch_answer);
         assert_ne!(lenient.rate_limit_answer, strict.rate_limit_answer);
+        assert_ne!(lenient.fault_503, strict.fault_503);
         assert_ne!(lenient.on_disconnect, strict.on_disconnect);
         let denied = strict.deny(Scope::CustomerRead);
         assert!(!denied.grants(Scope::CustomerRead));
