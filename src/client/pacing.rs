@@ -37,7 +37,9 @@
 //!   server *accepted* in it (while the client sends above its limit, what
 //!   it accepts is its limit), never below half the pace before (at most a
 //!   halving per window, like TCP). That accepted rate is remembered as the
-//!   limit found.
+//!   limit found. A window the run did not fill (its rows were busy
+//!   elsewhere) underrates the limit: there the pace less the share refused
+//!   counts, if higher.
 //! - A window that is not congested regrows the pace along a cubic curve
 //!   that is back at the limit found after [`CUBIC_PLATEAU`] and then
 //!   probes beyond it slowly, then faster: so a limit that stays put is held
@@ -248,12 +250,22 @@ impl RateController {
     fn judge(&mut self, w: &Window, age: Duration, now: Instant) -> Decision {
         let secs = age.as_secs_f64().max(1e-3);
         if w.congested() {
+            // What the server accepted is its limit while the run sent
+            // above it the whole window; a window the run did not fill
+            // (its rows were waiting) is judged by the share refused.
             let accepted = w.accepted as f64 / secs;
+            let filled = w.sent as f64 >= 0.9 * self.rate * secs;
+            let refused = (w.throttled + w.unavailable) as f64 / w.answers().max(1) as f64;
+            let limit = if filled {
+                accepted
+            } else {
+                accepted.max(self.rate * (1.0 - refused))
+            };
             let floor = MIN_RATE.min(self.ceiling);
-            let to = (BELOW_LIMIT * accepted.min(self.rate))
+            let to = (BELOW_LIMIT * limit.min(self.rate))
                 .max(self.rate * 0.5)
                 .max(floor);
-            self.limit_found = Some(accepted.max(to));
+            self.limit_found = Some(limit.max(to));
             self.cut = Some((now, to));
             self.rate = to;
             return Decision::Cut(to);

@@ -32,8 +32,8 @@ pub struct RateSchedule {
     /// `(since the sandbox started, requests per second from then on)`, in
     /// order of time; `None` lifts the limit.
     pub changes: Vec<(Duration, Option<NonZeroU32>)>,
-    /// The budget of the first limit starts used up: the first requests
-    /// (beyond what refills meanwhile) are refused.
+    /// The budget of the first limit is used up when the first request
+    /// arrives: the first requests (beyond what refills meanwhile) are refused.
     pub spent_at_start: bool,
 }
 
@@ -60,6 +60,8 @@ pub(crate) struct RateLimit<C: Clock = DefaultClock> {
     schedule: RateSchedule,
     /// The step of the schedule in force and its limiter.
     current: Mutex<(usize, Option<Limiter<C>>)>,
+    /// Whether the budget is still to be spent (at the first request).
+    to_spend: std::sync::atomic::AtomicBool,
 }
 
 impl<C: Clock + Clone> RateLimit<C> {
@@ -67,16 +69,14 @@ impl<C: Clock + Clone> RateLimit<C> {
     pub(crate) fn new(first: Option<NonZeroU32>, schedule: RateSchedule, clock: C) -> Self {
         let started = clock.now();
         let limiter = first.map(|n| limiter(n, &clock));
-        if let (Some(l), Some(n), true) = (&limiter, first, schedule.spent_at_start) {
-            // Spend the whole burst; `n` is the burst, so this cannot fail.
-            let _ = l.check_n(n);
-        }
+        let to_spend = std::sync::atomic::AtomicBool::new(schedule.spent_at_start);
         RateLimit {
             clock,
             started,
             first,
             schedule,
             current: Mutex::new((0, limiter)),
+            to_spend,
         }
     }
 
@@ -91,6 +91,15 @@ impl<C: Clock + Clone> RateLimit<C> {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if current.0 != step {
             *current = (step, rate.map(|n| limiter(n, &self.clock)));
+        }
+        if self
+            .to_spend
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            if let (Some(l), Some(n)) = (&current.1, rate) {
+                // The whole burst; `n` is the burst, so it always fits.
+                let _ = l.check_n(n);
+            }
         }
         match &current.1 {
             None => Ok(()),
@@ -202,7 +211,8 @@ mod tests {
             ..RateSchedule::default()
         };
         let (l, clock) = limit(10, spent);
-        assert!(l.check().is_err());
+        clock.advance(Duration::from_secs(5));
+        assert!(l.check().is_err(), "spent when the first request arrives");
         clock.advance(Duration::from_millis(100));
         assert!(l.check().is_ok());
         assert!(l.check().is_err());
