@@ -68,7 +68,7 @@ const MIN_RATE: f64 = 0.5;
 pub const WINDOW: Duration = Duration::from_secs(1);
 /// The fewest answers a window holds before it is judged (unless it reaches
 /// [`WINDOW_MAX`]).
-pub const WINDOW_ANSWERS: u64 = 20;
+pub const WINDOW_ANSWERS: u64 = 10;
 /// The longest window.
 pub const WINDOW_MAX: Duration = Duration::from_secs(5);
 /// A window with this share of 429 answers (and at least two) is congested.
@@ -577,8 +577,9 @@ mod tests {
     fn auto_holds_a_pace_the_run_does_not_use() {
         let mut c = RateController::auto(nz(1000));
         let t = Instant::now();
-        // Five requests in a window of two seconds at a pace of 10/s.
-        let d = window(&mut c, t, 2.0, 5, &[(Signal::Accepted, 25)]);
+        // Two requests in the first second at a pace of 10/s (and answers
+        // to requests sent before).
+        let d = window(&mut c, t, 2.0, 2, &[(Signal::Accepted, 25)]);
         assert_eq!(d, Some(Decision::Held(AUTO_START)));
     }
 
