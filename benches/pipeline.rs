@@ -21,6 +21,11 @@
 //!   are counted by the sandbox (server side).
 //! - `loopback`: `import` into a sandbox with no limit and no latency: rows
 //!   per second end to end and CPU per row, the importer's and the sandbox's.
+//! - `requests`: requests per row on a strict sandbox, beside the floor.
+//! - `network`: the rate controller against the strict sandbox: a `--rate`
+//!   above the limit, faults, a spent budget at start, `--rate auto` against
+//!   an unknown and a changing limit; counted by the sandbox, beside the
+//!   limit in force and the floor of one request per row.
 //!
 //! Each child process is started by a small launcher process (this bench
 //! again, `__measure`) and reaped with `wait4`, so its CPU time and peak

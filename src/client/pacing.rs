@@ -253,7 +253,8 @@ impl RateController {
             // What the server accepted is its limit while the run sent
             // above it the whole window; a window the run did not fill
             // (its rows were waiting) is judged by the share refused.
-            let accepted = w.accepted as f64 / secs;
+            // Answers that failed otherwise (500, lost) got past the limit too.
+            let accepted = (w.accepted + w.failed) as f64 / secs;
             let filled = w.sent as f64 >= 0.9 * self.rate * secs;
             let refused = (w.throttled + w.unavailable) as f64 / w.answers().max(1) as f64;
             let limit = if filled {
@@ -485,6 +486,24 @@ mod tests {
             assert_eq!(c.answered(Signal::Throttled, at), None);
         }
         assert_eq!(c.rate(), 95.0);
+    }
+
+    #[test]
+    fn answers_that_failed_otherwise_got_past_the_limit() {
+        let mut c = RateController::fixed(nz(150));
+        let t = Instant::now();
+        let d = window(
+            &mut c,
+            t,
+            1.0,
+            150,
+            &[
+                (Signal::Accepted, 90),
+                (Signal::Failed, 10),
+                (Signal::Throttled, 50),
+            ],
+        );
+        assert_eq!(d, Some(Decision::Cut(95.0)));
     }
 
     #[test]
