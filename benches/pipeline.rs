@@ -948,8 +948,8 @@ impl Bench {
              against the strict sandbox in this process (its limit refuses with 503 and `Retry-After`; \
              `error503` faults carry `Retry-After: 1` unless marked bare; lost answers are `reset` and \
              `ambiguous`). `--timeout 5` makes the settle time 5 s. Counted by the sandbox: \"steady\" \
-             is the mean of whole seconds between the first second that created products and the one \
-             that reached 95% of them, both left out; \"of limit\" divides the requests it accepted by the limit in force each \
+             is the mean of whole seconds from the third after the first second that created products \
+             (the server's burst and the first cut left out) to the one that reached 95% of them, left out; \"of limit\" divides the requests it accepted by the limit in force each \
              second; the tail runs from the last POST's arrival to the importer's end.\n"
         );
         table.print();
@@ -1263,7 +1263,9 @@ impl NetworkFigures {
                 so_far * 20 >= total * 19
             })
             .unwrap_or(0);
-        let window: Vec<usize> = (first + 1..last).collect();
+        // The first three seconds are the server's burst (a second's worth)
+        // and the controller's first cut.
+        let window: Vec<usize> = (first + 3..last).collect();
         let n = window.len().max(1) as f64;
         let sum_accepted: f64 = window.iter().map(|&i| accepted(i)).sum();
         let sum_limit: f64 = window.iter().map(|&i| limit_at(i)).sum();
