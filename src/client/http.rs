@@ -15,7 +15,7 @@ use url::Url;
 
 use super::auth::{Credentials, Secret, TokenCache};
 use super::link::next_url;
-use super::pacing::{Pacer, Signal};
+use super::pacing::{Pacer, Signal, Ticket};
 use super::{
     error_message, scope_for, Answer, ApiError, Cursor, ErrorClass, Page, ProductApi, ProductQuery,
     RequestCounters,
@@ -137,10 +137,10 @@ impl HttpApi {
             login_organization: organization_id.clone(),
             audience: audience.clone(),
         };
-        self.pacer.acquire().await;
+        let ticket = self.pacer.acquire().await;
         RequestCounters::bump(&self.counters.requests);
         let raw = self
-            .answer(self.http.post(token_url.clone()).json(&body))
+            .answer(ticket, self.http.post(token_url.clone()).json(&body))
             .await?;
         match raw.status {
             200..=299 => {
@@ -180,7 +180,7 @@ impl HttpApi {
         let mut first_refusal: Option<Instant> = None;
         let mut refreshes = 0;
         loop {
-            self.pacer.acquire().await;
+            let ticket = self.pacer.acquire().await;
             let token = self.tokens.get(|| self.fetch_token()).await?;
             RequestCounters::bump(&self.counters.requests);
             let mut request = self
@@ -192,7 +192,7 @@ impl HttpApi {
                     .header(CONTENT_TYPE, "application/json")
                     .body(body.clone());
             }
-            let raw = self.answer(request).await?;
+            let raw = self.answer(ticket, request).await?;
             match raw.status {
                 200..=299 => return Ok(raw),
                 401 => {
@@ -235,15 +235,22 @@ impl HttpApi {
 
     /// Sends a paced request and reads its answer, telling the pacer what
     /// the answer says about the pace (a lost answer says nothing).
-    async fn answer(&self, request: reqwest::RequestBuilder) -> Result<Raw, ApiError> {
+    async fn answer(
+        &self,
+        ticket: Ticket,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Raw, ApiError> {
         let raw = match request.send().await {
             Ok(response) => read(response).await,
             Err(e) => Err(transport_error(e)),
         };
-        self.pacer.observe(match &raw {
-            Ok(raw) => Signal::of_status(raw.status),
-            Err(e) => e.http_status().map_or(Signal::Failed, Signal::of_status),
-        });
+        self.pacer.observe(
+            ticket,
+            match &raw {
+                Ok(raw) => Signal::of_status(raw.status),
+                Err(e) => e.http_status().map_or(Signal::Failed, Signal::of_status),
+            },
+        );
         raw
     }
 

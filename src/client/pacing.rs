@@ -27,7 +27,9 @@
 //! cap `--concurrency`), measured in windows as TCP does, cut from a
 //! measurement as AWS does, regrown along a cubic curve as both do:
 //! - A window lasts at least [`WINDOW`] and [`WINDOW_ANSWERS`] answers (at
-//!   most [`WINDOW_MAX`]). When it closes, it is *congested* if at least
+//!   most [`WINDOW_MAX`]). Answers to requests sent before the last cut are
+//!   not judged again: they tell of the old pace (TCP reacts once per
+//!   round trip the same way). When it closes, it is *congested* if at least
 //!   [`THROTTLED_SHARE`] of its answers (and two or more) were 429, or if
 //!   503s cluster: at least [`UNAVAILABLE_SHARE`] of the answers (and three
 //!   or more). Scattered 503s are a failing backend, not a limit: they are
@@ -137,7 +139,17 @@ pub struct RateController {
     limit_found: Option<f64>,
     /// The cubic epoch: when the last cut happened and the pace it cut to.
     cut: Option<(Instant, f64)>,
+    /// Cuts so far: answers to requests sent before the last cut are not
+    /// judged again (TCP's once per round trip).
+    cuts: u64,
     window: Window,
+}
+
+/// What [`Pacer::acquire`] hands out: the pace the request left under, so
+/// that its answer is judged with the requests of the same pace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket {
+    cuts: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -195,6 +207,7 @@ impl RateController {
             rate,
             limit_found: None,
             cut: None,
+            cuts: 0,
             window: Window::default(),
         }
     }
@@ -212,9 +225,25 @@ impl RateController {
     }
 
     /// A request leaves at `now`.
-    pub fn sent(&mut self, now: Instant) {
+    pub fn sent(&mut self, now: Instant) -> Ticket {
         self.window.start.get_or_insert(now);
         self.window.sent += 1;
+        Ticket { cuts: self.cuts }
+    }
+
+    /// The answer to a request sent with `ticket` came back at `now`: as
+    /// [`RateController::answered`], but an answer to a request sent before
+    /// the last cut only closes the window when due.
+    pub fn answered_to(
+        &mut self,
+        ticket: Ticket,
+        signal: Signal,
+        now: Instant,
+    ) -> Option<Decision> {
+        if ticket.cuts < self.cuts {
+            return self.tick(now);
+        }
+        self.answered(signal, now)
     }
 
     /// An answer (or its absence) came back at `now`; closes the window when
@@ -268,6 +297,7 @@ impl RateController {
                 .max(floor);
             self.limit_found = Some(limit.max(to));
             self.cut = Some((now, to));
+            self.cuts += 1;
             self.rate = to;
             return Decision::Cut(to);
         }
@@ -372,8 +402,8 @@ impl Pacer {
         }
     }
 
-    /// Waits until one more request may be sent.
-    pub async fn acquire(&self) {
+    /// Waits until one more request may be sent; the ticket goes with its answer.
+    pub async fn acquire(&self) -> Ticket {
         let at = {
             let mut s = self.lock();
             let now = Instant::now();
@@ -382,15 +412,18 @@ impl Pacer {
             let tolerance = interval + Duration::from_millis(1);
             let at = now.max(s.next.checked_sub(tolerance).unwrap_or(s.next));
             s.next = s.next.max(at) + interval;
-            s.controller.sent(now);
-            at
+            let ticket = s.controller.sent(now);
+            (at, ticket)
         };
-        tokio::time::sleep_until(at).await;
+        tokio::time::sleep_until(at.0).await;
+        at.1
     }
 
     /// Counts one answer (or its absence) towards the pace.
-    pub fn observe(&self, signal: Signal) {
-        self.lock().controller.answered(signal, Instant::now());
+    pub fn observe(&self, ticket: Ticket, signal: Signal) {
+        self.lock()
+            .controller
+            .answered_to(ticket, signal, Instant::now());
     }
 
     /// The pace in force now, in requests per second.
@@ -504,6 +537,39 @@ mod tests {
             ],
         );
         assert_eq!(d, Some(Decision::Cut(95.0)));
+    }
+
+    #[test]
+    fn answers_to_requests_sent_before_a_cut_are_not_judged_again() {
+        let mut c = RateController::fixed(nz(150));
+        let t = Instant::now();
+        let before = c.sent(t);
+        window(
+            &mut c,
+            t,
+            1.0,
+            150,
+            &[(Signal::Accepted, 100), (Signal::Throttled, 50)],
+        );
+        assert_eq!(c.rate(), 95.0);
+        // The next window: 30 late refusals of the old pace, then a full
+        // window at the new pace without any.
+        let next = t + Duration::from_millis(1001);
+        for i in 0..30 {
+            let at = next + Duration::from_millis(i);
+            c.answered_to(before, Signal::Throttled, at);
+        }
+        let after = c.sent(next);
+        let mut decision = None;
+        for i in 0..96 {
+            let at = next + Duration::from_millis(50 + i * 10);
+            decision = c.answered_to(after, Signal::Accepted, at).or(decision);
+        }
+        assert!(
+            matches!(decision, Some(Decision::Grew(_) | Decision::Held(_))),
+            "{decision:?}"
+        );
+        assert_eq!(c.rate(), 95.0);
     }
 
     #[test]
@@ -657,9 +723,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_refused_request_pauses_no_one() {
         let pacer = Pacer::new(nz(10));
-        pacer.acquire().await;
-        pacer.observe(Signal::Throttled);
-        pacer.observe(Signal::Unavailable);
+        let ticket = pacer.acquire().await;
+        pacer.observe(ticket, Signal::Throttled);
+        pacer.observe(ticket, Signal::Unavailable);
         let start = Instant::now();
         pacer.acquire().await;
         assert!(start.elapsed() <= Duration::from_millis(100));
