@@ -21,6 +21,11 @@
 //!   are counted by the sandbox (server side).
 //! - `loopback`: `import` into a sandbox with no limit and no latency: rows
 //!   per second end to end and CPU per row, the importer's and the sandbox's.
+//! - `requests`: requests per row on a strict sandbox, beside the floor.
+//! - `network`: the rate controller against the strict sandbox: a `--rate`
+//!   above the limit, faults, a spent budget at start, `--rate auto` against
+//!   an unknown and a changing limit; counted by the sandbox, beside the
+//!   limit in force and the floor of one request per row.
 //!
 //! Each child process is started by a small launcher process (this bench
 //! again, `__measure`) and reaped with `wait4`, so its CPU time and peak
@@ -35,7 +40,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use product_import::sandbox::{self, SandboxConfig, SandboxStats};
+use std::num::NonZeroU32;
+
+use product_import::sandbox::{
+    self, Behaviour, Fault503, FaultSpec, RateSchedule, SandboxConfig, SandboxStats,
+};
 
 /// The binary under test, built with the bench (release) profile.
 const BIN: &str = env!("CARGO_BIN_EXE_product-import");
@@ -63,15 +72,17 @@ enum Section {
     Pacing,
     Loopback,
     Requests,
+    Network,
 }
 
 impl Section {
-    const ALL: [Section; 5] = [
+    const ALL: [Section; 6] = [
         Section::Csv,
         Section::Xlsx,
         Section::Pacing,
         Section::Loopback,
         Section::Requests,
+        Section::Network,
     ];
 
     fn name(self) -> &'static str {
@@ -81,6 +92,7 @@ impl Section {
             Section::Pacing => "pacing",
             Section::Loopback => "loopback",
             Section::Requests => "requests",
+            Section::Network => "network",
         }
     }
 }
@@ -102,6 +114,8 @@ struct Sizes {
     pacing: Vec<PacingCase>,
     loopback: Vec<u64>,
     requests: u64,
+    /// The share of each network case's rows (and so of its seconds) to run.
+    network_scale: f64,
 }
 
 impl Sizes {
@@ -124,6 +138,7 @@ impl Sizes {
             ],
             loopback: vec![5_000, 20_000],
             requests: 10_000,
+            network_scale: 1.0,
         }
     }
 
@@ -146,6 +161,7 @@ impl Sizes {
             ],
             loopback: vec![500, 2_000],
             requests: 1_000,
+            network_scale: 0.4,
         }
     }
 }
@@ -159,7 +175,7 @@ struct Options {
     verbose: bool,
 }
 
-const USAGE: &str = "usage: cargo bench --bench pipeline -- [csv] [xlsx] [pacing] [loopback] [requests] \
+const USAGE: &str = "usage: cargo bench --bench pipeline -- [csv] [xlsx] [pacing] [loopback] [requests] [network] \
                      [--quick] [--runs N] [--verbose]\n\
                      \n  --quick     small sizes, a smoke run\
                      \n  --runs N    runs of each validate and baseline measurement, best kept (default 3)\
@@ -266,6 +282,7 @@ fn main() -> anyhow::Result<()> {
     if bench.options.runs(Section::Pacing)
         || bench.options.runs(Section::Loopback)
         || bench.options.runs(Section::Requests)
+        || bench.options.runs(Section::Network)
     {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -279,6 +296,9 @@ fn main() -> anyhow::Result<()> {
         }
         if bench.options.runs(Section::Requests) {
             bench.requests(&runtime, sizes.requests)?;
+        }
+        if bench.options.runs(Section::Network) {
+            bench.network(&runtime, sizes.network_scale)?;
         }
         runtime.shutdown_timeout(Duration::from_secs(1));
     }
@@ -796,6 +816,148 @@ impl Bench {
         Ok(())
     }
 
+    /// The rate controller against the strict sandbox (its limit refuses
+    /// with 503 and `Retry-After`, and so may its `error503` faults):
+    /// counted by the sandbox, each beside the server's limit and the floor
+    /// of one request per row.
+    fn network(&mut self, runtime: &tokio::runtime::Runtime, scale: f64) -> anyhow::Result<()> {
+        let rows = |n: f64| ((n * scale) as u64).max(100);
+        let cases = network_cases(&rows);
+        let mut table = Table::new(&[
+            "case",
+            "limit/s",
+            "flags",
+            "rows",
+            "elapsed s",
+            "accepted req/s (steady)",
+            "of limit",
+            "refused",
+            "of requests",
+            "rows/s (steady)",
+            "requests per row (floor 1.000)",
+            "tail s (goal ≤ 2 + settle 5)",
+        ]);
+        let mut series = String::new();
+        let mut steady_rows: Vec<f64> = Vec::new();
+        for case in &cases {
+            note(&format!("network: {}", case.what));
+            let mut flags: Vec<String> = case.flags.iter().map(|f| (*f).to_owned()).collect();
+            flags.extend(["--timeout".to_owned(), "5".to_owned()]);
+            let config = SandboxConfig {
+                rate: Some(case.limit),
+                rate_schedule: RateSchedule {
+                    changes: case
+                        .changes
+                        .iter()
+                        .map(|&(at, n)| (Duration::from_secs(at), NonZeroU32::new(n)))
+                        .collect(),
+                    spent_at_start: case.spent,
+                },
+                latency: Duration::from_millis(case.latency_ms),
+                faults: FaultSpec::parse(case.faults)?,
+                seed: 7,
+                behaviour: Behaviour {
+                    fault_503: case.fault_503,
+                    ..Behaviour::strict()
+                },
+                ..SandboxConfig::strict()
+            };
+            let run = self.import_with(runtime, config, case.rows, &flags)?;
+            let figures = NetworkFigures::of(&run.stats, |second| case.limit_at(second));
+            steady_rows.push(figures.rows_per_second);
+            let requests: u64 = run.stats.per_second.iter().sum();
+            let tail = run.tail.map_or(f64::NAN, |t| t.as_secs_f64());
+            table.row(vec![
+                case.what.to_owned(),
+                case.limit_label(),
+                case.flags.join(" "),
+                case.rows.to_string(),
+                format!("{:.1}", run.child.elapsed.as_secs_f64()),
+                format!("{:.1}", figures.accepted),
+                format!("{:.1}%", figures.of_limit * 100.0),
+                run.stats.rate_limited.to_string(),
+                format!(
+                    "{:.2}%",
+                    run.stats.rate_limited as f64 / requests.max(1) as f64 * 100.0
+                ),
+                format!("{:.1}", figures.rows_per_second),
+                format!("{:.3}", requests as f64 / case.rows as f64),
+                format!("{tail:.1}"),
+            ]);
+            let accepted: Vec<u64> = run
+                .stats
+                .per_second
+                .iter()
+                .enumerate()
+                .map(|(i, n)| n - run.stats.limited_per_second.get(i).copied().unwrap_or(0))
+                .collect();
+            let _ = writeln!(
+                series,
+                "- {}: accepted per second {:?}; refused per second {:?}",
+                case.what, accepted, run.stats.limited_per_second
+            );
+            let refused_share = run.stats.rate_limited as f64 / requests.max(1) as f64;
+            match case.goal {
+                Goal::AboveLimit => self.target(format!(
+                    "Network, {}: {:.1}% of the limit steady, {:.2}% of requests refused \
+                     (target 95% and at most 2%: {})",
+                    case.what,
+                    figures.of_limit * 100.0,
+                    refused_share * 100.0,
+                    verdict(figures.of_limit >= 0.95 && refused_share <= 0.02)
+                )),
+                Goal::OfNoFaults => {
+                    let share = figures.rows_per_second / steady_rows[0];
+                    self.target(format!(
+                        "Network, {}: {:.1} rows/s steady, {:.0}% of the run without faults \
+                         (target 85%: {})",
+                        case.what,
+                        figures.rows_per_second,
+                        share * 100.0,
+                        verdict(share >= 0.85)
+                    ));
+                }
+                Goal::AtLimit => self.target(format!(
+                    "Network, {}: {:.1}% of the limit steady (target 97%: {})",
+                    case.what,
+                    figures.of_limit * 100.0,
+                    verdict(figures.of_limit >= 0.97)
+                )),
+                Goal::Auto => {
+                    let settled = figures.settled_at;
+                    self.target(format!(
+                        "Network, {}: at 90% of the limit or more from second {} on \
+                         (target within 30 s: {}); {:.1}% of the limit steady",
+                        case.what,
+                        settled.map_or("never".into(), |s| s.to_string()),
+                        verdict(settled.is_some_and(|s| s <= 30)),
+                        figures.of_limit * 100.0
+                    ));
+                }
+                Goal::Shown => {}
+            }
+            self.target(format!(
+                "Network, {}: the run ended {tail:.1} s after its last POST (target 2 s + settle 5 s: {})",
+                case.what,
+                verdict(tail <= 7.0)
+            ));
+        }
+        println!("\n## Network: the rate controller against a limiting, failing strict sandbox\n");
+        println!(
+            "`product-import import FILE.csv --existing create --timeout 5 --quiet` plus the flags shown, \
+             against the strict sandbox in this process (its limit refuses with 503 and `Retry-After`; \
+             `error503` faults carry `Retry-After: 1` unless marked bare; lost answers are `reset` and \
+             `ambiguous`). `--timeout 5` makes the settle time 5 s. Counted by the sandbox: \"steady\" \
+             is the mean of whole seconds from the third after the first second that created products \
+             (the server's burst and the first cut left out) to the one that reached 95% of them, left out; \"of limit\" divides the requests it accepted by the limit in force each \
+             second; the tail runs from the last POST's arrival to the importer's end.\n"
+        );
+        table.print();
+        println!();
+        print!("{series}");
+        Ok(())
+    }
+
     /// Starts a sandbox, imports `rows` generated rows into it with the
     /// binary, and stops it.
     fn import(
@@ -806,8 +968,26 @@ impl Bench {
         rate: u32,
         concurrency: usize,
     ) -> anyhow::Result<ImportRun> {
+        let flags = [
+            "--rate".to_owned(),
+            rate.to_string(),
+            "--concurrency".to_owned(),
+            concurrency.to_string(),
+        ];
+        self.import_with(runtime, config, rows, &flags)
+    }
+
+    /// [`Bench::import`] with any flags (`--rate`, `--concurrency` and more).
+    fn import_with(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        config: SandboxConfig,
+        rows: u64,
+        flags: &[String],
+    ) -> anyhow::Result<ImportRun> {
         let file = self.generated(&format!("products-{rows}.csv"), rows)?;
         let results = self.dir.join("import.results.csv");
+        let started = Instant::now();
         let handle = runtime
             .block_on(sandbox::start(config))
             .context("cannot start the sandbox")?;
@@ -818,8 +998,7 @@ impl Bench {
             .arg(&file)
             .args(["--base-url", &handle.base_url()])
             .args(["--token-url", &handle.token_url()])
-            .args(["--rate", &rate.to_string()])
-            .args(["--concurrency", &concurrency.to_string()])
+            .args(flags)
             .args(["--existing", "create", "--quiet", "--results"])
             .arg(&results)
             .env_remove("TFSO_ACCESS_TOKEN")
@@ -828,17 +1007,26 @@ impl Bench {
             .env("TFSO_ORGANIZATION_ID", &demo.organization_id);
         let before = self_cpu();
         let child = measure(&command, &self.dir)?;
+        let ended = Instant::now();
         let sandbox_cpu = self_cpu().saturating_sub(before);
         let stats = handle.stats();
+        // From the last POST's arrival (the sandbox's clock starts about
+        // when `started` was taken, so this errs long) to the importer's end.
+        let tail = stats
+            .last_arrived
+            .get("POST /v1/products")
+            .map(|last| ended.saturating_duration_since(started + *last));
         let created = handle.products().len() as u64;
         runtime.block_on(handle.shutdown());
         std::fs::remove_file(&results).ok();
         child.expect_success("import")?;
-        let created_rows = stats.count("POST /v1/products", 201);
-        if created_rows != rows || created < rows {
+        // One product per row: no row lost, none created twice (faults
+        // may lose answers, so the 201s are not counted).
+        if stats.products_created != rows || created < rows {
             bail!(
-                "import of {rows} rows: the sandbox answered {created_rows} POST /v1/products with 201 \
-                 and holds {created} products; importer said: {}",
+                "import of {rows} rows: the sandbox created {} products through POST /v1/products \
+                 and holds {created}; importer said: {}",
+                stats.products_created,
                 child.stdout.trim()
             );
         }
@@ -846,6 +1034,7 @@ impl Bench {
             child,
             sandbox_cpu,
             stats,
+            tail,
         })
     }
 
@@ -872,6 +1061,8 @@ struct ImportRun {
     child: Usage,
     sandbox_cpu: Duration,
     stats: SandboxStats,
+    /// From the last `POST /v1/products` to the importer's end.
+    tail: Option<Duration>,
 }
 
 /// Copies the CSV `from` to `to` with the `salesPrice` of every `every`-th
@@ -900,6 +1091,201 @@ fn write_with_changed_prices(from: &Path, to: &Path, every: usize) -> anyhow::Re
     }
     writer.flush()?;
     Ok(changed)
+}
+
+/// What a network case is measured against.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Goal {
+    /// `--rate` above the limit: 95% of it, at most 2% refused.
+    AboveLimit,
+    /// With faults: 85% of the rows/s of the first case (no faults).
+    OfNoFaults,
+    /// `--rate` equal to the limit: 97% of it.
+    AtLimit,
+    /// `--rate auto`: 90% of the limit within 30 s.
+    Auto,
+    /// Shown, no target.
+    Shown,
+}
+
+/// One scenario of the network section.
+struct NetworkCase {
+    what: &'static str,
+    limit: u32,
+    /// `(second, limit from then on)`.
+    changes: Vec<(u64, u32)>,
+    spent: bool,
+    faults: &'static str,
+    fault_503: Fault503,
+    latency_ms: u64,
+    flags: Vec<&'static str>,
+    rows: u64,
+    goal: Goal,
+}
+
+impl NetworkCase {
+    fn limit_at(&self, second: usize) -> f64 {
+        let second = second as u64;
+        let limit = self
+            .changes
+            .iter()
+            .rev()
+            .find(|(at, _)| *at <= second)
+            .map_or(self.limit, |(_, n)| *n);
+        f64::from(limit)
+    }
+
+    fn limit_label(&self) -> String {
+        let mut label = self.limit.to_string();
+        for (at, n) in &self.changes {
+            let _ = write!(label, ", {n} from {at} s");
+        }
+        if self.spent {
+            label.push_str(" (spent at start)");
+        }
+        label
+    }
+}
+
+/// The scenarios, with `rows` scaling their sizes.
+fn network_cases(rows: &dyn Fn(f64) -> u64) -> Vec<NetworkCase> {
+    let faults = "error503=0.02,error500=0.03,reset=0.01,ambiguous=0.01";
+    let base = |what, goal, faults, fault_503| NetworkCase {
+        what,
+        limit: 100,
+        changes: Vec::new(),
+        spent: false,
+        faults,
+        fault_503,
+        latency_ms: 20,
+        flags: vec!["--rate", "150", "--concurrency", "16"],
+        rows: rows(1500.0),
+        goal,
+    };
+    vec![
+        base(
+            "--rate 150 over a limit of 100, no faults",
+            Goal::AboveLimit,
+            "",
+            Fault503::RetryAfter,
+        ),
+        base(
+            "the same, 2% 503 with Retry-After, 3% 500, 2% lost answers",
+            Goal::OfNoFaults,
+            faults,
+            Fault503::RetryAfter,
+        ),
+        base(
+            "the same, 2% bare 503, 3% 500, 2% lost answers",
+            Goal::OfNoFaults,
+            faults,
+            Fault503::Bare,
+        ),
+        NetworkCase {
+            what: "--rate 1000 at a limit of 1000, its budget spent at start",
+            limit: 1000,
+            spent: true,
+            latency_ms: 50,
+            flags: vec!["--rate", "1000", "--concurrency", "128"],
+            rows: rows(10_000.0),
+            goal: Goal::AtLimit,
+            ..base("", Goal::Shown, "", Fault503::RetryAfter)
+        },
+        NetworkCase {
+            what: "--rate auto --max-rate 1000, an unknown limit of 200",
+            limit: 200,
+            flags: vec![
+                "--rate",
+                "auto",
+                "--max-rate",
+                "1000",
+                "--concurrency",
+                "32",
+            ],
+            rows: rows(8000.0),
+            goal: Goal::Auto,
+            ..base("", Goal::Shown, "", Fault503::RetryAfter)
+        },
+        NetworkCase {
+            what: "--rate auto --max-rate 1000, a limit of 200, 400 from 15 s, 150 from 30 s",
+            limit: 200,
+            changes: vec![(15, 400), (30, 150)],
+            flags: vec![
+                "--rate",
+                "auto",
+                "--max-rate",
+                "1000",
+                "--concurrency",
+                "32",
+            ],
+            rows: rows(10_000.0),
+            goal: Goal::Shown,
+            ..base("", Goal::Shown, "", Fault503::RetryAfter)
+        },
+        NetworkCase {
+            what: "--rate auto --max-rate 150, an unknown limit of 200",
+            limit: 200,
+            flags: vec!["--rate", "auto", "--max-rate", "150", "--concurrency", "32"],
+            rows: rows(3000.0),
+            goal: Goal::Shown,
+            ..base("", Goal::Shown, "", Fault503::RetryAfter)
+        },
+    ]
+}
+
+/// The figures of one network case, from the sandbox's counts.
+struct NetworkFigures {
+    /// Requests accepted per second, steady.
+    accepted: f64,
+    /// Accepted over the limit in force, steady.
+    of_limit: f64,
+    /// Products created per second, steady.
+    rows_per_second: f64,
+    /// The first second from which the accepted rate stays at 90% of the
+    /// limit or more (by 5-second means).
+    settled_at: Option<usize>,
+}
+
+impl NetworkFigures {
+    fn of(stats: &SandboxStats, limit_at: impl Fn(usize) -> f64) -> NetworkFigures {
+        let at = |v: &Vec<u64>, i: usize| v.get(i).copied().unwrap_or(0) as f64;
+        let accepted = |i: usize| at(&stats.per_second, i) - at(&stats.limited_per_second, i);
+        let created = &stats.created_per_second;
+        // From the first second that created products to the one that
+        // reached 95% of them (the rest is the tail: rows settling).
+        let first = created.iter().position(|&n| n > 0).unwrap_or(0);
+        let total: u64 = created.iter().sum();
+        let mut so_far = 0;
+        let last = created
+            .iter()
+            .position(|&n| {
+                so_far += n;
+                so_far * 20 >= total * 19
+            })
+            .unwrap_or(0);
+        // The first three seconds are the server's burst (a second's worth)
+        // and the controller's first cut.
+        let window: Vec<usize> = (first + 3..last).collect();
+        let n = window.len().max(1) as f64;
+        let sum_accepted: f64 = window.iter().map(|&i| accepted(i)).sum();
+        let sum_limit: f64 = window.iter().map(|&i| limit_at(i)).sum();
+        let mut settled_at = None;
+        for start in (first..last.saturating_sub(5)).rev() {
+            let mean: f64 = (start..start + 5).map(accepted).sum::<f64>() / 5.0;
+            let limit: f64 = (start..start + 5).map(&limit_at).sum::<f64>() / 5.0;
+            if mean >= 0.9 * limit {
+                settled_at = Some(start);
+            } else {
+                break;
+            }
+        }
+        NetworkFigures {
+            accepted: sum_accepted / n,
+            of_limit: sum_accepted / sum_limit.max(1.0),
+            rows_per_second: window.iter().map(|&i| at(created, i)).sum::<f64>() / n,
+            settled_at,
+        }
+    }
 }
 
 /// Requests per second in the steady state: the whole seconds between the

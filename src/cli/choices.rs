@@ -98,6 +98,63 @@ pub enum MissingMode {
     Deactivate,
 }
 
+/// `--rate`: a number of requests per second, or `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateArg {
+    /// At most this many requests per second (less while the server refuses).
+    PerSecond(u32),
+    /// Find the server's limit from its answers (at most `--max-rate`).
+    Auto,
+}
+
+impl fmt::Display for RateArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RateArg::PerSecond(n) => write!(f, "{n}"),
+            RateArg::Auto => f.write_str("auto"),
+        }
+    }
+}
+
+impl FromStr for RateArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<RateArg, String> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("auto") {
+            return Ok(RateArg::Auto);
+        }
+        s.parse()
+            .map(RateArg::PerSecond)
+            .map_err(|_| format!("\"{s}\" is not a number of requests per second or `auto`"))
+    }
+}
+
+/// In the config file: `rate = 10` or `rate = "auto"`.
+impl<'de> Deserialize<'de> for RateArg {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RateArg, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RateArg;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number of requests per second like 10, or \"auto\"")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RateArg, E> {
+                u32::try_from(v)
+                    .map(RateArg::PerSecond)
+                    .map_err(|_| E::custom("a rate is a whole number from 1 to 10000"))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RateArg, E> {
+                self.visit_i64(i64::try_from(v).unwrap_or(-1))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RateArg, E> {
+                v.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// A limit given as a count (`5`) or a share (`2%`, `0.5%`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Threshold {
@@ -174,6 +231,22 @@ impl<'de> Deserialize<'de> for Threshold {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_parse_as_a_number_or_auto() {
+        assert_eq!("10".parse::<RateArg>(), Ok(RateArg::PerSecond(10)));
+        assert_eq!(" Auto ".parse::<RateArg>(), Ok(RateArg::Auto));
+        assert!("fast".parse::<RateArg>().is_err());
+        #[derive(Deserialize)]
+        struct T {
+            rate: RateArg,
+        }
+        let t: T = toml::from_str("rate = 25").unwrap();
+        assert_eq!(t.rate, RateArg::PerSecond(25));
+        let t: T = toml::from_str("rate = \"auto\"").unwrap();
+        assert_eq!(t.rate, RateArg::Auto);
+        assert!(toml::from_str::<T>("rate = -1").is_err());
+    }
 
     #[test]
     fn thresholds_parse_and_limit() {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde::Deserialize;
 
-use super::choices::{EmptyCellsMode, ExistingMode, MatchBy, MissingMode, Threshold};
+use super::choices::{EmptyCellsMode, ExistingMode, MatchBy, MissingMode, RateArg, Threshold};
 use super::input::{InputOptions, ReadArgs};
 use super::options::{field_names, option_group};
 use crate::log::LogFormat;
@@ -74,9 +74,12 @@ option_group! {
     #[derive(Debug, Clone, Default, Args, Deserialize)]
     #[serde(default, deny_unknown_fields)]
     pub struct PacingOptions {
-        /// Requests per second at most, lookups and token requests included (default 10).
+        /// Requests per second at most, lookups and token requests included (default 10); `auto` finds the server's limit from its answers.
+        #[arg(long, value_name = "N|auto")]
+        pub rate: Option<RateArg>,
+        /// With `--rate auto`: the pace never goes above this many requests per second (default 1000).
         #[arg(long, value_name = "N")]
-        pub rate: Option<u32>,
+        pub max_rate: Option<u32>,
         /// Seconds to wait for an answer (default 30).
         #[arg(long, value_name = "SECS")]
         pub timeout: Option<f64>,

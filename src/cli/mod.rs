@@ -16,7 +16,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-pub use choices::{DecimalArg, EmptyCellsMode, ExistingMode, MatchBy, MissingMode, Threshold};
+pub use choices::{
+    DecimalArg, EmptyCellsMode, ExistingMode, MatchBy, MissingMode, RateArg, Threshold,
+};
 pub use export::ExportArgs;
 pub use generate::GenerateArgs;
 pub use import::{

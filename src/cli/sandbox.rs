@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::sandbox::{
-    CreatedId, EanFilter, FaultSpec, NumberSearch, OnDisconnect, Paging, PatchAnswer, PatchNested,
-    PatchNulls, Profile, QueryParams, RateLimitAnswer, Scope, SupplierFilter, TokenBody,
+    CreatedId, EanFilter, Fault503, FaultSpec, NumberSearch, OnDisconnect, Paging, PatchAnswer,
+    PatchNested, PatchNulls, Profile, QueryParams, RateLimitAnswer, Scope, SupplierFilter,
+    TokenBody,
 };
 
 /// Shown after `product-import sandbox --help`: the two profiles side by side.
@@ -25,6 +26,7 @@ Profiles (where the vendor's documentation leaves the behaviour open):
   --patch-nulls         clear        ignore
   --patch-answer        product      empty
   --rate-limit-status   429          503
+  --fault-503           bare         retry-after
   --on-disconnect       cancel       finish
   --token-body          any          form
   --query-params        any          declared
@@ -104,6 +106,10 @@ pub struct SandboxArgs {
     /// overloaded gateway does, both with Retry-After [lenient: 429, strict: 503].
     #[arg(long, value_enum, value_name = "STATUS", help_heading = BEHAVIOUR)]
     pub rate_limit_status: Option<RateLimitAnswer>,
+    /// Whether the error503 fault carries Retry-After: 1, as some gateways
+    /// answer any failure [lenient: bare, strict: retry-after].
+    #[arg(long = "fault-503", value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]
+    pub fault_503: Option<Fault503>,
     /// What happens to a POST, PATCH or DELETE whose client disconnects
     /// [lenient: cancel, strict: finish].
     #[arg(long, value_enum, value_name = "MODE", help_heading = BEHAVIOUR)]

@@ -1,5 +1,6 @@
 //! [`ProductApi`] over HTTPS with reqwest (rustls): every request paced by the
-//! run's [`Pacer`], authenticated with the shared token (taken when the
+//! run's [`Pacer`] (which hears the status of every answer, so the shared
+//! pace follows the server's limit), authenticated with the shared token (taken when the
 //! request leaves, after the pacer's wait), and classified into an
 //! [`ApiError`] when it fails. Listings follow the server's `link` header.
 
@@ -14,7 +15,7 @@ use url::Url;
 
 use super::auth::{Credentials, Secret, TokenCache};
 use super::link::next_url;
-use super::pacing::Pacer;
+use super::pacing::{Pacer, Signal, Ticket};
 use super::{
     error_message, scope_for, Answer, ApiError, Cursor, ErrorClass, Page, ProductApi, ProductQuery,
     RequestCounters,
@@ -136,17 +137,15 @@ impl HttpApi {
             login_organization: organization_id.clone(),
             audience: audience.clone(),
         };
-        self.pacer.acquire().await;
+        let ticket = self.pacer.acquire().await;
         RequestCounters::bump(&self.counters.requests);
-        let response = self
-            .http
-            .post(token_url.clone())
-            // Form-encoded, as OAuth 2.0 and the vendor's recipe say.
-            .form(&body)
-            .send()
-            .await
-            .map_err(transport_error)?;
-        let raw = read(response).await?;
+        let raw = self
+            .answer(
+                ticket,
+                // Form-encoded, as OAuth 2.0 and the vendor's recipe say.
+                self.http.post(token_url.clone()).form(&body),
+            )
+            .await?;
         match raw.status {
             200..=299 => {
                 let t: TokenResponse =
@@ -185,7 +184,7 @@ impl HttpApi {
         let mut first_refusal: Option<Instant> = None;
         let mut refreshes = 0;
         loop {
-            self.pacer.acquire().await;
+            let ticket = self.pacer.acquire().await;
             let token = self.tokens.get(|| self.fetch_token()).await?;
             RequestCounters::bump(&self.counters.requests);
             let mut request = self
@@ -197,8 +196,7 @@ impl HttpApi {
                     .header(CONTENT_TYPE, "application/json")
                     .body(body.clone());
             }
-            let response = request.send().await.map_err(transport_error)?;
-            let raw = read(response).await?;
+            let raw = self.answer(ticket, request).await?;
             match raw.status {
                 200..=299 => return Ok(raw),
                 401 => {
@@ -226,17 +224,38 @@ impl HttpApi {
                     });
                 }
                 _ => {
-                    // What counts as a rate limit (429, a 503 with
-                    // `Retry-After`) is the error's class: one rule.
+                    // What the request waits before its retry (429, a 503
+                    // with `Retry-After`) is the error's class; the shared
+                    // pace saw the status in `answer`.
                     let err = status_error(raw);
-                    if let ErrorClass::RateLimited(retry_after) = err.class() {
+                    if let ErrorClass::RateLimited(_) = err.class() {
                         RequestCounters::bump(&self.counters.rate_limited);
-                        self.pacer.rate_limited(retry_after);
                     }
                     return Err(err);
                 }
             }
         }
+    }
+
+    /// Sends a paced request and reads its answer, telling the pacer what
+    /// the answer says about the pace (a lost answer says nothing).
+    async fn answer(
+        &self,
+        ticket: Ticket,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Raw, ApiError> {
+        let raw = match request.send().await {
+            Ok(response) => read(response).await,
+            Err(e) => Err(transport_error(e)),
+        };
+        self.pacer.observe(
+            ticket,
+            match &raw {
+                Ok(raw) => Signal::of_status(raw.status),
+                Err(e) => e.http_status().map_or(Signal::Failed, Signal::of_status),
+            },
+        );
+        raw
     }
 
     async fn json<T: DeserializeOwned>(

@@ -1,136 +1,442 @@
-//! Pacing: one rate limiter for every request of a run, plus an adaptive
-//! slowdown when the server answers 429.
+//! Pacing: one shared pace for every request of a run, found and held by a
+//! rate controller that watches how the server answers.
 //!
-//! The fixed ceiling (`--rate`) is a governor limiter with a burst of two:
-//! requests leave evenly spaced instead of in bursts, and a request that
-//! leaves a little late (timer granularity, a busy thread) does not push
-//! every later one back, so the achieved rate stays at the ceiling.
+//! # What is per request and what is shared
+//! - A `Retry-After` (on a 429, or on a 503) delays the retry of *that*
+//!   request only (see [`crate::pipeline::retry`]). Nobody else waits: one
+//!   refused request says little about the next one, and a server may send
+//!   `Retry-After` with any 503.
+//! - The shared pace ([`Pacer::acquire`]) reacts to the *share* of throttled
+//!   answers over a short window, and at most once per window.
 //!
-//! Governor's quota cannot change while it runs, so the adaptive part is a
-//! gate in front of it. After a 429 every request waits out the server's
-//! `Retry-After`, and the pace is halved (at most once a second, since the
-//! 429s of one burst arrive together). It then recovers in two speeds, like
-//! TCP's congestion control: quickly (a tenth of the ceiling per quiet second)
-//! up to 85% of the pace that provoked the 429, then slowly (5% of that per
-//! second), so the run settles just under the server's limit instead of
-//! bouncing off it.
+//! # The controller (how well-tested clients do it, and the choice here)
+//! - TCP's congestion control reacts to loss at most once per round trip
+//!   (one window of data), cuts multiplicatively and regrows additively
+//!   (Reno) or along a cubic curve around the window size of the last loss
+//!   (CUBIC: fast far below it, flat close to it, probing beyond it).
+//! - The AWS SDKs' adaptive retry mode paces sends with a token bucket whose
+//!   fill rate follows CUBIC: on a throttling error the rate is cut to 0.7 ×
+//!   the *measured* send rate and regrows along the cubic curve towards the
+//!   rate at the last throttle. Every throttle reacts, without a window.
+//! - Netflix's concurrency-limits adapt a concurrency limit (AIMD on drops,
+//!   or a gradient of short- against long-term round-trip time). It limits
+//!   requests in flight, not a rate, and latency is not what a rate-limiting
+//!   API signals: it answers 429/503 at once.
+//!
+//! Chosen: a rate (the server limits a rate; concurrency stays the separate
+//! cap `--concurrency`), measured in windows as TCP does, cut from a
+//! measurement as AWS does, regrown along a cubic curve as both do:
+//! - A window lasts at least [`WINDOW`] and [`WINDOW_ANSWERS`] answers (at
+//!   most [`WINDOW_MAX`]). Answers to requests sent before the last cut are
+//!   not judged again: they tell of the old pace (TCP reacts once per
+//!   round trip the same way). When it closes, it is *congested* if at least
+//!   [`THROTTLED_SHARE`] of its answers (and two or more) were 429, or if
+//!   503s cluster: at least [`UNAVAILABLE_SHARE`] of the answers (and three
+//!   or more). Scattered 503s are a failing backend, not a limit: they are
+//!   retried but do not slow anyone down. 500s, lost answers and timeouts
+//!   count as answers of neither kind.
+//! - A congested window sets the pace to [`BELOW_LIMIT`] × the rate the
+//!   server *accepted* in it (while the client sends above its limit, what
+//!   it accepts is its limit), never below half the pace before (at most a
+//!   halving per window, like TCP). That accepted rate is remembered as the
+//!   limit found. A window the run did not fill (its rows were busy
+//!   elsewhere) underrates the limit: there the pace less the share refused
+//!   counts, if higher.
+//! - A window that is not congested regrows the pace along a cubic curve
+//!   that is back at the limit found after [`CUBIC_PLATEAU`] and then
+//!   probes beyond it slowly, then faster: so a limit that stays put is held
+//!   just under it with rare refusals, and a limit that rises is found. Far
+//!   beyond the last limit found (10%) the pace grows by a quarter each window.
+//! - `--rate N` ([`Pacer::new`]) starts at N and never goes above it.
+//!   `--rate auto` ([`Pacer::auto`]) starts at a safe [`AUTO_START`] per
+//!   second and grows by half each window (TCP's slow start) until the first
+//!   congested window, never above `--max-rate`. The pace grows only while
+//!   the run uses at least half of it, so a run held back by its
+//!   concurrency does not build up a pace it never tried.
+//!
+//! Requests leave evenly spaced at the pace, with a tolerance of one
+//! interval plus a millisecond so that a request leaving a little late
+//! (timer granularity, a busy thread) does not push every later one back.
 
 use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::time::Instant;
 
-/// The lowest pace the adaptive slowdown goes down to, in requests per second.
+/// The lowest pace, in requests per second.
 const MIN_RATE: f64 = 0.5;
-/// How long a pause is when a 429 has no `Retry-After`.
-const DEFAULT_PAUSE: Duration = Duration::from_secs(1);
-/// Time without a 429 before the pace is raised one step.
-const RECOVERY_STEP: Duration = Duration::from_secs(1);
-/// The longest `Retry-After` waited out at once: the pacer pauses no
-/// longer, and a feed download asked for more gives up.
+/// The shortest window of answers the controller judges.
+pub const WINDOW: Duration = Duration::from_secs(1);
+/// The fewest answers a window holds before it is judged (unless it reaches
+/// [`WINDOW_MAX`]).
+pub const WINDOW_ANSWERS: u64 = 10;
+/// The longest window.
+pub const WINDOW_MAX: Duration = Duration::from_secs(5);
+/// A window with this share of 429 answers (and at least two) is congested.
+pub const THROTTLED_SHARE: f64 = 0.01;
+/// A window with this share of 503 answers (and at least three) is
+/// congested: 503s that cluster are a limit; scattered ones are faults.
+pub const UNAVAILABLE_SHARE: f64 = 0.05;
+/// After a congested window the pace is this share of the rate the server accepted.
+pub const BELOW_LIMIT: f64 = 0.95;
+/// After a cut, the cubic regrowth is back at the limit found this long after.
+pub const CUBIC_PLATEAU: Duration = Duration::from_secs(4);
+/// The pace `--rate auto` starts at, in requests per second.
+pub const AUTO_START: f64 = 10.0;
+/// Growth per window in slow start (auto, before a limit is found, or far beyond it).
+const SLOW_START_GROWTH: f64 = 1.5;
+/// Growth per window far beyond the last limit found (a limit that rose).
+const BEYOND_GROWTH: f64 = 1.25;
+/// Beyond this multiple of the limit found, growth is slow start again.
+const BEYOND_LIMIT: f64 = 1.1;
+/// The longest `Retry-After` waited out at once: a feed download asked
+/// for more gives up.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// What one answer says about the pace, as the controller counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// The server handled the request (any answer but those below).
+    Accepted,
+    /// 429: the server's limit refused it.
+    Throttled,
+    /// 503: a limit when such answers cluster, a fault when they do not.
+    Unavailable,
+    /// No verdict on the pace: 500, 502, 504, a lost answer, a timeout.
+    Failed,
+}
+
+impl Signal {
+    /// The signal of an HTTP status.
+    pub fn of_status(status: u16) -> Signal {
+        match status {
+            429 => Signal::Throttled,
+            503 => Signal::Unavailable,
+            500..=599 => Signal::Failed,
+            _ => Signal::Accepted,
+        }
+    }
+}
+
+/// How the pace is chosen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mode {
+    /// `--rate N`: start at the ceiling.
+    Fixed,
+    /// `--rate auto`: start safe and grow.
+    Auto,
+}
+
+/// The rate controller: pure arithmetic over answers and time (time is
+/// passed in, so its logic is tested without a clock).
+#[derive(Debug, Clone)]
+pub struct RateController {
+    mode: Mode,
+    ceiling: f64,
+    rate: f64,
+    /// The accepted rate of the last congested window: the limit found.
+    limit_found: Option<f64>,
+    /// The cubic epoch: when the last cut happened and the pace it cut to.
+    cut: Option<(Instant, f64)>,
+    /// Cuts so far: answers to requests sent before the last cut are not
+    /// judged again (TCP's once per round trip).
+    cuts: u64,
+    window: Window,
+}
+
+/// What [`Pacer::acquire`] hands out: the pace the request left under, so
+/// that its answer is judged with the requests of the same pace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket {
+    cuts: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Window {
+    start: Option<Instant>,
+    sent: u64,
+    accepted: u64,
+    throttled: u64,
+    unavailable: u64,
+    failed: u64,
+}
+
+impl Window {
+    fn answers(&self) -> u64 {
+        self.accepted + self.throttled + self.unavailable + self.failed
+    }
+
+    fn congested(&self) -> bool {
+        let answers = self.answers().max(1) as f64;
+        let throttled = self.throttled >= 2 && self.throttled as f64 / answers >= THROTTLED_SHARE;
+        let unavailable =
+            self.unavailable >= 3 && self.unavailable as f64 / answers >= UNAVAILABLE_SHARE;
+        throttled || unavailable
+    }
+}
+
+/// What a closed window decided (for tests and logs).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Decision {
+    /// The pace was cut to this rate.
+    Cut(f64),
+    /// The pace grew (or stayed at the ceiling) to this rate.
+    Grew(f64),
+    /// The pace was held: the run did not use it.
+    Held(f64),
+}
+
+impl RateController {
+    /// `--rate N`: starts at `ceiling` and never goes above it.
+    pub fn fixed(ceiling: NonZeroU32) -> RateController {
+        let ceiling = f64::from(ceiling.get());
+        RateController::with(Mode::Fixed, ceiling, ceiling)
+    }
+
+    /// `--rate auto --max-rate N`: starts at [`AUTO_START`] (or `max`, if lower).
+    pub fn auto(max: NonZeroU32) -> RateController {
+        let ceiling = f64::from(max.get());
+        RateController::with(Mode::Auto, ceiling, AUTO_START.min(ceiling))
+    }
+
+    fn with(mode: Mode, ceiling: f64, rate: f64) -> RateController {
+        RateController {
+            mode,
+            ceiling,
+            rate,
+            limit_found: None,
+            cut: None,
+            cuts: 0,
+            window: Window::default(),
+        }
+    }
+
+    /// The pace in force, in requests per second.
+    pub fn rate(&self) -> f64 {
+        self.rate
+    }
+
+    /// The server's limit as last measured (the accepted rate of the last
+    /// congested window), if any.
+    #[cfg(test)]
+    fn limit_found(&self) -> Option<f64> {
+        self.limit_found
+    }
+
+    /// A request leaves at `now`.
+    pub fn sent(&mut self, now: Instant) -> Ticket {
+        self.window.start.get_or_insert(now);
+        self.window.sent += 1;
+        Ticket { cuts: self.cuts }
+    }
+
+    /// The answer to a request sent with `ticket` came back at `now`: as
+    /// [`RateController::answered`], but an answer to a request sent before
+    /// the last cut only closes the window when due.
+    pub fn answered_to(
+        &mut self,
+        ticket: Ticket,
+        signal: Signal,
+        now: Instant,
+    ) -> Option<Decision> {
+        if ticket.cuts < self.cuts {
+            return self.tick(now);
+        }
+        self.answered(signal, now)
+    }
+
+    /// An answer (or its absence) came back at `now`; closes the window when
+    /// it is due and returns what it decided.
+    pub fn answered(&mut self, signal: Signal, now: Instant) -> Option<Decision> {
+        self.window.start.get_or_insert(now);
+        let w = &mut self.window;
+        match signal {
+            Signal::Accepted => w.accepted += 1,
+            Signal::Throttled => w.throttled += 1,
+            Signal::Unavailable => w.unavailable += 1,
+            Signal::Failed => w.failed += 1,
+        }
+        self.tick(now)
+    }
+
+    /// Closes the window if it is due.
+    pub fn tick(&mut self, now: Instant) -> Option<Decision> {
+        let start = self.window.start?;
+        let age = now.saturating_duration_since(start);
+        let answers = self.window.answers();
+        let due = (age >= WINDOW && answers >= WINDOW_ANSWERS) || age >= WINDOW_MAX;
+        if !due {
+            return None;
+        }
+        let window = std::mem::take(&mut self.window);
+        if answers == 0 {
+            return None;
+        }
+        Some(self.judge(&window, age, now))
+    }
+
+    fn judge(&mut self, w: &Window, age: Duration, now: Instant) -> Decision {
+        let secs = age.as_secs_f64().max(1e-3);
+        if w.congested() {
+            // What the server accepted is its limit while the run sent
+            // above it the whole window; a window the run did not fill
+            // (its rows were waiting) is judged by the share refused.
+            // Answers that failed otherwise (500, lost) got past the limit too.
+            let accepted = (w.accepted + w.failed) as f64 / secs;
+            let filled = w.sent as f64 >= 0.9 * self.rate * secs;
+            let refused = (w.throttled + w.unavailable) as f64 / w.answers().max(1) as f64;
+            let limit = if filled {
+                accepted
+            } else {
+                accepted.max(self.rate * (1.0 - refused))
+            };
+            let floor = MIN_RATE.min(self.ceiling);
+            let to = (BELOW_LIMIT * limit.min(self.rate))
+                .max(self.rate * 0.5)
+                .max(floor);
+            self.limit_found = Some(limit.max(to));
+            self.cut = Some((now, to));
+            self.cuts += 1;
+            self.rate = to;
+            return Decision::Cut(to);
+        }
+        // Grow only a pace the run uses (half of it at least).
+        if (w.sent as f64) < 0.5 * self.rate * secs {
+            return Decision::Held(self.rate);
+        }
+        let grown = match (self.limit_found, self.cut) {
+            (Some(limit), Some((at, from))) => {
+                let cubic = cubic(limit, from, now.saturating_duration_since(at));
+                if cubic > BEYOND_LIMIT * limit {
+                    self.rate * BEYOND_GROWTH
+                } else {
+                    cubic
+                }
+            }
+            _ => match self.mode {
+                Mode::Fixed => self.ceiling,
+                Mode::Auto => self.rate * SLOW_START_GROWTH,
+            },
+        };
+        self.rate = grown.max(self.rate).min(self.ceiling);
+        Decision::Grew(self.rate)
+    }
+}
+
+/// The cubic regrowth after a cut to `from` with `limit` found: `from` at
+/// the cut, `limit` after [`CUBIC_PLATEAU`], flat around it, then rising
+/// ever faster (at least 5% over the plateau's length).
+fn cubic(limit: f64, from: f64, since: Duration) -> f64 {
+    let k = CUBIC_PLATEAU.as_secs_f64();
+    let depth = (1.0 - from / limit).max(0.05);
+    let c = depth / k.powi(3);
+    let t = since.as_secs_f64() - k;
+    limit * (1.0 + c * t.powi(3))
+}
+
+/// How the pace of a run is chosen (`--rate`, `--max-rate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// `--rate N`: at most N requests per second, less while the server refuses.
+    Fixed(NonZeroU32),
+    /// `--rate auto`: found from the server's answers, at most `max` per second.
+    Auto {
+        /// `--max-rate`.
+        max: NonZeroU32,
+    },
+}
+
+impl Pace {
+    /// A pacer for this choice.
+    pub fn pacer(self) -> Pacer {
+        match self {
+            Pace::Fixed(rate) => Pacer::new(rate),
+            Pace::Auto { max } => Pacer::auto(max),
+        }
+    }
+}
+
+impl std::fmt::Display for Pace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Pace::Fixed(rate) => write!(f, "{rate} requests/s at most"),
+            Pace::Auto { max } => write!(
+                f,
+                "a pace found from the server's answers, {max} requests/s at most"
+            ),
+        }
+    }
+}
 
 /// Paces every request of a run. Shared (`Arc`) by all workers and the client.
 #[derive(Debug)]
 pub struct Pacer {
-    limiter: DefaultDirectRateLimiter,
-    ceiling: f64,
-    state: Mutex<Adaptive>,
+    state: Mutex<PacerState>,
 }
 
 #[derive(Debug)]
-struct Adaptive {
-    /// The pace in force.
-    rate: f64,
-    /// Below this pace, recover quickly; above it, probe slowly.
-    probe_from: f64,
-    /// When the adaptive gate lets the next request through.
-    next_slot: Instant,
-    /// Everyone waits until then (`Retry-After`).
-    pause_until: Instant,
-    /// The last halving.
-    last_decrease: Option<Instant>,
-    /// The last change of pace (halving or recovery step).
-    last_step: Instant,
+struct PacerState {
+    controller: RateController,
+    /// The theoretical departure of the next request (GCRA).
+    next: Instant,
 }
 
 impl Pacer {
-    /// A pacer allowing at most `rate` requests per second.
+    /// `--rate N`: at most `rate` requests per second, less while the server refuses.
     pub fn new(rate: NonZeroU32) -> Pacer {
-        let quota = Quota::with_period(Duration::from_secs(1) / rate.get())
-            .expect("a non-zero rate gives a non-zero period")
-            .allow_burst(NonZeroU32::new(2).expect("two is not zero"));
-        let now = Instant::now();
-        let ceiling = f64::from(rate.get());
+        Pacer::with(RateController::fixed(rate))
+    }
+
+    /// `--rate auto`: a pace found from the server's answers, at most `max` per second.
+    pub fn auto(max: NonZeroU32) -> Pacer {
+        Pacer::with(RateController::auto(max))
+    }
+
+    fn with(controller: RateController) -> Pacer {
         Pacer {
-            limiter: RateLimiter::direct(quota),
-            ceiling,
-            state: Mutex::new(Adaptive {
-                rate: ceiling,
-                probe_from: ceiling,
-                next_slot: now,
-                pause_until: now,
-                last_decrease: None,
-                last_step: now,
+            state: Mutex::new(PacerState {
+                controller,
+                next: Instant::now(),
             }),
         }
     }
 
-    /// Waits until one more request may be sent.
-    pub async fn acquire(&self) {
+    /// Waits until one more request may be sent; the ticket goes with its answer.
+    pub async fn acquire(&self) -> Ticket {
         let at = {
-            let mut s = self.state.lock().expect("pacer lock");
+            let mut s = self.lock();
             let now = Instant::now();
-            self.recover(&mut s, now);
-            let mut at = now.max(s.pause_until);
-            if s.rate < self.ceiling {
-                at = at.max(s.next_slot);
-                s.next_slot = at + Duration::from_secs_f64(1.0 / s.rate);
-            }
-            at
+            s.controller.tick(now);
+            let interval = Duration::from_secs_f64(1.0 / s.controller.rate());
+            let tolerance = interval + Duration::from_millis(1);
+            let at = now.max(s.next.checked_sub(tolerance).unwrap_or(s.next));
+            s.next = s.next.max(at) + interval;
+            let ticket = s.controller.sent(now);
+            (at, ticket)
         };
-        tokio::time::sleep_until(at).await;
-        self.limiter.until_ready().await;
+        tokio::time::sleep_until(at.0).await;
+        at.1
     }
 
-    /// The server answered 429 (or 503 with `Retry-After`): pause everyone for `retry_after` (or a
-    /// second) and lower the pace.
-    pub fn rate_limited(&self, retry_after: Option<Duration>) {
-        let mut s = self.state.lock().expect("pacer lock");
-        let now = Instant::now();
-        let pause = retry_after.unwrap_or(DEFAULT_PAUSE).min(MAX_RETRY_AFTER);
-        s.pause_until = s.pause_until.max(now + pause);
-        if s.last_decrease
-            .is_none_or(|t| now.duration_since(t) >= RECOVERY_STEP)
-        {
-            let floor = MIN_RATE.min(self.ceiling);
-            s.probe_from = (s.rate * 0.85).max(floor);
-            s.rate = (s.rate * 0.5).max(floor);
-            s.last_decrease = Some(now);
-            s.last_step = now;
-            s.next_slot = s.next_slot.max(s.pause_until);
-        }
+    /// Counts one answer (or its absence) towards the pace.
+    pub fn observe(&self, ticket: Ticket, signal: Signal) {
+        self.lock()
+            .controller
+            .answered_to(ticket, signal, Instant::now());
     }
 
     /// The pace in force now, in requests per second.
     pub fn current_rate(&self) -> f64 {
-        let mut s = self.state.lock().expect("pacer lock");
-        self.recover(&mut s, Instant::now());
-        s.rate
+        let mut s = self.lock();
+        s.controller.tick(Instant::now());
+        s.controller.rate()
     }
 
-    fn recover(&self, s: &mut Adaptive, now: Instant) {
-        while s.rate < self.ceiling && now.duration_since(s.last_step) >= RECOVERY_STEP {
-            s.rate = if s.rate < s.probe_from {
-                (s.rate + self.ceiling * 0.1).min(s.probe_from)
-            } else {
-                s.rate + (s.probe_from * 0.05).max(0.1)
-            }
-            .min(self.ceiling);
-            s.last_step += RECOVERY_STEP;
-        }
+    fn lock(&self) -> std::sync::MutexGuard<'_, PacerState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -142,44 +448,287 @@ mod tests {
         NonZeroU32::new(n).unwrap()
     }
 
-    #[tokio::test]
-    async fn spaces_requests_evenly() {
-        let pacer = Pacer::new(nz(100));
-        let start = std::time::Instant::now();
-        for _ in 0..22 {
-            pacer.acquire().await;
+    /// One window of `secs` seconds from `start`: the answers, spread
+    /// evenly and interleaved by kind, the first `sent` of them each just
+    /// after its request left; returns the window's decision, if it closed.
+    fn window(
+        c: &mut RateController,
+        start: Instant,
+        secs: f64,
+        sent: u64,
+        answers: &[(Signal, u64)],
+    ) -> Option<Decision> {
+        let total: u64 = answers.iter().map(|(_, n)| n).sum();
+        // Interleave: answer i is of the kind whose quota is least used.
+        let mut used = vec![0u64; answers.len()];
+        let mut decision = None;
+        for i in 0..total {
+            let last = (total - 1).max(1) as f64;
+            let at = start + Duration::from_secs_f64(secs * i as f64 / last);
+            if i < sent {
+                c.sent(at);
+            }
+            let k = (0..answers.len())
+                .filter(|&k| used[k] < answers[k].1)
+                .min_by(|&a, &b| {
+                    let share = |k: usize| used[k] as f64 / answers[k].1 as f64;
+                    share(a).total_cmp(&share(b))
+                })
+                .unwrap();
+            used[k] += 1;
+            if let Some(d) = c.answered(answers[k].0, at) {
+                decision = Some(d);
+            }
         }
-        let took = start.elapsed();
-        // Two at once (the burst), then 20 intervals of 10 ms.
-        assert!(took >= Duration::from_millis(195), "{took:?}");
-        assert!(took < Duration::from_millis(400), "{took:?}");
+        decision
+    }
+
+    #[test]
+    fn one_429_in_a_busy_window_does_not_slow_anyone() {
+        let mut c = RateController::fixed(nz(1000));
+        let t = Instant::now();
+        let d = window(
+            &mut c,
+            t,
+            1.0,
+            1000,
+            &[(Signal::Throttled, 1), (Signal::Accepted, 999)],
+        );
+        assert_eq!(d, Some(Decision::Grew(1000.0)));
+        assert_eq!(c.rate(), 1000.0);
+    }
+
+    #[test]
+    fn a_share_of_429s_cuts_once_per_window_to_just_under_what_was_accepted() {
+        let mut c = RateController::fixed(nz(150));
+        let t = Instant::now();
+        // 150 sent, the server's limit of 100 accepted 100 and refused 50.
+        let d = window(
+            &mut c,
+            t,
+            1.0,
+            150,
+            &[(Signal::Accepted, 100), (Signal::Throttled, 50)],
+        );
+        assert_eq!(d, Some(Decision::Cut(95.0)));
+        assert_eq!(c.limit_found(), Some(100.0));
+        // The 429s of that window still arriving do not cut again at once:
+        // the next window is judged on its own.
+        for i in 0..10 {
+            let at = t + Duration::from_millis(1001 + i);
+            assert_eq!(c.answered(Signal::Throttled, at), None);
+        }
+        assert_eq!(c.rate(), 95.0);
+    }
+
+    #[test]
+    fn answers_that_failed_otherwise_got_past_the_limit() {
+        let mut c = RateController::fixed(nz(150));
+        let t = Instant::now();
+        let d = window(
+            &mut c,
+            t,
+            1.0,
+            150,
+            &[
+                (Signal::Accepted, 90),
+                (Signal::Failed, 10),
+                (Signal::Throttled, 50),
+            ],
+        );
+        assert_eq!(d, Some(Decision::Cut(95.0)));
+    }
+
+    #[test]
+    fn answers_to_requests_sent_before_a_cut_are_not_judged_again() {
+        let mut c = RateController::fixed(nz(150));
+        let t = Instant::now();
+        let before = c.sent(t);
+        window(
+            &mut c,
+            t,
+            1.0,
+            150,
+            &[(Signal::Accepted, 100), (Signal::Throttled, 50)],
+        );
+        assert_eq!(c.rate(), 95.0);
+        // The next window: 30 late refusals of the old pace, then a full
+        // window at the new pace without any.
+        let next = t + Duration::from_millis(1001);
+        for i in 0..30 {
+            let at = next + Duration::from_millis(i);
+            c.answered_to(before, Signal::Throttled, at);
+        }
+        let after = c.sent(next);
+        let mut decision = None;
+        for i in 0..96 {
+            let at = next + Duration::from_millis(50 + i * 10);
+            decision = c.answered_to(after, Signal::Accepted, at).or(decision);
+        }
+        assert!(
+            matches!(decision, Some(Decision::Grew(_) | Decision::Held(_))),
+            "{decision:?}"
+        );
+        assert_eq!(c.rate(), 95.0);
+    }
+
+    #[test]
+    fn a_cut_is_at_most_a_halving() {
+        let mut c = RateController::fixed(nz(100));
+        let t = Instant::now();
+        let d = window(&mut c, t, 1.0, 100, &[(Signal::Throttled, 100)]);
+        assert_eq!(d, Some(Decision::Cut(50.0)));
+    }
+
+    #[test]
+    fn scattered_503s_are_faults_and_clustered_ones_a_limit() {
+        let mut c = RateController::fixed(nz(100));
+        let t = Instant::now();
+        let scattered = [
+            (Signal::Accepted, 93),
+            (Signal::Unavailable, 2),
+            (Signal::Failed, 5),
+        ];
+        assert_eq!(
+            window(&mut c, t, 1.0, 100, &scattered),
+            Some(Decision::Grew(100.0))
+        );
+        let clustered = [(Signal::Accepted, 80), (Signal::Unavailable, 20)];
+        let next = t + Duration::from_millis(1001);
+        assert_eq!(
+            window(&mut c, next, 1.0, 100, &clustered),
+            Some(Decision::Cut(76.0))
+        );
+    }
+
+    #[test]
+    fn regrows_to_the_limit_found_then_probes_beyond_it() {
+        let mut c = RateController::fixed(nz(200));
+        let mut t = Instant::now();
+        window(
+            &mut c,
+            t,
+            1.0,
+            200,
+            &[(Signal::Accepted, 100), (Signal::Throttled, 100)],
+        );
+        assert_eq!(c.rate(), 100.0, "at most a halving");
+        // Now below the limit: every window accepted in full.
+        let mut rates = Vec::new();
+        for _ in 0..8 {
+            t += Duration::from_millis(1001);
+            let sent = c.rate().round() as u64;
+            window(&mut c, t, 1.0, sent, &[(Signal::Accepted, sent)]);
+            rates.push(c.rate());
+        }
+        // limit found 100 (what was accepted), cut to 100: the curve is
+        // flat around it for a few seconds, then rises.
+        assert!(
+            rates[..5].iter().all(|r| (95.0..=103.0).contains(r)),
+            "{rates:?}"
+        );
+        assert!(rates[7] > rates[4], "{rates:?}");
+        assert!(rates.iter().all(|r| *r <= 200.0));
+    }
+
+    #[test]
+    fn the_cubic_curve_is_back_at_the_limit_after_its_plateau() {
+        let at = |s: f64| cubic(100.0, 95.0, Duration::from_secs_f64(s));
+        assert!((at(0.0) - 95.0).abs() < 1e-9);
+        assert!((at(CUBIC_PLATEAU.as_secs_f64()) - 100.0).abs() < 1e-9);
+        assert!(at(2.0) > 99.0 && at(2.0) < 100.0);
+        assert!(at(6.0) > 100.0 && at(6.0) < 101.0);
+        assert!(at(10.0) > BEYOND_LIMIT * 100.0);
+    }
+
+    #[test]
+    fn auto_starts_safe_grows_while_accepted_and_stops_at_the_max() {
+        let mut c = RateController::auto(nz(1000));
+        assert_eq!(c.rate(), AUTO_START);
+        let mut t = Instant::now();
+        let mut windows = 0;
+        while c.rate() < 1000.0 {
+            let sent = (c.rate() * 2.0).round() as u64;
+            window(&mut c, t, 2.0, sent, &[(Signal::Accepted, sent)]);
+            t += Duration::from_millis(2001);
+            windows += 1;
+            assert!(windows < 20, "{}", c.rate());
+        }
+        assert_eq!(c.rate(), 1000.0, "never above --max-rate");
+        assert!(windows <= 12, "{windows} windows");
+    }
+
+    #[test]
+    fn auto_holds_a_pace_the_run_does_not_use() {
+        let mut c = RateController::auto(nz(1000));
+        let t = Instant::now();
+        // Two requests in the first second at a pace of 10/s (and answers
+        // to requests sent before).
+        let d = window(&mut c, t, 2.0, 2, &[(Signal::Accepted, 25)]);
+        assert_eq!(d, Some(Decision::Held(AUTO_START)));
+    }
+
+    #[test]
+    fn auto_finds_a_limit_and_settles_under_it() {
+        // A server accepting 300/s and refusing the rest.
+        let limit = 300.0;
+        let mut c = RateController::auto(nz(5000));
+        let mut t = Instant::now();
+        let mut tail = Vec::new();
+        for second in 0..40 {
+            let sent = c.rate().round() as u64;
+            let accepted = (sent as f64).min(limit) as u64;
+            window(
+                &mut c,
+                t,
+                1.0,
+                sent,
+                &[
+                    (Signal::Accepted, accepted),
+                    (Signal::Throttled, sent - accepted),
+                ],
+            );
+            t += Duration::from_millis(1001);
+            if second >= 30 {
+                tail.push(accepted as f64);
+            }
+        }
+        let mean = tail.iter().sum::<f64>() / tail.len() as f64;
+        assert!(mean >= 0.9 * limit, "{mean} accepted per second, {tail:?}");
+    }
+
+    #[test]
+    fn signals_by_status() {
+        assert_eq!(Signal::of_status(201), Signal::Accepted);
+        assert_eq!(Signal::of_status(404), Signal::Accepted);
+        assert_eq!(Signal::of_status(429), Signal::Throttled);
+        assert_eq!(Signal::of_status(503), Signal::Unavailable);
+        assert_eq!(Signal::of_status(502), Signal::Failed);
     }
 
     #[tokio::test(start_paused = true)]
-    async fn slows_down_on_429_and_recovers() {
+    async fn spaces_requests_evenly() {
+        let pacer = Pacer::new(nz(100));
+        let start = Instant::now();
+        for _ in 0..22 {
+            pacer.acquire().await;
+        }
+        // Two leave at once (the tolerance of one interval), then 20
+        // intervals of 10 ms.
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(190), "{took:?}");
+        assert!(took <= Duration::from_millis(210), "{took:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_request_pauses_no_one() {
         let pacer = Pacer::new(nz(10));
-        assert_eq!(pacer.current_rate(), 10.0);
-        pacer.rate_limited(Some(Duration::from_secs(2)));
-        assert_eq!(pacer.current_rate(), 5.0);
-        // A burst of 429s from the same window halves only once.
-        pacer.rate_limited(None);
-        assert_eq!(pacer.current_rate(), 5.0);
-        let before = Instant::now();
+        let ticket = pacer.acquire().await;
+        pacer.observe(ticket, Signal::Throttled);
+        pacer.observe(ticket, Signal::Unavailable);
+        let start = Instant::now();
         pacer.acquire().await;
-        assert!(
-            before.elapsed() >= Duration::from_secs(2),
-            "waits out Retry-After"
-        );
-        // Quick recovery (+1/s) up to 85% of the pace that provoked the 429...
-        tokio::time::advance(Duration::from_secs(2)).await;
-        assert_eq!(pacer.current_rate(), 8.5);
-        // ...then slow probing (+0.425/s) up to the ceiling.
-        tokio::time::advance(Duration::from_secs(1)).await;
-        assert!((pacer.current_rate() - 8.925).abs() < 1e-9);
-        tokio::time::advance(Duration::from_secs(10)).await;
+        assert!(start.elapsed() <= Duration::from_millis(100));
         assert_eq!(pacer.current_rate(), 10.0);
-        // A 429 a second later halves again, from where the pace is.
-        pacer.rate_limited(None);
-        assert_eq!(pacer.current_rate(), 5.0);
     }
 }

@@ -73,8 +73,12 @@ pub(super) async fn create<A: ProductApi>(
             }
             _ => match attempts.next_wait(policy, class) {
                 Some(wait) => {
+                    // Waiting is not working: the slot goes to another row
+                    // meanwhile, so a `Retry-After` delays this row only.
                     RequestCounters::bump(&ctx.counters.retries);
+                    slot.give_back();
                     tokio::time::sleep(wait).await;
+                    slot.retake().await;
                 }
                 None => {
                     let context = format!("gave up after {} retries: ", policy.max_retries);

@@ -9,7 +9,8 @@
 //! The reader runs on a blocking thread and can never be more than a small
 //! window ahead of the workers; a row starts only with one of `concurrency`
 //! slots; the [`Pacer`] spaces every request. A row settling an unknown
-//! outcome ([`settle`]) gives its slot back while it waits, so that waiting rows
+//! outcome ([`settle`]), or waiting before a retry (a `Retry-After`, a
+//! backoff), gives its slot back while it waits, so that waiting rows
 //! do not slow the others (a new row may start meanwhile); at most
 //! [`SETTLING_ROWS`] rows more than `concurrency` are in flight. A stop signal (Ctrl-C, SIGTERM) stops the
 //! reading; rows in flight get a bounded time to finish (a row still settling

@@ -1,7 +1,11 @@
 //! Retrying: exponential backoff with full jitter for failures that are safe
-//! to repeat, waiting out 429s (with their own, larger budget, since the
-//! pacer slows the whole run down after each one), and the settle schedule
-//! of a POST whose outcome is unknown ([`SettlePolicy`]).
+//! to repeat, waiting out 429s and 503s with `Retry-After` (with their own,
+//! larger budget: a server near its limit refuses often), and the settle
+//! schedule of a POST whose outcome is unknown ([`SettlePolicy`]).
+//!
+//! A `Retry-After` is per request: it delays the retry of the request it
+//! answered and nothing else. The shared pace is the pacer's
+//! ([`crate::client::pacing`]), which follows the share of refusals.
 
 use std::future::Future;
 use std::time::Duration;

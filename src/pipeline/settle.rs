@@ -197,7 +197,7 @@ impl Ledger {
 }
 
 /// A row's concurrency slot (a permit of [`Context::slots`]), given back
-/// while the row settles.
+/// while the row settles or waits before a retry.
 pub struct Slot {
     slots: Arc<Semaphore>,
     permit: Option<OwnedSemaphorePermit>,
@@ -217,11 +217,11 @@ impl Slot {
         slot
     }
 
-    fn give_back(&mut self) {
+    pub(super) fn give_back(&mut self) {
         self.permit = None;
     }
 
-    async fn retake(&mut self) {
+    pub(super) async fn retake(&mut self) {
         if self.permit.is_none() {
             let permit = self.slots.clone().acquire_owned().await;
             self.permit = Some(permit.expect("slots are never closed"));

@@ -168,6 +168,17 @@ pub enum RateLimitAnswer {
     Unavailable,
 }
 
+/// Whether the `error503` fault says when to come back. A server may send
+/// `Retry-After` with any 503, so a client cannot take every 503 with
+/// `Retry-After` for its rate limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Fault503 {
+    /// `503` without `Retry-After`: a failing backend.
+    Bare,
+    /// `503` with `Retry-After: 1`, as some gateways answer any failure.
+    RetryAfter,
+}
+
 /// What happens to a write (`POST`, `PATCH`, `DELETE`) whose client
 /// disconnects before the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -312,6 +323,9 @@ pub struct Behaviour {
     /// How the rate limit (`--rate`) refuses. Lenient:
     /// [`RateLimitAnswer::TooManyRequests`]; strict: [`RateLimitAnswer::Unavailable`].
     pub rate_limit_answer: RateLimitAnswer,
+    /// Whether the `error503` fault carries `Retry-After`. Lenient:
+    /// [`Fault503::Bare`]; strict: [`Fault503::RetryAfter`].
+    pub fault_503: Fault503,
     /// Whether a write survives its client disconnecting. Lenient:
     /// [`OnDisconnect::Cancel`]; strict: [`OnDisconnect::Finish`].
     pub on_disconnect: OnDisconnect,
@@ -363,6 +377,7 @@ impl Behaviour {
             token_body: TokenBody::Any,
             query_params: QueryParams::Any,
             rate_limit_answer: RateLimitAnswer::TooManyRequests,
+            fault_503: Fault503::Bare,
             on_disconnect: OnDisconnect::Cancel,
             denied_scopes: BTreeSet::new(),
             created_id: CreatedId::Real,
@@ -390,6 +405,7 @@ impl Behaviour {
             token_body: TokenBody::Form,
             query_params: QueryParams::Declared,
             rate_limit_answer: RateLimitAnswer::Unavailable,
+            fault_503: Fault503::RetryAfter,
             on_disconnect: OnDisconnect::Finish,
             denied_scopes: BTreeSet::new(),
             created_id: CreatedId::Real,
@@ -476,6 +492,7 @@ mod tests {
         assert_ne!(lenient.token_body, strict.token_body);
         assert_ne!(lenient.query_params, strict.query_params);
         assert_ne!(lenient.rate_limit_answer, strict.rate_limit_answer);
+        assert_ne!(lenient.fault_503, strict.fault_503);
         assert_ne!(lenient.on_disconnect, strict.on_disconnect);
         let denied = strict.deny(Scope::CustomerRead);
         assert!(!denied.grants(Scope::CustomerRead));

@@ -62,6 +62,9 @@ impl SandboxArgs {
         if let Some(mode) = self.rate_limit_status {
             behaviour.rate_limit_answer = mode;
         }
+        if let Some(mode) = self.fault_503 {
+            behaviour.fault_503 = mode;
+        }
         if let Some(mode) = self.on_disconnect {
             behaviour.on_disconnect = mode;
         }
@@ -152,7 +155,8 @@ fn describe(config: &SandboxConfig, profile: Profile, data_file: Option<String>)
         format!(
             "Behaviour: {} profile; number search {}, ean filter {}, supplier filter {}, paging {}, \
              search lag {} ms, PATCH {} nested objects and {} nulls and answers {}, \
-             rate limit answers {}, writes {} on disconnect, token bodies {}, query parameters {}; \
+             rate limit answers {}, 503 faults {}, writes {} on disconnect, token bodies {}, \
+             query parameters {}; \
              scopes withheld: {}",
             mode(profile),
             mode(behaviour.number_search),
@@ -164,6 +168,7 @@ fn describe(config: &SandboxConfig, profile: Profile, data_file: Option<String>)
             mode(behaviour.patch_nulls),
             mode(behaviour.patch_answer),
             mode(behaviour.rate_limit_answer),
+            mode(behaviour.fault_503),
             mode(behaviour.on_disconnect),
             mode(behaviour.token_body),
             mode(behaviour.query_params),
@@ -285,6 +290,8 @@ mod tests {
             "product",
             "--rate-limit-status",
             "429",
+            "--fault-503",
+            "bare",
             "--on-disconnect",
             "cancel",
             "--token-body",

@@ -20,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 
+use super::behaviour::Fault503;
 use super::detach::run_detached;
 use super::error::ApiError;
 use super::observe::Endpoint;
@@ -34,9 +35,11 @@ const CREATE_PRODUCT: &str = "POST /v1/products";
 pub enum FaultKind {
     /// `error500`: answers 500 before doing anything.
     Error500,
-    /// `error503`: answers 503 before doing anything, without `Retry-After`
-    /// (a failing backend; a 503 with `Retry-After` is how the strict
-    /// profile's rate limit refuses, see `RateLimitAnswer`).
+    /// `error503`: answers 503 before doing anything; with `Retry-After: 1`
+    /// or without, as [`Behaviour::fault_503`](super::Behaviour::fault_503)
+    /// says (the strict profile sends it: the same answer as its rate
+    /// limit's, see `RateLimitAnswer`, so only how often they come tells
+    /// them apart).
     Error503,
     /// `reset`: closes the connection without an answer before doing anything.
     Reset,
@@ -280,7 +283,13 @@ pub(crate) async fn inject(
     let connection = request.extensions().get::<ConnectionControl>().cloned();
     match kind {
         FaultKind::Error500 => ApiError::internal().into_response(),
-        FaultKind::Error503 => ApiError::unavailable(None).into_response(),
+        FaultKind::Error503 => {
+            let retry_after = match sandbox.behaviour.fault_503 {
+                Fault503::Bare => None,
+                Fault503::RetryAfter => Some(1),
+            };
+            ApiError::unavailable(retry_after).into_response()
+        }
         FaultKind::Reset => drop_connection(&sandbox, &endpoint, connection).await,
         FaultKind::Ambiguous => {
             let drop = sandbox.faults.coin();

@@ -21,10 +21,13 @@
 //!
 //! # Misbehaving on purpose
 //! - A rate limit ([`SandboxConfig::rate`]) applies to `/v1` requests only, not
-//!   to `/oauth/token`: a token bucket holding `N` requests and refilled at `N`
-//!   per second, so a client pacing itself evenly at `N` per second is never
-//!   refused and a burst above `N` is. A refused request gets `429` with
-//!   `Retry-After` in whole seconds.
+//!   to `/oauth/token`: governor's GCRA with a burst of `N` at `N` per second
+//!   (a token bucket holding `N` requests and refilled at `N` per second), so
+//!   a client pacing itself evenly at `N` per second is never refused and a
+//!   burst above `N` is. A refused request gets `429` (or `503`, see the
+//!   profiles) with `Retry-After` in whole seconds. The limit can change part
+//!   way through a run, and its budget can start spent
+//!   ([`SandboxConfig::rate_schedule`], [`RateSchedule`]).
 //! - Latency and jitter delay every accepted response (also the token endpoint).
 //! - Faults ([`FaultSpec`]) apply to `/v1` requests after authentication:
 //!   `error500`, `error503`, `reset` and `slow` to every endpoint, `ambiguous`
@@ -54,6 +57,7 @@
 //! | [`query_params`](Behaviour::query_params), `--query-params`: parameters an endpoint does not declare (`ean`) | `any` (ignored) | `declared` (400) |
 //! | [`token_body`](Behaviour::token_body), `--token-body`: what `POST /oauth/token` takes | `any` (form or JSON) | `form` (JSON gets 400) |
 //! | [`rate_limit_answer`](Behaviour::rate_limit_answer), `--rate-limit-status`: how `--rate` refuses | `429` | `503` (with `Retry-After`) |
+//! | [`fault_503`](Behaviour::fault_503), `--fault-503`: the `error503` fault | `bare` (no `Retry-After`) | `retry-after` (`Retry-After: 1`) |
 //! | [`on_disconnect`](Behaviour::on_disconnect), `--on-disconnect`: a write whose client leaves | `cancel` | `finish` |
 //! | [`denied_scopes`](Behaviour::denied_scopes), `--deny-scope`: scopes withheld from tokens | none | none |
 //!
@@ -166,12 +170,13 @@ use tokio::task::JoinHandle;
 use crate::api::types::{Category, Product, Supplier};
 
 pub use behaviour::{
-    Behaviour, CreatedId, EanFilter, NumberSearch, OnDisconnect, Paging, PatchAnswer, PatchNested,
-    PatchNulls, Profile, QueryParams, RateLimitAnswer, Scope, SupplierFilter, TokenBody,
-    UnknownScope,
+    Behaviour, CreatedId, EanFilter, Fault503, NumberSearch, OnDisconnect, Paging, PatchAnswer,
+    PatchNested, PatchNulls, Profile, QueryParams, RateLimitAnswer, Scope, SupplierFilter,
+    TokenBody, UnknownScope,
 };
 pub use command::SandboxArgs;
 pub use faults::{FaultKind, FaultSpec, FaultSpecError};
+pub use rate::RateSchedule;
 pub use seed::SeedData;
 pub use stats::SandboxStats;
 
@@ -209,6 +214,9 @@ pub struct SandboxConfig {
     pub listen: SocketAddr,
     /// Requests per second accepted under `/v1`; `None` for no limit.
     pub rate: Option<u32>,
+    /// Changes of that limit part way through a run, and whether its
+    /// budget starts spent; by default none.
+    pub rate_schedule: RateSchedule,
     /// Delay added to every accepted request.
     pub latency: Duration,
     /// The delay varies uniformly by up to this much either way (never below zero).
@@ -239,6 +247,7 @@ impl Default for SandboxConfig {
         SandboxConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             rate: None,
+            rate_schedule: RateSchedule::default(),
             latency: Duration::ZERO,
             jitter: Duration::ZERO,
             token_ttl: Duration::from_secs(3600),

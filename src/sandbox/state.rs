@@ -8,7 +8,7 @@ use super::behaviour::Behaviour;
 use super::faults::FaultInjector;
 use super::observe::{Latency, TraceIds};
 use super::paging::Cursors;
-use super::rate::{bucket_for, TokenBucket};
+use super::rate::{limit_for, RateLimit};
 use super::schema::Schemas;
 use super::stats::StatsRecorder;
 use super::store::Store;
@@ -24,7 +24,7 @@ const CURSOR_STREAM: u64 = 0x6375_7273_6f72_2121;
 pub(crate) struct Sandbox {
     pub(crate) credentials: DemoCredentials,
     pub(crate) tokens: TokenStore,
-    pub(crate) bucket: Option<Mutex<TokenBucket>>,
+    pub(crate) rate_limit: Option<RateLimit>,
     pub(crate) latency: Latency,
     pub(crate) faults: FaultInjector,
     pub(crate) slow_delay: Duration,
@@ -59,7 +59,7 @@ impl Sandbox {
         Ok(Sandbox {
             credentials: config.credentials,
             tokens: TokenStore::new(config.token_ttl, granted),
-            bucket: bucket_for(config.rate),
+            rate_limit: limit_for(config.rate, &config.rate_schedule),
             latency: Latency::new(config.latency, config.jitter, config.seed ^ LATENCY_STREAM),
             faults: FaultInjector::new(config.faults, config.seed),
             slow_delay: config.slow_delay,

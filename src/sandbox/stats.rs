@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::faults::FaultKind;
 
@@ -25,11 +25,18 @@ pub struct SandboxStats {
     pub responses: BTreeMap<(String, u16), u64>,
     /// Requests whose connection was closed without an answer, by endpoint.
     pub dropped: BTreeMap<String, u64>,
-    /// Requests refused with 429 by the rate limit.
+    /// Requests refused by the rate limit (429, or 503 under
+    /// [`RateLimitAnswer::Unavailable`](super::RateLimitAnswer::Unavailable)).
     pub rate_limited: u64,
     /// Requests arrived in each whole second since start: `per_second[0]`
     /// counts the first second, and so on. Includes refused and dropped ones.
     pub per_second: Vec<u64>,
+    /// Requests refused by the rate limit in each whole second since start.
+    pub limited_per_second: Vec<u64>,
+    /// Products created in each whole second since start.
+    pub created_per_second: Vec<u64>,
+    /// When the last request of each endpoint arrived, since start.
+    pub last_arrived: BTreeMap<String, Duration>,
     /// Faults injected, by kind.
     pub faults: BTreeMap<FaultKind, u64>,
     /// Products created through `POST /v1/products` (not the seed data),
@@ -97,13 +104,11 @@ impl StatsRecorder {
 
     /// A request for `endpoint` arrived now.
     pub(crate) fn arrived(&self, endpoint: &str) {
-        let second = usize::try_from(self.start.elapsed().as_secs()).unwrap_or(usize::MAX);
+        let elapsed = self.start.elapsed();
         self.with(|stats| {
             *stats.arrived.entry(endpoint.to_owned()).or_default() += 1;
-            if stats.per_second.len() <= second {
-                stats.per_second.resize(second + 1, 0);
-            }
-            stats.per_second[second] += 1;
+            stats.last_arrived.insert(endpoint.to_owned(), elapsed);
+            bump_second(&mut stats.per_second, elapsed);
         });
     }
 
@@ -124,12 +129,20 @@ impl StatsRecorder {
 
     /// A request was refused by the rate limit.
     pub(crate) fn rate_limited(&self) {
-        self.with(|stats| stats.rate_limited += 1);
+        let elapsed = self.start.elapsed();
+        self.with(|stats| {
+            stats.rate_limited += 1;
+            bump_second(&mut stats.limited_per_second, elapsed);
+        });
     }
 
     /// A product was created by a request.
     pub(crate) fn product_created(&self) {
-        self.with(|stats| stats.products_created += 1);
+        let elapsed = self.start.elapsed();
+        self.with(|stats| {
+            stats.products_created += 1;
+            bump_second(&mut stats.created_per_second, elapsed);
+        });
     }
 
     /// A fault was injected.
@@ -143,6 +156,15 @@ impl StatsRecorder {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
     }
+}
+
+/// Adds one to the count of the whole second `elapsed` falls in.
+fn bump_second(per_second: &mut Vec<u64>, elapsed: Duration) {
+    let second = usize::try_from(elapsed.as_secs()).unwrap_or(usize::MAX);
+    if per_second.len() <= second {
+        per_second.resize(second + 1, 0);
+    }
+    per_second[second] += 1;
 }
 
 #[cfg(test)]
@@ -172,5 +194,8 @@ mod tests {
         assert_eq!(stats.faults_of(FaultKind::Reset), 1);
         assert_eq!(stats.faults_of(FaultKind::Slow), 0);
         assert_eq!(stats.rate_limited, 1);
+        assert_eq!(stats.limited_per_second, vec![1]);
+        assert_eq!(stats.created_per_second, vec![1]);
+        assert!(stats.last_arrived.contains_key("POST /v1/products"));
     }
 }

@@ -27,7 +27,6 @@ use super::{ExitStatus, NothingAttempted};
 use crate::api::types::Product;
 use crate::cli::ExportArgs;
 use crate::client::connect::{connect, Connected, Connection};
-use crate::client::pacing::Pacer;
 use crate::client::paging::{all_pages, PageGuard};
 use crate::client::{ApiError, ProductApi, ProductQuery, RequestCounters};
 use crate::mapping::Field;
@@ -130,7 +129,7 @@ pub async fn run_with_env(
 ) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
     let plan = ExportPlan::new(&args, env).map_err(nothing)?;
-    let pacer = Arc::new(Pacer::new(plan.pacing.rate));
+    let pacer = Arc::new(plan.pacing.rate.pacer());
     let counters = Arc::new(RequestCounters::default());
     let Connected {
         api,

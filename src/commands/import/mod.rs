@@ -12,9 +12,11 @@
 //!
 //! Choices where the issue left room:
 //! - Defaults: `--rate 10` (the vendor publishes no limit; 10/s is
-//!   conservative and the pace adapts down on 429 anyway), `--concurrency 8`,
-//!   `--timeout 30`, `--max-retries 5`. 429s have their own retry budget
-//!   (`max(20, 4 × max-retries)`), since the pacer slows the run after each.
+//!   conservative and the pace adapts down when refusals cluster anyway;
+//!   `--rate auto` finds the limit, see [`crate::client::pacing`]),
+//!   `--concurrency 8`, `--timeout 30`, `--max-retries 5`. 429s (and 503s
+//!   with `Retry-After`) have their own retry budget
+//!   (`max(20, 4 × max-retries)`): a server near its limit refuses often.
 //! - Existing products are prefetched (paged `GET /products`) while that
 //!   costs fewer requests than half the rows to import; otherwise each row is
 //!   looked up by number (else EAN).
@@ -455,7 +457,7 @@ struct Session {
 impl Session {
     /// Connects and checks the credentials.
     async fn open(plan: &ImportPlan) -> anyhow::Result<Session> {
-        let pacer = Arc::new(Pacer::new(plan.pacing.rate));
+        let pacer = Arc::new(plan.pacing.rate.pacer());
         let counters = Arc::new(RequestCounters::default());
         let connected = connect(
             &plan.connection,

@@ -75,7 +75,7 @@ pub(super) fn print_plan(
     }
     let _ = writeln!(
         out,
-        "Sending to {} at {} requests/s at most, {} in flight",
+        "Sending to {} at {}, {} in flight",
         base_url, plan.pacing.rate, plan.pacing.concurrency
     );
 }
@@ -161,7 +161,7 @@ pub(super) fn summary_settings(
     let p = &plan.pacing;
     out.extend([
         ("API".to_string(), base_url.to_string()),
-        ("rate".into(), format!("{} requests/s at most", p.rate)),
+        ("rate".into(), p.rate.to_string()),
         ("concurrency".into(), p.concurrency.to_string()),
         ("timeout".into(), format!("{} s", p.timeout.as_secs_f64())),
         ("max retries".into(), p.max_retries.to_string()),

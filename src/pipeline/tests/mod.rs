@@ -7,6 +7,7 @@ mod outcomes;
 mod references;
 mod settling;
 mod stopping;
+mod waiting;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU32, Ordering};

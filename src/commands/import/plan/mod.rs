@@ -13,10 +13,11 @@ use url::{Host, Url};
 
 use crate::cli::{
     ApiOptions, ConfigError, ConfigFile, EmptyCellsMode, GuardOptions, ImportArgs, InputOptions,
-    InputPlan, PacingOptions, ReadArgs,
+    InputPlan, PacingOptions, RateArg, ReadArgs,
 };
 use crate::client::auth::{Credentials, CredentialsError};
 use crate::client::connect::{shown_url, Connection};
+use crate::client::pacing::Pace;
 use crate::feed::download::{with_suffix, DEFAULT_MAX_DOWNLOAD_MB};
 use crate::feed::guard::Guards;
 use crate::feed::missing::{MissingPlan, DEFAULT_MAX_MISSING};
@@ -34,6 +35,8 @@ pub const DEFAULT_TOKEN_URL: &str = "https://login.24sevenoffice.com/oauth/token
 /// Requests per second when neither `--rate` nor the config file says: a
 /// conservative pace for an API whose limits are not published.
 pub const DEFAULT_RATE: u32 = 10;
+/// The ceiling of `--rate auto`, by default.
+pub const DEFAULT_MAX_RATE: u32 = 1000;
 /// Requests in flight at most, by default.
 pub const DEFAULT_CONCURRENCY: usize = 8;
 /// Seconds to wait for one answer, by default.
@@ -44,8 +47,8 @@ pub const DEFAULT_MAX_RETRIES: u32 = 5;
 /// Pacing, checked.
 #[derive(Debug, Clone)]
 pub struct Pacing {
-    /// Requests per second.
-    pub rate: NonZeroU32,
+    /// Requests per second (`--rate`, `--max-rate`).
+    pub rate: Pace,
     /// Requests in flight.
     pub concurrency: NonZeroUsize,
     /// Per-request timeout.
@@ -323,12 +326,27 @@ pub fn connection(
 
 /// Checks the pacing options and fills in the defaults.
 pub fn pacing(options: PacingOptions, concurrency: Option<usize>) -> Result<Pacing, PlanError> {
-    let rate = options.rate.unwrap_or(DEFAULT_RATE);
-    let rate = NonZeroU32::new(rate)
-        .filter(|r| r.get() <= 10_000)
-        .ok_or_else(|| {
-            PlanError::BadValue(format!("--rate {rate}: use 1 to 10000 requests per second"))
-        })?;
+    let per_second = |flag: &str, rate: u32| {
+        NonZeroU32::new(rate)
+            .filter(|r| r.get() <= 10_000)
+            .ok_or_else(|| {
+                PlanError::BadValue(format!("{flag} {rate}: use 1 to 10000 requests per second"))
+            })
+    };
+    let rate =
+        match (
+            options.rate.unwrap_or(RateArg::PerSecond(DEFAULT_RATE)),
+            options.max_rate,
+        ) {
+            (RateArg::PerSecond(rate), None) => Pace::Fixed(per_second("--rate", rate)?),
+            (RateArg::PerSecond(_), Some(_)) => return Err(PlanError::BadValue(
+                "--max-rate is the ceiling of --rate auto; with a number, --rate is the ceiling"
+                    .into(),
+            )),
+            (RateArg::Auto, max) => Pace::Auto {
+                max: per_second("--max-rate", max.unwrap_or(DEFAULT_MAX_RATE))?,
+            },
+        };
     let concurrency = concurrency.unwrap_or(DEFAULT_CONCURRENCY);
     let concurrency = NonZeroUsize::new(concurrency)
         .filter(|c| c.get() <= 256)

@@ -28,7 +28,10 @@ fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Optio
 #[test]
 fn defaults_and_credentials() {
     let plan = ImportPlan::new(&args(&["in.csv"]), &env(&[("TFSO_ACCESS_TOKEN", "tok")])).unwrap();
-    assert_eq!(plan.pacing.rate.get(), DEFAULT_RATE);
+    assert_eq!(
+        plan.pacing.rate,
+        Pace::Fixed(NonZeroU32::new(DEFAULT_RATE).unwrap())
+    );
     assert_eq!(plan.pacing.concurrency.get(), DEFAULT_CONCURRENCY);
     assert_eq!(plan.pacing.timeout, Duration::from_secs(30));
     assert_eq!(
@@ -173,7 +176,7 @@ fn guards_and_missing_options() {
 fn the_sample_config_is_valid() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/import.toml");
     let config = ConfigFile::load(&path).unwrap();
-    assert_eq!(config.pacing.rate, Some(DEFAULT_RATE));
+    assert_eq!(config.pacing.rate, Some(RateArg::PerSecond(DEFAULT_RATE)));
     assert_eq!(config.rows.existing, Some(ExistingMode::Skip));
 }
 
@@ -224,7 +227,7 @@ fn config_file_with_flags_overriding() {
     let cfg = path.to_str().unwrap();
     let e = &env(&[("TFSO_ACCESS_TOKEN", "tok")]);
     let plan = ImportPlan::new(&args(&["in.csv", "--config", cfg, "--rate", "7"]), e).unwrap();
-    assert_eq!(plan.pacing.rate.get(), 7);
+    assert_eq!(plan.pacing.rate, Pace::Fixed(NonZeroU32::new(7).unwrap()));
     assert_eq!(plan.pacing.concurrency.get(), 2);
     assert_eq!(plan.existing, ExistingMode::Update);
     assert!(plan.create_categories);
@@ -246,4 +249,27 @@ fn config_file_with_flags_overriding() {
         err.contains("unknown field") && err.contains("client_secret"),
         "{err}"
     );
+}
+
+#[test]
+fn rate_auto_with_its_ceiling() {
+    let e = &env(&[("TFSO_ACCESS_TOKEN", "tok")]);
+    let nz = |n| NonZeroU32::new(n).unwrap();
+    let plan = ImportPlan::new(&args(&["in.csv", "--rate", "auto"]), e).unwrap();
+    assert_eq!(
+        plan.pacing.rate,
+        Pace::Auto {
+            max: nz(DEFAULT_MAX_RATE)
+        }
+    );
+    let plan = ImportPlan::new(&args(&["in.csv", "--rate=auto", "--max-rate=300"]), e).unwrap();
+    assert_eq!(plan.pacing.rate, Pace::Auto { max: nz(300) });
+    for flags in [
+        &["in.csv", "--rate=5", "--max-rate=300"][..],
+        &["in.csv", "--rate=auto", "--max-rate=0"],
+        &["in.csv", "--rate=auto", "--max-rate=20000"],
+    ] {
+        assert!(ImportPlan::new(&args(flags), e).is_err(), "{flags:?}");
+    }
+    assert!(Cli::try_parse_from(["import", "in.csv", "--rate", "fast"]).is_err());
 }
