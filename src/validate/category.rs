@@ -102,13 +102,16 @@ fn choose(paths: &[Vec<String>]) -> Option<&Vec<String>> {
     best
 }
 
-/// Whether `text` holds any of `separators` (ASCII, as every syntax's are).
-/// Category names are short: a plain scan beats memchr's set-up.
+/// Whether `text` holds any of `separators` (ASCII, as every syntax's are):
+/// one pass over the bytes against a bit set.
 fn has_any(text: &str, separators: &[char]) -> bool {
-    !separators.is_empty()
-        && text
-            .bytes()
-            .any(|b| b.is_ascii() && separators.contains(&char::from(b)))
+    let mut set = 0u128;
+    for &c in separators {
+        if c.is_ascii() {
+            set |= 1 << (c as u32);
+        }
+    }
+    set != 0 && text.bytes().any(|b| b < 128 && set & (1 << b) != 0)
 }
 
 /// `text` split at any of `separators`, pieces trimmed, empty ones dropped.
