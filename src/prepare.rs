@@ -293,6 +293,9 @@ impl Iterator for PreparedRows {
                     return Some(Err(e));
                 }
             };
+            if self.shaper.is_flat() {
+                break (row, Vec::new());
+            }
             match self.shaper.shape(row) {
                 Shaped::Product { row, overrides } => break (row, overrides),
                 Shaped::NotProduct { row, reason } => self.counters.not_products(row, reason),

@@ -111,6 +111,11 @@ impl Shaper {
         }
     }
 
+    /// Whether every row is a product as it is (no variant model).
+    pub fn is_flat(&self) -> bool {
+        self.kind == ShapeKind::Flat
+    }
+
     /// What `row` is.
     pub fn shape(&mut self, row: SourceRow) -> Shaped {
         match self.kind {

@@ -22,7 +22,8 @@ impl RowCheck<'_, '_> {
         let syntax = self.validator.mapping.categories;
         if !syntax.root_first && !has_any(&text, syntax.lists) && !has_any(&text, syntax.levels) {
             // One name, the common case: no lists to split.
-            return self.single_category(text.trim().to_string(), &syntax);
+            // raw_text has trimmed it already.
+            return self.single_category(text, &syntax);
         }
         let paths = parse_paths(&text, &syntax);
         let chosen = choose(&paths)?;
