@@ -253,28 +253,23 @@ pub struct ResultsWriter {
     pending: PendingRename,
 }
 
-/// A file written beside its place: renamed into it by [`take_place`]
-/// (PendingRename::take_place), removed when dropped before that.
+/// A file written beside its place until [`take_place`]
+/// (PendingRename::take_place) renames it there; dropped before that, the
+/// temporary file removes itself.
 struct PendingRename {
-    tmp: PathBuf,
+    tmp: Option<atomic::Beside>,
     target: PathBuf,
-    done: bool,
 }
 
 impl PendingRename {
-    fn take_place(&mut self) -> io::Result<()> {
-        if !self.done {
-            std::fs::rename(&self.tmp, &self.target)?;
-            self.done = true;
-        }
-        Ok(())
+    fn done(&self) -> bool {
+        self.tmp.is_none()
     }
-}
 
-impl Drop for PendingRename {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = std::fs::remove_file(&self.tmp);
+    fn take_place(&mut self) -> io::Result<()> {
+        match self.tmp.take() {
+            Some(tmp) => tmp.persist(&self.target),
+            None => Ok(()),
         }
     }
 }
@@ -300,13 +295,12 @@ impl ResultsWriter {
             ResultsFormat::Xlsx => journal_path(path),
             _ => path.to_path_buf(),
         };
-        let tmp = tmp_path(&target);
+        let tmp = atomic::Beside::create(&target)?;
+        let mut sink = open_sink(format, tmp.path(), &layout, false)?;
         let pending = PendingRename {
-            tmp: tmp.clone(),
+            tmp: Some(tmp),
             target,
-            done: false,
         };
-        let mut sink = open_sink(format, &tmp, &layout, false)?;
         for r in initial {
             sink.write(r)?;
         }
@@ -336,7 +330,7 @@ impl ResultsWriter {
 
     /// Appends one record.
     pub fn write(&mut self, record: &RowRecord) -> io::Result<()> {
-        if !self.pending.done {
+        if !self.pending.done() {
             self.sink.flush()?;
             self.pending.take_place()?;
         }
@@ -381,17 +375,11 @@ impl ResultsWriter {
             }
             format => {
                 let jsonl = format == ResultsFormat::Jsonl;
-                reorder::rewrite_in_order(&self.path, jsonl, &tmp_path(&self.path))?;
+                reorder::rewrite_in_order(&self.path, jsonl)?;
             }
         }
         Ok(())
     }
-}
-
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".tmp");
-    PathBuf::from(s)
 }
 
 /// A sink in `format` writing `path` afresh, or appending to it.

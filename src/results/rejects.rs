@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use rust_xlsxwriter::Workbook;
 
+use super::atomic::Beside;
 use super::xlsx::{self, xlsx_err, SheetMarks};
 use super::{ResultsFormat, ResultsLayout};
 use crate::cell::neutralize_formula;
@@ -24,31 +25,10 @@ enum Target {
     /// Written to a temporary file beside `path`, renamed into place at the end.
     Csv {
         path: PathBuf,
-        tmp: Unfinished,
+        tmp: Beside,
         writer: Box<csv::Writer<BufWriter<File>>>,
     },
     Xlsx(Box<XlsxRejects>),
-}
-
-/// A temporary file removed when dropped before it was renamed into place
-/// (a run refused or stopped before its rejects were complete).
-struct Unfinished(Option<PathBuf>);
-
-impl Unfinished {
-    fn rename_to(mut self, path: &Path) -> io::Result<()> {
-        let tmp = self.0.take().expect("renamed once");
-        std::fs::rename(&tmp, path).inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })
-    }
-}
-
-impl Drop for Unfinished {
-    fn drop(&mut self) {
-        if let Some(tmp) = self.0.take() {
-            let _ = std::fs::remove_file(tmp);
-        }
-    }
 }
 
 struct XlsxRejects {
@@ -85,8 +65,8 @@ impl RejectsWriter {
                 }))
             }
             _ => {
-                let tmp = super::atomic::temporary_beside(path);
-                let mut file = BufWriter::new(File::create(&tmp)?);
+                let tmp = Beside::create(path)?;
+                let mut file = BufWriter::new(tmp.file().try_clone()?);
                 file.write_all("\u{FEFF}".as_bytes())?;
                 let mut w = csv::WriterBuilder::new()
                     .delimiter(layout.delimiter)
@@ -95,7 +75,7 @@ impl RejectsWriter {
                 w.write_record(&headers).map_err(io::Error::other)?;
                 Target::Csv {
                     path: path.to_path_buf(),
-                    tmp: Unfinished(Some(tmp)),
+                    tmp,
                     writer: Box::new(w),
                 }
             }
@@ -143,7 +123,7 @@ impl RejectsWriter {
             } => {
                 writer.flush()?;
                 drop(writer);
-                tmp.rename_to(&path)
+                tmp.persist(&path)
             }
             Target::Xlsx(mut x) => {
                 let sheet = x.workbook.worksheet_from_index(0).map_err(xlsx_err)?;

@@ -136,14 +136,15 @@ fn records_in_order<'a>(
 
 /// Rewrites a CSV or JSON-lines results file in input order, through a
 /// temporary file and a rename.
-pub(super) fn rewrite_in_order(path: &Path, jsonl: bool, tmp: &Path) -> io::Result<()> {
+pub(super) fn rewrite_in_order(path: &Path, jsonl: bool) -> io::Result<()> {
     let index = if jsonl {
         index_jsonl(path)?
     } else {
         index_csv(path)?
     };
     let mut input = File::open(path)?;
-    let mut out = BufWriter::with_capacity(256 * 1024, File::create(tmp)?);
+    let tmp = super::atomic::Beside::create(path)?;
+    let mut out = BufWriter::with_capacity(256 * 1024, tmp.file().try_clone()?);
     let mut preamble = Vec::new();
     (&mut input)
         .take(index.preamble)
@@ -153,7 +154,7 @@ pub(super) fn rewrite_in_order(path: &Path, jsonl: bool, tmp: &Path) -> io::Resu
         out.write_all(&bytes?)?;
     }
     out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    std::fs::rename(tmp, path)
+    tmp.persist(path)
 }
 
 /// The records of a JSON-lines journal, in input order.

@@ -12,7 +12,7 @@ use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use super::columns::{ExportColumn, Value};
 use crate::cell::{format_number, neutralize_formula};
 use crate::commands::template::prepare_column;
-use crate::results::atomic::temporary_beside;
+use crate::results::atomic::Beside;
 
 /// Writes the export as .xlsx (streaming) or CSV.
 pub(super) enum ExportWriter {
@@ -23,7 +23,7 @@ pub(super) enum ExportWriter {
 /// A CSV export under way, written to `tmp` until it is complete.
 pub(super) struct CsvExport {
     path: PathBuf,
-    tmp: PathBuf,
+    tmp: Beside,
     writer: csv::Writer<BufWriter<File>>,
 }
 
@@ -49,8 +49,8 @@ impl ExportWriter {
         columns: &[ExportColumn],
     ) -> anyhow::Result<ExportWriter> {
         if !xlsx {
-            let tmp = temporary_beside(path);
-            let mut file = BufWriter::new(File::create(&tmp)?);
+            let tmp = Beside::create(path)?;
+            let mut file = BufWriter::new(tmp.file().try_clone()?);
             file.write_all("\u{FEFF}".as_bytes())?;
             let mut writer = csv::Writer::from_writer(file);
             writer.write_record(columns.iter().map(|c| c.header()))?;
@@ -118,16 +118,11 @@ impl ExportWriter {
         match self {
             ExportWriter::Csv(c) => {
                 let CsvExport { path, tmp, writer } = *c;
-                let done = (|| -> anyhow::Result<()> {
-                    let file = writer.into_inner().map_err(|e| e.into_error())?;
-                    file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-                    std::fs::rename(&tmp, &path)?;
-                    Ok(())
-                })();
-                if done.is_err() {
-                    let _ = std::fs::remove_file(&tmp);
-                }
-                done
+                // Dropped on an error, `tmp` removes itself.
+                let file = writer.into_inner().map_err(|e| e.into_error())?;
+                file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+                tmp.persist(&path)?;
+                Ok(())
             }
             ExportWriter::Xlsx(mut x) => {
                 let rows = x.row;
@@ -146,9 +141,10 @@ impl ExportWriter {
     /// and an earlier export at its path stays as it was.
     pub(super) fn abandon(self) {
         if let ExportWriter::Csv(c) = self {
+            // The writer closes first; then the temporary file removes itself.
             let CsvExport { tmp, writer, .. } = *c;
             drop(writer);
-            let _ = std::fs::remove_file(tmp);
+            drop(tmp);
         }
     }
 }
