@@ -4,12 +4,13 @@
 
 use tokio::time::Instant;
 
+use super::context::{Context, Slot};
 use super::existing::ExistingMode;
+use super::found::FoundProduct;
 use super::outcome::Outcome;
 use super::resume::UNCONFIRMED_NO_KEY;
 use super::retry::{Attempts, RetryPolicy};
-use super::row::Context;
-use super::settle::{settle, Found, Settled, Slot};
+use super::settle::{settle, Settled};
 use crate::api::types::NewProduct;
 use crate::client::{ApiError, ErrorClass, ProductApi, ProductKey, RequestCounters};
 use crate::results::RowStatus;
@@ -20,7 +21,7 @@ pub(super) enum CreateEnd {
     Done(Outcome),
     /// Settling found products with the row's key that are not its own,
     /// oldest first, at least one (never under `--existing create`).
-    Existing(Vec<Found>),
+    Existing(Vec<FoundProduct>),
 }
 
 /// Sends the row's POST, retrying as the policy allows. A transient error

@@ -17,11 +17,14 @@
 //! then is in the sending journal, and `--resume` settles it again).
 
 pub mod changes;
+pub mod context;
 mod create;
 pub mod emptied;
 pub mod existing;
+pub mod found;
 pub mod journal;
 pub mod known;
+mod ledger;
 mod outcome;
 pub mod recorder;
 pub mod references;
@@ -48,11 +51,12 @@ use crate::client::{ApiError, ProductApi, RequestCounters};
 use crate::progress::Progress;
 use crate::results::{OutputError, RecordSink, RowRecord, Tally};
 use crate::validate::PreparedRow;
+use context::{Context, RowSettings, Slot};
 use existing::{ExistingIndex, ExistingMode};
 use journal::{Journal, MaybeSent};
+use ledger::Ledger;
 use references::References;
-use row::{Context, EarlierSend, RowJob, RowSettings};
-use settle::{Ledger, Slot};
+use row::{EarlierSend, RowJob};
 
 /// How a run is carried out.
 #[derive(Debug, Clone)]
