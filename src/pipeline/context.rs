@@ -1,5 +1,6 @@
 //! What every row of a run shares ([`Context`]): the API, the run's
-//! settings ([`RowSettings`]), what the run knows of the server, the sending
+//! settings ([`RowSettings`]), what the run knows of the server
+//! ([`Catalogue`]), the sending
 //! journal, the request counters and the concurrency slots ([`Slot`]).
 //!
 //! The row's steps ([`super::row`], [`super::resolve`], [`super::create`],
@@ -10,12 +11,11 @@ use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::catalogue::Catalogue;
 use super::emptied::EmptyCells;
-use super::existing::{EanCatalogue, ExistingIndex, ExistingMode};
+use super::existing::ExistingMode;
 use super::journal::Journal;
-use super::known::KnownProducts;
-use super::ledger::Ledger;
-use super::references::{RefKind, References};
+use super::references::RefKind;
 use super::retry::{RetryPolicy, SettlePolicy};
 use crate::client::RequestCounters;
 use crate::mapping::{ColumnMapping, Field};
@@ -50,20 +50,12 @@ pub struct Context<A> {
     pub api: A,
     /// Settings.
     pub settings: RowSettings,
-    /// Reference resolution cache.
-    pub references: References,
-    /// Prefetched existing products, when prefetching was cheaper.
-    pub index: Option<ExistingIndex>,
-    /// Without a prefetch: the catalogue's EANs, read once for all EAN-only rows.
-    pub ean_catalogue: EanCatalogue,
-    /// The products this job created in earlier runs.
-    pub known: KnownProducts,
+    /// What the run knows of the server's products and references.
+    pub catalogue: Catalogue,
     /// The sending journal (none in a dry run).
     pub journal: Option<Journal>,
     /// Request counters.
     pub counters: Arc<RequestCounters>,
-    /// What the run has seen and made of the server's products.
-    pub ledger: Ledger,
     /// Concurrency slots: a row holds one while it works, not while it settles.
     pub slots: Arc<Semaphore>,
 }

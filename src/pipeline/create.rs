@@ -35,14 +35,14 @@ pub(super) async fn create<A: ProductApi>(
     key: Option<&ProductKey>,
 ) -> Result<CreateEnd, ApiError> {
     let policy: &RetryPolicy = &ctx.settings.retry;
-    let sent_above = ctx.ledger.high_water();
+    let sent_above = ctx.catalogue.high_water();
     if let Err(not_sent) = mark_sending(ctx, row, sent_above) {
         return Ok(CreateEnd::Done(not_sent));
     }
     let mut attempts = Attempts::default();
     loop {
         let e = match ctx.api.create_product(product).await {
-            Ok(a) if ctx.ledger.made(a.value.id) => {
+            Ok(a) if ctx.catalogue.made(a.value.id) => {
                 let created = Outcome::new(RowStatus::Created)
                     .id(a.value.id)
                     .http(a.status, a.trace_id);

@@ -1,5 +1,5 @@
 //! A row's first step: its category, unit and supplier resolved into ids on
-//! its payload (through the run's [`References`](super::references::References)),
+//! its payload (through the run's [`Catalogue`](super::catalogue::Catalogue)),
 //! a name that cannot be resolved being a problem on the column that holds it
 //! ([`ReferenceColumns`](super::context::ReferenceColumns)).
 
@@ -36,8 +36,8 @@ pub(super) async fn resolve_references<A: ProductApi>(
         let Some(reference) = reference else { continue };
         let name = reference.text();
         let resolved = ctx
-            .references
-            .resolve(
+            .catalogue
+            .resolve_reference(
                 &ctx.api,
                 &ctx.settings.retry,
                 &ctx.counters,

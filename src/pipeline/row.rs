@@ -14,18 +14,19 @@ use std::ops::ControlFlow;
 
 use tokio::time::Instant;
 
+use super::catalogue::Reading;
 use super::changes::patch_for;
 use super::context::{Context, Slot};
 use super::create::{create, CreateEnd};
 use super::emptied::{still_held, RefusedPrice};
-use super::existing::{ambiguous, find_existing, ExistingMode};
+use super::existing::{ambiguous, ExistingMode};
 use super::found::FoundProduct;
 use super::outcome::{failed_step, Outcome, Step};
 use super::references::RefKind;
 use super::resolve::resolve_references;
 use super::resume::UNCONFIRMED_NO_KEY;
 use super::retry::retry_idempotent;
-use super::settle::{mark_key_seen, settle, Settled};
+use super::settle::{settle, Settled};
 use crate::api::types::{NewProduct, ProductPatch};
 use crate::client::{ApiError, ErrorClass, ProductApi, ProductKey};
 use crate::results::{RowRecord, RowStatus};
@@ -205,9 +206,11 @@ async fn settle_earlier_send<A: ProductApi>(
 /// The existing product the row meets, per `--existing`: none under
 /// `create` or without a key; else the one settling found (`looked_up`),
 /// else the one looked up now. Under `create`, before the high-water mark
-/// bounds the catalogue, the row's key is looked up all the same (see
-/// [`mark_key_seen`]). Ends the row as `failed` when a lookup failed, and
-/// when more than one product has its key ([`ambiguous`]).
+/// bounds the catalogue, the row's key is looked up all the same: the mark
+/// then bounds this row's key, so that an older product with the same
+/// number is never taken for the row's own after an unknown outcome. Ends
+/// the row as `failed` when a lookup failed, and when more than one product
+/// has its key ([`ambiguous`]).
 async fn existing_for_row<A: ProductApi>(
     ctx: &Context<A>,
     key: Option<&ProductKey>,
@@ -218,11 +221,17 @@ async fn existing_for_row<A: ProductApi>(
         return Ok(ControlFlow::Continue(None));
     };
     let create_only = ctx.settings.existing == ExistingMode::Create;
+    let (api, policy, counters) = (&ctx.api, &ctx.settings.retry, &*ctx.counters);
+    let lookup = |reading| {
+        ctx.catalogue
+            .lookup(api, policy, counters, key, name, reading)
+    };
     let found = match looked_up {
         Some(found) if !create_only => Ok(found),
-        None if !create_only => existing_product(ctx, key).await,
-        None if !ctx.ledger.covers_catalogue() && !ctx.settings.dry_run => {
-            mark_key_seen(ctx, key, name).await.map(|()| Vec::new())
+        None if !create_only => lookup(Reading::BeforeSending).await,
+        // Only to raise the high-water mark over the key's products.
+        None if !ctx.catalogue.covers_catalogue() && !ctx.settings.dry_run => {
+            lookup(Reading::Afresh).await.map(|_| Vec::new())
         }
         _ => return Ok(ControlFlow::Continue(None)),
     };
@@ -307,44 +316,6 @@ async fn decide_existing<A: ProductApi>(
             }
         }
     })
-}
-
-/// Every product with this key, oldest first: from the prefetched index,
-/// else from the server; when neither has one, a product this job made in
-/// an earlier run that a search does not show yet. Every match found on the
-/// server raises the high-water mark.
-async fn existing_product<A: ProductApi>(
-    ctx: &Context<A>,
-    key: &ProductKey,
-) -> Result<Vec<FoundProduct>, ApiError> {
-    let (policy, counters) = (&ctx.settings.retry, &ctx.counters);
-    let found = match &ctx.index {
-        Some(index) => {
-            let found: Vec<FoundProduct> = index
-                .get(key)
-                .iter()
-                .map(|p| FoundProduct::new(p.clone(), 200, None))
-                .collect();
-            if !found.is_empty() {
-                return Ok(found);
-            }
-            found
-        }
-        None => find_existing(&ctx.api, policy, counters, key, &ctx.ean_catalogue).await?,
-    };
-    let found = match found.is_empty() {
-        false => found,
-        true => ctx
-            .known
-            .find(&ctx.api, policy, counters, key)
-            .await?
-            .into_iter()
-            .collect(),
-    };
-    for f in &found {
-        ctx.ledger.saw(f.id());
-    }
-    Ok(found)
 }
 
 /// `update salesPrice, name and clear description`: what a PATCH does.

@@ -62,30 +62,13 @@
 
 use tokio::time::Instant;
 
+use super::catalogue::Reading;
 use super::context::{Context, Slot};
-use super::existing::lookup_all;
 use super::found::FoundProduct;
 #[cfg(doc)]
 use super::ledger::{PROBED_ABOVE, PROBED_IDS};
-use super::retry::retry_idempotent;
 use crate::api::types::NewProduct;
 use crate::client::{ApiError, ErrorClass, ProductApi, ProductKey};
-
-/// Looks `key` up and raises the high-water mark over every product found.
-/// For `--existing create` before the mark bounds the catalogue: the mark
-/// then bounds this row's key, so that an older product with the same number
-/// is never taken for the row's own after an unknown outcome.
-pub async fn mark_key_seen<A: ProductApi>(
-    ctx: &Context<A>,
-    key: &ProductKey,
-    name: Option<&str>,
-) -> Result<(), ApiError> {
-    let found = lookup_all(&ctx.api, &ctx.settings.retry, &ctx.counters, key, name).await?;
-    for f in &found {
-        ctx.ledger.saw(f.id());
-    }
-    Ok(())
-}
 
 /// How a settle ended.
 pub enum Settled {
@@ -108,8 +91,10 @@ pub async fn settle<A: ProductApi>(
     sent_above: Option<i64>,
     since: Instant,
 ) -> Result<Settled, ApiError> {
+    let catalogue = &ctx.catalogue;
+    let (api, policy, counters) = (&ctx.api, &ctx.settings.retry, &*ctx.counters);
     if slot.first_settle() {
-        ctx.ledger.count_settling();
+        catalogue.count_settling();
     }
     let times = checkpoints(ctx, since);
     let name = product.name.as_deref();
@@ -123,14 +108,13 @@ pub async fn settle<A: ProductApi>(
             tokio::time::sleep_until(*at).await;
             slot.retake().await;
         }
-        last = lookup_all(&ctx.api, &ctx.settings.retry, &ctx.counters, key, name).await;
+        last = catalogue
+            .lookup(api, policy, counters, key, name, Reading::Afresh)
+            .await;
         match &last {
             Ok(found) => {
-                for f in found {
-                    ctx.ledger.saw(f.id());
-                }
-                if let Some(ours) = ctx.ledger.claim(found, name, sent_above) {
-                    ctx.ledger.count_found_settling();
+                if let Some(ours) = catalogue.claim(found, name, sent_above) {
+                    catalogue.count_found_settling();
                     return Ok(Settled::Ours(Box::new(ours)));
                 }
             }
@@ -141,8 +125,9 @@ pub async fn settle<A: ProductApi>(
         // again, and by then the other rows' creates of the moment are answered.
         let last_lookup = i + 1 == times.len();
         if let Some(sent_above) = sent_above.filter(|_| last_lookup) {
-            if let Some(ours) = ask_by_id(ctx, key, name, sent_above).await? {
-                ctx.ledger.count_found_settling();
+            let by_id = catalogue.find_own_by_id(api, policy, counters, key, name, sent_above);
+            if let Some(ours) = by_id.await? {
+                catalogue.count_found_settling();
                 return Ok(Settled::Ours(Box::new(ours)));
             }
         }
@@ -156,39 +141,4 @@ pub async fn settle<A: ProductApi>(
 fn checkpoints<A>(ctx: &Context<A>, since: Instant) -> Vec<Instant> {
     let policy = &ctx.settings.settle;
     policy.checkpoints().map(|d| since + d).collect()
-}
-
-/// Asks for the ids a row's product may have (see "Asking by id" above) and
-/// claims the first that is its own. A failed request is passed over (the
-/// search decides); only a fatal one is an error.
-async fn ask_by_id<A: ProductApi>(
-    ctx: &Context<A>,
-    key: &ProductKey,
-    name: Option<&str>,
-    sent_above: i64,
-) -> Result<Option<FoundProduct>, ApiError> {
-    for id in ctx.ledger.unclaimed_ids(sent_above) {
-        let asked = retry_idempotent(&ctx.settings.retry, &ctx.counters, || {
-            ctx.api.get_product(id)
-        })
-        .await;
-        let answer = match asked {
-            Ok(Some(answer)) => answer,
-            Ok(None) => continue,
-            Err(e) if e.class() == ErrorClass::Fatal => return Err(e),
-            Err(_) => continue,
-        };
-        ctx.ledger.saw(id);
-        let found = [FoundProduct::new(
-            answer.value,
-            answer.status,
-            answer.trace_id,
-        )];
-        if key.matches(&found[0].product) {
-            if let Some(ours) = ctx.ledger.claim(&found, name, Some(sent_above)) {
-                return Ok(Some(ours));
-            }
-        }
-    }
-    Ok(None)
 }
