@@ -79,25 +79,17 @@ fn modules_import_only_from_the_layers_below() {
 const CYCLES_EXEMPT: &[&str] = &["sandbox"];
 
 /// Circles still to break, each a folder's `mod.rs` that holds the types
-/// its files share and also uses those files. `read` and `validate` are
-/// being reworked elsewhere. A circle broken must leave this list; no new
-/// one may join it.
+/// its files share and also uses those files (the way out: those types in a
+/// file of their own, re-exported by `mod.rs`, as `results/record.rs`).
+/// `read` and `validate` are being reworked elsewhere. A circle broken must
+/// leave this list; no new one may join it.
 const CYCLES_LEFT: &[&str] = &[
-    "commands/import/plan: mod -> paths -> mod",
-    "mapping: file -> mod -> file",
-    "preset: mod -> platforms -> mod",
     "read: csv -> mod -> csv",
     "read: excel -> limits -> mod -> excel",
     "read: excel -> mod -> excel",
     "read/limits: archive -> mod -> archive",
     "read/limits: mod -> scan -> mod",
-    "results: csv -> mod -> csv",
-    "results: csv -> mod -> reorder -> csv",
-    "results: jsonl -> mod -> jsonl",
-    "results: mod -> reorder -> mod",
-    "results: mod -> xlsx -> mod",
     "validate: checks -> mod -> checks",
-    "values/numbers: mod -> shape -> mod",
 ];
 
 #[test]
