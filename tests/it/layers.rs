@@ -262,7 +262,7 @@ fn split_uses(code: &str) -> (String, Vec<(String, bool)>) {
     let starts_use = |i: usize| {
         code[i..].starts_with("use ")
             && code[..i]
-                .trim_end_matches(|c| c == ' ')
+                .trim_end_matches(' ')
                 .rsplit('\n')
                 .next()
                 .is_some_and(|before| {
