@@ -3,16 +3,18 @@
 //! while its SHA-256 is computed, capped in size, checked against its
 //! `Content-Length`, and retried with backoff when the server or the network
 //! fails (waiting out a `Retry-After` on 429 and 503, up to
-//! [`MAX_RETRY_AFTER`]). The file keeps the extension of the format it holds (from the
-//! URL's path, else the `Content-Type`), so it is then read as a local file
-//! would be.
+//! [`MAX_RETRY_AFTER`]), by the same retry policy as the API's requests
+//! ([`RetryPolicy`], made for a feed by [`feed_retry`]). The file keeps the
+//! extension of the format it holds (from the URL's path, else the
+//! `Content-Type`), so it is then read as a local file would be.
 //!
 //! A redirect is followed only to where the URL given could have pointed:
 //! `https://`, or plain `http://` on a loopback address and only from
 //! `http://` (never a downgrade from `https://`); at most
 //! [`MAX_REDIRECTS`] of them. The whole download, retries included, has a
-//! deadline ([`DownloadSettings::deadline`]): a feed that trickles in a
-//! byte now and then, each within the timeout, still ends with an error.
+//! deadline (the policy's [`RetryPolicy::deadline`], [`DEFAULT_DEADLINE`]):
+//! a feed that trickles in a byte now and then, each within the timeout,
+//! still ends with an error.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -30,7 +32,8 @@ use url::Url;
 use crate::client::auth::Secret;
 use crate::client::connect::shown_url;
 use crate::client::http::{chain, retry_after};
-use crate::pipeline::retry::RetryPolicy;
+use crate::client::ErrorClass;
+use crate::pipeline::retry::{Attempts, NextTry, RetryPolicy};
 
 /// Default `--max-download-mb`.
 pub const DEFAULT_MAX_DOWNLOAD_MB: u64 = 512;
@@ -129,13 +132,20 @@ pub struct DownloadSettings {
     pub max_bytes: u64,
     /// Connect timeout, and the longest pause between two pieces of the body.
     pub timeout: Duration,
-    /// How long the whole download may take, retries and waits included
-    /// ([`DEFAULT_DEADLINE`]).
-    pub deadline: Duration,
-    /// Retries and backoff.
+    /// Retries, backoff, the longest `Retry-After` waited out and the
+    /// deadline of the whole download ([`feed_retry`]).
     pub retry: RetryPolicy,
     /// Show a progress bar (on a terminal only).
     pub show_progress: bool,
+}
+
+/// The retry policy of a download with `max_retries` (`--max-retries`): the
+/// API's, waiting out no `Retry-After` over [`MAX_RETRY_AFTER`], the whole
+/// download within [`DEFAULT_DEADLINE`].
+pub fn feed_retry(max_retries: u32) -> RetryPolicy {
+    RetryPolicy::new(max_retries)
+        .with_longest_retry_after(MAX_RETRY_AFTER)
+        .with_deadline(DEFAULT_DEADLINE)
 }
 
 /// What the job remembers of the feed, to ask whether it changed.
@@ -195,6 +205,15 @@ struct Attempt {
 }
 
 impl Attempt {
+    /// The class of the failure, as the retry policy counts it: waiting as
+    /// asked, trying again, or not.
+    fn class(&self) -> ErrorClass {
+        match (self.retry, self.retry_after) {
+            (false, _) => ErrorClass::Permanent,
+            (true, Some(asked)) => ErrorClass::RateLimited(Some(asked)),
+            (true, None) => ErrorClass::Transient,
+        }
+    }
     fn again(message: impl Into<String>) -> Attempt {
         Attempt {
             message: message.into(),
@@ -245,22 +264,23 @@ pub async fn download(
         })?;
     let part = with_suffix(stem, ".part");
     let attempts = std::sync::atomic::AtomicU32::new(0);
-    let result = tokio::time::timeout(
-        settings.deadline,
-        download_attempts(&http, source, stem, &part, settings, known, &attempts),
-    )
-    .await;
-    result.unwrap_or_else(|_| {
-        let _ = std::fs::remove_file(&part);
-        Err(DownloadError::Failed {
-            url: source.shown(),
-            message: format!(
-                "it did not come whole within {} s (the download's deadline)",
-                settings.deadline.as_secs()
-            ),
-            attempts: attempts.load(std::sync::atomic::Ordering::Relaxed),
+    let all = download_attempts(&http, source, stem, &part, settings, known, &attempts);
+    let Some(deadline) = settings.retry.deadline else {
+        return all.await;
+    };
+    tokio::time::timeout(deadline, all)
+        .await
+        .unwrap_or_else(|_| {
+            let _ = std::fs::remove_file(&part);
+            Err(DownloadError::Failed {
+                url: source.shown(),
+                message: format!(
+                    "it did not come whole within {} s (the download's deadline)",
+                    deadline.as_secs()
+                ),
+                attempts: attempts.load(std::sync::atomic::Ordering::Relaxed),
+            })
         })
-    })
 }
 
 /// Why a redirect from `from` to `to` is not followed, if it is not: the
@@ -303,8 +323,8 @@ async fn download_attempts(
 ) -> Result<Fetched, DownloadError> {
     let mut attempts = 0u32;
     // Failures, and answers that asked to wait (429 or 503 with
-    // `Retry-After`), each against its own budget, as the API client counts.
-    let (mut failures, mut asked_to_wait) = (0u32, 0u32);
+    // `Retry-After`), each against its own budget, as for the API.
+    let mut tries = Attempts::default();
     loop {
         attempts += 1;
         attempts_made.store(attempts, std::sync::atomic::Ordering::Relaxed);
@@ -316,31 +336,19 @@ async fn download_attempts(
             Ok(Fetched::NotModified) => return Ok(Fetched::NotModified),
             Err(e) => {
                 let _ = std::fs::remove_file(part);
-                let spent = if e.retry_after.is_some() {
-                    asked_to_wait += 1;
-                    asked_to_wait > settings.retry.max_rate_limited
-                } else {
-                    failures += 1;
-                    failures > settings.retry.max_retries
+                let failed = |message| DownloadError::Failed {
+                    url: source.shown(),
+                    message,
+                    attempts,
                 };
-                if !e.retry || spent {
-                    return Err(DownloadError::Failed {
-                        url: source.shown(),
-                        message: if attempts > 1 {
-                            format!("{} (after {attempts} attempts)", e.message)
-                        } else {
-                            e.message
-                        },
-                        attempts,
-                    });
-                }
-                let wait = retry_wait(&e, failures.max(1), &settings.retry).map_err(|message| {
-                    DownloadError::Failed {
-                        url: source.shown(),
-                        message,
-                        attempts,
+                let wait = match retry_wait(&e, &mut tries, &settings.retry) {
+                    Ok(Some(wait)) => wait,
+                    Ok(None) if attempts > 1 => {
+                        return Err(failed(format!("{} (after {attempts} attempts)", e.message)))
                     }
-                })?;
+                    Ok(None) => return Err(failed(e.message)),
+                    Err(message) => return Err(failed(message)),
+                };
                 crate::log::warn(&format!(
                     "downloading the feed failed ({}); trying again in {:.1} s{}",
                     e.message,
@@ -357,22 +365,27 @@ async fn download_attempts(
     }
 }
 
-/// The wait before another attempt after the `attempts`-th failed with `e`:
-/// the server's `Retry-After` when it gave one (at least the policy's base,
-/// so that `0` or a date gone by is no busy loop), else backoff. A
-/// `Retry-After` over [`MAX_RETRY_AFTER`] is an error: its message says
-/// how long the server asked to wait.
-fn retry_wait(e: &Attempt, attempts: u32, policy: &RetryPolicy) -> Result<Duration, String> {
-    match e.retry_after {
-        Some(asked) if asked > MAX_RETRY_AFTER => Err(format!(
+/// The wait before another attempt after one failed with `e`, as the
+/// policy says for the attempts counted in `tries`: the server's
+/// `Retry-After` when it gave one, else backoff; `None` when no other
+/// attempt may help or they are spent. A `Retry-After` over the policy's
+/// longest ([`MAX_RETRY_AFTER`]) is an error: its message says how long the
+/// server asked to wait.
+fn retry_wait(
+    e: &Attempt,
+    tries: &mut Attempts,
+    policy: &RetryPolicy,
+) -> Result<Option<Duration>, String> {
+    match tries.next(policy, e.class()) {
+        NextTry::After(wait) => Ok(Some(wait)),
+        NextTry::Spent => Ok(None),
+        NextTry::AskedTooLong(asked) => Err(format!(
             "{} and asked to wait {} s before trying again (Retry-After), \
              longer than the {} s a download waits at most",
             e.message,
             asked.as_secs(),
-            MAX_RETRY_AFTER.as_secs()
+            policy.longest_retry_after.unwrap_or_default().as_secs()
         )),
-        Some(asked) => Ok(asked.max(policy.base)),
-        None => Ok(policy.backoff(attempts).max(policy.base)),
     }
 }
 
@@ -684,36 +697,51 @@ mod tests {
     #[test]
     fn retry_after_on_429_and_503_sets_the_wait_within_the_cap() {
         use reqwest::header::{HeaderValue, RETRY_AFTER};
-        let policy = RetryPolicy::new(3);
+        let policy = feed_retry(3);
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
         let refused = |code: u16, headers: &HeaderMap| {
             accepted(StatusCode::from_u16(code).unwrap(), headers).unwrap_err()
         };
+        // The wait asked, plus at most a quarter second of jitter.
+        let wait = |e: &Attempt| retry_wait(e, &mut Attempts::default(), &policy);
+        let about = |wait: Result<Option<Duration>, String>, asked: Duration| {
+            let wait = wait.unwrap().unwrap();
+            assert!(
+                wait >= asked && wait <= asked + Duration::from_millis(250),
+                "{wait:?}"
+            );
+        };
         for code in [429, 503] {
             let e = refused(code, &headers);
             assert!(e.retry);
-            assert_eq!(retry_wait(&e, 1, &policy), Ok(Duration::from_secs(7)));
+            about(wait(&e), Duration::from_secs(7));
         }
         // Other answers back off as before, whatever they carry.
         let e = refused(500, &headers);
         assert_eq!(e.retry_after, None);
-        assert!(retry_wait(&e, 1, &policy).unwrap() <= policy.base);
+        assert!(wait(&e).unwrap().unwrap() <= policy.base);
         // Zero is no busy loop.
         headers.insert(RETRY_AFTER, HeaderValue::from_static("0"));
-        let e = refused(503, &headers);
-        assert_eq!(retry_wait(&e, 1, &policy), Ok(policy.base));
+        about(wait(&refused(503, &headers)), policy.base);
         // Over the cap: an error naming the wait asked.
         headers.insert(RETRY_AFTER, HeaderValue::from_static("7200"));
-        let message = retry_wait(&refused(429, &headers), 1, &policy).unwrap_err();
+        let message = wait(&refused(429, &headers)).unwrap_err();
         assert!(
             message.contains("HTTP 429") && message.contains("7200 s"),
             "{message}"
         );
         let at_cap = MAX_RETRY_AFTER.as_secs().to_string();
         headers.insert(RETRY_AFTER, HeaderValue::from_str(&at_cap).unwrap());
-        let e = refused(503, &headers);
-        assert_eq!(retry_wait(&e, 1, &policy), Ok(MAX_RETRY_AFTER));
+        about(wait(&refused(503, &headers)), MAX_RETRY_AFTER);
+        // Spent, and a failure no attempt helps: no wait.
+        let mut tries = Attempts::default();
+        let e = refused(500, &HeaderMap::new());
+        for _ in 0..3 {
+            assert!(retry_wait(&e, &mut tries, &policy).unwrap().is_some());
+        }
+        assert_eq!(retry_wait(&e, &mut tries, &policy), Ok(None));
+        assert_eq!(wait(&refused(404, &HeaderMap::new())), Ok(None));
     }
 
     #[test]
@@ -799,8 +827,7 @@ mod tests {
         DownloadSettings {
             max_bytes: 1 << 20,
             timeout: Duration::from_secs(2),
-            deadline,
-            retry: RetryPolicy::new(0),
+            retry: RetryPolicy::new(0).with_deadline(deadline),
             show_progress: false,
         }
     }

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-pub use self::fields::{template_columns, Clearing, FieldSpec, FIELDS};
+pub use self::fields::{template_columns, Clearing, Field, FieldKind, FieldSpec, FIELDS};
 use self::file::Explicit;
 pub use self::file::{Constant, MappingError, MappingFile};
 #[cfg(test)]
@@ -31,90 +31,6 @@ pub const STATUS_COLUMNS: [&str; 7] = [
     "trace_id",
     "error",
 ];
-
-/// A field of the create-product payload that a column can fill.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Field {
-    /// `name`
-    Name,
-    /// `number`
-    Number,
-    /// `type`
-    Type,
-    /// `status`
-    Status,
-    /// `description`
-    Description,
-    /// `costPrice`
-    CostPrice,
-    /// `salesPrice`
-    SalesPrice,
-    /// `indirectCost`
-    IndirectCost,
-    /// `webshopEnabled`
-    WebshopEnabled,
-    /// `stock.isManaged`
-    StockIsManaged,
-    /// `stock.quantity`
-    StockQuantity,
-    /// `stock.location`
-    StockLocation,
-    /// `ean`
-    Ean,
-    /// `eanAlternative`
-    EanAlternative,
-    /// `supplierProduct.itemCode`
-    SupplierItemCode,
-    /// `supplierProduct.number`
-    SupplierNumber,
-    /// `supplierProduct.name`
-    SupplierName,
-    /// `supplierProduct.price`
-    SupplierPrice,
-    /// `units.id`
-    UnitsId,
-    /// `category.id`
-    CategoryId,
-    /// `supplier.id`
-    SupplierId,
-    /// `category`: a category name or id.
-    Category,
-    /// `unit`: a unit name, symbol or id.
-    Unit,
-    /// `supplier`: a supplier name, organization number or id.
-    Supplier,
-}
-
-/// What kind of value a field takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldKind {
-    /// Text with a maximum length in characters.
-    Text {
-        /// Maximum number of characters.
-        max: usize,
-    },
-    /// A non-negative finite number.
-    Amount,
-    /// A finite number (may be negative: stock quantity).
-    Quantity,
-    /// A boolean.
-    Bool,
-    /// A positive integer id.
-    Id,
-    /// A name or an id, resolved online.
-    Reference,
-    /// `default` or `structure`.
-    ProductType,
-    /// `active` or `inactive`.
-    Status,
-    /// A GTIN.
-    Gtin,
-    /// Digits only, with a maximum length.
-    Digits {
-        /// Maximum number of digits.
-        max: usize,
-    },
-}
 
 impl Field {
     /// Number of fields.

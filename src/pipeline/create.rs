@@ -4,12 +4,13 @@
 
 use tokio::time::Instant;
 
+use super::context::{Context, Slot};
 use super::existing::ExistingMode;
+use super::found::FoundProduct;
 use super::outcome::Outcome;
 use super::resume::UNCONFIRMED_NO_KEY;
 use super::retry::{Attempts, RetryPolicy};
-use super::row::Context;
-use super::settle::{settle, Found, Settled, Slot};
+use super::settle::{settle, Settled};
 use crate::api::types::NewProduct;
 use crate::client::{ApiError, ErrorClass, ProductApi, ProductKey, RequestCounters};
 use crate::results::RowStatus;
@@ -20,7 +21,7 @@ pub(super) enum CreateEnd {
     Done(Outcome),
     /// Settling found products with the row's key that are not its own,
     /// oldest first, at least one (never under `--existing create`).
-    Existing(Vec<Found>),
+    Existing(Vec<FoundProduct>),
 }
 
 /// Sends the row's POST, retrying as the policy allows. A transient error
@@ -34,14 +35,14 @@ pub(super) async fn create<A: ProductApi>(
     key: Option<&ProductKey>,
 ) -> Result<CreateEnd, ApiError> {
     let policy: &RetryPolicy = &ctx.settings.retry;
-    let sent_above = ctx.ledger.high_water();
+    let sent_above = ctx.catalogue.high_water();
     if let Err(not_sent) = mark_sending(ctx, row, sent_above) {
         return Ok(CreateEnd::Done(not_sent));
     }
     let mut attempts = Attempts::default();
     loop {
         let e = match ctx.api.create_product(product).await {
-            Ok(a) if ctx.ledger.made(a.value.id) => {
+            Ok(a) if ctx.catalogue.made(a.value.id) => {
                 let created = Outcome::new(RowStatus::Created)
                     .id(a.value.id)
                     .http(a.status, a.trace_id);

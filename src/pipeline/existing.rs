@@ -35,6 +35,7 @@ use std::collections::HashMap;
 
 use tokio::sync::OnceCell;
 
+use super::found::FoundProduct;
 use super::retry::{retry_idempotent, RetryPolicy};
 use crate::api::types::Product;
 use crate::client::paging::PageGuard;
@@ -181,7 +182,7 @@ pub async fn find_existing<A: ProductApi>(
     counters: &RequestCounters,
     key: &ProductKey,
     catalogue: &EanCatalogue,
-) -> Result<Vec<(Product, u16, Option<String>)>, ApiError> {
+) -> Result<Vec<FoundProduct>, ApiError> {
     let ProductKey::Ean(ean) = key else {
         return lookup_all(api, policy, counters, key, None).await;
     };
@@ -204,7 +205,7 @@ pub async fn find_existing<A: ProductApi>(
         .get(ean.trim())
         .into_iter()
         .flatten()
-        .map(|p| (p.clone(), *status, trace.clone()))
+        .map(|p| FoundProduct::new(p.clone(), *status, trace.clone()))
         .collect())
 }
 
@@ -251,7 +252,7 @@ pub async fn lookup_all<A: ProductApi>(
     counters: &RequestCounters,
     key: &ProductKey,
     name: Option<&str>,
-) -> Result<Vec<(Product, u16, Option<String>)>, ApiError> {
+) -> Result<Vec<FoundProduct>, ApiError> {
     match key {
         ProductKey::Number(n) => {
             let query = ProductQuery::Number(n.trim().to_string());
@@ -283,10 +284,10 @@ async fn exact_matches<A: ProductApi>(
     counters: &RequestCounters,
     query: &ProductQuery,
     key: &ProductKey,
-) -> Result<Vec<(Product, u16, Option<String>)>, ApiError> {
+) -> Result<Vec<FoundProduct>, ApiError> {
     let mut guard = PageGuard::new("GET /products");
     let mut cursor = None;
-    let mut found: Vec<(Product, u16, Option<String>)> = Vec::new();
+    let mut found: Vec<FoundProduct> = Vec::new();
     loop {
         let page: Page<Product> = retry_idempotent(policy, counters, || {
             api.list_products(query, cursor.as_ref())
@@ -297,15 +298,15 @@ async fn exact_matches<A: ProductApi>(
             break;
         };
         for p in items.into_iter().filter(|p| key.matches(p)) {
-            found.push((p, status, trace.clone()));
+            found.push(FoundProduct::new(p, status, trace.clone()));
         }
         match next {
             Some(next) => cursor = Some(next),
             None => break,
         }
     }
-    found.sort_by_key(|(p, _, _)| p.id);
-    found.dedup_by_key(|(p, _, _)| p.id);
+    found.sort_by_key(FoundProduct::id);
+    found.dedup_by_key(|f| f.id());
     Ok(found)
 }
 
@@ -332,7 +333,7 @@ mod lookup_tests {
             .await
             .unwrap()
             .first()
-            .map(|(p, _, _)| p.id)
+            .map(FoundProduct::id)
     }
 
     #[tokio::test]
@@ -418,7 +419,7 @@ mod lookup_tests {
         .await;
         let ids: Vec<Option<i64>> = found
             .into_iter()
-            .map(|f| f.unwrap().first().map(|(p, _, _)| p.id))
+            .map(|f| f.unwrap().first().map(FoundProduct::id))
             .collect();
         assert_eq!(ids, [None, None, Some(120), None]);
         // The catalogue (8 pages) once, for every row.

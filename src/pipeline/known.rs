@@ -8,8 +8,8 @@
 
 use std::collections::HashMap;
 
+use super::found::FoundProduct;
 use super::retry::{retry_idempotent, RetryPolicy};
-use super::settle::Found;
 use crate::client::{ApiError, ProductApi, ProductKey, RequestCounters};
 
 /// A product this job created in an earlier run: its id, number and EAN.
@@ -61,7 +61,7 @@ impl KnownProducts {
         policy: &RetryPolicy,
         counters: &RequestCounters,
         key: &ProductKey,
-    ) -> Result<Option<Found>, ApiError> {
+    ) -> Result<Option<FoundProduct>, ApiError> {
         let trimmed = match key {
             ProductKey::Number(n) => ProductKey::Number(n.trim().to_owned()),
             ProductKey::Ean(e) => ProductKey::Ean(e.trim().to_owned()),
@@ -71,7 +71,7 @@ impl KnownProducts {
             let answer = retry_idempotent(policy, counters, || api.get_product(id)).await?;
             // A product since deleted, or given another key, is not it.
             if let Some(a) = answer.filter(|a| key.matches(&a.value)) {
-                return Ok(Some((a.value, a.status, a.trace_id)));
+                return Ok(Some(FoundProduct::new(a.value, a.status, a.trace_id)));
             }
         }
         Ok(None)
@@ -126,7 +126,7 @@ mod tests {
             async move { known.find(api, policy, counters, &key).await.unwrap() }
         };
         let found = find(ProductKey::Number("B".into())).await;
-        assert_eq!(found.map(|(p, _, _)| p.id), Some(3));
+        assert_eq!(found.map(|f| f.id()), Some(3));
         // Deleted: not found, and no error.
         assert!(find(ProductKey::Number("C".into())).await.is_none());
         // Not made by this job: not asked for.

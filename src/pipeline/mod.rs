@@ -16,15 +16,19 @@
 //! reading; rows in flight get a bounded time to finish (a row still settling
 //! then is in the sending journal, and `--resume` settles it again).
 
+pub mod catalogue;
 pub mod changes;
+pub mod context;
 mod create;
 pub mod emptied;
 pub mod existing;
+pub mod found;
 pub mod journal;
 pub mod known;
+mod ledger;
 mod outcome;
 pub mod recorder;
-pub mod references;
+mod references;
 mod resolve;
 pub mod resume;
 pub mod retry;
@@ -48,11 +52,12 @@ use crate::client::{ApiError, ProductApi, RequestCounters};
 use crate::progress::Progress;
 use crate::results::{OutputError, RecordSink, RowRecord, Tally};
 use crate::validate::PreparedRow;
+use catalogue::Catalogue;
+use context::{Context, RowSettings, Slot};
 use existing::{ExistingIndex, ExistingMode};
 use journal::{Journal, MaybeSent};
 use references::References;
-use row::{Context, EarlierSend, RowJob, RowSettings};
-use settle::{Ledger, Slot};
+use row::{EarlierSend, RowJob};
 
 /// How a run is carried out.
 #[derive(Debug, Clone)]
@@ -193,7 +198,7 @@ pub async fn run<A: ProductApi>(
     )
     .await;
     forward.abort();
-    let (settled, settled_found) = ctx.ledger.settled();
+    let (settled, settled_found) = ctx.catalogue.settled();
     let (end, rows_read, tally) = finish(end, reader, recorder).await;
     Ok(Report {
         end,
@@ -240,7 +245,7 @@ async fn prefetch_if_cheaper<A: ProductApi>(
     ExistingIndex::prefetch(api, &settings.retry, counters, max_pages, keep_fields).await
 }
 
-/// What the workers share, with a fresh ledger (starting from `index`) and
+/// What the workers share, with a fresh catalogue (starting from `index`) and
 /// `plan.concurrency` slots.
 fn context<A: ProductApi>(
     api: A,
@@ -249,18 +254,15 @@ fn context<A: ProductApi>(
     journal: Option<Journal>,
     counters: Arc<RequestCounters>,
 ) -> Context<A> {
+    let references = References::new(
+        plan.create_categories,
+        plan.create_suppliers,
+        plan.row.dry_run,
+    );
     Context {
         api,
         settings: plan.row.clone(),
-        references: References::new(
-            plan.create_categories,
-            plan.create_suppliers,
-            plan.row.dry_run,
-        ),
-        known: plan.known.clone(),
-        ledger: Ledger::new(index.as_ref()),
-        index,
-        ean_catalogue: Default::default(),
+        catalogue: Catalogue::new(index, plan.known.clone(), references),
         journal,
         counters,
         slots: Arc::new(tokio::sync::Semaphore::new(plan.concurrency.max(1))),

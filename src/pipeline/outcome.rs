@@ -4,7 +4,7 @@
 
 use std::ops::ControlFlow;
 
-use super::settle::Found;
+use super::found::FoundProduct;
 use crate::client::{ApiError, ErrorClass};
 use crate::results::RowStatus;
 use crate::validate::Problem;
@@ -44,10 +44,10 @@ impl Outcome {
         self
     }
     /// The row's own product, found while settling: `created`.
-    pub(super) fn found_created((found, status, trace): Found) -> Outcome {
+    pub(super) fn found_created(found: FoundProduct) -> Outcome {
         Outcome::new(RowStatus::Created)
-            .id(found.id)
-            .http(status, trace)
+            .id(found.product.id)
+            .http(found.status, found.trace_id)
     }
     pub(super) fn failed(e: &ApiError, context: &str) -> Outcome {
         Outcome {

@@ -1,57 +1,17 @@
 //! A row's first step: its category, unit and supplier resolved into ids on
-//! its payload (through the run's [`References`]), a name that cannot be
-//! resolved being a problem on the column that holds it ([`ReferenceColumns`]).
+//! its payload (through the run's [`Catalogue`](super::catalogue::Catalogue)),
+//! a name that cannot be resolved being a problem on the column that holds it
+//! ([`ReferenceColumns`](super::context::ReferenceColumns)).
 
 use std::ops::ControlFlow;
 
+use super::context::Context;
 use super::outcome::{failed_step, Outcome, Step};
 use super::references::{RefKind, Resolution};
-use super::row::Context;
 use crate::api::types::{IdRef, NewProduct};
 use crate::client::ProductApi;
-use crate::mapping::{ColumnMapping, Field};
 use crate::results::RowStatus;
 use crate::validate::{Problem, ProblemKind, Reference};
-
-/// The columns that hold the category, unit and supplier, as written in the
-/// file (or the field, when a mapping constant gives it).
-#[derive(Debug, Clone, Default)]
-pub struct ReferenceColumns {
-    /// The category's column.
-    pub category: Option<String>,
-    /// The unit's column.
-    pub unit: Option<String>,
-    /// The supplier's column.
-    pub supplier: Option<String>,
-}
-
-impl ReferenceColumns {
-    /// The columns of `mapping`: a name column, else an id column, else the
-    /// field a constant fills.
-    pub fn of(mapping: &ColumnMapping) -> ReferenceColumns {
-        let column = |fields: [Field; 2]| {
-            fields.iter().find_map(|&f| {
-                mapping
-                    .column(f)
-                    .map(|i| mapping.headers[i].clone())
-                    .or_else(|| mapping.constant(f).map(|_| f.path().to_string()))
-            })
-        };
-        ReferenceColumns {
-            category: column([Field::Category, Field::CategoryId]),
-            unit: column([Field::Unit, Field::UnitsId]),
-            supplier: column([Field::Supplier, Field::SupplierId]),
-        }
-    }
-
-    fn of_kind(&self, kind: RefKind) -> Option<String> {
-        match kind {
-            RefKind::Category => self.category.clone(),
-            RefKind::Unit => self.unit.clone(),
-            RefKind::Supplier => self.supplier.clone(),
-        }
-    }
-}
 
 /// Resolves the row's category, unit and supplier into ids on `product`, in
 /// that order. Goes on with the dry run's notes (a category it would
@@ -76,8 +36,8 @@ pub(super) async fn resolve_references<A: ProductApi>(
         let Some(reference) = reference else { continue };
         let name = reference.text();
         let resolved = ctx
-            .references
-            .resolve(
+            .catalogue
+            .resolve_reference(
                 &ctx.api,
                 &ctx.settings.retry,
                 &ctx.counters,

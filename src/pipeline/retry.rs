@@ -3,6 +3,12 @@
 //! larger budget: a server near its limit refuses often), and the settle
 //! schedule of a POST whose outcome is unknown ([`SettlePolicy`]).
 //!
+//! One policy ([`RetryPolicy`]) and one count of attempts ([`Attempts`])
+//! serve every retry of the program: the API's requests
+//! ([`retry_idempotent`], a row's create) and the feed's download
+//! ([`crate::feed::download`]), which also caps the `Retry-After` it waits
+//! out and has a deadline for the whole download.
+//!
 //! A `Retry-After` is per request: it delays the retry of the request it
 //! answered and nothing else. The shared pace is the pacer's
 //! ([`crate::client::pacing`]), which follows the share of refusals.
@@ -25,6 +31,12 @@ pub struct RetryPolicy {
     pub base: Duration,
     /// The largest backoff.
     pub cap: Duration,
+    /// The longest `Retry-After` waited out; a server asking for more ends
+    /// the retries at once ([`NextTry::AskedTooLong`]). `None`: any.
+    pub longest_retry_after: Option<Duration>,
+    /// How long the whole operation may take, retries and waits included
+    /// (`None`: no deadline). The caller bounds the operation with it.
+    pub deadline: Option<Duration>,
 }
 
 impl RetryPolicy {
@@ -36,6 +48,24 @@ impl RetryPolicy {
             max_rate_limited: (max_retries.saturating_mul(4)).max(20),
             base: Duration::from_millis(200),
             cap: Duration::from_secs(10),
+            longest_retry_after: None,
+            deadline: None,
+        }
+    }
+
+    /// This policy, waiting out no `Retry-After` longer than `longest`.
+    pub fn with_longest_retry_after(self, longest: Duration) -> RetryPolicy {
+        RetryPolicy {
+            longest_retry_after: Some(longest),
+            ..self
+        }
+    }
+
+    /// This policy, with a deadline for the whole operation.
+    pub fn with_deadline(self, deadline: Duration) -> RetryPolicy {
+        RetryPolicy {
+            deadline: Some(deadline),
+            ..self
         }
     }
 
@@ -50,11 +80,13 @@ impl RetryPolicy {
         Duration::from_nanos(rand::rng().random_range(0..=nanos))
     }
 
-    /// The wait after the `attempt`-th 429: the server's `Retry-After` plus a
-    /// little jitter (so waiting rows do not return all at once), else backoff.
+    /// The wait after the `attempt`-th 429 (or 503 with `Retry-After`): the
+    /// server's `Retry-After` plus a little jitter (so waiting rows do not
+    /// return all at once), else backoff, at least `base` either way (a `0`
+    /// or a date gone by is no busy loop).
     pub fn rate_limit_wait(&self, retry_after: Option<Duration>, attempt: u32) -> Duration {
         match retry_after {
-            Some(d) => d + Duration::from_millis(rand::rng().random_range(0..=250)),
+            Some(d) => d.max(self.base) + Duration::from_millis(rand::rng().random_range(0..=250)),
             None => self.backoff(attempt).max(self.base),
         }
     }
@@ -99,6 +131,18 @@ impl SettlePolicy {
     }
 }
 
+/// What follows a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextTry {
+    /// Try again after this wait.
+    After(Duration),
+    /// The budget for the failure's class is spent, or it must not be retried.
+    Spent,
+    /// The server asked to wait this long, longer than the policy's
+    /// [`RetryPolicy::longest_retry_after`].
+    AskedTooLong(Duration),
+}
+
 /// Counts retries of one operation and says how long to wait before the next.
 #[derive(Debug, Default)]
 pub struct Attempts {
@@ -107,21 +151,36 @@ pub struct Attempts {
 }
 
 impl Attempts {
-    /// Records a failure of class `class`; returns the wait before retrying,
-    /// or `None` when the budget for that class is spent or it must not be retried.
+    /// Records a failure of class `class` and says what follows: a 429 (or
+    /// 503 with `Retry-After`) counts against its own budget and waits
+    /// ([`RetryPolicy::rate_limit_wait`]); a transient failure backs off.
     /// `Unknown` failures count as retryable here: callers that must not
     /// repeat a request with an unknown outcome handle them before.
-    pub fn next_wait(&mut self, policy: &RetryPolicy, class: ErrorClass) -> Option<Duration> {
+    pub fn next(&mut self, policy: &RetryPolicy, class: ErrorClass) -> NextTry {
         match class {
+            ErrorClass::RateLimited(Some(asked))
+                if policy.longest_retry_after.is_some_and(|l| asked > l) =>
+            {
+                NextTry::AskedTooLong(asked)
+            }
             ErrorClass::RateLimited(after) if self.rate_limited < policy.max_rate_limited => {
                 self.rate_limited += 1;
-                Some(policy.rate_limit_wait(after, self.rate_limited))
+                NextTry::After(policy.rate_limit_wait(after, self.rate_limited))
             }
             ErrorClass::Transient | ErrorClass::Unknown if self.failures < policy.max_retries => {
                 self.failures += 1;
-                Some(policy.backoff(self.failures))
+                NextTry::After(policy.backoff(self.failures))
             }
-            _ => None,
+            _ => NextTry::Spent,
+        }
+    }
+
+    /// [`Attempts::next`] as the wait before retrying, `None` when there is
+    /// no retry.
+    pub fn next_wait(&mut self, policy: &RetryPolicy, class: ErrorClass) -> Option<Duration> {
+        match self.next(policy, class) {
+            NextTry::After(wait) => Some(wait),
+            NextTry::Spent | NextTry::AskedTooLong(_) => None,
         }
     }
 }
@@ -170,6 +229,8 @@ mod tests {
         );
         let w = p.rate_limit_wait(Some(Duration::from_secs(2)), 1);
         assert!(w >= Duration::from_secs(2) && w <= Duration::from_millis(2250));
+        let zero = p.rate_limit_wait(Some(Duration::ZERO), 1);
+        assert!(zero >= p.base, "a Retry-After of 0 is no busy loop");
     }
 
     #[test]
@@ -185,6 +246,16 @@ mod tests {
         );
         assert!(a.next_wait(&p, ErrorClass::Permanent).is_none());
         assert!(a.next_wait(&p, ErrorClass::Fatal).is_none());
+        // A cap on Retry-After ends the retries at a longer one.
+        let capped = p.with_longest_retry_after(Duration::from_secs(60));
+        let asked = |s| ErrorClass::RateLimited(Some(Duration::from_secs(s)));
+        let mut a = Attempts::default();
+        assert!(matches!(a.next(&capped, asked(60)), NextTry::After(_)));
+        assert_eq!(
+            a.next(&capped, asked(61)),
+            NextTry::AskedTooLong(Duration::from_secs(61))
+        );
+        assert!(matches!(a.next(&p, asked(7200)), NextTry::After(_)));
     }
 
     #[test]

@@ -11,76 +11,26 @@
 //! row and each step end is in [`super::outcome`].
 
 use std::ops::ControlFlow;
-use std::sync::Arc;
 
-use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+use super::catalogue::Reading;
 use super::changes::patch_for;
+use super::context::{Context, Slot};
 use super::create::{create, CreateEnd};
-use super::emptied::{still_held, EmptyCells, RefusedPrice};
-use super::existing::{ambiguous, find_existing, EanCatalogue, ExistingIndex, ExistingMode};
-use super::journal::Journal;
-use super::known::KnownProducts;
+use super::emptied::{still_held, RefusedPrice};
+use super::existing::{ambiguous, ExistingMode};
+use super::found::FoundProduct;
 use super::outcome::{failed_step, Outcome, Step};
-use super::references::{RefKind, References};
+use super::references::RefKind;
 use super::resolve::resolve_references;
-pub use super::resolve::ReferenceColumns;
 use super::resume::UNCONFIRMED_NO_KEY;
-use super::retry::{retry_idempotent, RetryPolicy, SettlePolicy};
-use super::settle::{mark_key_seen, settle, Found, Ledger, Settled, Slot};
+use super::retry::retry_idempotent;
+use super::settle::{settle, Settled};
 use crate::api::types::{NewProduct, ProductPatch};
-use crate::client::{ApiError, ErrorClass, ProductApi, ProductKey, RequestCounters};
+use crate::client::{ApiError, ErrorClass, ProductApi, ProductKey};
 use crate::results::{RowRecord, RowStatus};
 use crate::validate::{Draft, PreparedRow, Problem, ProblemKind};
-
-/// Settings of a run that every row needs.
-#[derive(Debug, Clone)]
-pub struct RowSettings {
-    /// What to do with existing products.
-    pub existing: ExistingMode,
-    /// Send no writes; say what would happen.
-    pub dry_run: bool,
-    /// Retry policy.
-    pub retry: RetryPolicy,
-    /// How an unknown outcome is settled.
-    pub settle: SettlePolicy,
-    /// The sheet name for the results file.
-    pub sheet: Option<String>,
-    /// The column (as written in the file) that names each kind of
-    /// reference, for the problems of names that cannot be resolved.
-    pub reference_columns: ReferenceColumns,
-    /// The columns whose empty cells clear a field on update (none under
-    /// `--empty-cells keep`).
-    pub empty_cells: EmptyCells,
-    /// Rows with neither number nor EAN are found by exact name.
-    pub match_by_name: bool,
-}
-
-/// Everything the workers share.
-#[derive(Debug)]
-pub struct Context<A> {
-    /// The API.
-    pub api: A,
-    /// Settings.
-    pub settings: RowSettings,
-    /// Reference resolution cache.
-    pub references: References,
-    /// Prefetched existing products, when prefetching was cheaper.
-    pub index: Option<ExistingIndex>,
-    /// Without a prefetch: the catalogue's EANs, read once for all EAN-only rows.
-    pub ean_catalogue: EanCatalogue,
-    /// The products this job created in earlier runs.
-    pub known: KnownProducts,
-    /// The sending journal (none in a dry run).
-    pub journal: Option<Journal>,
-    /// Request counters.
-    pub counters: Arc<RequestCounters>,
-    /// What the run has seen and made of the server's products.
-    pub ledger: Ledger,
-    /// Concurrency slots: a row holds one while it works, not while it settles.
-    pub slots: Arc<Semaphore>,
-}
 
 /// A row to process.
 #[derive(Debug, Clone)]
@@ -183,7 +133,7 @@ async fn submit<A: ProductApi>(
     };
 
     // A row an earlier run may have sent settles before anything else.
-    let mut looked_up: Option<Vec<Found>> = None;
+    let mut looked_up: Option<Vec<FoundProduct>> = None;
     if let Some(earlier) = earlier.filter(|_| key.is_some() || !ctx.settings.dry_run) {
         match settle_earlier_send(ctx, slot, key.as_ref(), &product, earlier).await? {
             ControlFlow::Continue(found) => looked_up = Some(found),
@@ -228,7 +178,7 @@ async fn settle_earlier_send<A: ProductApi>(
     key: Option<&ProductKey>,
     product: &NewProduct,
     earlier: EarlierSend,
-) -> Step<Vec<Found>> {
+) -> Step<Vec<FoundProduct>> {
     let Some(key) = key else {
         // An interrupted run may have created it, and nothing identifies
         // it for sure: sending it again could make a duplicate.
@@ -256,24 +206,32 @@ async fn settle_earlier_send<A: ProductApi>(
 /// The existing product the row meets, per `--existing`: none under
 /// `create` or without a key; else the one settling found (`looked_up`),
 /// else the one looked up now. Under `create`, before the high-water mark
-/// bounds the catalogue, the row's key is looked up all the same (see
-/// [`mark_key_seen`]). Ends the row as `failed` when a lookup failed, and
-/// when more than one product has its key ([`ambiguous`]).
+/// bounds the catalogue, the row's key is looked up all the same: the mark
+/// then bounds this row's key, so that an older product with the same
+/// number is never taken for the row's own after an unknown outcome. Ends
+/// the row as `failed` when a lookup failed, and when more than one product
+/// has its key ([`ambiguous`]).
 async fn existing_for_row<A: ProductApi>(
     ctx: &Context<A>,
     key: Option<&ProductKey>,
     name: Option<&str>,
-    looked_up: Option<Vec<Found>>,
-) -> Step<Option<Found>> {
+    looked_up: Option<Vec<FoundProduct>>,
+) -> Step<Option<FoundProduct>> {
     let Some(key) = key else {
         return Ok(ControlFlow::Continue(None));
     };
     let create_only = ctx.settings.existing == ExistingMode::Create;
+    let (api, policy, counters) = (&ctx.api, &ctx.settings.retry, &*ctx.counters);
+    let lookup = |reading| {
+        ctx.catalogue
+            .lookup(api, policy, counters, key, name, reading)
+    };
     let found = match looked_up {
         Some(found) if !create_only => Ok(found),
-        None if !create_only => existing_product(ctx, key).await,
-        None if !ctx.ledger.covers_catalogue() && !ctx.settings.dry_run => {
-            mark_key_seen(ctx, key, name).await.map(|()| Vec::new())
+        None if !create_only => lookup(Reading::BeforeSending).await,
+        // Only to raise the high-water mark over the key's products.
+        None if !ctx.catalogue.covers_catalogue() && !ctx.settings.dry_run => {
+            lookup(Reading::Afresh).await.map(|_| Vec::new())
         }
         _ => return Ok(ControlFlow::Continue(None)),
     };
@@ -289,12 +247,14 @@ async fn existing_for_row<A: ProductApi>(
 /// The one product of `found` (none when empty); `Err` with the row's
 /// `failed` outcome naming every id when the server holds the key more
 /// than once: nothing is picked.
-fn one_product(key: &ProductKey, found: Vec<Found>) -> Result<Option<Found>, Outcome> {
+fn one_product(
+    key: &ProductKey,
+    found: Vec<FoundProduct>,
+) -> Result<Option<FoundProduct>, Outcome> {
     if found.len() > 1 {
-        let products: Vec<_> = found.iter().map(|(p, _, _)| p.clone()).collect();
-        let (_, status, trace) = &found[0];
+        let products: Vec<_> = found.iter().map(|f| f.product.clone()).collect();
         return Err(Outcome::new(RowStatus::Failed)
-            .http(*status, trace.clone())
+            .http(found[0].status, found[0].trace_id.clone())
             .error(ambiguous(key, &products)));
     }
     Ok(found.into_iter().next())
@@ -306,8 +266,13 @@ async fn decide_existing<A: ProductApi>(
     row: u64,
     key: &ProductKey,
     product: &NewProduct,
-    (found, status, trace): Found,
+    found: FoundProduct,
 ) -> Result<Outcome, ApiError> {
+    let FoundProduct {
+        product: found,
+        status,
+        trace_id: trace,
+    } = found;
     Ok(match ctx.settings.existing {
         ExistingMode::Skip | ExistingMode::Create => Outcome::new(RowStatus::Skipped)
             .id(found.id)
@@ -351,44 +316,6 @@ async fn decide_existing<A: ProductApi>(
             }
         }
     })
-}
-
-/// Every product with this key, oldest first: from the prefetched index,
-/// else from the server; when neither has one, a product this job made in
-/// an earlier run that a search does not show yet. Every match found on the
-/// server raises the high-water mark.
-async fn existing_product<A: ProductApi>(
-    ctx: &Context<A>,
-    key: &ProductKey,
-) -> Result<Vec<Found>, ApiError> {
-    let (policy, counters) = (&ctx.settings.retry, &ctx.counters);
-    let found = match &ctx.index {
-        Some(index) => {
-            let found: Vec<Found> = index
-                .get(key)
-                .iter()
-                .map(|p| (p.clone(), 200, None))
-                .collect();
-            if !found.is_empty() {
-                return Ok(found);
-            }
-            found
-        }
-        None => find_existing(&ctx.api, policy, counters, key, &ctx.ean_catalogue).await?,
-    };
-    let found = match found.is_empty() {
-        false => found,
-        true => ctx
-            .known
-            .find(&ctx.api, policy, counters, key)
-            .await?
-            .into_iter()
-            .collect(),
-    };
-    for (p, _, _) in &found {
-        ctx.ledger.saw(p.id);
-    }
-    Ok(found)
 }
 
 /// `update salesPrice, name and clear description`: what a PATCH does.

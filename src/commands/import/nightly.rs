@@ -123,8 +123,7 @@ pub(super) async fn obtain_input(
     let settings = DownloadSettings {
         max_bytes: feed.max_bytes,
         timeout: plan.pacing.timeout,
-        deadline: crate::feed::download::DEFAULT_DEADLINE,
-        retry: RetryPolicy::new(plan.pacing.max_retries),
+        retry: crate::feed::download::feed_retry(plan.pacing.max_retries),
         show_progress: !plan.quiet,
     };
     let staging = with_suffix(&feed.stem, ".new");

@@ -301,6 +301,7 @@ fn plan(existing: ExistingMode) -> PipelinePlan {
                 max_rate_limited: 20,
                 base: Duration::from_millis(1),
                 cap: Duration::from_millis(5),
+                ..RetryPolicy::new(5)
             },
             settle: SettlePolicy {
                 time: Duration::from_millis(30),

@@ -3,16 +3,8 @@
 
 mod shape;
 
+pub use shape::DecimalMark;
 use shape::{NumberShape, NumberText, Sep};
-
-/// Which character separates the integer part from the fraction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DecimalMark {
-    /// `1 234,50`
-    Comma,
-    /// `1,234.50`
-    Point,
-}
 
 /// Why a text is not a number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

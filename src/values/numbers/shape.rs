@@ -1,9 +1,18 @@
 //! The structure of a number's text (sign, currency, digit groups and the
-//! separators between them) and the plain form it is parsed from.
+//! separators between them), the plain form it is parsed from, and the
+//! decimal mark that reads it ([`DecimalMark`]).
 
-use super::DecimalMark;
 use crate::cell::is_invisible;
 use crate::values::text::trim;
+
+/// Which character separates the integer part from the fraction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecimalMark {
+    /// `1 234,50`
+    Comma,
+    /// `1,234.50`
+    Point,
+}
 
 /// A separator between digit groups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,12 @@
 //! a plan, bad values refused, and the sample config files valid.
 
 use super::*;
+use std::path::PathBuf;
+
 use clap::Parser;
+
+use crate::log::LogFormat;
+use crate::pipeline::existing::ExistingMode;
 
 #[derive(Parser)]
 struct Cli {
