@@ -142,24 +142,26 @@
 //! the JSON shape that `--data` loads.
 //!
 //! # Modules, top to bottom
-//! Each module imports only from those below it, so there is no cycle:
-//! - [`command`]: the foreground server of `product-import sandbox`;
-//! - `handle`: [`start`] and the running [`SandboxHandle`];
-//! - `server`: accepting connections, and closing one on purpose;
-//! - `routes`: which handler and middleware serve which path;
-//! - the handlers `products`, `catalog` and `token`, and `middleware/`
-//!   (`observe`, `rate`, `auth`, `faults`, `query`), all reading
-//!   - `state`: the one sandbox's state, made of
-//!   - its parts: `auth` (issued tokens), `faults` (the seeded draw),
-//!     `rate` (the limit and its schedule), `observe` (trace ids, endpoint
-//!     names, latency), `paging` (query strings, windows, cursors), `stats`
-//!     (counters), `store` (the records), `schema` (the JSON Schemas),
-//!     `detach` (writes that outlive their connection);
-//! - `config`: [`SandboxConfig`], [`DemoCredentials`], built from `seed`
-//!   ([`SeedData`]), `behaviour` ([`Behaviour`] and its switches), `faults`
-//!   ([`FaultSpec`]) and `rate` ([`RateSchedule`]);
-//! - at the bottom, shared by all: `error` (the vendor's error answers),
-//!   `body` (reading request bodies) and [`wire`] (the bodies' shape).
+//! Each module imports only from those below it, so there is no cycle; the
+//! state holds the parts, and only the middleware and handlers above it
+//! read the state.
+//! 1. [`command`]: the foreground server of `product-import sandbox`;
+//! 2. `handle`: [`start`] and the running [`SandboxHandle`];
+//! 3. `routes`: which handler and middleware serve which path;
+//! 4. the handlers `products`, `catalog` and `token`, and `middleware/`
+//!    (`observe`, `rate`, `auth`, `faults`, `query`);
+//! 5. `server`: accepting connections, and closing one on purpose;
+//! 6. `state`: one sandbox's state, built from
+//! 7. `config`: [`SandboxConfig`], made of the parts' settings, and out of
+//! 8. the parts: `auth` (issued tokens), `faults` (the seeded draw), `rate`
+//!    (the limit and its schedule), `observe` (trace ids, latency),
+//!    `paging` (query strings, windows, cursors), `stats` (counters),
+//!    `store` (the records and their rules), `schema` (the JSON Schemas),
+//!    and `detach` (writes that outlive their connection);
+//! 9. `seed` ([`SeedData`]) and `behaviour` ([`Behaviour`] and its
+//!    switches);
+//! 10. shared by all: `error` (the vendor's error answers), `body` (reading
+//!    request bodies) and [`wire`] (the bodies' shape).
 
 #![warn(missing_docs)]
 
