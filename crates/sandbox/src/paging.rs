@@ -252,6 +252,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn undeclared_parameters_are_found_per_endpoint() {
+        let query = |raw| QueryPairs::parse(Some(raw)).unwrap();
+        let undeclared =
+            |method, path, raw| first_undeclared(&method, path, &query(raw)).map(str::to_owned);
+        assert_eq!(
+            undeclared(Method::GET, "/v1/products", "productNumber=A&ean=1"),
+            Some("ean".to_owned())
+        );
+        assert_eq!(
+            undeclared(Method::GET, "/v1/products", "page=2&limit=5"),
+            None
+        );
+        assert_eq!(
+            undeclared(Method::POST, "/v1/products", "page=2"),
+            Some("page".to_owned())
+        );
+        assert_eq!(
+            undeclared(Method::GET, "/v1/productunits", "limit=5"),
+            Some("limit".to_owned())
+        );
+    }
+
+    #[test]
     fn cursors_round_trip_and_refuse_forgeries() {
         let cursors = Cursors::new(0x1234_5678_9abc_def0);
         for offset in [0, 1, 25, 100_000] {
