@@ -161,7 +161,7 @@
 //! 9. `seed` ([`SeedData`]) and `behaviour` ([`Behaviour`] and its
 //!    switches);
 //! 10. shared by all: `error` (the vendor's error answers), `body` (reading
-//!    request bodies) and [`wire`] (the bodies' shape).
+//!     request bodies) and [`wire`] (the bodies' shape).
 
 #![warn(missing_docs)]
 
