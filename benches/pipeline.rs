@@ -42,8 +42,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _};
 use std::num::NonZeroU32;
 
-use product_import::sandbox::{
-    self, Behaviour, Fault503, FaultSpec, RateSchedule, SandboxConfig, SandboxStats,
+use product_import_sandbox::{
+    self as sandbox, Behaviour, Fault503, FaultSpec, RateSchedule, SandboxConfig, SandboxStats,
 };
 
 /// The binary under test, built with the bench (release) profile.

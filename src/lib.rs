@@ -5,8 +5,9 @@
 //! [`read`] a file into rows of [`cell::Cell`]s, [`mapping`] its headers to
 //! API fields, [`validate`] each row into a [`api::types::NewProduct`],
 //! submit through [`client`] paced and retried by [`pipeline`], and record
-//! every row's outcome with [`results`]. [`sandbox`] is an in-process copy of
-//! the API for trying and testing all of it. [`secrets`] keeps the known
+//! every row's outcome with [`results`]. The sandbox, an in-process copy of
+//! the API for trying and testing all of it, is a crate of its own
+//! (`product_import_sandbox`, in `crates/sandbox`). [`secrets`] keeps the known
 //! secret values out of every text shown or logged.
 
 #![warn(missing_docs)]
@@ -27,7 +28,6 @@ pub(crate) mod preset;
 pub(crate) mod progress;
 pub mod read;
 pub mod results;
-pub mod sandbox;
 pub mod secrets;
 pub(crate) mod store;
 pub(crate) mod validate;

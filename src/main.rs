@@ -4,9 +4,8 @@
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use product_import::cli::{ExportArgs, ImportArgs, TemplateArgs, ValidateArgs};
+use product_import::cli::{ExportArgs, ImportArgs, SandboxArgs, TemplateArgs, ValidateArgs};
 use product_import::commands::{self, ExitStatus};
-use product_import::sandbox::{self, command::SandboxArgs};
 
 /// Bulk-import products from CSV and spreadsheet files into Finago Office (24SevenOffice).
 #[derive(Parser)]
@@ -59,7 +58,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => commands::validate::run(&args, &mut std::io::stdout().lock()),
         Command::Template(args) => commands::template::run(&args),
         Command::Sandbox(args) => runtime()
-            .and_then(|rt| rt.block_on(sandbox::command::run(args)))
+            .and_then(|rt| rt.block_on(commands::sandbox::run(args)))
             .map(|()| ExitStatus::Success),
         Command::Generate(args) => commands::generate::run(&args),
         Command::Import(args) => commands::import::run_blocking(*args),

@@ -1,16 +1,16 @@
 //! `sandbox`'s flags: where it listens, how it misbehaves, and what it does
-//! where the vendor leaves the behaviour open. Turned into a
-//! [`crate::sandbox::SandboxConfig`] by the sandbox's own command.
+//! where the vendor leaves the behaviour open; turned here into the
+//! sandbox crate's [`SandboxConfig`], which is all the sandbox is given.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
-
-use crate::sandbox::{
-    CreatedId, EanFilter, Fault503, FaultSpec, NumberSearch, OnDisconnect, Paging, PatchAnswer,
-    PatchNested, PatchNulls, Profile, QueryParams, RateLimitAnswer, Scope, SupplierFilter,
-    TokenBody,
+use product_import_sandbox::{
+    Behaviour, CreatedId, EanFilter, Fault503, FaultSpec, NumberSearch, OnDisconnect, Paging,
+    PatchAnswer, PatchNested, PatchNulls, Profile, QueryParams, RateLimitAnswer, SandboxConfig,
+    Scope, SeedData, SupplierFilter, TokenBody,
 };
 
 /// Shown after `product-import sandbox --help`: the two profiles side by side.
@@ -154,4 +154,213 @@ pub struct SandboxArgs {
     /// Start with the categories, units, suppliers and products in this JSON file.
     #[arg(long, value_name = "FILE.json")]
     pub data: Option<PathBuf>,
+}
+
+impl SandboxArgs {
+    /// The configuration these flags ask for; reads the `--data` file.
+    pub fn config(&self) -> anyhow::Result<SandboxConfig> {
+        let data = match &self.data {
+            Some(path) => SeedData::load(path)?,
+            None => SeedData::builtin(),
+        };
+        Ok(SandboxConfig {
+            listen: self.listen,
+            rate: self.rate,
+            latency: Duration::from_millis(self.latency_ms),
+            jitter: Duration::from_millis(self.jitter_ms),
+            token_ttl: Duration::from_secs(self.token_ttl),
+            faults: self.faults.clone().unwrap_or_default(),
+            slow_delay: Duration::from_millis(self.slow_ms),
+            late_delay: Duration::from_millis(self.late_ms),
+            behaviour: self.behaviour(),
+            seed: self.seed.unwrap_or_else(rand::random),
+            data,
+            ..SandboxConfig::default()
+        })
+    }
+}
+
+impl SandboxArgs {
+    /// The profile's switches with the single-switch flags applied on top.
+    pub fn behaviour(&self) -> Behaviour {
+        let mut behaviour = self.profile.behaviour();
+        if let Some(mode) = self.number_search {
+            behaviour.number_search = mode;
+        }
+        if let Some(mode) = self.ean_filter {
+            behaviour.ean_filter = mode;
+        }
+        if let Some(mode) = self.supplier_filter {
+            behaviour.supplier_filter = mode;
+        }
+        if let Some(mode) = self.paging {
+            behaviour.paging = mode;
+        }
+        if let Some(ms) = self.search_lag_ms {
+            behaviour.search_lag = Duration::from_millis(ms);
+        }
+        if let Some(mode) = self.patch_nested {
+            behaviour.patch_nested = mode;
+        }
+        if let Some(mode) = self.patch_nulls {
+            behaviour.patch_nulls = mode;
+        }
+        if let Some(mode) = self.patch_answer {
+            behaviour.patch_answer = mode;
+        }
+        if let Some(mode) = self.rate_limit_status {
+            behaviour.rate_limit_answer = mode;
+        }
+        if let Some(mode) = self.fault_503 {
+            behaviour.fault_503 = mode;
+        }
+        if let Some(mode) = self.on_disconnect {
+            behaviour.on_disconnect = mode;
+        }
+        if let Some(mode) = self.created_id {
+            behaviour.created_id = mode;
+        }
+        behaviour.quote_requests |= self.quote_requests;
+        behaviour.endless_pages |= self.endless_pages;
+        behaviour.stock_moves |= self.stock_moves;
+        if let Some(mb) = self.huge_pages_mb {
+            behaviour.huge_pages = Some(mb << 20);
+        }
+        if let Some(mode) = self.token_body {
+            behaviour.token_body = mode;
+        }
+        if let Some(mode) = self.query_params {
+            behaviour.query_params = mode;
+        }
+        behaviour
+            .denied_scopes
+            .extend(self.deny_scope.iter().copied());
+        behaviour
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: SandboxArgs,
+    }
+
+    #[test]
+    fn flags_become_a_config() {
+        let cli = Cli::try_parse_from([
+            "sandbox",
+            "--rate",
+            "5",
+            "--latency-ms",
+            "30",
+            "--jitter-ms",
+            "5",
+            "--token-ttl",
+            "60",
+            "--faults",
+            "reset=0.5",
+            "--seed",
+            "9",
+            "--slow-ms",
+            "1500",
+        ])
+        .unwrap();
+        let config = cli.args.config().unwrap();
+        assert_eq!(config.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(config.rate, Some(5));
+        assert_eq!(config.latency, Duration::from_millis(30));
+        assert_eq!(config.jitter, Duration::from_millis(5));
+        assert_eq!(config.token_ttl, Duration::from_secs(60));
+        assert_eq!(
+            config
+                .faults
+                .probability(product_import_sandbox::FaultKind::Reset),
+            0.5
+        );
+        assert_eq!(config.slow_delay, Duration::from_millis(1500));
+        assert_eq!(config.seed, 9);
+        assert_eq!(config.data, SeedData::builtin());
+        assert_eq!(config.behaviour, Behaviour::lenient());
+        assert_eq!(config.late_delay, Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn profile_and_single_switches() {
+        let parse = |flags: &[&str]| {
+            let mut argv = vec!["sandbox"];
+            argv.extend_from_slice(flags);
+            Cli::try_parse_from(argv).unwrap().args.config().unwrap()
+        };
+        assert_eq!(
+            parse(&["--profile", "strict"]).behaviour,
+            Behaviour::strict()
+        );
+        let config = parse(&[
+            "--profile",
+            "strict",
+            "--number-search",
+            "case-insensitive",
+            "--ean-filter",
+            "honoured",
+            "--supplier-filter",
+            "honoured",
+            "--paging",
+            "numbered",
+            "--search-lag-ms",
+            "0",
+            "--patch-nested",
+            "merge",
+            "--patch-nulls",
+            "clear",
+            "--patch-answer",
+            "product",
+            "--rate-limit-status",
+            "429",
+            "--fault-503",
+            "bare",
+            "--on-disconnect",
+            "cancel",
+            "--token-body",
+            "any",
+            "--query-params",
+            "any",
+            "--deny-scope",
+            "api.crm.customer:read",
+            "--deny-scope",
+            "api.product.unit:read",
+            "--late-ms",
+            "700",
+        ]);
+        let expected = Behaviour {
+            number_search: NumberSearch::CaseInsensitive,
+            ..Behaviour::lenient()
+                .deny(Scope::CustomerRead)
+                .deny(Scope::UnitRead)
+        };
+        assert_eq!(config.behaviour, expected);
+        assert_eq!(config.late_delay, Duration::from_millis(700));
+        assert!(
+            Cli::try_parse_from(["sandbox", "--deny-scope", "api.crm.customer:delete"]).is_err()
+        );
+        assert!(Cli::try_parse_from(["sandbox", "--profile", "evil"]).is_err());
+    }
+
+    #[test]
+    fn bad_flags_are_refused() {
+        assert!(Cli::try_parse_from(["sandbox", "--rate", "0"]).is_err());
+        assert!(Cli::try_parse_from(["sandbox", "--faults", "boom=1"]).is_err());
+        assert!(Cli::try_parse_from(["sandbox", "--token-ttl", "0"]).is_err());
+    }
+
+    #[test]
+    fn missing_data_file_is_an_error() {
+        let cli = Cli::try_parse_from(["sandbox", "--data", "/nonexistent/seed.json"]).unwrap();
+        let error = cli.args.config().unwrap_err();
+        assert!(format!("{error:#}").contains("/nonexistent/seed.json"));
+    }
 }

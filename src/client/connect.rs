@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use product_import_sandbox::{SandboxConfig, SandboxHandle};
 use url::Url;
 
 use super::auth::{Credentials, Secret};
 use super::http::HttpApi;
 use super::pacing::Pacer;
 use super::{ApiError, ProductApi, RequestCounters};
-use crate::sandbox::{SandboxConfig, SandboxHandle};
 
 /// Where to send the products.
 #[derive(Debug, Clone)]
@@ -126,7 +126,7 @@ fn secret_looking(name: &str) -> bool {
 /// its demo credentials and the handle that stops it.
 async fn start_sandbox() -> anyhow::Result<(Url, Credentials, SandboxHandle)> {
     use anyhow::Context as _;
-    let handle = crate::sandbox::start(SandboxConfig::gentle()).await?;
+    let handle = product_import_sandbox::start(SandboxConfig::gentle()).await?;
     let base_url = Url::parse(&handle.base_url()).context("sandbox base URL")?;
     let token_url = Url::parse(&handle.token_url()).context("sandbox token URL")?;
     let demo = handle.credentials();
@@ -135,7 +135,7 @@ async fn start_sandbox() -> anyhow::Result<(Url, Credentials, SandboxHandle)> {
         client_secret: Secret::new(demo.client_secret.clone()),
         organization_id: demo.organization_id.clone(),
         token_url,
-        audience: crate::sandbox::AUDIENCE.to_string(),
+        audience: product_import_sandbox::AUDIENCE.to_string(),
     };
     Ok((base_url, credentials, handle))
 }

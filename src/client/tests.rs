@@ -19,7 +19,9 @@ use super::pacing::Pacer;
 use super::paging::{all_pages, PageGuard};
 use super::{ApiError, ErrorClass, ProductApi, ProductQuery, RequestCounters};
 use crate::api::types::{NewProduct, Product, Supplier};
-use crate::sandbox::{self, Behaviour, SandboxConfig, SandboxHandle, Scope, SeedData};
+use product_import_sandbox::{
+    self as sandbox, Behaviour, SandboxConfig, SandboxHandle, Scope, SeedData,
+};
 
 /// Serves `router` on an ephemeral loopback port; returns its origin.
 async fn serve(router: Router) -> String {

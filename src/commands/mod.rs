@@ -5,6 +5,7 @@ pub mod export;
 pub mod generate;
 pub mod import;
 pub mod man;
+pub mod sandbox;
 pub mod status;
 pub mod template;
 pub mod validate;

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use product_import::api::types::{Category, Supplier};
 use product_import::commands::ExitStatus;
 use product_import::results::{read_results, RowRecord, RowStatus};
-use product_import::sandbox::{self, Behaviour, SandboxConfig, SandboxHandle, SeedData};
+use product_import_sandbox::wire::{Category, Supplier};
+use product_import_sandbox::{self as sandbox, Behaviour, SandboxConfig, SandboxHandle, SeedData};
 
 use crate::common::run::*;
 use crate::common::tempdir;

@@ -14,9 +14,11 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use product_import::api::types::Product;
 use product_import::results::{read_results, RowRecord, RowStatus};
-use product_import::sandbox::{self, Behaviour, FaultSpec, SandboxConfig, SandboxHandle, SeedData};
+use product_import_sandbox::wire::Product;
+use product_import_sandbox::{
+    self as sandbox, Behaviour, FaultSpec, SandboxConfig, SandboxHandle, SeedData,
+};
 
 use crate::common::tempdir;
 

@@ -321,7 +321,7 @@ fn template_checks_numbers_keeps_codes_as_text_and_shows_limits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_name_the_api_does_not_know_is_noted_on_its_cell() {
     use product_import::results::read_results;
-    use product_import::sandbox::{self, SandboxConfig};
+    use product_import_sandbox::{self as sandbox, SandboxConfig};
     let sb = sandbox::start(SandboxConfig::default()).await.unwrap();
     let dir = crate::common::tempdir();
     let file = dir.path().join("varer.csv");

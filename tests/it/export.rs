@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use product_import::api::types::Product;
 use product_import::cell::Cell;
 use product_import::cli::{ExportArgs, ImportArgs};
 use product_import::commands::export;
@@ -14,8 +13,10 @@ use product_import::commands::import;
 use product_import::commands::ExitStatus;
 use product_import::read::{self, ReadOptions};
 use product_import::results::{read_results, RowStatus};
-use product_import::sandbox::{
-    self, Behaviour, Paging, PatchAnswer, PatchNulls, SandboxConfig, SandboxHandle, SeedData,
+use product_import_sandbox::wire::Product;
+use product_import_sandbox::{
+    self as sandbox, Behaviour, Paging, PatchAnswer, PatchNulls, SandboxConfig, SandboxHandle,
+    SeedData,
 };
 use serde_json::json;
 
@@ -326,7 +327,7 @@ async fn edited_export_round_trip(sb: SandboxHandle) {
     let mut expected = before.clone();
     expected[3].sales_price = Some(99.5);
     expected[7].name = Some("Renamed".into());
-    expected[7].category = Some(product_import::api::types::NamedRef {
+    expected[7].category = Some(product_import_sandbox::wire::NamedRef {
         id: Some(4),
         name: Some("Clothing".into()),
     });

@@ -11,8 +11,8 @@ use std::process::Output;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use product_import::api::types::ProductStatus;
-use product_import::sandbox::{self, SandboxConfig, SandboxHandle};
+use product_import_sandbox::wire::ProductStatus;
+use product_import_sandbox::{self as sandbox, SandboxConfig, SandboxHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 

@@ -13,8 +13,8 @@ use std::path::Path;
 use std::process::Output;
 
 use product_import::results::{read_results, RowRecord, RowStatus};
-use product_import::sandbox::{
-    self, CreatedId, Paging, SandboxConfig, SandboxHandle, SeedData, TokenBody,
+use product_import_sandbox::{
+    self as sandbox, CreatedId, Paging, SandboxConfig, SandboxHandle, SeedData, TokenBody,
 };
 
 use crate::common::tempdir;

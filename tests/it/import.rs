@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use product_import::commands::ExitStatus;
 use product_import::results::{read_results, RowStatus};
-use product_import::sandbox::{self, SandboxConfig};
+use product_import_sandbox::{self as sandbox, SandboxConfig};
 
 use crate::common::run::*;
 use crate::common::tempdir;

@@ -1,9 +1,10 @@
 //! The modules stand in layers: each imports only from the layers below it,
 //! so there is no import cycle and no arrow runs back up the data's journey.
-//! The sandbox is a wing beside them (only `client::connect` starts it).
+//! The sandbox is a crate of its own (`crates/sandbox`), not one of them.
 //!
 //! Inside each folder the same holds between its files: no file imports
-//! another that imports it back, through any chain ([`import_cycles`]).
+//! another that imports it back, through any chain ([`import_cycles`]); in
+//! the sandbox crate, between its top-level modules too.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -60,7 +61,7 @@ fn modules_import_only_from_the_layers_below() {
                     .chars()
                     .take_while(|c| c.is_ascii_lowercase() || *c == '_')
                     .collect();
-                if used == module || used == "sandbox" && module == "client" {
+                if used == module {
                     continue;
                 }
                 if let Some(theirs) = rank(&used) {
@@ -74,9 +75,8 @@ fn modules_import_only_from_the_layers_below() {
     assert!(upward.is_empty(), "imports that run upward: {upward:#?}");
 }
 
-/// Folders left out of the check between files: the sandbox moves into a
-/// crate of its own, where [`import_cycles`] is pointed at its `src`.
-const CYCLES_EXEMPT: &[&str] = &["sandbox"];
+/// Folders left out of the check between files.
+const CYCLES_EXEMPT: &[&str] = &[];
 
 /// Circles still to break, each a folder's `mod.rs` that holds the types
 /// its files share and also uses those files (the way out: those types in a
@@ -109,6 +109,30 @@ fn the_files_of_each_folder_import_each_other_in_no_circle() {
         gone.is_empty(),
         "broken circles still listed in CYCLES_LEFT: {gone:#?}"
     );
+}
+
+#[test]
+fn the_sandbox_crates_modules_import_each_other_in_no_circle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/sandbox/src");
+    let cycles = crate_import_cycles(&src);
+    assert!(
+        cycles.is_empty(),
+        "import cycles in the sandbox: {cycles:#?}"
+    );
+}
+
+#[test]
+fn a_circle_between_a_crates_top_level_modules_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |path: &str, text: &str| std::fs::write(dir.path().join(path), text).unwrap();
+    write("lib.rs", "mod a;\nmod b;\npub use a::A;\n");
+    write("a.rs", "pub struct A;\nfn f() { crate::b::g() }\n");
+    write("b.rs", "pub fn g() { let _ = crate::a::A; }\n");
+    assert_eq!(crate_import_cycles(dir.path()), [": a -> b -> a"]);
+    // Only folders below the root are read by `import_cycles`.
+    assert!(import_cycles(dir.path(), &[]).is_empty());
+    write("b.rs", "pub fn g() {}\n");
+    assert!(crate_import_cycles(dir.path()).is_empty());
 }
 
 #[test]
@@ -175,6 +199,16 @@ fn a_circle_through_super_crate_and_a_grouped_use_is_found() {
 /// edge of `mod.rs`; what it only re-exports (`pub use`) is not, even where
 /// its own code then names the item bare.
 pub fn import_cycles(root: &Path, exempt: &[&str]) -> Vec<String> {
+    cycles_in(root, exempt, false)
+}
+
+/// [`import_cycles`], with the crate's own folder read too: its top-level
+/// modules, `lib.rs` standing for the folder's `mod.rs`.
+pub fn crate_import_cycles(root: &Path) -> Vec<String> {
+    cycles_in(root, &[], true)
+}
+
+fn cycles_in(root: &Path, exempt: &[&str], with_root: bool) -> Vec<String> {
     let mut files = Vec::new();
     rust_files(root, &mut files);
     // Every file's path in its folder and the absolute paths it imports.
@@ -191,11 +225,11 @@ pub fn import_cycles(root: &Path, exempt: &[&str]) -> Vec<String> {
             .map(|c| c.to_string_lossy().into_owned())
             .collect();
         let folder = relative[..relative.len() - 1].to_vec();
-        if folder.is_empty() || is_exempt(&folder, exempt) {
+        if folder.is_empty() && !with_root || is_exempt(&folder, exempt) {
             continue;
         }
         folders.insert(folder.clone());
-        let stem = relative.last().unwrap().trim_end_matches(".rs").to_string();
+        let stem = stem_of(relative.last().unwrap(), &folder);
         let mut code = code_of(&std::fs::read_to_string(file).unwrap());
         let mut code_uses = String::new();
         let mut module = folder.clone();
@@ -228,7 +262,7 @@ pub fn import_cycles(root: &Path, exempt: &[&str]) -> Vec<String> {
             if !relative.starts_with(folder) || relative.len() == folder.len() {
                 continue;
             }
-            let node = relative[folder.len()].trim_end_matches(".rs").to_string();
+            let node = stem_of(&relative[folder.len()], folder);
             for path in paths.iter().filter(|p| p.starts_with(folder)) {
                 let mut target = path.get(folder.len()).cloned();
                 if let Some(through) = target
@@ -287,6 +321,15 @@ fn split_uses(code: &str) -> (String, Vec<(String, bool)>) {
     (rest, uses)
 }
 
+/// A file's node name in its folder: its stem, with a crate's `lib.rs`
+/// standing for the root folder's `mod.rs`.
+fn stem_of(name: &str, folder: &[String]) -> String {
+    match name.trim_end_matches(".rs") {
+        "lib" if folder.is_empty() => "mod".to_string(),
+        stem => stem.to_string(),
+    }
+}
+
 fn is_exempt(folder: &[String], exempt: &[&str]) -> bool {
     let folder = folder.join("/");
     exempt
@@ -307,7 +350,10 @@ fn child_modules(dir: &Path) -> Vec<String> {
             if !inside.is_empty() {
                 children.push(name);
             }
-        } else if let Some(stem) = name.strip_suffix(".rs").filter(|s| *s != "mod") {
+        } else if let Some(stem) = name
+            .strip_suffix(".rs")
+            .filter(|s| *s != "mod" && *s != "lib")
+        {
             children.push(stem.to_string());
         }
     }

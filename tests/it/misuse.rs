@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Output;
 
 use product_import::results::{read_results, RowStatus};
-use product_import::sandbox::{self, SandboxConfig, SandboxHandle};
+use product_import_sandbox::{self as sandbox, SandboxConfig, SandboxHandle};
 
 use crate::common::run::*;
 use crate::common::tempdir;

@@ -9,10 +9,10 @@ use std::path::Path;
 
 use crate::common::run::import;
 use crate::common::{bin, fixture, tempdir};
-use product_import::api::types::{Product, ProductStatus};
 use product_import::commands::ExitStatus;
 use product_import::results::{read_results, RowStatus};
-use product_import::sandbox::{self, SandboxConfig, SandboxHandle};
+use product_import_sandbox::wire::{Product, ProductStatus};
+use product_import_sandbox::{self as sandbox, SandboxConfig, SandboxHandle};
 
 /// A product as the source rows say it must land.
 struct Expected {

@@ -3,9 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use product_import::api::types::{Category, ErrorBody, Product, Supplier, TokenResponse, Unit};
-use product_import::sandbox::{
-    self, FaultKind, FaultSpec, SandboxConfig, SandboxHandle, SeedData, AUDIENCE,
+use product_import::api::types::TokenResponse;
+use product_import_sandbox::wire::{Category, ErrorBody, Product, Supplier, Unit};
+use product_import_sandbox::{
+    self as sandbox, FaultKind, FaultSpec, SandboxConfig, SandboxHandle, SeedData, AUDIENCE,
 };
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
@@ -328,11 +329,11 @@ async fn create_answers_201_with_the_full_product() {
     assert_eq!(product.cost_price, Some(0.0), "server default");
     assert_eq!(
         product.product_type,
-        Some(product_import::api::types::ProductType::Default)
+        Some(product_import_sandbox::wire::ProductType::Default)
     );
     assert_eq!(
         product.status,
-        Some(product_import::api::types::ProductStatus::Active)
+        Some(product_import_sandbox::wire::ProductStatus::Active)
     );
     let units = product.units.clone().unwrap();
     assert_eq!(

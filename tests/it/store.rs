@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use product_import::api::types::ProductStatus;
 use product_import::results::{read_results, RowStatus};
-use product_import::sandbox::{self, SandboxConfig, SandboxHandle};
+use product_import_sandbox::wire::ProductStatus;
+use product_import_sandbox::{self as sandbox, SandboxConfig, SandboxHandle};
 
 use crate::common::run::*;
 use crate::common::tempdir;
@@ -148,7 +148,7 @@ async fn a_refused_run_after_a_kill_leaves_every_file_byte_identical() {
     let sent = sb.product_count();
     // A server answering 500 to everything.
     let broken = sandbox::start(SandboxConfig {
-        faults: product_import::sandbox::FaultSpec::parse("error500=1").unwrap(),
+        faults: product_import_sandbox::FaultSpec::parse("error500=1").unwrap(),
         ..SandboxConfig::default()
     })
     .await

@@ -12,7 +12,9 @@ use std::process::Output;
 use std::time::Duration;
 
 use product_import::results::{read_results, RowRecord, RowStatus};
-use product_import::sandbox::{self, Behaviour, SandboxConfig, SandboxHandle, Scope, SeedData};
+use product_import_sandbox::{
+    self as sandbox, Behaviour, SandboxConfig, SandboxHandle, Scope, SeedData,
+};
 
 use crate::common::tempdir;
 
@@ -384,12 +386,13 @@ async fn without_a_products_scope_the_run_stops_naming_it() {
 async fn categories_on_every_page_are_found_and_a_missing_one_created_once() {
     let mut data = SeedData::builtin();
     for id in 100..220 {
-        data.categories.push(product_import::api::types::Category {
-            id,
-            name: Some(format!("Range {id}")),
-            parent_id: Some(0),
-            ..Default::default()
-        });
+        data.categories
+            .push(product_import_sandbox::wire::Category {
+                id,
+                name: Some(format!("Range {id}")),
+                parent_id: Some(0),
+                ..Default::default()
+            });
     }
     let sb = sandbox::start(SandboxConfig {
         data,

@@ -88,8 +88,8 @@ use crate::progress::Progress;
 use crate::read::ReadError;
 use crate::results::{OutputError, RecordSink, RejectsWriter};
 use crate::results::{Outputs, ResultsLayout, ResultsWriter, RowRecord, RunSummary, Tally};
-use crate::sandbox::SandboxHandle;
 use crate::store::{JobLock, JobStore, StoreError, StoredSink, TargetLock};
+use product_import_sandbox::SandboxHandle;
 
 /// How long rows in flight may take to finish after Ctrl-C or SIGTERM.
 pub(crate) const STOP_GRACE: Duration = Duration::from_secs(10);

@@ -9,12 +9,12 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use product_import::api::types::Product;
 use product_import::cli::ImportArgs;
 use product_import::commands::import::run_with_env;
 use product_import::commands::ExitStatus;
 use product_import::results::{read_results, RowRecord, RowStatus};
-use product_import::sandbox::{FaultSpec, SandboxConfig, SandboxHandle};
+use product_import_sandbox::wire::Product;
+use product_import_sandbox::{FaultSpec, SandboxConfig, SandboxHandle};
 
 /// Writes a CSV of `n` products numbered `prefix-0..n` in category 1.
 pub fn write_products(path: &Path, prefix: &str, n: usize, price: impl Fn(usize) -> f64) {

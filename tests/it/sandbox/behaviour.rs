@@ -3,7 +3,7 @@
 //! in the direction a busy machine would push them.
 
 use super::*;
-use product_import::sandbox::{
+use product_import_sandbox::{
     Behaviour, EanFilter, NumberSearch, OnDisconnect, Paging, PatchNested, Scope,
 };
 
@@ -91,7 +91,7 @@ async fn number_search_is_exact_case_insensitive_or_partial() {
 /// filters make of them.
 fn strict_taking_any_parameter() -> Behaviour {
     Behaviour {
-        query_params: product_import::sandbox::QueryParams::Any,
+        query_params: product_import_sandbox::QueryParams::Any,
         ..Behaviour::strict()
     }
 }

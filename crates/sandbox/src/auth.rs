@@ -1,30 +1,20 @@
-//! Authentication: `POST /oauth/token` (client credentials, form-encoded;
-//! JSON too unless [`TokenBody::Form`](super::TokenBody::Form)) hands out opaque random bearer tokens with a lifetime and a set of
-//! scopes, and every `/v1` request must carry a live one (else 401) with the
-//! scope its endpoint needs (else 403).
+//! The tokens a sandbox has handed out: opaque random bearer tokens with a
+//! lifetime and a set of scopes. [`token`](crate::token) (`POST
+//! /oauth/token`) issues them; every `/v1` request must carry a live one
+//! (else 401) with the scope its endpoint needs (else 403), which
+//! [`middleware::auth`](crate::middleware::auth) checks.
 //!
 //! A token lives exactly the whole seconds its `expires_in` says: a
 //! configured lifetime with a fraction of a second is rounded up, and the
 //! token is refused from the instant its lifetime is over.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use rand::Rng as _;
 
-use super::behaviour::{Scope, TokenBody};
-use super::body::read_limited;
-use super::error::ApiError;
-use super::state::Sandbox;
-use super::AUDIENCE;
-use crate::api::types::{BadRequestIssue, TokenRequest};
+use crate::behaviour::Scope;
 
 /// Expired tokens are forgotten this long after expiry; until then a request
 /// with one is told that it expired rather than that it is unknown.
@@ -122,126 +112,6 @@ impl TokenStore {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
-
-/// The answer of `POST /oauth/token`: the fields of
-/// [`TokenResponse`](crate::api::types::TokenResponse) plus the granted
-/// `scope`, which OAuth requires when it differs from the one asked for.
-#[derive(Debug, serde::Serialize)]
-pub(crate) struct IssuedToken {
-    access_token: String,
-    token_type: String,
-    expires_in: u64,
-    scope: String,
-}
-
-/// `POST /oauth/token`.
-pub(crate) async fn token(
-    State(sandbox): State<Arc<Sandbox>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Json<IssuedToken>, ApiError> {
-    let bytes = read_limited(body).await?;
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/json")
-        });
-    if is_json && sandbox.behaviour.token_body == TokenBody::Form {
-        return Err(ApiError::bad_request(
-            "The token request must be form-encoded",
-            vec![issue(
-                "unsupportedMediaType",
-                "send application/x-www-form-urlencoded, as OAuth 2.0 says".to_owned(),
-            )],
-        ));
-    }
-    let request: TokenRequest = if is_json {
-        serde_json::from_slice(&bytes).map_err(|error| ApiError::malformed_json(&error))?
-    } else {
-        serde_urlencoded::from_bytes(&bytes).map_err(|error| {
-            ApiError::bad_request(
-                "The request body is not form-encoded",
-                vec![issue("invalidForm", error.to_string())],
-            )
-        })?
-    };
-    if request.grant_type != "client_credentials" {
-        return Err(ApiError::bad_request(
-            "Unsupported grant type",
-            vec![issue(
-                "unsupportedGrantType",
-                format!(
-                    "grant_type must be client_credentials, not `{}`",
-                    request.grant_type
-                ),
-            )],
-        ));
-    }
-    let credentials = &sandbox.credentials;
-    if request.client_id != credentials.client_id
-        || request.client_secret != credentials.client_secret
-        || request.login_organization != credentials.organization_id
-    {
-        let refused = ApiError::unauthorized(
-            "Unknown client_id, wrong client_secret or wrong login_organization",
-        );
-        return Err(match sandbox.behaviour.quote_requests {
-            true => refused.quoting(&format!("body {}", String::from_utf8_lossy(&bytes))),
-            false => refused,
-        });
-    }
-    if request.audience != AUDIENCE {
-        return Err(ApiError::forbidden(
-            "Unknown audience; use https://api.24sevenoffice.com",
-        ));
-    }
-    Ok(Json(IssuedToken {
-        access_token: sandbox.tokens.issue(),
-        token_type: "Bearer".to_owned(),
-        expires_in: sandbox.tokens.expires_in(),
-        scope: sandbox.tokens.scope_text(),
-    }))
-}
-
-fn issue(issue_type: &str, message: String) -> BadRequestIssue {
-    BadRequestIssue {
-        issue_type: issue_type.to_owned(),
-        message,
-        arguments: serde_json::Value::Null,
-    }
-}
-
-/// Middleware: a live bearer token or 401; the scope the endpoint needs or 403.
-pub(crate) async fn require_bearer(
-    State(sandbox): State<Arc<Sandbox>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim());
-    let needed = Scope::required(request.method(), request.uri().path());
-    let refused = match token {
-        None => "Missing bearer token",
-        Some(token) => match sandbox.tokens.check(token, needed) {
-            Ok(()) => return next.run(request).await,
-            Err(TokenProblem::Unknown) => "Invalid token",
-            Err(TokenProblem::Expired) => "Token expired",
-            Err(TokenProblem::MissingScope(scope)) => {
-                let message = format!("The token lacks the scope {scope} this endpoint needs");
-                return ApiError::forbidden(&message).into_response();
-            }
-        },
-    };
-    ApiError::unauthorized(refused).into_response()
 }
 
 #[cfg(test)]

@@ -19,12 +19,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::behaviour::{Paging, SupplierFilter};
-use super::body::read_json;
-use super::error::ApiError;
-use super::paging::{absolute, set_link, QueryPairs, Window};
-use super::state::Sandbox;
-use crate::api::types::{Category, Supplier, Unit};
+use crate::behaviour::{Paging, SupplierFilter};
+use crate::body::read_json;
+use crate::error::ApiError;
+use crate::paging::{absolute, set_link, QueryPairs, Window};
+use crate::state::Sandbox;
+use crate::wire::{Category, Supplier, Unit};
 
 /// Page size of `GET /v1/customers` when `limit` is not given.
 const CUSTOMERS_DEFAULT_LIMIT: usize = 25;

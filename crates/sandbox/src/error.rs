@@ -1,7 +1,7 @@
 //! Error answers in the vendor's shape: `{"error": {...}, "trackingId": "..."}`.
 //!
 //! Handlers and middleware return an [`ApiError`]; it travels up as a response
-//! extension and [`observe`](super::observe) renders it with the request's
+//! extension and [`observe`](crate::observe) renders it with the request's
 //! trace id, so the body's `trackingId` always equals the `X-Trace-Id` header.
 
 use std::fmt;
@@ -10,7 +10,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::api::types::{BadRequestIssue, ErrorBody, ErrorDetail, ErrorPayload, ValidationIssue};
+use crate::wire::{BadRequestIssue, ErrorBody, ErrorDetail, ErrorPayload, ValidationIssue};
 
 /// An error answer waiting for its trace id.
 #[derive(Debug, Clone)]
@@ -154,7 +154,7 @@ impl ApiError {
     }
 
     /// The same error with `request` quoted at the end of its message, as a
-    /// careless server does (see [`Behaviour::quote_requests`](super::Behaviour::quote_requests)).
+    /// careless server does (see [`Behaviour::quote_requests`](crate::Behaviour::quote_requests)).
     /// The quote goes into every message the body carries: the plain one
     /// and each listed problem's.
     pub(crate) fn quoting(mut self, request: &str) -> Self {

@@ -3,16 +3,16 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::auth::TokenStore;
-use super::behaviour::Behaviour;
-use super::faults::FaultInjector;
-use super::observe::{Latency, TraceIds};
-use super::paging::Cursors;
-use super::rate::{limit_for, RateLimit};
-use super::schema::Schemas;
-use super::stats::StatsRecorder;
-use super::store::Store;
-use super::{DemoCredentials, SandboxConfig};
+use crate::auth::TokenStore;
+use crate::behaviour::Behaviour;
+use crate::config::{DemoCredentials, SandboxConfig};
+use crate::faults::FaultInjector;
+use crate::observe::{Latency, TraceIds};
+use crate::paging::Cursors;
+use crate::rate::{limit_for, RateLimit};
+use crate::schema::Schemas;
+use crate::stats::StatsRecorder;
+use crate::store::Store;
 
 /// Seeds of the independent random streams, derived from the one configured
 /// seed so that, for example, jitter does not shift the fault sequence.

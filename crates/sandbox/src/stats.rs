@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::faults::FaultKind;
+use crate::faults::FaultKind;
 
 /// A snapshot of the sandbox's counters since it started.
 ///
@@ -16,7 +16,7 @@ use super::faults::FaultKind;
 /// answered: a request whose client gave up (or whose connection a fault
 /// dropped) is in the first and not in the second. To judge by what the
 /// server holds, count its products with
-/// [`SandboxHandle::product_count`](super::SandboxHandle::product_count).
+/// [`SandboxHandle::product_count`](crate::SandboxHandle::product_count).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SandboxStats {
     /// Requests arrived, by endpoint, answered or not.
@@ -26,7 +26,7 @@ pub struct SandboxStats {
     /// Requests whose connection was closed without an answer, by endpoint.
     pub dropped: BTreeMap<String, u64>,
     /// Requests refused by the rate limit (429, or 503 under
-    /// [`RateLimitAnswer::Unavailable`](super::RateLimitAnswer::Unavailable)).
+    /// [`RateLimitAnswer::Unavailable`](crate::RateLimitAnswer::Unavailable)).
     pub rate_limited: u64,
     /// Requests arrived in each whole second since start: `per_second[0]`
     /// counts the first second, and so on. Includes refused and dropped ones.

@@ -1,19 +1,13 @@
-//! What happens around every request: a trace id, the counters, rendering of
-//! error bodies with that trace id, and the configured latency.
+//! What every request is given by
+//! [`middleware::observe`](crate::middleware::observe): a trace id, the name
+//! of its endpoint for the counters, and the configured latency.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::http::Method;
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
-
-use super::detach;
-use super::error::ApiError;
-use super::state::Sandbox;
 
 /// Name of the trace header on every response.
 pub(crate) const TRACE_HEADER: &str = "x-trace-id";
@@ -74,46 +68,6 @@ impl TraceIds {
     }
 }
 
-/// Outermost middleware: gives the request a trace id, counts it, renders a
-/// pending [`ApiError`] with that id and sets `X-Trace-Id`.
-pub(crate) async fn observe(
-    State(sandbox): State<Arc<Sandbox>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let endpoint = Endpoint::of(request.method(), request.uri().path());
-    sandbox.stats.arrived(&endpoint.0);
-    let trace_id = sandbox.trace_ids.next();
-    request.extensions_mut().insert(endpoint.clone());
-    let quoted = sandbox.behaviour.quote_requests.then(|| {
-        let authorization = request
-            .headers()
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("none");
-        format!(
-            "{} {}; Authorization: {authorization}",
-            request.method(),
-            request.uri()
-        )
-    });
-    let mut response = next.run(request).await;
-    if let Some(error) = response.extensions_mut().remove::<ApiError>() {
-        let error = match &quoted {
-            Some(request) => error.quoting(request),
-            None => error,
-        };
-        response = error.render(&trace_id);
-    }
-    if let Ok(value) = HeaderValue::from_str(&trace_id) {
-        response.headers_mut().insert(TRACE_HEADER, value);
-    }
-    sandbox
-        .stats
-        .answered(&endpoint.0, response.status().as_u16());
-    response
-}
-
 /// The configured response delay: `latency` plus or minus up to `jitter`.
 pub(crate) struct Latency {
     base: Duration,
@@ -130,7 +84,8 @@ impl Latency {
         }
     }
 
-    fn next(&self) -> Duration {
+    /// The next request's delay.
+    pub(crate) fn next(&self) -> Duration {
         if self.jitter.is_zero() {
             return self.base;
         }
@@ -142,24 +97,6 @@ impl Latency {
             .random_range(-jitter..=jitter);
         Duration::from_secs_f64((self.base.as_secs_f64() + offset).max(0.0))
     }
-}
-
-/// Middleware: waits the configured latency before handling the request.
-/// A write that runs detached from its connection (see [`detach`]) waits
-/// and is handled in a task of its own.
-pub(crate) async fn delay(
-    State(sandbox): State<Arc<Sandbox>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let wait = sandbox.latency.next();
-    if detach::detaches(&sandbox, &request) {
-        return detach::run_detached(request, next, wait).await;
-    }
-    if !wait.is_zero() {
-        tokio::time::sleep(wait).await;
-    }
-    next.run(request).await
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@
 //! counters, error rendering), `rate::limit`, `observe::delay` (latency;
 //! under `on_disconnect = finish` a write goes on from here in a task of its
 //! own), `auth::require_bearer` (token and scope), `faults::inject`,
-//! `paging::refuse_undeclared` (query parameters), then its handler. The token endpoint has only `observe` and the latency.
+//! `query::refuse_undeclared` (query parameters), all in
+//! [`middleware`](crate::middleware), then its handler. The token endpoint
+//! has only `observe` and the latency.
 
 use std::sync::Arc;
 
@@ -13,9 +15,10 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use axum::Router;
 
-use super::error::ApiError;
-use super::state::Sandbox;
-use super::{auth, catalog, faults, observe, paging, products, rate};
+use crate::error::ApiError;
+use crate::middleware::{auth, faults, observe, query, rate};
+use crate::state::Sandbox;
+use crate::{catalog, products, token};
 
 /// The whole application.
 pub(crate) fn router(sandbox: Arc<Sandbox>) -> Router {
@@ -40,7 +43,7 @@ pub(crate) fn router(sandbox: Arc<Sandbox>) -> Router {
         // Route layers wrap the routes above only, each outside the previous one.
         .route_layer(from_fn_with_state(
             sandbox.clone(),
-            paging::refuse_undeclared,
+            query::refuse_undeclared,
         ))
         .route_layer(from_fn_with_state(sandbox.clone(), faults::inject))
         .route_layer(from_fn_with_state(sandbox.clone(), auth::require_bearer))
@@ -48,7 +51,7 @@ pub(crate) fn router(sandbox: Arc<Sandbox>) -> Router {
         .route_layer(from_fn_with_state(sandbox.clone(), rate::limit))
         .route(
             "/oauth/token",
-            post(auth::token)
+            post(token::token)
                 .fallback(wrong_method)
                 .route_layer(from_fn_with_state(sandbox.clone(), observe::delay)),
         )

@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use crate::api::types::{Category, Supplier, Unit};
+use crate::wire::{Category, Supplier, Unit};
 
 /// Categories, units, suppliers and products a sandbox starts with.
 ///

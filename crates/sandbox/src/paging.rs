@@ -1,22 +1,16 @@
 //! Query strings and cursor paging of the list endpoints, and which query
-//! parameters each endpoint declares ([`refuse_undeclared`]).
+//! parameters each endpoint declares ([`first_undeclared`]).
 //!
-//! Under [`Paging::Cursor`](super::behaviour::Paging::Cursor) a page is a
+//! Under [`Paging::Cursor`](crate::behaviour::Paging::Cursor) a page is a
 //! window (offset and size) over the matching records; the `link` header's
 //! `next` URL carries the following window's offset as an opaque cursor (the
 //! offset masked with a per-sandbox salt, plus a check value), so a client
 //! that builds page numbers instead of following `next` is caught.
 
-use std::sync::Arc;
+use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::response::Response;
 
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-
-use super::behaviour::QueryParams;
-use super::error::ApiError;
-use super::state::Sandbox;
+use crate::error::ApiError;
 
 /// Page size when `limit` is not given.
 pub(crate) const DEFAULT_LIMIT: usize = 25;
@@ -87,36 +81,22 @@ fn declared(path: &str) -> &'static [&'static str] {
     }
 }
 
-/// Middleware: under [`QueryParams::Declared`], 400 for a request with a
-/// query parameter its endpoint does not declare (such as `ean`).
-pub(crate) async fn refuse_undeclared(
-    State(sandbox): State<Arc<Sandbox>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if sandbox.behaviour.query_params == QueryParams::Declared {
-        let query = match QueryPairs::parse(request.uri().query()) {
-            Ok(query) => query,
-            Err(error) => return error.into_response(),
-        };
-        let allowed = match *request.method() {
-            axum::http::Method::GET => declared(request.uri().path()),
-            _ => &[],
-        };
-        if let Some((name, _)) = query
-            .0
-            .iter()
-            .find(|(name, _)| !allowed.contains(&name.as_str()))
-        {
-            return ApiError::bad_parameter(
-                name,
-                "additionalProperties",
-                "not a parameter of this endpoint".to_owned(),
-            )
-            .into_response();
-        }
-    }
-    next.run(request).await
+/// The first parameter of `query` that a `method` of `path` does not
+/// declare (see [`declared`]).
+pub(crate) fn first_undeclared<'q>(
+    method: &Method,
+    path: &str,
+    query: &'q QueryPairs,
+) -> Option<&'q str> {
+    let allowed = match *method {
+        Method::GET => declared(path),
+        _ => &[],
+    };
+    query
+        .0
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .find(|name| !allowed.contains(name))
 }
 
 /// A whole number of at least 1, or 400 naming the parameter.
@@ -270,6 +250,29 @@ pub(crate) fn set_link(response: &mut Response, link: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn undeclared_parameters_are_found_per_endpoint() {
+        let query = |raw| QueryPairs::parse(Some(raw)).unwrap();
+        let undeclared =
+            |method, path, raw| first_undeclared(&method, path, &query(raw)).map(str::to_owned);
+        assert_eq!(
+            undeclared(Method::GET, "/v1/products", "productNumber=A&ean=1"),
+            Some("ean".to_owned())
+        );
+        assert_eq!(
+            undeclared(Method::GET, "/v1/products", "page=2&limit=5"),
+            None
+        );
+        assert_eq!(
+            undeclared(Method::POST, "/v1/products", "page=2"),
+            Some("page".to_owned())
+        );
+        assert_eq!(
+            undeclared(Method::GET, "/v1/productunits", "limit=5"),
+            Some("limit".to_owned())
+        );
+    }
 
     #[test]
     fn cursors_round_trip_and_refuse_forgeries() {

@@ -285,8 +285,8 @@ impl FromStr for Scope {
     }
 }
 
-/// The switches for what the vendor leaves open; see the module docs of
-/// [`crate::sandbox`] for the two profiles side by side.
+/// The switches for what the vendor leaves open; see [the crate's
+/// documentation](crate) for the two profiles side by side.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Behaviour {
     /// How `productNumber` matches. Lenient: [`NumberSearch::Exact`];

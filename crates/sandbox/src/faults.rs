@@ -1,34 +1,22 @@
 //! Faults injected on purpose, with probabilities and a seed.
 //!
 //! Every authenticated `/v1` request draws one number from a random generator
-//! seeded with [`SandboxConfig::seed`](super::SandboxConfig::seed); the number
+//! seeded with [`SandboxConfig::seed`](crate::SandboxConfig::seed); the number
 //! picks at most one fault by the cumulative probabilities of the
 //! [`FaultSpec`], in the order `error500`, `error503`, `reset`, `ambiguous`,
 //! `slow`, `late`. The same seed and the same sequence of requests therefore
 //! give the same faults. A fault that does not apply to the endpoint
 //! (`ambiguous` or `late` outside `POST /products`) means no fault for that
-//! request.
+//! request. [`middleware::faults`](crate::middleware::faults) acts the
+//! drawn fault out.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
-
-use super::behaviour::Fault503;
-use super::detach::run_detached;
-use super::error::ApiError;
-use super::observe::Endpoint;
-use super::server::ConnectionControl;
-use super::state::Sandbox;
-
-/// The endpoint whose requests create something, where `ambiguous` applies.
-const CREATE_PRODUCT: &str = "POST /v1/products";
 
 /// One way of misbehaving.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -36,7 +24,7 @@ pub enum FaultKind {
     /// `error500`: answers 500 before doing anything.
     Error500,
     /// `error503`: answers 503 before doing anything; with `Retry-After: 1`
-    /// or without, as [`Behaviour::fault_503`](super::Behaviour::fault_503)
+    /// or without, as [`Behaviour::fault_503`](crate::Behaviour::fault_503)
     /// says (the strict profile sends it: the same answer as its rate
     /// limit's, see `RateLimitAnswer`, so only how often they come tells
     /// them apart).
@@ -50,11 +38,11 @@ pub enum FaultKind {
     /// succeeded.
     Ambiguous,
     /// `slow`: does the work, then waits
-    /// [`SandboxConfig::slow_delay`](super::SandboxConfig::slow_delay) before
+    /// [`SandboxConfig::slow_delay`](crate::SandboxConfig::slow_delay) before
     /// answering, long enough for a client timeout to leave the outcome unknown.
     Slow,
     /// `late` (`POST /products` only): reads the body, waits
-    /// [`SandboxConfig::late_delay`](super::SandboxConfig::late_delay), then
+    /// [`SandboxConfig::late_delay`](crate::SandboxConfig::late_delay), then
     /// creates the product and answers. The wait and the creation run apart
     /// from the connection, so a client that times out or disconnects
     /// meanwhile does not cancel them: the product appears on the server
@@ -241,7 +229,7 @@ impl FaultInjector {
 
     /// Draws the fault for one request. No draw is made when no fault is
     /// configured, so a well-behaved sandbox spends nothing here.
-    fn draw(&self) -> Option<FaultKind> {
+    pub(crate) fn draw(&self) -> Option<FaultKind> {
         if self.spec.is_empty() {
             return None;
         }
@@ -250,7 +238,7 @@ impl FaultInjector {
     }
 
     /// A fair coin from the same generator, for the choices inside a fault.
-    fn coin(&self) -> bool {
+    pub(crate) fn coin(&self) -> bool {
         self.rng().random_bool(0.5)
     }
 
@@ -259,77 +247,6 @@ impl FaultInjector {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
-
-/// Middleware: decides the fault of an authenticated `/v1` request and acts it out.
-pub(crate) async fn inject(
-    State(sandbox): State<Arc<Sandbox>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let Some(kind) = sandbox.faults.draw() else {
-        return next.run(request).await;
-    };
-    let endpoint = request
-        .extensions()
-        .get::<Endpoint>()
-        .cloned()
-        .unwrap_or_default();
-    let creates_only = matches!(kind, FaultKind::Ambiguous | FaultKind::Late);
-    if creates_only && endpoint.0 != CREATE_PRODUCT {
-        return next.run(request).await;
-    }
-    sandbox.stats.fault(kind);
-    let connection = request.extensions().get::<ConnectionControl>().cloned();
-    match kind {
-        FaultKind::Error500 => ApiError::internal().into_response(),
-        FaultKind::Error503 => {
-            let retry_after = match sandbox.behaviour.fault_503 {
-                Fault503::Bare => None,
-                Fault503::RetryAfter => Some(1),
-            };
-            ApiError::unavailable(retry_after).into_response()
-        }
-        FaultKind::Reset => drop_connection(&sandbox, &endpoint, connection).await,
-        FaultKind::Ambiguous => {
-            let drop = sandbox.faults.coin();
-            let _lost = next.run(request).await;
-            if drop {
-                drop_connection(&sandbox, &endpoint, connection).await
-            } else {
-                ApiError::bad_gateway().into_response()
-            }
-        }
-        FaultKind::Slow => {
-            let response = next.run(request).await;
-            tokio::time::sleep(sandbox.slow_delay).await;
-            response
-        }
-        FaultKind::Late => run_detached(request, next, sandbox.late_delay).await,
-    }
-}
-
-/// How long a dropping request waits for its connection to close. The
-/// connection closes at once and drops the waiting future with it; only a
-/// request detached from its connection (see `detach`) waits this out, and
-/// then ends with an answer nobody receives.
-const DROP_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Closes the request's connection without an answer. The returned future
-/// does not complete before the connection is gone when the connection is
-/// ours to close; served some other way, the request gets a 502 instead.
-async fn drop_connection(
-    sandbox: &Sandbox,
-    endpoint: &Endpoint,
-    connection: Option<ConnectionControl>,
-) -> Response {
-    let Some(connection) = connection else {
-        return ApiError::bad_gateway().into_response();
-    };
-    sandbox.stats.dropped(&endpoint.0);
-    connection.abort();
-    tokio::time::sleep(DROP_WAIT).await;
-    ApiError::bad_gateway().into_response()
 }
 
 #[cfg(test)]

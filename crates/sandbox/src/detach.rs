@@ -16,10 +16,9 @@ use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::behaviour::OnDisconnect;
-use super::body::read_limited;
-use super::error::ApiError;
-use super::state::Sandbox;
+use crate::behaviour::OnDisconnect;
+use crate::body::read_limited;
+use crate::error::ApiError;
 
 /// Reads the whole body, then runs the rest of the request in a task of its
 /// own after waiting `delay`. The answer comes back when the client is still
@@ -44,9 +43,9 @@ pub(crate) async fn run_detached(request: Request, next: Next, delay: Duration) 
 
 /// Whether a request runs detached: a write under `/v1` (anything but `GET`
 /// and `HEAD`) under [`OnDisconnect::Finish`].
-pub(crate) fn detaches(sandbox: &Sandbox, request: &Request) -> bool {
+pub(crate) fn detaches(on_disconnect: OnDisconnect, request: &Request) -> bool {
     let method = request.method();
-    sandbox.behaviour.on_disconnect == OnDisconnect::Finish
+    on_disconnect == OnDisconnect::Finish
         && request.uri().path().starts_with("/v1/")
         && method != Method::GET
         && method != Method::HEAD

@@ -6,7 +6,7 @@
 //!
 //! How `productNumber` and `ean` filter, how answers are paged and how soon
 //! a new product shows in them follow the sandbox's
-//! [`Behaviour`](super::Behaviour); `productSearch`, `categoryIds` and
+//! [`Behaviour`](crate::Behaviour); `productSearch`, `categoryIds` and
 //! `supplierIds` always filter as documented.
 
 use std::sync::Arc;
@@ -18,12 +18,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::behaviour::{Behaviour, CreatedId, EanFilter, NumberSearch, Paging, PatchAnswer};
-use super::body::read_json;
-use super::error::ApiError;
-use super::paging::{absolute, positive, set_link, QueryPairs, Window, DEFAULT_LIMIT};
-use super::state::Sandbox;
-use crate::api::types::Product;
+use crate::behaviour::{Behaviour, CreatedId, EanFilter, NumberSearch, Paging, PatchAnswer};
+use crate::body::read_json;
+use crate::error::ApiError;
+use crate::paging::{absolute, positive, set_link, QueryPairs, Window, DEFAULT_LIMIT};
+use crate::state::Sandbox;
+use crate::wire::Product;
 
 /// Under numbered paging, larger `limit`s are served as this many.
 const NUMBERED_MAX_LIMIT: usize = 1000;

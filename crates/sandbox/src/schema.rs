@@ -9,8 +9,8 @@ use jsonschema::paths::LocationSegment;
 use jsonschema::{ValidationError, Validator};
 use serde_json::{Map, Value};
 
-use super::error::ApiError;
-use crate::api::types::ValidationIssue;
+use crate::error::ApiError;
+use crate::wire::ValidationIssue;
 
 const PRODUCT_POST: &str = include_str!("schemas/product-post.schema.json");
 const CATEGORY_POST: &str = include_str!("schemas/category-post.schema.json");

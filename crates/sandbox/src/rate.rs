@@ -1,7 +1,8 @@
 //! The rate limit of `/v1`: governor's GCRA with a burst of `N` requests at
 //! `N` per second (the same as a token bucket holding `N` and refilled at `N`
 //! per second). A client pacing itself evenly at `N` per second is never
-//! refused; a burst above `N` is, with `Retry-After`.
+//! refused; a burst above `N` is, with `Retry-After`
+//! ([`middleware::rate`](crate::middleware::rate)).
 //!
 //! The limit may change part way through a run ([`RateSchedule`]): at each
 //! step the sandbox starts a fresh limiter with the new quota (its burst
@@ -10,20 +11,13 @@
 //! ([`RateSchedule::spent_at_start`]).
 
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock, Reference};
 use governor::middleware::NoOpMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
-
-use super::behaviour::RateLimitAnswer;
-use super::error::ApiError;
-use super::state::Sandbox;
 
 /// The limit of `/v1` over a run: requests per second from the start on,
 /// and the changes after it.
@@ -113,29 +107,8 @@ fn limiter<C: Clock + Clone>(per_second: NonZeroU32, clock: &C) -> Limiter<C> {
 }
 
 /// `Retry-After` in whole seconds: the wait rounded up, at least 1.
-fn retry_after_secs(wait: Duration) -> u64 {
+pub(crate) fn retry_after_secs(wait: Duration) -> u64 {
     (wait.as_secs_f64().ceil() as u64).max(1)
-}
-
-/// Middleware: refuses requests above the rate with 429, or 503 (see
-/// [`RateLimitAnswer`]), and `Retry-After`.
-pub(crate) async fn limit(
-    State(sandbox): State<Arc<Sandbox>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if let Some(limit) = &sandbox.rate_limit {
-        if let Err(wait) = limit.check() {
-            sandbox.stats.rate_limited();
-            let secs = retry_after_secs(wait);
-            return match sandbox.behaviour.rate_limit_answer {
-                RateLimitAnswer::TooManyRequests => ApiError::rate_limited(secs),
-                RateLimitAnswer::Unavailable => ApiError::unavailable(Some(secs)),
-            }
-            .into_response();
-        }
-    }
-    next.run(request).await
 }
 
 /// The limit for a configured rate and schedule; `None` when there is

@@ -4,7 +4,7 @@ use axum::body::{Body, Bytes};
 use futures::StreamExt as _;
 use serde_json::Value;
 
-use super::error::ApiError;
+use crate::error::ApiError;
 
 /// Largest accepted request body; larger ones get 413.
 pub(crate) const MAX_BODY_BYTES: usize = 1 << 20;

@@ -2,10 +2,13 @@
 //! API and misbehaves on purpose, so that the importer can be tried, tested and
 //! rehearsed without the vendor's servers.
 //!
-//! It is a separate wing of the crate: it shares the API's data types
-//! ([`crate::api::types`]) and nothing else. Request bodies are checked against
-//! a JSON Schema written from the vendor's published facts, so a mistake in the
-//! importer's own validation is caught here rather than copied.
+//! It is a crate of its own beside the importer (`product-import`), and
+//! depends on nothing of it: it keeps its own copy of the vendor's wire
+//! shape ([`wire`]), and request bodies are checked against JSON Schemas
+//! written from the vendor's published facts, so a mistake in the
+//! importer's own validation is caught here rather than copied. The
+//! importer starts it for `import --sandbox` and serves it as
+//! `product-import sandbox` ([`command`]).
 //!
 //! # What it serves
 //! - `POST /oauth/token`: client credentials, form-encoded (or JSON, unless
@@ -120,13 +123,13 @@
 //!
 //! ```no_run
 //! # async fn example() -> anyhow::Result<()> {
-//! use product_import::sandbox::{self, Behaviour, SandboxConfig, Scope, SeedData};
+//! use product_import_sandbox::{start, Behaviour, SandboxConfig, Scope, SeedData};
 //! let config = SandboxConfig {
 //!     behaviour: Behaviour::strict().deny(Scope::CustomerRead),
 //!     data: SeedData::builtin().with_suppliers(300).with_products(50),
 //!     ..SandboxConfig::default()
 //! };
-//! let server = sandbox::start(config).await?;
+//! let server = start(config).await?;
 //! // ... run the importer against server.base_url() and server.token_url() ...
 //! assert_eq!(server.stats().requests("POST /v1/products"), 0);
 //! assert_eq!(server.product_count(), 50);
@@ -137,16 +140,44 @@
 //! # Seed data
 //! See [`SeedData`] for the built-in categories, units and suppliers and for
 //! the JSON shape that `--data` loads.
+//!
+//! # Modules, top to bottom
+//! Each module imports only from those below it, so there is no cycle; the
+//! state holds the parts, and only the middleware and handlers above it
+//! read the state.
+//! 1. [`command`]: the foreground server of `product-import sandbox`;
+//! 2. `handle`: [`start`] and the running [`SandboxHandle`];
+//! 3. `routes`: which handler and middleware serve which path;
+//! 4. the handlers `products`, `catalog` and `token`, and `middleware/`
+//!    (`observe`, `rate`, `auth`, `faults`, `query`);
+//! 5. `server`: accepting connections, and closing one on purpose;
+//! 6. `state`: one sandbox's state, built from
+//! 7. `config`: [`SandboxConfig`], made of the parts' settings, and out of
+//! 8. the parts: `auth` (issued tokens), `faults` (the seeded draw), `rate`
+//!    (the limit and its schedule), `observe` (trace ids, latency),
+//!    `paging` (query strings, windows, cursors), `stats` (counters),
+//!    `store` (the records and their rules), `schema` (the JSON Schemas),
+//!    and `detach` (writes that outlive their connection);
+//! 9. `seed` ([`SeedData`]) and `behaviour` ([`Behaviour`] and its
+//!    switches);
+//! 10. shared by all: `error` (the vendor's error answers), `body` (reading
+//!     request bodies) and [`wire`] (the bodies' shape).
+
+#![warn(missing_docs)]
 
 pub mod command;
+pub mod wire;
 
 mod auth;
 mod behaviour;
 mod body;
 mod catalog;
+mod config;
 mod detach;
 mod error;
 mod faults;
+mod handle;
+mod middleware;
 mod observe;
 mod paging;
 mod products;
@@ -158,230 +189,16 @@ mod server;
 mod state;
 mod stats;
 mod store;
-
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
-
-use anyhow::Context as _;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
-
-use crate::api::types::{Category, Product, Supplier};
+mod token;
 
 pub use behaviour::{
     Behaviour, CreatedId, EanFilter, Fault503, NumberSearch, OnDisconnect, Paging, PatchAnswer,
     PatchNested, PatchNulls, Profile, QueryParams, RateLimitAnswer, Scope, SupplierFilter,
     TokenBody, UnknownScope,
 };
-pub use command::SandboxArgs;
+pub use config::{DemoCredentials, SandboxConfig, AUDIENCE};
 pub use faults::{FaultKind, FaultSpec, FaultSpecError};
+pub use handle::{start, SandboxHandle};
 pub use rate::RateSchedule;
 pub use seed::SeedData;
 pub use stats::SandboxStats;
-
-/// The `audience` a token request must name, as for the real service.
-pub const AUDIENCE: &str = "https://api.24sevenoffice.com";
-
-/// The client credentials the sandbox accepts at `/oauth/token`.
-///
-/// They are demo credentials for the sandbox only and work nowhere else.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DemoCredentials {
-    /// `client_id` to send.
-    pub client_id: String,
-    /// `client_secret` to send.
-    pub client_secret: String,
-    /// `login_organization` to send.
-    pub organization_id: String,
-}
-
-impl Default for DemoCredentials {
-    fn default() -> Self {
-        DemoCredentials {
-            client_id: "sandbox-demo-client".to_owned(),
-            client_secret: "sandbox-demo-secret".to_owned(),
-            organization_id: "sandbox-demo-organization".to_owned(),
-        }
-    }
-}
-
-/// How a sandbox behaves: where it listens, how fast it is, how it fails and
-/// which records it starts with.
-#[derive(Debug, Clone)]
-pub struct SandboxConfig {
-    /// Address to listen on; port 0 picks a free port.
-    pub listen: SocketAddr,
-    /// Requests per second accepted under `/v1`; `None` for no limit.
-    pub rate: Option<u32>,
-    /// Changes of that limit part way through a run, and whether its
-    /// budget starts spent; by default none.
-    pub rate_schedule: RateSchedule,
-    /// Delay added to every accepted request.
-    pub latency: Duration,
-    /// The delay varies uniformly by up to this much either way (never below zero).
-    pub jitter: Duration,
-    /// Lifetime of issued access tokens.
-    pub token_ttl: Duration,
-    /// Which faults to inject and how often.
-    pub faults: FaultSpec,
-    /// How long a [`FaultKind::Slow`] request waits before answering.
-    pub slow_delay: Duration,
-    /// How long a [`FaultKind::Late`] request waits before creating the product.
-    pub late_delay: Duration,
-    /// How the sandbox answers where the vendor leaves the behaviour open.
-    pub behaviour: Behaviour,
-    /// Seed of the random choices (faults, jitter, trace ids), for reproducible runs.
-    pub seed: u64,
-    /// Categories, units, suppliers and products the sandbox starts with.
-    pub data: SeedData,
-    /// The credentials accepted at `/oauth/token`.
-    pub credentials: DemoCredentials,
-}
-
-impl Default for SandboxConfig {
-    /// A well-behaved sandbox on an ephemeral loopback port: no rate limit, no
-    /// latency, no faults, tokens valid for an hour, the built-in seed data,
-    /// the lenient [`Behaviour`].
-    fn default() -> Self {
-        SandboxConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            rate: None,
-            rate_schedule: RateSchedule::default(),
-            latency: Duration::ZERO,
-            jitter: Duration::ZERO,
-            token_ttl: Duration::from_secs(3600),
-            faults: FaultSpec::default(),
-            slow_delay: Duration::from_secs(20),
-            late_delay: Duration::from_millis(2500),
-            behaviour: Behaviour::lenient(),
-            seed: 0,
-            data: SeedData::default(),
-            credentials: DemoCredentials::default(),
-        }
-    }
-}
-
-impl SandboxConfig {
-    /// The defaults of `import --sandbox`: 20 requests per second and
-    /// 20 ms ± 10 ms of latency, so that pacing and progress are visible.
-    pub fn gentle() -> Self {
-        SandboxConfig {
-            rate: Some(20),
-            latency: Duration::from_millis(20),
-            jitter: Duration::from_millis(10),
-            ..SandboxConfig::default()
-        }
-    }
-
-    /// [`SandboxConfig::default`] with the strict [`Behaviour`]: the worst
-    /// plausible server, still without faults or latency.
-    pub fn strict() -> Self {
-        SandboxConfig {
-            behaviour: Behaviour::strict(),
-            ..SandboxConfig::default()
-        }
-    }
-}
-
-/// A running sandbox. Dropping it stops the server too; [`SandboxHandle::shutdown`]
-/// also waits for it to finish.
-pub struct SandboxHandle {
-    addr: SocketAddr,
-    state: Arc<state::Sandbox>,
-    stop: watch::Sender<bool>,
-    task: Option<JoinHandle<()>>,
-}
-
-/// Starts a sandbox and returns once it accepts connections.
-///
-/// Fails when the address cannot be bound or the seed data is inconsistent
-/// (duplicate ids, a product that does not pass the sandbox's own validation).
-pub async fn start(config: SandboxConfig) -> anyhow::Result<SandboxHandle> {
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let addr = listener.local_addr().context("listening address")?;
-    let state = Arc::new(state::Sandbox::new(config).context("sandbox seed data")?);
-    let router = routes::router(state.clone());
-    let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(server::serve(listener, router, stopped));
-    Ok(SandboxHandle {
-        addr,
-        state,
-        stop,
-        task: Some(task),
-    })
-}
-
-impl SandboxHandle {
-    /// The address the sandbox listens on.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Base URL of the API, e.g. `http://127.0.0.1:8080/v1`.
-    pub fn base_url(&self) -> String {
-        format!("http://{}/v1", self.addr)
-    }
-
-    /// URL of the token endpoint, e.g. `http://127.0.0.1:8080/oauth/token`.
-    pub fn token_url(&self) -> String {
-        format!("http://{}/oauth/token", self.addr)
-    }
-
-    /// The demo credentials this sandbox accepts.
-    pub fn credentials(&self) -> &DemoCredentials {
-        &self.state.credentials
-    }
-
-    /// A snapshot of the products held, in id order; duplicates are visible.
-    pub fn products(&self) -> Vec<Product> {
-        self.state.store().products()
-    }
-
-    /// How many products the sandbox holds now (duplicates included, also
-    /// those still hidden from searches by the search lag).
-    pub fn product_count(&self) -> usize {
-        self.state.store().product_count()
-    }
-
-    /// A snapshot of the product categories, in id order.
-    pub fn categories(&self) -> Vec<Category> {
-        self.state.store().categories().to_vec()
-    }
-
-    /// A snapshot of the customers (suppliers or not), in the order created.
-    pub fn customers(&self) -> Vec<Supplier> {
-        self.state.store().suppliers().to_vec()
-    }
-
-    /// A snapshot of the counters since start.
-    pub fn stats(&self) -> SandboxStats {
-        self.state.stats.snapshot()
-    }
-
-    /// Stops accepting connections, lets open ones finish for up to a second,
-    /// closes the rest and waits for the server to end.
-    pub async fn shutdown(mut self) {
-        self.stop.send_replace(true);
-        if let Some(task) = self.task.take() {
-            // The server task only ends by itself; a panic in it is already reported.
-            let _ = task.await;
-        }
-    }
-}
-
-impl std::fmt::Debug for SandboxHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SandboxHandle")
-            .field("addr", &self.addr)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Drop for SandboxHandle {
-    fn drop(&mut self) {
-        self.stop.send_replace(true);
-    }
-}

@@ -1,0 +1,72 @@
+//! What happens around every request: a trace id, the counters, rendering
+//! of error bodies with that trace id, and the configured latency.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::detach;
+use crate::error::ApiError;
+use crate::observe::{Endpoint, TRACE_HEADER};
+use crate::state::Sandbox;
+
+/// Outermost middleware: gives the request a trace id, counts it, renders a
+/// pending [`ApiError`] with that id and sets `X-Trace-Id`.
+pub(crate) async fn observe(
+    State(sandbox): State<Arc<Sandbox>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let endpoint = Endpoint::of(request.method(), request.uri().path());
+    sandbox.stats.arrived(&endpoint.0);
+    let trace_id = sandbox.trace_ids.next();
+    request.extensions_mut().insert(endpoint.clone());
+    let quoted = sandbox.behaviour.quote_requests.then(|| {
+        let authorization = request
+            .headers()
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("none");
+        format!(
+            "{} {}; Authorization: {authorization}",
+            request.method(),
+            request.uri()
+        )
+    });
+    let mut response = next.run(request).await;
+    if let Some(error) = response.extensions_mut().remove::<ApiError>() {
+        let error = match &quoted {
+            Some(request) => error.quoting(request),
+            None => error,
+        };
+        response = error.render(&trace_id);
+    }
+    if let Ok(value) = HeaderValue::from_str(&trace_id) {
+        response.headers_mut().insert(TRACE_HEADER, value);
+    }
+    sandbox
+        .stats
+        .answered(&endpoint.0, response.status().as_u16());
+    response
+}
+
+/// Middleware: waits the configured latency before handling the request.
+/// A write that runs detached from its connection (see [`detach`]) waits
+/// and is handled in a task of its own.
+pub(crate) async fn delay(
+    State(sandbox): State<Arc<Sandbox>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let wait = sandbox.latency.next();
+    if detach::detaches(sandbox.behaviour.on_disconnect, &request) {
+        return detach::run_detached(request, next, wait).await;
+    }
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
+    next.run(request).await
+}
