@@ -7,22 +7,23 @@
 //! found counts as the row's own, are in [`super::settle`].
 //!
 //! The steps that stand on their own have their own modules: resolving the
-//! references ([`super::resolve`]) and creating ([`super::create`]); how a
-//! row and each step end is in [`super::outcome`].
+//! references ([`super::resolve`]), sending the POST ([`super::create`]) and
+//! settling ([`super::settle`]). None of them calls another: this file
+//! drives them, a create whose outcome is unknown coming back here to be
+//! settled. How a row and each step end is in [`super::outcome`].
 
 use std::ops::ControlFlow;
 
 use tokio::time::Instant;
 
-use super::catalogue::Reading;
+use super::catalogue::{Reading, RefKind};
 use super::changes::patch_for;
 use super::context::{Context, Slot};
-use super::create::{create, CreateEnd};
+use super::create::{Creating, Sent};
 use super::emptied::{still_held, RefusedPrice};
 use super::existing::{ambiguous, ExistingMode};
 use super::found::FoundProduct;
 use super::outcome::{failed_step, Outcome, Step};
-use super::references::RefKind;
 use super::resolve::resolve_references;
 use super::resume::UNCONFIRMED_NO_KEY;
 use super::retry::retry_idempotent;
@@ -165,6 +166,86 @@ async fn submit<A: ProductApi>(
                 Err(ambiguous) => Ok(ambiguous),
             }
         }
+    }
+}
+
+/// How a create ended.
+enum CreateEnd {
+    /// Created, failed, or settled as created.
+    Done(Outcome),
+    /// Settling found products with the row's key that are not its own,
+    /// oldest first, at least one (never under `--existing create`).
+    Existing(Vec<FoundProduct>),
+}
+
+/// Creates the row ([`Creating`]): sends its POST, and settles each unknown
+/// outcome before the row may be sent again.
+async fn create<A: ProductApi>(
+    ctx: &Context<A>,
+    slot: &mut Slot,
+    row: u64,
+    product: &NewProduct,
+    key: Option<&ProductKey>,
+) -> Result<CreateEnd, ApiError> {
+    let mut creating = match Creating::start(ctx, row) {
+        Ok(creating) => creating,
+        Err(not_sent) => return Ok(CreateEnd::Done(not_sent)),
+    };
+    loop {
+        let e = match creating.send(ctx, slot, product).await? {
+            Sent::Done(outcome) => return Ok(CreateEnd::Done(outcome)),
+            Sent::Unknown(e) => e,
+        };
+        let sent_above = creating.sent_above();
+        let settled = settle_unconfirmed_create(ctx, slot, key, product, sent_above, &e);
+        if let Some(end) = settled.await? {
+            return Ok(end);
+        }
+        // Settled and not found: send again at once, the settle was the wait.
+        if let Err(gave_up) = creating.send_again(ctx, &e) {
+            return Ok(CreateEnd::Done(gave_up));
+        }
+    }
+}
+
+/// Settles a POST whose outcome `e` is unknown: `Some` when that ends the
+/// create (its product found, another with its key found unless under
+/// `--existing create`, no key to look it up by, or the last lookup failed),
+/// `None` when the row may be sent again.
+async fn settle_unconfirmed_create<A: ProductApi>(
+    ctx: &Context<A>,
+    slot: &mut Slot,
+    key: Option<&ProductKey>,
+    product: &NewProduct,
+    sent_above: i64,
+    e: &ApiError,
+) -> Result<Option<CreateEnd>, ApiError> {
+    let done = |outcome: Outcome| Ok(Some(CreateEnd::Done(outcome)));
+    let Some(key) = key else {
+        return done(Outcome::failed(
+            e,
+            &format!(
+                "{UNCONFIRMED_NO_KEY}: the row has no number or EAN to look the product up by, so it was \
+                 not sent again to avoid a duplicate; check for it by name before importing this row again: "
+            ),
+        ));
+    };
+    match settle(ctx, slot, key, product, Some(sent_above), Instant::now()).await {
+        Ok(Settled::Ours(ours)) => done(Outcome::found_created(*ours)),
+        Ok(Settled::Others(others)) => {
+            if ctx.settings.existing != ExistingMode::Create && !others.is_empty() {
+                return Ok(Some(CreateEnd::Existing(others)));
+            }
+            Ok(None)
+        }
+        Err(le) if le.class() == ErrorClass::Fatal => Err(le),
+        Err(_) => done(Outcome::failed(
+            e,
+            &format!(
+                "the server did not confirm the product was created, and looking up {key} failed; \
+                 check for it before importing this row again: "
+            ),
+        )),
     }
 }
 
