@@ -18,7 +18,7 @@ pub use self::file::{Constant, MappingError, MappingFile};
 #[cfg(test)]
 pub use self::headers::match_header;
 pub use self::headers::{match_header_ranked, normalize_header};
-use crate::preset::{CategorySyntax, Preset};
+use crate::preset::{CategorySyntax, Preset, PresetRules};
 
 /// The leading columns of every results file, in order; a results file read back
 /// as input has them skipped.
@@ -212,39 +212,9 @@ impl ColumnMapping {
             .cloned()
             .collect();
         if let Some(rules) = rules {
-            for (field, pairs) in rules.values {
-                if !values.iter().any(|(f, _)| f == field) {
-                    let pairs = pairs
-                        .iter()
-                        .map(|(w, m)| (w.to_string(), m.to_string()))
-                        .collect();
-                    values.push((*field, pairs));
-                }
-            }
+            add_preset_values(&mut values, rules);
         }
-        let has_default = |defaults: &[Constant], f: Field| defaults.iter().any(|c| c.field == f);
-        if let Some(text) = inputs.default_category {
-            let text = text.trim();
-            let field = if text.bytes().all(|b| b.is_ascii_digit()) {
-                Field::CategoryId
-            } else {
-                Field::Category
-            };
-            defaults.retain(|c| !matches!(c.field, Field::Category | Field::CategoryId));
-            defaults.push(Constant {
-                field,
-                text: text.to_string(),
-            });
-        } else if let Some(name) = rules.and_then(|r| r.default_category) {
-            if !has_default(&defaults, Field::Category)
-                && !has_default(&defaults, Field::CategoryId)
-            {
-                defaults.push(Constant {
-                    field: Field::Category,
-                    text: name.to_string(),
-                });
-            }
-        }
+        add_default_category(&mut defaults, inputs.default_category, rules);
 
         let mut mapping = ColumnMapping {
             headers: headers.to_vec(),
@@ -261,18 +231,7 @@ impl ColumnMapping {
         };
         mapping.notes = mapping.decisions();
         if mapping.column(Field::Name).is_none() && mapping.constant(Field::Name).is_none() {
-            return Err(MappingError::NoNameColumn {
-                file: file.to_path_buf(),
-                headers: if headers.is_empty() {
-                    "(none)".to_string()
-                } else {
-                    headers
-                        .iter()
-                        .map(|h| format!("\"{h}\""))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                },
-            });
+            return Err(no_name_column(file, headers));
         }
         Ok(mapping)
     }
@@ -400,128 +359,242 @@ pub fn partners(field: Field) -> &'static [Field] {
     }
 }
 
+/// The preset's words for the fields the mapping file gives none for.
+fn add_preset_values(values: &mut Vec<(Field, Vec<(String, String)>)>, rules: &PresetRules) {
+    for (field, pairs) in rules.values {
+        if !values.iter().any(|(f, _)| f == field) {
+            let pairs = pairs
+                .iter()
+                .map(|(w, m)| (w.to_string(), m.to_string()))
+                .collect();
+            values.push((*field, pairs));
+        }
+    }
+}
+
+/// The category of rows that name none: `--default-category` (a name, or
+/// an id when all digits) over the mapping file's, and the mapping file's
+/// over the preset's.
+fn add_default_category(
+    defaults: &mut Vec<Constant>,
+    flag: Option<&str>,
+    rules: Option<&PresetRules>,
+) {
+    let has_default = |defaults: &[Constant], f: Field| defaults.iter().any(|c| c.field == f);
+    if let Some(text) = flag {
+        let text = text.trim();
+        let field = if text.bytes().all(|b| b.is_ascii_digit()) {
+            Field::CategoryId
+        } else {
+            Field::Category
+        };
+        defaults.retain(|c| !matches!(c.field, Field::Category | Field::CategoryId));
+        defaults.push(Constant {
+            field,
+            text: text.to_string(),
+        });
+    } else if let Some(name) = rules.and_then(|r| r.default_category) {
+        if !has_default(defaults, Field::Category) && !has_default(defaults, Field::CategoryId) {
+            defaults.push(Constant {
+                field: Field::Category,
+                text: name.to_string(),
+            });
+        }
+    }
+}
+
+/// The error of a file with no column (and no constant) for the name.
+fn no_name_column(file: &Path, headers: &[String]) -> MappingError {
+    MappingError::NoNameColumn {
+        file: file.to_path_buf(),
+        headers: if headers.is_empty() {
+            "(none)".to_string()
+        } else {
+            headers
+                .iter()
+                .map(|h| format!("\"{h}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+    }
+}
+
 type Roles = (
     Vec<ColumnRole>,
     [Option<usize>; Field::COUNT],
     Vec<(Field, usize)>,
 );
 
-/// The role of each column, the column of each field, and the fallbacks.
+/// The role of each column, the column of each field, and the fallbacks:
+/// the mapping file's columns first, then the preset's, then the built-in
+/// names.
 fn column_roles(
     headers: &[String],
     explicit: &BTreeMap<String, Option<Field>>,
     ignore: &[String],
     preset: Option<Preset>,
 ) -> Roles {
-    let skip_results = headers.len() >= STATUS_COLUMNS.len()
-        && headers
-            .iter()
-            .zip(STATUS_COLUMNS)
-            .all(|(h, s)| h.trim() == s);
-    let mut fields = [None; Field::COUNT];
-    let mut fallbacks = Vec::new();
-    let mut roles = vec![ColumnRole::Unknown; headers.len()];
-    let keys: Vec<String> = headers.iter().map(|h| normalize_header(h)).collect();
-    let first = if skip_results {
-        STATUS_COLUMNS.len()
-    } else {
-        0
-    };
-    for role in roles.iter_mut().take(first) {
-        *role = ColumnRole::ResultsColumn;
-    }
-    let free = |roles: &[ColumnRole], i: usize| roles[i] == ColumnRole::Unknown;
-    // The mapping file first: it wins over everything.
-    for (i, header) in headers.iter().enumerate().skip(first) {
-        let trimmed = header.trim();
-        if ignore.iter().any(|h| h == trimmed) {
-            roles[i] = ColumnRole::Ignored;
-        } else if let Some(target) = explicit.get(trimmed) {
-            roles[i] = match target {
-                None => ColumnRole::Ignored,
-                Some(f) if fields[f.index()].is_some() => ColumnRole::Duplicate(*f),
-                Some(f) => {
-                    fields[f.index()] = Some(i);
-                    ColumnRole::Field(*f)
-                }
-            };
-        }
-    }
-    // Then the preset's columns, in its priority order.
+    let mut assigned = Assigned::new(headers);
+    assigned.assign_mapping_file(headers, explicit, ignore);
     let rules = preset.map(Preset::rules);
     if let Some(rules) = rules {
+        assigned.assign_preset(headers, rules);
+    }
+    assigned.assign_builtin_names(headers, rules);
+    (assigned.roles, assigned.fields, assigned.fallbacks)
+}
+
+/// The columns' roles and the fields' columns, while [`column_roles`]
+/// assigns them.
+struct Assigned {
+    roles: Vec<ColumnRole>,
+    fields: [Option<usize>; Field::COUNT],
+    fallbacks: Vec<(Field, usize)>,
+    /// The first column that may hold a field: after the status columns
+    /// of a results file read back.
+    first: usize,
+}
+
+impl Assigned {
+    /// Nothing assigned yet, but a results file's status columns.
+    fn new(headers: &[String]) -> Assigned {
+        let skip_results = headers.len() >= STATUS_COLUMNS.len()
+            && headers
+                .iter()
+                .zip(STATUS_COLUMNS)
+                .all(|(h, s)| h.trim() == s);
+        let mut roles = vec![ColumnRole::Unknown; headers.len()];
+        let first = if skip_results {
+            STATUS_COLUMNS.len()
+        } else {
+            0
+        };
+        for role in roles.iter_mut().take(first) {
+            *role = ColumnRole::ResultsColumn;
+        }
+        Assigned {
+            roles,
+            fields: [None; Field::COUNT],
+            fallbacks: Vec::new(),
+            first,
+        }
+    }
+
+    /// Whether column `i` has no role yet.
+    fn free(&self, i: usize) -> bool {
+        self.roles[i] == ColumnRole::Unknown
+    }
+
+    /// The mapping file's columns: it wins over everything.
+    fn assign_mapping_file(
+        &mut self,
+        headers: &[String],
+        explicit: &BTreeMap<String, Option<Field>>,
+        ignore: &[String],
+    ) {
+        let (roles, fields) = (&mut self.roles, &mut self.fields);
+        for (i, header) in headers.iter().enumerate().skip(self.first) {
+            let trimmed = header.trim();
+            if ignore.iter().any(|h| h == trimmed) {
+                roles[i] = ColumnRole::Ignored;
+            } else if let Some(target) = explicit.get(trimmed) {
+                roles[i] = match target {
+                    None => ColumnRole::Ignored,
+                    Some(f) if fields[f.index()].is_some() => ColumnRole::Duplicate(*f),
+                    Some(f) => {
+                        fields[f.index()] = Some(i);
+                        ColumnRole::Field(*f)
+                    }
+                };
+            }
+        }
+    }
+
+    /// The preset's columns, in its priority order, and the columns it
+    /// leaves unused on purpose.
+    fn assign_preset(&mut self, headers: &[String], rules: &PresetRules) {
+        let keys: Vec<String> = headers.iter().map(|h| normalize_header(h)).collect();
+        let first = self.first;
         for rule in rules.columns {
             for wanted in rule.headers {
                 let key = normalize_header(wanted);
-                let Some(i) = (first..headers.len()).find(|&i| keys[i] == key && free(&roles, i))
+                let Some(i) = (first..headers.len()).find(|&i| keys[i] == key && self.free(i))
                 else {
                     continue;
                 };
-                if fields[rule.field.index()].is_none() {
-                    fields[rule.field.index()] = Some(i);
-                    roles[i] = ColumnRole::Field(rule.field);
+                if self.fields[rule.field.index()].is_none() {
+                    self.fields[rule.field.index()] = Some(i);
+                    self.roles[i] = ColumnRole::Field(rule.field);
                 } else {
-                    fallbacks.push((rule.field, i));
-                    roles[i] = ColumnRole::Fallback(rule.field);
+                    self.fallbacks.push((rule.field, i));
+                    self.roles[i] = ColumnRole::Fallback(rule.field);
                 }
             }
         }
         for (header, reason) in rules.unused {
             let key = normalize_header(header);
-            for i in first..headers.len() {
-                if keys[i] == key && free(&roles, i) {
-                    roles[i] = ColumnRole::Unused(reason.to_string());
+            for (i, k) in keys.iter().enumerate().skip(first) {
+                if *k == key && self.free(i) {
+                    self.roles[i] = ColumnRole::Unused(reason.to_string());
                 }
             }
         }
     }
-    // Then the built-in names (for a platform preset: only a field's exact path).
-    let builtin = rules.is_none_or(|r| r.builtin_names);
-    // The rank of the built-in name that filled each field (see
-    // `match_header_ranked`): a better-ranked column found later takes over.
-    let mut ranks: [Option<usize>; Field::COUNT] = [None; Field::COUNT];
-    for i in first..headers.len() {
-        if !free(&roles, i) {
-            continue;
-        }
-        let trimmed = headers[i].trim();
-        let field = if builtin {
-            match_header_ranked(trimmed)
-        } else {
-            Field::from_path(trimmed).map(|f| (f, 0))
-        };
-        roles[i] = match field {
-            Some((f, rank)) if fields[f.index()].is_some() => {
-                match (ranks[f.index()], fields[f.index()]) {
-                    (Some(old), Some(col)) if rank < old => {
-                        roles[col] = ColumnRole::Duplicate(f);
-                        fields[f.index()] = Some(i);
-                        ranks[f.index()] = Some(rank);
-                        ColumnRole::Field(f)
+
+    /// The built-in names (for a platform preset: only a field's exact path).
+    fn assign_builtin_names(&mut self, headers: &[String], rules: Option<&PresetRules>) {
+        let builtin = rules.is_none_or(|r| r.builtin_names);
+        // The rank of the built-in name that filled each field (see
+        // `match_header_ranked`): a better-ranked column found later takes over.
+        let mut ranks: [Option<usize>; Field::COUNT] = [None; Field::COUNT];
+        for i in self.first..headers.len() {
+            if !self.free(i) {
+                continue;
+            }
+            let trimmed = headers[i].trim();
+            let field = if builtin {
+                match_header_ranked(trimmed)
+            } else {
+                Field::from_path(trimmed).map(|f| (f, 0))
+            };
+            let (roles, fields) = (&mut self.roles, &mut self.fields);
+            roles[i] = match field {
+                Some((f, rank)) if fields[f.index()].is_some() => {
+                    match (ranks[f.index()], fields[f.index()]) {
+                        (Some(old), Some(col)) if rank < old => {
+                            roles[col] = ColumnRole::Duplicate(f);
+                            fields[f.index()] = Some(i);
+                            ranks[f.index()] = Some(rank);
+                            ColumnRole::Field(f)
+                        }
+                        _ => ColumnRole::Duplicate(f),
                     }
-                    _ => ColumnRole::Duplicate(f),
                 }
-            }
-            Some((f, rank)) => {
-                fields[f.index()] = Some(i);
-                ranks[f.index()] = Some(rank);
-                ColumnRole::Field(f)
-            }
-            // The `id` of an export and the `error` of a rejects
-            // file: known, and left out on purpose.
-            None if INFORMATIONAL
-                .iter()
-                .any(|h| trimmed.eq_ignore_ascii_case(h)) =>
-            {
-                ColumnRole::Ignored
-            }
-            None if rules.is_some_and(|r| !r.builtin_names) => {
-                ColumnRole::Unused("no such product field in Finago Office".to_string())
-            }
-            None => ColumnRole::Unknown,
-        };
+                Some((f, rank)) => {
+                    fields[f.index()] = Some(i);
+                    ranks[f.index()] = Some(rank);
+                    ColumnRole::Field(f)
+                }
+                None => unmatched_role(trimmed, rules),
+            };
+        }
     }
-    (roles, fields, fallbacks)
+}
+
+/// The role of a column no field's name matches.
+fn unmatched_role(trimmed: &str, rules: Option<&PresetRules>) -> ColumnRole {
+    // The `id` of an export and the `error` of a rejects
+    // file: known, and left out on purpose.
+    if INFORMATIONAL
+        .iter()
+        .any(|h| trimmed.eq_ignore_ascii_case(h))
+    {
+        ColumnRole::Ignored
+    } else if rules.is_some_and(|r| !r.builtin_names) {
+        ColumnRole::Unused("no such product field in Finago Office".to_string())
+    } else {
+        ColumnRole::Unknown
+    }
 }
 
 impl fmt::Display for ColumnMapping {

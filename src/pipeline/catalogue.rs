@@ -23,7 +23,11 @@ use super::existing::{find_existing, lookup_all, EanCatalogue, ExistingIndex};
 use super::found::FoundProduct;
 use super::known::KnownProducts;
 use super::ledger::Ledger;
-use super::references::{RefKind, References, Resolution};
+use super::references::References;
+/// What a reference is and how it resolved: the words of
+/// [`Catalogue::resolve_reference`], so that its callers need no more than
+/// the catalogue.
+pub use super::references::{RefKind, Resolution};
 use super::retry::{retry_idempotent, RetryPolicy};
 use crate::client::{ApiError, ErrorClass, ProductApi, ProductKey, RequestCounters};
 use crate::validate::Reference;

@@ -238,9 +238,9 @@ mod tests {
     use super::*;
     use crate::api::types::{NamedRef, Unit};
 
-    #[test]
-    fn changes_lists_only_differing_fields() {
-        let old = Product {
+    /// A product on the server.
+    fn bolt() -> Product {
+        Product {
             id: 9,
             name: Some("Bolt".into()),
             number: Some("B-1".into()),
@@ -261,8 +261,12 @@ mod tests {
                 name: Some("Hardware".into()),
             }),
             ..Product::default()
-        };
-        let same = NewProduct {
+        }
+    }
+
+    /// A row that says what [`bolt`] holds.
+    fn same_as_bolt() -> NewProduct {
+        NewProduct {
             name: Some("Bolt".into()),
             number: Some("B-1".into()),
             sales_price: Some(10.0),
@@ -274,17 +278,15 @@ mod tests {
             units: Some(IdRef { id: 1 }),
             category: Some(IdRef { id: 3 }),
             ..NewProduct::default()
-        };
+        }
+    }
+
+    #[test]
+    fn changes_lists_only_differing_fields() {
+        let (old, same) = (bolt(), same_as_bolt());
         let (patch, names) = changes(&same, &old);
         assert!(names.is_empty(), "{names:?}");
         assert_eq!(patch, NewProduct::default());
-
-        // Text the server holds untrimmed reads as the row does: unchanged.
-        let untrimmed = Product {
-            name: Some(" Bolt\u{a0}".into()),
-            ..old.clone()
-        };
-        assert!(changes(&same, &untrimmed).1.is_empty());
 
         let changed = NewProduct {
             sales_price: Some(12.5),
@@ -310,9 +312,21 @@ mod tests {
             serde_json::to_value(&patch).unwrap(),
             serde_json::json!({"salesPrice": 12.5, "stock": {"isManaged": true, "quantity": 7.0, "location": "A1"}, "category": {"id": 4}})
         );
+    }
 
-        // A nested object goes whole, so a server replacing it keeps the
-        // fields the row does not give.
+    #[test]
+    fn text_the_server_holds_untrimmed_reads_as_the_row_does() {
+        let untrimmed = Product {
+            name: Some(" Bolt\u{a0}".into()),
+            ..bolt()
+        };
+        assert!(changes(&same_as_bolt(), &untrimmed).1.is_empty());
+    }
+
+    /// A nested object goes whole, so a server replacing it keeps the
+    /// fields the row does not give.
+    #[test]
+    fn a_nested_object_goes_whole() {
         let old = Product {
             supplier_product: Some(SupplierProduct {
                 item_code: Some("IC-1".into()),
@@ -320,7 +334,7 @@ mod tests {
                 name: Some("Bolt M8".into()),
                 price: Some(2.0),
             }),
-            ..old
+            ..bolt()
         };
         let new = NewProduct {
             supplier_product: Some(SupplierProduct {

@@ -35,6 +35,7 @@ pub mod retry;
 pub mod row;
 pub mod settle;
 pub mod summary;
+mod update;
 
 use known::KnownProducts;
 

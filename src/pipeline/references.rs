@@ -356,16 +356,8 @@ impl References {
             .collect();
         let text = levels.join(" > ");
         let folded: Vec<String> = levels.iter().map(|l| fold(l)).collect();
-        match Found::of(known.by_levels.get(&folded)) {
-            Found::Id(id) => return Ok(Resolution::Id(id)),
-            Found::Several(ids) => {
-                return Ok(Resolution::Ambiguous(format!(
-                    "category \"{text}\" matches {} categories (ids {}): give the id",
-                    ids.len(),
-                    join_ids(&ids)
-                )))
-            }
-            _ => {}
+        if let Some(whole) = whole_name(&known, &text, &folded) {
+            return Ok(whole);
         }
         if levels.is_empty() {
             return Ok(Resolution::Missing("the category path is empty".into()));
@@ -404,20 +396,8 @@ impl References {
                     )))
                 }
                 Found::WouldCreate => {
-                    let mut made = vec![match i {
-                        0 => format!("\"{level}\" at the top"),
-                        _ => format!("\"{level}\" under \"{parent_name}\""),
-                    }];
-                    made.extend(
-                        levels[i..]
-                            .windows(2)
-                            .map(|w| format!("\"{}\" under \"{}\"", w[1], w[0])),
-                    );
-                    return Ok(Resolution::WouldCreate(format!(
-                        "would create {} {}",
-                        if made.len() == 1 { "category" } else { "categories" },
-                        made.join(", ")
-                    )));
+                    let below = &levels[i..];
+                    return Ok(would_create_path(&level, i, &parent_name, below));
                 }
                 Found::Refused(message) => return Ok(Resolution::Refused(message)),
             }
@@ -568,31 +548,8 @@ impl References {
             && self.suppliers.get().is_none()
             && !self.org_filter_ignored.load(Ordering::Relaxed)
         {
-            let page = retry_idempotent(ctx.policy, ctx.counters, || {
-                ctx.api.list_suppliers(Some(&digits), None)
-            })
-            .await;
-            match page {
-                Ok(page) => {
-                    let ids: Vec<i64> = page
-                        .items
-                        .iter()
-                        .filter(|s| is_supplier(s) && org_digits(s) == digits)
-                        .map(|s| s.id)
-                        .collect();
-                    // A full page may hide more of them: the list decides then.
-                    if !ids.is_empty() && page.next.is_none() {
-                        return Ok(Found::of(Some(&ids)));
-                    }
-                    if page.items.iter().any(|s| org_digits(s) != digits) {
-                        self.org_filter_ignored.store(true, Ordering::Relaxed);
-                    }
-                }
-                // The list below is refused too, once, and that answer is kept.
-                Err(ApiError::Forbidden { .. }) => {
-                    self.org_filter_ignored.store(true, Ordering::Relaxed)
-                }
-                Err(e) => return Err(e),
+            if let Some(found) = self.supplier_by_org_filter(ctx, &digits).await? {
+                return Ok(found);
             }
         }
         let known = match self.supplier_index(ctx).await? {
@@ -618,6 +575,54 @@ impl References {
         if self.dry_run {
             return Ok(Found::WouldCreate);
         }
+        self.create_supplier(ctx, name, key).await
+    }
+
+    /// The suppliers with organization number `digits`, asked of the
+    /// server's filter: `Some` when its one page holds them, `None` when the
+    /// whole list must decide (none found, or more pages). A filter the
+    /// server ignores or refuses is not asked again.
+    async fn supplier_by_org_filter<A: ProductApi>(
+        &self,
+        ctx: &Lookup<'_, A>,
+        digits: &str,
+    ) -> Result<Option<Found>, ApiError> {
+        let page = retry_idempotent(ctx.policy, ctx.counters, || {
+            ctx.api.list_suppliers(Some(digits), None)
+        })
+        .await;
+        match page {
+            Ok(page) => {
+                let ids: Vec<i64> = page
+                    .items
+                    .iter()
+                    .filter(|s| is_supplier(s) && org_digits(s) == digits)
+                    .map(|s| s.id)
+                    .collect();
+                // A full page may hide more of them: the list decides then.
+                if !ids.is_empty() && page.next.is_none() {
+                    return Ok(Some(Found::of(Some(&ids))));
+                }
+                if page.items.iter().any(|s| org_digits(s) != digits) {
+                    self.org_filter_ignored.store(true, Ordering::Relaxed);
+                }
+            }
+            // The list is refused too, once, and that answer is kept.
+            Err(ApiError::Forbidden { .. }) => {
+                self.org_filter_ignored.store(true, Ordering::Relaxed)
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(None)
+    }
+
+    /// Creates the supplier named `name` (`key` folded), once for the run.
+    async fn create_supplier<A: ProductApi>(
+        &self,
+        ctx: &Lookup<'_, A>,
+        name: &str,
+        key: &str,
+    ) -> Result<Found, ApiError> {
         let body = NewSupplier::named(name.trim());
         let made = create_once(
             ctx,
@@ -636,6 +641,44 @@ impl References {
             other => other,
         }
     }
+}
+
+/// A category path that is one category's whole name (`folded`, its
+/// levels folded): `Some` when found once or more than once.
+fn whole_name(known: &CategoryIndex, text: &str, folded: &[String]) -> Option<Resolution> {
+    match Found::of(known.by_levels.get(folded)) {
+        Found::Id(id) => Some(Resolution::Id(id)),
+        Found::Several(ids) => Some(Resolution::Ambiguous(format!(
+            "category \"{text}\" matches {} categories (ids {}): give the id",
+            ids.len(),
+            join_ids(&ids)
+        ))),
+        _ => None,
+    }
+}
+
+/// What a dry run says of a category path whose level `level` (the `i`th,
+/// under `parent_name`) is missing: it and the levels `below` it (from it
+/// on) would be created.
+fn would_create_path(level: &str, i: usize, parent_name: &str, below: &[&str]) -> Resolution {
+    let mut made = vec![match i {
+        0 => format!("\"{level}\" at the top"),
+        _ => format!("\"{level}\" under \"{parent_name}\""),
+    }];
+    made.extend(
+        below
+            .windows(2)
+            .map(|w| format!("\"{}\" under \"{}\"", w[1], w[0])),
+    );
+    Resolution::WouldCreate(format!(
+        "would create {} {}",
+        if made.len() == 1 {
+            "category"
+        } else {
+            "categories"
+        },
+        made.join(", ")
+    ))
 }
 
 /// What a lookup talks to and how persistently.

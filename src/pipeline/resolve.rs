@@ -5,9 +5,9 @@
 
 use std::ops::ControlFlow;
 
+use super::catalogue::{RefKind, Resolution};
 use super::context::Context;
 use super::outcome::{failed_step, Outcome, Step};
-use super::references::{RefKind, Resolution};
 use crate::api::types::{IdRef, NewProduct};
 use crate::client::ProductApi;
 use crate::results::RowStatus;

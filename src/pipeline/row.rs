@@ -7,30 +7,30 @@
 //! found counts as the row's own, are in [`super::settle`].
 //!
 //! The steps that stand on their own have their own modules: resolving the
-//! references ([`super::resolve`]) and creating ([`super::create`]); how a
+//! references ([`super::resolve`]), sending the POST ([`super::create`]),
+//! settling ([`super::settle`]) and meeting an existing product
+//! ([`super::update`]). None of them calls another: this file drives them,
+//! a create whose outcome is unknown coming back here to be settled. How a
 //! row and each step end is in [`super::outcome`].
 
 use std::ops::ControlFlow;
 
 use tokio::time::Instant;
 
-use super::catalogue::Reading;
-use super::changes::patch_for;
+use super::catalogue::{Reading, RefKind};
 use super::context::{Context, Slot};
-use super::create::{create, CreateEnd};
-use super::emptied::{still_held, RefusedPrice};
+use super::create::{Creating, Sent};
 use super::existing::{ambiguous, ExistingMode};
 use super::found::FoundProduct;
 use super::outcome::{failed_step, Outcome, Step};
-use super::references::RefKind;
 use super::resolve::resolve_references;
 use super::resume::UNCONFIRMED_NO_KEY;
-use super::retry::retry_idempotent;
 use super::settle::{settle, Settled};
-use crate::api::types::{NewProduct, ProductPatch};
+use super::update::decide_existing;
+use crate::api::types::NewProduct;
 use crate::client::{ApiError, ErrorClass, ProductApi, ProductKey};
 use crate::results::{RowRecord, RowStatus};
-use crate::validate::{Draft, PreparedRow, Problem, ProblemKind};
+use crate::validate::{Draft, PreparedRow};
 
 /// A row to process.
 #[derive(Debug, Clone)]
@@ -168,6 +168,86 @@ async fn submit<A: ProductApi>(
     }
 }
 
+/// How a create ended.
+enum CreateEnd {
+    /// Created, failed, or settled as created.
+    Done(Outcome),
+    /// Settling found products with the row's key that are not its own,
+    /// oldest first, at least one (never under `--existing create`).
+    Existing(Vec<FoundProduct>),
+}
+
+/// Creates the row ([`Creating`]): sends its POST, and settles each unknown
+/// outcome before the row may be sent again.
+async fn create<A: ProductApi>(
+    ctx: &Context<A>,
+    slot: &mut Slot,
+    row: u64,
+    product: &NewProduct,
+    key: Option<&ProductKey>,
+) -> Result<CreateEnd, ApiError> {
+    let mut creating = match Creating::start(ctx, row) {
+        Ok(creating) => creating,
+        Err(not_sent) => return Ok(CreateEnd::Done(not_sent)),
+    };
+    loop {
+        let e = match creating.send(ctx, slot, product).await? {
+            Sent::Done(outcome) => return Ok(CreateEnd::Done(outcome)),
+            Sent::Unknown(e) => e,
+        };
+        let sent_above = creating.sent_above();
+        let settled = settle_unconfirmed_create(ctx, slot, key, product, sent_above, &e);
+        if let Some(end) = settled.await? {
+            return Ok(end);
+        }
+        // Settled and not found: send again at once, the settle was the wait.
+        if let Err(gave_up) = creating.send_again(ctx, &e) {
+            return Ok(CreateEnd::Done(gave_up));
+        }
+    }
+}
+
+/// Settles a POST whose outcome `e` is unknown: `Some` when that ends the
+/// create (its product found, another with its key found unless under
+/// `--existing create`, no key to look it up by, or the last lookup failed),
+/// `None` when the row may be sent again.
+async fn settle_unconfirmed_create<A: ProductApi>(
+    ctx: &Context<A>,
+    slot: &mut Slot,
+    key: Option<&ProductKey>,
+    product: &NewProduct,
+    sent_above: i64,
+    e: &ApiError,
+) -> Result<Option<CreateEnd>, ApiError> {
+    let done = |outcome: Outcome| Ok(Some(CreateEnd::Done(outcome)));
+    let Some(key) = key else {
+        return done(Outcome::failed(
+            e,
+            &format!(
+                "{UNCONFIRMED_NO_KEY}: the row has no number or EAN to look the product up by, so it was \
+                 not sent again to avoid a duplicate; check for it by name before importing this row again: "
+            ),
+        ));
+    };
+    match settle(ctx, slot, key, product, Some(sent_above), Instant::now()).await {
+        Ok(Settled::Ours(ours)) => done(Outcome::found_created(*ours)),
+        Ok(Settled::Others(others)) => {
+            if ctx.settings.existing != ExistingMode::Create && !others.is_empty() {
+                return Ok(Some(CreateEnd::Existing(others)));
+            }
+            Ok(None)
+        }
+        Err(le) if le.class() == ErrorClass::Fatal => Err(le),
+        Err(_) => done(Outcome::failed(
+            e,
+            &format!(
+                "the server did not confirm the product was created, and looking up {key} failed; \
+                 check for it before importing this row again: "
+            ),
+        )),
+    }
+}
+
 /// Settles a row an earlier run may have sent, counted from when that run
 /// last wrote its journal. Ends the row as `created` when that run made its
 /// product, as `failed` when it has no key or the last lookup failed; else
@@ -258,177 +338,4 @@ fn one_product(
             .error(ambiguous(key, &products)));
     }
     Ok(found.into_iter().next())
-}
-
-/// What `--existing` makes of a row whose product exists.
-async fn decide_existing<A: ProductApi>(
-    ctx: &Context<A>,
-    row: u64,
-    key: &ProductKey,
-    product: &NewProduct,
-    found: FoundProduct,
-) -> Result<Outcome, ApiError> {
-    let FoundProduct {
-        product: found,
-        status,
-        trace_id: trace,
-    } = found;
-    Ok(match ctx.settings.existing {
-        ExistingMode::Skip | ExistingMode::Create => Outcome::new(RowStatus::Skipped)
-            .id(found.id)
-            .http(status, trace)
-            .error_if(ctx.settings.dry_run, || {
-                format!(
-                    "dry run: a product with {key} exists (id {}); would skip",
-                    found.id
-                )
-            }),
-        ExistingMode::Fail => Outcome::new(RowStatus::Failed)
-            .id(found.id)
-            .http(status, trace)
-            .error(format!(
-                "a product with {key} already exists (id {})",
-                found.id
-            )),
-        ExistingMode::Update => {
-            let empty = &ctx.settings.empty_cells;
-            let (patch, names) = match patch_for(product, &found, empty) {
-                Ok(patch) => patch,
-                Err(refused) => return Ok(refused_prices(row, found.id, refused)),
-            };
-            if names.is_empty() && patch.clear.is_empty() {
-                Outcome::new(RowStatus::Skipped)
-                    .id(found.id)
-                    .http(status, trace)
-                    .error_if(ctx.settings.dry_run, || {
-                        format!("dry run: product {} is unchanged; would skip", found.id)
-                    })
-            } else if ctx.settings.dry_run {
-                Outcome::new(RowStatus::Valid).id(found.id).error(format!(
-                    "dry run: would {} of product {}",
-                    update_words(&names, &patch.clear),
-                    found.id
-                ))
-            } else if patch.set.stock.is_some() || patch.set.supplier_product.is_some() {
-                update_nested(ctx, row, product, found.id).await?
-            } else {
-                update(ctx, found.id, &patch).await?
-            }
-        }
-    })
-}
-
-/// `update salesPrice, name and clear description`: what a PATCH does.
-fn update_words(names: &[&str], clear: &[&str]) -> String {
-    match (names.is_empty(), clear.is_empty()) {
-        (false, true) => format!("update {}", names.join(", ")),
-        (true, false) => format!("clear {}", clear.join(", ")),
-        _ => format!("update {} and clear {}", names.join(", "), clear.join(", ")),
-    }
-}
-
-/// A row whose emptied price cells meet a product holding prices: `invalid`,
-/// a problem on each of those cells.
-fn refused_prices(row: u64, id: i64, refused: Vec<RefusedPrice>) -> Outcome {
-    let problems: Vec<Problem> = refused
-        .iter()
-        .map(|r| Problem {
-            row,
-            column: Some(r.column.clone()),
-            value: None,
-            kind: ProblemKind::EmptiedPrice,
-            message: r.message(id),
-        })
-        .collect();
-    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-    let mut invalid = Outcome::new(RowStatus::Invalid)
-        .id(id)
-        .error(text.join("; "));
-    invalid.problems = problems;
-    invalid
-}
-
-/// Sends a PATCH that touches `stock` or `supplierProduct`. A nested object
-/// goes whole (a server may replace it rather than merge), so its fields the
-/// row does not give must be the server's values of now, not those read at
-/// the start of the run: a stock quantity moves all day, and writing back an
-/// old one reverts every movement since. So the product is read again just
-/// before, and the PATCH made from that reading.
-async fn update_nested<A: ProductApi>(
-    ctx: &Context<A>,
-    row: u64,
-    product: &NewProduct,
-    id: i64,
-) -> Result<Outcome, ApiError> {
-    let (policy, counters) = (&ctx.settings.retry, &ctx.counters);
-    let fresh = match retry_idempotent(policy, counters, || ctx.api.get_product(id)).await {
-        Ok(Some(fresh)) => fresh.value,
-        Ok(None) => {
-            return Ok(Outcome::new(RowStatus::Failed).id(id).error(format!(
-                "product {id} was deleted on the server during the run; not updated"
-            )))
-        }
-        Err(e) if e.class() == ErrorClass::Fatal => return Err(e),
-        Err(e) => {
-            return Ok(Outcome::failed(
-                &e,
-                &format!("could not read product {id} again before updating it: "),
-            ))
-        }
-    };
-    let (patch, names) = match patch_for(product, &fresh, &ctx.settings.empty_cells) {
-        Ok(patch) => patch,
-        Err(refused) => return Ok(refused_prices(row, id, refused)),
-    };
-    if names.is_empty() && patch.clear.is_empty() {
-        return Ok(Outcome::new(RowStatus::Skipped).id(id));
-    }
-    update(ctx, id, &patch).await
-}
-
-/// Sends the PATCH. A field sent as `null` that the product still holds
-/// afterwards is said in the row's message: the server did not clear it.
-async fn update<A: ProductApi>(
-    ctx: &Context<A>,
-    id: i64,
-    patch: &ProductPatch,
-) -> Result<Outcome, ApiError> {
-    let (policy, counters) = (&ctx.settings.retry, &ctx.counters);
-    match retry_idempotent(policy, counters, || ctx.api.update_product(id, patch)).await {
-        Ok(a) => {
-            let updated = Outcome::new(RowStatus::Updated)
-                .id(id)
-                .http(a.status, a.trace_id);
-            if patch.clear.is_empty() {
-                return Ok(updated);
-            }
-            // An answer without the product says nothing of the fields: read it.
-            let after = match a.value {
-                Some(product) => Ok(Some(product)),
-                None => retry_idempotent(policy, counters, || ctx.api.get_product(id))
-                    .await
-                    .map(|a| a.map(|a| a.value)),
-            };
-            let kept = match after {
-                Ok(Some(product)) => still_held(&patch.clear, &product),
-                Ok(None) => Vec::new(),
-                Err(e) if e.class() == ErrorClass::Fatal => return Err(e),
-                Err(e) => {
-                    return Ok(updated.error(format!(
-                        "updated; whether the server cleared {} could not be read back: {e}",
-                        patch.clear.join(", ")
-                    )))
-                }
-            };
-            Ok(updated.error_if(!kept.is_empty(), || {
-                format!(
-                    "the server kept {} though the update sent {} empty",
-                    kept.join(", "),
-                    if kept.len() == 1 { "it" } else { "them" }
-                )
-            }))
-        }
-        Err(e) if e.class() == ErrorClass::Fatal => Err(e),
-        Err(e) => Ok(Outcome::failed(&e, "")),
-    }
 }

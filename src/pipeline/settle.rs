@@ -1,7 +1,8 @@
 //! Settling a row whose outcome is unknown, and the rule that decides which
 //! product found is the row's own (kept by the run's
 //! [`Ledger`](super::ledger::Ledger)). Used by [`super::row`] for rows an
-//! earlier run may have sent, and by [`super::create`] after an unknown create.
+//! earlier run may have sent, and after a create whose outcome is unknown
+//! ([`super::create`] hands it back to the row for that).
 //!
 //! # Duplicate safety: settling an unknown outcome
 //!

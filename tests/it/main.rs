@@ -8,6 +8,7 @@ mod excel;
 mod export;
 mod feed;
 mod hostile;
+mod house;
 mod import;
 mod layers;
 mod misuse;

@@ -68,6 +68,7 @@ use crate::client::connect::{connect, Connection};
 use crate::client::http::HttpApi;
 use crate::client::pacing::Pacer;
 use crate::client::{ProductApi as _, ProductQuery, RequestCounters};
+use crate::feed::download::Validators;
 use crate::feed::missing::{MissingOutcome, SharedApi, Survey};
 use crate::feed::observe::{KeyCells, ObservedSink};
 use crate::feed::state::InputSeen;
@@ -83,7 +84,7 @@ use crate::pipeline::resume::{Fingerprint, ResumePoint};
 use crate::pipeline::retry::retry_idempotent;
 use crate::pipeline::retry::{RetryPolicy, SettlePolicy};
 use crate::pipeline::{self, Input, PipelinePlan, Report, Wiring};
-use crate::prepare::{prepare, Prepared, PreparedRows};
+use crate::prepare::{prepare, PrepareCounters, Prepared, PreparedRows};
 use crate::progress::Progress;
 use crate::read::ReadError;
 use crate::results::{OutputError, RecordSink, RejectsWriter};
@@ -127,23 +128,193 @@ pub async fn run_with_env(
 ) -> anyhow::Result<ExitStatus> {
     let started = SystemTime::now();
     let (mut plan, mut state) = plan_job(&args, env)?;
-    let (fetched, staged) = nightly::obtain_input(&mut plan, &state)
-        .await
-        .map_err(nothing)?;
+    let mut checked = match check_run(&mut plan, &state).await? {
+        Checks::Unchanged(status) => return Ok(status),
+        Checks::Passed(checked) => *checked,
+    };
+    let session = &mut checked.session;
+    // From here on the run writes.
+    if let Some(staged) = checked.staged.take() {
+        plan.input.path = staged.promote().map_err(nothing)?;
+    }
+    let (prepared, layout) = (&checked.prepared, &checked.layout);
+    let (mut job, total) = begin_job(
+        &plan,
+        session,
+        checked.job,
+        prepared,
+        layout,
+        &checked.fingerprint,
+    )
+    .await?;
+    let (stop_tx, stop) = watch::channel(false);
+    let signals = tokio::spawn(watch_signals(stop_tx, plan.quiet));
+    let pass = import_pass(
+        &plan,
+        session,
+        ImportStart {
+            prepared: checked.prepared,
+            layout: checked.layout,
+            rejects: checked.rejects,
+            total,
+            started,
+            stop: stop.clone(),
+        },
+        &mut job,
+        checked.survey.as_ref(),
+        state.known(),
+    )
+    .await;
+    let mut pass = match pass {
+        Ok(pass) => pass,
+        Err(e) => {
+            signals.abort();
+            job.end("not started", ExitStatus::NothingAttempted);
+            session.close().await;
+            return Err(nothing(e));
+        }
+    };
+    let completed = matches!(pass.report.end, pipeline::RunEnd::Completed);
+    if let Some(survey) = &checked.survey {
+        let retired = retire_missing(&plan, session, survey, completed, &job, &stop).await;
+        pass.retired.extend(retired);
+    }
+    signals.abort();
+    session.close().await;
+    let ending = Ending {
+        survey: checked.survey,
+        rows_read: checked.rows_read,
+        seen: nightly::seen(&plan, &checked.fingerprint, checked.fetched.as_ref()),
+        completed,
+        interrupted: *stop.borrow(),
+    };
+    Ok(finish(&plan, session, &mut state, &job, pass, ending))
+}
+
+/// After the pass, deactivates the products the survey found missing from
+/// the input (or says what it would do); the job's store holds the run.
+async fn retire_missing(
+    plan: &ImportPlan,
+    session: &Session,
+    survey: &Survey,
+    completed: bool,
+    job: &Job,
+    stop: &watch::Receiver<bool>,
+) -> Vec<MissingOutcome> {
+    let hold = nightly::JobHold {
+        store: job.store.as_ref(),
+        stop,
+    };
+    let c = session;
+    nightly::retire(plan, &c.api, &c.retry, &c.counters, survey, completed, hold).await
+}
+
+/// What the end of a run reports and keeps, beside its pass.
+struct Ending {
+    survey: Option<Survey>,
+    rows_read: Arc<PrepareCounters>,
+    /// The input, kept as the last success when the run was fully successful.
+    seen: InputSeen,
+    /// The pipeline read and processed every row.
+    completed: bool,
+    /// A stop signal came.
+    interrupted: bool,
+}
+
+/// Ends a run that wrote: the missing file, the summary, the job's state
+/// and the run's end in its store. Returns the exit status.
+fn finish(
+    plan: &ImportPlan,
+    session: &Session,
+    state: &mut JobState,
+    job: &Job,
+    mut pass: Pass,
+    ending: Ending,
+) -> ExitStatus {
+    let missing = ending
+        .survey
+        .filter(|_| plan.missing.is_some())
+        .map(|survey| nightly::MissingReport {
+            scope: survey.scope,
+            outcomes: pass.retired.clone(),
+            file: plan.outputs.missing.clone(),
+        });
+    if let Some(missing) = &missing {
+        missing.write();
+    }
+    let mut status = report_run(
+        plan,
+        &pass.report,
+        &session.counters,
+        pass.read_error.take(),
+        missing.as_ref(),
+    );
+    if !plan.quiet {
+        let (count, listed) = ending.rows_read.not_product_rows();
+        let _ = crate::commands::validate::print_not_products(
+            &mut std::io::stdout().lock(),
+            count,
+            &listed,
+        );
+    }
+    if ending.interrupted && status != ExitStatus::NothingAttempted {
+        status = ExitStatus::Interrupted;
+    }
+    let fully = status == ExitStatus::Success
+        || (ending.completed
+            && pass.report.tally.failed == 0
+            && status == ExitStatus::RowsFailed
+            && missing.as_ref().is_none_or(|m| m.failed() == 0));
+    save_state(job, state, &pass, fully.then_some(ending.seen));
+    job.end(self::ending(&pass.report.end, status), status);
+    status
+}
+
+/// How the checks before writing ended.
+enum Checks {
+    /// With `--if-changed`, the input is the last successful run's: the
+    /// run ends with this status.
+    Unchanged(ExitStatus),
+    /// Every check passed: the run may write.
+    Passed(Box<Checked>),
+}
+
+/// What the checks before writing leave for the run.
+struct Checked {
+    /// The feed's validators, when the input is a feed.
+    fetched: Option<Validators>,
+    /// A feed or standard input, staged beside its kept copy.
+    staged: Option<nightly::Staged>,
+    prepared: Prepared,
+    rows_read: Arc<PrepareCounters>,
+    fingerprint: Fingerprint,
+    session: Session,
+    survey: Option<Survey>,
+    layout: ResultsLayout,
+    rejects: Option<RejectsWriter>,
+    job: Job,
+}
+
+/// Every check that can refuse the run, in order, before any existing
+/// file is touched: the input, the credentials and the survey, the
+/// products API, the rejects file's folder, the locks and the job's store.
+/// Errors mean nothing was attempted (and the session is closed).
+async fn check_run(plan: &mut ImportPlan, state: &JobState) -> anyhow::Result<Checks> {
+    let (fetched, staged) = nightly::obtain_input(plan, state).await.map_err(nothing)?;
     let prepared = prepare(&plan.input).map_err(nothing)?;
     let rows_read = prepared.rows.counters();
-    let fingerprint = fingerprint(&plan, &prepared).map_err(nothing)?;
-    if let Some(seen) = unchanged_since(&plan, &state, &fingerprint) {
-        return Ok(nightly::unchanged(&plan, seen));
+    let fingerprint = fingerprint(plan, &prepared).map_err(nothing)?;
+    if let Some(seen) = unchanged_since(plan, state, &fingerprint) {
+        return Ok(Checks::Unchanged(nightly::unchanged(plan, seen)));
     }
-    let census = nightly::census(&plan, &state).await.map_err(nothing)?;
-    let mut session = Session::open(&plan).await?;
+    let census = nightly::census(plan, state).await.map_err(nothing)?;
+    let mut session = Session::open(plan).await?;
     let survey = nightly::survey(
-        &plan,
+        plan,
         &session.api,
         &session.retry,
         &session.counters,
-        &state,
+        state,
         census.as_ref(),
     )
     .await;
@@ -167,108 +338,45 @@ pub async fn run_with_env(
         .map(|path| RejectsWriter::create(path, &layout).map_err(OutputError::at(path)))
         .transpose();
     let rejects = session.or_close(rejects).await?;
-    let job = Job::open(&plan, &session.base_url, &fingerprint);
+    let job = Job::open(plan, &session.base_url, &fingerprint);
     let job = session.or_close(job).await?;
-    // From here on the run writes.
-    if let Some(staged) = staged {
-        plan.input.path = staged.promote().map_err(nothing)?;
-    }
+    Ok(Checks::Passed(Box::new(Checked {
+        fetched,
+        staged,
+        prepared,
+        rows_read,
+        fingerprint,
+        session,
+        survey,
+        layout,
+        rejects,
+        job,
+    })))
+}
+
+/// Opens the job's store for writing and records the run's start, with the
+/// number of rows when it can be counted (returned too); prints the plan.
+async fn begin_job(
+    plan: &ImportPlan,
+    session: &mut Session,
+    job: Job,
+    prepared: &Prepared,
+    layout: &ResultsLayout,
+    fingerprint: &Fingerprint,
+) -> anyhow::Result<(Job, Option<u64>)> {
     let counted = crate::prepare::count_rows(&plan.input, &prepared.mapping);
     let total = counted.map(|c| c.products);
-    let job = job.begin(&layout, &fingerprint, total);
-    let mut job = session.or_close(job).await?;
+    let job = job.begin(layout, fingerprint, total);
+    let job = session.or_close(job).await?;
     if !plan.quiet {
         print_plan(
-            &plan,
-            &prepared,
+            plan,
+            prepared,
             &session.base_url,
             counted.map(|c| c.keyless),
         );
     }
-    let (stop_tx, stop) = watch::channel(false);
-    let signals = tokio::spawn(watch_signals(stop_tx, plan.quiet));
-    let pass = import_pass(
-        &plan,
-        &mut session,
-        ImportStart {
-            prepared,
-            layout,
-            rejects,
-            total,
-            started,
-            stop: stop.clone(),
-        },
-        &mut job,
-        survey.as_ref(),
-        state.known(),
-    )
-    .await;
-    let mut pass = match pass {
-        Ok(pass) => pass,
-        Err(e) => {
-            signals.abort();
-            job.end("not started", ExitStatus::NothingAttempted);
-            session.close().await;
-            return Err(nothing(e));
-        }
-    };
-    let completed = matches!(pass.report.end, pipeline::RunEnd::Completed);
-    if let Some(survey) = &survey {
-        let c = &session;
-        let retired = nightly::retire(
-            &plan,
-            &c.api,
-            &c.retry,
-            &c.counters,
-            survey,
-            completed,
-            nightly::JobHold {
-                store: job.store.as_ref(),
-                stop: &stop,
-            },
-        )
-        .await;
-        pass.retired.extend(retired);
-    }
-    signals.abort();
-    session.close().await;
-    let missing = survey
-        .filter(|_| plan.missing.is_some())
-        .map(|survey| nightly::MissingReport {
-            scope: survey.scope,
-            outcomes: pass.retired.clone(),
-            file: plan.outputs.missing.clone(),
-        });
-    if let Some(missing) = &missing {
-        missing.write();
-    }
-    let mut status = report_run(
-        &plan,
-        &pass.report,
-        &session.counters,
-        pass.read_error.take(),
-        missing.as_ref(),
-    );
-    if !plan.quiet {
-        let (count, listed) = rows_read.not_product_rows();
-        let _ = crate::commands::validate::print_not_products(
-            &mut std::io::stdout().lock(),
-            count,
-            &listed,
-        );
-    }
-    if *stop.borrow() && status != ExitStatus::NothingAttempted {
-        status = ExitStatus::Interrupted;
-    }
-    let seen = nightly::seen(&plan, &fingerprint, fetched.as_ref());
-    let fully = status == ExitStatus::Success
-        || (completed
-            && pass.report.tally.failed == 0
-            && status == ExitStatus::RowsFailed
-            && missing.as_ref().is_none_or(|m| m.failed() == 0));
-    save_state(&job, &mut state, &pass, fully.then_some(seen));
-    job.end(ending(&pass.report.end, status), status);
-    Ok(status)
+    Ok((job, total))
 }
 
 /// How a run ended, in the store's word.
