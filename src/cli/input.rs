@@ -124,26 +124,9 @@ impl InputPlan {
             .options
             .encoding
             .as_deref()
-            .map(|label| {
-                encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
-                    PrepareError::BadFlag(format!(
-                        "--encoding: unknown encoding \"{label}\" (try utf-8, windows-1252, iso-8859-1, utf-16le)"
-                    ))
-                })
-            })
+            .map(parse_encoding)
             .transpose()?;
-        let sheet = match args.options.sheet.as_deref().map(str::trim) {
-            None => None,
-            Some("0") => {
-                return Err(PrepareError::BadFlag(
-                    "--sheet: positions start at 1".to_string(),
-                ))
-            }
-            Some(s) => Some(match s.parse::<usize>() {
-                Ok(n) => SheetSelector::Position(n),
-                Err(_) => SheetSelector::Name(s.to_string()),
-            }),
-        };
+        let sheet = args.options.sheet.as_deref().map(parse_sheet).transpose()?;
         if args.options.header_row == Some(0) {
             return Err(PrepareError::BadFlag(
                 "--header-row: rows start at 1".to_string(),
@@ -152,12 +135,7 @@ impl InputPlan {
         let limits = spreadsheet_limits(&args.options)?;
         let preset = match args.options.preset.as_deref() {
             None => PresetChoice::Auto,
-            Some(name) => Preset::parse_choice(name).ok_or_else(|| {
-                PrepareError::BadFlag(format!(
-                    "--preset: unknown preset \"{name}\" (auto, none, {})",
-                    Preset::ALL.map(Preset::key).join(", ")
-                ))
-            })?,
+            Some(name) => parse_preset(name)?,
         };
         let default_category = args
             .options
@@ -194,6 +172,38 @@ impl InputPlan {
             default_category,
         })
     }
+}
+
+/// `--encoding`: a WHATWG label.
+fn parse_encoding(label: &str) -> Result<&'static encoding_rs::Encoding, PrepareError> {
+    encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
+        PrepareError::BadFlag(format!(
+            "--encoding: unknown encoding \"{label}\" (try utf-8, windows-1252, iso-8859-1, utf-16le)"
+        ))
+    })
+}
+
+/// `--sheet`: a position from 1, else a name.
+fn parse_sheet(s: &str) -> Result<SheetSelector, PrepareError> {
+    match s.trim() {
+        "0" => Err(PrepareError::BadFlag(
+            "--sheet: positions start at 1".to_string(),
+        )),
+        s => Ok(match s.parse::<usize>() {
+            Ok(n) => SheetSelector::Position(n),
+            Err(_) => SheetSelector::Name(s.to_string()),
+        }),
+    }
+}
+
+/// `--preset`: auto, none or a platform's key.
+fn parse_preset(name: &str) -> Result<PresetChoice, PrepareError> {
+    Preset::parse_choice(name).ok_or_else(|| {
+        PrepareError::BadFlag(format!(
+            "--preset: unknown preset \"{name}\" (auto, none, {})",
+            Preset::ALL.map(Preset::key).join(", ")
+        ))
+    })
 }
 
 /// The spreadsheet limits, defaults raised (or lowered) by the flags.

@@ -110,96 +110,47 @@ pub fn detect(headers: &[String]) -> Option<Preset> {
 mod tests {
     use super::*;
 
-    fn h(names: &[&str]) -> Vec<String> {
-        names.iter().map(|s| s.to_string()).collect()
-    }
+    /// Header rows, written comma-separated, and the preset each says.
+    const HEADER_ROWS: &[(&str, Option<Preset>)] = &[
+        (
+            "Handle,Title,Body (HTML),Vendor,Variant SKU,Variant Price",
+            Some(Preset::Shopify),
+        ),
+        (
+            "ID,Type,SKU,Name,Published,Regular price,Parent",
+            Some(Preset::WooCommerce),
+        ),
+        (
+            "sku,store_view_code,product_type,categories,name,price",
+            Some(Preset::Magento),
+        ),
+        (
+            "Product ID,Active (0/1),Name *,Price tax excluded,Reference #",
+            Some(Preset::PrestaShop),
+        ),
+        (
+            "ID,Name,Product Type,Internal Reference,Sales Price",
+            Some(Preset::Odoo),
+        ),
+        (
+            "External ID,Name,Vendors/Vendor,Vendors/Price",
+            Some(Preset::Odoo),
+        ),
+        (
+            "category,name,sku,price,qty,description,attribute_set",
+            Some(Preset::MagentoFixture),
+        ),
+        ("Varenavn,Pris,Kategori", None),
+        ("sku,name,price,qty,category", None),
+        ("name,number,salesPrice,category", Some(Preset::Template)),
+        ("id,name,number,category", Some(Preset::Export)),
+    ];
 
     #[test]
     fn each_platform_is_detected_from_its_header_row() {
-        let cases = [
-            (
-                h(&[
-                    "Handle",
-                    "Title",
-                    "Body (HTML)",
-                    "Vendor",
-                    "Variant SKU",
-                    "Variant Price",
-                ]),
-                Some(Preset::Shopify),
-            ),
-            (
-                h(&[
-                    "ID",
-                    "Type",
-                    "SKU",
-                    "Name",
-                    "Published",
-                    "Regular price",
-                    "Parent",
-                ]),
-                Some(Preset::WooCommerce),
-            ),
-            (
-                h(&[
-                    "sku",
-                    "store_view_code",
-                    "product_type",
-                    "categories",
-                    "name",
-                    "price",
-                ]),
-                Some(Preset::Magento),
-            ),
-            (
-                h(&[
-                    "Product ID",
-                    "Active (0/1)",
-                    "Name *",
-                    "Price tax excluded",
-                    "Reference #",
-                ]),
-                Some(Preset::PrestaShop),
-            ),
-            (
-                h(&[
-                    "ID",
-                    "Name",
-                    "Product Type",
-                    "Internal Reference",
-                    "Sales Price",
-                ]),
-                Some(Preset::Odoo),
-            ),
-            (
-                h(&["External ID", "Name", "Vendors/Vendor", "Vendors/Price"]),
-                Some(Preset::Odoo),
-            ),
-            (
-                h(&[
-                    "category",
-                    "name",
-                    "sku",
-                    "price",
-                    "qty",
-                    "description",
-                    "attribute_set",
-                ]),
-                Some(Preset::MagentoFixture),
-            ),
-            (h(&["Varenavn", "Pris", "Kategori"]), None),
-            (h(&["sku", "name", "price", "qty", "category"]), None),
-            (
-                h(&["name", "number", "salesPrice", "category"]),
-                Some(Preset::Template),
-            ),
-            (
-                h(&["id", "name", "number", "category"]),
-                Some(Preset::Export),
-            ),
-        ];
-        for (headers, want) in cases {
-            assert_eq!(detect(&headers), want, "{headers:?}");
+        for (row, want) in HEADER_ROWS {
+            let headers: Vec<String> = row.split(',').map(str::to_string).collect();
+            assert_eq!(detect(&headers), *want, "{row}");
         }
     }
 
