@@ -18,7 +18,11 @@ fn is_trimmed(c: char) -> bool {
 
 /// Trims `s` of white space and invisible characters at both ends.
 pub(super) fn trim(s: &str) -> &str {
-    s.trim_matches(is_trimmed)
+    // Most values start and end with a visible ASCII character: nothing to trim.
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => s,
+        _ => s.trim_matches(is_trimmed),
+    }
 }
 
 /// Trims and cleans text: no-break spaces become spaces, zero-width characters
