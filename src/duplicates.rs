@@ -77,21 +77,17 @@ impl RepeatCandidates {
             .into_iter()
             .filter_map(|f| mapping.column(f).map(|c| (f, c)))
             .collect();
-        let mut filter = vec![0u64; (FILTER_BITS / 64) as usize];
-        let mut hashes = HashSet::new();
+        let mut filter = Filter::new();
         for row in rows {
             let Ok(row) = row else { break };
             for &(field, col) in &columns {
                 let Some(text) = row.cells.get(col).and_then(key_text) else {
                     continue;
                 };
-                let hash = hasher.hash(field, &text);
-                if insert(&mut filter, hash) {
-                    hashes.insert(hash);
-                }
+                filter.add(hasher.hash(field, &text));
             }
         }
-        RepeatCandidates { hashes }
+        filter.candidates()
     }
 
     /// The same for a UTF-8 CSV file whose header is its first record, read
@@ -115,8 +111,7 @@ impl RepeatCandidates {
             .buffer_capacity(256 * 1024)
             .from_path(path)
             .ok()?;
-        let mut filter = vec![0u64; (FILTER_BITS / 64) as usize];
-        let mut hashes = HashSet::new();
+        let mut filter = Filter::new();
         let mut record = csv::ByteRecord::new();
         loop {
             match reader.read_byte_record(&mut record) {
@@ -134,13 +129,10 @@ impl RepeatCandidates {
                 let Some(text) = key_text_of_str(text) else {
                     continue;
                 };
-                let hash = hasher.hash(field, &text);
-                if insert(&mut filter, hash) {
-                    hashes.insert(hash);
-                }
+                filter.add(hasher.hash(field, &text));
             }
         }
-        Some(RepeatCandidates { hashes })
+        Some(filter.candidates())
     }
 
     /// Whether a key with this hash might repeat (else it is unique in the file).
@@ -152,6 +144,54 @@ impl RepeatCandidates {
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.hashes.len()
+    }
+}
+
+/// How many keys wait to go into the filter together (see [`Filter::add`]).
+const PENDING: usize = 64;
+
+/// The Bloom filter of the keys seen so far, and the keys that were in it
+/// already when they came again.
+struct Filter {
+    bits: Vec<u64>,
+    repeats: HashSet<u64>,
+    pending: Vec<u64>,
+}
+
+impl Filter {
+    fn new() -> Filter {
+        Filter {
+            bits: vec![0u64; (FILTER_BITS / 64) as usize],
+            repeats: HashSet::new(),
+            pending: Vec::with_capacity(PENDING),
+        }
+    }
+
+    /// Adds the key with this hash. Keys go in [`PENDING`] at a time, in
+    /// the order they came: each costs a cache miss, and a tight loop of
+    /// independent ones lets the processor wait for many at once.
+    fn add(&mut self, hash: u64) {
+        self.pending.push(hash);
+        if self.pending.len() == PENDING {
+            self.insert_pending();
+        }
+    }
+
+    fn insert_pending(&mut self) {
+        for &hash in &self.pending {
+            if insert(&mut self.bits, hash) {
+                self.repeats.insert(hash);
+            }
+        }
+        self.pending.clear();
+    }
+
+    /// The keys that might repeat.
+    fn candidates(mut self) -> RepeatCandidates {
+        self.insert_pending();
+        RepeatCandidates {
+            hashes: self.repeats,
+        }
     }
 }
 

@@ -77,6 +77,8 @@ pub struct Validator {
     hasher: KeyHasher,
     /// When known, the only keys that might repeat; others are not tracked.
     candidates: Option<RepeatCandidates>,
+    /// The buffer a row's check reads numbers and words into, kept for the next row.
+    spare: String,
 }
 
 impl Validator {
@@ -92,6 +94,7 @@ impl Validator {
             seen: HashMap::default(),
             hasher: KeyHasher::default(),
             candidates: None,
+            spare: String::new(),
         }
     }
 
@@ -150,6 +153,7 @@ impl Validator {
         overrides: &[(Field, String)],
     ) -> PreparedRow {
         self.learn(&row);
+        let spare = std::cell::Cell::new(std::mem::take(&mut self.spare));
         let mut check = RowCheck {
             validator: self,
             row: &row,
@@ -157,10 +161,13 @@ impl Validator {
             problems: Vec::new(),
             notes: Vec::new(),
             has_number: false,
+            spare,
         };
         let mut draft = check.build();
         draft.notes = std::mem::take(&mut check.notes);
+        let spare = check.spare.take();
         let mut problems = check.problems;
+        self.spare = spare;
         // In the order of the columns, as a user reads the row.
         let headers = &self.mapping.headers;
         problems.sort_by_key(|p| {
