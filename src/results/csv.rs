@@ -71,7 +71,7 @@ impl CsvSink {
                 std::borrow::Cow::Borrowed(text)
             };
             let bytes = text.as_bytes();
-            if bytes.iter().any(|&b| self.special[usize::from(b)]) {
+            if self.needs_quotes(bytes) {
                 self.line.push(b'"');
                 for &b in bytes {
                     if b == b'"' {
@@ -86,6 +86,31 @@ impl CsvSink {
         }
         self.line.push(b'\n');
         self.file.write_all(&self.line)
+    }
+}
+
+impl CsvSink {
+    /// Whether a field holds the delimiter, a quote or a line break. Eight
+    /// bytes at a time look for the delimiter, a quote or any byte below
+    /// 0x0E first; only a field with one of those is looked at byte by byte.
+    fn needs_quotes(&self, bytes: &[u8]) -> bool {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGHS: u64 = 0x8080_8080_8080_8080;
+        // A byte of `w` below `n` (n at most 0x80) sets its high bit here.
+        let below = |w: u64, n: u64| w.wrapping_sub(ONES * n) & !w & HIGHS != 0;
+        let delimiter = ONES * u64::from(self.delimiter);
+        let mut chunks = bytes.chunks_exact(8);
+        let mut maybe = false;
+        for chunk in &mut chunks {
+            let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+            maybe |= below(w, 0x0E) || below(w ^ delimiter, 1) || below(w ^ (ONES * 0x22), 1);
+        }
+        let exact = |b: &[u8]| b.iter().any(|&b| self.special[usize::from(b)]);
+        if maybe {
+            exact(bytes)
+        } else {
+            exact(chunks.remainder())
+        }
     }
 }
 
@@ -239,6 +264,9 @@ mod tests {
             "'quoted",
             "blåbær",
             "|pipe|",
+            "a longer text; with, every | delimiter\tfar in",
+            "a longer text with a \"quote\" far in",
+            "a longer text with a line break far in\r\n",
         ];
         for delimiter in [b',', b';', b'\t', b'|'] {
             let path = dir.path().join("r.csv");
