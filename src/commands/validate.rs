@@ -65,6 +65,11 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
         writeln!(out, "Columns:\n{mapping}")?;
     }
     let counters = rows.counters();
+    let rows = if args.payloads.is_none() {
+        rows.without_payloads()
+    } else {
+        rows
+    };
     let pass = validate_rows(rows, &mut outputs, info.sheet.clone(), &interrupt)?;
     let empty = counters.empty_rows();
     let (not_products, listed_not_products) = counters.not_product_rows();
