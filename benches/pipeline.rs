@@ -11,7 +11,8 @@
 //!
 //! Sections:
 //! - `csv`: `validate` on generated 16-column CSV files; the csv crate's own
-//!   read of the same file as a baseline.
+//!   read of the same file as a baseline, and each rate's share of it by
+//!   elapsed and by CPU time (issue 18).
 //! - `xlsx`: `validate` on generated .xlsx files, written two ways: with
 //!   inline strings (`product-import generate`, rust_xlsxwriter's constant
 //!   memory mode) and with a shared strings table, as Excel and LibreOffice
