@@ -11,7 +11,8 @@
 //!
 //! Sections:
 //! - `csv`: `validate` on generated 16-column CSV files; the csv crate's own
-//!   read of the same file as a baseline.
+//!   read of the same file as a baseline, and each rate's share of it by
+//!   elapsed and by CPU time (issue 18).
 //! - `xlsx`: `validate` on generated .xlsx files, written two ways: with
 //!   inline strings (`product-import generate`, rust_xlsxwriter's constant
 //!   memory mode) and with a shared strings table, as Excel and LibreOffice
@@ -439,6 +440,15 @@ impl Bench {
     }
 
     fn csv(&mut self, sizes: &[u64]) -> anyhow::Result<()> {
+        let mut figures = Vec::new();
+        for &rows in sizes {
+            let file = self.generated(&format!("products-{rows}.csv"), rows)?;
+            let usage = self.validate(&file, rows)?;
+            figures.push((rows, megabytes(&file), usage));
+        }
+        let &rows = sizes.last().expect("sizes");
+        let file = self.dir.join(format!("products-{rows}.csv"));
+        let baseline = self.baseline("csv", &file, rows)?;
         let mut table = Table::new(&[
             "what",
             "rows",
@@ -448,26 +458,33 @@ impl Bench {
             "CPU s",
             "CPU/elapsed",
             "peak RSS MiB",
+            "rows/s of baseline",
+            "rows per CPU s of baseline",
         ]);
-        let mut figures = Vec::new();
-        for &rows in sizes {
-            let file = self.generated(&format!("products-{rows}.csv"), rows)?;
-            let mb = megabytes(&file);
-            let usage = self.validate(&file, rows)?;
-            table.row(usage.cells("validate", rows, mb));
-            figures.push((rows, usage));
+        for (rows, mb, usage) in &figures {
+            let mut cells = usage.cells("validate", *rows, *mb);
+            cells.extend(csv_ratios(usage, *rows, &baseline, sizes[sizes.len() - 1]));
+            table.row(cells);
         }
-        let &rows = sizes.last().expect("sizes");
-        let file = self.dir.join(format!("products-{rows}.csv"));
-        let baseline = self.baseline("csv", &file, rows)?;
-        table.row(baseline.cells("csv crate read (baseline)", rows, megabytes(&file)));
+        let mut cells = baseline.cells("csv crate read (baseline)", rows, megabytes(&file));
+        cells.extend(["100%".to_owned(), "100%".to_owned()]);
+        table.row(cells);
         println!("\n## validate, CSV (16 columns)\n");
         println!(
             "`product-import validate FILE.csv --quiet --results <tmp>/validate.results.csv`; \
-             the baseline reads the same file with the csv crate (ByteRecord loop, one thread).\n"
+             the baseline reads the same file with the csv crate (ByteRecord loop, one thread). \
+             The ratios set our rate against the baseline's in this run, by elapsed time and by \
+             CPU time (the latter is steadier on a busy machine).\n"
         );
         table.print();
+        let figures: Vec<(u64, Usage)> = figures.into_iter().map(|(r, _, u)| (r, u)).collect();
+        self.csv_targets(&figures, &baseline, rows);
+        Ok(())
+    }
 
+    /// The CSV figures against the issues' targets (issue 5's rate and
+    /// memory, issue 18's share of the csv crate's rate).
+    fn csv_targets(&mut self, figures: &[(u64, Usage)], baseline: &Usage, baseline_rows: u64) {
         let (small, large) = (&figures[0].1, &figures[figures.len() - 1].1);
         let large_rows = figures[figures.len() - 1].0;
         self.target(format!(
@@ -490,7 +507,15 @@ impl Bench {
             verdict(growth.abs() <= 0.10),
             verdict(large.rss_mib() < 32.0 && small.rss_mib() < 32.0),
         ));
-        Ok(())
+        let share = large.rows_per_second(large_rows) / baseline.rows_per_second(baseline_rows);
+        let [_, by_cpu] = csv_ratios(large, large_rows, baseline, baseline_rows);
+        self.target(format!(
+            "CSV validate {}: {:.1}% of the csv crate's rate ({by_cpu} by CPU time; \
+             issue 18's target 25% in under 32 MiB: {})",
+            rows_label(large_rows),
+            share * 100.0,
+            verdict(share >= 0.25 && large.rss_mib() < 32.0),
+        ));
     }
 
     fn xlsx(&mut self, sizes: &[u64]) -> anyhow::Result<()> {
@@ -1376,6 +1401,22 @@ impl Usage {
             format!("{:.1}", self.rss_mib()),
         ]
     }
+}
+
+/// The rate of `usage` over `rows` as a share of the baseline's over
+/// `baseline_rows`: by elapsed time, and by rows per CPU second.
+fn csv_ratios(usage: &Usage, rows: u64, baseline: &Usage, baseline_rows: u64) -> [String; 2] {
+    let per_cpu = |u: &Usage, rows: u64| rows as f64 / u.cpu().as_secs_f64();
+    [
+        format!(
+            "{:.1}%",
+            100.0 * usage.rows_per_second(rows) / baseline.rows_per_second(baseline_rows)
+        ),
+        format!(
+            "{:.1}%",
+            100.0 * per_cpu(usage, rows) / per_cpu(baseline, baseline_rows)
+        ),
+    ]
 }
 
 /// Runs `command` to its end with stdout and stderr in files under `dir`,

@@ -14,7 +14,7 @@ use crate::preset::shape::{Shaped, Shaper};
 use crate::preset::ShapeKind;
 use crate::read::batches::{self, BatchReceiver};
 use crate::read::{self, ReadError, ReadOptions, SourceInfo, SourceRow};
-use crate::validate::{PreparedRow, Validator, LEARN_ROWS};
+use crate::validate::{Draft, PreparedRow, Validator, LEARN_ROWS};
 
 pub use crate::cli::PrepareError;
 
@@ -104,6 +104,7 @@ pub fn prepare(plan: &InputPlan) -> Result<Prepared, PrepareError> {
             .map_or(Some(keep), |_| None),
         counters: Arc::new(PrepareCounters::default()),
         failed: false,
+        payloads: true,
         // Spreadsheets are already read on a thread of their own.
         source_is_csv,
     };
@@ -228,10 +229,21 @@ pub struct PreparedRows {
     keep: Option<Vec<bool>>,
     counters: Arc<PrepareCounters>,
     failed: bool,
+    /// Whether valid rows keep their payload (see [`PreparedRows::without_payloads`]).
+    payloads: bool,
     source_is_csv: bool,
 }
 
 impl PreparedRows {
+    /// Valid rows come without their payload: each [`Draft`](crate::validate::Draft)
+    /// keeps its notes, its product and references are left empty. For a
+    /// consumer that only writes results (`validate` without `--payloads`):
+    /// the payload is let go where it was made, not on the consumer's thread.
+    pub fn without_payloads(mut self) -> PreparedRows {
+        self.payloads = false;
+        self
+    }
+
     /// Shared counters (rows, empty rows) of this stream.
     pub fn counters(&self) -> Arc<PrepareCounters> {
         Arc::clone(&self.counters)
@@ -302,6 +314,12 @@ impl Iterator for PreparedRows {
             }
         };
         let mut prepared = self.validator.validate_shaped(row, &overrides);
+        if let (false, Ok(draft)) = (self.payloads, &mut prepared.outcome) {
+            *draft = Draft {
+                notes: std::mem::take(&mut draft.notes),
+                ..Draft::default()
+            };
+        }
         if let Some(keep) = &self.keep {
             let mut i = 0;
             prepared.cells.retain(|_| {

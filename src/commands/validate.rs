@@ -65,6 +65,11 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatu
         writeln!(out, "Columns:\n{mapping}")?;
     }
     let counters = rows.counters();
+    let rows = if args.payloads.is_none() {
+        rows.without_payloads()
+    } else {
+        rows
+    };
     let pass = validate_rows(rows, &mut outputs, info.sheet.clone(), &interrupt)?;
     let empty = counters.empty_rows();
     let (not_products, listed_not_products) = counters.not_product_rows();
@@ -141,7 +146,7 @@ fn validate_rows(
             pass.outcome = Some(RunOutcome::Interrupted);
             break;
         }
-        let row = match item {
+        let mut row = match item {
             Ok(row) => row,
             Err(e) => {
                 pass.read_error = Some(e);
@@ -149,7 +154,7 @@ fn validate_rows(
                 break;
             }
         };
-        let record = record_of(&row, sheet.clone());
+        let record = record_of(&mut row, sheet.clone());
         if let Some(text) = record
             .error
             .as_ref()
@@ -241,9 +246,10 @@ pub(crate) fn print_not_products(
     Ok(())
 }
 
-/// The results record of a validated row.
-fn record_of(row: &PreparedRow, sheet: Option<String>) -> RowRecord {
-    let (status, error, problems) = match &row.outcome {
+/// The results record of a validated row; its cells and problems move
+/// into the record (the payload of a valid row stays in `row`).
+fn record_of(row: &mut PreparedRow, sheet: Option<String>) -> RowRecord {
+    let (status, error, problems) = match &mut row.outcome {
         Ok(draft) if !draft.notes.is_empty() => (
             RowStatus::Valid,
             Some(format!("note: {}", draft.notes.join("; note: "))),
@@ -256,7 +262,7 @@ fn record_of(row: &PreparedRow, sheet: Option<String>) -> RowRecord {
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join("; ");
-            (RowStatus::Invalid, Some(text), problems.clone())
+            (RowStatus::Invalid, Some(text), std::mem::take(problems))
         }
     };
     RowRecord {
@@ -268,7 +274,7 @@ fn record_of(row: &PreparedRow, sheet: Option<String>) -> RowRecord {
         trace_id: None,
         error,
         problems,
-        cells: row.cells.clone(),
+        cells: std::mem::take(&mut row.cells),
     }
 }
 

@@ -9,7 +9,12 @@ use super::{FormatSink, ResultsLayout, RowRecord, RowStatus, STATUS_COLUMNS};
 use crate::cell::{neutralize_formula, restore_formula};
 
 pub(super) struct CsvSink {
-    writer: csv::Writer<BufWriter<File>>,
+    file: BufWriter<File>,
+    /// One record, built here and written in one piece.
+    line: Vec<u8>,
+    delimiter: u8,
+    /// The bytes that put a field in quotes: the delimiter, `"`, `\r`, `\n`.
+    special: [bool; 256],
 }
 
 impl CsvSink {
@@ -17,14 +22,11 @@ impl CsvSink {
         let mut file = BufWriter::with_capacity(256 * 1024, File::create(path)?);
         file.write_all("\u{FEFF}".as_bytes())?;
         let mut sink = CsvSink::over(file, layout);
-        let header: Vec<&str> = STATUS_COLUMNS
+        let header = STATUS_COLUMNS
             .iter()
             .copied()
-            .chain(layout.headers.iter().map(String::as_str))
-            .collect();
-        sink.writer
-            .write_record(&header)
-            .map_err(io::Error::other)?;
+            .chain(layout.headers.iter().map(String::as_str));
+        sink.write_line(header, false)?;
         Ok(sink)
     }
 
@@ -37,45 +39,103 @@ impl CsvSink {
     }
 
     fn over(file: BufWriter<File>, layout: &ResultsLayout) -> CsvSink {
-        let writer = csv::WriterBuilder::new()
-            .delimiter(layout.delimiter)
-            .flexible(true)
-            .from_writer(file);
-        CsvSink { writer }
+        let mut special = [false; 256];
+        for b in [layout.delimiter, b'"', b'\r', b'\n'] {
+            special[usize::from(b)] = true;
+        }
+        CsvSink {
+            file,
+            line: Vec::with_capacity(1024),
+            delimiter: layout.delimiter,
+            special,
+        }
+    }
+
+    /// Writes one record of `fields` (each made safe for a spreadsheet
+    /// program first when `neutralize`) as the `csv` crate writes it: a
+    /// field holding the delimiter, a quote or a line break in quotes, its
+    /// quotes doubled; records end with `\n`.
+    fn write_line<'a>(
+        &mut self,
+        fields: impl Iterator<Item = &'a str>,
+        neutralize: bool,
+    ) -> io::Result<()> {
+        self.line.clear();
+        for (i, text) in fields.enumerate() {
+            if i > 0 {
+                self.line.push(self.delimiter);
+            }
+            let text = if neutralize {
+                neutralize_formula(text)
+            } else {
+                std::borrow::Cow::Borrowed(text)
+            };
+            let bytes = text.as_bytes();
+            if self.needs_quotes(bytes) {
+                self.line.push(b'"');
+                for &b in bytes {
+                    if b == b'"' {
+                        self.line.push(b'"');
+                    }
+                    self.line.push(b);
+                }
+                self.line.push(b'"');
+            } else {
+                self.line.extend_from_slice(bytes);
+            }
+        }
+        self.line.push(b'\n');
+        self.file.write_all(&self.line)
+    }
+}
+
+impl CsvSink {
+    /// Whether a field holds the delimiter, a quote or a line break. Eight
+    /// bytes at a time look for the delimiter, a quote or any byte below
+    /// 0x0E first; only a field with one of those is looked at byte by byte.
+    fn needs_quotes(&self, bytes: &[u8]) -> bool {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGHS: u64 = 0x8080_8080_8080_8080;
+        // A byte of `w` below `n` (n at most 0x80) sets its high bit here.
+        let below = |w: u64, n: u64| w.wrapping_sub(ONES * n) & !w & HIGHS != 0;
+        let delimiter = ONES * u64::from(self.delimiter);
+        let mut chunks = bytes.chunks_exact(8);
+        let mut maybe = false;
+        for chunk in &mut chunks {
+            let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+            maybe |= below(w, 0x0E) || below(w ^ delimiter, 1) || below(w ^ (ONES * 0x22), 1);
+        }
+        let exact = |b: &[u8]| b.iter().any(|&b| self.special[usize::from(b)]);
+        if maybe {
+            exact(bytes)
+        } else {
+            exact(chunks.remainder())
+        }
     }
 }
 
 impl FormatSink for CsvSink {
     fn write(&mut self, r: &RowRecord) -> io::Result<()> {
-        let mut num = itoa::Buffer::new();
-        let w = &mut self.writer;
-        let mut field = |text: &str| w.write_field(neutralize_formula(text).as_bytes());
-        field(num.format(r.row))?;
-        field(r.sheet.as_deref().unwrap_or_default())?;
-        field(r.status.as_str())?;
-        field(
-            r.id.map(|i| num.format(i).to_string())
-                .as_deref()
-                .unwrap_or_default(),
-        )?;
-        field(
-            r.http_status
-                .map(|s| num.format(s).to_string())
-                .as_deref()
-                .unwrap_or_default(),
-        )?;
-        field(r.trace_id.as_deref().unwrap_or_default())?;
-        field(r.error.as_deref().unwrap_or_default())?;
-        for cell in &r.cells {
-            field(cell)?;
-        }
-        self.writer
-            .write_record(None::<&[u8]>)
-            .map_err(io::Error::other)
+        let (mut row, mut id, mut http) = (
+            itoa::Buffer::new(),
+            itoa::Buffer::new(),
+            itoa::Buffer::new(),
+        );
+        let status = [
+            row.format(r.row),
+            r.sheet.as_deref().unwrap_or_default(),
+            r.status.as_str(),
+            r.id.map_or("", |i| id.format(i)),
+            r.http_status.map_or("", |s| http.format(s)),
+            r.trace_id.as_deref().unwrap_or_default(),
+            r.error.as_deref().unwrap_or_default(),
+        ];
+        let cells = r.cells.iter().map(String::as_str);
+        self.write_line(status.into_iter().chain(cells), true)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.writer.flush()
+        self.file.flush()
     }
 }
 
@@ -161,4 +221,94 @@ pub(super) fn detect_delimiter_of(path: &Path) -> io::Result<u8> {
     Ok(detect_delimiter(
         head.strip_prefix("\u{FEFF}".as_bytes()).unwrap_or(head),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The records the `csv` crate writes for the same fields, as this
+    /// file was written before it built its records itself.
+    fn by_the_csv_crate(delimiter: u8, records: &[Vec<String>]) -> Vec<u8> {
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .from_writer(Vec::new());
+        for (i, record) in records.iter().enumerate() {
+            let fields = record.iter().map(|f| {
+                if i == 0 {
+                    f.clone()
+                } else {
+                    neutralize_formula(f).into_owned()
+                }
+            });
+            w.write_record(fields.collect::<Vec<_>>()).unwrap();
+        }
+        w.into_inner().unwrap()
+    }
+
+    #[test]
+    fn records_are_written_byte_for_byte_as_the_csv_crate_writes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let cells = [
+            "plain",
+            "",
+            "a,b",
+            "a;b",
+            "tab\there",
+            "say \"hi\"",
+            "two\nlines",
+            "cr\rhere",
+            "=SUM(A1)",
+            "-5",
+            "'quoted",
+            "blåbær",
+            "|pipe|",
+            "a longer text; with, every | delimiter\tfar in",
+            "a longer text with a \"quote\" far in",
+            "a longer text with a line break far in\r\n",
+        ];
+        for delimiter in [b',', b';', b'\t', b'|'] {
+            let path = dir.path().join("r.csv");
+            let layout = ResultsLayout {
+                headers: cells.iter().map(|c| c.to_string()).collect(),
+                delimiter,
+            };
+            let mut sink = CsvSink::create(&path, &layout).unwrap();
+            let record = RowRecord {
+                row: 7,
+                sheet: Some("Sheet, 1".into()),
+                status: RowStatus::Invalid,
+                id: Some(-12),
+                http_status: Some(422),
+                trace_id: Some("t\"1".into()),
+                error: Some("column \"price\": \"1,5\" is wrong".into()),
+                problems: Vec::new(),
+                cells: cells.iter().map(|c| c.to_string()).collect(),
+            };
+            sink.write(&record).unwrap();
+            sink.flush().unwrap();
+            drop(sink);
+            let header: Vec<String> = STATUS_COLUMNS
+                .iter()
+                .map(|s| s.to_string())
+                .chain(layout.headers.iter().cloned())
+                .collect();
+            let status = ["7", "Sheet, 1", "invalid", "-12", "422", "t\"1"];
+            let line: Vec<String> = status
+                .iter()
+                .map(|s| s.to_string())
+                .chain([record.error.clone().unwrap()])
+                .chain(record.cells.iter().cloned())
+                .collect();
+            let mut expected = "\u{FEFF}".as_bytes().to_vec();
+            expected.extend(by_the_csv_crate(delimiter, &[header, line]));
+            assert_eq!(
+                String::from_utf8(std::fs::read(&path).unwrap()).unwrap(),
+                String::from_utf8(expected).unwrap(),
+                "delimiter {}",
+                delimiter as char
+            );
+        }
+    }
 }

@@ -26,6 +26,9 @@ pub(super) struct RowCheck<'v, 'r> {
     pub(super) notes: Vec<String>,
     /// Whether the row has a product number (a bad barcode may then be left out).
     pub(super) has_number: bool,
+    /// A buffer for texts that are only read, reused from cell to cell and
+    /// row to row (see [`Self::recycle`]).
+    pub(super) spare: std::cell::Cell<String>,
 }
 
 impl RowCheck<'_, '_> {
@@ -268,15 +271,29 @@ impl RowCheck<'_, '_> {
         }
     }
 
+    /// `text` in the spare buffer (see [`Self::recycle`]), or in a new one.
+    fn reuse(&self, text: &str) -> String {
+        let mut out = self.spare.take();
+        out.clear();
+        out.push_str(text);
+        out
+    }
+
+    /// Keeps a text that was only read (a number, a word) for the next
+    /// [`Self::raw_text`], so that reading it allocates nothing.
+    fn recycle(&self, text: String) {
+        self.spare.set(text);
+    }
+
     /// The cleaned text of a field, or a problem for error and date cells.
     pub(super) fn raw_text(&mut self, field: Field) -> Option<String> {
         match self.source(field)? {
-            Source::Constant(s) => Some(values::clean_text(s).into_owned()),
+            Source::Constant(s) => Some(self.reuse(&values::clean_text(s))),
             Source::Cell(cell) => match cell {
                 Cell::Empty => None,
                 // A leading ' that the results file added to keep a spreadsheet
                 // program from running the text as a formula is taken off.
-                Cell::Text(s) => Some(values::clean_text(restore_formula(s)).into_owned()),
+                Cell::Text(s) => Some(self.reuse(&values::clean_text(restore_formula(s)))),
                 Cell::Number(n) => Some(format_number(*n)),
                 Cell::Int(i) => Some(i.to_string()),
                 Cell::Bool(b) => Some(if *b { "TRUE" } else { "FALSE" }.to_string()),
@@ -403,13 +420,19 @@ impl RowCheck<'_, '_> {
             Source::Cell(Cell::Int(i)) => Ok(*i as f64),
             _ => {
                 let text = self.raw_text(field)?;
-                values::parse_number(&text, self.validator.decimal_for(col)).map_err(|e| {
-                    let kind = match e {
-                        values::NumberError::Ambiguous { .. } => ProblemKind::AmbiguousDecimal,
-                        _ => ProblemKind::NotANumber,
-                    };
-                    (text, kind, e.to_string())
-                })
+                match values::parse_number(&text, self.validator.decimal_for(col)) {
+                    Ok(n) => {
+                        self.recycle(text);
+                        Ok(n)
+                    }
+                    Err(e) => {
+                        let kind = match e {
+                            values::NumberError::Ambiguous { .. } => ProblemKind::AmbiguousDecimal,
+                            _ => ProblemKind::NotANumber,
+                        };
+                        Err((text, kind, e.to_string()))
+                    }
+                }
             }
         };
         match value {
@@ -455,6 +478,7 @@ impl RowCheck<'_, '_> {
                         "is not yes/no (accepted: yes/no, ja/nei, true/false, 1/0, x)".to_string(),
                     );
                 }
+                self.recycle(text);
                 parsed
             }
         }
@@ -476,13 +500,17 @@ impl RowCheck<'_, '_> {
                 expected.to_string(),
             );
         }
+        self.recycle(text);
         parsed
     }
 
     fn id(&mut self, field: Field) -> Option<i64> {
         let text = self.raw_text(field)?;
         match parse_id(&text) {
-            Some(id) => Some(id),
+            Some(id) => {
+                self.recycle(text);
+                Some(id)
+            }
             None => {
                 self.problem(
                     field,

@@ -28,7 +28,7 @@ impl Reference {
 }
 
 /// A validated row, ready to send once its references are resolved.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Draft {
     /// The payload. `category`, `units` and `supplier` are set when the file
     /// (or a mapping constant) gave an id; names are in the fields below.

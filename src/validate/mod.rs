@@ -72,18 +72,28 @@ pub struct Validator {
     omit_bad_optional: bool,
     /// Per input column: (comma evidence, point evidence) seen so far.
     evidence: Vec<(u32, u32)>,
+    /// The columns of amounts and quantities, whose decimal mark is learned.
+    number_columns: Vec<usize>,
     /// First row of each key seen (hash of field and text → row).
     seen: HashMap<u64, u64, NoHash>,
     hasher: KeyHasher,
     /// When known, the only keys that might repeat; others are not tracked.
     candidates: Option<RepeatCandidates>,
+    /// The buffer a row's check reads numbers and words into, kept for the next row.
+    spare: String,
 }
 
 impl Validator {
     /// A validator for files whose columns map as `mapping` says.
     pub fn new(mapping: ColumnMapping, options: ValidateOptions) -> Validator {
         let width = mapping.headers.len();
+        let number_columns = Field::ALL
+            .into_iter()
+            .filter(|f| matches!(f.kind(), FieldKind::Amount | FieldKind::Quantity))
+            .filter_map(|f| mapping.column(f))
+            .collect();
         Validator {
+            number_columns,
             cut_long_text: options.cuts_long_text(&mapping),
             omit_bad_optional: options.omits_bad_optional(&mapping),
             mapping,
@@ -92,6 +102,7 @@ impl Validator {
             seen: HashMap::default(),
             hasher: KeyHasher::default(),
             candidates: None,
+            spare: String::new(),
         }
     }
 
@@ -101,13 +112,7 @@ impl Validator {
         if self.options.decimal.is_some() {
             return;
         }
-        for field in Field::ALL {
-            if !matches!(field.kind(), FieldKind::Amount | FieldKind::Quantity) {
-                continue;
-            }
-            let Some(col) = self.mapping.column(field) else {
-                continue;
-            };
+        for &col in &self.number_columns {
             if self.evidence[col] != (0, 0) {
                 // Decided (or contradicted) already: more evidence changes nothing
                 // for a decided column, and a contradicted one stays undecided.
@@ -150,6 +155,7 @@ impl Validator {
         overrides: &[(Field, String)],
     ) -> PreparedRow {
         self.learn(&row);
+        let spare = std::cell::Cell::new(std::mem::take(&mut self.spare));
         let mut check = RowCheck {
             validator: self,
             row: &row,
@@ -157,10 +163,13 @@ impl Validator {
             problems: Vec::new(),
             notes: Vec::new(),
             has_number: false,
+            spare,
         };
         let mut draft = check.build();
         draft.notes = std::mem::take(&mut check.notes);
+        let spare = check.spare.take();
         let mut problems = check.problems;
+        self.spare = spare;
         // In the order of the columns, as a user reads the row.
         let headers = &self.mapping.headers;
         problems.sort_by_key(|p| {

@@ -18,7 +18,11 @@ fn is_trimmed(c: char) -> bool {
 
 /// Trims `s` of white space and invisible characters at both ends.
 pub(super) fn trim(s: &str) -> &str {
-    s.trim_matches(is_trimmed)
+    // Most values start and end with a visible ASCII character: nothing to trim.
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => s,
+        _ => s.trim_matches(is_trimmed),
+    }
 }
 
 /// Trims and cleans text: no-break spaces become spaces, zero-width characters
@@ -57,13 +61,35 @@ pub fn is_forbidden_control(c: char, line_breaks: bool) -> bool {
 /// 1-based position in characters.
 pub fn find_control(s: &str, line_breaks: bool) -> Option<(usize, char)> {
     // Most text has no byte below a space, no DEL and no C1 control (0xC2 0x80-0x9F).
-    if s.bytes().all(|b| b >= b' ' && b != 0x7F && b != 0xC2) {
+    if !has_suspect_byte(s.as_bytes()) {
         return None;
     }
     s.chars()
         .enumerate()
         .find(|&(_, c)| is_forbidden_control(c, line_breaks))
         .map(|(i, c)| (i + 1, c))
+}
+
+/// Whether `bytes` hold a byte below a space, DEL or 0xC2 (the first byte
+/// of a C1 control), eight bytes at a time: no control character can be
+/// there without one of them. A byte after a true find may be flagged
+/// too, which changes nothing.
+fn has_suspect_byte(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // A byte of `w` below `n` (n at most 0x80) sets its high bit here.
+    let below = |w: u64, n: u64| w.wrapping_sub(ONES * n) & !w & HIGHS != 0;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        if below(w, 0x20) || below(w ^ (ONES * 0x7F), 1) || below(w ^ (ONES * 0xC2), 1) {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b < b' ' || b == 0x7F || b == 0xC2)
 }
 
 /// A control character's name for a message: `NUL (U+0000)`, `a line break`.
@@ -92,6 +118,22 @@ mod tests {
         assert_eq!(find_control("line\nline", false), Some((5, '\n')));
         assert_eq!(find_control("\u{1B}[31m", true), Some((1, '\u{1B}')));
         assert_eq!(control_name('\u{1B}'), "U+001B");
+    }
+
+    #[test]
+    fn suspect_bytes_are_found_wherever_they_are() {
+        let naive = |b: &[u8]| b.iter().any(|&b| b < b' ' || b == 0x7F || b == 0xC2);
+        for len in 0..20 {
+            for at in 0..len {
+                for byte in 0..=255u8 {
+                    let mut text = vec![b'a'; len];
+                    text[at] = byte;
+                    assert_eq!(has_suspect_byte(&text), naive(&text), "{text:?}");
+                    text.iter_mut().skip(at + 1).for_each(|b| *b = 0xFF);
+                    assert_eq!(has_suspect_byte(&text), naive(&text), "{text:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -33,6 +33,10 @@ pub enum NumberError {
 /// A text whose only separators are thousands separators says the other mark:
 /// `1.234.567` says comma, `12,345,678` says point. The Nordic `99,-` says comma.
 pub fn decimal_evidence(s: &str) -> Option<DecimalMark> {
+    // Digits alone (a quantity, an id) have no mark to say anything.
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let shape = NumberShape::scan(s)?;
     match shape.dash {
         Some(Sep::Comma) => return Some(DecimalMark::Comma),
