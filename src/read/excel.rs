@@ -13,8 +13,10 @@
 //! whatever its extension, is reported as such.
 //!
 //! Before calamine opens a zip-based workbook (.xlsx, .xlsm, .xlsb, .ods),
-//! [`limits::check_workbook`](super::limits::check_workbook) checks what it
-//! would inflate to, and [`limits::check_uncompressed_workbook`](super::limits::check_uncompressed_workbook)
+//! [`limits::check_workbook`](super::limits::check_workbook) checks its
+//! declared sizes and gives calamine the view to read it from, whose XML
+//! parts are scanned as they are inflated (a limit met there is found in
+//! the [`Verdict`] before calamine's own error), and [`limits::check_uncompressed_workbook`](super::limits::check_uncompressed_workbook)
 //! holds an .xls file's size to the same total; a cell longer than the
 //! limit that gets past them (an .xlsb or .xls cell, which those checks do
 //! not read) stops the reading when it is met.
@@ -33,7 +35,7 @@ use std::path::{Path, PathBuf};
 use calamine::{Data, DataRef, ExcelDateTime, Ods, Reader, SheetType, Xls, Xlsb, Xlsx};
 
 use super::batches::{self, BatchReceiver, BatchSender, Stopped};
-use super::limits::{self, FLAG_CELL_CHARS};
+use super::limits::{self, CheckedWorkbook, Verdict, FLAG_CELL_CHARS};
 use super::{ReadError, ReadOptions, SheetSelector, SourceInfo, SourceRow, Table};
 use crate::cell::Cell;
 
@@ -62,26 +64,28 @@ enum Kind {
 /// calamine's cells reader (the two readers have the same methods but no
 /// common trait).
 macro_rules! stream_cells {
-    ($path:expr, $options:expr, $book:expr) => {{
+    ($path:expr, $options:expr, $book:expr, $verdict:expr) => {{
         let book = $book;
         let (sheets, index) = choose_sheet($path, &book, $options)?;
         let name = sheets[index].clone();
         let max_cell_chars = $options.limits.max_cell_chars;
+        let verdict = $verdict.clone();
         let rows = stream($path, &sheets[index], max_cell_chars, move |sink| {
             let mut book = book;
-            let mut cells = book
-                .worksheet_cells_reader(&name)
-                .map_err(|e| Failure::Damaged(e.to_string()))?;
-            while let Some(cell) = cells
-                .next_cell()
-                .map_err(|e| Failure::Damaged(e.to_string()))?
-            {
+            let failed = |e: &dyn std::fmt::Display| match verdict.take() {
+                Some(error) => Failure::Checked(error),
+                None => Failure::Damaged(e.to_string()),
+            };
+            let mut cells = book.worksheet_cells_reader(&name).map_err(|e| failed(&e))?;
+            while let Some(cell) = cells.next_cell().map_err(|e| failed(&e))? {
                 let (row, col) = cell.get_position();
                 if !sink.cell(row, col, from_data_ref(cell.get_value()))? {
                     break;
                 }
             }
-            Ok(())
+            verdict
+                .take()
+                .map_or(Ok(()), |error| Err(Failure::Checked(error)))
         })?;
         Ok((sheets, index, rows))
     }};
@@ -96,12 +100,21 @@ pub(crate) fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadErro
         _ if ext.is_empty() => "xlsx".to_owned(),
         _ => ext.clone(),
     };
-    if kind == Kind::Xls {
+    let verdict = Verdict::default();
+    let workbook = if kind == Kind::Xls {
         limits::check_uncompressed_workbook(path, &options.limits)?;
+        None
     } else {
-        limits::check_workbook(path, &options.limits)?;
-    }
-    let (mut sheets, index, raw) = guarded(path, || open_sheet(path, &ext, kind, options))?;
+        Some(limits::check_workbook(path, &options.limits, &verdict)?)
+    };
+    let opened = guarded(path, || {
+        open_sheet(path, &ext, kind, workbook, &verdict, options)
+    });
+    // A limit met while calamine read outweighs what calamine made of it.
+    let (mut sheets, index, raw) = match verdict.take() {
+        Some(error) => return Err(error),
+        None => opened?,
+    };
     let sheet = sheets.remove(index);
 
     let header_row = options.header_row.unwrap_or(1).max(1);
@@ -165,24 +178,31 @@ type OpenedSheet = (Vec<String>, usize, RawRows);
 /// Opens the workbook of kind `kind` with calamine and starts reading the
 /// chosen sheet: streamed cell by cell where calamine can, loaded whole
 /// where it cannot.
+///
+/// A zip-based workbook is read from `workbook`, what
+/// [`limits::check_workbook`] returned, and the limits it meets while
+/// calamine reads are told by `verdict`.
 fn open_sheet(
     path: &Path,
     ext: &str,
     kind: Kind,
+    workbook: Option<CheckedWorkbook>,
+    verdict: &Verdict,
     options: &ReadOptions,
 ) -> Result<OpenedSheet, ReadError> {
+    let zipped = || workbook.expect("a zip-based workbook is checked before it is opened");
     match kind {
         Kind::Xlsx => {
-            let book: Xlsx<_> = calamine::open_workbook(path).map_err(|e| {
+            let book: Xlsx<_> = Reader::new(zipped()).map_err(|e| {
                 open_error(path, ext, &e, matches!(e, calamine::XlsxError::Password))
             })?;
-            stream_cells!(path, options, book)
+            stream_cells!(path, options, book, verdict)
         }
         Kind::Xlsb => {
-            let book: Xlsb<_> = calamine::open_workbook(path).map_err(|e| {
+            let book: Xlsb<_> = Reader::new(zipped()).map_err(|e| {
                 open_error(path, ext, &e, matches!(e, calamine::XlsbError::Password))
             })?;
-            stream_cells!(path, options, book)
+            stream_cells!(path, options, book, verdict)
         }
         Kind::Xls => {
             let book: Xls<_> = match calamine::open_workbook(path) {
@@ -202,7 +222,7 @@ fn open_sheet(
             load_sheet(path, book, options)
         }
         Kind::Ods => {
-            let book: Ods<_> = calamine::open_workbook(path).map_err(|e| {
+            let book: Ods<_> = Reader::new(zipped()).map_err(|e| {
                 open_error(path, ext, &e, matches!(e, calamine::OdsError::Password))
             })?;
             load_sheet(path, book, options)
@@ -332,6 +352,8 @@ enum Failure {
     Damaged(String),
     /// A cell holds more characters than the limit: which cell, how many.
     LongCell { cell: String, chars: usize },
+    /// A limit of [`limits::check_workbook`] met while calamine read.
+    Checked(ReadError),
 }
 
 /// Collects streamed cells into rows and sends them in batches.
@@ -489,6 +511,7 @@ impl Iterator for ChannelRows {
             Failure::LongCell { cell, chars } => {
                 long_cell(&self.path, &self.sheet, cell, chars, self.max_cell_chars)
             }
+            Failure::Checked(error) => error,
         }))
     }
 }
