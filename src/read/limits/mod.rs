@@ -198,7 +198,7 @@ pub(crate) fn check_workbook(
     let xlsb = read.iter().any(|p| p.lower.ends_with("workbook.bin"));
     let scanned: Vec<Part> = read
         .into_iter()
-        .filter(|p| !p.lower.ends_with(".rels") && !(xlsb && p.lower.ends_with(".bin")))
+        .filter(|p| !(p.lower.ends_with(".rels") || xlsb && p.lower.ends_with(".bin")))
         .collect();
     if let Some(view) = view::view(path, limits, &mut archive, scanned.clone(), verdict) {
         return Ok(CheckedWorkbook::Scanned(Box::new(view)));
