@@ -740,16 +740,20 @@ fn duration_text(days: f64) -> String {
     )
 }
 
-/// Days from 1970-01-01 to a civil date (proleptic Gregorian).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month = i64::from(month);
-    let day_of_year =
-        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+/// Day 0 of the spreadsheet serial numbers of OpenDocument dates (1900
+/// system, where 1900-03-01 is 61 whatever the leap year Excel invented).
+const SERIAL_EPOCH: jiff::civil::Date = jiff::civil::Date::constant(1899, 12, 30);
+
+/// The serial number of day `day` of `month` in `year`, the days past the
+/// month's end running on into the next (`2024-02-31` is `2024-03-02`),
+/// within jiff's years -9999 to 9999.
+fn serial_day(year: i64, month: u32, day: u32) -> Option<i64> {
+    let first =
+        jiff::civil::Date::new(i16::try_from(year).ok()?, i8::try_from(month).ok()?, 1).ok()?;
+    let date = first
+        .checked_add(jiff::SignedDuration::from_hours(i64::from(day - 1) * 24))
+        .ok()?;
+    Some(i64::from(date.since(SERIAL_EPOCH).ok()?.get_days()))
 }
 
 /// An OpenDocument date (`2024-03-01` or `2024-03-01T12:30:00`) with its
@@ -761,9 +765,7 @@ fn iso_date_time(s: &str) -> Cell {
         let year: i64 = parts.next()?.parse().ok()?;
         let month: u32 = parts.next()?.parse().ok()?;
         let day: u32 = parts.next()?.parse().ok()?;
-        if !(-9999..=99_999).contains(&year)
-            || !(1..=12).contains(&month)
-            || !(1..=31).contains(&day)
+        if !(-9999..=9999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day)
         {
             return None;
         }
@@ -775,8 +777,7 @@ fn iso_date_time(s: &str) -> Cell {
             let second: f64 = parts.next().unwrap_or("0").parse().ok()?;
             seconds = hour * 3600.0 + minute * 60.0 + second;
         }
-        let days = days_from_civil(year, month, day) - days_from_civil(1899, 12, 30);
-        Some(days as f64 + seconds / 86_400.0)
+        Some(serial_day(year, month, day)? as f64 + seconds / 86_400.0)
     };
     match parse() {
         Some(serial) => {
@@ -845,6 +846,43 @@ mod tests {
         assert_eq!(date_text(45352.5), "2024-03-01T12:00:00");
         assert_eq!(date_text(0.75), "18:00:00");
         assert_eq!(duration_text(1.5 + 0.5 / 24.0), "36:30:00");
+    }
+
+    #[test]
+    fn excel_serials_in_both_date_systems() {
+        let text = |serial: f64, is_1904: bool| match date_time(&ExcelDateTime::new(
+            serial,
+            ExcelDateTimeType::DateTime,
+            is_1904,
+        )) {
+            Cell::Date { text, .. } => text,
+            other => panic!("{other:?}"),
+        };
+        // 1900 system: 1900-02-29, which never was, is serial 60.
+        assert_eq!(text(59.0, false), "1900-02-28");
+        assert_eq!(text(61.0, false), "1900-03-01");
+        assert_eq!(text(2_958_465.0, false), "9999-12-31");
+        // 1904 system: day 0 is 1904-01-01.
+        assert_eq!(text(1.0, true), "1904-01-02");
+        assert_eq!(text(43_890.25, true), "2024-03-01T06:00:00");
+    }
+
+    #[test]
+    fn opendocument_dates_as_serials() {
+        let serial = |s: &str| match iso_date_time(s) {
+            Cell::Date { serial, .. } => serial,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(serial("1900-03-01"), 61.0);
+        assert_eq!(serial("1899-12-31T06:00:00"), 1.25);
+        assert_eq!(serial("1800-01-01"), -36_522.0);
+        assert_eq!(serial("9999-12-31"), 2_958_465.0);
+        // Days past the month's end run on into the next month.
+        assert_eq!(serial("2024-02-31"), serial("2024-03-02"));
+        assert_eq!(
+            iso_date_time("10000-01-01"),
+            Cell::Text("10000-01-01".into())
+        );
     }
 
     #[test]
