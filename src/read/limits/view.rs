@@ -523,6 +523,59 @@ mod tests {
         assert!(verdict.take().is_none());
     }
 
+    /// `from` written again as a stream: each part followed by a data
+    /// descriptor, as some writers do.
+    fn streamed(from: &Path, to: &Path) {
+        use std::io::{Read, Write};
+        let mut source = zip::ZipArchive::new(std::fs::File::open(from).unwrap()).unwrap();
+        let mut out = zip::ZipWriter::new_stream(std::fs::File::create(to).unwrap());
+        for index in 0..source.len() {
+            let mut entry = source.by_index(index).unwrap();
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            let options = zip::write::SimpleFileOptions::default();
+            out.start_file(entry.name().unwrap().into_owned(), options)
+                .unwrap();
+            out.write_all(&bytes).unwrap();
+        }
+        out.finish().unwrap();
+    }
+
+    #[test]
+    fn parts_with_data_descriptors_are_viewed_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("streamed.xlsx");
+        streamed(&workbook(dir.path()), &path);
+        let first = std::fs::read(&path).unwrap();
+        assert_eq!(first[6] & 0b1000, 0b1000, "no data descriptor");
+        let verdict = Verdict::default();
+        let checked = check_workbook(&path, &SpreadsheetLimits::default(), &verdict).unwrap();
+        assert!(matches!(checked, CheckedWorkbook::Scanned(_)));
+        let mut viewed: Xlsx<_> = Reader::new(checked).unwrap();
+        let mut direct: Xlsx<_> = calamine::open_workbook(&path).unwrap();
+        assert_eq!(
+            viewed.worksheet_range("Products").unwrap(),
+            direct.worksheet_range("Products").unwrap()
+        );
+        assert!(verdict.take().is_none());
+    }
+
+    #[test]
+    fn an_opendocument_workbook_is_viewed_too() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/products.ods");
+        let verdict = Verdict::default();
+        let checked = check_workbook(&path, &SpreadsheetLimits::default(), &verdict).unwrap();
+        assert!(matches!(checked, CheckedWorkbook::Scanned(_)));
+        let mut viewed: calamine::Ods<_> = Reader::new(checked).unwrap();
+        let mut direct: calamine::Ods<_> = calamine::open_workbook(&path).unwrap();
+        let name = direct.sheet_names()[0].clone();
+        assert_eq!(
+            viewed.worksheet_range(&name).unwrap(),
+            direct.worksheet_range(&name).unwrap()
+        );
+        assert!(verdict.take().is_none());
+    }
+
     #[test]
     fn a_limit_met_while_calamine_reads_is_in_the_verdict() {
         let dir = tempfile::tempdir().unwrap();
