@@ -44,6 +44,10 @@ use crate::cell::Cell;
 const MAX_ROWS: u32 = 1_048_576;
 const MAX_COLUMNS: u32 = 16_384;
 
+/// The most cells reserved for a row before it is read (a row far wider
+/// than the rest reserves no more for the next).
+const MAX_RESERVED_CELLS: usize = 256;
+
 /// The start of an OLE compound file: .xls, and encrypted OOXML workbooks.
 const OLE_SIGNATURE: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 
@@ -360,6 +364,8 @@ enum Failure {
 struct RowSink<'a> {
     rows: &'a mut BatchSender<RawRow, Failure>,
     row: Option<RawRow>,
+    /// Cells of the last row handed on, reserved for the next.
+    last_width: usize,
     max_cell_chars: u64,
 }
 
@@ -425,11 +431,17 @@ impl RowSink<'_> {
             }
             _ => {
                 if let Some(done) = self.row.take() {
+                    self.last_width = done.cells.len();
                     if !self.rows.push(done) {
                         return Ok(false);
                     }
                 }
-                self.row = Some(RawRow { index: row, cells: Vec::new() });
+                // Room for as many cells as the row before: rows are mostly alike.
+                let room = self.last_width.min(MAX_RESERVED_CELLS);
+                self.row = Some(RawRow {
+                    index: row,
+                    cells: Vec::with_capacity(room),
+                });
             }
         }
         let cells = &mut self.row.as_mut().expect("row just set").cells;
@@ -461,6 +473,7 @@ fn stream(
         let mut sink = RowSink {
             rows,
             row: None,
+            last_width: 0,
             max_cell_chars,
         };
         match catch_unwind(AssertUnwindSafe(|| read(&mut sink))) {
