@@ -65,6 +65,39 @@ const NUMERIC_COLUMNS: [&str; 4] = [
     "supplierProduct.price",
 ];
 
+/// The xlsx section's ratio to calamine at earlier commits (inline / shared
+/// strings), printed under its table so that a change to the reading is seen
+/// beside what came before. The last two are issue 18's before and after
+/// (two runs after), measured on a shared machine under load
+/// (docs/performance.md has the rest).
+const XLSX_HISTORY: [[&str; 4]; 5] = [
+    ["54c25c1", "no size check", "85–92%", "85–92%"],
+    [
+        "a89756a",
+        "size check: each XML part inflated and scanned before calamine",
+        "56–61%",
+        "56–61%",
+    ],
+    [
+        "7e1ab45",
+        "the scanner reads tags in place",
+        "70% / 70%",
+        "66% / 66%",
+    ],
+    [
+        "0d0be85",
+        "the same (issue 18's before)",
+        "52% / 53%",
+        "60% / (calamine starved)",
+    ],
+    [
+        "3766dcd",
+        "parts scanned on a thread as calamine inflates them",
+        "107% / 137%; 66% / 66%",
+        "63% / 52%; 54% / 71%",
+    ],
+];
+
 /// A part of the benchmark that can be chosen on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Section {
@@ -574,6 +607,15 @@ impl Bench {
              same file, one thread, counting cells.\n"
         );
         table.print();
+        println!(
+            "\nThe same ratio (validate's rows/s over calamine's, same run; inline / shared strings) \
+             at earlier commits; see docs/performance.md for how loaded the machine was.\n"
+        );
+        let mut history = Table::new(&["commit", "reading", "100k rows", "1M rows"]);
+        for row in XLSX_HISTORY {
+            history.row(row.iter().map(|cell| (*cell).to_owned()).collect());
+        }
+        history.print();
         Ok(())
     }
 

@@ -153,34 +153,16 @@ pub(crate) fn rfc3339_now() -> String {
     rfc3339(SystemTime::now())
 }
 
-/// A time as RFC 3339 in UTC with milliseconds.
+/// A time as RFC 3339 in UTC with milliseconds (truncated).
 pub(crate) fn rfc3339(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    let (year, month, day) = civil_date(days as i64);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60,
-        d.subsec_millis()
-    )
+    utc(t).strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
-/// The civil date (year, month, day) of `days` since 1970-01-01, by
-/// Howard Hinnant's algorithm.
-pub(crate) fn civil_date(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// `t` as a [`jiff::Timestamp`]; a time before 1970 counts as 1970-01-01
+/// (no clock here is set that far back), one past jiff's range (after the
+/// year 9999) as its end.
+pub(crate) fn utc(t: SystemTime) -> jiff::Timestamp {
+    jiff::Timestamp::try_from(t.max(UNIX_EPOCH)).unwrap_or(jiff::Timestamp::MAX)
 }
 
 #[cfg(test)]
@@ -219,6 +201,11 @@ mod tests {
         assert_eq!(rfc3339(t), "2025-11-29T19:40:00.123Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
         assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000Z");
+        // Milliseconds are cut, not rounded; a time before 1970 is 1970.
+        let late = UNIX_EPOCH + Duration::from_micros(1_999_999);
+        assert_eq!(rfc3339(late), "1970-01-01T00:00:01.999Z");
+        let before = UNIX_EPOCH - Duration::from_secs(10);
+        assert_eq!(rfc3339(before), "1970-01-01T00:00:00.000Z");
     }
 
     #[test]

@@ -13,8 +13,10 @@
 //! whatever its extension, is reported as such.
 //!
 //! Before calamine opens a zip-based workbook (.xlsx, .xlsm, .xlsb, .ods),
-//! [`limits::check_workbook`](super::limits::check_workbook) checks what it
-//! would inflate to, and [`limits::check_uncompressed_workbook`](super::limits::check_uncompressed_workbook)
+//! [`limits::check_workbook`](super::limits::check_workbook) checks its
+//! declared sizes and gives calamine the view to read it from, whose XML
+//! parts are scanned as they are inflated (a limit met there is found in
+//! the [`Verdict`] before calamine's own error), and [`limits::check_uncompressed_workbook`](super::limits::check_uncompressed_workbook)
 //! holds an .xls file's size to the same total; a cell longer than the
 //! limit that gets past them (an .xlsb or .xls cell, which those checks do
 //! not read) stops the reading when it is met.
@@ -33,7 +35,7 @@ use std::path::{Path, PathBuf};
 use calamine::{Data, DataRef, ExcelDateTime, Ods, Reader, SheetType, Xls, Xlsb, Xlsx};
 
 use super::batches::{self, BatchReceiver, BatchSender, Stopped};
-use super::limits::{self, FLAG_CELL_CHARS};
+use super::limits::{self, CheckedWorkbook, Verdict, FLAG_CELL_CHARS};
 use super::{ReadError, ReadOptions, SheetSelector, SourceInfo, SourceRow, Table};
 use crate::cell::Cell;
 
@@ -41,6 +43,10 @@ use crate::cell::Cell;
 /// them means a damaged file (and would make the row or gap huge).
 const MAX_ROWS: u32 = 1_048_576;
 const MAX_COLUMNS: u32 = 16_384;
+
+/// The most cells reserved for a row before it is read (a row far wider
+/// than the rest reserves no more for the next).
+const MAX_RESERVED_CELLS: usize = 256;
 
 /// The start of an OLE compound file: .xls, and encrypted OOXML workbooks.
 const OLE_SIGNATURE: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
@@ -62,26 +68,28 @@ enum Kind {
 /// calamine's cells reader (the two readers have the same methods but no
 /// common trait).
 macro_rules! stream_cells {
-    ($path:expr, $options:expr, $book:expr) => {{
+    ($path:expr, $options:expr, $book:expr, $verdict:expr) => {{
         let book = $book;
         let (sheets, index) = choose_sheet($path, &book, $options)?;
         let name = sheets[index].clone();
         let max_cell_chars = $options.limits.max_cell_chars;
+        let verdict = $verdict.clone();
         let rows = stream($path, &sheets[index], max_cell_chars, move |sink| {
             let mut book = book;
-            let mut cells = book
-                .worksheet_cells_reader(&name)
-                .map_err(|e| Failure::Damaged(e.to_string()))?;
-            while let Some(cell) = cells
-                .next_cell()
-                .map_err(|e| Failure::Damaged(e.to_string()))?
-            {
+            let failed = |e: &dyn std::fmt::Display| match verdict.take() {
+                Some(error) => Failure::Checked(error),
+                None => Failure::Damaged(e.to_string()),
+            };
+            let mut cells = book.worksheet_cells_reader(&name).map_err(|e| failed(&e))?;
+            while let Some(cell) = cells.next_cell().map_err(|e| failed(&e))? {
                 let (row, col) = cell.get_position();
                 if !sink.cell(row, col, from_data_ref(cell.get_value()))? {
                     break;
                 }
             }
-            Ok(())
+            verdict
+                .take()
+                .map_or(Ok(()), |error| Err(Failure::Checked(error)))
         })?;
         Ok((sheets, index, rows))
     }};
@@ -96,12 +104,21 @@ pub(crate) fn open(path: &Path, options: &ReadOptions) -> Result<Table, ReadErro
         _ if ext.is_empty() => "xlsx".to_owned(),
         _ => ext.clone(),
     };
-    if kind == Kind::Xls {
+    let verdict = Verdict::default();
+    let workbook = if kind == Kind::Xls {
         limits::check_uncompressed_workbook(path, &options.limits)?;
+        None
     } else {
-        limits::check_workbook(path, &options.limits)?;
-    }
-    let (mut sheets, index, raw) = guarded(path, || open_sheet(path, &ext, kind, options))?;
+        Some(limits::check_workbook(path, &options.limits, &verdict)?)
+    };
+    let opened = guarded(path, || {
+        open_sheet(path, &ext, kind, workbook, &verdict, options)
+    });
+    // A limit met while calamine read outweighs what calamine made of it.
+    let (mut sheets, index, raw) = match verdict.take() {
+        Some(error) => return Err(error),
+        None => opened?,
+    };
     let sheet = sheets.remove(index);
 
     let header_row = options.header_row.unwrap_or(1).max(1);
@@ -165,24 +182,31 @@ type OpenedSheet = (Vec<String>, usize, RawRows);
 /// Opens the workbook of kind `kind` with calamine and starts reading the
 /// chosen sheet: streamed cell by cell where calamine can, loaded whole
 /// where it cannot.
+///
+/// A zip-based workbook is read from `workbook`, what
+/// [`limits::check_workbook`] returned, and the limits it meets while
+/// calamine reads are told by `verdict`.
 fn open_sheet(
     path: &Path,
     ext: &str,
     kind: Kind,
+    workbook: Option<CheckedWorkbook>,
+    verdict: &Verdict,
     options: &ReadOptions,
 ) -> Result<OpenedSheet, ReadError> {
+    let zipped = || workbook.expect("a zip-based workbook is checked before it is opened");
     match kind {
         Kind::Xlsx => {
-            let book: Xlsx<_> = calamine::open_workbook(path).map_err(|e| {
+            let book: Xlsx<_> = Reader::new(zipped()).map_err(|e| {
                 open_error(path, ext, &e, matches!(e, calamine::XlsxError::Password))
             })?;
-            stream_cells!(path, options, book)
+            stream_cells!(path, options, book, verdict)
         }
         Kind::Xlsb => {
-            let book: Xlsb<_> = calamine::open_workbook(path).map_err(|e| {
+            let book: Xlsb<_> = Reader::new(zipped()).map_err(|e| {
                 open_error(path, ext, &e, matches!(e, calamine::XlsbError::Password))
             })?;
-            stream_cells!(path, options, book)
+            stream_cells!(path, options, book, verdict)
         }
         Kind::Xls => {
             let book: Xls<_> = match calamine::open_workbook(path) {
@@ -202,7 +226,7 @@ fn open_sheet(
             load_sheet(path, book, options)
         }
         Kind::Ods => {
-            let book: Ods<_> = calamine::open_workbook(path).map_err(|e| {
+            let book: Ods<_> = Reader::new(zipped()).map_err(|e| {
                 open_error(path, ext, &e, matches!(e, calamine::OdsError::Password))
             })?;
             load_sheet(path, book, options)
@@ -332,12 +356,16 @@ enum Failure {
     Damaged(String),
     /// A cell holds more characters than the limit: which cell, how many.
     LongCell { cell: String, chars: usize },
+    /// A limit of [`limits::check_workbook`] met while calamine read.
+    Checked(ReadError),
 }
 
 /// Collects streamed cells into rows and sends them in batches.
 struct RowSink<'a> {
     rows: &'a mut BatchSender<RawRow, Failure>,
     row: Option<RawRow>,
+    /// Cells of the last row handed on, reserved for the next.
+    last_width: usize,
     max_cell_chars: u64,
 }
 
@@ -403,11 +431,17 @@ impl RowSink<'_> {
             }
             _ => {
                 if let Some(done) = self.row.take() {
+                    self.last_width = done.cells.len();
                     if !self.rows.push(done) {
                         return Ok(false);
                     }
                 }
-                self.row = Some(RawRow { index: row, cells: Vec::new() });
+                // Room for as many cells as the row before: rows are mostly alike.
+                let room = self.last_width.min(MAX_RESERVED_CELLS);
+                self.row = Some(RawRow {
+                    index: row,
+                    cells: Vec::with_capacity(room),
+                });
             }
         }
         let cells = &mut self.row.as_mut().expect("row just set").cells;
@@ -439,6 +473,7 @@ fn stream(
         let mut sink = RowSink {
             rows,
             row: None,
+            last_width: 0,
             max_cell_chars,
         };
         match catch_unwind(AssertUnwindSafe(|| read(&mut sink))) {
@@ -489,6 +524,7 @@ impl Iterator for ChannelRows {
             Failure::LongCell { cell, chars } => {
                 long_cell(&self.path, &self.sheet, cell, chars, self.max_cell_chars)
             }
+            Failure::Checked(error) => error,
         }))
     }
 }
@@ -717,16 +753,20 @@ fn duration_text(days: f64) -> String {
     )
 }
 
-/// Days from 1970-01-01 to a civil date (proleptic Gregorian).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month = i64::from(month);
-    let day_of_year =
-        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+/// Day 0 of the spreadsheet serial numbers of OpenDocument dates (1900
+/// system, where 1900-03-01 is 61 whatever the leap year Excel invented).
+const SERIAL_EPOCH: jiff::civil::Date = jiff::civil::Date::constant(1899, 12, 30);
+
+/// The serial number of day `day` of `month` in `year`, the days past the
+/// month's end running on into the next (`2024-02-31` is `2024-03-02`),
+/// within jiff's years -9999 to 9999.
+fn serial_day(year: i64, month: u32, day: u32) -> Option<i64> {
+    let first =
+        jiff::civil::Date::new(i16::try_from(year).ok()?, i8::try_from(month).ok()?, 1).ok()?;
+    let date = first
+        .checked_add(jiff::SignedDuration::from_hours(i64::from(day - 1) * 24))
+        .ok()?;
+    Some(i64::from(date.since(SERIAL_EPOCH).ok()?.get_days()))
 }
 
 /// An OpenDocument date (`2024-03-01` or `2024-03-01T12:30:00`) with its
@@ -738,9 +778,7 @@ fn iso_date_time(s: &str) -> Cell {
         let year: i64 = parts.next()?.parse().ok()?;
         let month: u32 = parts.next()?.parse().ok()?;
         let day: u32 = parts.next()?.parse().ok()?;
-        if !(-9999..=99_999).contains(&year)
-            || !(1..=12).contains(&month)
-            || !(1..=31).contains(&day)
+        if !(-9999..=9999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day)
         {
             return None;
         }
@@ -752,8 +790,7 @@ fn iso_date_time(s: &str) -> Cell {
             let second: f64 = parts.next().unwrap_or("0").parse().ok()?;
             seconds = hour * 3600.0 + minute * 60.0 + second;
         }
-        let days = days_from_civil(year, month, day) - days_from_civil(1899, 12, 30);
-        Some(days as f64 + seconds / 86_400.0)
+        Some(serial_day(year, month, day)? as f64 + seconds / 86_400.0)
     };
     match parse() {
         Some(serial) => {
@@ -822,6 +859,43 @@ mod tests {
         assert_eq!(date_text(45352.5), "2024-03-01T12:00:00");
         assert_eq!(date_text(0.75), "18:00:00");
         assert_eq!(duration_text(1.5 + 0.5 / 24.0), "36:30:00");
+    }
+
+    #[test]
+    fn excel_serials_in_both_date_systems() {
+        let text = |serial: f64, is_1904: bool| match date_time(&ExcelDateTime::new(
+            serial,
+            ExcelDateTimeType::DateTime,
+            is_1904,
+        )) {
+            Cell::Date { text, .. } => text,
+            other => panic!("{other:?}"),
+        };
+        // 1900 system: 1900-02-29, which never was, is serial 60.
+        assert_eq!(text(59.0, false), "1900-02-28");
+        assert_eq!(text(61.0, false), "1900-03-01");
+        assert_eq!(text(2_958_465.0, false), "9999-12-31");
+        // 1904 system: day 0 is 1904-01-01.
+        assert_eq!(text(1.0, true), "1904-01-02");
+        assert_eq!(text(43_890.25, true), "2024-03-01T06:00:00");
+    }
+
+    #[test]
+    fn opendocument_dates_as_serials() {
+        let serial = |s: &str| match iso_date_time(s) {
+            Cell::Date { serial, .. } => serial,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(serial("1900-03-01"), 61.0);
+        assert_eq!(serial("1899-12-31T06:00:00"), 1.25);
+        assert_eq!(serial("1800-01-01"), -36_522.0);
+        assert_eq!(serial("9999-12-31"), 2_958_465.0);
+        // Days past the month's end run on into the next month.
+        assert_eq!(serial("2024-02-31"), serial("2024-03-02"));
+        assert_eq!(
+            iso_date_time("10000-01-01"),
+            Cell::Text("10000-01-01".into())
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@
 
 use std::io;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use rust_xlsxwriter::{Color, Format, Note, Workbook, Worksheet, XlsxError};
 
@@ -351,15 +351,9 @@ fn write_summary(sheet: &mut Worksheet, styles: &Styles, s: &RunSummary) -> Resu
 
 /// `2026-11-29 19:12:27 UTC`.
 pub(crate) fn utc_timestamp(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (year, month, day) = crate::log::civil_date(days);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
+    crate::log::utc(t)
+        .strftime("%Y-%m-%d %H:%M:%S UTC")
+        .to_string()
 }
 
 /// Reads an .xlsx results file back (a missing file gives no records).
@@ -401,6 +395,7 @@ pub(super) fn read(path: &Path) -> io::Result<Vec<RowRecord>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn timestamps_in_utc() {

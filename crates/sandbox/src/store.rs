@@ -439,34 +439,13 @@ fn merge_supplier_product(supplier_product: &mut SupplierProduct, value: &Value)
     }
 }
 
-/// A time as the vendor writes it: `2022-01-01 18:00:00.000Z` (UTC).
+/// A time as the vendor writes it: `2022-01-01 18:00:00.000Z` (UTC), the
+/// milliseconds cut, not rounded; a time before 1970 as 1970's start.
 pub(crate) fn timestamp(time: SystemTime) -> String {
-    let since_epoch = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since_epoch.as_secs();
-    let (year, month, day) = civil_date((secs / 86_400) as i64);
-    let of_day = secs % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:03}Z",
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60,
-        since_epoch.subsec_millis()
-    )
-}
-
-/// The civil date (year, month, day) of `days` since 1970-01-01, by
-/// Howard Hinnant's algorithm.
-fn civil_date(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    jiff::Timestamp::try_from(time.max(UNIX_EPOCH))
+        .unwrap_or(jiff::Timestamp::MAX)
+        .strftime("%Y-%m-%d %H:%M:%S%.3fZ")
+        .to_string()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use super::scan::attr;
 use super::MIB;
 
 /// An entry of the archive, as its central directory declares it.
+#[derive(Debug, Clone)]
 pub(super) struct Part {
     pub(super) index: usize,
     pub(super) name: String,
@@ -14,6 +15,7 @@ pub(super) struct Part {
     pub(super) lower: String,
     pub(super) size: u64,
     pub(super) compressed: u64,
+    pub(super) crc32: u32,
 }
 
 /// The most of a relationships part read for its targets; real ones are a
@@ -98,6 +100,7 @@ pub(super) fn entries<R: std::io::Read + std::io::Seek>(
                 name,
                 size: entry.size(),
                 compressed: entry.compressed_size(),
+                crc32: entry.crc32(),
             });
         }
     }
