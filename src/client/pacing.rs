@@ -25,34 +25,63 @@
 //!
 //! Chosen: a rate (the server limits a rate; concurrency stays the separate
 //! cap `--concurrency`), measured in windows as TCP does, cut from a
-//! measurement as AWS does, regrown along a cubic curve as both do:
+//! measurement as AWS does, regrown along a cubic curve as both do. What a
+//! server's limit looks like shaped the details: a token bucket (or a
+//! window) lets a burst through before it refuses anything, so a pace above
+//! the limit shows only once the budget saved up is spent, and then at
+//! once with a large share refused.
 //! - A window lasts at least [`WINDOW`] and [`WINDOW_ANSWERS`] answers (at
 //!   most [`WINDOW_MAX`]). Answers to requests sent before the last cut are
 //!   not judged again: they tell of the old pace (TCP reacts once per
 //!   round trip the same way). When it closes, it is *congested* if at least
 //!   [`THROTTLED_SHARE`] of its answers (and two or more) were 429, or if
 //!   503s cluster: at least [`UNAVAILABLE_SHARE`] of the answers (and three
-//!   or more). Scattered 503s are a failing backend, not a limit: they are
-//!   retried but do not slow anyone down. 500s, lost answers and timeouts
-//!   count as answers of neither kind.
+//!   or more), or [`UNAVAILABLE_ABOVE_SCATTERED`] above the share of 503s
+//!   the windows that were not congested had (the scattered ones). Scattered
+//!   503s are a failing backend, not a limit: they are retried but do not
+//!   slow anyone down. 500s, lost answers and timeouts count as answers of
+//!   neither kind. Below the limit found, where scattered 503s were seen, a
+//!   window just over the threshold (less than twice it) cuts only when the
+//!   window before it was congested too: a few faults that came together
+//!   are not a limit.
+//! - A window closes at once, before it is due, when from its first refusal
+//!   on [`FAST_ANSWERS`] answers came back of which [`FAST_SHARE`] were
+//!   refused: a budget just spent (the first burst, a probe that went too
+//!   far) then costs a few dozen answers, not a whole window of refusals.
+//!   The limit is then the pace less the share refused from the first
+//!   refusal on (the answers before it drew on the saved budget), counted
+//!   from one refusal to another so that where the count stops does not
+//!   skew it.
 //! - A congested window sets the pace to [`BELOW_LIMIT`] × the rate the
 //!   server *accepted* in it (while the client sends above its limit, what
-//!   it accepts is its limit), never below half the pace before (at most a
-//!   halving per window, like TCP). That accepted rate is remembered as the
-//!   limit found. A window the run did not fill (its rows were busy
-//!   elsewhere) underrates the limit: there the pace less the share refused
-//!   counts, if higher.
+//!   it accepts is its limit; 500s, lost answers and as many 503s as are
+//!   usually scattered got past the limit too), never below half the pace
+//!   before (at most a halving per cut, like TCP). That accepted rate is
+//!   remembered as the limit found. A window the run did not fill (its rows
+//!   were busy elsewhere) underrates the limit: there the pace less the
+//!   share refused counts, if higher.
 //! - A window that is not congested regrows the pace along a cubic curve
-//!   that is back at the limit found after [`CUBIC_PLATEAU`] and then
-//!   probes beyond it slowly, then faster: so a limit that stays put is held
-//!   just under it with rare refusals, and a limit that rises is found. Far
-//!   beyond the last limit found (10%) the pace grows by a quarter each window.
+//!   that reaches [`CRUISE`] × the limit found after a plateau and then
+//!   probes beyond it slowly, then faster. Cruising a little under the limit
+//!   lets the server's budget refill, so the jitter of a loaded machine (two
+//!   requests arriving close together) meets no refusal, where a pace at
+//!   the limit itself meets a trickle of them. The plateau is
+//!   [`CUBIC_PLATEAU`] after a cut that found a new limit and doubles (up to
+//!   [`PLATEAU_MAX`]) each time a cut finds the same limit again: every
+//!   probe spends the budget saved while cruising and costs a few refusals,
+//!   so a limit that stays put is probed ever less often, while one that
+//!   moved is probed at the old pace. Far beyond the last limit found (10%)
+//!   the pace grows by a tenth each window (a limit that rose).
 //! - `--rate N` ([`Pacer::new`]) starts at N and never goes above it.
 //!   `--rate auto` ([`Pacer::auto`]) starts at a safe [`AUTO_START`] per
 //!   second and grows by half each window (TCP's slow start) until the first
 //!   congested window, never above `--max-rate`. The pace grows only while
 //!   the run uses at least half of it, so a run held back by its
 //!   concurrency does not build up a pace it never tried.
+//!
+//! The constants were tuned against a simulated token bucket (the tests
+//! below) and the benchmark's `network` section against the strict sandbox
+//! (see `docs/performance.md`).
 //!
 //! Requests leave evenly spaced at the pace, with a tolerance of one
 //! interval plus a millisecond so that a request leaving a little late
