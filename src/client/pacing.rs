@@ -59,7 +59,9 @@
 //!   before (at most a halving per cut, like TCP). That accepted rate is
 //!   remembered as the limit found. A window the run did not fill (its rows
 //!   were busy elsewhere) underrates the limit: there the pace less the
-//!   share refused counts, if higher.
+//!   share refused counts, if higher. When the window's first refusal came
+//!   a while into it, the rate let through from then on counts if lower:
+//!   a budget spent part way through let more through before it.
 //! - A window that is not congested regrows the pace along a cubic curve
 //!   that reaches [`CRUISE`] × the limit found after a plateau and then
 //!   probes beyond it slowly, then faster. Cruising a little under the limit
@@ -224,6 +226,8 @@ struct Window {
     /// From the window's first refusal on (it included): answers, and
     /// refusals among them.
     since_refused: Option<(u64, u64)>,
+    /// When the window's first refusal came back.
+    first_refused: Option<Instant>,
 }
 
 impl Window {
@@ -250,6 +254,21 @@ impl Window {
         let threshold = UNAVAILABLE_SHARE.max(scattered + UNAVAILABLE_ABOVE_SCATTERED);
         let unavailable = self.unavailable >= 3 && share >= times * threshold;
         throttled || unavailable
+    }
+
+    /// The rate let through from the first refusal on, when that lasted
+    /// long enough to tell (infinite otherwise): a budget spent part way
+    /// through the window let more through before it than the limit does.
+    fn accepted_since_refused(&self, now: Instant) -> f64 {
+        let span = self
+            .first_refused
+            .map_or(0.0, |at| now.saturating_duration_since(at).as_secs_f64());
+        match self.since_refused {
+            Some((answers, refused)) if span >= 0.25 && answers >= WINDOW_ANSWERS => {
+                (answers - refused) as f64 / span
+            }
+            _ => f64::INFINITY,
+        }
     }
 
     /// Whether the refusals since the first one leave no doubt (see [`FAST_ANSWERS`]).
@@ -351,6 +370,7 @@ impl RateController {
         // by where the count starts or stops.
         let at_once = refused && w.refused_at_once();
         if refused || w.since_refused.is_some() {
+            w.first_refused.get_or_insert(now);
             let (answers, refusals) = w.since_refused.get_or_insert((0, 0));
             *answers += 1;
             *refusals += u64::from(refused);
@@ -425,7 +445,7 @@ impl RateController {
             } else {
                 accepted.max(self.rate * (1.0 - refused / answers))
             };
-            return self.cut_to(limit, now);
+            return self.cut_to(limit.min(w.accepted_since_refused(now)), now);
         }
         if w.answers() >= WINDOW_ANSWERS {
             let share = w.unavailable as f64 / answers;
@@ -665,15 +685,46 @@ mod tests {
             150,
             &[(Signal::Accepted, 140), (Signal::Throttled, 10)],
         );
-        assert_eq!(d, Some(Decision::Cut(0.95 * 140.0)));
-        assert_eq!(c.limit_found(), Some(140.0));
+        let Some(Decision::Cut(to)) = d else {
+            panic!("{d:?}");
+        };
+        assert!((to / (0.95 * 140.0) - 1.0).abs() < 0.02, "{to}");
+        let found = c.limit_found().unwrap();
+        assert!((found / 140.0 - 1.0).abs() < 0.02, "{found}");
         // The 429s of that window still arriving do not cut again at once:
         // the next window is judged on its own.
         for i in 0..10 {
             let at = t + Duration::from_millis(1001 + i);
             assert_eq!(c.answered(Signal::Throttled, at), None);
         }
-        assert_eq!(c.rate(), 0.95 * 140.0);
+        assert_eq!(c.rate(), to);
+    }
+
+    #[test]
+    fn a_budget_spent_part_way_through_the_window_is_not_taken_for_the_limit() {
+        let mut c = RateController::fixed(nz(130));
+        let t = Instant::now();
+        let ticket = c.sent(t);
+        // 130/s: the first 80 answers drew on a saved budget (all let
+        // through), then a limit a little under the pace refused 3 of 50.
+        let mut decision = None;
+        for i in 0..130u32 {
+            let at = t + Duration::from_secs_f64(f64::from(i) / 129.0);
+            c.sent(at);
+            let refused = i >= 65 && i % 20 == 0;
+            let signal = if refused {
+                Signal::Throttled
+            } else {
+                Signal::Accepted
+            };
+            decision = c.answered_to(ticket, signal, at).or(decision);
+        }
+        let Some(Decision::Cut(to)) = decision else {
+            panic!("{decision:?}");
+        };
+        // Not 0.95 × 127 (the whole window let through), but 0.95 × the
+        // 47 let through in the 0.38 s from the first refusal on (124/s).
+        assert!(to <= 0.95 * 125.0, "{to}");
     }
 
     #[test]
@@ -728,7 +779,10 @@ mod tests {
                 (Signal::Throttled, 10),
             ],
         );
-        assert_eq!(d, Some(Decision::Cut(0.95 * 140.0)));
+        let Some(Decision::Cut(to)) = d else {
+            panic!("{d:?}");
+        };
+        assert!((to / (0.95 * 140.0) - 1.0).abs() < 0.02, "{to}");
     }
 
     #[test]
@@ -788,11 +842,12 @@ mod tests {
         );
         let clustered = [(Signal::Accepted, 80), (Signal::Unavailable, 20)];
         let next = t + Duration::from_millis(1001);
-        assert_eq!(
-            window(&mut c, next, 1.0, 100, &clustered),
-            // 0.95 × (80 + the 503s as many as scattered ones, 0.4).
-            Some(Decision::Cut(0.95 * 80.4))
-        );
+        // 0.95 × (80 + the 503s as many as scattered ones, 0.4).
+        let d = window(&mut c, next, 1.0, 100, &clustered);
+        let Some(Decision::Cut(to)) = d else {
+            panic!("{d:?}");
+        };
+        assert!((to / (0.95 * 80.4) - 1.0).abs() < 0.02, "{to}");
     }
 
     #[test]
