@@ -25,34 +25,65 @@
 //!
 //! Chosen: a rate (the server limits a rate; concurrency stays the separate
 //! cap `--concurrency`), measured in windows as TCP does, cut from a
-//! measurement as AWS does, regrown along a cubic curve as both do:
+//! measurement as AWS does, regrown along a cubic curve as both do. What a
+//! server's limit looks like shaped the details: a token bucket (or a
+//! window) lets a burst through before it refuses anything, so a pace above
+//! the limit shows only once the budget saved up is spent, and then at
+//! once with a large share refused.
 //! - A window lasts at least [`WINDOW`] and [`WINDOW_ANSWERS`] answers (at
 //!   most [`WINDOW_MAX`]). Answers to requests sent before the last cut are
 //!   not judged again: they tell of the old pace (TCP reacts once per
 //!   round trip the same way). When it closes, it is *congested* if at least
 //!   [`THROTTLED_SHARE`] of its answers (and two or more) were 429, or if
 //!   503s cluster: at least [`UNAVAILABLE_SHARE`] of the answers (and three
-//!   or more). Scattered 503s are a failing backend, not a limit: they are
-//!   retried but do not slow anyone down. 500s, lost answers and timeouts
-//!   count as answers of neither kind.
+//!   or more), or [`UNAVAILABLE_ABOVE_SCATTERED`] above the share of 503s
+//!   the windows that were not congested had (the scattered ones). Scattered
+//!   503s are a failing backend, not a limit: they are retried but do not
+//!   slow anyone down. 500s, lost answers and timeouts count as answers of
+//!   neither kind. Below the limit found, where scattered 503s were seen, a
+//!   window just over the threshold (less than twice it) cuts only when the
+//!   window before it was congested too: a few faults that came together
+//!   are not a limit.
+//! - A window closes at once, before it is due, when from its first refusal
+//!   on [`FAST_ANSWERS`] answers came back of which [`FAST_SHARE`] were
+//!   refused: a budget just spent (the first burst, a probe that went too
+//!   far) then costs a few dozen answers, not a whole window of refusals.
+//!   The limit is then the pace less the share refused from the first
+//!   refusal on (the answers before it drew on the saved budget), counted
+//!   from one refusal to another so that where the count stops does not
+//!   skew it.
 //! - A congested window sets the pace to [`BELOW_LIMIT`] × the rate the
 //!   server *accepted* in it (while the client sends above its limit, what
-//!   it accepts is its limit), never below half the pace before (at most a
-//!   halving per window, like TCP). That accepted rate is remembered as the
-//!   limit found. A window the run did not fill (its rows were busy
-//!   elsewhere) underrates the limit: there the pace less the share refused
-//!   counts, if higher.
+//!   it accepts is its limit; 500s, lost answers and as many 503s as are
+//!   usually scattered got past the limit too), never below half the pace
+//!   before (at most a halving per cut, like TCP). That accepted rate is
+//!   remembered as the limit found. A window the run did not fill (its rows
+//!   were busy elsewhere) underrates the limit: there the pace less the
+//!   share refused counts, if higher. When the window's first refusal came
+//!   a while into it, the rate let through from then on counts if lower:
+//!   a budget spent part way through let more through before it.
 //! - A window that is not congested regrows the pace along a cubic curve
-//!   that is back at the limit found after [`CUBIC_PLATEAU`] and then
-//!   probes beyond it slowly, then faster: so a limit that stays put is held
-//!   just under it with rare refusals, and a limit that rises is found. Far
-//!   beyond the last limit found (10%) the pace grows by a quarter each window.
+//!   that reaches [`CRUISE`] × the limit found after a plateau and then
+//!   probes beyond it slowly, then faster. Cruising a little under the limit
+//!   lets the server's budget refill, so the jitter of a loaded machine (two
+//!   requests arriving close together) meets no refusal, where a pace at
+//!   the limit itself meets a trickle of them. The plateau is
+//!   [`CUBIC_PLATEAU`] after a cut that found a new limit and doubles (up to
+//!   [`PLATEAU_MAX`]) each time a cut finds the same limit again: every
+//!   probe spends the budget saved while cruising and costs a few refusals,
+//!   so a limit that stays put is probed ever less often, while one that
+//!   moved is probed at the old pace. Far beyond the last limit found (10%)
+//!   the pace grows by a tenth each window (a limit that rose).
 //! - `--rate N` ([`Pacer::new`]) starts at N and never goes above it.
 //!   `--rate auto` ([`Pacer::auto`]) starts at a safe [`AUTO_START`] per
 //!   second and grows by half each window (TCP's slow start) until the first
 //!   congested window, never above `--max-rate`. The pace grows only while
 //!   the run uses at least half of it, so a run held back by its
 //!   concurrency does not build up a pace it never tried.
+//!
+//! The constants were tuned against a simulated token bucket (the tests
+//! below) and the benchmark's `network` section against the strict sandbox
+//! (see `docs/performance.md`).
 //!
 //! Requests leave evenly spaced at the pace, with a tolerance of one
 //! interval plus a millisecond so that a request leaving a little late
@@ -78,16 +109,41 @@ pub const THROTTLED_SHARE: f64 = 0.01;
 /// A window with this share of 503 answers (and at least three) is
 /// congested: 503s that cluster are a limit; scattered ones are faults.
 pub const UNAVAILABLE_SHARE: f64 = 0.05;
+/// A window whose 503s stand this far above the share of scattered ones
+/// (faults, measured in the windows that were not congested) is congested
+/// too, even under [`UNAVAILABLE_SHARE`].
+pub const UNAVAILABLE_ABOVE_SCATTERED: f64 = 0.03;
+/// From a window's first refusal on, this many answers of which
+/// [`FAST_SHARE`] refused close the window at once: a limit well below the
+/// pace (a first burst, a probe that went too far) is cut within a few
+/// dozen answers rather than a whole window.
+pub const FAST_ANSWERS: u64 = 32;
+/// The share of refusals that closes a window early (see [`FAST_ANSWERS`]).
+pub const FAST_SHARE: f64 = 0.25;
 /// After a congested window the pace is this share of the rate the server accepted.
 pub const BELOW_LIMIT: f64 = 0.95;
-/// After a cut, the cubic regrowth is back at the limit found this long after.
+/// Between probes the pace is held at this share of the limit found, so
+/// that the server's budget refills a little and the jitter of a loaded
+/// machine does not meet a refusal.
+pub const CRUISE: f64 = 0.97;
+/// After a cut, the cubic regrowth is back at the cruise pace this long after.
 pub const CUBIC_PLATEAU: Duration = Duration::from_secs(4);
+/// Each cut that finds the same limit (within [`SAME_LIMIT`]) again doubles
+/// the plateau, up to this: a limit that stays put is probed ever less often.
+pub const PLATEAU_MAX: Duration = Duration::from_secs(16);
+/// Two limits found this close (a share of the first) are the same limit.
+const SAME_LIMIT: f64 = 0.1;
+/// The share of scattered 503s from which a window just over the threshold
+/// may be chance.
+const SCATTERED_SEEN: f64 = 0.005;
+/// How much of a window's share of 503s the estimate of scattered ones takes in.
+const SCATTERED_WEIGHT: f64 = 0.2;
 /// The pace `--rate auto` starts at, in requests per second.
 pub const AUTO_START: f64 = 10.0;
 /// Growth per window in slow start (auto, before a limit is found, or far beyond it).
 const SLOW_START_GROWTH: f64 = 1.5;
 /// Growth per window far beyond the last limit found (a limit that rose).
-const BEYOND_GROWTH: f64 = 1.25;
+const BEYOND_GROWTH: f64 = 1.1;
 /// Beyond this multiple of the limit found, growth is slow start again.
 const BEYOND_LIMIT: f64 = 1.1;
 /// The longest `Retry-After` waited out at once: a feed download asked
@@ -139,9 +195,16 @@ pub struct RateController {
     limit_found: Option<f64>,
     /// The cubic epoch: when the last cut happened and the pace it cut to.
     cut: Option<(Instant, f64)>,
+    /// The cubic plateau after the last cut (see [`PLATEAU_MAX`]).
+    plateau: Duration,
     /// Cuts so far: answers to requests sent before the last cut are not
     /// judged again (TCP's once per round trip).
     cuts: u64,
+    /// The share of 503s in windows that were not congested: faults, which
+    /// the server let through its limit.
+    scattered: f64,
+    /// Whether the last window judged was congested.
+    was_congested: bool,
     window: Window,
 }
 
@@ -160,6 +223,11 @@ struct Window {
     throttled: u64,
     unavailable: u64,
     failed: u64,
+    /// From the window's first refusal on (it included): answers, and
+    /// refusals among them.
+    since_refused: Option<(u64, u64)>,
+    /// When the window's first refusal came back.
+    first_refused: Option<Instant>,
 }
 
 impl Window {
@@ -167,12 +235,47 @@ impl Window {
         self.accepted + self.throttled + self.unavailable + self.failed
     }
 
-    fn congested(&self) -> bool {
+    fn congested(&self, scattered: f64) -> bool {
+        self.refused_over(scattered, 1.0)
+    }
+
+    /// Congested with twice the share of refusals that makes a window so.
+    fn congested_twice_over(&self, scattered: f64) -> bool {
+        self.refused_over(scattered, 2.0)
+    }
+
+    /// Whether the share of 429s, or of 503s, is `times` the share that
+    /// makes a window congested.
+    fn refused_over(&self, scattered: f64, times: f64) -> bool {
         let answers = self.answers().max(1) as f64;
-        let throttled = self.throttled >= 2 && self.throttled as f64 / answers >= THROTTLED_SHARE;
-        let unavailable =
-            self.unavailable >= 3 && self.unavailable as f64 / answers >= UNAVAILABLE_SHARE;
+        let throttled =
+            self.throttled >= 2 && self.throttled as f64 / answers >= times * THROTTLED_SHARE;
+        let share = self.unavailable as f64 / answers;
+        let threshold = UNAVAILABLE_SHARE.max(scattered + UNAVAILABLE_ABOVE_SCATTERED);
+        let unavailable = self.unavailable >= 3 && share >= times * threshold;
         throttled || unavailable
+    }
+
+    /// The rate let through from the first refusal on, when that lasted
+    /// long enough to tell (infinite otherwise): a budget spent part way
+    /// through the window let more through before it than the limit does.
+    fn accepted_since_refused(&self, now: Instant) -> f64 {
+        let span = self
+            .first_refused
+            .map_or(0.0, |at| now.saturating_duration_since(at).as_secs_f64());
+        match self.since_refused {
+            Some((answers, refused)) if span >= 0.25 && answers >= WINDOW_ANSWERS => {
+                (answers - refused) as f64 / span
+            }
+            _ => f64::INFINITY,
+        }
+    }
+
+    /// Whether the refusals since the first one leave no doubt (see [`FAST_ANSWERS`]).
+    fn refused_at_once(&self) -> bool {
+        self.since_refused.is_some_and(|(answers, refused)| {
+            answers >= FAST_ANSWERS && refused as f64 >= FAST_SHARE * answers as f64
+        })
     }
 }
 
@@ -207,7 +310,10 @@ impl RateController {
             rate,
             limit_found: None,
             cut: None,
+            plateau: CUBIC_PLATEAU,
             cuts: 0,
+            scattered: 0.0,
+            was_congested: false,
             window: Window::default(),
         }
     }
@@ -247,7 +353,8 @@ impl RateController {
     }
 
     /// An answer (or its absence) came back at `now`; closes the window when
-    /// it is due and returns what it decided.
+    /// it is due, or at once when refusals leave no doubt, and returns what
+    /// it decided.
     pub fn answered(&mut self, signal: Signal, now: Instant) -> Option<Decision> {
         self.window.start.get_or_insert(now);
         let w = &mut self.window;
@@ -256,6 +363,21 @@ impl RateController {
             Signal::Throttled => w.throttled += 1,
             Signal::Unavailable => w.unavailable += 1,
             Signal::Failed => w.failed += 1,
+        }
+        let refused = matches!(signal, Signal::Throttled | Signal::Unavailable);
+        // Judged at a refusal, on the answers from the first refusal up to
+        // this one: from one refusal to another, the share is not skewed
+        // by where the count starts or stops.
+        let at_once = refused && w.refused_at_once();
+        if refused || w.since_refused.is_some() {
+            w.first_refused.get_or_insert(now);
+            let (answers, refusals) = w.since_refused.get_or_insert((0, 0));
+            *answers += 1;
+            *refusals += u64::from(refused);
+        }
+        if at_once {
+            let window = std::mem::take(&mut self.window);
+            return Some(self.cut_at_once(&window, now));
         }
         self.tick(now)
     }
@@ -276,30 +398,58 @@ impl RateController {
         Some(self.judge(&window, age, now))
     }
 
+    /// A window closed early by a run of refusals: the limit is the pace
+    /// the run sent at, less the share refused since the first refusal
+    /// (the answers before it may have been let through by a budget
+    /// saved up earlier, and tell nothing of the limit).
+    fn cut_at_once(&mut self, w: &Window, now: Instant) -> Decision {
+        let (answers, refused) = w.since_refused.unwrap_or((1, 0));
+        let secs = w
+            .start
+            .map_or(0.0, |s| now.saturating_duration_since(s).as_secs_f64());
+        let sent_rate = if secs >= 0.05 {
+            (w.sent as f64 / secs).min(self.rate)
+        } else {
+            self.rate
+        };
+        let limit = sent_rate * (1.0 - refused as f64 / answers.max(1) as f64);
+        self.cut_to(limit, now)
+    }
+
     fn judge(&mut self, w: &Window, age: Duration, now: Instant) -> Decision {
         let secs = age.as_secs_f64().max(1e-3);
-        if w.congested() {
+        let answers = w.answers().max(1) as f64;
+        let congested = w.congested(self.scattered);
+        // Below the limit found, where 503s have been seen as faults, a
+        // share of refusals just over the threshold may be chance (faults
+        // that came together): it cuts only when the window before was
+        // congested too.
+        let doubtful = congested
+            && self.scattered >= SCATTERED_SEEN
+            && !w.congested_twice_over(self.scattered)
+            && self.limit_found.is_some_and(|limit| self.rate < limit)
+            && !self.was_congested;
+        self.was_congested = congested;
+        if congested && !doubtful {
             // What the server accepted is its limit while the run sent
             // above it the whole window; a window the run did not fill
             // (its rows were waiting) is judged by the share refused.
-            // Answers that failed otherwise (500, lost) got past the limit too.
-            let accepted = (w.accepted + w.failed) as f64 / secs;
+            // Answers that failed otherwise (500, lost) got past the limit
+            // too, and so did the 503s that are faults (as many as usual).
+            let faults = (self.scattered * answers).min(w.unavailable as f64);
+            let refused = (w.throttled + w.unavailable) as f64 - faults;
+            let accepted = ((w.accepted + w.failed) as f64 + faults) / secs;
             let filled = w.sent as f64 >= 0.9 * self.rate * secs;
-            let refused = (w.throttled + w.unavailable) as f64 / w.answers().max(1) as f64;
             let limit = if filled {
                 accepted
             } else {
-                accepted.max(self.rate * (1.0 - refused))
+                accepted.max(self.rate * (1.0 - refused / answers))
             };
-            let floor = MIN_RATE.min(self.ceiling);
-            let to = (BELOW_LIMIT * limit.min(self.rate))
-                .max(self.rate * 0.5)
-                .max(floor);
-            self.limit_found = Some(limit.max(to));
-            self.cut = Some((now, to));
-            self.cuts += 1;
-            self.rate = to;
-            return Decision::Cut(to);
+            return self.cut_to(limit.min(w.accepted_since_refused(now)), now);
+        }
+        if w.answers() >= WINDOW_ANSWERS {
+            let share = w.unavailable as f64 / answers;
+            self.scattered += SCATTERED_WEIGHT * (share - self.scattered);
         }
         // Grow only a pace the run uses (half of it at least).
         if (w.sent as f64) < 0.5 * self.rate * secs {
@@ -307,7 +457,8 @@ impl RateController {
         }
         let grown = match (self.limit_found, self.cut) {
             (Some(limit), Some((at, from))) => {
-                let cubic = cubic(limit, from, now.saturating_duration_since(at));
+                let since = now.saturating_duration_since(at);
+                let cubic = cubic(CRUISE * limit, from, since, self.plateau);
                 if cubic > BEYOND_LIMIT * limit {
                     self.rate * BEYOND_GROWTH
                 } else {
@@ -322,17 +473,39 @@ impl RateController {
         self.rate = grown.max(self.rate).min(self.ceiling);
         Decision::Grew(self.rate)
     }
+
+    /// Cuts the pace to just under `limit` (at most a halving), remembers
+    /// the limit found and starts a cubic epoch; a limit found again
+    /// lengthens the plateau.
+    fn cut_to(&mut self, limit: f64, now: Instant) -> Decision {
+        let floor = MIN_RATE.min(self.ceiling);
+        let to = (BELOW_LIMIT * limit.min(self.rate))
+            .max(self.rate * 0.5)
+            .max(floor);
+        let limit = limit.max(to);
+        self.plateau = match self.limit_found {
+            Some(last) if (limit - last).abs() <= SAME_LIMIT * last => {
+                (self.plateau * 2).min(PLATEAU_MAX)
+            }
+            _ => CUBIC_PLATEAU,
+        };
+        self.limit_found = Some(limit);
+        self.cut = Some((now, to));
+        self.cuts += 1;
+        self.rate = to;
+        Decision::Cut(to)
+    }
 }
 
-/// The cubic regrowth after a cut to `from` with `limit` found: `from` at
-/// the cut, `limit` after [`CUBIC_PLATEAU`], flat around it, then rising
-/// ever faster (at least 5% over the plateau's length).
-fn cubic(limit: f64, from: f64, since: Duration) -> f64 {
-    let k = CUBIC_PLATEAU.as_secs_f64();
-    let depth = (1.0 - from / limit).max(0.05);
+/// The cubic regrowth after a cut to `from` towards `target`: `from` at
+/// the cut, `target` after `plateau`, flat around it, then rising ever
+/// faster (at least 5% over the plateau's length).
+fn cubic(target: f64, from: f64, since: Duration, plateau: Duration) -> f64 {
+    let k = plateau.as_secs_f64();
+    let depth = (1.0 - from / target).max(0.05);
     let c = depth / k.powi(3);
     let t = since.as_secs_f64() - k;
-    limit * (1.0 + c * t.powi(3))
+    target * (1.0 + c * t.powi(3))
 }
 
 /// How the pace of a run is chosen (`--rate`, `--max-rate`).
@@ -462,6 +635,8 @@ mod tests {
         // Interleave: answer i is of the kind whose quota is least used.
         let mut used = vec![0u64; answers.len()];
         let mut decision = None;
+        // Every answer is to a request of the pace at the window's start.
+        let ticket = Ticket { cuts: c.cuts };
         for i in 0..total {
             let last = (total - 1).max(1) as f64;
             let at = start + Duration::from_secs_f64(secs * i as f64 / last);
@@ -476,7 +651,7 @@ mod tests {
                 })
                 .unwrap();
             used[k] += 1;
-            if let Some(d) = c.answered(answers[k].0, at) {
+            if let Some(d) = c.answered_to(ticket, answers[k].0, at) {
                 decision = Some(d);
             }
         }
@@ -502,23 +677,91 @@ mod tests {
     fn a_share_of_429s_cuts_once_per_window_to_just_under_what_was_accepted() {
         let mut c = RateController::fixed(nz(150));
         let t = Instant::now();
-        // 150 sent, the server's limit of 100 accepted 100 and refused 50.
+        // 150 sent, the server's limit of 140 accepted 140 and refused 10.
         let d = window(
             &mut c,
             t,
             1.0,
             150,
-            &[(Signal::Accepted, 100), (Signal::Throttled, 50)],
+            &[(Signal::Accepted, 140), (Signal::Throttled, 10)],
         );
-        assert_eq!(d, Some(Decision::Cut(95.0)));
-        assert_eq!(c.limit_found(), Some(100.0));
+        let Some(Decision::Cut(to)) = d else {
+            panic!("{d:?}");
+        };
+        assert!((to / (0.95 * 140.0) - 1.0).abs() < 0.02, "{to}");
+        let found = c.limit_found().unwrap();
+        assert!((found / 140.0 - 1.0).abs() < 0.02, "{found}");
         // The 429s of that window still arriving do not cut again at once:
         // the next window is judged on its own.
         for i in 0..10 {
             let at = t + Duration::from_millis(1001 + i);
             assert_eq!(c.answered(Signal::Throttled, at), None);
         }
-        assert_eq!(c.rate(), 95.0);
+        assert_eq!(c.rate(), to);
+    }
+
+    #[test]
+    fn a_budget_spent_part_way_through_the_window_is_not_taken_for_the_limit() {
+        let mut c = RateController::fixed(nz(130));
+        let t = Instant::now();
+        let ticket = c.sent(t);
+        // 130/s: the first 80 answers drew on a saved budget (all let
+        // through), then a limit a little under the pace refused 3 of 50.
+        let mut decision = None;
+        for i in 0..130u32 {
+            let at = t + Duration::from_secs_f64(f64::from(i) / 129.0);
+            c.sent(at);
+            let refused = i >= 65 && i % 20 == 0;
+            let signal = if refused {
+                Signal::Throttled
+            } else {
+                Signal::Accepted
+            };
+            decision = c.answered_to(ticket, signal, at).or(decision);
+        }
+        let Some(Decision::Cut(to)) = decision else {
+            panic!("{decision:?}");
+        };
+        // Not 0.95 × 127 (the whole window let through), but 0.95 × the
+        // 47 let through in the 0.38 s from the first refusal on (124/s).
+        assert!(to <= 0.95 * 125.0, "{to}");
+    }
+
+    #[test]
+    fn a_run_of_refusals_cuts_at_once_to_just_under_the_limit() {
+        let mut c = RateController::fixed(nz(150));
+        let t = Instant::now();
+        // At 150/s, a limit of 100 refuses one request in three: the
+        // window closes after the first refusal and FAST_ANSWERS more.
+        let mut answers = 0;
+        let mut decision = None;
+        let ticket = c.sent(t);
+        for i in 0..150u32 {
+            let at = t + Duration::from_secs_f64(f64::from(i) / 150.0);
+            c.sent(at);
+            let signal = if i % 3 == 2 {
+                Signal::Throttled
+            } else {
+                Signal::Accepted
+            };
+            answers += 1;
+            decision = c.answered_to(ticket, signal, at);
+            if decision.is_some() {
+                break;
+            }
+        }
+        // From the first refusal to the one after FAST_ANSWERS more answers.
+        assert!(answers <= 6 + FAST_ANSWERS, "{answers} answers");
+        let Some(Decision::Cut(to)) = decision else {
+            panic!("{decision:?}");
+        };
+        assert!((90.0..=97.0).contains(&to), "{to}");
+        // The later answers of that pace do not cut again.
+        for i in 0..60u32 {
+            let at = t + Duration::from_millis(300 + u64::from(i));
+            assert_eq!(c.answered_to(ticket, Signal::Throttled, at), None);
+        }
+        assert_eq!(c.rate(), to);
     }
 
     #[test]
@@ -531,12 +774,15 @@ mod tests {
             1.0,
             150,
             &[
-                (Signal::Accepted, 90),
+                (Signal::Accepted, 130),
                 (Signal::Failed, 10),
-                (Signal::Throttled, 50),
+                (Signal::Throttled, 10),
             ],
         );
-        assert_eq!(d, Some(Decision::Cut(95.0)));
+        let Some(Decision::Cut(to)) = d else {
+            panic!("{d:?}");
+        };
+        assert!((to / (0.95 * 140.0) - 1.0).abs() < 0.02, "{to}");
     }
 
     #[test]
@@ -551,7 +797,8 @@ mod tests {
             150,
             &[(Signal::Accepted, 100), (Signal::Throttled, 50)],
         );
-        assert_eq!(c.rate(), 95.0);
+        let cut = c.rate();
+        assert!((90.0..=97.0).contains(&cut), "{cut}");
         // The next window: 30 late refusals of the old pace, then a full
         // window at the new pace without any.
         let next = t + Duration::from_millis(1001);
@@ -569,7 +816,7 @@ mod tests {
             matches!(decision, Some(Decision::Grew(_) | Decision::Held(_))),
             "{decision:?}"
         );
-        assert_eq!(c.rate(), 95.0);
+        assert_eq!(c.rate(), cut);
     }
 
     #[test]
@@ -595,10 +842,12 @@ mod tests {
         );
         let clustered = [(Signal::Accepted, 80), (Signal::Unavailable, 20)];
         let next = t + Duration::from_millis(1001);
-        assert_eq!(
-            window(&mut c, next, 1.0, 100, &clustered),
-            Some(Decision::Cut(76.0))
-        );
+        // 0.95 × (80 + the 503s as many as scattered ones, 0.4).
+        let d = window(&mut c, next, 1.0, 100, &clustered);
+        let Some(Decision::Cut(to)) = d else {
+            panic!("{d:?}");
+        };
+        assert!((to / (0.95 * 80.4) - 1.0).abs() < 0.02, "{to}");
     }
 
     #[test]
@@ -633,7 +882,7 @@ mod tests {
 
     #[test]
     fn the_cubic_curve_is_back_at_the_limit_after_its_plateau() {
-        let at = |s: f64| cubic(100.0, 95.0, Duration::from_secs_f64(s));
+        let at = |s: f64| cubic(100.0, 95.0, Duration::from_secs_f64(s), CUBIC_PLATEAU);
         assert!((at(0.0) - 95.0).abs() < 1e-9);
         assert!((at(CUBIC_PLATEAU.as_secs_f64()) - 100.0).abs() < 1e-9);
         assert!(at(2.0) > 99.0 && at(2.0) < 100.0);
@@ -730,5 +979,192 @@ mod tests {
         pacer.acquire().await;
         assert!(start.elapsed() <= Duration::from_millis(100));
         assert_eq!(pacer.current_rate(), 10.0);
+    }
+
+    /// A server for the controller to pace against, simulated: a token
+    /// bucket of `limit(t)` requests refilled at `limit(t)` per second (a
+    /// fresh, full one at each change, as the sandbox's governor), refusing
+    /// with 503 as the strict sandbox does; faults drawn per request among
+    /// those let through; `latency` each way, plus up to `jitter` on the way
+    /// there (a loaded machine's late timers).
+    struct Server {
+        limit: fn(f64) -> f64,
+        spent_at_start: bool,
+        latency: f64,
+        jitter: f64,
+        unavailable: f64,
+        failed: f64,
+    }
+
+    /// Per second of a simulated run: requests let through and refused.
+    struct Simulated {
+        accepted: Vec<u64>,
+        refused: Vec<u64>,
+    }
+
+    impl Simulated {
+        /// Accepted over the limit, and refused over all requests, from
+        /// second `from` on (the first seconds are a burst and a first cut).
+        fn steady(&self, from: usize, limit: fn(f64) -> f64) -> (f64, f64) {
+            let accepted: u64 = self.accepted[from..].iter().sum();
+            let limits: f64 = (from..self.accepted.len()).map(|s| limit(s as f64)).sum();
+            let refused: u64 = self.refused.iter().sum();
+            let all: u64 = refused + self.accepted.iter().sum::<u64>();
+            (accepted as f64 / limits, refused as f64 / all as f64)
+        }
+    }
+
+    /// Runs `c` against `server` for `secs` seconds, always with a request
+    /// to send (the rows never run out).
+    fn simulate(c: &mut RateController, server: &Server, secs: usize, seed: u64) -> Simulated {
+        use rand::{Rng as _, SeedableRng as _};
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let start = Instant::now();
+        let at = |t: f64| start + Duration::from_secs_f64(t);
+        let mut out = Simulated {
+            accepted: vec![0; secs],
+            refused: vec![0; secs],
+        };
+        // (answer time in µs, ticket, signal), earliest first.
+        let mut answers: BinaryHeap<Reverse<(u64, u64, u8)>> = BinaryHeap::new();
+        let (mut tokens, mut refilled, mut limit) = (0.0, 0.0, f64::NAN);
+        let mut t = 0.0;
+        while t < secs as f64 {
+            while let Some(Reverse((us, cuts, signal))) = answers.peek().copied() {
+                if us as f64 / 1e6 > t {
+                    break;
+                }
+                answers.pop();
+                let signal =
+                    [Signal::Accepted, Signal::Unavailable, Signal::Failed][signal as usize];
+                c.answered_to(Ticket { cuts }, signal, at(us as f64 / 1e6));
+            }
+            c.tick(at(t));
+            let ticket = c.sent(at(t));
+            let arrival: f64 = t + server.latency + rng.random::<f64>() * server.jitter;
+            let now_limit = (server.limit)(arrival);
+            if now_limit != limit {
+                let first = limit.is_nan();
+                limit = now_limit;
+                tokens = if first && server.spent_at_start {
+                    0.0
+                } else {
+                    limit
+                };
+                refilled = arrival;
+            }
+            tokens = (tokens + (arrival - refilled).max(0.0) * limit).min(limit);
+            refilled = refilled.max(arrival);
+            let second = (arrival as usize).min(secs - 1);
+            let signal = if tokens >= 1.0 {
+                tokens -= 1.0;
+                out.accepted[second] += 1;
+                let draw: f64 = rng.random();
+                if draw < server.unavailable {
+                    1
+                } else if draw < server.unavailable + server.failed {
+                    2
+                } else {
+                    0
+                }
+            } else {
+                out.refused[second] += 1;
+                1
+            };
+            let back = ((arrival + server.latency) * 1e6) as u64;
+            answers.push(Reverse((back, ticket.cuts, signal)));
+            t += 1.0 / c.rate();
+        }
+        out
+    }
+
+    const STRICT: Server = Server {
+        limit: |_| 100.0,
+        spent_at_start: false,
+        latency: 0.01,
+        jitter: 0.002,
+        unavailable: 0.0,
+        failed: 0.0,
+    };
+
+    #[test]
+    fn above_the_limit_holds_just_under_it_with_few_refusals() {
+        for seed in 0..5 {
+            let mut c = RateController::fixed(nz(150));
+            let run = simulate(&mut c, &STRICT, 20, seed);
+            let (of_limit, refused) = run.steady(3, STRICT.limit);
+            eprintln!("seed {seed}: {of_limit:.3} of the limit, {refused:.4} refused; accepted {:?} refused {:?}", run.accepted, run.refused);
+            assert!(of_limit >= 0.95, "{of_limit}");
+            assert!(refused <= 0.02, "{refused}");
+        }
+    }
+
+    #[test]
+    fn faults_do_not_hold_the_pace_down() {
+        let faulty = Server {
+            unavailable: 0.02,
+            failed: 0.05,
+            ..STRICT
+        };
+        for seed in 0..5 {
+            let mut c = RateController::fixed(nz(150));
+            let run = simulate(&mut c, &faulty, 20, seed);
+            let (of_limit, refused) = run.steady(3, faulty.limit);
+            eprintln!("seed {seed}: {of_limit:.3} of the limit, {refused:.4} refused; accepted {:?} refused {:?}", run.accepted, run.refused);
+            assert!(of_limit >= 0.95, "{of_limit}");
+            assert!(refused <= 0.03, "{refused}");
+        }
+    }
+
+    #[test]
+    fn at_a_spent_limit_keeps_to_it() {
+        let spent = Server {
+            limit: |_| 1000.0,
+            spent_at_start: true,
+            latency: 0.025,
+            ..STRICT
+        };
+        let mut c = RateController::fixed(nz(1000));
+        let run = simulate(&mut c, &spent, 10, 1);
+        let (of_limit, refused) = run.steady(1, spent.limit);
+        eprintln!(
+            "{of_limit:.3} of the limit, {refused:.4} refused; accepted {:?} refused {:?}",
+            run.accepted, run.refused
+        );
+        assert!(of_limit >= 0.97, "{of_limit}");
+    }
+
+    #[test]
+    fn auto_finds_an_unknown_limit_and_follows_it() {
+        let unknown = Server {
+            limit: |_| 200.0,
+            ..STRICT
+        };
+        let mut c = RateController::auto(nz(1000));
+        let run = simulate(&mut c, &unknown, 40, 2);
+        let (of_limit, refused) = run.steady(20, unknown.limit);
+        eprintln!(
+            "{of_limit:.3} of the limit, {refused:.4} refused; accepted {:?} refused {:?}",
+            run.accepted, run.refused
+        );
+        assert!(of_limit >= 0.9, "{of_limit}");
+        let changing = Server {
+            limit: |t| {
+                if t < 15.0 {
+                    200.0
+                } else if t < 30.0 {
+                    400.0
+                } else {
+                    150.0
+                }
+            },
+            ..STRICT
+        };
+        let mut c = RateController::auto(nz(1000));
+        let run = simulate(&mut c, &changing, 50, 3);
+        let (of_limit, refused) = run.steady(5, changing.limit);
+        eprintln!("changing: {of_limit:.3} of the limit, {refused:.4} refused; accepted {:?} refused {:?}", run.accepted, run.refused);
     }
 }
