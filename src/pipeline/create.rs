@@ -6,10 +6,11 @@
 
 use super::context::{Context, Slot};
 use super::outcome::Outcome;
-use super::retry::{Attempts, RetryPolicy};
+use super::retry::{Attempts, NextTry, RetryPolicy};
 use crate::api::types::NewProduct;
 use crate::client::{ApiError, ErrorClass, ProductApi, RequestCounters};
 use crate::results::RowStatus;
+use std::time::Duration;
 
 /// A row's create in progress: the high-water mark before its first send
 /// and the retries it has had.
@@ -77,8 +78,8 @@ impl Creating {
                 ErrorClass::Fatal => return Err(e),
                 ErrorClass::Permanent => return Ok(Sent::Done(Outcome::failed(&e, ""))),
                 ErrorClass::Unknown => return Ok(Sent::Unknown(e)),
-                _ => match self.attempts.next_wait(policy, class) {
-                    Some(wait) => {
+                _ => match self.attempts.next(policy, class) {
+                    NextTry::After(wait) => {
                         // Waiting is not working: the slot goes to another row
                         // meanwhile, so a `Retry-After` delays this row only.
                         RequestCounters::bump(&ctx.counters.retries);
@@ -86,8 +87,12 @@ impl Creating {
                         tokio::time::sleep(wait).await;
                         slot.retake().await;
                     }
-                    None => {
+                    NextTry::Spent => {
                         let context = format!("gave up after {} retries: ", policy.max_retries);
+                        return Ok(Sent::Done(Outcome::failed(&e, &context)));
+                    }
+                    NextTry::AskedTooLong(asked) => {
+                        let context = asked_too_long(asked, policy);
                         return Ok(Sent::Done(Outcome::failed(&e, &context)));
                     }
                 },
@@ -110,6 +115,16 @@ impl Creating {
         RequestCounters::bump(&ctx.counters.retries);
         Ok(())
     }
+}
+
+/// Why a row refused with a `Retry-After` too long to wait out was not sent
+/// again: the row is not sent, so running again later sends it.
+fn asked_too_long(asked: Duration, policy: &RetryPolicy) -> String {
+    let longest = policy.longest_retry_after.unwrap_or_default().as_secs();
+    format!(
+        "not sent: the server asked to wait {} s before trying again, longer than the {longest} s a run waits (run again later; --resume sends the rows not sent): ",
+        asked.as_secs()
+    )
 }
 
 /// Why an id answered for a new product cannot be its id.

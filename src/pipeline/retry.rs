@@ -20,6 +20,12 @@ use rand::Rng;
 
 use crate::client::{ApiError, ErrorClass, RequestCounters};
 
+/// The longest `Retry-After` a request to the API waits out: a per-minute
+/// quota is waited for; a server that asks for hours (a spent daily quota,
+/// or a hostile one) ends the row's retries at once, with a message saying
+/// so, rather than holding an unattended run for that long.
+pub const API_LONGEST_RETRY_AFTER: Duration = Duration::from_secs(300);
+
 /// How often and how long to retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -51,6 +57,12 @@ impl RetryPolicy {
             longest_retry_after: None,
             deadline: None,
         }
+    }
+
+    /// The API's policy: [`RetryPolicy::new`], waiting out no `Retry-After`
+    /// over [`API_LONGEST_RETRY_AFTER`].
+    pub fn for_api(max_retries: u32) -> RetryPolicy {
+        RetryPolicy::new(max_retries).with_longest_retry_after(API_LONGEST_RETRY_AFTER)
     }
 
     /// This policy, waiting out no `Retry-After` longer than `longest`.

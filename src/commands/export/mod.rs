@@ -143,7 +143,7 @@ pub async fn run_with_env(
     )
     .await
     .map_err(nothing)?;
-    let policy = RetryPolicy::new(plan.pacing.max_retries);
+    let policy = RetryPolicy::for_api(plan.pacing.max_retries);
     let outcome = export(&api, &plan, &policy, &counters).await;
     if let Some(handle) = sandbox {
         handle.shutdown().await;

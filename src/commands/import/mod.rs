@@ -581,7 +581,7 @@ impl Session {
             sandbox: connected.sandbox,
             pacer,
             counters,
-            retry: RetryPolicy::new(plan.pacing.max_retries),
+            retry: RetryPolicy::for_api(plan.pacing.max_retries),
         })
     }
 
