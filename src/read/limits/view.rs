@@ -25,7 +25,9 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 
 use super::archive::Part;
-use super::{Archive, ReadError, SpreadsheetLimits, WorkbookCheck};
+use super::check::{Archive, WorkbookCheck};
+use super::sizes::SpreadsheetLimits;
+use crate::read::ReadError;
 
 /// Chunks a producer may inflate ahead of calamine (64 KiB each).
 const CHUNKS_AHEAD: usize = 4;
