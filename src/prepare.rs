@@ -77,18 +77,7 @@ pub fn prepare(plan: &InputPlan) -> Result<Prepared, PrepareError> {
         default_category: plan.default_category.as_deref(),
     };
     let mut mapping = ColumnMapping::build_with(&table.info.path, &table.headers, inputs)?;
-    let keep: Vec<bool> = mapping
-        .roles
-        .iter()
-        .map(|r| *r != ColumnRole::ResultsColumn)
-        .collect();
-    let output_headers = table
-        .headers
-        .iter()
-        .zip(&keep)
-        .filter(|(_, k)| **k)
-        .map(|(h, _)| h.clone())
-        .collect();
+    let (keep, output_headers) = kept_columns(&mapping, &table.headers);
     let source_is_csv = table.info.format == "csv";
     let shape = preset.map_or(ShapeKind::Flat, |p| p.rules().shape);
     let mut rows = PreparedRows {
@@ -111,50 +100,9 @@ pub fn prepare(plan: &InputPlan) -> Result<Prepared, PrepareError> {
     // The first rows, read ahead, say how numbers are written and whether
     // each column's values fit its field.
     rows.learn();
-    if crate::preset::fit::check(
-        &mut mapping,
-        rows.lookahead.iter().filter_map(|r| r.as_ref().ok()),
-    ) {
-        rows.validator = Validator::new(mapping.clone(), plan.validate);
-        rows.shaper = Shaper::new(shape, &mapping);
-        for row in rows.lookahead.iter().filter_map(|r| r.as_ref().ok()) {
-            rows.validator.learn(row);
-        }
-    }
-    let keys_from_constants =
-        mapping.constant(Field::Number).is_some() || mapping.constant(Field::Ean).is_some();
-    let has_keys = mapping.column(Field::Number).is_some() || mapping.column(Field::Ean).is_some();
-    // Standard input cannot be read twice: its keys are all tracked, as a spreadsheet's are.
-    let can_read_twice = !read::is_stdin(&plan.path);
-    if source_is_csv && has_keys && !keys_from_constants && can_read_twice {
-        // A CSV file is cheap to read twice: a first pass finds the keys
-        // that might repeat, so that memory stays flat however long the file.
-        let keys = [Field::Number, Field::Ean]
-            .into_iter()
-            .filter_map(|f| mapping.column(f));
-        let options = ReadOptions {
-            only_columns: Some(keys.collect()),
-            ..plan.read.clone()
-        };
-        let fast = match (table.info.encoding.as_deref(), table.info.delimiter) {
-            (Some("UTF-8"), Some(delimiter)) if table.header_row == 1 => {
-                RepeatCandidates::scan_utf8_csv(
-                    &plan.path,
-                    delimiter,
-                    &mapping,
-                    rows.validator.key_hasher(),
-                )
-            }
-            _ => None,
-        };
-        let candidates = match fast {
-            Some(candidates) => candidates,
-            None => {
-                let first_pass = read::open(&plan.path, &options)?;
-                RepeatCandidates::scan(first_pass.rows, &mapping, rows.validator.key_hasher())
-            }
-        };
-        rows.validator.limit_tracking_to(candidates);
+    refit(&mut rows, &mut mapping, plan, shape);
+    if source_is_csv {
+        track_only_repeats(plan, &table.info, table.header_row, &mapping, &mut rows)?;
     }
     Ok(Prepared {
         info: table.info,
@@ -162,6 +110,85 @@ pub fn prepare(plan: &InputPlan) -> Result<Prepared, PrepareError> {
         output_headers,
         rows,
     })
+}
+
+/// Which columns a prepared row keeps (all but the status columns of a
+/// results file read back), and the headers of those kept.
+fn kept_columns(mapping: &ColumnMapping, headers: &[String]) -> (Vec<bool>, Vec<String>) {
+    let keep: Vec<bool> = mapping
+        .roles
+        .iter()
+        .map(|r| *r != ColumnRole::ResultsColumn)
+        .collect();
+    let output_headers = headers
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(h, _)| h.clone())
+        .collect();
+    (keep, output_headers)
+}
+
+/// Checks the rows read ahead against the mapping; when that changes it
+/// (a column whose values do not fit its field), the validator and the
+/// shaper start again from the new mapping, having learned the same rows.
+fn refit(rows: &mut PreparedRows, mapping: &mut ColumnMapping, plan: &InputPlan, shape: ShapeKind) {
+    if crate::preset::fit::check(
+        mapping,
+        rows.lookahead.iter().filter_map(|r| r.as_ref().ok()),
+    ) {
+        rows.validator = Validator::new(mapping.clone(), plan.validate);
+        rows.shaper = Shaper::new(shape, mapping);
+        for row in rows.lookahead.iter().filter_map(|r| r.as_ref().ok()) {
+            rows.validator.learn(row);
+        }
+    }
+}
+
+/// For a CSV file (`info`, its header on `header_row`), which is cheap to
+/// read twice: a first pass finds the keys that might repeat, so that memory
+/// stays flat however long the file, and the validator tracks only those.
+/// Nothing for standard input, which cannot be read twice (its keys are all
+/// tracked, as a spreadsheet's are), nor when the keys are not columns.
+fn track_only_repeats(
+    plan: &InputPlan,
+    info: &SourceInfo,
+    header_row: u64,
+    mapping: &ColumnMapping,
+    rows: &mut PreparedRows,
+) -> Result<(), PrepareError> {
+    let keys_from_constants =
+        mapping.constant(Field::Number).is_some() || mapping.constant(Field::Ean).is_some();
+    let has_keys = mapping.column(Field::Number).is_some() || mapping.column(Field::Ean).is_some();
+    let can_read_twice = !read::is_stdin(&plan.path);
+    if !(has_keys && !keys_from_constants && can_read_twice) {
+        return Ok(());
+    }
+    let keys = [Field::Number, Field::Ean]
+        .into_iter()
+        .filter_map(|f| mapping.column(f));
+    let options = ReadOptions {
+        only_columns: Some(keys.collect()),
+        ..plan.read.clone()
+    };
+    let fast = match (info.encoding.as_deref(), info.delimiter) {
+        (Some("UTF-8"), Some(delimiter)) if header_row == 1 => RepeatCandidates::scan_utf8_csv(
+            &plan.path,
+            delimiter,
+            mapping,
+            rows.validator.key_hasher(),
+        ),
+        _ => None,
+    };
+    let candidates = match fast {
+        Some(candidates) => candidates,
+        None => {
+            let first_pass = read::open(&plan.path, &options)?;
+            RepeatCandidates::scan(first_pass.rows, mapping, rows.validator.key_hasher())
+        }
+    };
+    rows.validator.limit_tracking_to(candidates);
+    Ok(())
 }
 
 /// What a second reading of the input finds: its products and how many of

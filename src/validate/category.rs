@@ -19,7 +19,7 @@ impl RowCheck<'_, '_> {
     /// The category the row names, by name, path or id.
     pub(super) fn category(&mut self) -> Option<Reference> {
         let text = self.raw_text(Field::Category)?;
-        let syntax = self.validator.mapping.categories;
+        let syntax = self.rules.mapping.categories;
         if !syntax.root_first && !has_any(&text, syntax.lists) && !has_any(&text, syntax.levels) {
             // One name, the common case: no lists to split.
             // raw_text has trimmed it already.
@@ -61,7 +61,7 @@ impl RowCheck<'_, '_> {
             return Some(Reference::Id(id));
         }
         let platform = self
-            .validator
+            .rules
             .mapping
             .preset
             .map_or_else(|| "the platform's".to_string(), |p| format!("a {p}"));

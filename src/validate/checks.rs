@@ -1,7 +1,8 @@
 //! The checks of one row: each mapped cell (or mapping constant) read as
 //! its field needs, against the vendor's limits, every problem collected.
 
-use super::{Draft, Problem, ProblemKind, Reference, Validator};
+use super::rules::RowRules;
+use super::{Draft, Problem, ProblemKind, Reference};
 use crate::api::types::{IdRef, NewProduct, Stock, SupplierProduct};
 use crate::cell::restore_formula;
 use crate::cell::{format_number, Cell};
@@ -17,7 +18,7 @@ enum Source<'a> {
 
 /// The checks of one row, collecting every problem.
 pub(super) struct RowCheck<'v, 'r> {
-    pub(super) validator: &'v Validator,
+    pub(super) rules: &'v RowRules,
     pub(super) row: &'r SourceRow,
     /// Values the platform's variant model gives (they win over the cells).
     pub(super) overrides: &'r [(Field, String)],
@@ -45,7 +46,7 @@ impl RowCheck<'_, '_> {
 
     /// A row with fewer cells than the header, or filled cells beyond it.
     fn check_shape(&mut self) {
-        let headers = self.validator.mapping.headers.len();
+        let headers = self.rules.mapping.headers.len();
         let extra_filled = self.row.cells.iter().skip(headers).any(|c| !c.is_blank());
         if self.row.width < headers || extra_filled {
             self.problems.push(Problem {
@@ -159,7 +160,7 @@ impl RowCheck<'_, '_> {
             && !self.has_problem(Field::Category)
         {
             // The column whose cell is empty, when the file has one.
-            let mapping = &self.validator.mapping;
+            let mapping = &self.rules.mapping;
             let column = [Field::Category, Field::CategoryId]
                 .into_iter()
                 .find_map(|f| mapping.column(f))
@@ -175,7 +176,7 @@ impl RowCheck<'_, '_> {
     }
 
     fn has_problem(&self, field: Field) -> bool {
-        let name = self.validator.column_name(field);
+        let name = self.rules.column_name(field);
         self.problems.iter().any(|p| p.column == name)
     }
 
@@ -188,7 +189,7 @@ impl RowCheck<'_, '_> {
     ) {
         self.problems.push(Problem {
             row: self.row.number,
-            column: self.validator.column_name(field),
+            column: self.rules.column_name(field),
             value: value.map(str::to_string),
             kind,
             message,
@@ -202,7 +203,7 @@ impl RowCheck<'_, '_> {
     /// A value map turns the file's words into the field's.
     #[inline(always)]
     fn source(&self, field: Field) -> Option<Source<'_>> {
-        let mapping = &self.validator.mapping;
+        let mapping = &self.rules.mapping;
         if self.overrides.is_empty() && mapping.is_plain() {
             // No constants, defaults, value maps or fallbacks: the cell alone.
             let cell = mapping.column(field).and_then(|c| self.row.cells.get(c))?;
@@ -214,7 +215,7 @@ impl RowCheck<'_, '_> {
     /// [`Self::source`] where the mapping has rules besides columns.
     #[inline(never)]
     fn source_by_rules(&self, field: Field) -> Option<Source<'_>> {
-        let mapping = &self.validator.mapping;
+        let mapping = &self.rules.mapping;
         if let Some(c) = mapping.constant(field) {
             return Some(Source::Constant(c));
         }
@@ -233,7 +234,7 @@ impl RowCheck<'_, '_> {
     /// The first non-blank cell of `field`'s columns.
     #[inline]
     fn cell_of(&self, field: Field) -> Option<&Cell> {
-        let mapping = &self.validator.mapping;
+        let mapping = &self.rules.mapping;
         let own = mapping
             .column(field)
             .and_then(|c| self.row.cells.get(c))
@@ -249,7 +250,7 @@ impl RowCheck<'_, '_> {
 
     /// Whether the row gives `field` a value (not counting defaults).
     fn filled(&self, field: Field) -> bool {
-        self.validator.mapping.constant(field).is_some()
+        self.rules.mapping.constant(field).is_some()
             || self.overrides.iter().any(|(f, _)| *f == field)
             || self.cell_of(field).is_some()
     }
@@ -257,7 +258,7 @@ impl RowCheck<'_, '_> {
     /// `source` after the field's value map, if it names the value.
     #[inline]
     fn mapped<'a>(&'a self, field: Field, source: Source<'a>) -> Source<'a> {
-        let values = &self.validator.mapping.values;
+        let values = &self.rules.mapping.values;
         if values.is_empty() || !values.iter().any(|(f, _)| *f == field) {
             return source;
         }
@@ -265,7 +266,7 @@ impl RowCheck<'_, '_> {
             Source::Constant(s) => std::borrow::Cow::Borrowed(*s),
             Source::Cell(cell) => cell.text(),
         };
-        match self.validator.mapping.mapped_value(field, &text) {
+        match self.rules.mapping.mapped_value(field, &text) {
             Some(meaning) => Source::Constant(meaning),
             None => source,
         }
@@ -321,7 +322,7 @@ impl RowCheck<'_, '_> {
     fn text(&mut self, field: Field) -> Option<String> {
         let mut value = self.raw_text(field)?;
         if field == Field::Description
-            && !self.validator.options.keep_html
+            && !self.rules.options.keep_html
             && values::looks_like_html(&value)
         {
             value = values::html_to_text(&value);
@@ -339,11 +340,11 @@ impl RowCheck<'_, '_> {
         }
         match field.kind() {
             FieldKind::Text { max } if chars > max => {
-                if self.validator.cut_long_text && !field.is_code() {
+                if self.rules.cut_long_text && !field.is_code() {
                     let cut = values::cut_at_word(&value, max);
                     self.notes.push(format!(
                         "{} cut from {chars} to {} characters at a word boundary (the limit is {max})",
-                        self.validator.column_name(field).unwrap_or_default(),
+                        self.rules.column_name(field).unwrap_or_default(),
                         cut.chars().count()
                     ));
                     return Some(cut);
@@ -399,10 +400,10 @@ impl RowCheck<'_, '_> {
         message: String,
     ) -> Option<String> {
         let optional = matches!(field, Field::Ean | Field::EanAlternative);
-        if optional && self.validator.omit_bad_optional && self.has_number {
+        if optional && self.rules.omit_bad_optional && self.has_number {
             self.notes.push(format!(
                 "{} \"{value}\" left out: it {}",
-                self.validator.column_name(field).unwrap_or_default(),
+                self.rules.column_name(field).unwrap_or_default(),
                 message
                     .strip_prefix("is not a valid barcode: it ")
                     .unwrap_or(&message)
@@ -414,13 +415,13 @@ impl RowCheck<'_, '_> {
     }
 
     fn number(&mut self, field: Field) -> Option<f64> {
-        let col = self.validator.mapping.column(field);
+        let col = self.rules.mapping.column(field);
         let value = match self.source(field)? {
             Source::Cell(Cell::Number(n)) => Ok(*n),
             Source::Cell(Cell::Int(i)) => Ok(*i as f64),
             _ => {
                 let text = self.raw_text(field)?;
-                match values::parse_number(&text, self.validator.decimal_for(col)) {
+                match values::parse_number(&text, self.rules.decimal_for(col)) {
                     Ok(n) => {
                         self.recycle(text);
                         Ok(n)
@@ -648,7 +649,7 @@ mod tests {
             &["name", "category"],
             Some("[constants]\n\"category.id\" = 1\n"),
         );
-        let notes = &v.mapping.notes;
+        let notes = &v.rules.mapping.notes;
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert!(
             notes[0].contains("column \"category\" is not used"),
@@ -702,7 +703,7 @@ mod tests {
         );
 
         let mut v = validator(&["name", "description", "category.id"], None);
-        v.cut_long_text = true;
+        v.rules.cut_long_text = true;
         let cut = v.validate(row(2, &["A", &long, "1"])).outcome.unwrap();
         let text = cut.product.description.unwrap();
         assert!(
@@ -732,7 +733,7 @@ mod tests {
             errors(&excel)
         );
 
-        v.omit_bad_optional = true;
+        v.rules.omit_bad_optional = true;
         let omitted = v
             .validate(row(4, &["A", "N3", "1234567890123", "1"]))
             .outcome

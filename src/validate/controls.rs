@@ -12,8 +12,7 @@ impl RowCheck<'_, '_> {
     /// breaks in any field but the description.
     pub(super) fn without_controls(&mut self, field: Field, text: String) -> Option<String> {
         let breaks = field == Field::Description
-            || (field == Field::Category
-                && self.validator.mapping.categories.lists.contains(&'\n'));
+            || (field == Field::Category && self.rules.mapping.categories.lists.contains(&'\n'));
         let Some((position, c)) = values::find_control(&text, breaks) else {
             return Some(text);
         };

@@ -2,7 +2,8 @@
 //! full list of what is wrong with it.
 //!
 //! [`Validator`] drives it and finds duplicate numbers and barcodes;
-//! [`checks`] reads one row's cells, field by field, and [`controls`] holds
+//! [`rules`] is what a row is read by (the options, the decimal marks
+//! learned); [`checks`] reads one row's cells, field by field, and [`controls`] holds
 //! the control-character rule; [`problems`] is what is wrong, as data; and
 //! [`draft`] the validated row.
 
@@ -11,52 +12,24 @@ mod checks;
 mod controls;
 mod draft;
 mod problems;
+mod rules;
 
 use std::collections::HashMap;
 
 use crate::api::types::NewProduct;
 use crate::cell::Cell;
 use crate::duplicates::{KeyHasher, RepeatCandidates};
-use crate::mapping::{ColumnMapping, Field, FieldKind};
+use crate::mapping::{ColumnMapping, Field};
 use crate::read::SourceRow;
-use crate::values::{self, DecimalMark};
 
 use checks::RowCheck;
 pub use draft::{Draft, PreparedRow, Reference};
 pub use problems::{Problem, ProblemKind, ProblemTable};
+use rules::RowRules;
+pub use rules::ValidateOptions;
 // A line of a `ProblemTable`, at its old path though no caller names it yet.
 #[allow(unused_imports)]
 pub use problems::ProblemGroup;
-
-/// Options that change how cells are read.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ValidateOptions {
-    /// Decimal mark for values that could be read two ways (`--decimal`).
-    pub decimal: Option<DecimalMark>,
-    /// `--html keep`: descriptions are sent as written, HTML tags and all.
-    pub keep_html: bool,
-    /// `--long-text`: cut (true) or refuse (false) a text over its field's
-    /// limit; `None` cuts for a platform's export and refuses otherwise.
-    pub cut_long_text: Option<bool>,
-    /// `--bad-optional`: leave out (true) or refuse (false) a bad barcode or
-    /// alternative EAN of a row that has a product number; `None` leaves it
-    /// out for a platform's export and refuses otherwise.
-    pub omit_bad_optional: Option<bool>,
-}
-
-impl ValidateOptions {
-    /// Whether long texts are cut for a file read with `mapping`.
-    pub fn cuts_long_text(&self, mapping: &ColumnMapping) -> bool {
-        self.cut_long_text
-            .unwrap_or_else(|| mapping.preset.is_some_and(|p| p.is_platform()))
-    }
-
-    /// Whether bad optional values are left out for a file read with `mapping`.
-    pub fn omits_bad_optional(&self, mapping: &ColumnMapping) -> bool {
-        self.omit_bad_optional
-            .unwrap_or_else(|| mapping.preset.is_some_and(|p| p.is_platform()))
-    }
-}
 
 /// How many rows are read ahead to learn each number column's decimal mark.
 pub const LEARN_ROWS: usize = 1000;
@@ -64,16 +37,8 @@ pub const LEARN_ROWS: usize = 1000;
 /// Turns source rows into [`PreparedRow`]s: interprets each mapped cell,
 /// checks the vendor's limits, and finds duplicate numbers and barcodes.
 pub struct Validator {
-    mapping: ColumnMapping,
-    options: ValidateOptions,
-    /// Texts over their limit are cut (`--long-text cut`).
-    cut_long_text: bool,
-    /// Bad optional codes are left out (`--bad-optional omit`).
-    omit_bad_optional: bool,
-    /// Per input column: (comma evidence, point evidence) seen so far.
-    evidence: Vec<(u32, u32)>,
-    /// The columns of amounts and quantities, whose decimal mark is learned.
-    number_columns: Vec<usize>,
+    /// What a row's check reads its cells by.
+    rules: RowRules,
     /// First row of each key seen (hash of field and text → row).
     seen: HashMap<u64, u64, NoHash>,
     hasher: KeyHasher,
@@ -86,19 +51,8 @@ pub struct Validator {
 impl Validator {
     /// A validator for files whose columns map as `mapping` says.
     pub fn new(mapping: ColumnMapping, options: ValidateOptions) -> Validator {
-        let width = mapping.headers.len();
-        let number_columns = Field::ALL
-            .into_iter()
-            .filter(|f| matches!(f.kind(), FieldKind::Amount | FieldKind::Quantity))
-            .filter_map(|f| mapping.column(f))
-            .collect();
         Validator {
-            number_columns,
-            cut_long_text: options.cuts_long_text(&mapping),
-            omit_bad_optional: options.omits_bad_optional(&mapping),
-            mapping,
-            options,
-            evidence: vec![(0, 0); width],
+            rules: RowRules::new(mapping, options),
             seen: HashMap::default(),
             hasher: KeyHasher::default(),
             candidates: None,
@@ -109,36 +63,7 @@ impl Validator {
     /// Learns each number column's decimal mark from the text of `row`
     /// (`1 234,50` says comma, `12.5` says point).
     pub fn learn(&mut self, row: &SourceRow) {
-        if self.options.decimal.is_some() {
-            return;
-        }
-        for &col in &self.number_columns {
-            if self.evidence[col] != (0, 0) {
-                // Decided (or contradicted) already: more evidence changes nothing
-                // for a decided column, and a contradicted one stays undecided.
-                continue;
-            }
-            if let Some(Cell::Text(text)) = row.cells.get(col) {
-                match values::decimal_evidence(text) {
-                    Some(DecimalMark::Comma) => self.evidence[col].0 += 1,
-                    Some(DecimalMark::Point) => self.evidence[col].1 += 1,
-                    None => {}
-                }
-            }
-        }
-    }
-
-    /// The decimal mark for a column: `--decimal`, else what its other values
-    /// say when they agree.
-    fn decimal_for(&self, col: Option<usize>) -> Option<DecimalMark> {
-        if self.options.decimal.is_some() {
-            return self.options.decimal;
-        }
-        match col.map(|c| self.evidence[c]) {
-            Some((c, 0)) if c > 0 => Some(DecimalMark::Comma),
-            Some((0, p)) if p > 0 => Some(DecimalMark::Point),
-            _ => None,
-        }
+        self.rules.learn(row);
     }
 
     /// Validates one row. `row` must not be empty (callers skip and count those).
@@ -157,7 +82,7 @@ impl Validator {
         self.learn(&row);
         let spare = std::cell::Cell::new(std::mem::take(&mut self.spare));
         let mut check = RowCheck {
-            validator: self,
+            rules: &self.rules,
             row: &row,
             overrides,
             problems: Vec::new(),
@@ -171,7 +96,7 @@ impl Validator {
         let mut problems = check.problems;
         self.spare = spare;
         // In the order of the columns, as a user reads the row.
-        let headers = &self.mapping.headers;
+        let headers = &self.rules.mapping.headers;
         problems.sort_by_key(|p| {
             p.shown_column()
                 .and_then(|c| headers.iter().position(|h| h == c))
@@ -226,7 +151,7 @@ impl Validator {
             match self.seen.get(&hash) {
                 Some(first) => problems.push(Problem {
                     row,
-                    column: self.column_name(field),
+                    column: self.rules.column_name(field),
                     value: Some(value.to_string()),
                     kind: ProblemKind::Duplicate,
                     message: format!("is also on row {first}; each {what} may appear only once"),
@@ -239,13 +164,6 @@ impl Validator {
                 self.seen.insert(hash, row);
             }
         }
-    }
-
-    fn column_name(&self, field: Field) -> Option<String> {
-        Some(match self.mapping.column(field) {
-            Some(col) => self.mapping.headers[col].clone(),
-            None => field.path().to_string(),
-        })
     }
 }
 

@@ -78,37 +78,11 @@ fn modules_import_only_from_the_layers_below() {
 /// Folders left out of the check between files.
 const CYCLES_EXEMPT: &[&str] = &[];
 
-/// Circles still to break, each a folder's `mod.rs` that holds the types
-/// its files share and also uses those files (the way out: those types in a
-/// file of their own, re-exported by `mod.rs`, as `results/record.rs`).
-/// `read` and `validate` are being reworked elsewhere. A circle broken must
-/// leave this list; no new one may join it.
-const CYCLES_LEFT: &[&str] = &[
-    "read: csv -> mod -> csv",
-    "read: excel -> limits -> mod -> excel",
-    "read: excel -> mod -> excel",
-    "read/limits: archive -> mod -> archive",
-    "read/limits: mod -> scan -> mod",
-    "validate: checks -> mod -> checks",
-];
-
 #[test]
 fn the_files_of_each_folder_import_each_other_in_no_circle() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let cycles = import_cycles(&src, CYCLES_EXEMPT);
-    let new: Vec<&String> = cycles
-        .iter()
-        .filter(|c| !CYCLES_LEFT.contains(&c.as_str()))
-        .collect();
-    assert!(new.is_empty(), "import cycles: {new:#?}");
-    let gone: Vec<&&str> = CYCLES_LEFT
-        .iter()
-        .filter(|c| !cycles.iter().any(|f| f == *c))
-        .collect();
-    assert!(
-        gone.is_empty(),
-        "broken circles still listed in CYCLES_LEFT: {gone:#?}"
-    );
+    assert!(cycles.is_empty(), "import cycles: {cycles:#?}");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use super::scan::attr;
-use super::MIB;
+use super::sizes::MIB;
 
 /// An entry of the archive, as its central directory declares it.
 #[derive(Debug, Clone)]

@@ -8,9 +8,9 @@
 //!    find the parts calamine reads (XML and binary parts, and whatever the
 //!    relationships point to, since a sheet may be given any name; not
 //!    images or embedded files), then checks their declared sizes: the
-//!    compression ratio of each part larger than [`RATIO_CHECKED_FROM`], the
+//!    compression ratio of each part larger than [`RATIO_CHECKED_FROM`](sizes::RATIO_CHECKED_FROM), the
 //!    size of the shared strings, and the total;
-//! 2. has each XML part pass through [`XmlScanner`], which keeps no more
+//! 2. has each XML part pass through [`XmlScanner`](scan::XmlScanner), which keeps no more
 //!    than one tag in memory, as it is inflated. It checks the length of
 //!    each cell's text, the number of shared strings (and the count the
 //!    part declares, for which calamine reserves room up front), and for
@@ -32,108 +32,25 @@
 //! A legacy .xls workbook is not compressed: [`check_uncompressed_workbook`]
 //! holds its file size to the total.
 
-use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
-use super::ReadError;
+use crate::read::ReadError;
 
 mod archive;
+mod check;
 mod scan;
+mod sizes;
 mod view;
 
-use archive::{is_read_part, relationship_targets, Part, MAX_RELATIONSHIPS_BYTES};
-use scan::{Found, XmlScanner};
+use archive::Part;
+use check::WorkbookCheck;
+pub use sizes::SpreadsheetLimits;
+use sizes::{mib_text, size_text};
+pub(crate) use sizes::{FLAG_CELL_CHARS, FLAG_RATIO, FLAG_SHARED_STRINGS, FLAG_UNCOMPRESSED};
 use view::ScannedArchive;
 pub(crate) use view::Verdict;
-
-/// Bytes of a part inflated and scanned at a time.
-const CHUNK_BYTES: usize = 64 * 1024;
-
-/// Parts smaller than this are not checked for their compression ratio:
-/// however well they compress, they cannot hurt.
-pub(crate) const RATIO_CHECKED_FROM: u64 = 4 * MIB;
-
-/// Shared strings allowed per byte of the shared-strings limit: one per 32
-/// bytes, 33,554,432 for the default 1024 MiB (a 1,000,000-row sheet with 12
-/// text columns, written without deduplication, has 12,000,000 in 310 MiB).
-/// Each costs calamine about 40 bytes of memory besides its text.
-const SHARED_STRING_BYTES: u64 = 32;
-
-/// Bytes of memory a cell of a loaded .ods sheet costs calamine (its value
-/// and its formula), for the repeated-cells estimate.
-const ODS_CELL_BYTES: u64 = 64;
-
-/// Excel's and calamine's last row and column, where calamine caps repeats.
-const MAX_ROWS: u64 = 1_048_576;
-const MAX_COLUMNS: u64 = 16_384;
-
-const MIB: u64 = 1024 * 1024;
-
-/// The flags that raise each limit, as the error messages name them.
-pub(crate) const FLAG_UNCOMPRESSED: &str = "--max-uncompressed-mb";
-/// See [`FLAG_UNCOMPRESSED`].
-pub(crate) const FLAG_RATIO: &str = "--max-compression-ratio";
-/// See [`FLAG_UNCOMPRESSED`].
-pub(crate) const FLAG_CELL_CHARS: &str = "--max-cell-chars";
-/// See [`FLAG_UNCOMPRESSED`].
-pub(crate) const FLAG_SHARED_STRINGS: &str = "--max-shared-strings-mb";
-
-/// How large a workbook may be once inflated. The defaults are far above
-/// any real catalogue file; each has a flag that raises it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SpreadsheetLimits {
-    /// Total declared uncompressed size of the parts read, in bytes; also
-    /// bounds the memory an .ods sheet's repeated cells expand to.
-    pub max_uncompressed_bytes: u64,
-    /// Largest ratio of uncompressed to compressed size of a part larger
-    /// than [`RATIO_CHECKED_FROM`].
-    pub max_compression_ratio: u64,
-    /// Most characters in one cell (Excel's own limit is 32,767).
-    pub max_cell_chars: u64,
-    /// Largest shared-strings part, in bytes; the number of shared strings
-    /// is bounded by it too (see [`SpreadsheetLimits::max_shared_strings`]).
-    pub max_shared_strings_bytes: u64,
-}
-
-impl Default for SpreadsheetLimits {
-    fn default() -> SpreadsheetLimits {
-        SpreadsheetLimits {
-            max_uncompressed_bytes: 1024 * MIB,
-            max_compression_ratio: 100,
-            max_cell_chars: 32_767,
-            max_shared_strings_bytes: 1024 * MIB,
-        }
-    }
-}
-
-impl SpreadsheetLimits {
-    /// The most shared strings a workbook may have (and declare).
-    pub fn max_shared_strings(&self) -> u64 {
-        self.max_shared_strings_bytes / SHARED_STRING_BYTES
-    }
-
-    /// The longest tag (or comment) of an XML part, in bytes: room for a
-    /// formula or attribute as long as the longest cell.
-    fn max_tag_bytes(&self) -> usize {
-        usize::try_from(
-            self.max_cell_chars
-                .saturating_mul(4)
-                .saturating_add(64 * 1024),
-        )
-        .unwrap_or(usize::MAX)
-    }
-
-    /// The longest stretch of text between two tags, in bytes: the longest
-    /// cell written with the longest escapes (`&#128512;`).
-    fn max_text_bytes(&self) -> u64 {
-        self.max_cell_chars.saturating_mul(10).saturating_add(1024)
-    }
-}
-
-/// An opened workbook archive.
-type Archive = zip::ZipArchive<BufReader<File>>;
 
 /// What calamine reads a zip-based workbook from, once its declared sizes
 /// have passed: the view whose XML parts are scanned as calamine inflates
@@ -244,189 +161,12 @@ pub(crate) fn check_uncompressed_workbook(
     })
 }
 
-/// The workbook being checked and its limits, which every error names.
-struct WorkbookCheck<'a> {
-    path: &'a Path,
-    limits: &'a SpreadsheetLimits,
-}
-
-impl WorkbookCheck<'_> {
-    /// A limit is exceeded in `part`: what, the limit, the flag that raises it.
-    fn over(&self, part: &str, what: String, limit: String, flag: &'static str) -> ReadError {
-        ReadError::Limit {
-            path: self.path.to_path_buf(),
-            part: part.to_owned(),
-            what,
-            limit,
-            flag,
-        }
-    }
-
-    /// `part` is not what a spreadsheet's part can be.
-    fn damaged(&self, part: &str, message: String) -> ReadError {
-        ReadError::Workbook {
-            path: self.path.to_path_buf(),
-            message: format!("the file is damaged or crafted: its part {part} {message}"),
-        }
-    }
-
-    /// The parts calamine reads: its XML parts by name, and whatever the
-    /// relationships point to, for a sheet may be given any name. Each
-    /// relationships part and each part read has its declared sizes checked.
-    fn parts_read(
-        &self,
-        archive: &mut Archive,
-        entries: Vec<Part>,
-    ) -> Result<Vec<Part>, ReadError> {
-        let mut targets = HashSet::new();
-        for part in entries.iter().filter(|p| p.lower.ends_with(".rels")) {
-            self.sizes(part)?;
-            let Ok(entry) = archive.by_index(part.index) else {
-                continue;
-            };
-            let mut xml = Vec::new();
-            entry
-                .take(MAX_RELATIONSHIPS_BYTES)
-                .read_to_end(&mut xml)
-                .map_err(|e| self.damaged(&part.name, format!("cannot be read ({e})")))?;
-            relationship_targets(&part.name, &xml, &mut targets);
-        }
-        let read: Vec<Part> = entries
-            .into_iter()
-            .filter(|p| targets.contains(&p.lower) || is_read_part(&p.lower))
-            .collect();
-        for part in &read {
-            self.sizes(part)?;
-        }
-        Ok(read)
-    }
-
-    /// The declared sizes of one part: its compression ratio, and the size
-    /// of the shared strings.
-    fn sizes(&self, part: &Part) -> Result<(), ReadError> {
-        let (size, compressed) = (part.size, part.compressed);
-        let limits = self.limits;
-        if size >= RATIO_CHECKED_FROM
-            && size > compressed.saturating_mul(limits.max_compression_ratio)
-        {
-            return Err(self.over(
-                &part.name,
-                format!(
-                    "it declares {} uncompressed from {} compressed, a ratio of {}:1, \
-                     which looks like a zip bomb",
-                    size_text(size),
-                    size_text(compressed),
-                    size / compressed.max(1)
-                ),
-                format!("{}:1", limits.max_compression_ratio),
-                FLAG_RATIO,
-            ));
-        }
-        if is_shared_strings(&part.lower) && size > limits.max_shared_strings_bytes {
-            return Err(self.over(
-                &part.name,
-                format!("the shared strings are {} uncompressed", size_text(size)),
-                mib_text(limits.max_shared_strings_bytes),
-                FLAG_SHARED_STRINGS,
-            ));
-        }
-        Ok(())
-    }
-
-    /// The total declared size of the parts read.
-    fn total(&self, read: &[Part]) -> Result<(), ReadError> {
-        let total = read
-            .iter()
-            .fold(0u64, |total, part| total.saturating_add(part.size));
-        if total <= self.limits.max_uncompressed_bytes {
-            return Ok(());
-        }
-        let largest = read
-            .iter()
-            .max_by_key(|part| part.size)
-            .expect("a total above the limit has parts");
-        Err(self.over(
-            &largest.name,
-            format!(
-                "the workbook's parts are {} uncompressed in all, this one {}",
-                size_text(total),
-                size_text(largest.size)
-            ),
-            mib_text(self.limits.max_uncompressed_bytes),
-            FLAG_UNCOMPRESSED,
-        ))
-    }
-
-    /// Inflates one XML part through the [`XmlScanner`], handing each
-    /// scanned chunk to `each` (which returns false to stop).
-    fn scan_part(
-        &self,
-        archive: &mut Archive,
-        part: &Part,
-        mut each: impl FnMut(Vec<u8>) -> bool,
-    ) -> Result<(), ReadError> {
-        let Part {
-            index, name, size, ..
-        } = part;
-        let Ok(mut entry) = archive.by_index(*index) else {
-            return Ok(());
-        };
-        let mut scanner = XmlScanner::new(self.limits, name);
-        loop {
-            let mut buf = vec![0; CHUNK_BYTES];
-            let n = match entry.read(&mut buf) {
-                Ok(0) => return Ok(()),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    return Err(self.damaged(
-                        name,
-                        format!(
-                            "cannot be read (it declares {} uncompressed: {e})",
-                            size_text(*size)
-                        ),
-                    ))
-                }
-            };
-            buf.truncate(n);
-            scanner.feed(&buf).map_err(|e| match e {
-                Found::Over { what, limit, flag } => self.over(name, what, limit, flag),
-                Found::Damaged(message) => self.damaged(name, message),
-            })?;
-            if !each(buf) {
-                return Ok(());
-            }
-        }
-    }
-}
-
-fn is_shared_strings(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    lower.ends_with("sharedstrings.xml") || lower.ends_with("sharedstrings.bin")
-}
-
-/// A limit in the unit of its flag: `1024 MiB`.
-fn mib_text(bytes: u64) -> String {
-    format!("{} MiB", bytes / MIB)
-}
-
-/// `1.5 GiB`, `12.0 MiB`, `512 bytes`.
-fn size_text(bytes: u64) -> String {
-    const GIB: u64 = 1024 * MIB;
-    if bytes >= GIB {
-        format!("{:.1} GiB", bytes as f64 / GIB as f64)
-    } else if bytes >= MIB {
-        format!("{:.1} MiB", bytes as f64 / MIB as f64)
-    } else if bytes >= 1024 {
-        format!("{:.1} KiB", bytes as f64 / 1024.0)
-    } else {
-        format!("{bytes} bytes")
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::scan::{attr, parse_u64};
+    use std::collections::HashSet;
+
+    use super::archive::relationship_targets;
+    use super::scan::{attr, parse_u64, Found, XmlScanner};
     use super::*;
 
     /// Scans `xml` fed in small pieces, so that every state crosses a

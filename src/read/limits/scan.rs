@@ -1,7 +1,7 @@
 //! A streaming scan of a workbook's XML parts that bounds every event
 //! calamine will read, keeping no more than one tag in memory.
 
-use super::{
+use super::sizes::{
     is_shared_strings, mib_text, size_text, SpreadsheetLimits, FLAG_CELL_CHARS,
     FLAG_SHARED_STRINGS, FLAG_UNCOMPRESSED, MAX_COLUMNS, MAX_ROWS, ODS_CELL_BYTES,
     SHARED_STRING_BYTES,

@@ -25,7 +25,9 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 
 use super::archive::Part;
-use super::{Archive, ReadError, SpreadsheetLimits, WorkbookCheck};
+use super::check::{Archive, WorkbookCheck};
+use super::sizes::SpreadsheetLimits;
+use crate::read::ReadError;
 
 /// Chunks a producer may inflate ahead of calamine (64 KiB each).
 const CHUNKS_AHEAD: usize = 4;
@@ -137,6 +139,44 @@ pub(super) fn view(
     file.read_exact(&mut tail).ok()?;
     let end = end_of_directory(&tail, directory)?;
 
+    let entries = entries(archive, &tail, directory)?;
+    // Each scanned part's region, from its local header to the next one.
+    let mut regions = Vec::with_capacity(scanned.len());
+    for part in scanned {
+        let at = entries.iter().position(|e| e.index == part.index)?;
+        let end = entries.get(at + 1).map_or(directory, |e| e.header_start);
+        let header = stored_header(&mut file, &entries[at], &part, end)?;
+        // The zip crate must be able to inflate it (no encryption, a known method).
+        archive.by_index(part.index).ok()?;
+        regions.push((entries[at].header_start, end, header, part));
+    }
+    regions.sort_by_key(|r| r.0);
+    let mut layout = Layout::default();
+    for (start, end, header, part) in regions {
+        layout.file_to(start);
+        layout.push(Source::Memory(header));
+        layout.push(Source::Part(part));
+        layout.skipped = end;
+    }
+    layout.file_to(directory);
+    moved_directory(&mut tail, directory, end, &entries, &layout)?;
+    layout.push(Source::Memory(tail));
+    Some(ScannedArchive {
+        path: path.to_path_buf(),
+        limits: *limits,
+        file,
+        file_at: None,
+        len: layout.len,
+        pieces: layout.pieces,
+        pos: 0,
+        inflating: None,
+        verdict: verdict.clone(),
+    })
+}
+
+/// The archive's entries in the order of their local headers; `None` when
+/// one has zip64 fields or the entries overlap.
+fn entries(archive: &mut Archive, tail: &[u8], directory: u64) -> Option<Vec<Entry>> {
     let mut entries = Vec::with_capacity(archive.len());
     for index in 0..archive.len() {
         let entry = archive.by_index_raw(index).ok()?;
@@ -160,27 +200,21 @@ pub(super) fn view(
     {
         return None;
     }
-    // Each scanned part's region, from its local header to the next one.
-    let mut regions = Vec::with_capacity(scanned.len());
-    for part in scanned {
-        let at = entries.iter().position(|e| e.index == part.index)?;
-        let end = entries.get(at + 1).map_or(directory, |e| e.header_start);
-        let header = stored_header(&mut file, &entries[at], &part, end)?;
-        // The zip crate must be able to inflate it (no encryption, a known method).
-        archive.by_index(part.index).ok()?;
-        regions.push((entries[at].header_start, end, header, part));
-    }
-    regions.sort_by_key(|r| r.0);
-    let mut layout = Layout::default();
-    for (start, end, header, part) in regions {
-        layout.file_to(start);
-        layout.push(Source::Memory(header));
-        layout.push(Source::Part(part));
-        layout.skipped = end;
-    }
-    layout.file_to(directory);
+    Some(entries)
+}
+
+/// Rewrites the central directory in `tail` (its end record at `end`) for
+/// the view laid out as `layout`: each entry's local header where it moved
+/// to, each scanned part declared stored, the directory where it moved to.
+fn moved_directory(
+    tail: &mut [u8],
+    directory: u64,
+    end: usize,
+    entries: &[Entry],
+    layout: &Layout,
+) -> Option<()> {
     let shift = |offset: u64| layout.shift(offset);
-    for entry in &entries {
+    for entry in entries {
         let record = (entry.central_header_start - directory) as usize;
         let moved = u32::try_from(shift(entry.header_start)).ok()?;
         tail[record + 42..record + 46].copy_from_slice(&moved.to_le_bytes());
@@ -196,18 +230,7 @@ pub(super) fn view(
     }
     let moved = u32::try_from(shift(directory)).ok()?;
     tail[end + 16..end + 20].copy_from_slice(&moved.to_le_bytes());
-    layout.push(Source::Memory(tail));
-    Some(ScannedArchive {
-        path: path.to_path_buf(),
-        limits: *limits,
-        file,
-        file_at: None,
-        len: layout.len,
-        pieces: layout.pieces,
-        pos: 0,
-        inflating: None,
-        verdict: verdict.clone(),
-    })
+    Some(())
 }
 
 /// The pieces of the view as they are laid out.
