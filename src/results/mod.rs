@@ -178,8 +178,8 @@ pub struct ResultsWriter {
     pending: PendingRename,
 }
 
-/// A file written beside its place until [`take_place`]
-/// (PendingRename::take_place) renames it there; dropped before that, the
+/// A file written beside its place until
+/// [`take_place`](PendingRename::take_place) renames it there; dropped before that, the
 /// temporary file removes itself.
 struct PendingRename {
     tmp: Option<atomic::Beside>,
