@@ -96,6 +96,12 @@ const XLSX_HISTORY: [[&str; 4]; 5] = [
         "107% / 137%; 66% / 66%",
         "63% / 52%; 54% / 71%",
     ],
+    [
+        "f0b3f95",
+        "the same, all of issue 19 merged; a quiet machine (load 0-1.6)",
+        "62% / 85%",
+        "85% / 87%",
+    ],
 ];
 
 /// A part of the benchmark that can be chosen on the command line.
