@@ -12,30 +12,10 @@ use product_import_sandbox::{self as sandbox, SandboxConfig, SandboxHandle};
 use crate::common::run::*;
 use crate::common::tempdir;
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// Every file in `dir` with its bytes, for "nothing was touched" checks
 /// (the lock file says who holds it, so it is left out).
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file() && p.extension().is_none_or(|e| e != "lock"))
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    files
+    files_in(dir, |p| p.extension().is_none_or(|e| e != "lock"))
 }
 
 /// Imports `n` rows with a real run and returns the results path.

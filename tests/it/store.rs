@@ -15,31 +15,11 @@ use product_import_sandbox::{self as sandbox, SandboxConfig, SandboxHandle};
 use crate::common::run::*;
 use crate::common::tempdir;
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// Every file in `dir` with its bytes. SQLite's shared-memory index
 /// (`-shm`), rebuilt from the WAL by whoever opens the store, holds no data
 /// and is left out.
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file() && !p.to_string_lossy().ends_with("-shm"))
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    files
+    files_in(dir, |p| !p.to_string_lossy().ends_with("-shm"))
 }
 
 fn names(files: &[(String, Vec<u8>)]) -> Vec<&str> {
