@@ -360,20 +360,7 @@ mod tests {
     }
 
     fn row(number: u64, cells: &[&str]) -> SourceRow {
-        SourceRow {
-            number,
-            cells: cells
-                .iter()
-                .map(|c| {
-                    if c.is_empty() {
-                        Cell::Empty
-                    } else {
-                        Cell::Text(c.to_string())
-                    }
-                })
-                .collect(),
-            width: cells.len(),
-        }
+        SourceRow::of_texts(number, cells)
     }
 
     fn name_of(shaped: &Shaped) -> Option<&str> {

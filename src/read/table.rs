@@ -63,6 +63,22 @@ impl SourceRow {
     pub fn is_empty(&self) -> bool {
         self.cells.iter().all(Cell::is_blank)
     }
+
+    /// Row `number` of text cells, `""` an empty one: for unit tests.
+    #[cfg(test)]
+    pub(crate) fn of_texts(number: u64, cells: &[&str]) -> SourceRow {
+        SourceRow {
+            number,
+            cells: cells
+                .iter()
+                .map(|c| match *c {
+                    "" => Cell::Empty,
+                    c => Cell::Text(c.to_string()),
+                })
+                .collect(),
+            width: cells.len(),
+        }
+    }
 }
 
 /// What the reader detected or was told, for the summary.

@@ -215,20 +215,7 @@ mod tests {
     }
 
     pub(super) fn row(number: u64, cells: &[&str]) -> SourceRow {
-        SourceRow {
-            number,
-            cells: cells
-                .iter()
-                .map(|c| {
-                    if c.is_empty() {
-                        Cell::Empty
-                    } else {
-                        Cell::Text(c.to_string())
-                    }
-                })
-                .collect(),
-            width: cells.len(),
-        }
+        SourceRow::of_texts(number, cells)
     }
 
     pub(super) fn errors(p: &PreparedRow) -> Vec<String> {
