@@ -22,7 +22,7 @@
 use super::existing::{find_existing, lookup_all, EanCatalogue, ExistingIndex};
 use super::found::FoundProduct;
 use super::known::KnownProducts;
-use super::ledger::Ledger;
+use super::ledger::{IdWindow, Ledger, Sending};
 use super::references::References;
 /// What a reference is and how it resolved: the words of
 /// [`Catalogue::resolve_reference`], so that its callers need no more than
@@ -31,6 +31,15 @@ pub use super::references::{RefKind, Resolution};
 use super::retry::{retry_idempotent, RetryPolicy};
 use crate::client::{ApiError, ErrorClass, ProductApi, ProductKey, RequestCounters};
 use crate::validate::Reference;
+
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How long a settled row waits for a create sent after its settle to be
+/// answered, which bounds its product's id from above (see
+/// [`Catalogue::id_window`]). Creates in flight are usually answered
+/// within a round trip; without one the row asks beyond the newest id.
+pub const BOUND_WAIT: Duration = Duration::from_secs(1);
 
 /// How fresh a lookup must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,10 +142,10 @@ impl Catalogue {
         self.ledger.claim(found, name, sent_above)
     }
 
-    /// Asks for the ids a row sent with the mark `sent_above` may have made
-    /// (see "Asking by id" in [`super::settle`]) and claims the first with
-    /// `key` that is its own. A failed request is passed over (the search
-    /// decides); only a fatal one is an error.
+    /// Asks for the ids a row may have made within `window` (see "Asking
+    /// by id" in [`super::settle`]) and claims the first with `key` that is
+    /// its own. A failed request is passed over (the search decides); only
+    /// a fatal one is an error.
     pub(super) async fn find_own_by_id<A: ProductApi>(
         &self,
         api: &A,
@@ -144,9 +153,10 @@ impl Catalogue {
         counters: &RequestCounters,
         key: &ProductKey,
         name: Option<&str>,
-        sent_above: i64,
+        window: IdWindow,
     ) -> Result<Option<FoundProduct>, ApiError> {
-        for id in self.ledger.unclaimed_ids(sent_above) {
+        let sent_above = window.above;
+        for id in self.ledger.unclaimed_ids(sent_above, window.below) {
             let answer = match retry_idempotent(policy, counters, || api.get_product(id)).await {
                 Ok(Some(answer)) => answer,
                 Ok(None) => continue,
@@ -168,11 +178,29 @@ impl Catalogue {
         Ok(None)
     }
 
-    /// This run created product `id`. False, and nothing recorded, when `id`
-    /// cannot be a new product's: not a positive integer, or one this run
-    /// already made or claimed for another row.
-    pub(super) fn made(&self, id: i64) -> bool {
-        self.ledger.made(id)
+    /// This run created product `id` with a POST sent at `sent_at`. False,
+    /// and nothing recorded, when `id` cannot be a new product's: not a
+    /// positive integer, or one this run already made or claimed for
+    /// another row.
+    pub(super) fn made(&self, id: i64, sent_at: Instant) -> bool {
+        self.ledger.made(id, sent_at)
+    }
+
+    /// A create is being sent: in flight until the guard is dropped.
+    pub(super) fn sending(&self) -> Sending<'_> {
+        self.ledger.sending()
+    }
+
+    /// The ids a row settled at `settled_at` may have made, above
+    /// `sent_above`: below the first create this run sent from
+    /// `settled_at` on, when one is answered within [`BOUND_WAIT`] (see
+    /// [`Ledger::newer_than_soon`]).
+    pub(super) async fn id_window(&self, sent_above: i64, settled_at: Instant) -> IdWindow {
+        let deadline = Instant::now().max(settled_at) + BOUND_WAIT;
+        IdWindow {
+            above: sent_above,
+            below: self.ledger.newer_than_soon(settled_at, deadline).await,
+        }
     }
 
     /// The highest product id seen so far (0 before any): a row sent now

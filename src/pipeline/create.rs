@@ -11,6 +11,7 @@ use crate::api::types::NewProduct;
 use crate::client::{ApiError, ErrorClass, ProductApi, RequestCounters};
 use crate::results::RowStatus;
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// A row's create in progress: the high-water mark before its first send
 /// and the retries it has had.
@@ -57,8 +58,11 @@ impl Creating {
     ) -> Result<Sent, ApiError> {
         let policy: &RetryPolicy = &ctx.settings.retry;
         loop {
-            let e = match ctx.api.create_product(product).await {
-                Ok(a) if ctx.catalogue.made(a.value.id) => {
+            let sent_at = Instant::now();
+            let in_flight = ctx.catalogue.sending();
+            let answer = ctx.api.create_product(product).await;
+            let e = match answer {
+                Ok(a) if ctx.catalogue.made(a.value.id, sent_at) => {
                     let created = Outcome::new(RowStatus::Created)
                         .id(a.value.id)
                         .http(a.status, a.trace_id);
@@ -73,6 +77,7 @@ impl Creating {
                 },
                 Err(e) => e,
             };
+            drop(in_flight);
             let class = e.class();
             match class {
                 ErrorClass::Fatal => return Err(e),

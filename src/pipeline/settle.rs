@@ -43,10 +43,18 @@
 //! A search may not show a new product for longer than the settle time (the
 //! vendor does not say how long), but `GET /products/{id}` finds it as soon
 //! as it exists. So when the last checkpoint's search finds nothing of the
-//! row's own, the row also asks for a few ids beyond the run's newest
-//! ([`PROBED_ABOVE`]), then for the ids above its own high-water mark that
-//! this run has neither made nor claimed, lowest first, at most
-//! [`PROBED_IDS`]. A row sent before the run knew any id (a mark of 0 in a
+//! row's own, the row also asks by id: for the ids above its own high-water
+//! mark that this run has neither made nor claimed, lowest first, at most
+//! [`PROBED_IDS`], and before them a few beyond the run's newest
+//! ([`PROBED_ABOVE`]): its product may be the newest there is. Those are
+//! left out when the run has a bound from above: the server may finish the
+//! lost POST until the settle's end at the latest, so a create this run
+//! *sent* after that moment has a higher id than the row's product, and
+//! once one such create is answered, only the ids below the lowest of them
+//! are asked. While other creates are in flight the row waits for that
+//! answer, [`BOUND_WAIT`] at most; it usually comes within a round trip.
+//! Each id beyond the newest cost a request, most of them finding another
+//! row's product: a lost answer cost about eight requests before. A row sent before the run knew any id (a mark of 0 in a
 //! catalogue not read first) goes up from the first product the run made
 //! instead, then down from it, no more than [`PROBED_IDS`] below. A
 //! product found so counts as the row's own by the same rule. Only the last
@@ -64,6 +72,8 @@
 use tokio::time::Instant;
 
 use super::catalogue::Reading;
+#[cfg(doc)]
+use super::catalogue::BOUND_WAIT;
 use super::context::{Context, Slot};
 use super::found::FoundProduct;
 #[cfg(doc)]
@@ -126,7 +136,8 @@ pub async fn settle<A: ProductApi>(
         // again, and by then the other rows' creates of the moment are answered.
         let last_lookup = i + 1 == times.len();
         if let Some(sent_above) = sent_above.filter(|_| last_lookup) {
-            let by_id = catalogue.find_own_by_id(api, policy, counters, key, name, sent_above);
+            let window = catalogue.id_window(sent_above, *at).await;
+            let by_id = catalogue.find_own_by_id(api, policy, counters, key, name, window);
             if let Some(ours) = by_id.await? {
                 catalogue.count_found_settling();
                 return Ok(Settled::Ours(Box::new(ours)));

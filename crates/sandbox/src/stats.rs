@@ -1,6 +1,8 @@
 //! Counters of what the sandbox saw and did.
 
-use std::collections::BTreeMap;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, HashSet};
+use std::hash::{Hash as _, Hasher as _};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -42,6 +44,10 @@ pub struct SandboxStats {
     /// Products created through `POST /v1/products` (not the seed data),
     /// also those whose answer never reached the client.
     pub products_created: u64,
+    /// When the last `POST /v1/products` arrived whose body no earlier one
+    /// had, since start: a client's last row's first send (a retry repeats
+    /// its body), whatever became of it.
+    pub last_new_body: Option<Duration>,
 }
 
 impl SandboxStats {
@@ -83,6 +89,8 @@ impl SandboxStats {
 pub(crate) struct StatsRecorder {
     start: Instant,
     counts: Mutex<SandboxStats>,
+    /// Hashes of the `POST /v1/products` bodies seen.
+    bodies: Mutex<HashSet<u64>>,
 }
 
 impl StatsRecorder {
@@ -90,6 +98,7 @@ impl StatsRecorder {
         StatsRecorder {
             start: Instant::now(),
             counts: Mutex::new(SandboxStats::default()),
+            bodies: Mutex::new(HashSet::new()),
         }
     }
 
@@ -110,6 +119,21 @@ impl StatsRecorder {
             stats.last_arrived.insert(endpoint.to_owned(), elapsed);
             bump_second(&mut stats.per_second, elapsed);
         });
+    }
+
+    /// A `POST /v1/products` with this body arrived now.
+    pub(crate) fn posted(&self, body: &[u8]) {
+        let elapsed = self.start.elapsed();
+        let mut hasher = DefaultHasher::new();
+        body.hash(&mut hasher);
+        let new = self
+            .bodies
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(hasher.finish());
+        if new {
+            self.with(|stats| stats.last_new_body = Some(elapsed));
+        }
     }
 
     /// A request was answered with `status`.
@@ -197,5 +221,17 @@ mod tests {
         assert_eq!(stats.limited_per_second, vec![1]);
         assert_eq!(stats.created_per_second, vec![1]);
         assert!(stats.last_arrived.contains_key("POST /v1/products"));
+        assert_eq!(stats.last_new_body, None);
+        recorder.posted(b"{\"number\":\"1\"}");
+        let first = recorder.snapshot().last_new_body.expect("a new body");
+        std::thread::sleep(Duration::from_millis(2));
+        recorder.posted(b"{\"number\":\"1\"}");
+        assert_eq!(
+            recorder.snapshot().last_new_body,
+            Some(first),
+            "a retry is not new"
+        );
+        recorder.posted(b"{\"number\":\"2\"}");
+        assert!(recorder.snapshot().last_new_body > Some(first));
     }
 }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
@@ -22,6 +23,9 @@ pub(crate) async fn observe(
 ) -> Response {
     let endpoint = Endpoint::of(request.method(), request.uri().path());
     sandbox.stats.arrived(&endpoint.0);
+    if endpoint.0 == CREATE {
+        request = note_body(&sandbox, request).await;
+    }
     let trace_id = sandbox.trace_ids.next();
     request.extensions_mut().insert(endpoint.clone());
     let quoted = sandbox.behaviour.quote_requests.then(|| {
@@ -51,6 +55,23 @@ pub(crate) async fn observe(
         .stats
         .answered(&endpoint.0, response.status().as_u16());
     response
+}
+
+/// The endpoint whose bodies [`note_body`] counts.
+const CREATE: &str = "POST /v1/products";
+
+/// Counts the body of a create ([`SandboxStats::last_new_body`]) and hands
+/// the same bytes on; a body that cannot be read is handed on empty (its
+/// connection is gone).
+///
+/// [`SandboxStats::last_new_body`]: crate::SandboxStats::last_new_body
+async fn note_body(sandbox: &Sandbox, request: Request) -> Request {
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    sandbox.stats.posted(&bytes);
+    Request::from_parts(parts, Body::from(bytes))
 }
 
 /// Middleware: waits the configured latency before handling the request.
