@@ -54,6 +54,10 @@ struct Mock {
     visible_at: Mutex<HashMap<i64, tokio::time::Instant>>,
     /// Each POST's number and time.
     posts: Mutex<Vec<(Option<String>, tokio::time::Instant)>>,
+    /// How long each POST takes to answer.
+    create_delay: Duration,
+    /// `GET /products/{id}` calls.
+    gets: AtomicU32,
 }
 
 impl Mock {
@@ -140,6 +144,9 @@ impl ProductApi for Arc<Mock> {
             .push((product.number.clone(), tokio::time::Instant::now()));
         tokio::task::yield_now().await;
         let fault = self.create_faults.lock().unwrap().pop_front();
+        if !self.create_delay.is_zero() {
+            tokio::time::sleep(self.create_delay).await;
+        }
         match fault {
             Some(Fault::Before(e)) => Err(e),
             Some(Fault::After(e)) => {
@@ -158,6 +165,7 @@ impl ProductApi for Arc<Mock> {
         }
     }
     async fn get_product(&self, id: i64) -> Result<Option<Answer<Product>>, ApiError> {
+        self.gets.fetch_add(1, Ordering::SeqCst);
         if self.no_get_by_id {
             return Ok(None);
         }

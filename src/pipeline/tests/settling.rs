@@ -112,6 +112,61 @@ async fn a_product_not_found_after_settling_is_sent_again_once() {
     assert_eq!((run.report.settled, run.report.settled_found), (1, 0));
 }
 
+// A real clock: the reader's thread would stop a paused one while it waits.
+#[tokio::test]
+async fn ids_beyond_the_newest_are_not_asked_while_the_run_goes_on() {
+    // Each POST takes 10 ms, two at a time: 100 rows take 0.5 s, longer
+    // than the first one's settle of 0.2 s, so creates sent after it bound its id.
+    let mut mock = Mock::with_categories(&["Tools"]);
+    mock.create_delay = Duration::from_millis(10);
+    let mock = Arc::new(mock);
+    mock.fault(Fault::Before(ApiError::Timeout));
+    let mut p = plan(ExistingMode::Create);
+    p.row.settle = SettlePolicy {
+        time: Duration::from_millis(200),
+        lookups: 3,
+    };
+    p.concurrency = 2;
+    let run = run_with(&mock, p, rows(100), MaybeSent::default()).await;
+    assert!(run.records.iter().all(|r| r.status == RowStatus::Created));
+    assert_eq!(mock.count_number("P0"), 1);
+    assert_eq!(mock.creates.load(Ordering::SeqCst), 101, "P0 sent twice");
+    // Every id below the bound is another row's: nothing to ask by id.
+    assert_eq!(mock.gets.load(Ordering::SeqCst), 0, "no id asked for");
+    assert_eq!((run.report.settled, run.report.settled_found), (1, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_answer_at_the_end_of_a_run_asks_beyond_the_newest_id() {
+    // The row's product is made and its answer lost; nothing is sent after
+    // it, and searches do not show it within the settle: its id does.
+    let mut mock = Mock::with_categories(&["Tools"]);
+    mock.search_lag = Duration::from_secs(3600);
+    let mock = Arc::new(mock);
+    mock.fault(Fault::After(ApiError::Timeout));
+    let run = run_with(
+        &mock,
+        settle_plan(ExistingMode::Create, 2),
+        rows(1),
+        MaybeSent::default(),
+    )
+    .await;
+    assert_eq!(
+        run.records[0].status,
+        RowStatus::Created,
+        "{:?}",
+        run.records
+    );
+    assert_eq!(mock.count_number("P0"), 1);
+    assert_eq!(mock.creates.load(Ordering::SeqCst), 1, "not sent again");
+    assert_eq!(
+        mock.gets.load(Ordering::SeqCst),
+        1,
+        "the id beyond the newest"
+    );
+    assert_eq!((run.report.settled, run.report.settled_found), (1, 1));
+}
+
 #[tokio::test(start_paused = true)]
 async fn an_older_product_with_the_same_number_is_not_taken_under_existing_create() {
     let mock = Arc::new(Mock::with_categories(&["Tools"]));
