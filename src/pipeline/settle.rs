@@ -53,9 +53,10 @@
 //! once one such create is answered, only the ids below the lowest of them
 //! are asked. While other creates are in flight the row waits for that
 //! answer, [`BOUND_WAIT`] at most; it usually comes within a round trip.
-//! Each id beyond the newest cost a request, most of them finding another
-//! row's product: a lost answer cost about eight requests before. A row sent before the run knew any id (a mark of 0 in a
-//! catalogue not read first) goes up from the first product the run made
+//! (Each id beyond the newest costs a request, most of them finding another
+//! row's product; with the bound a lost answer costs about half the
+//! requests it did.) A row sent before the run knew any id (a mark of 0 in
+//! a catalogue not read first) goes up from the first product the run made
 //! instead, then down from it, no more than [`PROBED_IDS`] below. A
 //! product found so counts as the row's own by the same rule. Only the last
 //! checkpoint asks: it decides whether the row is sent again, and by then
