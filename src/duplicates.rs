@@ -441,6 +441,36 @@ mod tests {
     }
 
     #[test]
+    fn the_fast_scan_agrees_with_the_general_one_on_awkward_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.csv");
+        let headers = vec!["name".to_string(), "number".to_string(), "ean".to_string()];
+        let mapping = ColumnMapping::build(Path::new("f"), &headers, None).unwrap();
+        let hasher = KeyHasher::default();
+        let mut text = String::from("\u{FEFF}name,number,ean\r\n");
+        for i in 0..3000 {
+            let row = match i % 9 {
+                0 => format!("\"P, {i}\",\"N{}\",\r\n", i / 3),
+                1 => format!("P{i},N{i}x,\"9638507{}\"\r\n", i % 7),
+                2 => format!("\"multi\nline {i}\",\" N{} \",\n", i / 5),
+                3 => format!("q\"{i},N{},\n\n", i / 4),
+                4 => format!("\"a\"\"b\",'=N{i},\n\r\n"),
+                5 => format!("short{i}\n"),
+                6 => format!("P{i},N{},96385074,extra\r", i / 2),
+                7 => format!("\"P{i}\" x,N{i},\n"),
+                _ => format!("P{i},\"N{i}\",\"\"\n"),
+            };
+            text.push_str(&row);
+        }
+        std::fs::write(&path, &text).unwrap();
+        let fast = RepeatCandidates::scan_utf8_csv(&path, b',', &mapping, &hasher).unwrap();
+        let table = crate::read::open(&path, &Default::default()).unwrap();
+        let general = RepeatCandidates::scan(table.rows, &mapping, &hasher);
+        assert_eq!(fast.hashes, general.hashes);
+        assert!(fast.len() > 100, "{}", fast.len());
+    }
+
+    #[test]
     fn key_text_is_what_validation_sends() {
         assert_eq!(
             key_text(&Cell::Number(7038010055690.0)).unwrap(),
