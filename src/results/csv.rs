@@ -73,12 +73,14 @@ impl CsvSink {
             let bytes = text.as_bytes();
             if self.needs_quotes(bytes) {
                 self.line.push(b'"');
-                for &b in bytes {
-                    if b == b'"' {
-                        self.line.push(b'"');
-                    }
-                    self.line.push(b);
+                // Up to and with each quote, then the quote again.
+                let mut rest = bytes;
+                while let Some(quote) = memchr::memchr(b'"', rest) {
+                    self.line.extend_from_slice(&rest[..=quote]);
+                    self.line.push(b'"');
+                    rest = &rest[quote + 1..];
                 }
+                self.line.extend_from_slice(rest);
                 self.line.push(b'"');
             } else {
                 self.line.extend_from_slice(bytes);
