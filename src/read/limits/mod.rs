@@ -121,7 +121,7 @@ pub(crate) fn check_workbook(
         return Ok(CheckedWorkbook::Scanned(Box::new(view)));
     }
     for part in &scanned {
-        check.scan_part(&mut archive, part, |_| true)?;
+        check.scan_part(&mut archive, part, Vec::new, |_| true)?;
     }
     Ok(CheckedWorkbook::File(BufReader::new(open()?)))
 }
