@@ -31,6 +31,7 @@ use std::fs::File;
 use std::io::Read;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, Sender};
 
 use calamine::{Data, DataRef, ExcelDateTime, Ods, Reader, SheetType, Xls, Xlsb, Xlsx};
 
@@ -383,11 +384,12 @@ enum Packed {
 
 impl PackedRow {
     /// The row with its cells made, from column A, empty between the cells
-    /// given (a cell given twice is the later one).
-    fn unpack(self) -> RawRow {
+    /// given (a cell given twice is the later one); this one is left empty,
+    /// to be filled again.
+    fn unpack(&mut self) -> RawRow {
         let width = self.cells.iter().map(|(col, _)| *col as usize + 1).max();
         let mut cells = Vec::with_capacity(width.unwrap_or(0));
-        for (col, value) in self.cells {
+        for (col, value) in self.cells.drain(..) {
             let cell = match value {
                 Packed::Text { start, end } => Cell::Text(self.text[start..end].to_owned()),
                 Packed::Number(n) => Cell::Number(n),
@@ -402,10 +404,16 @@ impl PackedRow {
             }
             cells[col] = cell;
         }
+        self.text.clear();
         RawRow {
             index: self.index,
             cells,
         }
+    }
+
+    /// Whether its buffers are small enough to be kept for another row.
+    fn reusable(&self) -> bool {
+        self.text.capacity() <= MAX_RESERVED_TEXT && self.cells.capacity() <= MAX_RESERVED_CELLS
     }
 }
 
@@ -423,6 +431,10 @@ enum Failure {
 /// Collects streamed cells into rows and sends them in batches.
 struct RowSink<'a> {
     rows: &'a mut BatchSender<PackedRow, Failure>,
+    /// Rows the consumer has unpacked, handed back to be filled again:
+    /// buffers made afresh on this thread and freed on another cost this
+    /// thread, the busiest, cold memory each time.
+    unpacked: &'a Receiver<PackedRow>,
     row: Option<PackedRow>,
     /// Cells and text bytes of the last row handed on, reserved for the next.
     last_cells: usize,
@@ -560,12 +572,14 @@ impl RowSink<'_> {
                 return Ok(false);
             }
         }
-        // Room for as much as the row before: rows are mostly alike.
-        self.row = Some(PackedRow {
+        let mut next = self.unpacked.try_recv().unwrap_or_else(|_| PackedRow {
             index: row,
+            // Room for as much as the row before: rows are mostly alike.
             text: String::with_capacity(self.last_text.min(MAX_RESERVED_TEXT)),
             cells: Vec::with_capacity(self.last_cells.min(MAX_RESERVED_CELLS)),
         });
+        next.index = row;
+        self.row = Some(next);
         Ok(true)
     }
 
@@ -585,9 +599,12 @@ fn stream(
     max_cell_chars: u64,
     read: impl FnOnce(&mut RowSink<'_>) -> Result<(), Failure> + Send + 'static,
 ) -> Result<RawRows, ReadError> {
+    // Unbounded, but never holds more than the rows in flight.
+    let (give_back, unpacked) = mpsc::channel();
     let rows = batches::spawn("sheet-reader", move |rows| {
         let mut sink = RowSink {
             rows,
+            unpacked: &unpacked,
             row: None,
             last_cells: 0,
             last_text: 0,
@@ -611,6 +628,7 @@ fn stream(
     })?;
     Ok(Box::new(ChannelRows {
         rows,
+        give_back,
         path: path.to_path_buf(),
         sheet: sheet.to_owned(),
         max_cell_chars,
@@ -620,6 +638,8 @@ fn stream(
 /// The consumer's end of [`stream`].
 struct ChannelRows {
     rows: BatchReceiver<PackedRow, Failure>,
+    /// Where rows go once unpacked, back to the reader thread.
+    give_back: Sender<PackedRow>,
     path: PathBuf,
     sheet: String,
     max_cell_chars: u64,
@@ -630,7 +650,14 @@ impl Iterator for ChannelRows {
 
     fn next(&mut self) -> Option<Self::Item> {
         let failed = match self.rows.next()? {
-            Ok(row) => return Some(Ok(row.unpack())),
+            Ok(mut packed) => {
+                let row = packed.unpack();
+                if packed.reusable() {
+                    // The reader may have finished and gone: the row is dropped then.
+                    let _ = self.give_back.send(packed);
+                }
+                return Some(Ok(row));
+            }
             Err(Stopped::Failed(failure)) => failure,
             Err(Stopped::Vanished) => {
                 Failure::Damaged("the reader stopped unexpectedly".to_owned())
@@ -1012,6 +1039,39 @@ mod tests {
                 Ok((4, vec![Cell::Empty, Cell::Empty, text("0123456789")])),
             ]
         );
+    }
+
+    #[test]
+    fn rows_filled_again_hold_only_their_own_cells() {
+        // Far more rows than are in flight, so that unpacked rows come back
+        // to the reader, each unlike the one before.
+        let rows = 5000u32;
+        let cells: Vec<(u32, u32, DataRef<'static>)> = (0..rows)
+            .flat_map(|row| {
+                (0..row % 7).map(move |col| match col % 3 {
+                    0 => (row, col * 2, DataRef::String(format!("r{row}c{col}"))),
+                    1 => (row, col * 2, DataRef::Int(i64::from(row))),
+                    _ => (row, col * 2, DataRef::SharedString("shared")),
+                })
+            })
+            .collect();
+        let streamed = streamed(cells);
+        let expected: Vec<_> = (0..rows)
+            .filter(|row| row % 7 > 0)
+            .map(|row| {
+                let mut cells = Vec::new();
+                for col in 0..row % 7 {
+                    cells.resize(col as usize * 2, Cell::Empty);
+                    cells.push(match col % 3 {
+                        0 => Cell::Text(format!("r{row}c{col}")),
+                        1 => Cell::Int(i64::from(row)),
+                        _ => Cell::Text("shared".to_owned()),
+                    });
+                }
+                Ok((row, cells))
+            })
+            .collect();
+        assert_eq!(streamed, expected);
     }
 
     #[test]
