@@ -31,6 +31,7 @@ use std::fs::File;
 use std::io::Read;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, Sender};
 
 use calamine::{Data, DataRef, ExcelDateTime, Ods, Reader, SheetType, Xls, Xlsb, Xlsx};
 
@@ -47,6 +48,8 @@ const MAX_COLUMNS: u32 = 16_384;
 /// The most cells reserved for a row before it is read (a row far wider
 /// than the rest reserves no more for the next).
 const MAX_RESERVED_CELLS: usize = 256;
+/// The most text bytes reserved for a row before it is read, likewise.
+const MAX_RESERVED_TEXT: usize = 64 * 1024;
 
 /// The start of an OLE compound file: .xls, and encrypted OOXML workbooks.
 const OLE_SIGNATURE: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
@@ -83,7 +86,7 @@ macro_rules! stream_cells {
             let mut cells = book.worksheet_cells_reader(&name).map_err(|e| failed(&e))?;
             while let Some(cell) = cells.next_cell().map_err(|e| failed(&e))? {
                 let (row, col) = cell.get_position();
-                if !sink.cell(row, col, from_data_ref(cell.get_value()))? {
+                if !sink.cell(row, col, cell.get_value())? {
                     break;
                 }
             }
@@ -349,6 +352,71 @@ struct RawRow {
 /// The raw rows of a sheet, in order; rows that are not there are empty.
 type RawRows = Box<dyn Iterator<Item = Result<RawRow, ReadError>> + Send>;
 
+/// A row as the reader thread hands it on: the texts of its cells in one
+/// buffer and the other values as calamine gave them. A row so costs the
+/// reader two allocations instead of one per text cell, and the [`Cell`]s
+/// are made by the consumer ([`PackedRow::unpack`]): the reader thread,
+/// which calamine keeps busy, is the one the whole run waits for.
+#[derive(Debug)]
+struct PackedRow {
+    index: u32,
+    /// The texts of the cells, one after the other.
+    text: String,
+    /// The cells that are not empty, by 0-based column, as calamine gave them.
+    cells: Vec<(u32, Packed)>,
+}
+
+/// A cell's value in a [`PackedRow`].
+#[derive(Debug)]
+enum Packed {
+    /// Text, at these bytes of the row's `text`.
+    Text {
+        start: usize,
+        end: usize,
+    },
+    Number(f64),
+    Int(i64),
+    Bool(bool),
+    /// Anything else (dates, errors), rarer, made at once: a panic of
+    /// calamine's in doing so is still caught on the reader thread.
+    Made(Box<Cell>),
+}
+
+impl PackedRow {
+    /// The row with its cells made, from column A, empty between the cells
+    /// given (a cell given twice is the later one); this one is left empty,
+    /// to be filled again.
+    fn unpack(&mut self) -> RawRow {
+        let width = self.cells.iter().map(|(col, _)| *col as usize + 1).max();
+        let mut cells = Vec::with_capacity(width.unwrap_or(0));
+        for (col, value) in self.cells.drain(..) {
+            let cell = match value {
+                Packed::Text { start, end } => Cell::Text(self.text[start..end].to_owned()),
+                Packed::Number(n) => Cell::Number(n),
+                Packed::Int(i) => Cell::Int(i),
+                Packed::Bool(b) => Cell::Bool(b),
+                Packed::Made(cell) => *cell,
+            };
+            // A cell given again replaces the first.
+            let col = col as usize;
+            if col >= cells.len() {
+                cells.resize(col + 1, Cell::Empty);
+            }
+            cells[col] = cell;
+        }
+        self.text.clear();
+        RawRow {
+            index: self.index,
+            cells,
+        }
+    }
+
+    /// Whether its buffers are small enough to be kept for another row.
+    fn reusable(&self) -> bool {
+        self.text.capacity() <= MAX_RESERVED_TEXT && self.cells.capacity() <= MAX_RESERVED_CELLS
+    }
+}
+
 /// Why the reader thread stopped early.
 #[derive(Debug)]
 enum Failure {
@@ -362,10 +430,15 @@ enum Failure {
 
 /// Collects streamed cells into rows and sends them in batches.
 struct RowSink<'a> {
-    rows: &'a mut BatchSender<RawRow, Failure>,
-    row: Option<RawRow>,
-    /// Cells of the last row handed on, reserved for the next.
-    last_width: usize,
+    rows: &'a mut BatchSender<PackedRow, Failure>,
+    /// Rows the consumer has unpacked, handed back to be filled again:
+    /// buffers made afresh on this thread and freed on another cost this
+    /// thread, the busiest, cold memory each time.
+    unpacked: &'a Receiver<PackedRow>,
+    row: Option<PackedRow>,
+    /// Cells and text bytes of the last row handed on, reserved for the next.
+    last_cells: usize,
+    last_text: usize,
     max_cell_chars: u64,
 }
 
@@ -383,13 +456,19 @@ fn long_cell(path: &Path, sheet: &str, cell: String, chars: usize, max: u64) -> 
 /// The number of characters of a text cell longer than `max`.
 fn too_long(cell: &Cell, max: u64) -> Option<usize> {
     match cell {
-        // Bytes are at least as many as characters: most cells are decided at once.
-        Cell::Text(s) if s.len() as u64 > max => {
-            let chars = s.chars().count();
-            (chars as u64 > max).then_some(chars)
-        }
+        Cell::Text(s) => too_long_text(s, max),
         _ => None,
     }
+}
+
+/// The number of characters of a text longer than `max`.
+fn too_long_text(s: &str, max: u64) -> Option<usize> {
+    // Bytes are at least as many as characters: most texts are decided at once.
+    if s.len() as u64 <= max {
+        return None;
+    }
+    let chars = s.chars().count();
+    (chars as u64 > max).then_some(chars)
 }
 
 /// `cell B7`, from 0-based indexes.
@@ -403,16 +482,71 @@ fn cell_label(row: u32, col: u32) -> String {
 
 impl RowSink<'_> {
     /// Adds a cell; `Ok(false)` when the consumer has gone and reading should stop.
-    fn cell(&mut self, row: u32, col: u32, cell: Cell) -> Result<bool, Failure> {
-        if cell == Cell::Empty {
+    fn cell(&mut self, row: u32, col: u32, value: &DataRef<'_>) -> Result<bool, Failure> {
+        let packed = match value {
+            DataRef::Empty => return Ok(true),
+            DataRef::String(s) => return self.text(row, col, s),
+            DataRef::SharedString(s) => return self.text(row, col, s),
+            DataRef::Float(n) => Packed::Number(*n),
+            DataRef::Int(i) => Packed::Int(*i),
+            DataRef::Bool(b) => Packed::Bool(*b),
+            other => match from_data_ref(other) {
+                Cell::Empty => return Ok(true),
+                cell => {
+                    if let Some(chars) = too_long(&cell, self.max_cell_chars) {
+                        return Err(Failure::LongCell {
+                            cell: cell_label(row, col),
+                            chars,
+                        });
+                    }
+                    Packed::Made(Box::new(cell))
+                }
+            },
+        };
+        self.push(row, col, |_| packed)
+    }
+
+    /// Adds a text cell, its text kept in the row's buffer.
+    fn text(&mut self, row: u32, col: u32, text: &str) -> Result<bool, Failure> {
+        if text.is_empty() {
             return Ok(true);
         }
-        if let Some(chars) = too_long(&cell, self.max_cell_chars) {
+        if let Some(chars) = too_long_text(text, self.max_cell_chars) {
             return Err(Failure::LongCell {
                 cell: cell_label(row, col),
                 chars,
             });
         }
+        self.push(row, col, |buffer| {
+            let start = buffer.len();
+            buffer.push_str(text);
+            Packed::Text {
+                start,
+                end: buffer.len(),
+            }
+        })
+    }
+
+    /// Adds the value `value` makes (given the row's text buffer) at `row`, `col`.
+    fn push(
+        &mut self,
+        row: u32,
+        col: u32,
+        value: impl FnOnce(&mut String) -> Packed,
+    ) -> Result<bool, Failure> {
+        if !self.start(row, col)? {
+            return Ok(false);
+        }
+        let current = self.row.as_mut().expect("row just started");
+        let packed = value(&mut current.text);
+        current.cells.push((col, packed));
+        Ok(true)
+    }
+
+    /// Checks where the cell at `row`, `col` is, and starts its row if it
+    /// is a new one, handing on the one before; `Ok(false)` when the
+    /// consumer has gone.
+    fn start(&mut self, row: u32, col: u32) -> Result<bool, Failure> {
         if row >= MAX_ROWS || col >= MAX_COLUMNS {
             return Err(Failure::Damaged(format!(
                 "it has a cell at row {}, column {}, beyond the last row and column Excel allows",
@@ -420,8 +554,8 @@ impl RowSink<'_> {
                 u64::from(col) + 1
             )));
         }
-        match &mut self.row {
-            Some(current) if current.index == row => {}
+        match &self.row {
+            Some(current) if current.index == row => return Ok(true),
             Some(current) if current.index > row => {
                 return Err(Failure::Damaged(format!(
                     "its cells are out of order (row {} after row {}); open and save it in Excel, then try again",
@@ -429,27 +563,23 @@ impl RowSink<'_> {
                     current.index + 1
                 )))
             }
-            _ => {
-                if let Some(done) = self.row.take() {
-                    self.last_width = done.cells.len();
-                    if !self.rows.push(done) {
-                        return Ok(false);
-                    }
-                }
-                // Room for as many cells as the row before: rows are mostly alike.
-                let room = self.last_width.min(MAX_RESERVED_CELLS);
-                self.row = Some(RawRow {
-                    index: row,
-                    cells: Vec::with_capacity(room),
-                });
+            _ => {}
+        }
+        if let Some(done) = self.row.take() {
+            self.last_cells = done.cells.len();
+            self.last_text = done.text.len();
+            if !self.rows.push(done) {
+                return Ok(false);
             }
         }
-        let cells = &mut self.row.as_mut().expect("row just set").cells;
-        let col = col as usize;
-        if col >= cells.len() {
-            cells.resize(col + 1, Cell::Empty);
-        }
-        cells[col] = cell;
+        let mut next = self.unpacked.try_recv().unwrap_or_else(|_| PackedRow {
+            index: row,
+            // Room for as much as the row before: rows are mostly alike.
+            text: String::with_capacity(self.last_text.min(MAX_RESERVED_TEXT)),
+            cells: Vec::with_capacity(self.last_cells.min(MAX_RESERVED_CELLS)),
+        });
+        next.index = row;
+        self.row = Some(next);
         Ok(true)
     }
 
@@ -469,11 +599,15 @@ fn stream(
     max_cell_chars: u64,
     read: impl FnOnce(&mut RowSink<'_>) -> Result<(), Failure> + Send + 'static,
 ) -> Result<RawRows, ReadError> {
+    // Unbounded, but never holds more than the rows in flight.
+    let (give_back, unpacked) = mpsc::channel();
     let rows = batches::spawn("sheet-reader", move |rows| {
         let mut sink = RowSink {
             rows,
+            unpacked: &unpacked,
             row: None,
-            last_width: 0,
+            last_cells: 0,
+            last_text: 0,
             max_cell_chars,
         };
         match catch_unwind(AssertUnwindSafe(|| read(&mut sink))) {
@@ -494,6 +628,7 @@ fn stream(
     })?;
     Ok(Box::new(ChannelRows {
         rows,
+        give_back,
         path: path.to_path_buf(),
         sheet: sheet.to_owned(),
         max_cell_chars,
@@ -502,7 +637,9 @@ fn stream(
 
 /// The consumer's end of [`stream`].
 struct ChannelRows {
-    rows: BatchReceiver<RawRow, Failure>,
+    rows: BatchReceiver<PackedRow, Failure>,
+    /// Where rows go once unpacked, back to the reader thread.
+    give_back: Sender<PackedRow>,
     path: PathBuf,
     sheet: String,
     max_cell_chars: u64,
@@ -513,7 +650,14 @@ impl Iterator for ChannelRows {
 
     fn next(&mut self) -> Option<Self::Item> {
         let failed = match self.rows.next()? {
-            Ok(row) => return Some(Ok(row)),
+            Ok(mut packed) => {
+                let row = packed.unpack();
+                if packed.reusable() {
+                    // The reader may have finished and gone: the row is dropped then.
+                    let _ = self.give_back.send(packed);
+                }
+                return Some(Ok(row));
+            }
             Err(Stopped::Failed(failure)) => failure,
             Err(Stopped::Vanished) => {
                 Failure::Damaged("the reader stopped unexpectedly".to_owned())
@@ -840,7 +984,110 @@ fn iso_duration(s: &str) -> Cell {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use calamine::ExcelDateTimeType;
+    use calamine::{CellErrorType, ExcelDateTimeType};
+
+    /// Streams `cells` as calamine's reader would give them; the rows (index
+    /// and cells) or the error.
+    fn streamed(cells: Vec<(u32, u32, DataRef<'static>)>) -> Vec<Result<(u32, Vec<Cell>), String>> {
+        let rows = stream(Path::new("book.xlsx"), "Sheet1", 10, move |sink| {
+            for (row, col, value) in &cells {
+                if !sink.cell(*row, *col, value)? {
+                    break;
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+        rows.map(|r| r.map(|r| (r.index, r.cells)).map_err(|e| e.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn streamed_rows_hold_their_cells_where_calamine_put_them() {
+        let date = ExcelDateTime::new(45352.5, ExcelDateTimeType::DateTime, false);
+        let cells = vec![
+            (0, 0, DataRef::String("name".into())),
+            (0, 2, DataRef::SharedString("ø & æ")),
+            (0, 1, DataRef::Float(1.5)),
+            (2, 0, DataRef::String(String::new())),
+            (2, 3, DataRef::Int(7)),
+            (2, 1, DataRef::Bool(true)),
+            (2, 1, DataRef::String("again".into())),
+            (2, 4, DataRef::DateTime(date)),
+            (2, 5, DataRef::Error(CellErrorType::Div0)),
+            (2, 7, DataRef::Empty),
+            (3, 0, DataRef::Empty),
+            (4, 1, DataRef::SharedString("")),
+            (4, 2, DataRef::SharedString("0123456789")),
+        ];
+        let text = |s: &str| Cell::Text(s.to_owned());
+        assert_eq!(
+            streamed(cells),
+            [
+                Ok((0, vec![text("name"), Cell::Number(1.5), text("ø & æ")])),
+                Ok((
+                    2,
+                    vec![
+                        Cell::Empty,
+                        text("again"),
+                        Cell::Empty,
+                        Cell::Int(7),
+                        date_time(&date),
+                        Cell::Error("#DIV/0!".to_owned()),
+                    ]
+                )),
+                Ok((4, vec![Cell::Empty, Cell::Empty, text("0123456789")])),
+            ]
+        );
+    }
+
+    #[test]
+    fn rows_filled_again_hold_only_their_own_cells() {
+        // Far more rows than are in flight, so that unpacked rows come back
+        // to the reader, each unlike the one before.
+        let rows = 5000u32;
+        let cells: Vec<(u32, u32, DataRef<'static>)> = (0..rows)
+            .flat_map(|row| {
+                (0..row % 7).map(move |col| match col % 3 {
+                    0 => (row, col * 2, DataRef::String(format!("r{row}c{col}"))),
+                    1 => (row, col * 2, DataRef::Int(i64::from(row))),
+                    _ => (row, col * 2, DataRef::SharedString("shared")),
+                })
+            })
+            .collect();
+        let streamed = streamed(cells);
+        let expected: Vec<_> = (0..rows)
+            .filter(|row| row % 7 > 0)
+            .map(|row| {
+                let mut cells = Vec::new();
+                for col in 0..row % 7 {
+                    cells.resize(col as usize * 2, Cell::Empty);
+                    cells.push(match col % 3 {
+                        0 => Cell::Text(format!("r{row}c{col}")),
+                        1 => Cell::Int(i64::from(row)),
+                        _ => Cell::Text("shared".to_owned()),
+                    });
+                }
+                Ok((row, cells))
+            })
+            .collect();
+        assert_eq!(streamed, expected);
+    }
+
+    #[test]
+    fn a_streamed_cell_over_the_limit_ends_the_rows() {
+        let cells = vec![
+            (0, 0, DataRef::String("ok".into())),
+            (1, 0, DataRef::String("ø".repeat(10))),
+            (1, 1, DataRef::SharedString("øøøøøøøøøøø")),
+            (2, 0, DataRef::String("never read".into())),
+        ];
+        // Rows not yet handed on when it fails are not (see `batches`).
+        let rows = streamed(cells);
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        let error = rows[0].as_ref().unwrap_err();
+        assert!(error.contains("cell B2 holds 11 characters"), "{error}");
+    }
 
     fn date_text(serial: f64) -> String {
         match date_time(&ExcelDateTime::new(

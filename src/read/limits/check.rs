@@ -135,12 +135,15 @@ impl WorkbookCheck<'_> {
         ))
     }
 
-    /// Inflates one XML part through the [`XmlScanner`], handing each
-    /// scanned chunk to `each` (which returns false to stop).
+    /// Inflates one XML part through the [`XmlScanner`], a chunk at a time
+    /// into a buffer `buffer` gives (empty, or one handed back to be used
+    /// again), handing each scanned chunk to `each` (which returns false to
+    /// stop).
     pub(super) fn scan_part(
         &self,
         archive: &mut Archive,
         part: &Part,
+        mut buffer: impl FnMut() -> Vec<u8>,
         mut each: impl FnMut(Vec<u8>) -> bool,
     ) -> Result<(), ReadError> {
         let Part {
@@ -151,7 +154,8 @@ impl WorkbookCheck<'_> {
         };
         let mut scanner = XmlScanner::new(self.limits, name);
         loop {
-            let mut buf = vec![0; CHUNK_BYTES];
+            let mut buf = buffer();
+            buf.resize(CHUNK_BYTES, 0);
             let n = match entry.read(&mut buf) {
                 Ok(0) => return Ok(()),
                 Ok(n) => n,

@@ -121,7 +121,7 @@ pub(crate) fn check_workbook(
         return Ok(CheckedWorkbook::Scanned(Box::new(view)));
     }
     for part in &scanned {
-        check.scan_part(&mut archive, part, |_| true)?;
+        check.scan_part(&mut archive, part, Vec::new, |_| true)?;
     }
     Ok(CheckedWorkbook::File(BufReader::new(open()?)))
 }
@@ -246,6 +246,39 @@ mod tests {
             &limits
         )
         .is_err());
+    }
+
+    #[test]
+    fn cells_are_named_wherever_their_reference_is() {
+        let limits = small();
+        let sheet = "xl/worksheets/sheet1.xml";
+        let long = "<v>0123456789X</v></c>";
+        for (tag, name) in [
+            (r#"<c r="A1">"#, "cell A1"),
+            (r#"<c t="s" r="D9">"#, "cell D9"),
+            (r#"<c  r='E2'>"#, "cell E2"),
+            ("<c>", "a cell"),
+            (r#"<sheetData><x:c r="G4">"#, "cell G4"),
+        ] {
+            let xml = format!("{tag}{long}");
+            let expected = format!("{name} holds more than 10 characters");
+            assert_eq!(what(scan(sheet, &xml, &limits)), expected, "{xml}");
+        }
+        // Tags that count are told from those that do not by their names, prefixed or not.
+        assert_eq!(
+            what(scan(
+                "xl/sharedStrings.xml",
+                "<x:sst><x:si/><s:si/><si/><si/></x:sst>",
+                &limits
+            )),
+            "it has more than 3 shared strings"
+        );
+        assert!(scan(
+            "xl/sharedStrings.xml",
+            "<sst><sheet/><s/><si2/><cs/><row/><t>0123456789X</t></sst>",
+            &limits
+        )
+        .is_ok());
     }
 
     #[test]

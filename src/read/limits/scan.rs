@@ -106,11 +106,7 @@ impl<'a> XmlScanner<'a> {
         while i < bytes.len() {
             let rest = &bytes[i..];
             i += match self.state {
-                State::Text => {
-                    let taken = self.feed_text(rest)?;
-                    // A whole element's tag in this piece is read in place.
-                    taken + self.whole_tag(&rest[taken..])?
-                }
+                State::Text => self.feed_in_place(rest)?,
                 // The first bytes one by one, to tell comments and the like
                 // (`<!` and `<?`); an element's tag goes on at once.
                 State::Tag
@@ -136,49 +132,43 @@ impl<'a> XmlScanner<'a> {
         Ok(())
     }
 
-    /// Text up to the next `<` (which starts a tag); the bytes taken.
-    fn feed_text(&mut self, rest: &[u8]) -> Result<usize, Found> {
-        let end = find_lt(rest);
-        self.text(&rest[..end])?;
-        if end == rest.len() {
-            return Ok(end);
-        }
-        self.state = State::Tag;
-        self.tag.clear();
-        self.quote = 0;
-        self.entity = false;
-        Ok(end + 1)
-    }
-
-    /// Just after `<`: when `rest` holds the element's whole tag (not a
-    /// comment, CDATA section, processing instruction or DTD, which start
-    /// with `!` or `?`, and within the longest tag allowed), handles it where
-    /// it lies instead of copying it byte by byte; the bytes taken (0 when
-    /// the byte-wise path below goes on with it). Most tags are a few bytes
-    /// long, so this is where the scan spends its time.
-    fn whole_tag(&mut self, rest: &[u8]) -> Result<usize, Found> {
-        if self.state != State::Tag || matches!(rest.first(), None | Some(b'!' | b'?')) {
-            return Ok(0);
-        }
-        let window = &rest[..rest.len().min(self.limits.max_tag_bytes())];
-        // Byte by byte: for tags this short, a plain loop beats memchr's setup.
-        let mut quote = 0;
-        let Some(end) = window.iter().position(|&b| {
-            if quote != 0 {
-                if b == quote {
-                    quote = 0;
-                }
-            } else if b == b'"' || b == b'\'' {
-                quote = b;
+    /// Between tags: text, then each element's tag whole in `bytes`, read
+    /// where they lie, one after the other; the bytes taken. Stops at the
+    /// end of `bytes`, or just after a `<` whose tag is a comment, CDATA
+    /// section, processing instruction or DTD (which start with `!` or
+    /// `?`), or is not whole in `bytes`: the byte-wise path goes on with it.
+    /// Most tags and texts are a few bytes long, so this is where the scan
+    /// spends its time.
+    fn feed_in_place(&mut self, bytes: &[u8]) -> Result<usize, Found> {
+        let mut at = 0;
+        loop {
+            let rest = &bytes[at..];
+            let end = find_lt(rest);
+            self.text(&rest[..end])?;
+            if end == rest.len() {
+                return Ok(bytes.len());
             }
-            quote == 0 && b == b'>'
-        }) else {
-            return Ok(0);
-        };
-        self.state = State::Text;
-        self.run_bytes = 0;
-        self.complete_tag(&rest[..end])?;
-        Ok(end + 1)
+            at += end + 1;
+            self.state = State::Tag;
+            self.tag.clear();
+            self.quote = 0;
+            self.entity = false;
+            let rest = &bytes[at..];
+            if matches!(rest.first(), None | Some(b'!' | b'?')) {
+                return Ok(at);
+            }
+            let window = &rest[..rest.len().min(self.limits.max_tag_bytes())];
+            let Some(end) = tag_end(window) else {
+                return Ok(at);
+            };
+            self.state = State::Text;
+            self.run_bytes = 0;
+            let tag = &rest[..end];
+            if self.ods_content || may_count(tag) {
+                self.complete_tag(tag)?;
+            }
+            at += end + 1;
+        }
     }
 
     /// A tag's bytes up to the next quote or `>` at once, then that byte;
@@ -264,23 +254,25 @@ impl<'a> XmlScanner<'a> {
             // Outside cells only the bytes count.
             return Ok(());
         }
-        let chars = if !self.entity && memchr::memchr(b'&', text).is_none() {
-            // Characters are the bytes that do not continue one.
-            text.iter().filter(|&&b| b & 0xC0 != 0x80).count() as u64
-        } else {
-            let mut chars = 0;
-            for &b in text {
-                if self.entity {
-                    self.entity = b != b';';
-                } else if b == b'&' {
-                    self.entity = true;
-                    chars += 1;
-                } else if b & 0xC0 != 0x80 {
-                    chars += 1;
-                }
+        // Characters are the bytes that do not continue one; an entity
+        // (`&amp;`) is one, counted below when there is one.
+        let (chars, ampersand) = text.iter().fold((0u64, false), |(chars, amp), &b| {
+            (chars + u64::from(b & 0xC0 != 0x80), amp | (b == b'&'))
+        });
+        if !self.entity && !ampersand {
+            return self.add_chars(chars);
+        }
+        let mut chars = 0;
+        for &b in text {
+            if self.entity {
+                self.entity = b != b';';
+            } else if b == b'&' {
+                self.entity = true;
+                chars += 1;
+            } else if b & 0xC0 != 0x80 {
+                chars += 1;
             }
-            chars
-        };
+        }
         self.add_chars(chars)
     }
 
@@ -403,21 +395,15 @@ impl<'a> XmlScanner<'a> {
         self_closing: bool,
     ) -> Result<(), Found> {
         // Some writers prefix every element (`<x:c>`); calamine reads local names.
-        let local = name.rsplit(|&b| b == b':').next().unwrap_or(name);
+        let local = match name.iter().rposition(|&b| b == b':') {
+            Some(colon) => &name[colon + 1..],
+            None => name,
+        };
+        // Byte patterns rather than string literals: compared in place, not by a call.
         match (local, closing) {
-            (b"c" | b"si", true) => self.cell = None,
-            (b"sst", false) if self.shared_strings => {
-                let max = self.limits.max_shared_strings();
-                for key in [&b"uniqueCount"[..], b"count"] {
-                    let declared = attr(attrs, key).and_then(parse_u64).unwrap_or(0);
-                    if declared > max {
-                        return Err(
-                            self.too_many_strings(format!("it declares {declared} shared strings"))
-                        );
-                    }
-                }
-            }
-            (b"si", false) if self.shared_strings => {
+            ([b'c'] | [b's', b'i'], true) => self.cell = None,
+            ([b's', b's', b't'], false) if self.shared_strings => self.declared_strings(attrs)?,
+            ([b's', b'i'], false) if self.shared_strings => {
                 self.strings += 1;
                 if self.strings > self.limits.max_shared_strings() {
                     return Err(self.too_many_strings(format!(
@@ -430,16 +416,27 @@ impl<'a> XmlScanner<'a> {
                     chars: 0,
                 });
             }
-            (b"c", false) if !self_closing => {
+            ([b'c'], false) if !self_closing => {
                 self.reference.clear();
-                self.reference
-                    .extend_from_slice(attr(attrs, b"r").unwrap_or_default());
+                self.reference.extend_from_slice(reference(attrs));
                 self.cell = Some(CellText {
                     name: CellName::Sheet,
                     chars: 0,
                 });
             }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// The `<sst>` tag: the counts of shared strings it declares.
+    fn declared_strings(&self, attrs: &[u8]) -> Result<(), Found> {
+        let max = self.limits.max_shared_strings();
+        for key in [&b"uniqueCount"[..], b"count"] {
+            let declared = attr(attrs, key).and_then(parse_u64).unwrap_or(0);
+            if declared > max {
+                return Err(self.too_many_strings(format!("it declares {declared} shared strings")));
+            }
         }
         Ok(())
     }
@@ -587,6 +584,43 @@ impl OdsCells {
         let rows = self.first.map_or(0, |first| self.last_end - first);
         self.done.saturating_add(rows.saturating_mul(self.width))
     }
+}
+
+/// Where the `>` that ends a tag is in `bytes` (one outside quotes), if it is there.
+fn tag_end(bytes: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'>' => return Some(at),
+            quote @ (b'"' | b'\'') => {
+                // Attribute values are short: a plain loop beats memchr's setup.
+                at += 1 + bytes[at + 1..].iter().position(|&b| b == quote)?;
+            }
+            _ => {}
+        }
+        at += 1;
+    }
+    None
+}
+
+/// Whether an .xlsx part's tag (between `<` and `>`) may be one the scan
+/// counts (`c`, `si`, `sst`, open or closed, perhaps prefixed): the first
+/// letter of the name is `c` or `s`, or the tag has a prefix. Most tags
+/// (`row`, `v`, `t`, `is`) are told apart at once.
+fn may_count(tag: &[u8]) -> bool {
+    let name = tag.strip_prefix(b"/").unwrap_or(tag);
+    matches!(name.first(), Some(b'c' | b's')) || name.contains(&b':')
+}
+
+/// The `r` attribute (the cell's reference, `B7`) of a cell's attributes,
+/// or nothing; where writers put it, first, it is found at once.
+fn reference(attrs: &[u8]) -> &[u8] {
+    if let Some(value) = attrs.strip_prefix(b" r=\"") {
+        if let Some(end) = value.iter().position(|&b| b == b'"') {
+            return &value[..end];
+        }
+    }
+    attr(attrs, b"r").unwrap_or_default()
 }
 
 /// Where the next `<` is in `bytes`, or their length. Text between tags

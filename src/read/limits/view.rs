@@ -21,7 +21,7 @@
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
 use super::archive::Part;
@@ -88,6 +88,9 @@ struct Piece {
 struct Inflating {
     piece: usize,
     chunks: Receiver<Result<Vec<u8>, ReadError>>,
+    /// Chunks read, handed back to the producer to be filled again: fresh
+    /// memory for every chunk cost the producer a page fault per 4 KiB.
+    used_chunks: Sender<Vec<u8>>,
     chunk: Vec<u8>,
     used: usize,
     /// Bytes of the part before `chunk[used]`.
@@ -374,6 +377,8 @@ impl ScannedArchive {
             unreachable!("only part pieces are inflated");
         };
         let (sender, chunks) = mpsc::sync_channel(CHUNKS_AHEAD);
+        // Unbounded, but never holds more than the chunks in flight.
+        let (used_chunks, returned) = mpsc::channel();
         let (path, limits, part) = (self.path.clone(), self.limits, part.clone());
         std::thread::Builder::new()
             .name("part-inflater".to_owned())
@@ -392,7 +397,12 @@ impl ScannedArchive {
                             zip::ZipArchive::new(BufReader::new(file)).map_err(|e| {
                                 check.damaged(&part.name, format!("cannot be read ({e})"))
                             })?;
-                        check.scan_part(&mut archive, &part, |chunk| sender.send(Ok(chunk)).is_ok())
+                        check.scan_part(
+                            &mut archive,
+                            &part,
+                            || returned.try_recv().unwrap_or_default(),
+                            |chunk| sender.send(Ok(chunk)).is_ok(),
+                        )
                     });
                 if let Err(error) = scanned {
                     let _ = sender.send(Err(error));
@@ -401,6 +411,7 @@ impl ScannedArchive {
         Ok(Inflating {
             piece,
             chunks,
+            used_chunks,
             chunk: Vec::new(),
             used: 0,
             offset: 0,
@@ -429,7 +440,9 @@ impl ScannedArchive {
             state.offset += available;
             match state.chunks.recv() {
                 Ok(Ok(chunk)) => {
-                    state.chunk = chunk;
+                    let used = std::mem::replace(&mut state.chunk, chunk);
+                    // The producer may have finished and gone: the chunk is dropped then.
+                    let _ = state.used_chunks.send(used);
                     state.used = 0;
                 }
                 Ok(Err(error)) => return Err(self.fail(error)),
