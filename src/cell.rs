@@ -77,6 +77,13 @@ pub(crate) fn format_number(n: f64) -> String {
     if n.is_finite() && n.fract() == 0.0 && n.abs() < 1e17 {
         format!("{}", n as i64)
     } else if n.is_finite() {
+        // The shortest text that reads back as `n` is already what 15
+        // digits show when it has no more: `n` is that text rounded to 15
+        // digits (it lies within half a unit of its last place of it).
+        let shortest = n.to_string();
+        if significant_digits(&shortest) <= 15 {
+            return shortest;
+        }
         let rounded: f64 = format!("{n:.14e}").parse().unwrap_or(n);
         if rounded.fract() == 0.0 && rounded.abs() < 1e17 {
             format!("{}", rounded as i64)
@@ -88,6 +95,21 @@ pub(crate) fn format_number(n: f64) -> String {
     } else {
         format!("{n}")
     }
+}
+
+/// The digits of a number's text from its first nonzero digit to its last.
+fn significant_digits(text: &str) -> usize {
+    // Zeros count once a nonzero digit follows them, after the first one.
+    let (mut counted, mut zeros) = (0, 0);
+    for b in text.bytes().filter(u8::is_ascii_digit) {
+        if b == b'0' {
+            zeros += usize::from(counted > 0);
+        } else {
+            counted += zeros + 1;
+            zeros = 0;
+        }
+    }
+    counted
 }
 
 /// Makes text safe to open in a spreadsheet program: a cell starting with
@@ -131,6 +153,58 @@ pub(crate) fn restore_formula(text: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `format_number` as it was before its shortcut: the number rounded
+    /// to 15 significant digits, then shown.
+    fn format_number_rounding_first(n: f64) -> String {
+        let rounded: f64 = format!("{n:.14e}").parse().unwrap_or(n);
+        if rounded.fract() == 0.0 && rounded.abs() < 1e17 {
+            format!("{}", rounded as i64)
+        } else {
+            format!("{rounded}")
+        }
+    }
+
+    #[test]
+    fn the_shortcut_shows_numbers_as_rounding_first_does() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut checked = 0;
+        for i in 0..200_000u64 {
+            let n = match i % 4 {
+                // Any bit pattern: every exponent and mantissa.
+                0 => f64::from_bits(next()),
+                // Prices and quantities: few decimals.
+                1 => (next() % 10_000_000) as f64 / 100.0,
+                2 => (next() % 1_000_000_000) as f64 / 1000.0 * 1.1,
+                _ => (next() % 1000) as f64 * 0.1 + 0.2,
+            };
+            if !n.is_finite() || (n.fract() == 0.0 && n.abs() < 1e17) {
+                continue;
+            }
+            assert_eq!(format_number(n), format_number_rounding_first(n), "{n:?}");
+            checked += 1;
+        }
+        assert!(checked > 150_000, "{checked}");
+        for n in [
+            0.1 + 0.2,
+            1e-7,
+            1.5e20,
+            -0.0001234,
+            123456789012345.6,
+            0.30000000000000004,
+        ] {
+            assert_eq!(format_number(n), format_number_rounding_first(n), "{n:?}");
+        }
+        assert_eq!(significant_digits("-0.0001203400"), 5);
+        assert_eq!(significant_digits("150000000000000000000"), 2);
+        assert_eq!(significant_digits("0"), 0);
+    }
 
     #[test]
     fn numbers_show_as_a_user_sees_them() {
