@@ -2,7 +2,9 @@
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashSet};
-use std::hash::{Hash as _, Hasher as _};
+use std::hash::Hasher as _;
+
+use axum::body::Bytes;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -121,11 +123,13 @@ impl StatsRecorder {
         });
     }
 
-    /// A `POST /v1/products` with this body arrived now.
-    pub(crate) fn posted(&self, body: &[u8]) {
+    /// A `POST /v1/products` whose body is these chunks arrived now.
+    pub(crate) fn posted<'a>(&self, body: impl IntoIterator<Item = &'a Bytes>) {
         let elapsed = self.start.elapsed();
         let mut hasher = DefaultHasher::new();
-        body.hash(&mut hasher);
+        for chunk in body {
+            hasher.write(chunk);
+        }
         let new = self
             .bodies
             .lock()
@@ -222,16 +226,20 @@ mod tests {
         assert_eq!(stats.created_per_second, vec![1]);
         assert!(stats.last_arrived.contains_key("POST /v1/products"));
         assert_eq!(stats.last_new_body, None);
-        recorder.posted(b"{\"number\":\"1\"}");
+        // The same bytes, cut into chunks differently, are the same body.
+        let cut = |text: &'static [u8], size: usize| -> Vec<Bytes> {
+            text.chunks(size).map(Bytes::from_static).collect()
+        };
+        recorder.posted(&cut(br#"{"number":"1"}"#, 5));
         let first = recorder.snapshot().last_new_body.expect("a new body");
         std::thread::sleep(Duration::from_millis(2));
-        recorder.posted(b"{\"number\":\"1\"}");
+        recorder.posted(&cut(br#"{"number":"1"}"#, 64));
         assert_eq!(
             recorder.snapshot().last_new_body,
             Some(first),
             "a retry is not new"
         );
-        recorder.posted(b"{\"number\":\"2\"}");
+        recorder.posted(&cut(br#"{"number":"2"}"#, 5));
         assert!(recorder.snapshot().last_new_body > Some(first));
     }
 }

@@ -662,3 +662,34 @@ async fn faults_act_the_same_on_detached_writes() {
     assert_eq!(api.sandbox.stats().products_created, 4);
     api.sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn create_bodies_are_noted_as_they_come_and_an_oversized_one_is_still_refused() {
+    let api = start(SandboxConfig::default()).await;
+    let post = |body: Vec<u8>| {
+        api.client
+            .post(api.url("/products"))
+            .bearer_auth(&api.token)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+    let body = serde_json::to_vec(&minimal("Noted")).unwrap();
+    assert_eq!(
+        post(body.clone()).await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    let first = api.sandbox.stats().last_new_body.expect("a new body noted");
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    // The same body again (a retry) is not new, though handled as usual.
+    assert_eq!(post(body).await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(api.sandbox.stats().last_new_body, Some(first));
+    // Noting reads a body's first MiB only; one over the limit is still 413.
+    let mut huge = br#"{"name":""#.to_vec();
+    huge.resize(3 << 20, b'x');
+    huge.extend_from_slice(br#""}"#);
+    let answer = post(huge).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(api.sandbox.product_count(), 2);
+    api.sandbox.shutdown().await;
+}

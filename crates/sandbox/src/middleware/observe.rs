@@ -9,6 +9,9 @@ use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 
+use futures::StreamExt as _;
+
+use crate::body::MAX_BODY_BYTES;
 use crate::detach;
 use crate::error::ApiError;
 use crate::observe::{Endpoint, TRACE_HEADER};
@@ -60,18 +63,35 @@ pub(crate) async fn observe(
 /// The endpoint whose bodies [`note_body`] counts.
 const CREATE: &str = "POST /v1/products";
 
-/// Counts the body of a create ([`SandboxStats::last_new_body`]) and hands
-/// the same bytes on; a body that cannot be read is handed on empty (its
-/// connection is gone).
+/// Counts the body of a create ([`SandboxStats::last_new_body`]) by its
+/// first [`MAX_BODY_BYTES`] or so (a longer one is refused anyway), and
+/// hands the request on with its body as it came: the bytes read so far,
+/// a read error among them, then the rest.
 ///
 /// [`SandboxStats::last_new_body`]: crate::SandboxStats::last_new_body
 async fn note_body(sandbox: &Sandbox, request: Request) -> Request {
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
-    sandbox.stats.posted(&bytes);
-    Request::from_parts(parts, Body::from(bytes))
+    let mut rest = body.into_data_stream();
+    let mut read = Vec::new();
+    let mut total = 0;
+    while total <= MAX_BODY_BYTES {
+        match rest.next().await {
+            Some(Ok(chunk)) => {
+                total += chunk.len();
+                read.push(Ok(chunk));
+            }
+            Some(Err(error)) => {
+                read.push(Err(error));
+                break;
+            }
+            None => break,
+        }
+    }
+    sandbox
+        .stats
+        .posted(read.iter().filter_map(|chunk| chunk.as_ref().ok()));
+    let body = Body::from_stream(futures::stream::iter(read).chain(rest));
+    Request::from_parts(parts, body)
 }
 
 /// Middleware: waits the configured latency before handling the request.
