@@ -74,6 +74,14 @@
 //!   so a limit that stays put is probed ever less often, while one that
 //!   moved is probed at the old pace. Far beyond the last limit found (10%)
 //!   the pace grows by a tenth each window (a limit that rose).
+//! - A probe ends at its first few refusals ([`PROBE_REFUSALS`] within
+//!   [`PROBE_SPAN`] answers) when what they measure is the limit found:
+//!   back to cruising under it, with the plateau doubled. The budget saved
+//!   while cruising hides the limit until it is spent, so by then the pace
+//!   is well beyond it, and waiting for the window to close cost a dozen
+//!   refusals a probe. A limit measured higher, or any probe where 503s
+//!   are scattered (a few refusals may be faults), is still left to the
+//!   window.
 //! - `--rate N` ([`Pacer::new`]) starts at N and never goes above it.
 //!   `--rate auto` ([`Pacer::auto`]) starts at a safe [`AUTO_START`] per
 //!   second and grows by half each window (TCP's slow start) until the first
@@ -120,6 +128,13 @@ pub const UNAVAILABLE_ABOVE_SCATTERED: f64 = 0.03;
 pub const FAST_ANSWERS: u64 = 32;
 /// The share of refusals that closes a window early (see [`FAST_ANSWERS`]).
 pub const FAST_SHARE: f64 = 0.25;
+/// A probe beyond the limit found ends at this many refusals within
+/// [`PROBE_SPAN`] answers: the budget a limit that stands saved up has been
+/// spent, and from then on the share of answers refused is the share the
+/// pace went beyond it.
+pub const PROBE_REFUSALS: u64 = 3;
+/// See [`PROBE_REFUSALS`].
+pub const PROBE_SPAN: u64 = 30;
 /// After a congested window the pace is this share of the rate the server accepted.
 pub const BELOW_LIMIT: f64 = 0.95;
 /// Between probes the pace is held at this share of the limit found, so
@@ -228,6 +243,9 @@ struct Window {
     since_refused: Option<(u64, u64)>,
     /// When the window's first refusal came back.
     first_refused: Option<Instant>,
+    /// The last span of at most [`PROBE_SPAN`] answers that began with a
+    /// refusal: answers, and refusals among them.
+    probe_span: Option<(u64, u64)>,
 }
 
 impl Window {
@@ -375,11 +393,60 @@ impl RateController {
             *answers += 1;
             *refusals += u64::from(refused);
         }
+        if w.probe_span
+            .is_some_and(|(answers, _)| answers >= PROBE_SPAN)
+        {
+            w.probe_span = None;
+        }
+        if refused || w.probe_span.is_some() {
+            let (answers, refusals) = w.probe_span.get_or_insert((0, 0));
+            *answers += 1;
+            *refusals += u64::from(refused);
+        }
         if at_once {
             let window = std::mem::take(&mut self.window);
             return Some(self.cut_at_once(&window, now));
         }
+        if refused && self.probe_met_limit(now) {
+            self.window = Window::default();
+            return Some(self.end_probe(now));
+        }
         self.tick(now)
+    }
+
+    /// Whether a probe beyond the limit found has met that same limit
+    /// again: the pace is above it, [`PROBE_REFUSALS`] answers were refused
+    /// within [`PROBE_SPAN`], and the limit those answers measure is the
+    /// one found (within [`SAME_LIMIT`]). A limit measured higher is left
+    /// to the window to judge: a few dozen answers are not enough to raise
+    /// it on. So is every probe where 503s are scattered: there a few
+    /// refusals may be faults, and the window tells them apart.
+    fn probe_met_limit(&self, now: Instant) -> bool {
+        let Some(last) = self.limit_found.filter(|&limit| self.rate > limit) else {
+            return false;
+        };
+        let Some(span) = self.window.probe_span else {
+            return false;
+        };
+        self.scattered < SCATTERED_SEEN
+            && span.1 >= PROBE_REFUSALS
+            && self.limit_at_once(&self.window, span, now) <= last * (1.0 + SAME_LIMIT)
+    }
+
+    /// Ends a probe that met the limit found: back to cruising under it,
+    /// with the plateau lengthened as for the same limit found again. If
+    /// the limit fell instead, the next window is congested and cuts from
+    /// what it measures.
+    fn end_probe(&mut self, now: Instant) -> Decision {
+        let limit = self.limit_found.unwrap_or(self.rate);
+        let to = (CRUISE * limit)
+            .min(self.rate)
+            .max(MIN_RATE.min(self.ceiling));
+        self.plateau = (self.plateau * 2).min(PLATEAU_MAX);
+        self.cut = Some((now, to));
+        self.cuts += 1;
+        self.rate = to;
+        Decision::Cut(to)
     }
 
     /// Closes the window if it is due.
@@ -403,7 +470,14 @@ impl RateController {
     /// (the answers before it may have been let through by a budget
     /// saved up earlier, and tell nothing of the limit).
     fn cut_at_once(&mut self, w: &Window, now: Instant) -> Decision {
-        let (answers, refused) = w.since_refused.unwrap_or((1, 0));
+        let since_refused = w.since_refused.unwrap_or((1, 0));
+        let limit = self.limit_at_once(w, since_refused, now);
+        self.cut_to(limit, now)
+    }
+
+    /// The limit a window closed early measures: the pace the run sent at,
+    /// less the share refused among `(answers, refused)`.
+    fn limit_at_once(&self, w: &Window, (answers, refused): (u64, u64), now: Instant) -> f64 {
         let secs = w
             .start
             .map_or(0.0, |s| now.saturating_duration_since(s).as_secs_f64());
@@ -412,8 +486,7 @@ impl RateController {
         } else {
             self.rate
         };
-        let limit = sent_rate * (1.0 - refused as f64 / answers.max(1) as f64);
-        self.cut_to(limit, now)
+        sent_rate * (1.0 - refused as f64 / answers.max(1) as f64)
     }
 
     fn judge(&mut self, w: &Window, age: Duration, now: Instant) -> Decision {
@@ -1105,6 +1178,26 @@ mod tests {
     #[test]
     fn above_the_limit_holds_just_under_it_with_few_refusals() {
         holds_near_the_limit(&STRICT, 0.02);
+    }
+
+    #[test]
+    fn a_probe_that_meets_the_same_limit_ends_within_a_few_refusals() {
+        for seed in 0..5 {
+            let mut c = RateController::fixed(nz(150));
+            let run = simulate(&mut c, &STRICT, 40, seed);
+            eprintln!(
+                "seed {seed}: accepted {:?} refused {:?}",
+                run.accepted, run.refused
+            );
+            // From the fourth second on (after the first burst's cut), the
+            // pace probes beyond the limit (the bucket saved while cruising
+            // lets more through), and each probe costs a few refusals.
+            assert!(run.accepted[4..].iter().any(|&n| n > 110), "no probe");
+            let worst = run.refused[4..].iter().max().copied().unwrap_or(0);
+            assert!(worst <= 5, "{worst} refusals in a second");
+            let (of_limit, _) = run.steady(3, STRICT.limit);
+            assert!(of_limit >= 0.95, "{of_limit}");
+        }
     }
 
     #[test]
