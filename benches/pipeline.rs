@@ -908,7 +908,8 @@ impl Bench {
             "of requests",
             "rows/s (steady)",
             "requests per row (floor 1.000)",
-            "tail s (goal ≤ 2 + settle 5)",
+            "tail s from the last row's first send",
+            "tail s from the last send (goal ≤ 2 + settle 5)",
         ]);
         let mut series = String::new();
         let mut steady_rows: Vec<f64> = Vec::new();
@@ -940,6 +941,7 @@ impl Bench {
             steady_rows.push(figures.rows_per_second);
             let requests: u64 = run.stats.per_second.iter().sum();
             let tail = run.tail.map_or(f64::NAN, |t| t.as_secs_f64());
+            let tail_last = run.tail_last.map_or(f64::NAN, |t| t.as_secs_f64());
             table.row(vec![
                 case.what.to_owned(),
                 case.limit_label(),
@@ -956,6 +958,7 @@ impl Bench {
                 format!("{:.1}", figures.rows_per_second),
                 format!("{:.3}", requests as f64 / case.rows as f64),
                 format!("{tail:.1}"),
+                format!("{tail_last:.1}"),
             ]);
             let accepted: Vec<u64> = run
                 .stats
@@ -1013,9 +1016,10 @@ impl Bench {
                 Goal::Shown => {}
             }
             self.target(format!(
-                "Network, {}: the run ended {tail:.1} s after its last row was sent (target 2 s + settle 5 s: {})",
+                "Network, {}: the run ended {tail_last:.1} s after the last row was sent, {tail:.1} s after its first send \
+                 (target 2 s + settle 5 s: {})",
                 case.what,
-                verdict(tail <= 7.0)
+                verdict(tail_last <= 7.0)
             ));
         }
         println!("\n## Network: the rate controller against a limiting, failing strict sandbox\n");
@@ -1026,8 +1030,10 @@ impl Bench {
              `ambiguous`). `--timeout 5` makes the settle time 5 s. Counted by the sandbox: \"steady\" \
              is the mean of whole seconds from the third after the first second that created products \
              (the server's burst and the first cut left out) to the one that reached 95% of them, left out; \"of limit\" divides the requests it accepted by the limit in force each \
-             second; the tail runs from the last row's first send (the last `POST /v1/products` whose body the \
-             server had not seen before: a retry repeats its row's body) to the importer's end.\n"
+             second; one tail runs from the last row's first send (the last `POST /v1/products` whose body the \
+             server had not seen before: a retry repeats its row's body) to the importer's end, the other \
+             from the last `POST /v1/products` of all (a row sent again after its answer was lost and settled \
+             is sent last then; a row whose answer is lost twice settles twice).\n"
         );
         table.print();
         println!();
@@ -1095,6 +1101,11 @@ impl Bench {
         let tail = stats
             .last_new_body
             .map(|at| ended.saturating_duration_since(started + at));
+        // From the last send of any row, a row sent again included.
+        let tail_last = stats
+            .last_arrived
+            .get("POST /v1/products")
+            .map(|&at| ended.saturating_duration_since(started + at));
         let created = handle.products().len() as u64;
         runtime.block_on(handle.shutdown());
         std::fs::remove_file(&results).ok();
@@ -1114,6 +1125,7 @@ impl Bench {
             sandbox_cpu,
             stats,
             tail,
+            tail_last,
         })
     }
 
@@ -1142,6 +1154,8 @@ struct ImportRun {
     stats: SandboxStats,
     /// From the last row's first `POST /v1/products` to the importer's end.
     tail: Option<Duration>,
+    /// From the last `POST /v1/products` of all to the importer's end.
+    tail_last: Option<Duration>,
 }
 
 /// Copies the CSV `from` to `to` with the `salesPrice` of every `every`-th
