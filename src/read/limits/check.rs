@@ -156,20 +156,30 @@ impl WorkbookCheck<'_> {
         loop {
             let mut buf = buffer();
             buf.resize(CHUNK_BYTES, 0);
-            let n = match entry.read(&mut buf) {
-                Ok(0) => return Ok(()),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    return Err(self.damaged(
-                        name,
-                        format!(
-                            "cannot be read (it declares {} uncompressed: {e})",
-                            size_text(*size)
-                        ),
-                    ))
+            // Filled whole (the inflater hands out a few KiB at a time):
+            // each chunk wakes calamine's side once, not once per read.
+            let mut n = 0;
+            let mut failed = None;
+            while n < CHUNK_BYTES {
+                match entry.read(&mut buf[n..]) {
+                    Ok(0) => break,
+                    Ok(read) => n += read,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        failed = Some(self.damaged(
+                            name,
+                            format!(
+                                "cannot be read (it declares {} uncompressed: {e})",
+                                size_text(*size)
+                            ),
+                        ));
+                        break;
+                    }
                 }
-            };
+            }
+            if n == 0 {
+                return failed.map_or(Ok(()), Err);
+            }
             buf.truncate(n);
             scanner.feed(&buf).map_err(|e| match e {
                 Found::Over { what, limit, flag } => self.over(name, what, limit, flag),
@@ -177,6 +187,10 @@ impl WorkbookCheck<'_> {
             })?;
             if !each(buf) {
                 return Ok(());
+            }
+            if let Some(error) = failed {
+                // The bytes before the damage went on first, as they came.
+                return Err(error);
             }
         }
     }
