@@ -16,7 +16,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::cell::restore_formula;
-use crate::cell::{format_number, Cell};
+use crate::cell::{format_number, CellRef};
 use crate::mapping::{ColumnMapping, Field};
 use crate::read::{ReadError, SourceRow};
 use crate::values;
@@ -46,13 +46,13 @@ impl KeyHasher {
 
 /// The text a key cell stands for, exactly as validation puts it in the
 /// payload; `None` for blank, date and error cells (never keys).
-pub fn key_text(cell: &Cell) -> Option<Cow<'_, str>> {
+pub fn key_text(cell: CellRef<'_>) -> Option<Cow<'_, str>> {
     let text = match cell {
-        Cell::Empty | Cell::Date { .. } | Cell::Error(_) => return None,
-        Cell::Text(s) => return key_text_of_str(s),
-        Cell::Number(n) => Cow::Owned(format_number(*n)),
-        Cell::Int(i) => Cow::Owned(i.to_string()),
-        Cell::Bool(b) => Cow::Borrowed(if *b { "TRUE" } else { "FALSE" }),
+        CellRef::Empty | CellRef::Date { .. } | CellRef::Error(_) => return None,
+        CellRef::Text(s) => return key_text_of_str(s),
+        CellRef::Number(n) => Cow::Owned(format_number(n)),
+        CellRef::Int(i) => Cow::Owned(i.to_string()),
+        CellRef::Bool(b) => Cow::Borrowed(if b { "TRUE" } else { "FALSE" }),
     };
     (!text.is_empty()).then_some(text)
 }
@@ -372,7 +372,10 @@ mod tests {
     fn row(number: u64, cells: &[&str]) -> Result<SourceRow, ReadError> {
         Ok(SourceRow {
             number,
-            cells: cells.iter().map(|c| Cell::Text(c.to_string())).collect(),
+            cells: cells
+                .iter()
+                .map(|c| crate::cell::Cell::Text(c.to_string()))
+                .collect(),
             width: cells.len(),
         })
     }
@@ -473,11 +476,11 @@ mod tests {
     #[test]
     fn key_text_is_what_validation_sends() {
         assert_eq!(
-            key_text(&Cell::Number(7038010055690.0)).unwrap(),
+            key_text(CellRef::Number(7038010055690.0)).unwrap(),
             "7038010055690"
         );
-        assert_eq!(key_text(&Cell::Text("'=A1 ".into())).unwrap(), "=A1");
-        assert!(key_text(&Cell::Text("  ".into())).is_none());
-        assert!(key_text(&Cell::Error("#N/A".into())).is_none());
+        assert_eq!(key_text(CellRef::Text("'=A1 ")).unwrap(), "=A1");
+        assert!(key_text(CellRef::Text("  ")).is_none());
+        assert!(key_text(CellRef::Error("#N/A")).is_none());
     }
 }

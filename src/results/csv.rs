@@ -132,8 +132,7 @@ impl FormatSink for CsvSink {
             r.trace_id.as_deref().unwrap_or_default(),
             r.error.as_deref().unwrap_or_default(),
         ];
-        let cells = r.cells.iter().map(String::as_str);
-        self.write_line(status.into_iter().chain(cells), true)
+        self.write_line(status.into_iter().chain(r.cells.iter()), true)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -177,7 +176,7 @@ pub(super) fn read(path: &Path) -> io::Result<Vec<RowRecord>> {
             cells: record
                 .iter()
                 .skip(STATUS_COLUMNS.len())
-                .map(|c| restore_formula(c).to_string())
+                .map(restore_formula)
                 .collect(),
         });
     }
@@ -286,7 +285,7 @@ mod tests {
                 trace_id: Some("t\"1".into()),
                 error: Some("column \"price\": \"1,5\" is wrong".into()),
                 problems: Vec::new(),
-                cells: cells.iter().map(|c| c.to_string()).collect(),
+                cells: cells.iter().collect(),
             };
             sink.write(&record).unwrap();
             sink.flush().unwrap();
@@ -301,7 +300,7 @@ mod tests {
                 .iter()
                 .map(|s| s.to_string())
                 .chain([record.error.clone().unwrap()])
-                .chain(record.cells.iter().cloned())
+                .chain(record.cells.iter().map(str::to_owned))
                 .collect();
             let mut expected = "\u{FEFF}".as_bytes().to_vec();
             expected.extend(by_the_csv_crate(delimiter, &[header, line]));
