@@ -110,6 +110,8 @@ enum Slot {
 pub struct Cells {
     text: String,
     slots: Vec<Slot>,
+    /// Every text is ASCII without control characters (see [`Cells::is_plain_ascii`]).
+    plain_ascii: bool,
 }
 
 impl Cells {
@@ -118,6 +120,7 @@ impl Cells {
         Cells {
             text: String::with_capacity(bytes),
             slots: Vec::with_capacity(cells),
+            plain_ascii: false,
         }
     }
 
@@ -126,13 +129,20 @@ impl Cells {
         Cells {
             text: String::new(),
             slots: vec![Slot::Empty; n],
+            plain_ascii: true,
         }
     }
 
     /// The cells of a CSV record: `record` is its fields' text back to
     /// back, `ends` where each field ends in it (an empty field is an
-    /// empty cell).
-    pub fn of_record(record: &str, ends: impl Iterator<Item = usize>, width: usize) -> Cells {
+    /// empty cell). `plain_ascii` says whether `record` is ASCII without
+    /// control characters (see [`Cells::is_plain_ascii`]).
+    pub fn of_record(
+        record: &str,
+        ends: impl Iterator<Item = usize>,
+        width: usize,
+        plain_ascii: bool,
+    ) -> Cells {
         let mut slots = Vec::with_capacity(width);
         let mut start = 0;
         for end in ends {
@@ -146,7 +156,16 @@ impl Cells {
         Cells {
             text: record.to_owned(),
             slots,
+            plain_ascii,
         }
+    }
+
+    /// Whether every text of these cells is known to be ASCII without
+    /// control characters (no byte below a space, no DEL): such a text has
+    /// nothing to clean but spaces at its ends, and no character a field
+    /// may not hold. False when not known.
+    pub fn is_plain_ascii(&self) -> bool {
+        self.plain_ascii
     }
 
     /// The number of cells.
@@ -204,6 +223,9 @@ impl Cells {
 
     /// The slot of `cell`, its text copied to the buffer.
     fn slot_of(&mut self, cell: CellRef<'_>) -> Slot {
+        if !matches!(cell, CellRef::Empty) {
+            self.plain_ascii = false;
+        }
         let mut keep = |s: &str| {
             let start = self.text.len();
             self.text.push_str(s);
@@ -227,6 +249,21 @@ impl Cells {
                 Slot::Error { start, end }
             }
         }
+    }
+
+    /// Loads the cells' memory into this core's cache: one byte of every
+    /// cache line, the loads independent of each other so that their misses
+    /// overlap.
+    pub fn warm(&self) {
+        let slots = self.slots.len() * std::mem::size_of::<Slot>();
+        let lines = |len: usize| (0..len).step_by(64);
+        let text = self.text.as_bytes();
+        let mut any = lines(text.len()).fold(0u8, |a, i| a ^ text[i]);
+        // The slots hold no padding bytes a read could see; their tags suffice.
+        for i in lines(slots).map(|at| at / std::mem::size_of::<Slot>()) {
+            any ^= matches!(self.slots[i], Slot::Empty) as u8;
+        }
+        std::hint::black_box(any);
     }
 
     /// Pads the row with empty cells to `n` cells (a longer row is left as it is).
@@ -270,6 +307,13 @@ impl Cells {
         let mut text = self.text;
         text.truncate(at);
         Texts { text, ends }
+    }
+
+    /// Only for tests: these cells, marked plain ASCII or not.
+    #[cfg(test)]
+    pub(crate) fn marked_plain_ascii(mut self, plain_ascii: bool) -> Cells {
+        self.plain_ascii = plain_ascii;
+        self
     }
 }
 
@@ -364,6 +408,11 @@ impl Texts {
         *self = kept;
     }
 
+    /// Every cell's text, back to back.
+    pub fn joined(&self) -> &str {
+        &self.text[..self.ends.last().copied().unwrap_or(0)]
+    }
+
     /// The texts as owned strings.
     pub fn to_vec(&self) -> Vec<String> {
         self.iter().map(str::to_owned).collect()
@@ -414,7 +463,8 @@ mod tests {
     #[test]
     fn a_record_becomes_its_texts_without_a_copy() {
         let record = "abcde";
-        let cells = Cells::of_record(record, [1, 1, 3, 5].into_iter(), 4);
+        let cells = Cells::of_record(record, [1, 1, 3, 5].into_iter(), 4, true);
+        assert!(cells.is_plain_ascii());
         assert_eq!(cells.get(0), Some(CellRef::Text("a")));
         assert_eq!(cells.get(1), Some(CellRef::Empty));
         assert_eq!(cells.get(3), Some(CellRef::Text("de")));
@@ -426,6 +476,7 @@ mod tests {
         assert_eq!(texts, ["a", "", "bc", "de", "", ""]);
         assert_eq!(texts.get(2), Some("bc"));
         assert_eq!(texts.get(6), None);
+        assert_eq!(texts.joined(), "abcde");
     }
 
     #[test]
@@ -443,6 +494,8 @@ mod tests {
             Cell::Error("#N/A".into()),
         ];
         let mut cells = Cells::from(all.clone());
+        assert!(!cells.is_plain_ascii());
+        assert!(Cells::empty(3).is_plain_ascii());
         assert_eq!(cells.to_vec(), all);
         let shown: Vec<String> = all.iter().map(|c| c.text().into_owned()).collect();
         assert_eq!(cells.clone().into_texts(), shown);

@@ -703,7 +703,8 @@ impl CsvRows {
                         return Err(self.not_utf8(bad));
                     }
                 }
-                Cells::of_record(record, ends.iter().copied(), room)
+                let plain = crate::values::is_plain_ascii(record.as_bytes());
+                Cells::of_record(record, ends.iter().copied(), room, plain)
             }
             TextDecoding::SingleByte(encoding) => {
                 let mut cells = Cells::with_capacity(room, self.records.record_bytes().len());

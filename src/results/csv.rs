@@ -61,6 +61,13 @@ impl CsvSink {
         neutralize: bool,
     ) -> io::Result<()> {
         self.line.clear();
+        self.push_fields(fields, neutralize);
+        self.line.push(b'\n');
+        self.file.write_all(&self.line)
+    }
+
+    /// Adds `fields` to the record being built (see [`CsvSink::write_line`]).
+    fn push_fields<'a>(&mut self, fields: impl Iterator<Item = &'a str>, neutralize: bool) {
         for (i, text) in fields.enumerate() {
             if i > 0 {
                 self.line.push(self.delimiter);
@@ -86,8 +93,6 @@ impl CsvSink {
                 self.line.extend_from_slice(bytes);
             }
         }
-        self.line.push(b'\n');
-        self.file.write_all(&self.line)
     }
 }
 
@@ -132,7 +137,24 @@ impl FormatSink for CsvSink {
             r.trace_id.as_deref().unwrap_or_default(),
             r.error.as_deref().unwrap_or_default(),
         ];
-        self.write_line(status.into_iter().chain(r.cells.iter()), true)
+        if self.needs_quotes(r.cells.joined().as_bytes()) {
+            return self.write_line(status.into_iter().chain(r.cells.iter()), true);
+        }
+        // No cell needs quotes (most rows): only the status fields are
+        // looked at one by one, the cells copied as they are.
+        self.line.clear();
+        self.push_fields(status.into_iter(), true);
+        for text in r.cells.iter() {
+            self.line.push(self.delimiter);
+            match text.as_bytes().first() {
+                Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => self
+                    .line
+                    .extend_from_slice(neutralize_formula(text).as_bytes()),
+                _ => self.line.extend_from_slice(text.as_bytes()),
+            }
+        }
+        self.line.push(b'\n');
+        self.file.write_all(&self.line)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -246,6 +268,76 @@ mod tests {
             w.write_record(fields.collect::<Vec<_>>()).unwrap();
         }
         w.into_inner().unwrap()
+    }
+
+    #[test]
+    fn rows_whose_cells_need_no_quotes_are_written_as_the_csv_crate_writes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        // Cells made of pieces: formula starts, a tab, delimiters, quotes
+        // and line breaks now and then, so that some rows take the short
+        // way and others not.
+        let pieces = [
+            "a", "Blåbær", "=", "-", "+", "@", "\t", "\r", "5", " ", ",", ";", "|", "\"", "\n",
+            "'", "",
+        ];
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for delimiter in [b',', b';', b'\t', b'|'] {
+            let path = dir.path().join("r.csv");
+            let layout = ResultsLayout {
+                headers: vec!["a".into(), "b".into(), "c".into()],
+                delimiter,
+            };
+            let mut sink = CsvSink::create(&path, &layout).unwrap();
+            let mut lines = Vec::new();
+            for row in 0..2000u64 {
+                // Mostly plain pieces, so that most rows need no quotes.
+                let plain = row % 3 != 0;
+                let cells: Vec<String> = (0..3 + next(3))
+                    .map(|_| {
+                        (0..next(4))
+                            .map(|_| pieces[if plain { next(8) } else { next(pieces.len()) }])
+                            .collect()
+                    })
+                    .collect();
+                let record = RowRecord {
+                    row,
+                    sheet: None,
+                    status: RowStatus::Valid,
+                    id: None,
+                    http_status: None,
+                    trace_id: None,
+                    error: None,
+                    problems: Vec::new(),
+                    cells: cells.iter().collect(),
+                };
+                sink.write(&record).unwrap();
+                let status = [row.to_string(), String::new(), "valid".into()];
+                let empty = ["", "", "", ""].map(String::from);
+                lines.push(status.into_iter().chain(empty).chain(cells).collect());
+            }
+            sink.flush().unwrap();
+            drop(sink);
+            let header: Vec<String> = STATUS_COLUMNS
+                .iter()
+                .map(|s| s.to_string())
+                .chain(layout.headers.iter().cloned())
+                .collect();
+            lines.insert(0, header);
+            let mut expected = "\u{FEFF}".as_bytes().to_vec();
+            expected.extend(by_the_csv_crate(delimiter, &lines));
+            assert_eq!(
+                String::from_utf8(std::fs::read(&path).unwrap()).unwrap(),
+                String::from_utf8(expected).unwrap(),
+                "delimiter {}",
+                delimiter as char
+            );
+        }
     }
 
     #[test]

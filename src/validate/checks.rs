@@ -289,6 +289,12 @@ impl<'r> RowCheck<'_, 'r> {
     pub(super) fn raw_text(&mut self, field: Field) -> Option<Cow<'r, str>> {
         let text = match self.source(field)? {
             Source::Constant(s) => values::clean_text(s),
+            // ASCII without controls (most rows of a CSV file): nothing to
+            // clean but spaces at the ends, no control character to find.
+            Source::Cell(CellRef::Text(s)) if self.row.cells.is_plain_ascii() => {
+                let text = values::trim(restore_formula(s));
+                return (!text.is_empty()).then_some(Cow::Borrowed(text));
+            }
             Source::Cell(cell) => match cell {
                 CellRef::Empty => return None,
                 // A leading ' that the results file added to keep a spreadsheet
