@@ -83,33 +83,31 @@ impl<'a> CellRef<'a> {
     }
 }
 
-/// Where a cell's value lies in a [`Cells`]: texts as byte ranges of its buffer.
+/// What a cell of a [`Cells`] holds besides its text.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Slot {
-    Empty,
-    Text {
-        start: usize,
-        end: usize,
-    },
+enum Kind {
+    /// Text, or nothing when its text is empty.
+    Text,
     Number(f64),
     Int(i64),
     Bool(bool),
-    Date {
-        serial: f64,
-        start: usize,
-        end: usize,
-    },
-    Error {
-        start: usize,
-        end: usize,
-    },
+    /// A date: its serial value; its text is the ISO 8601 form.
+    Date(f64),
+    /// An error value, its text the error.
+    Error,
 }
 
 /// A row's cells, their texts in one buffer (see the [module](self)).
+///
+/// Each cell has a text, one after the other in [`Texts`] (empty for an
+/// empty cell and for a number, an integer or a boolean); `kinds` says
+/// what each cell is when any is not text (a spreadsheet's row) and is
+/// empty otherwise (a CSV row): a CSV row is its [`Texts`] and nothing else.
 #[derive(Debug, Clone, Default)]
 pub struct Cells {
-    text: String,
-    slots: Vec<Slot>,
+    texts: Texts,
+    /// One per cell, or none when every cell is text or empty.
+    kinds: Vec<Kind>,
     /// Every text is ASCII without control characters (see [`Cells::is_plain_ascii`]).
     plain_ascii: bool,
 }
@@ -118,8 +116,11 @@ impl Cells {
     /// No cells yet, with room for `cells` cells and `bytes` bytes of text.
     pub fn with_capacity(cells: usize, bytes: usize) -> Cells {
         Cells {
-            text: String::with_capacity(bytes),
-            slots: Vec::with_capacity(cells),
+            texts: Texts {
+                text: String::with_capacity(bytes),
+                ends: Vec::with_capacity(cells),
+            },
+            kinds: Vec::new(),
             plain_ascii: false,
         }
     }
@@ -127,35 +128,34 @@ impl Cells {
     /// `n` empty cells.
     pub fn empty(n: usize) -> Cells {
         Cells {
-            text: String::new(),
-            slots: vec![Slot::Empty; n],
+            texts: Texts {
+                text: String::new(),
+                ends: vec![0; n],
+            },
+            kinds: Vec::new(),
             plain_ascii: true,
         }
     }
 
     /// The cells of a CSV record: `record` is its fields' text back to
     /// back, `ends` where each field ends in it (an empty field is an
-    /// empty cell). `plain_ascii` says whether `record` is ASCII without
-    /// control characters (see [`Cells::is_plain_ascii`]).
+    /// empty cell), with room for `width` cells. `plain_ascii` says whether
+    /// `record` is ASCII without control characters (see
+    /// [`Cells::is_plain_ascii`]).
     pub fn of_record(
         record: &str,
         ends: impl Iterator<Item = usize>,
         width: usize,
         plain_ascii: bool,
     ) -> Cells {
-        let mut slots = Vec::with_capacity(width);
-        let mut start = 0;
-        for end in ends {
-            slots.push(if end == start {
-                Slot::Empty
-            } else {
-                Slot::Text { start, end }
-            });
-            start = end;
-        }
+        let mut all = Vec::with_capacity(width);
+        all.extend(ends);
         Cells {
-            text: record.to_owned(),
-            slots,
+            texts: Texts {
+                text: record.to_owned(),
+                ends: all,
+            },
+            kinds: Vec::new(),
             plain_ascii,
         }
     }
@@ -170,84 +170,107 @@ impl Cells {
 
     /// The number of cells.
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.texts.len()
     }
 
     /// True when there are no cells at all (not: when they are blank).
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.texts.is_empty()
     }
 
     /// Cell `i`.
     #[inline]
     pub fn get(&self, i: usize) -> Option<CellRef<'_>> {
-        self.slots.get(i).map(|&slot| self.view(slot))
+        let text = self.texts.get(i)?;
+        Some(self.view(self.kinds.get(i).copied(), text))
     }
 
     /// The cells in order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = CellRef<'_>> + ExactSizeIterator + '_ {
-        self.slots.iter().map(|&slot| self.view(slot))
+        let kinds = (0..self.len()).map(|i| self.kinds.get(i).copied());
+        kinds
+            .zip(self.texts.iter())
+            .map(|(kind, text)| self.view(kind, text))
     }
 
+    /// A cell of `kind` (text when none is given) and `text`.
     #[inline]
-    fn view(&self, slot: Slot) -> CellRef<'_> {
-        match slot {
-            Slot::Empty => CellRef::Empty,
-            Slot::Text { start, end } => CellRef::Text(&self.text[start..end]),
-            Slot::Number(n) => CellRef::Number(n),
-            Slot::Int(i) => CellRef::Int(i),
-            Slot::Bool(b) => CellRef::Bool(b),
-            Slot::Date { serial, start, end } => CellRef::Date {
-                serial,
-                text: &self.text[start..end],
-            },
-            Slot::Error { start, end } => CellRef::Error(&self.text[start..end]),
+    fn view<'a>(&self, kind: Option<Kind>, text: &'a str) -> CellRef<'a> {
+        match kind.unwrap_or(Kind::Text) {
+            Kind::Text if text.is_empty() => CellRef::Empty,
+            Kind::Text => CellRef::Text(text),
+            Kind::Number(n) => CellRef::Number(n),
+            Kind::Int(i) => CellRef::Int(i),
+            Kind::Bool(b) => CellRef::Bool(b),
+            Kind::Date(serial) => CellRef::Date { serial, text },
+            Kind::Error => CellRef::Error(text),
         }
     }
 
     /// Appends `cell`.
     pub fn push(&mut self, cell: CellRef<'_>) {
-        let slot = self.slot_of(cell);
-        self.slots.push(slot);
-    }
-
-    /// Puts `cell` at column `i`, empty cells before it where there were
-    /// none; a cell already there is replaced.
-    pub fn put(&mut self, i: usize, cell: CellRef<'_>) {
-        let slot = self.slot_of(cell);
-        if i >= self.slots.len() {
-            self.slots.resize(i + 1, Slot::Empty);
-        }
-        self.slots[i] = slot;
-    }
-
-    /// The slot of `cell`, its text copied to the buffer.
-    fn slot_of(&mut self, cell: CellRef<'_>) -> Slot {
+        let (kind, text) = match cell {
+            CellRef::Empty => (Kind::Text, ""),
+            CellRef::Text(s) => (Kind::Text, s),
+            CellRef::Number(n) => (Kind::Number(n), ""),
+            CellRef::Int(i) => (Kind::Int(i), ""),
+            CellRef::Bool(b) => (Kind::Bool(b), ""),
+            CellRef::Date { serial, text } => (Kind::Date(serial), text),
+            CellRef::Error(e) => (Kind::Error, e),
+        };
         if !matches!(cell, CellRef::Empty) {
             self.plain_ascii = false;
         }
-        let mut keep = |s: &str| {
-            let start = self.text.len();
-            self.text.push_str(s);
-            (start, self.text.len())
-        };
-        match cell {
-            CellRef::Empty => Slot::Empty,
-            CellRef::Text(s) => {
-                let (start, end) = keep(s);
-                Slot::Text { start, end }
+        // Kinds are kept from the first cell that is not text on, for every cell.
+        if kind != Kind::Text || !self.kinds.is_empty() {
+            self.kinds.resize(self.len(), Kind::Text);
+            self.kinds.push(kind);
+        }
+        self.texts.push(text);
+    }
+
+    /// Puts `cell` at column `i`, empty cells before it where there were
+    /// none; a cell already there is replaced (which copies the row: the
+    /// readers give cells in order, and rarely one twice).
+    pub fn put(&mut self, i: usize, cell: CellRef<'_>) {
+        if i < self.len() {
+            let mut all = self.to_vec();
+            all[i] = cell.to_cell();
+            *self = all.into_iter().collect();
+            return;
+        }
+        self.pad_to(i);
+        self.push(cell);
+    }
+
+    /// Pads the row with empty cells to `n` cells (a longer row is left as it is).
+    pub fn pad_to(&mut self, n: usize) {
+        let end = self.texts.text.len();
+        if self.len() < n {
+            self.texts.ends.resize(n, end);
+            if !self.kinds.is_empty() {
+                self.kinds.resize(n, Kind::Text);
             }
-            CellRef::Number(n) => Slot::Number(n),
-            CellRef::Int(i) => Slot::Int(i),
-            CellRef::Bool(b) => Slot::Bool(b),
-            CellRef::Date { serial, text } => {
-                let (start, end) = keep(text);
-                Slot::Date { serial, start, end }
-            }
-            CellRef::Error(e) => {
-                let (start, end) = keep(e);
-                Slot::Error { start, end }
-            }
+        }
+    }
+
+    /// Keeps the first `n` cells.
+    pub fn truncate(&mut self, n: usize) {
+        if n < self.len() {
+            self.texts.ends.truncate(n);
+            self.texts
+                .text
+                .truncate(self.texts.ends.last().copied().unwrap_or(0));
+            self.kinds.truncate(n);
+        }
+    }
+
+    /// Drops the first `n` cells (all of them when there are fewer).
+    pub fn drop_front(&mut self, n: usize) {
+        if n > 0 {
+            let plain_ascii = self.plain_ascii;
+            *self = self.iter().skip(n).map(CellRef::to_cell).collect();
+            self.plain_ascii = plain_ascii;
         }
     }
 
@@ -255,32 +278,14 @@ impl Cells {
     /// cache line, the loads independent of each other so that their misses
     /// overlap.
     pub fn warm(&self) {
-        let slots = self.slots.len() * std::mem::size_of::<Slot>();
         let lines = |len: usize| (0..len).step_by(64);
-        let text = self.text.as_bytes();
-        let mut any = lines(text.len()).fold(0u8, |a, i| a ^ text[i]);
-        // The slots hold no padding bytes a read could see; their tags suffice.
-        for i in lines(slots).map(|at| at / std::mem::size_of::<Slot>()) {
-            any ^= matches!(self.slots[i], Slot::Empty) as u8;
+        let text = self.texts.text.as_bytes();
+        let ends = &self.texts.ends;
+        let mut any = lines(text.len()).fold(0, |a, i| a ^ usize::from(text[i]));
+        for i in lines(ends.len() * std::mem::size_of::<usize>()) {
+            any ^= ends[i / std::mem::size_of::<usize>()];
         }
         std::hint::black_box(any);
-    }
-
-    /// Pads the row with empty cells to `n` cells (a longer row is left as it is).
-    pub fn pad_to(&mut self, n: usize) {
-        if self.slots.len() < n {
-            self.slots.resize(n, Slot::Empty);
-        }
-    }
-
-    /// Keeps the first `n` cells.
-    pub fn truncate(&mut self, n: usize) {
-        self.slots.truncate(n);
-    }
-
-    /// Drops the first `n` cells (all of them when there are fewer).
-    pub fn drop_front(&mut self, n: usize) {
-        self.slots.drain(..n.min(self.slots.len()));
     }
 
     /// The cells as owned [`Cell`]s.
@@ -288,25 +293,14 @@ impl Cells {
         self.iter().map(CellRef::to_cell).collect()
     }
 
-    /// The cells as text, one per cell, as [`CellRef::text`] shows them.
-    /// The cells of a CSV record (texts in order, back to back, empty
-    /// cells between them) keep their buffer: nothing is copied.
+    /// The cells as text, one per cell, as [`CellRef::text`] shows them:
+    /// the texts as they are for a row of text alone (a CSV row), nothing
+    /// copied.
     pub fn into_texts(self) -> Texts {
-        let mut ends = Vec::with_capacity(self.slots.len());
-        let mut at = 0;
-        for slot in &self.slots {
-            match *slot {
-                Slot::Empty => ends.push(at),
-                Slot::Text { start, end } if start == at => {
-                    ends.push(end);
-                    at = end;
-                }
-                _ => return self.iter().map(CellRef::text).collect(),
-            }
+        if self.kinds.iter().all(|k| *k == Kind::Text) {
+            return self.texts;
         }
-        let mut text = self.text;
-        text.truncate(at);
-        Texts { text, ends }
+        self.iter().map(CellRef::text).collect()
     }
 
     /// Only for tests: these cells, marked plain ASCII or not.
@@ -382,11 +376,10 @@ impl Texts {
 
     /// The texts in order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator + '_ {
-        let mut start = 0;
-        self.ends.iter().map(move |&end| {
-            let text = &self.text[start..end];
-            start = end;
-            text
+        let ends = &self.ends;
+        ends.iter().enumerate().map(move |(i, &end)| {
+            let start = if i == 0 { 0 } else { ends[i - 1] };
+            &self.text[start..end]
         })
     }
 
@@ -470,13 +463,15 @@ mod tests {
         assert_eq!(cells.get(3), Some(CellRef::Text("de")));
         let mut padded = cells.clone();
         padded.pad_to(6);
-        let buffer = padded.text.as_ptr();
+        let buffer = padded.texts.text.as_ptr();
         let texts = padded.into_texts();
         assert_eq!(texts.text.as_ptr(), buffer);
         assert_eq!(texts, ["a", "", "bc", "de", "", ""]);
         assert_eq!(texts.get(2), Some("bc"));
         assert_eq!(texts.get(6), None);
         assert_eq!(texts.joined(), "abcde");
+        assert_eq!(texts.iter().rev().nth(3), Some("bc"));
+        assert_eq!(cells.iter().rposition(|c| !c.is_blank()), Some(3));
     }
 
     #[test]
@@ -495,6 +490,11 @@ mod tests {
         ];
         let mut cells = Cells::from(all.clone());
         assert!(!cells.is_plain_ascii());
+        let number_first = Cells::from(vec![Cell::Int(1), Cell::Text("a".into())]);
+        assert_eq!(
+            number_first.to_vec(),
+            vec![Cell::Int(1), Cell::Text("a".into())]
+        );
         assert!(Cells::empty(3).is_plain_ascii());
         assert_eq!(cells.to_vec(), all);
         let shown: Vec<String> = all.iter().map(|c| c.text().into_owned()).collect();

@@ -686,7 +686,12 @@ impl CsvRows {
                 TextDecoding::SingleByte(WINDOWS_1252)
             };
         }
-        let mut cells = match self.text {
+        let skip = |i: usize| {
+            self.wanted
+                .as_ref()
+                .is_some_and(|w| !w.get(i).copied().unwrap_or(false))
+        };
+        Ok(match self.text {
             TextDecoding::Utf8 { .. } => {
                 // One validation for the whole record; a field is then valid
                 // exactly when its ends fall on character boundaries.
@@ -703,13 +708,25 @@ impl CsvRows {
                         return Err(self.not_utf8(bad));
                     }
                 }
-                let plain = crate::values::is_plain_ascii(record.as_bytes());
-                Cells::of_record(record, ends.iter().copied(), room, plain)
+                if self.wanted.is_none() {
+                    let plain = crate::values::is_plain_ascii(record.as_bytes());
+                    Cells::of_record(record, ends.iter().copied(), room, plain)
+                } else {
+                    // Some columns only (a first pass).
+                    let mut cells = Cells::with_capacity(room, record.len());
+                    let mut start = 0;
+                    for (i, &end) in ends.iter().enumerate() {
+                        let text = if skip(i) { "" } else { &record[start..end] };
+                        cells.push(CellRef::Text(text));
+                        start = end;
+                    }
+                    cells
+                }
             }
             TextDecoding::SingleByte(encoding) => {
                 let mut cells = Cells::with_capacity(room, self.records.record_bytes().len());
-                for field in self.records.fields() {
-                    if field.is_empty() {
+                for (i, field) in self.records.fields().enumerate() {
+                    if field.is_empty() || skip(i) {
                         cells.push(CellRef::Empty);
                     } else {
                         let (text, _) = encoding.decode_without_bom_handling(field);
@@ -718,15 +735,7 @@ impl CsvRows {
                 }
                 cells
             }
-        };
-        if let Some(wanted) = &self.wanted {
-            for i in 0..self.records.fields {
-                if !wanted.get(i).copied().unwrap_or(false) {
-                    cells.put(i, CellRef::Empty);
-                }
-            }
-        }
-        Ok(cells)
+        })
     }
 }
 

@@ -389,6 +389,8 @@ impl PackedRow {
     fn unpack(&mut self) -> RawRow {
         let width = self.cells.iter().map(|(col, _)| *col as usize + 1).max();
         let mut cells = Cells::with_capacity(width.unwrap_or(0), self.text.len());
+        // In column order, as calamine gives them; a cell given again
+        // replaces the first.
         for (col, value) in self.cells.drain(..) {
             let cell = match &value {
                 Packed::Text { start, end } => CellRef::Text(&self.text[*start..*end]),
@@ -397,7 +399,6 @@ impl PackedRow {
                 Packed::Bool(b) => CellRef::Bool(*b),
                 Packed::Made(cell) => cell.view(),
             };
-            // A cell given again replaces the first.
             cells.put(col as usize, cell);
         }
         self.text.clear();

@@ -617,6 +617,103 @@ mod tests {
     use crate::validate::tests::{errors, row, validator};
 
     #[test]
+    fn the_plain_ascii_shortcut_agrees_with_the_general_checks() {
+        let headers = [
+            "name",
+            "number",
+            "description",
+            "price",
+            "ean",
+            "webshopEnabled",
+            "status",
+            "category",
+            "unit",
+            "stock.location",
+        ];
+        // Pieces of ASCII text, white space, controls, formula starts,
+        // numbers, words and characters beyond ASCII.
+        let pieces = [
+            "a",
+            "Bag",
+            " ",
+            "  ",
+            "'",
+            "=",
+            "-",
+            "5",
+            "1,5",
+            "12.50",
+            "7038010055690",
+            "yes",
+            "active",
+            "Shoes > Bags",
+            "x",
+            "E+11",
+            "3.65",
+            "<p>",
+            "</p>",
+            "\t",
+            "\n",
+            "\r",
+            "\u{1}",
+            "\u{7f}",
+            "blå",
+            "\u{a0}",
+            "\u{200b}",
+            "\u{85}",
+        ];
+        // Half the rows of the plain pieces alone (the first 19).
+        let plain_pieces = 19;
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let (mut general, mut shortcut) = (validator(&headers, None), validator(&headers, None));
+        let mut plain_rows = 0;
+        for number in 2..20_000u64 {
+            let kinds = if number % 2 == 0 {
+                plain_pieces
+            } else {
+                pieces.len()
+            };
+            let texts: Vec<String> = headers
+                .iter()
+                .map(|_| (0..next(5)).map(|_| pieces[next(kinds)]).collect())
+                .collect();
+            let record: String = texts.concat();
+            let mut end = 0;
+            let ends = texts.iter().map(|t| {
+                end += t.len();
+                end
+            });
+            let plain = crate::values::is_plain_ascii(record.as_bytes());
+            plain_rows += usize::from(plain);
+            let cells = crate::cell::Cells::of_record(&record, ends, headers.len(), plain);
+            let row = SourceRow {
+                number,
+                width: headers.len(),
+                cells: cells.clone().marked_plain_ascii(false),
+            };
+            if row.is_empty() {
+                continue;
+            }
+            let fast = SourceRow {
+                cells,
+                ..row.clone()
+            };
+            assert_eq!(
+                general.validate(row.clone()),
+                shortcut.validate(fast),
+                "{texts:?}"
+            );
+        }
+        assert!(plain_rows > 9000, "{plain_rows}");
+    }
+
+    #[test]
     fn ids_are_positive_whole_numbers() {
         assert_eq!(parse_id("12"), Some(12));
         assert_eq!(parse_id("12.0"), Some(12));
