@@ -96,7 +96,39 @@ impl CsvSink {
     }
 }
 
+/// The bits of the 8-byte words from byte `start` to `end` (exclusive,
+/// `start < end <= 1024`), in a mask of [`CsvSink::suspect_words`].
+fn word_range(start: usize, end: usize) -> u128 {
+    (u128::MAX >> (127 - (end - 1) / 8)) & (u128::MAX << (start / 8))
+}
+
 impl CsvSink {
+    /// For a row's text (its cells back to back) of at most 1024 bytes: a
+    /// bit for each 8 bytes of it that may hold the delimiter, a quote or
+    /// a line break (see [`CsvSink::needs_quotes`]), so that only the cells
+    /// over such bytes are looked at one by one. `None` for a longer text.
+    fn suspect_words(&self, bytes: &[u8]) -> Option<u128> {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGHS: u64 = 0x8080_8080_8080_8080;
+        if bytes.len() > 1024 {
+            return None;
+        }
+        let below = |w: u64, n: u64| w.wrapping_sub(ONES * n) & !w & HIGHS != 0;
+        let delimiter = ONES * u64::from(self.delimiter);
+        let mut chunks = bytes.chunks_exact(8);
+        let mut mask = 0u128;
+        for (i, chunk) in (&mut chunks).enumerate() {
+            let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+            let maybe = below(w, 0x0E) || below(w ^ delimiter, 1) || below(w ^ (ONES * 0x22), 1);
+            mask |= u128::from(maybe) << i;
+        }
+        if !chunks.remainder().is_empty() {
+            // The last, shorter word: always looked at.
+            mask |= 1 << (bytes.len() / 8);
+        }
+        Some(mask)
+    }
+
     /// Whether a field holds the delimiter, a quote or a line break. Eight
     /// bytes at a time look for the delimiter, a quote or any byte below
     /// 0x0E first; only a field with one of those is looked at byte by byte.
@@ -137,21 +169,30 @@ impl FormatSink for CsvSink {
             r.trace_id.as_deref().unwrap_or_default(),
             r.error.as_deref().unwrap_or_default(),
         ];
-        if self.needs_quotes(r.cells.joined().as_bytes()) {
+        let joined = r.cells.joined().as_bytes();
+        let Some(suspects) = self.suspect_words(joined) else {
             return self.write_line(status.into_iter().chain(r.cells.iter()), true);
-        }
-        // No cell needs quotes (most rows): only the status fields are
-        // looked at one by one, the cells copied as they are.
+        };
+        // The cells are looked at one by one only where the row's text as
+        // a whole says one might need quotes (a description with a comma).
         self.line.clear();
         self.push_fields(status.into_iter(), true);
+        let mut start = 0;
         for text in r.cells.iter() {
+            let end = start + text.len();
             self.line.push(self.delimiter);
-            match text.as_bytes().first() {
-                Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => self
-                    .line
-                    .extend_from_slice(neutralize_formula(text).as_bytes()),
-                _ => self.line.extend_from_slice(text.as_bytes()),
+            let suspect = end > start && suspects & word_range(start, end) != 0;
+            if suspect && self.needs_quotes(text.as_bytes()) {
+                self.push_fields(std::iter::once(text), true);
+            } else {
+                match text.as_bytes().first() {
+                    Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => self
+                        .line
+                        .extend_from_slice(neutralize_formula(text).as_bytes()),
+                    _ => self.line.extend_from_slice(text.as_bytes()),
+                }
             }
+            start = end;
         }
         self.line.push(b'\n');
         self.file.write_all(&self.line)
@@ -296,9 +337,11 @@ mod tests {
             let mut sink = CsvSink::create(&path, &layout).unwrap();
             let mut lines = Vec::new();
             for row in 0..2000u64 {
-                // Mostly plain pieces, so that most rows need no quotes.
+                // Mostly plain pieces, so that most rows need no quotes; a long
+                // row now and then (over 1024 bytes).
                 let plain = row % 3 != 0;
-                let cells: Vec<String> = (0..3 + next(3))
+                let width = if row % 97 == 0 { 300 } else { 3 + next(3) };
+                let cells: Vec<String> = (0..width)
                     .map(|_| {
                         (0..next(4))
                             .map(|_| pieces[if plain { next(8) } else { next(pieces.len()) }])
