@@ -63,9 +63,12 @@ fn key_text_of_str(s: &str) -> Option<Cow<'_, str>> {
     (!text.is_empty()).then_some(text)
 }
 
+/// Hashes of keys: already hashes, so the set's own hasher is a cheap one.
+type KeySet = HashSet<u64, foldhash::fast::FixedState>;
+
 /// The keys that might repeat in a file, found by a first pass over its rows.
 pub struct RepeatCandidates {
-    hashes: HashSet<u64>,
+    hashes: KeySet,
 }
 
 impl RepeatCandidates {
@@ -239,7 +242,7 @@ impl KeyScan<'_> {
     /// Reads the records from byte `start` to `stop` (see [`KeyScan`]); the
     /// keys that were in the filter already when they came. `None` for a
     /// record that is not valid UTF-8 or a read error.
-    fn run(&self, start: u64, mut stop: u64, buffers: Buffers) -> Option<HashSet<u64>> {
+    fn run(&self, start: u64, mut stop: u64, buffers: Buffers) -> Option<KeySet> {
         use csv_core::ReadRecordResult as R;
         let mut file = File::open(self.path).ok()?;
         file.seek(SeekFrom::Start(start)).ok()?;
@@ -381,7 +384,7 @@ const PENDING: usize = 64;
 /// already when they came, and the keys waiting to go in.
 struct Filter<'a> {
     bits: &'a Bits,
-    repeats: HashSet<u64>,
+    repeats: KeySet,
     pending: Vec<u64>,
 }
 
@@ -389,7 +392,7 @@ impl Filter<'_> {
     fn new(bits: &Bits) -> Filter<'_> {
         Filter {
             bits,
-            repeats: HashSet::new(),
+            repeats: KeySet::default(),
             pending: Vec::with_capacity(PENDING),
         }
     }
@@ -419,7 +422,7 @@ impl Filter<'_> {
     }
 
     /// The keys that might repeat, as far as this thread saw.
-    fn repeats(mut self) -> HashSet<u64> {
+    fn repeats(mut self) -> KeySet {
         self.insert_pending();
         self.repeats
     }

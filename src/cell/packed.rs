@@ -178,6 +178,15 @@ impl Cells {
         self.texts.is_empty()
     }
 
+    /// True when every cell is blank (see [`CellRef::is_blank`]).
+    pub fn all_blank(&self) -> bool {
+        if self.kinds.is_empty() && self.plain_ascii {
+            // ASCII without controls: a space is its only white space.
+            return self.texts.joined().bytes().all(|b| b == b' ');
+        }
+        self.iter().all(CellRef::is_blank)
+    }
+
     /// Cell `i`.
     #[inline]
     pub fn get(&self, i: usize) -> Option<CellRef<'_>> {
@@ -490,6 +499,10 @@ mod tests {
         ];
         let mut cells = Cells::from(all.clone());
         assert!(!cells.is_plain_ascii());
+        assert!(!cells.all_blank());
+        assert!(Cells::of_record("  ", [1, 2].into_iter(), 2, true).all_blank());
+        assert!(!Cells::of_record(" x", [1, 2].into_iter(), 2, true).all_blank());
+        assert!(Cells::of_record(" \t", [1, 2].into_iter(), 2, false).all_blank());
         let number_first = Cells::from(vec![Cell::Int(1), Cell::Text("a".into())]);
         assert_eq!(
             number_first.to_vec(),

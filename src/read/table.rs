@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::ReadError;
 use super::limits::SpreadsheetLimits;
-use crate::cell::{CellRef, Cells};
+use crate::cell::Cells;
 
 /// Which sheet of a workbook to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +61,7 @@ pub struct SourceRow {
 impl SourceRow {
     /// True when every cell is blank (the row is skipped and counted).
     pub fn is_empty(&self) -> bool {
-        self.cells.iter().all(CellRef::is_blank)
+        self.cells.all_blank()
     }
 
     /// Row `number` of text cells, `""` an empty one: for unit tests.

@@ -52,7 +52,9 @@ impl<'r> RowCheck<'_, 'r> {
     /// A row with fewer cells than the header, or filled cells beyond it.
     fn check_shape(&mut self) {
         let headers = self.rules.mapping.headers.len();
-        let extra_filled = self.row.cells.iter().skip(headers).any(|c| !c.is_blank());
+        let cells = &self.row.cells;
+        let extra_filled =
+            (headers..cells.len()).any(|i| cells.get(i).is_some_and(|c| !c.is_blank()));
         if self.row.width < headers || extra_filled {
             self.problems.push(Problem {
                 row: self.row.number,
