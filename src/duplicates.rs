@@ -109,18 +109,18 @@ impl RepeatCandidates {
         mapping: &ColumnMapping,
         hasher: &KeyHasher,
     ) -> Option<RepeatCandidates> {
-        Self::scan_utf8_csv_lines(path, delimiter, mapping, hasher, true)
+        Self::scan_utf8_csv_with(path, delimiter, mapping, hasher, true)
     }
 
-    /// [`RepeatCandidates::scan_utf8_csv`]; `split_plain_lines` says
-    /// whether lines without quotes are split without csv_core (see
-    /// [`plain_line`]), which finds the same keys faster.
-    fn scan_utf8_csv_lines(
+    /// [`RepeatCandidates::scan_utf8_csv`]; `split_simple_records` says
+    /// whether simple records are split without csv_core (see
+    /// [`simple_record`]), which finds the same keys faster.
+    fn scan_utf8_csv_with(
         path: &Path,
         delimiter: u8,
         mapping: &ColumnMapping,
         hasher: &KeyHasher,
-        split_plain_lines: bool,
+        split_simple_records: bool,
     ) -> Option<RepeatCandidates> {
         let len = std::fs::metadata(path).ok()?.len();
         let middle = line_after_middle(path, len).ok()?;
@@ -132,7 +132,7 @@ impl RepeatCandidates {
             columns: key_columns(mapping),
             hasher,
             bits: &bits,
-            split_plain_lines,
+            split_simple_records,
         };
         // Both parts' buffers come from this thread's heap: a heap of the
         // allocator's own for the other thread would add to the peak memory.
@@ -234,8 +234,8 @@ struct KeyScan<'a> {
     columns: Vec<(Field, usize)>,
     hasher: &'a KeyHasher,
     bits: &'a Bits,
-    /// Whether lines without quotes are split here (see [`plain_line`]).
-    split_plain_lines: bool,
+    /// Whether simple records are split here (see [`simple_record`]).
+    split_simple_records: bool,
 }
 
 impl KeyScan<'_> {
@@ -258,6 +258,7 @@ impl KeyScan<'_> {
         let (mut out_len, mut fields) = (0, 0);
         let mut header = start == 0;
         let mut filter = Filter::new(self.bits);
+        let mut spans = Vec::with_capacity(64);
         loop {
             if pos == filled {
                 // The last byte before `stop` is a line break: nothing of a
@@ -272,15 +273,21 @@ impl KeyScan<'_> {
                     return Some(filter.repeats());
                 }
             }
-            if self.split_plain_lines && out_len == 0 && fields == 0 {
-                // Between records: a whole line without quotes in the buffer
-                // is split here, as csv_core would split it.
-                if let Some(line) = plain_line(&buf[pos..filled]) {
-                    pos += line.len() + 1;
-                    match line {
-                        "" => {}
-                        _ if header => header = false,
-                        _ => self.add_line_keys(line, &mut filter),
+            if self.split_simple_records && out_len == 0 && fields == 0 {
+                // Between records: a simple record wholly in the buffer is
+                // split here, as csv_core would split it.
+                let rest = &buf[pos..filled];
+                if let Some(b'\n' | b'\r') = rest.first() {
+                    // A blank line, which csv_core skips.
+                    pos += 1;
+                    continue;
+                }
+                if let Some((record, len)) = simple_record(rest, self.delimiter, &mut spans) {
+                    pos += len;
+                    if header {
+                        header = false;
+                    } else {
+                        self.add_span_keys(record, &spans, &mut filter);
                     }
                     continue;
                 }
@@ -302,20 +309,14 @@ impl KeyScan<'_> {
         }
     }
 
-    /// Puts the keys of one line without quotes (see [`plain_line`]) into `filter`.
-    fn add_line_keys(&self, line: &str, filter: &mut Filter) {
-        let delimiter = char::from(self.delimiter);
-        let last = self.columns.iter().map(|&(_, col)| col).max().unwrap_or(0);
-        let mut fields = [""; 2];
-        for (i, text) in line.split(delimiter).take(last + 1).enumerate() {
-            for (k, &(_, col)) in self.columns.iter().enumerate() {
-                if col == i {
-                    fields[k] = text;
-                }
-            }
-        }
-        for (&(field, _), text) in self.columns.iter().zip(fields) {
-            if let Some(text) = key_text_of_str(text) {
+    /// Puts the keys of a record read by [`simple_record`] (its text and
+    /// where each field lies in it) into `filter`.
+    fn add_span_keys(&self, record: &str, spans: &[(usize, usize)], filter: &mut Filter) {
+        for &(field, col) in &self.columns {
+            let Some(&(start, end)) = spans.get(col) else {
+                continue;
+            };
+            if let Some(text) = key_text_of_str(&record[start..end]) {
                 filter.add(self.hasher.hash(field, &text));
             }
         }
@@ -339,18 +340,41 @@ impl KeyScan<'_> {
     }
 }
 
-/// The line at the start of `bytes`, up to its line break (`\n` or `\r`,
-/// which csv_core takes as a record's end, as blank lines between
-/// records), when the break is in `bytes`, and the line holds no quote and
-/// is valid UTF-8: its fields are then the text between the delimiters,
-/// and none of them runs on past the line.
-fn plain_line(bytes: &[u8]) -> Option<&str> {
-    let end = memchr::memchr2(b'\n', b'\r', bytes)?;
-    let line = &bytes[..end];
-    if memchr::memchr(b'"', line).is_some() {
-        return None;
-    }
-    std::str::from_utf8(line).ok()
+/// The record at the start of `bytes` (not a blank line) when it is
+/// simple and wholly there: each field either holds no quote, or is
+/// quoted with no quote inside (`"a, b"`), and the record ends with a line
+/// break (`\n` or `\r`, as csv_core takes it), with every byte up to it
+/// valid UTF-8. Then its fields are the text between the delimiters (or
+/// the quotes), as csv_core gives them: `spans` is set to where each lies
+/// in the record's text, returned with the record's length (its break
+/// included). `None` leaves the record to csv_core.
+fn simple_record<'a>(
+    bytes: &'a [u8],
+    delimiter: u8,
+    spans: &mut Vec<(usize, usize)>,
+) -> Option<(&'a str, usize)> {
+    spans.clear();
+    let mut at = 0;
+    let end = loop {
+        let (span, next) = if bytes.get(at) == Some(&b'"') {
+            let close = at + 1 + memchr::memchr(b'"', &bytes[at + 1..])?;
+            ((at + 1, close), close + 1)
+        } else {
+            let stop = at + memchr::memchr3(delimiter, b'\n', b'\r', bytes.get(at..)?)?;
+            if memchr::memchr(b'"', &bytes[at..stop]).is_some() {
+                return None;
+            }
+            ((at, stop), stop)
+        };
+        spans.push(span);
+        match *bytes.get(next)? {
+            b if b == delimiter => at = next + 1,
+            b'\n' | b'\r' => break next,
+            _ => return None,
+        }
+    };
+    let record = std::str::from_utf8(&bytes[..end]).ok()?;
+    Some((record, end + 1))
 }
 
 /// The bits of the Bloom filter: 2^26 bits = 8 MiB, shared by the threads
@@ -551,8 +575,29 @@ mod tests {
         // Pieces of cells and of the lines between them: quotes, breaks of
         // every kind, delimiters, spaces, formula quotes, text beyond ASCII.
         let pieces = [
-            "N1", "N2", "96385074", "x", " ", ",", ";", "\"", "\"\"", "\n", "\r", "\r\n", "'",
-            "blå", "\u{a0}", "N3", "",
+            "\"N1\"",
+            "\"a, b\"",
+            "\"multi\nline\"",
+            "\"q\"\"uote\"",
+            "\"N2\" x",
+            "\"\"",
+            "N1",
+            "N2",
+            "96385074",
+            "x",
+            " ",
+            ",",
+            ";",
+            "\"",
+            "\"\"",
+            "\n",
+            "\r",
+            "\r\n",
+            "'",
+            "blå",
+            "\u{a0}",
+            "N3",
+            "",
         ];
         let mut state = 0xD1B5_4A32_D192_ED03u64;
         let mut next = move |n: usize| {
@@ -574,9 +619,8 @@ mod tests {
                 text.push_str(["\n", "\r\n", "\r"][next(3)]);
             }
             std::fs::write(&path, &text).unwrap();
-            let scan = |split| {
-                RepeatCandidates::scan_utf8_csv_lines(&path, b',', &mapping, &hasher, split)
-            };
+            let scan =
+                |split| RepeatCandidates::scan_utf8_csv_with(&path, b',', &mapping, &hasher, split);
             let Some(fast) = scan(true) else {
                 assert!(scan(false).is_none());
                 continue;

@@ -618,6 +618,66 @@ mod tests {
     use crate::cell::Cell;
     use crate::validate::tests::{errors, row, validator};
 
+    /// Pieces of cells: ASCII text, white space, formula starts, numbers
+    /// and words first (the plain ones, [`PLAIN_PIECES`]), then controls
+    /// and characters beyond ASCII.
+    const PIECES: [&str; 28] = [
+        "a",
+        "Bag",
+        " ",
+        "  ",
+        "'",
+        "=",
+        "-",
+        "5",
+        "1,5",
+        "12.50",
+        "7038010055690",
+        "yes",
+        "active",
+        "Shoes > Bags",
+        "x",
+        "E+11",
+        "3.65",
+        "<p>",
+        "</p>",
+        "\t",
+        "\n",
+        "\r",
+        "\u{1}",
+        "\u{7f}",
+        "blå",
+        "\u{a0}",
+        "\u{200b}",
+        "\u{85}",
+    ];
+    const PLAIN_PIECES: usize = 19;
+
+    /// Row `number` of `texts` as a CSV reader makes it, and the same row
+    /// not marked plain ASCII (so checked the general way).
+    fn as_read_and_unmarked(number: u64, texts: &[String]) -> (SourceRow, SourceRow) {
+        let record: String = texts.concat();
+        let mut end = 0;
+        let ends = texts.iter().map(|t| {
+            end += t.len();
+            end
+        });
+        let plain = crate::values::is_plain_ascii(record.as_bytes());
+        let cells = crate::cell::Cells::of_record(&record, ends, texts.len(), plain);
+        let row = SourceRow {
+            number,
+            width: texts.len(),
+            cells: cells.clone().marked_plain_ascii(false),
+        };
+        (
+            SourceRow {
+                cells,
+                ..row.clone()
+            },
+            row,
+        )
+    }
+
     #[test]
     fn the_plain_ascii_shortcut_agrees_with_the_general_checks() {
         let headers = [
@@ -632,40 +692,6 @@ mod tests {
             "unit",
             "stock.location",
         ];
-        // Pieces of ASCII text, white space, controls, formula starts,
-        // numbers, words and characters beyond ASCII.
-        let pieces = [
-            "a",
-            "Bag",
-            " ",
-            "  ",
-            "'",
-            "=",
-            "-",
-            "5",
-            "1,5",
-            "12.50",
-            "7038010055690",
-            "yes",
-            "active",
-            "Shoes > Bags",
-            "x",
-            "E+11",
-            "3.65",
-            "<p>",
-            "</p>",
-            "\t",
-            "\n",
-            "\r",
-            "\u{1}",
-            "\u{7f}",
-            "blå",
-            "\u{a0}",
-            "\u{200b}",
-            "\u{85}",
-        ];
-        // Half the rows of the plain pieces alone (the first 19).
-        let plain_pieces = 19;
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
         let mut next = move |n: usize| {
             state ^= state << 13;
@@ -676,41 +702,22 @@ mod tests {
         let (mut general, mut shortcut) = (validator(&headers, None), validator(&headers, None));
         let mut plain_rows = 0;
         for number in 2..20_000u64 {
+            // Half the rows of the plain pieces alone.
             let kinds = if number % 2 == 0 {
-                plain_pieces
+                PLAIN_PIECES
             } else {
-                pieces.len()
+                PIECES.len()
             };
             let texts: Vec<String> = headers
                 .iter()
-                .map(|_| (0..next(5)).map(|_| pieces[next(kinds)]).collect())
+                .map(|_| (0..next(5)).map(|_| PIECES[next(kinds)]).collect())
                 .collect();
-            let record: String = texts.concat();
-            let mut end = 0;
-            let ends = texts.iter().map(|t| {
-                end += t.len();
-                end
-            });
-            let plain = crate::values::is_plain_ascii(record.as_bytes());
-            plain_rows += usize::from(plain);
-            let cells = crate::cell::Cells::of_record(&record, ends, headers.len(), plain);
-            let row = SourceRow {
-                number,
-                width: headers.len(),
-                cells: cells.clone().marked_plain_ascii(false),
-            };
+            let (fast, row) = as_read_and_unmarked(number, &texts);
+            plain_rows += usize::from(fast.cells.is_plain_ascii());
             if row.is_empty() {
                 continue;
             }
-            let fast = SourceRow {
-                cells,
-                ..row.clone()
-            };
-            assert_eq!(
-                general.validate(row.clone()),
-                shortcut.validate(fast),
-                "{texts:?}"
-            );
+            assert_eq!(general.validate(row), shortcut.validate(fast), "{texts:?}");
         }
         assert!(plain_rows > 9000, "{plain_rows}");
     }
