@@ -366,16 +366,6 @@ pub struct Background<T> {
 impl<T: Send + 'static> Background<T> {
     /// Runs `iter` on a new thread called `name`.
     pub fn spawn(name: &str, iter: impl Iterator<Item = T> + Send + 'static) -> Background<T> {
-        Self::spawn_warming(name, iter, |_| {})
-    }
-
-    /// [`Background::spawn`], calling `warm` on each batch's items as the
-    /// batch arrives (see [`BatchReceiver::warming`]).
-    pub fn spawn_warming(
-        name: &str,
-        iter: impl Iterator<Item = T> + Send + 'static,
-        warm: fn(&T),
-    ) -> Background<T> {
         let rx = batches::spawn(name, move |tx| {
             for item in iter {
                 if !tx.push(item) {
@@ -384,8 +374,7 @@ impl<T: Send + 'static> Background<T> {
             }
             Ok(())
         })
-        .expect("spawn a pipeline thread")
-        .warming(warm);
+        .expect("spawn a pipeline thread");
         Background { rx }
     }
 }
@@ -407,11 +396,7 @@ impl PreparedRows {
     pub fn into_background(mut self) -> BackgroundRows {
         if self.source_is_csv {
             let source = std::mem::replace(&mut self.source, Box::new(std::iter::empty()));
-            self.source = Box::new(Background::spawn_warming("read", source, |row| {
-                if let Ok(row) = row {
-                    row.cells.warm();
-                }
-            }));
+            self.source = Box::new(Background::spawn("read", source));
         }
         BackgroundRows {
             rows: Background::spawn("validate", self),

@@ -283,20 +283,6 @@ impl Cells {
         }
     }
 
-    /// Loads the cells' memory into this core's cache: one byte of every
-    /// cache line, the loads independent of each other so that their misses
-    /// overlap.
-    pub fn warm(&self) {
-        let lines = |len: usize| (0..len).step_by(64);
-        let text = self.texts.text.as_bytes();
-        let ends = &self.texts.ends;
-        let mut any = lines(text.len()).fold(0, |a, i| a ^ usize::from(text[i]));
-        for i in lines(ends.len() * std::mem::size_of::<usize>()) {
-            any ^= ends[i / std::mem::size_of::<usize>()];
-        }
-        std::hint::black_box(any);
-    }
-
     /// The cells as owned [`Cell`]s.
     pub fn to_vec(&self) -> Vec<Cell> {
         self.iter().map(CellRef::to_cell).collect()

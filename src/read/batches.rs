@@ -48,7 +48,6 @@ pub(crate) fn spawn<T: Send + 'static, E: Send + 'static>(
         rx,
         current: Vec::new().into_iter(),
         done: false,
-        warm: None,
     })
 }
 
@@ -93,20 +92,6 @@ pub(crate) struct BatchReceiver<T, E> {
     rx: Receiver<Message<T, E>>,
     current: std::vec::IntoIter<T>,
     done: bool,
-    /// Called on each item of a batch as it arrives (see [`BatchReceiver::warming`]).
-    warm: Option<fn(&T)>,
-}
-
-impl<T, E> BatchReceiver<T, E> {
-    /// Calls `warm` on every item of a batch as soon as the batch arrives,
-    /// before the first of them is handed out: it can load what the items
-    /// point to, which the producer's thread wrote on another core, all at
-    /// once (the loads of a batch overlap) rather than one miss at a time
-    /// as each item is used.
-    pub fn warming(mut self, warm: fn(&T)) -> Self {
-        self.warm = Some(warm);
-        self
-    }
 }
 
 impl<T, E> Iterator for BatchReceiver<T, E> {
@@ -122,9 +107,6 @@ impl<T, E> Iterator for BatchReceiver<T, E> {
             }
             let stopped = match self.rx.recv() {
                 Ok(Message::Items(items)) => {
-                    if let Some(warm) = self.warm {
-                        items.iter().for_each(warm);
-                    }
                     self.current = items.into_iter();
                     continue;
                 }
