@@ -268,6 +268,7 @@ impl PreparedRows {
     /// the payload is let go where it was made, not on the consumer's thread.
     pub fn without_payloads(mut self) -> PreparedRows {
         self.payloads = false;
+        self.validator.without_payloads();
         self
     }
 
@@ -348,11 +349,7 @@ impl Iterator for PreparedRows {
             };
         }
         if let Some(keep) = &self.keep {
-            let mut i = 0;
-            prepared.cells.retain(|_| {
-                i += 1;
-                keep.get(i - 1).copied().unwrap_or(true)
-            });
+            prepared.cells.retain_columns(keep);
         }
         self.counters.rows.fetch_add(1, Ordering::Relaxed);
         Some(Ok(prepared))

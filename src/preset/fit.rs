@@ -2,7 +2,7 @@
 //! left unused, with a note, when its first rows say it holds something else
 //! (yes/no flags under a quantity header such as `In stock?`).
 
-use crate::cell::Cell;
+use crate::cell::CellRef;
 use crate::mapping::{normalize_header, ColumnMapping, Field};
 use crate::read::SourceRow;
 
@@ -21,7 +21,7 @@ pub fn check<'a>(mapping: &mut ColumnMapping, rows: impl Iterator<Item = &'a Sou
         .all(|c| {
             seen += 1;
             match c {
-                Cell::Bool(_) => {
+                CellRef::Bool(_) => {
                     words = true;
                     true
                 }
@@ -59,7 +59,12 @@ mod tests {
             .enumerate()
             .map(|(i, v)| SourceRow {
                 number: i as u64 + 2,
-                cells: vec![Cell::Text("A".into()), Cell::Text(v.to_string())],
+                cells: [
+                    crate::cell::Cell::Text("A".into()),
+                    crate::cell::Cell::Text(v.to_string()),
+                ]
+                .into_iter()
+                .collect(),
                 width: 2,
             })
             .collect()

@@ -30,7 +30,7 @@
 use std::collections::HashMap;
 
 use super::ShapeKind;
-use crate::cell::Cell;
+use crate::cell::CellRef;
 use crate::mapping::{normalize_header, ColumnMapping, Field};
 use crate::read::SourceRow;
 
@@ -145,7 +145,7 @@ impl Shaper {
             .columns_of(field)
             .filter_map(|c| row.cells.get(c))
             .find(|c| !c.is_blank())
-            .map(|c: &Cell| c.text().trim().to_string())
+            .map(|c: CellRef<'_>| c.text().trim().to_string())
     }
 
     /// The parent values of `row`, for its variants.

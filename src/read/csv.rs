@@ -40,7 +40,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
 use super::{ReadError, ReadOptions, SourceInfo, SourceRow, Table};
-use crate::cell::Cell;
+use crate::cell::{CellRef, Cells};
 
 /// How much of the start of a file decides its encoding and delimiter.
 pub(crate) const SAMPLE_BYTES: usize = 64 * 1024;
@@ -655,12 +655,11 @@ impl CsvRows {
         };
         self.number = row;
         let (cells, width) = match record {
-            Record::Blank => (vec![Cell::Empty; self.columns], 0),
+            Record::Blank => (Cells::empty(self.columns), 0),
             Record::Fields => {
                 let width = self.records.fields;
-                let mut cells = Vec::with_capacity(width.max(self.columns));
-                self.decode_fields(&mut cells)?;
-                cells.resize(width.max(self.columns), Cell::Empty);
+                let mut cells = self.decode_fields(width.max(self.columns))?;
+                cells.pad_to(self.columns);
                 (cells, width)
             }
         };
@@ -671,8 +670,8 @@ impl CsvRows {
         }))
     }
 
-    /// Decodes the current record's fields into cells.
-    fn decode_fields(&mut self, cells: &mut Vec<Cell>) -> Result<(), ReadError> {
+    /// Decodes the current record's fields into cells, with room for `room`.
+    fn decode_fields(&mut self, room: usize) -> Result<Cells, ReadError> {
         if self.text == (TextDecoding::Utf8 { undecided: true })
             && !self.records.record_bytes().is_ascii()
         {
@@ -687,7 +686,12 @@ impl CsvRows {
                 TextDecoding::SingleByte(WINDOWS_1252)
             };
         }
-        match self.text {
+        let skip = |i: usize| {
+            self.wanted
+                .as_ref()
+                .is_some_and(|w| !w.get(i).copied().unwrap_or(false))
+        };
+        Ok(match self.text {
             TextDecoding::Utf8 { .. } => {
                 // One validation for the whole record; a field is then valid
                 // exactly when its ends fall on character boundaries.
@@ -698,37 +702,40 @@ impl CsvRows {
                         .position(|f| std::str::from_utf8(f).is_err());
                     return Err(self.not_utf8(bad.unwrap_or(0)));
                 };
-                let mut start = 0;
-                for (i, &end) in self.records.ends[..self.records.fields].iter().enumerate() {
-                    let skip = self
-                        .wanted
-                        .as_ref()
-                        .is_some_and(|w| !w.get(i).copied().unwrap_or(false));
-                    match record.get(start..end) {
-                        Some(_) if skip => cells.push(Cell::Empty),
-                        Some("") => cells.push(Cell::Empty),
-                        Some(text) => cells.push(Cell::Text(text.to_owned())),
-                        None => return Err(self.not_utf8(i)),
+                let ends = &self.records.ends[..self.records.fields];
+                if !record.is_ascii() {
+                    if let Some(bad) = ends.iter().position(|&end| !record.is_char_boundary(end)) {
+                        return Err(self.not_utf8(bad));
                     }
-                    start = end;
+                }
+                if self.wanted.is_none() {
+                    let plain = crate::values::is_plain_ascii(record.as_bytes());
+                    Cells::of_record(record, ends.iter().copied(), room, plain)
+                } else {
+                    // Some columns only (a first pass).
+                    let mut cells = Cells::with_capacity(room, record.len());
+                    let mut start = 0;
+                    for (i, &end) in ends.iter().enumerate() {
+                        let text = if skip(i) { "" } else { &record[start..end] };
+                        cells.push(CellRef::Text(text));
+                        start = end;
+                    }
+                    cells
                 }
             }
             TextDecoding::SingleByte(encoding) => {
+                let mut cells = Cells::with_capacity(room, self.records.record_bytes().len());
                 for (i, field) in self.records.fields().enumerate() {
-                    let skip = self
-                        .wanted
-                        .as_ref()
-                        .is_some_and(|w| !w.get(i).copied().unwrap_or(false));
-                    if field.is_empty() || skip {
-                        cells.push(Cell::Empty);
+                    if field.is_empty() || skip(i) {
+                        cells.push(CellRef::Empty);
                     } else {
                         let (text, _) = encoding.decode_without_bom_handling(field);
-                        cells.push(Cell::Text(text.into_owned()));
+                        cells.push(CellRef::Text(&text));
                     }
                 }
+                cells
             }
-        }
-        Ok(())
+        })
     }
 }
 

@@ -38,7 +38,7 @@ use calamine::{Data, DataRef, ExcelDateTime, Ods, Reader, SheetType, Xls, Xlsb, 
 use super::batches::{self, BatchReceiver, BatchSender, Stopped};
 use super::limits::{self, CheckedWorkbook, Verdict, FLAG_CELL_CHARS};
 use super::{ReadError, ReadOptions, SheetSelector, SourceInfo, SourceRow, Table};
-use crate::cell::Cell;
+use crate::cell::{Cell, CellRef, Cells};
 
 /// Excel's limits: rows 1 to 1,048,576, columns A to XFD. A cell beyond
 /// them means a damaged file (and would make the row or gap huge).
@@ -346,7 +346,7 @@ fn choose_sheet<R: Read + std::io::Seek, W: Reader<R>>(
 #[derive(Debug)]
 struct RawRow {
     index: u32,
-    cells: Vec<Cell>,
+    cells: Cells,
 }
 
 /// The raw rows of a sheet, in order; rows that are not there are empty.
@@ -388,21 +388,18 @@ impl PackedRow {
     /// to be filled again.
     fn unpack(&mut self) -> RawRow {
         let width = self.cells.iter().map(|(col, _)| *col as usize + 1).max();
-        let mut cells = Vec::with_capacity(width.unwrap_or(0));
+        let mut cells = Cells::with_capacity(width.unwrap_or(0), self.text.len());
+        // In column order, as calamine gives them; a cell given again
+        // replaces the first.
         for (col, value) in self.cells.drain(..) {
-            let cell = match value {
-                Packed::Text { start, end } => Cell::Text(self.text[start..end].to_owned()),
-                Packed::Number(n) => Cell::Number(n),
-                Packed::Int(i) => Cell::Int(i),
-                Packed::Bool(b) => Cell::Bool(b),
-                Packed::Made(cell) => *cell,
+            let cell = match &value {
+                Packed::Text { start, end } => CellRef::Text(&self.text[*start..*end]),
+                Packed::Number(n) => CellRef::Number(*n),
+                Packed::Int(i) => CellRef::Int(*i),
+                Packed::Bool(b) => CellRef::Bool(*b),
+                Packed::Made(cell) => cell.view(),
             };
-            // A cell given again replaces the first.
-            let col = col as usize;
-            if col >= cells.len() {
-                cells.resize(col + 1, Cell::Empty);
-            }
-            cells[col] = cell;
+            cells.put(col as usize, cell);
         }
         self.text.clear();
         RawRow {
@@ -686,18 +683,20 @@ fn range_rows(
     let (path, sheet) = (path.to_path_buf(), sheet.to_owned());
     Box::new((0..height).map(move |r| {
         let index = first_row + r as u32;
-        let mut cells = vec![Cell::Empty; first_col as usize];
+        let mut cells = Cells::empty(first_col as usize);
+        let mut filled = 0;
         for c in 0..width {
             let cell = range.get((r, c)).map_or(Cell::Empty, from_data);
             if let Some(chars) = too_long(&cell, max_cell_chars) {
                 let label = cell_label(index, first_col + c as u32);
                 return Err(long_cell(&path, &sheet, label, chars, max_cell_chars));
             }
-            cells.push(cell);
+            cells.push(cell.view());
+            if cell != Cell::Empty {
+                filled = cells.len();
+            }
         }
-        while cells.last() == Some(&Cell::Empty) {
-            cells.pop();
-        }
+        cells.truncate(filled);
         Ok(RawRow { index, cells })
     }))
 }
@@ -742,7 +741,7 @@ impl SheetRows {
                 None => return Err(blank(seen_any)),
                 Some(Err(e)) => return Err(e),
                 Some(Ok(row)) if u64::from(row.index) < wanted => {
-                    seen_any |= !row.cells.iter().all(Cell::is_blank);
+                    seen_any |= !row.cells.iter().all(CellRef::is_blank);
                 }
                 Some(Ok(row)) if u64::from(row.index) == wanted => break row,
                 Some(Ok(_)) => return Err(blank(true)),
@@ -759,20 +758,25 @@ impl SheetRows {
         self.first_col = first;
         self.columns = last + 1 - first;
         self.next_index = wanted + 1;
-        Ok(header.cells[first..=last]
+        Ok(header
+            .cells
             .iter()
+            .skip(first)
+            .take(last + 1 - first)
             .map(|c| c.text().into_owned())
             .collect())
     }
 
     fn source_row(&self, raw: RawRow) -> SourceRow {
         let mut cells = raw.cells;
-        cells.drain(..self.first_col.min(cells.len()));
-        while cells.len() > self.columns && cells.last().is_some_and(Cell::is_blank) {
-            cells.pop();
-        }
+        cells.drop_front(self.first_col);
+        let filled = cells
+            .iter()
+            .rposition(|c| !c.is_blank())
+            .map_or(0, |i| i + 1);
+        cells.truncate(filled.max(self.columns).min(cells.len()));
         let width = cells.len().max(self.columns);
-        cells.resize(width, Cell::Empty);
+        cells.pad_to(width);
         SourceRow {
             number: u64::from(raw.index) + 1,
             cells,
@@ -808,7 +812,7 @@ impl Iterator for SheetRows {
             self.pending = Some(raw);
             SourceRow {
                 number: self.next_index + 1,
-                cells: vec![Cell::Empty; self.columns],
+                cells: Cells::empty(self.columns),
                 width: self.columns,
             }
         } else {
@@ -998,8 +1002,11 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        rows.map(|r| r.map(|r| (r.index, r.cells)).map_err(|e| e.to_string()))
-            .collect()
+        rows.map(|r| {
+            r.map(|r| (r.index, r.cells.to_vec()))
+                .map_err(|e| e.to_string())
+        })
+        .collect()
     }
 
     #[test]

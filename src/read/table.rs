@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::ReadError;
 use super::limits::SpreadsheetLimits;
-use crate::cell::Cell;
+use crate::cell::Cells;
 
 /// Which sheet of a workbook to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,8 +48,8 @@ pub struct SourceRow {
     /// header's width when the row is short. A row with more cells than the
     /// header keeps the extra ones after the header's columns, so that the
     /// results file can show what was there: `cells.len()` is the larger of
-    /// `width` and the header's width.
-    pub cells: Vec<Cell>,
+    /// `width` and the header's width. Their texts lie in one buffer.
+    pub cells: Cells,
     /// The number of cells the row really had. For CSV, its number of fields
     /// (0 for a blank line). For a spreadsheet, the header's width, or more
     /// when the row has values to the right of the last header column. It
@@ -61,7 +61,7 @@ pub struct SourceRow {
 impl SourceRow {
     /// True when every cell is blank (the row is skipped and counted).
     pub fn is_empty(&self) -> bool {
-        self.cells.iter().all(Cell::is_blank)
+        self.cells.all_blank()
     }
 
     /// Row `number` of text cells, `""` an empty one: for unit tests.
@@ -72,10 +72,10 @@ impl SourceRow {
             cells: cells
                 .iter()
                 .map(|c| match *c {
-                    "" => Cell::Empty,
-                    c => Cell::Text(c.to_string()),
+                    "" => crate::cell::Cell::Empty,
+                    c => crate::cell::Cell::Text(c.to_string()),
                 })
-                .collect(),
+                .collect::<Cells>(),
             width: cells.len(),
         }
     }

@@ -61,6 +61,13 @@ impl CsvSink {
         neutralize: bool,
     ) -> io::Result<()> {
         self.line.clear();
+        self.push_fields(fields, neutralize);
+        self.line.push(b'\n');
+        self.file.write_all(&self.line)
+    }
+
+    /// Adds `fields` to the record being built (see [`CsvSink::write_line`]).
+    fn push_fields<'a>(&mut self, fields: impl Iterator<Item = &'a str>, neutralize: bool) {
         for (i, text) in fields.enumerate() {
             if i > 0 {
                 self.line.push(self.delimiter);
@@ -86,12 +93,42 @@ impl CsvSink {
                 self.line.extend_from_slice(bytes);
             }
         }
-        self.line.push(b'\n');
-        self.file.write_all(&self.line)
     }
 }
 
+/// The bits of the 8-byte words from byte `start` to `end` (exclusive,
+/// `start < end <= 1024`), in a mask of [`CsvSink::suspect_words`].
+fn word_range(start: usize, end: usize) -> u128 {
+    (u128::MAX >> (127 - (end - 1) / 8)) & (u128::MAX << (start / 8))
+}
+
 impl CsvSink {
+    /// For a row's text (its cells back to back) of at most 1024 bytes: a
+    /// bit for each 8 bytes of it that may hold the delimiter, a quote or
+    /// a line break (see [`CsvSink::needs_quotes`]), so that only the cells
+    /// over such bytes are looked at one by one. `None` for a longer text.
+    fn suspect_words(&self, bytes: &[u8]) -> Option<u128> {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGHS: u64 = 0x8080_8080_8080_8080;
+        if bytes.len() > 1024 {
+            return None;
+        }
+        let below = |w: u64, n: u64| w.wrapping_sub(ONES * n) & !w & HIGHS != 0;
+        let delimiter = ONES * u64::from(self.delimiter);
+        let mut chunks = bytes.chunks_exact(8);
+        let mut mask = 0u128;
+        for (i, chunk) in (&mut chunks).enumerate() {
+            let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+            let maybe = below(w, 0x0E) || below(w ^ delimiter, 1) || below(w ^ (ONES * 0x22), 1);
+            mask |= u128::from(maybe) << i;
+        }
+        if !chunks.remainder().is_empty() {
+            // The last, shorter word: always looked at.
+            mask |= 1 << (bytes.len() / 8);
+        }
+        Some(mask)
+    }
+
     /// Whether a field holds the delimiter, a quote or a line break. Eight
     /// bytes at a time look for the delimiter, a quote or any byte below
     /// 0x0E first; only a field with one of those is looked at byte by byte.
@@ -132,8 +169,33 @@ impl FormatSink for CsvSink {
             r.trace_id.as_deref().unwrap_or_default(),
             r.error.as_deref().unwrap_or_default(),
         ];
-        let cells = r.cells.iter().map(String::as_str);
-        self.write_line(status.into_iter().chain(cells), true)
+        let joined = r.cells.joined().as_bytes();
+        let Some(suspects) = self.suspect_words(joined) else {
+            return self.write_line(status.into_iter().chain(r.cells.iter()), true);
+        };
+        // The cells are looked at one by one only where the row's text as
+        // a whole says one might need quotes (a description with a comma).
+        self.line.clear();
+        self.push_fields(status.into_iter(), true);
+        let mut start = 0;
+        for text in r.cells.iter() {
+            let end = start + text.len();
+            self.line.push(self.delimiter);
+            let suspect = end > start && suspects & word_range(start, end) != 0;
+            if suspect && self.needs_quotes(text.as_bytes()) {
+                self.push_fields(std::iter::once(text), true);
+            } else {
+                match text.as_bytes().first() {
+                    Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => self
+                        .line
+                        .extend_from_slice(neutralize_formula(text).as_bytes()),
+                    _ => self.line.extend_from_slice(text.as_bytes()),
+                }
+            }
+            start = end;
+        }
+        self.line.push(b'\n');
+        self.file.write_all(&self.line)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -177,7 +239,7 @@ pub(super) fn read(path: &Path) -> io::Result<Vec<RowRecord>> {
             cells: record
                 .iter()
                 .skip(STATUS_COLUMNS.len())
-                .map(|c| restore_formula(c).to_string())
+                .map(restore_formula)
                 .collect(),
         });
     }
@@ -250,6 +312,78 @@ mod tests {
     }
 
     #[test]
+    fn rows_whose_cells_need_no_quotes_are_written_as_the_csv_crate_writes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        // Cells made of pieces: formula starts, a tab, delimiters, quotes
+        // and line breaks now and then, so that some rows take the short
+        // way and others not.
+        let pieces = [
+            "a", "Blåbær", "=", "-", "+", "@", "\t", "\r", "5", " ", ",", ";", "|", "\"", "\n",
+            "'", "",
+        ];
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for delimiter in [b',', b';', b'\t', b'|'] {
+            let path = dir.path().join("r.csv");
+            let layout = ResultsLayout {
+                headers: vec!["a".into(), "b".into(), "c".into()],
+                delimiter,
+            };
+            let mut sink = CsvSink::create(&path, &layout).unwrap();
+            let mut lines = Vec::new();
+            for row in 0..2000u64 {
+                // Mostly plain pieces, so that most rows need no quotes; a long
+                // row now and then (over 1024 bytes).
+                let plain = row % 3 != 0;
+                let width = if row % 97 == 0 { 300 } else { 3 + next(3) };
+                let cells: Vec<String> = (0..width)
+                    .map(|_| {
+                        (0..next(4))
+                            .map(|_| pieces[if plain { next(8) } else { next(pieces.len()) }])
+                            .collect()
+                    })
+                    .collect();
+                let record = RowRecord {
+                    row,
+                    sheet: None,
+                    status: RowStatus::Valid,
+                    id: None,
+                    http_status: None,
+                    trace_id: None,
+                    error: None,
+                    problems: Vec::new(),
+                    cells: cells.iter().collect(),
+                };
+                sink.write(&record).unwrap();
+                let status = [row.to_string(), String::new(), "valid".into()];
+                let empty = ["", "", "", ""].map(String::from);
+                lines.push(status.into_iter().chain(empty).chain(cells).collect());
+            }
+            sink.flush().unwrap();
+            drop(sink);
+            let header: Vec<String> = STATUS_COLUMNS
+                .iter()
+                .map(|s| s.to_string())
+                .chain(layout.headers.iter().cloned())
+                .collect();
+            lines.insert(0, header);
+            let mut expected = "\u{FEFF}".as_bytes().to_vec();
+            expected.extend(by_the_csv_crate(delimiter, &lines));
+            assert_eq!(
+                String::from_utf8(std::fs::read(&path).unwrap()).unwrap(),
+                String::from_utf8(expected).unwrap(),
+                "delimiter {}",
+                delimiter as char
+            );
+        }
+    }
+
+    #[test]
     fn records_are_written_byte_for_byte_as_the_csv_crate_writes_them() {
         let dir = tempfile::tempdir().unwrap();
         let cells = [
@@ -286,7 +420,7 @@ mod tests {
                 trace_id: Some("t\"1".into()),
                 error: Some("column \"price\": \"1,5\" is wrong".into()),
                 problems: Vec::new(),
-                cells: cells.iter().map(|c| c.to_string()).collect(),
+                cells: cells.iter().collect(),
             };
             sink.write(&record).unwrap();
             sink.flush().unwrap();
@@ -301,7 +435,7 @@ mod tests {
                 .iter()
                 .map(|s| s.to_string())
                 .chain([record.error.clone().unwrap()])
-                .chain(record.cells.iter().cloned())
+                .chain(record.cells.iter().map(str::to_owned))
                 .collect();
             let mut expected = "\u{FEFF}".as_bytes().to_vec();
             expected.extend(by_the_csv_crate(delimiter, &[header, line]));

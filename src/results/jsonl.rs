@@ -9,6 +9,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Deserialize;
 
 use super::{FormatSink, ResultsLayout, RowRecord, RowStatus};
+use crate::cell::Texts;
 use crate::validate::Problem;
 
 pub(super) struct JsonlSink {
@@ -87,7 +88,7 @@ impl FormatSink for JsonlSink {
 
 struct Cells<'a> {
     headers: &'a [String],
-    cells: &'a [String],
+    cells: &'a Texts,
 }
 
 impl serde::Serialize for Cells<'_> {
@@ -174,6 +175,6 @@ pub(super) fn parse_line(line: &[u8]) -> Option<RowRecord> {
         trace_id: l.trace_id,
         error: l.error,
         problems: l.problems,
-        cells: l.cells.0,
+        cells: l.cells.0.into(),
     })
 }

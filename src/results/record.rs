@@ -44,7 +44,7 @@ pub struct RowRecord {
     /// shows them (a filled cell with a note each); the text is in `error`.
     pub problems: Vec<crate::validate::Problem>,
     /// The row's cells as text, one per input column.
-    pub cells: Vec<String>,
+    pub cells: crate::cell::Texts,
 }
 
 /// Options of a results file.

@@ -13,7 +13,7 @@ use rust_xlsxwriter::Workbook;
 use super::atomic::Beside;
 use super::xlsx::{self, xlsx_err, SheetMarks};
 use super::{ResultsFormat, ResultsLayout};
-use crate::cell::neutralize_formula;
+use crate::cell::{neutralize_formula, Texts};
 use crate::validate::Problem;
 
 /// Writes rejected rows as CSV or .xlsx (by extension).
@@ -84,7 +84,7 @@ impl RejectsWriter {
     }
 
     /// Writes one rejected row; an .xlsx file marks the cells `problems` point at.
-    pub fn write(&mut self, cells: &[String], error: &str, problems: &[Problem]) -> io::Result<()> {
+    pub fn write(&mut self, cells: &Texts, error: &str, problems: &[Problem]) -> io::Result<()> {
         match &mut self.target {
             Target::Csv { writer: w, .. } => {
                 let fields = cells

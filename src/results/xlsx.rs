@@ -17,7 +17,7 @@ use std::time::SystemTime;
 use rust_xlsxwriter::{Color, Format, Note, Workbook, Worksheet, XlsxError};
 
 use super::{ResultsLayout, RowRecord, RowStatus, RunSummary, STATUS_COLUMNS};
-use crate::cell::Cell;
+use crate::cell::{CellRef, Texts};
 use crate::validate::Problem;
 
 /// Column widths, in characters, stay within these bounds.
@@ -195,7 +195,7 @@ impl SheetMarks {
         sheet: &mut Worksheet,
         row: u32,
         first: usize,
-        cells: &[String],
+        cells: &Texts,
         notes: &[(usize, String)],
     ) -> Result<(), XlsxError> {
         for (i, text) in cells.iter().enumerate() {
@@ -369,7 +369,7 @@ pub(super) fn read(path: &Path) -> io::Result<Vec<RowRecord>> {
         let text = |i: usize| {
             row.cells
                 .get(i)
-                .map(Cell::text)
+                .map(CellRef::text)
                 .unwrap_or_default()
                 .into_owned()
         };

@@ -38,7 +38,7 @@ pub(super) fn encode(r: &RowRecord) -> String {
         trace_id: r.trace_id.clone(),
         error: r.error.clone(),
         problems: r.problems.clone(),
-        cells: r.cells.clone(),
+        cells: r.cells.to_vec(),
     })
     .expect("a record serializes")
 }
@@ -55,7 +55,7 @@ pub(super) fn decode(text: &str) -> Option<RowRecord> {
         trace_id: s.trace_id,
         error: s.error,
         problems: s.problems,
-        cells: s.cells,
+        cells: s.cells.into(),
     })
 }
 

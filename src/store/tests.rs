@@ -36,7 +36,9 @@ fn record(row: u64, status: RowStatus, id: Option<i64>) -> RowRecord {
             kind: ProblemKind::Empty,
             message: "m".into(),
         }],
-        cells: vec![format!("Name {row}"), format!("N-{row}")],
+        cells: [format!("Name {row}"), format!("N-{row}")]
+            .into_iter()
+            .collect(),
     }
 }
 

@@ -23,7 +23,7 @@ impl RowCheck<'_, '_> {
         if !syntax.root_first && !has_any(&text, syntax.lists) && !has_any(&text, syntax.levels) {
             // One name, the common case: no lists to split.
             // raw_text has trimmed it already.
-            return self.single_category(text, &syntax);
+            return self.single_category(&text, &syntax);
         }
         let paths = parse_paths(&text, &syntax);
         let chosen = choose(&paths)?;
@@ -45,7 +45,7 @@ impl RowCheck<'_, '_> {
             return None;
         }
         if let [name] = chosen.as_slice() {
-            return self.single_category(name.clone(), &syntax);
+            return self.single_category(name, &syntax);
         }
         Some(Reference::Path(chosen.clone()))
     }
@@ -53,9 +53,9 @@ impl RowCheck<'_, '_> {
 
 impl RowCheck<'_, '_> {
     /// A category given by one name (or digits: an id where ids are allowed).
-    fn single_category(&mut self, name: String, syntax: &CategorySyntax) -> Option<Reference> {
-        let Some(id) = parse_digits(&name) else {
-            return Some(Reference::Name(name));
+    fn single_category(&mut self, name: &str, syntax: &CategorySyntax) -> Option<Reference> {
+        let Some(id) = parse_digits(name) else {
+            return Some(Reference::Name(name.to_owned()));
         };
         if syntax.digits_are_ids {
             return Some(Reference::Id(id));
@@ -67,7 +67,7 @@ impl RowCheck<'_, '_> {
             .map_or_else(|| "the platform's".to_string(), |p| format!("a {p}"));
         self.problem(
             Field::Category,
-            Some(&name),
+            Some(name),
             ProblemKind::NotAllowed,
             format!("is {platform} category id, which means nothing in Finago Office; export the categories by name, or map a category.id column"),
         );

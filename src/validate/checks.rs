@@ -1,23 +1,25 @@
 //! The checks of one row: each mapped cell (or mapping constant) read as
 //! its field needs, against the vendor's limits, every problem collected.
 
+use std::borrow::Cow;
+
 use super::rules::RowRules;
 use super::{Draft, Problem, ProblemKind, Reference};
 use crate::api::types::{IdRef, NewProduct, Stock, SupplierProduct};
 use crate::cell::restore_formula;
-use crate::cell::{format_number, Cell};
+use crate::cell::{format_number, CellRef};
 use crate::mapping::{partners, Field, FieldKind};
 use crate::read::SourceRow;
 use crate::values;
 
 /// One cell's value after it was found, before interpretation.
 enum Source<'a> {
-    Cell(&'a Cell),
+    Cell(CellRef<'a>),
     Constant(&'a str),
 }
 
 /// The checks of one row, collecting every problem.
-pub(super) struct RowCheck<'v, 'r> {
+pub(super) struct RowCheck<'v: 'r, 'r> {
     pub(super) rules: &'v RowRules,
     pub(super) row: &'r SourceRow,
     /// Values the platform's variant model gives (they win over the cells).
@@ -27,12 +29,15 @@ pub(super) struct RowCheck<'v, 'r> {
     pub(super) notes: Vec<String>,
     /// Whether the row has a product number (a bad barcode may then be left out).
     pub(super) has_number: bool,
-    /// A buffer for texts that are only read, reused from cell to cell and
-    /// row to row (see [`Self::recycle`]).
-    pub(super) spare: std::cell::Cell<String>,
+    /// Whether the payload's texts are kept: without, each text field of the
+    /// product is an empty string where the row has a value (see
+    /// [`Validator::without_payloads`](super::Validator::without_payloads)).
+    pub(super) payloads: bool,
+    /// The row's product number and barcode, as the payload would have them.
+    pub(super) keys: [Option<Cow<'r, str>>; 2],
 }
 
-impl RowCheck<'_, '_> {
+impl<'r> RowCheck<'_, 'r> {
     /// The row's product and the references left to resolve online, with
     /// every problem found on the way.
     pub(super) fn build(&mut self) -> Draft {
@@ -47,7 +52,9 @@ impl RowCheck<'_, '_> {
     /// A row with fewer cells than the header, or filled cells beyond it.
     fn check_shape(&mut self) {
         let headers = self.rules.mapping.headers.len();
-        let extra_filled = self.row.cells.iter().skip(headers).any(|c| !c.is_blank());
+        let cells = &self.row.cells;
+        let extra_filled =
+            (headers..cells.len()).any(|i| cells.get(i).is_some_and(|c| !c.is_blank()));
         if self.row.width < headers || extra_filled {
             self.problems.push(Problem {
                 row: self.row.number,
@@ -64,12 +71,12 @@ impl RowCheck<'_, '_> {
 
     /// The product's fields read from the row, ids given as ids included.
     fn product(&mut self) -> NewProduct {
-        let name = self.text(Field::Name);
+        let name = self.kept_text(Field::Name);
         let number = self.text(Field::Number);
         self.has_number = number.is_some();
         let mut p = NewProduct {
             name,
-            number,
+            number: self.kept(&number),
             product_type: self.parsed(
                 Field::Type,
                 "must be default or structure",
@@ -80,25 +87,27 @@ impl RowCheck<'_, '_> {
                 "must be active or inactive",
                 values::parse_status,
             ),
-            description: self.text(Field::Description),
+            description: self.kept_text(Field::Description),
             cost_price: self.number(Field::CostPrice),
             sales_price: self.number(Field::SalesPrice),
             indirect_cost: self.number(Field::IndirectCost),
             webshop_enabled: self.boolean(Field::WebshopEnabled),
-            ean: self.text(Field::Ean),
-            ean_alternative: self.text(Field::EanAlternative),
+            ean_alternative: self.kept_text(Field::EanAlternative),
             ..NewProduct::default()
         };
+        let ean = self.text(Field::Ean);
+        p.ean = self.kept(&ean);
+        self.keys = [number, ean];
         let stock = Stock {
             is_managed: self.boolean(Field::StockIsManaged),
             quantity: self.number(Field::StockQuantity),
-            location: self.text(Field::StockLocation),
+            location: self.kept_text(Field::StockLocation),
         };
         p.stock = (!stock.is_empty()).then_some(stock);
         let supplier_product = SupplierProduct {
-            item_code: self.text(Field::SupplierItemCode),
-            number: self.text(Field::SupplierNumber),
-            name: self.text(Field::SupplierName),
+            item_code: self.kept_text(Field::SupplierItemCode),
+            number: self.kept_text(Field::SupplierNumber),
+            name: self.kept_text(Field::SupplierName),
             price: self.number(Field::SupplierPrice),
         };
         p.supplier_product = (!supplier_product.is_empty()).then_some(supplier_product);
@@ -202,11 +211,12 @@ impl RowCheck<'_, '_> {
     /// thing another way: a category by id when the default is a name).
     /// A value map turns the file's words into the field's.
     #[inline(always)]
-    fn source(&self, field: Field) -> Option<Source<'_>> {
-        let mapping = &self.rules.mapping;
+    fn source(&self, field: Field) -> Option<Source<'r>> {
+        let (rules, row): (&'r RowRules, &'r SourceRow) = (self.rules, self.row);
+        let mapping = &rules.mapping;
         if self.overrides.is_empty() && mapping.is_plain() {
             // No constants, defaults, value maps or fallbacks: the cell alone.
-            let cell = mapping.column(field).and_then(|c| self.row.cells.get(c))?;
+            let cell = mapping.column(field).and_then(|c| row.cells.get(c))?;
             return (!cell.is_blank()).then_some(Source::Cell(cell));
         }
         self.source_by_rules(field)
@@ -214,12 +224,14 @@ impl RowCheck<'_, '_> {
 
     /// [`Self::source`] where the mapping has rules besides columns.
     #[inline(never)]
-    fn source_by_rules(&self, field: Field) -> Option<Source<'_>> {
-        let mapping = &self.rules.mapping;
+    fn source_by_rules(&self, field: Field) -> Option<Source<'r>> {
+        let rules: &'r RowRules = self.rules;
+        let overrides: &'r [(Field, String)] = self.overrides;
+        let mapping = &rules.mapping;
         if let Some(c) = mapping.constant(field) {
             return Some(Source::Constant(c));
         }
-        if let Some((_, v)) = self.overrides.iter().find(|(f, _)| *f == field) {
+        if let Some((_, v)) = overrides.iter().find(|(f, _)| *f == field) {
             return Some(self.mapped(field, Source::Constant(v)));
         }
         if let Some(cell) = self.cell_of(field) {
@@ -233,18 +245,19 @@ impl RowCheck<'_, '_> {
 
     /// The first non-blank cell of `field`'s columns.
     #[inline]
-    fn cell_of(&self, field: Field) -> Option<&Cell> {
-        let mapping = &self.rules.mapping;
+    fn cell_of(&self, field: Field) -> Option<CellRef<'r>> {
+        let (rules, row): (&'r RowRules, &'r SourceRow) = (self.rules, self.row);
+        let mapping = &rules.mapping;
         let own = mapping
             .column(field)
-            .and_then(|c| self.row.cells.get(c))
+            .and_then(|c| row.cells.get(c))
             .filter(|c| !c.is_blank());
         if own.is_some() || !mapping.has_fallbacks() {
             return own;
         }
         mapping
             .columns_of(field)
-            .filter_map(|c| self.row.cells.get(c))
+            .filter_map(|c| row.cells.get(c))
             .find(|c| !c.is_blank())
     }
 
@@ -257,8 +270,9 @@ impl RowCheck<'_, '_> {
 
     /// `source` after the field's value map, if it names the value.
     #[inline]
-    fn mapped<'a>(&'a self, field: Field, source: Source<'a>) -> Source<'a> {
-        let values = &self.rules.mapping.values;
+    fn mapped(&self, field: Field, source: Source<'r>) -> Source<'r> {
+        let rules: &'r RowRules = self.rules;
+        let values = &rules.mapping.values;
         if values.is_empty() || !values.iter().any(|(f, _)| *f == field) {
             return source;
         }
@@ -266,71 +280,86 @@ impl RowCheck<'_, '_> {
             Source::Constant(s) => std::borrow::Cow::Borrowed(*s),
             Source::Cell(cell) => cell.text(),
         };
-        match self.rules.mapping.mapped_value(field, &text) {
+        match rules.mapping.mapped_value(field, &text) {
             Some(meaning) => Source::Constant(meaning),
             None => source,
         }
     }
 
-    /// `text` in the spare buffer (see [`Self::recycle`]), or in a new one.
-    fn reuse(&self, text: &str) -> String {
-        let mut out = self.spare.take();
-        out.clear();
-        out.push_str(text);
-        out
-    }
-
-    /// Keeps a text that was only read (a number, a word) for the next
-    /// [`Self::raw_text`], so that reading it allocates nothing.
-    fn recycle(&self, text: String) {
-        self.spare.set(text);
-    }
-
     /// The cleaned text of a field, or a problem for error and date cells.
-    pub(super) fn raw_text(&mut self, field: Field) -> Option<String> {
-        match self.source(field)? {
-            Source::Constant(s) => Some(self.reuse(&values::clean_text(s))),
+    /// It borrows the row's text when cleaning changed nothing (most cells).
+    pub(super) fn raw_text(&mut self, field: Field) -> Option<Cow<'r, str>> {
+        let text = match self.source(field)? {
+            Source::Constant(s) => values::clean_text(s),
+            // ASCII without controls (most rows of a CSV file): nothing to
+            // clean but spaces at the ends, no control character to find.
+            Source::Cell(CellRef::Text(s)) if self.row.cells.is_plain_ascii() => {
+                let text = values::trim(restore_formula(s));
+                return (!text.is_empty()).then_some(Cow::Borrowed(text));
+            }
             Source::Cell(cell) => match cell {
-                Cell::Empty => None,
+                CellRef::Empty => return None,
                 // A leading ' that the results file added to keep a spreadsheet
                 // program from running the text as a formula is taken off.
-                Cell::Text(s) => Some(self.reuse(&values::clean_text(restore_formula(s)))),
-                Cell::Number(n) => Some(format_number(*n)),
-                Cell::Int(i) => Some(i.to_string()),
-                Cell::Bool(b) => Some(if *b { "TRUE" } else { "FALSE" }.to_string()),
-                Cell::Date { text, .. } => {
-                    let text = text.clone();
+                CellRef::Text(s) => values::clean_text(restore_formula(s)),
+                CellRef::Number(n) => Cow::Owned(format_number(n)),
+                CellRef::Int(i) => Cow::Owned(i.to_string()),
+                CellRef::Bool(b) => Cow::Borrowed(if b { "TRUE" } else { "FALSE" }),
+                CellRef::Date { text, .. } => {
                     self.problem(
                         field,
-                        Some(&text),
+                        Some(text),
                         ProblemKind::DateCell,
                         "is a date, but this column needs text or a number; format the column as text in the spreadsheet".to_string(),
                     );
-                    None
+                    return None;
                 }
-                Cell::Error(e) => {
-                    let e = e.clone();
-                    self.problem(field, Some(&e), ProblemKind::ErrorCell, "is an error value in the spreadsheet; fix the formula or the cell".to_string());
-                    None
+                CellRef::Error(e) => {
+                    self.problem(
+                        field,
+                        Some(e),
+                        ProblemKind::ErrorCell,
+                        "is an error value in the spreadsheet; fix the formula or the cell"
+                            .to_string(),
+                    );
+                    return None;
                 }
-            }
-            .filter(|s| !s.is_empty()),
+            },
+        };
+        if text.is_empty() {
+            return None;
         }
-        .and_then(|text| self.without_controls(field, text))
+        self.without_controls(field, text)
     }
 
-    fn text(&mut self, field: Field) -> Option<String> {
+    /// A text for the payload: the text itself, or an empty one standing
+    /// for it when payloads are not kept (nothing is copied then).
+    fn kept(&self, text: &Option<Cow<'r, str>>) -> Option<String> {
+        let text = text.as_deref()?;
+        Some(if self.payloads {
+            text.to_owned()
+        } else {
+            String::new()
+        })
+    }
+
+    /// [`Self::text`] of `field` for the payload (see [`Self::kept`]).
+    fn kept_text(&mut self, field: Field) -> Option<String> {
+        let text = self.text(field);
+        self.kept(&text)
+    }
+
+    fn text(&mut self, field: Field) -> Option<Cow<'r, str>> {
         let mut value = self.raw_text(field)?;
         if field == Field::Description
             && !self.rules.options.keep_html
             && values::looks_like_html(&value)
         {
-            value = values::html_to_text(&value);
+            value = Cow::Owned(values::html_to_text(&value));
             if value.is_empty() {
                 return None;
             }
         }
-        let chars = value.chars().count();
         if field.is_code() && looks_scientific(&value) {
             let message = format!(
                 "is in scientific notation: a spreadsheet program (Excel) made the code a number and kept only its first digits, so the real {what} is lost in this file; export it again, or open the original in Excel with this column set to Text (Data > From Text/CSV) before saving",
@@ -339,7 +368,9 @@ impl RowCheck<'_, '_> {
             return self.optional_problem(field, &value, ProblemKind::Barcode, message);
         }
         match field.kind() {
-            FieldKind::Text { max } if chars > max => {
+            // Bytes are at least as many as characters: most texts are decided at once.
+            FieldKind::Text { max } if value.len() > max && char_count(&value) > max => {
+                let chars = char_count(&value);
                 if self.rules.cut_long_text && !field.is_code() {
                     let cut = values::cut_at_word(&value, max);
                     self.notes.push(format!(
@@ -347,7 +378,7 @@ impl RowCheck<'_, '_> {
                         self.rules.column_name(field).unwrap_or_default(),
                         cut.chars().count()
                     ));
-                    return Some(cut);
+                    return Some(Cow::Owned(cut));
                 }
                 self.problem(
                     field,
@@ -374,7 +405,9 @@ impl RowCheck<'_, '_> {
                         ProblemKind::NotDigits,
                         "must contain digits only".to_string(),
                     )
-                } else if chars > max {
+                } else if value.len() > max {
+                    // Digits only: as many characters as bytes.
+                    let chars = value.len();
                     self.optional_problem(
                         field,
                         &value,
@@ -398,7 +431,7 @@ impl RowCheck<'_, '_> {
         value: &str,
         kind: ProblemKind,
         message: String,
-    ) -> Option<String> {
+    ) -> Option<Cow<'r, str>> {
         let optional = matches!(field, Field::Ean | Field::EanAlternative);
         if optional && self.rules.omit_bad_optional && self.has_number {
             self.notes.push(format!(
@@ -417,15 +450,12 @@ impl RowCheck<'_, '_> {
     fn number(&mut self, field: Field) -> Option<f64> {
         let col = self.rules.mapping.column(field);
         let value = match self.source(field)? {
-            Source::Cell(Cell::Number(n)) => Ok(*n),
-            Source::Cell(Cell::Int(i)) => Ok(*i as f64),
+            Source::Cell(CellRef::Number(n)) => Ok(n),
+            Source::Cell(CellRef::Int(i)) => Ok(i as f64),
             _ => {
                 let text = self.raw_text(field)?;
                 match values::parse_number(&text, self.rules.decimal_for(col)) {
-                    Ok(n) => {
-                        self.recycle(text);
-                        Ok(n)
-                    }
+                    Ok(n) => Ok(n),
                     Err(e) => {
                         let kind = match e {
                             values::NumberError::Ambiguous { .. } => ProblemKind::AmbiguousDecimal,
@@ -465,9 +495,9 @@ impl RowCheck<'_, '_> {
 
     fn boolean(&mut self, field: Field) -> Option<bool> {
         match self.source(field)? {
-            Source::Cell(Cell::Bool(b)) => Some(*b),
-            Source::Cell(Cell::Number(n)) if *n == 0.0 || *n == 1.0 => Some(*n == 1.0),
-            Source::Cell(Cell::Int(i)) if *i == 0 || *i == 1 => Some(*i == 1),
+            Source::Cell(CellRef::Bool(b)) => Some(b),
+            Source::Cell(CellRef::Number(n)) if n == 0.0 || n == 1.0 => Some(n == 1.0),
+            Source::Cell(CellRef::Int(i)) if i == 0 || i == 1 => Some(i == 1),
             _ => {
                 let text = self.raw_text(field)?;
                 let parsed = values::parse_bool(&text);
@@ -479,7 +509,6 @@ impl RowCheck<'_, '_> {
                         "is not yes/no (accepted: yes/no, ja/nei, true/false, 1/0, x)".to_string(),
                     );
                 }
-                self.recycle(text);
                 parsed
             }
         }
@@ -501,17 +530,13 @@ impl RowCheck<'_, '_> {
                 expected.to_string(),
             );
         }
-        self.recycle(text);
         parsed
     }
 
     fn id(&mut self, field: Field) -> Option<i64> {
         let text = self.raw_text(field)?;
         match parse_id(&text) {
-            Some(id) => {
-                self.recycle(text);
-                Some(id)
-            }
+            Some(id) => Some(id),
             None => {
                 self.problem(
                     field,
@@ -538,9 +563,14 @@ impl RowCheck<'_, '_> {
         }
         match parse_id(&text) {
             Some(id) if digits_are_ids => Some(Reference::Id(id)),
-            _ => Some(Reference::Name(text)),
+            _ => Some(Reference::Name(text.into_owned())),
         }
     }
+}
+
+/// The number of characters of `s`.
+fn char_count(s: &str) -> usize {
+    s.chars().count()
 }
 
 /// Whether `s` is a number in a spreadsheet's scientific notation
@@ -585,7 +615,112 @@ pub(super) fn shorten(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cell::Cell;
     use crate::validate::tests::{errors, row, validator};
+
+    /// Pieces of cells: ASCII text, white space, formula starts, numbers
+    /// and words first (the plain ones, [`PLAIN_PIECES`]), then controls
+    /// and characters beyond ASCII.
+    const PIECES: [&str; 28] = [
+        "a",
+        "Bag",
+        " ",
+        "  ",
+        "'",
+        "=",
+        "-",
+        "5",
+        "1,5",
+        "12.50",
+        "7038010055690",
+        "yes",
+        "active",
+        "Shoes > Bags",
+        "x",
+        "E+11",
+        "3.65",
+        "<p>",
+        "</p>",
+        "\t",
+        "\n",
+        "\r",
+        "\u{1}",
+        "\u{7f}",
+        "blå",
+        "\u{a0}",
+        "\u{200b}",
+        "\u{85}",
+    ];
+    const PLAIN_PIECES: usize = 19;
+
+    /// Row `number` of `texts` as a CSV reader makes it, and the same row
+    /// not marked plain ASCII (so checked the general way).
+    fn as_read_and_unmarked(number: u64, texts: &[String]) -> (SourceRow, SourceRow) {
+        let record: String = texts.concat();
+        let mut end = 0;
+        let ends = texts.iter().map(|t| {
+            end += t.len();
+            end
+        });
+        let plain = crate::values::is_plain_ascii(record.as_bytes());
+        let cells = crate::cell::Cells::of_record(&record, ends, texts.len(), plain);
+        let row = SourceRow {
+            number,
+            width: texts.len(),
+            cells: cells.clone().marked_plain_ascii(false),
+        };
+        (
+            SourceRow {
+                cells,
+                ..row.clone()
+            },
+            row,
+        )
+    }
+
+    #[test]
+    fn the_plain_ascii_shortcut_agrees_with_the_general_checks() {
+        let headers = [
+            "name",
+            "number",
+            "description",
+            "price",
+            "ean",
+            "webshopEnabled",
+            "status",
+            "category",
+            "unit",
+            "stock.location",
+        ];
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let (mut general, mut shortcut) = (validator(&headers, None), validator(&headers, None));
+        let mut plain_rows = 0;
+        for number in 2..20_000u64 {
+            // Half the rows of the plain pieces alone.
+            let kinds = if number % 2 == 0 {
+                PLAIN_PIECES
+            } else {
+                PIECES.len()
+            };
+            let texts: Vec<String> = headers
+                .iter()
+                .map(|_| (0..next(5)).map(|_| PIECES[next(kinds)]).collect())
+                .collect();
+            let (fast, row) = as_read_and_unmarked(number, &texts);
+            plain_rows += usize::from(fast.cells.is_plain_ascii());
+            if row.is_empty() {
+                continue;
+            }
+            assert_eq!(general.validate(row), shortcut.validate(fast), "{texts:?}");
+        }
+        assert!(plain_rows > 9000, "{plain_rows}");
+    }
 
     #[test]
     fn ids_are_positive_whole_numbers() {
@@ -789,7 +924,8 @@ mod tests {
                 Cell::Number(42.0),
                 Cell::Number(7038010055690.0),
                 Cell::Int(1),
-            ],
+            ]
+            .into(),
             width: 4,
         };
         let p = v.validate(r).outcome.unwrap().product;

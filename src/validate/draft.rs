@@ -2,6 +2,7 @@
 
 use super::Problem;
 use crate::api::types::NewProduct;
+use crate::cell::Texts;
 
 /// A reference to a category, unit or supplier as written in the file.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -50,7 +51,7 @@ pub struct PreparedRow {
     /// Spreadsheet row number.
     pub row: u64,
     /// The row's cells as text, one per input column (for the results file).
-    pub cells: Vec<String>,
+    pub cells: Texts,
     /// The payload, or every problem found.
     pub outcome: Result<Draft, Vec<Problem>>,
 }

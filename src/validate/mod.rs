@@ -16,8 +16,6 @@ mod rules;
 
 use std::collections::HashMap;
 
-use crate::api::types::NewProduct;
-use crate::cell::Cell;
 use crate::duplicates::{KeyHasher, RepeatCandidates};
 use crate::mapping::{ColumnMapping, Field};
 use crate::read::SourceRow;
@@ -39,13 +37,10 @@ pub const LEARN_ROWS: usize = 1000;
 pub struct Validator {
     /// What a row's check reads its cells by.
     rules: RowRules,
-    /// First row of each key seen (hash of field and text → row).
-    seen: HashMap<u64, u64, NoHash>,
-    hasher: KeyHasher,
-    /// When known, the only keys that might repeat; others are not tracked.
-    candidates: Option<RepeatCandidates>,
-    /// The buffer a row's check reads numbers and words into, kept for the next row.
-    spare: String,
+    /// The keys seen so far.
+    repeats: Repeats,
+    /// Whether drafts keep the payload's texts (see [`Validator::without_payloads`]).
+    payloads: bool,
 }
 
 impl Validator {
@@ -53,11 +48,22 @@ impl Validator {
     pub fn new(mapping: ColumnMapping, options: ValidateOptions) -> Validator {
         Validator {
             rules: RowRules::new(mapping, options),
-            seen: HashMap::default(),
-            hasher: KeyHasher::default(),
-            candidates: None,
-            spare: String::new(),
+            repeats: Repeats {
+                seen: HashMap::default(),
+                hasher: KeyHasher::default(),
+                candidates: None,
+            },
+            payloads: true,
         }
+    }
+
+    /// From now on the drafts' products are only placeholders: each text
+    /// field that has a value holds an empty string (no copy of the text is
+    /// made), the other fields are as they would be. For a consumer that
+    /// only needs the rows' outcomes and notes (`validate` without
+    /// `--payloads`).
+    pub fn without_payloads(&mut self) {
+        self.payloads = false;
     }
 
     /// Learns each number column's decimal mark from the text of `row`
@@ -80,7 +86,6 @@ impl Validator {
         overrides: &[(Field, String)],
     ) -> PreparedRow {
         self.learn(&row);
-        let spare = std::cell::Cell::new(std::mem::take(&mut self.spare));
         let mut check = RowCheck {
             rules: &self.rules,
             row: &row,
@@ -88,13 +93,13 @@ impl Validator {
             problems: Vec::new(),
             notes: Vec::new(),
             has_number: false,
-            spare,
+            payloads: self.payloads,
+            keys: [None, None],
         };
         let mut draft = check.build();
         draft.notes = std::mem::take(&mut check.notes);
-        let spare = check.spare.take();
         let mut problems = check.problems;
-        self.spare = spare;
+        let [number, ean] = check.keys;
         // In the order of the columns, as a user reads the row.
         let headers = &self.rules.mapping.headers;
         problems.sort_by_key(|p| {
@@ -103,24 +108,18 @@ impl Validator {
                 .unwrap_or(usize::MAX)
         });
         if problems.is_empty() {
-            self.check_duplicates(row.number, &draft.product, &mut problems);
+            let keys = [number.as_deref(), ean.as_deref()];
+            self.repeats
+                .check(&self.rules, row.number, keys, &mut problems);
         }
         let outcome = if problems.is_empty() {
             Ok(draft)
         } else {
             Err(problems)
         };
-        let cells = row
-            .cells
-            .into_iter()
-            .map(|c| match c {
-                Cell::Text(s) => s,
-                other => other.text().into_owned(),
-            })
-            .collect();
         PreparedRow {
             row: row.number,
-            cells,
+            cells: row.cells.into_texts(),
             outcome,
         }
     }
@@ -128,18 +127,37 @@ impl Validator {
     /// Tracks only the keys in `candidates` from now on: every other key is
     /// known to be unique in the file (see [`RepeatCandidates`]).
     pub fn limit_tracking_to(&mut self, candidates: RepeatCandidates) {
-        self.candidates = Some(candidates);
+        self.repeats.candidates = Some(candidates);
     }
 
     /// The hasher both passes use for keys.
     pub fn key_hasher(&self) -> &KeyHasher {
-        &self.hasher
+        &self.repeats.hasher
     }
+}
 
-    fn check_duplicates(&mut self, row: u64, product: &NewProduct, problems: &mut Vec<Problem>) {
+/// The product numbers and barcodes of the valid rows so far.
+struct Repeats {
+    /// First row of each key seen (hash of field and text → row).
+    seen: HashMap<u64, u64, NoHash>,
+    hasher: KeyHasher,
+    /// When known, the only keys that might repeat; others are not tracked.
+    candidates: Option<RepeatCandidates>,
+}
+
+impl Repeats {
+    /// Checks the row's product number and barcode (`keys`) against the
+    /// rows before; a row without problems then counts as their first.
+    fn check(
+        &mut self,
+        rules: &RowRules,
+        row: u64,
+        [number, ean]: [Option<&str>; 2],
+        problems: &mut Vec<Problem>,
+    ) {
         let keys = [
-            (Field::Number, product.number.as_deref(), "product number"),
-            (Field::Ean, product.ean.as_deref(), "barcode"),
+            (Field::Number, number, "product number"),
+            (Field::Ean, ean, "barcode"),
         ];
         let mut new_keys = [None, None];
         for (i, (field, value, what)) in keys.into_iter().enumerate() {
@@ -151,7 +169,7 @@ impl Validator {
             match self.seen.get(&hash) {
                 Some(first) => problems.push(Problem {
                     row,
-                    column: self.rules.column_name(field),
+                    column: rules.column_name(field),
                     value: Some(value.to_string()),
                     kind: ProblemKind::Duplicate,
                     message: format!("is also on row {first}; each {what} may appear only once"),

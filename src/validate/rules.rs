@@ -3,7 +3,7 @@
 //! ([`RowRules`]). Below the other files of the folder, so that the checks
 //! read them from here while [`Validator`](super::Validator) drives them.
 
-use crate::cell::Cell;
+use crate::cell::CellRef;
 use crate::mapping::{ColumnMapping, Field, FieldKind};
 use crate::read::SourceRow;
 use crate::values::{self, DecimalMark};
@@ -83,7 +83,7 @@ impl RowRules {
                 // for a decided column, and a contradicted one stays undecided.
                 continue;
             }
-            if let Some(Cell::Text(text)) = row.cells.get(col) {
+            if let Some(CellRef::Text(text)) = row.cells.get(col) {
                 match values::decimal_evidence(text) {
                     Some(DecimalMark::Comma) => self.evidence[col].0 += 1,
                     Some(DecimalMark::Point) => self.evidence[col].1 += 1,

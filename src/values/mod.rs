@@ -21,7 +21,9 @@ pub use html::{cut_at_word, html_to_text, looks_like_html};
 #[allow(unused_imports)]
 pub use gtin::GtinError;
 pub use numbers::{decimal_evidence, parse_number, DecimalMark, NumberError};
-pub use text::{clean_text, control_name, find_control, is_forbidden_control};
+pub use text::{
+    clean_text, control_name, find_control, is_forbidden_control, is_plain_ascii, trim,
+};
 pub use words::{parse_bool, parse_product_type, parse_status};
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ fn is_trimmed(c: char) -> bool {
 }
 
 /// Trims `s` of white space and invisible characters at both ends.
-pub(super) fn trim(s: &str) -> &str {
+pub fn trim(s: &str) -> &str {
     // Most values start and end with a visible ASCII character: nothing to trim.
     match (s.as_bytes().first(), s.as_bytes().last()) {
         (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => s,
@@ -90,6 +90,13 @@ fn has_suspect_byte(bytes: &[u8]) -> bool {
         .remainder()
         .iter()
         .any(|&b| b < b' ' || b == 0x7F || b == 0xC2)
+}
+
+/// Whether `bytes` are ASCII without control characters: no byte below a
+/// space, no DEL, none above 0x7F. [`clean_text`] of such a text only
+/// trims it, and [`find_control`] finds nothing in it.
+pub fn is_plain_ascii(bytes: &[u8]) -> bool {
+    bytes.is_ascii() && !has_suspect_byte(bytes)
 }
 
 /// A control character's name for a message: `NUL (U+0000)`, `a line break`.

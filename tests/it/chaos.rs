@@ -117,7 +117,7 @@ fn assert_one_product_per_row(
     for r in &records {
         let number = &r.cells[1];
         let made = by_number
-            .get(number.as_str())
+            .get(number)
             .unwrap_or_else(|| panic!("{number} missing on the server: {r:?}"));
         assert_eq!(r.status, RowStatus::Created, "{r:?}");
         assert_eq!(r.id, Some(made[0].id), "the server's id: {r:?}");
@@ -366,7 +366,7 @@ async fn numbers_within_numbers_are_not_duplicated_by_a_rerun_with_partial_searc
     for r in &records {
         assert_eq!(r.status, RowStatus::Skipped, "{r:?}");
         let p = products.iter().find(|p| Some(p.id) == r.id).unwrap();
-        assert_eq!(p.number.as_ref(), Some(&r.cells[1]), "the exact number");
+        assert_eq!(p.number.as_deref(), Some(&r.cells[1]), "the exact number");
     }
     sb.shutdown().await;
 }

@@ -150,7 +150,7 @@ fn results_workbook_is_frozen_filtered_coloured_and_noted() {
 
     // Codes are text: leading zeros survive the round trip; the error text is as before.
     let back = read_results(&results).unwrap();
-    assert_eq!(back[0].cells[1], "00123");
+    assert_eq!(&back[0].cells[1], "00123");
     assert_eq!(back[1].status, RowStatus::Invalid);
     assert_eq!(
         back[1].error.as_deref(),

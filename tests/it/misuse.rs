@@ -125,7 +125,7 @@ async fn a_torn_last_record_is_dropped_and_its_row_looked_up() {
     assert_one_product_per_row(&sb, &results, "T-", 10);
     let last = read_results(&results).unwrap().pop().unwrap();
     assert_eq!(
-        last.cells[3], "9.00",
+        &last.cells[3], "9.00",
         "the row's own cells, not the torn ones"
     );
     sb.shutdown().await;

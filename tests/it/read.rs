@@ -71,7 +71,10 @@ fn utf8_csv_with_quoted_delimiters_quotes_and_line_breaks() {
         [text("Eple"), text("Rød, søt \"eple\""), text("12.5")]
     );
     assert_eq!(rows[1].number, 3);
-    assert_eq!(rows[1].cells[1], text("line one\nline two\r\nline three"));
+    assert_eq!(
+        rows[1].cells.to_vec()[1],
+        text("line one\nline two\r\nline three")
+    );
     // The multi-line cell does not shift later rows; the blank line is a row.
     assert_eq!(rows[2].number, 4);
     assert!(rows[2].is_empty());
@@ -268,9 +271,9 @@ fn ragged_rows_keep_every_cell_and_their_real_width() {
     let (table, rows) = csv("a,b,c\n1,2\n1,2,3,4\n1,2,3\n");
     assert_eq!(table.headers.len(), 3);
     assert_eq!((rows[0].width, rows[0].cells.len()), (2, 3));
-    assert_eq!(rows[0].cells[2], Cell::Empty);
+    assert_eq!(rows[0].cells.to_vec()[2], Cell::Empty);
     assert_eq!((rows[1].width, rows[1].cells.len()), (4, 4));
-    assert_eq!(rows[1].cells[3], text("4"));
+    assert_eq!(rows[1].cells.to_vec()[3], text("4"));
     assert_eq!((rows[2].width, rows[2].cells.len()), (3, 3));
 }
 
@@ -382,7 +385,7 @@ fn twenty_thousand_columns() {
     assert_eq!(table.headers.len(), 20_000);
     assert_eq!(table.headers[19_999], "column 19999");
     assert_eq!(rows[0].cells.len(), 20_000);
-    assert_eq!(rows[0].cells[19_999], text("19999"));
+    assert_eq!(rows[0].cells.to_vec()[19_999], text("19999"));
 }
 
 /// A workbook with a "Produkter" sheet of typed cells and an "Info" sheet.
@@ -436,23 +439,23 @@ fn xlsx_cells_keep_their_types() {
     assert_eq!(rows.len(), 3);
     let first = &rows[0];
     assert_eq!(first.number, 2);
-    assert_eq!(first.cells[0], text("Eple"));
-    assert_eq!(first.cells[1].text(), "7031234567890");
-    assert_eq!(first.cells[2].text(), "42");
-    assert_eq!(first.cells[3], Cell::Number(84.0));
-    assert_eq!(first.cells[4], Cell::Error("#N/A".into()));
+    assert_eq!(first.cells.to_vec()[0], text("Eple"));
+    assert_eq!(first.cells.to_vec()[1].text(), "7031234567890");
+    assert_eq!(first.cells.to_vec()[2].text(), "42");
+    assert_eq!(first.cells.to_vec()[3], Cell::Number(84.0));
+    assert_eq!(first.cells.to_vec()[4], Cell::Error("#N/A".into()));
     assert!(
-        matches!(&first.cells[5], Cell::Date { serial, text } if *serial == 45352.0 && text == "2024-03-01")
+        matches!(&first.cells.to_vec()[5], Cell::Date { serial, text } if *serial == 45352.0 && text == "2024-03-01")
     );
-    assert_eq!(first.cells[6], Cell::Bool(true));
+    assert_eq!(first.cells.to_vec()[6], Cell::Bool(true));
     assert_eq!((first.cells.len(), first.width), (8, 8));
     // The missing row 3 is an empty row; row 4 carries its stray cell beyond the header.
     assert_eq!(rows[1].number, 3);
     assert!(rows[1].is_empty());
     assert_eq!(rows[2].number, 4);
-    assert_eq!(rows[2].cells[2], Cell::Number(12.5));
+    assert_eq!(rows[2].cells.to_vec()[2], Cell::Number(12.5));
     assert_eq!((rows[2].cells.len(), rows[2].width), (10, 10));
-    assert_eq!(rows[2].cells[9], text("stray"));
+    assert_eq!(rows[2].cells.to_vec()[9], text("stray"));
 }
 
 #[test]
@@ -540,17 +543,17 @@ fn check_products_fixture(name: &str, format: &str) {
     let rows = rows(table);
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0].number, 2);
-    assert_eq!(rows[0].cells[0], text("Blåbær"));
-    assert_eq!(rows[0].cells[1], text("A-1"));
-    assert_eq!(rows[0].cells[2], Cell::Number(12.5));
-    assert_eq!(rows[0].cells[3].text(), "7031234567895");
+    assert_eq!(rows[0].cells.to_vec()[0], text("Blåbær"));
+    assert_eq!(rows[0].cells.to_vec()[1], text("A-1"));
+    assert_eq!(rows[0].cells.to_vec()[2], Cell::Number(12.5));
+    assert_eq!(rows[0].cells.to_vec()[3].text(), "7031234567895");
     assert!(
-        matches!(&rows[0].cells[4], Cell::Date { serial, text } if *serial == 45352.0 && text == "2024-03-01")
+        matches!(&rows[0].cells.to_vec()[4], Cell::Date { serial, text } if *serial == 45352.0 && text == "2024-03-01")
     );
-    assert_eq!(rows[0].cells[5], Cell::Bool(true));
-    assert_eq!(rows[1].cells[2].text(), "42");
-    assert_eq!(rows[2].cells[3].text(), "96385074");
-    assert_eq!(rows[2].cells[5], Cell::Bool(true));
+    assert_eq!(rows[0].cells.to_vec()[5], Cell::Bool(true));
+    assert_eq!(rows[1].cells.to_vec()[2].text(), "42");
+    assert_eq!(rows[2].cells.to_vec()[3].text(), "96385074");
+    assert_eq!(rows[2].cells.to_vec()[5], Cell::Bool(true));
 
     let options = ReadOptions {
         sheet: Some(SheetSelector::Name("INFO".into())),
@@ -1005,7 +1008,7 @@ fn a_cell_longer_than_excel_allows_is_refused_unless_the_limit_is_raised() {
         ..Default::default()
     };
     let rows = rows(open(&path, &options));
-    assert_eq!(rows[0].cells[0].text().chars().count(), 40_000);
+    assert_eq!(rows[0].cells.to_vec()[0].text().chars().count(), 40_000);
 }
 
 #[test]

@@ -293,7 +293,7 @@ fn rows(n: u64) -> Vec<PreparedRow> {
     (0..n)
         .map(|i| PreparedRow {
             row: i + 2,
-            cells: vec![format!("P{i}")],
+            cells: [format!("P{i}")].into_iter().collect(),
             outcome: Ok(draft(Some(&format!("P{i}")), Reference::Id(1))),
         })
         .collect()

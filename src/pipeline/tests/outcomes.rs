@@ -46,7 +46,7 @@ async fn faults_never_lose_a_row_nor_duplicate_one() {
             .lock()
             .unwrap()
             .iter()
-            .find(|p| p.number.as_ref() == Some(number))
+            .find(|p| p.number.as_deref() == Some(number))
             .unwrap()
             .clone();
         assert_eq!(r.id, Some(p.id));
@@ -64,7 +64,7 @@ async fn unknown_outcome_without_key_is_failed_and_never_resent() {
     mock.fault(Fault::After(ApiError::Timeout));
     let row = PreparedRow {
         row: 2,
-        cells: vec![],
+        cells: Default::default(),
         outcome: Ok(draft(None, Reference::Id(1))),
     };
     let run = run_with(
@@ -119,7 +119,7 @@ async fn invalid_rows_are_recorded_without_requests() {
     let mock = Arc::new(Mock::with_categories(&["Tools"]));
     let row = PreparedRow {
         row: 5,
-        cells: vec!["x".into()],
+        cells: ["x"].into_iter().collect(),
         outcome: Err(vec![Problem {
             row: 5,
             column: Some("Price".into()),
@@ -153,7 +153,7 @@ async fn dry_run_writes_nothing_and_says_what_would_happen() {
     let mut input = rows(2);
     input.push(PreparedRow {
         row: 9,
-        cells: vec![],
+        cells: Default::default(),
         outcome: Ok(draft(Some("Q"), Reference::Name("Brand new".into()))),
     });
     let run = run_with(&mock, p, input, MaybeSent::default()).await;

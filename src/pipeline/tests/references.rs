@@ -7,7 +7,7 @@ async fn categories_by_name_and_created_once_under_concurrency() {
     let mock = Arc::new(Mock::with_categories(&["Tools", "Garden"]));
     let make = |i: u64, name: &str| PreparedRow {
         row: i + 2,
-        cells: vec![],
+        cells: Default::default(),
         outcome: Ok(draft(Some(&format!("C{i}")), Reference::Name(name.into()))),
     };
     let input: Vec<PreparedRow> = (0..30)
@@ -87,7 +87,7 @@ async fn units_and_suppliers_by_name_symbol_and_org_number() {
     f.unit = Some(Reference::Name("litre".into()));
     let input = [d, e, f].into_iter().enumerate().map(|(i, d)| PreparedRow {
         row: i as u64 + 2,
-        cells: vec![],
+        cells: Default::default(),
         outcome: Ok(d),
     });
     let run = run_with(

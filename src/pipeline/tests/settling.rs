@@ -196,7 +196,7 @@ async fn an_older_product_with_the_same_number_is_not_taken_under_existing_creat
             .find(|p| Some(p.id) == r.id)
             .cloned()
             .unwrap();
-        assert_eq!(p.number.as_ref(), Some(&r.cells[0]));
+        assert_eq!(p.number.as_deref(), Some(&r.cells[0]));
     }
 }
 
@@ -247,7 +247,7 @@ async fn journaled_rows_settle_unless_the_journal_is_old() {
     let mock = Arc::new(Mock::with_categories(&["Tools"]));
     let row = PreparedRow {
         row: 2,
-        cells: vec![],
+        cells: Default::default(),
         outcome: Ok(draft(None, Reference::Id(1))),
     };
     let run = run_with(

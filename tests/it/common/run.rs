@@ -171,7 +171,7 @@ pub fn assert_one_product_per_row(sb: &SandboxHandle, results: &Path, prefix: &s
         let number = &r.cells[1];
         assert!(number.starts_with(prefix), "{number}");
         let on_server = by_number
-            .get(number.as_str())
+            .get(number)
             .unwrap_or_else(|| panic!("{number} missing on the server"));
         assert_eq!(r.status, RowStatus::Created, "{r:?}");
         assert_eq!(r.id, Some(on_server[0].id), "{r:?}");

@@ -1,6 +1,11 @@
-//! One spreadsheet cell as the readers produce it, before any interpretation.
+//! One spreadsheet cell as the readers produce it, before any interpretation,
+//! and a row of them packed in one buffer ([`packed`]).
+
+mod packed;
 
 use std::borrow::Cow;
+
+pub use packed::{CellRef, Cells, Texts};
 
 /// A cell value as read from a CSV or spreadsheet file.
 ///
@@ -35,29 +40,27 @@ impl Cell {
     /// never in exponent notation (`7031234567890`, `42`), other numbers in
     /// their shortest exact form, booleans as `TRUE`/`FALSE`.
     pub fn text(&self) -> Cow<'_, str> {
-        match self {
-            Cell::Empty => Cow::Borrowed(""),
-            Cell::Text(s) => Cow::Borrowed(s),
-            Cell::Number(n) => Cow::Owned(format_number(*n)),
-            Cell::Int(i) => Cow::Owned(i.to_string()),
-            Cell::Bool(true) => Cow::Borrowed("TRUE"),
-            Cell::Bool(false) => Cow::Borrowed("FALSE"),
-            Cell::Date { text, .. } => Cow::Borrowed(text),
-            Cell::Error(e) => Cow::Borrowed(e),
-        }
+        self.view().text()
     }
 
     /// True for an empty cell or one holding only white space.
     pub fn is_blank(&self) -> bool {
+        self.view().is_blank()
+    }
+
+    /// The cell, borrowed.
+    pub fn view(&self) -> CellRef<'_> {
         match self {
-            Cell::Empty => true,
-            // Most cells start with a visible ASCII character: decided at once.
-            Cell::Text(s) => match s.as_bytes().first() {
-                None => true,
-                Some(b) if b.is_ascii() && !b.is_ascii_whitespace() => false,
-                _ => s.chars().all(|c| c.is_whitespace() || is_invisible(c)),
+            Cell::Empty => CellRef::Empty,
+            Cell::Text(s) => CellRef::Text(s),
+            Cell::Number(n) => CellRef::Number(*n),
+            Cell::Int(i) => CellRef::Int(*i),
+            Cell::Bool(b) => CellRef::Bool(*b),
+            Cell::Date { serial, text } => CellRef::Date {
+                serial: *serial,
+                text,
             },
-            _ => false,
+            Cell::Error(e) => CellRef::Error(e),
         }
     }
 }
