@@ -599,13 +599,9 @@ mod tests {
             "N3",
             "",
         ];
-        let mut state = 0xD1B5_4A32_D192_ED03u64;
-        let mut next = move |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut rng =
+            <rand::rngs::SmallRng as rand::SeedableRng>::seed_from_u64(0xD1B5_4A32_D192_ED03);
+        let mut next = move |n: usize| rand::Rng::random_range(&mut rng, 0..n);
         for _ in 0..20 {
             let mut text = String::from("name,number,ean\n");
             for _ in 0..3000 {

@@ -321,13 +321,9 @@ mod tests {
             "a", "Blåbær", "=", "-", "+", "@", "\t", "\r", "5", " ", ",", ";", "|", "\"", "\n",
             "'", "",
         ];
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut rng =
+            <rand::rngs::SmallRng as rand::SeedableRng>::seed_from_u64(0x2545_F491_4F6C_DD1D);
+        let mut next = move |n: usize| rand::Rng::random_range(&mut rng, 0..n);
         for delimiter in [b',', b';', b'\t', b'|'] {
             let path = dir.path().join("r.csv");
             let layout = ResultsLayout {
@@ -366,12 +362,7 @@ mod tests {
             }
             sink.flush().unwrap();
             drop(sink);
-            let header: Vec<String> = STATUS_COLUMNS
-                .iter()
-                .map(|s| s.to_string())
-                .chain(layout.headers.iter().cloned())
-                .collect();
-            lines.insert(0, header);
+            lines.insert(0, header_line(&layout));
             let mut expected = "\u{FEFF}".as_bytes().to_vec();
             expected.extend(by_the_csv_crate(delimiter, &lines));
             assert_eq!(
@@ -381,6 +372,15 @@ mod tests {
                 delimiter as char
             );
         }
+    }
+
+    /// The header line of a results file of `layout`, as fields.
+    fn header_line(layout: &ResultsLayout) -> Vec<String> {
+        STATUS_COLUMNS
+            .iter()
+            .map(|s| s.to_string())
+            .chain(layout.headers.iter().cloned())
+            .collect()
     }
 
     #[test]
@@ -425,11 +425,7 @@ mod tests {
             sink.write(&record).unwrap();
             sink.flush().unwrap();
             drop(sink);
-            let header: Vec<String> = STATUS_COLUMNS
-                .iter()
-                .map(|s| s.to_string())
-                .chain(layout.headers.iter().cloned())
-                .collect();
+            let header = header_line(&layout);
             let status = ["7", "Sheet, 1", "invalid", "-12", "422", "t\"1"];
             let line: Vec<String> = status
                 .iter()

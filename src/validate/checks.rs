@@ -692,13 +692,9 @@ mod tests {
             "unit",
             "stock.location",
         ];
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut rng =
+            <rand::rngs::SmallRng as rand::SeedableRng>::seed_from_u64(0x9E37_79B9_7F4A_7C15);
+        let mut next = move |n: usize| rand::Rng::random_range(&mut rng, 0..n);
         let (mut general, mut shortcut) = (validator(&headers, None), validator(&headers, None));
         let mut plain_rows = 0;
         for number in 2..20_000u64 {
