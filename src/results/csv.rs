@@ -185,12 +185,8 @@ impl FormatSink for CsvSink {
             if suspect && self.needs_quotes(text.as_bytes()) {
                 self.push_fields(std::iter::once(text), true);
             } else {
-                match text.as_bytes().first() {
-                    Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => self
-                        .line
-                        .extend_from_slice(neutralize_formula(text).as_bytes()),
-                    _ => self.line.extend_from_slice(text.as_bytes()),
-                }
+                self.line
+                    .extend_from_slice(neutralize_formula(text).as_bytes());
             }
             start = end;
         }
