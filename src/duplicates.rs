@@ -125,14 +125,17 @@ impl RepeatCandidates {
         let len = std::fs::metadata(path).ok()?.len();
         let middle = line_after_middle(path, len).ok()?;
         let bits = Bits::new();
+        let columns = key_columns(mapping);
+        let fields_needed = columns.iter().map(|&(_, col)| col + 1).max().unwrap_or(0);
         let scan = KeyScan {
             path,
             len,
             delimiter,
-            columns: key_columns(mapping),
+            columns,
             hasher,
             bits: &bits,
             split_simple_records,
+            fields_needed,
         };
         // Both parts' buffers come from this thread's heap: a heap of the
         // allocator's own for the other thread would add to the peak memory.
@@ -236,6 +239,8 @@ struct KeyScan<'a> {
     bits: &'a Bits,
     /// Whether simple records are split here (see [`simple_record`]).
     split_simple_records: bool,
+    /// The fields of a record up to the last key column.
+    fields_needed: usize,
 }
 
 impl KeyScan<'_> {
@@ -282,7 +287,9 @@ impl KeyScan<'_> {
                     pos += 1;
                     continue;
                 }
-                if let Some((record, len)) = simple_record(rest, self.delimiter, &mut spans) {
+                if let Some((record, len)) =
+                    simple_record(rest, self.delimiter, self.fields_needed, &mut spans)
+                {
                     pos += len;
                     if header {
                         header = false;
@@ -341,16 +348,19 @@ impl KeyScan<'_> {
 }
 
 /// The record at the start of `bytes` (not a blank line) when it is
-/// simple and wholly there: each field either holds no quote, or is
-/// quoted with no quote inside (`"a, b"`), and the record ends with a line
-/// break (`\n` or `\r`, as csv_core takes it), with every byte up to it
-/// valid UTF-8. Then its fields are the text between the delimiters (or
-/// the quotes), as csv_core gives them: `spans` is set to where each lies
-/// in the record's text, returned with the record's length (its break
-/// included). `None` leaves the record to csv_core.
+/// simple and wholly there: each of its first `needed` fields either holds
+/// no quote, or is quoted with no quote inside (`"a, b"`), the rest of the
+/// record holds no quote at all, and the record ends with a line break
+/// (`\n` or `\r`, as csv_core takes it), with every byte up to it valid
+/// UTF-8. Then its fields are the text between the delimiters (or the
+/// quotes), as csv_core gives them: `spans` is set to where each of the
+/// first `needed` fields lies in the record's text, returned with the
+/// record's length (its break included). `None` leaves the record to
+/// csv_core.
 fn simple_record<'a>(
     bytes: &'a [u8],
     delimiter: u8,
+    needed: usize,
     spans: &mut Vec<(usize, usize)>,
 ) -> Option<(&'a str, usize)> {
     spans.clear();
@@ -368,6 +378,16 @@ fn simple_record<'a>(
         };
         spans.push(span);
         match *bytes.get(next)? {
+            b if b == delimiter && spans.len() == needed => {
+                // The fields wanted are read: the rest of the record, in
+                // one search, up to its break (with no quote, nothing in
+                // it can hide one).
+                let end = next + memchr::memchr2(b'\n', b'\r', &bytes[next..])?;
+                if memchr::memchr(b'"', &bytes[next..end]).is_some() {
+                    return None;
+                }
+                break end;
+            }
             b if b == delimiter => at = next + 1,
             b'\n' | b'\r' => break next,
             _ => return None,

@@ -53,6 +53,7 @@ impl<'a> CellRef<'a> {
     }
 
     /// True for an empty cell or one holding only white space.
+    #[inline(always)]
     pub fn is_blank(self) -> bool {
         match self {
             CellRef::Empty => true,
@@ -60,7 +61,7 @@ impl<'a> CellRef<'a> {
             CellRef::Text(s) => match s.as_bytes().first() {
                 None => true,
                 Some(b) if b.is_ascii() && !b.is_ascii_whitespace() => false,
-                _ => s.chars().all(|c| c.is_whitespace() || is_invisible(c)),
+                _ => blank_text(s),
             },
             _ => false,
         }
@@ -81,6 +82,13 @@ impl<'a> CellRef<'a> {
             CellRef::Error(e) => Cell::Error(e.to_owned()),
         }
     }
+}
+
+/// True for a text of white space and invisible characters only (the
+/// slow half of [`CellRef::is_blank`], kept apart from its inlined start).
+#[inline(never)]
+fn blank_text(s: &str) -> bool {
+    s.chars().all(|c| c.is_whitespace() || is_invisible(c))
 }
 
 /// What a cell of a [`Cells`] holds besides its text.
@@ -188,7 +196,7 @@ impl Cells {
     }
 
     /// Cell `i`.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, i: usize) -> Option<CellRef<'_>> {
         let text = self.texts.get(i)?;
         Some(self.view(self.kinds.get(i).copied(), text))
@@ -203,7 +211,7 @@ impl Cells {
     }
 
     /// A cell of `kind` (text when none is given) and `text`.
-    #[inline]
+    #[inline(always)]
     fn view<'a>(&self, kind: Option<Kind>, text: &'a str) -> CellRef<'a> {
         match kind.unwrap_or(Kind::Text) {
             Kind::Text if text.is_empty() => CellRef::Empty,
@@ -363,6 +371,7 @@ impl Texts {
     }
 
     /// The text of cell `i`.
+    #[inline(always)]
     pub fn get(&self, i: usize) -> Option<&str> {
         let end = *self.ends.get(i)?;
         let start = if i == 0 { 0 } else { self.ends[i - 1] };

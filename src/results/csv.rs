@@ -2,26 +2,31 @@
 //! æ, ø and å right), the status columns, then the input's columns.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use super::{FormatSink, ResultsLayout, RowRecord, RowStatus, STATUS_COLUMNS};
 use crate::cell::{neutralize_formula, restore_formula};
 
 pub(super) struct CsvSink {
-    file: BufWriter<File>,
-    /// One record, built here and written in one piece.
+    file: File,
+    /// Records not yet handed to the file, each built here in one piece;
+    /// handed on once [`WRITE_AT`] bytes are waiting (or at a flush).
     line: Vec<u8>,
     delimiter: u8,
     /// The bytes that put a field in quotes: the delimiter, `"`, `\r`, `\n`.
     special: [bool; 256],
+    /// Where a row's text holds such bytes (see [`CsvSink::write`]).
+    hits: Vec<usize>,
 }
+
+/// Bytes of records kept before they are handed to the file in one write.
+const WRITE_AT: usize = 256 * 1024;
 
 impl CsvSink {
     pub(super) fn create(path: &Path, layout: &ResultsLayout) -> io::Result<CsvSink> {
-        let mut file = BufWriter::with_capacity(256 * 1024, File::create(path)?);
-        file.write_all("\u{FEFF}".as_bytes())?;
-        let mut sink = CsvSink::over(file, layout);
+        let mut sink = CsvSink::over(File::create(path)?, layout);
+        sink.line.extend_from_slice("\u{FEFF}".as_bytes());
         let header = STATUS_COLUMNS
             .iter()
             .copied()
@@ -32,22 +37,20 @@ impl CsvSink {
 
     pub(super) fn append(path: &Path, layout: &ResultsLayout) -> io::Result<CsvSink> {
         let file = OpenOptions::new().append(true).open(path)?;
-        Ok(CsvSink::over(
-            BufWriter::with_capacity(256 * 1024, file),
-            layout,
-        ))
+        Ok(CsvSink::over(file, layout))
     }
 
-    fn over(file: BufWriter<File>, layout: &ResultsLayout) -> CsvSink {
+    fn over(file: File, layout: &ResultsLayout) -> CsvSink {
         let mut special = [false; 256];
         for b in [layout.delimiter, b'"', b'\r', b'\n'] {
             special[usize::from(b)] = true;
         }
         CsvSink {
             file,
-            line: Vec::with_capacity(1024),
+            line: Vec::with_capacity(WRITE_AT + 4096),
             delimiter: layout.delimiter,
             special,
+            hits: Vec::new(),
         }
     }
 
@@ -60,10 +63,25 @@ impl CsvSink {
         fields: impl Iterator<Item = &'a str>,
         neutralize: bool,
     ) -> io::Result<()> {
-        self.line.clear();
         self.push_fields(fields, neutralize);
+        self.end_line()
+    }
+
+    /// Ends the record being built; hands the records waiting to the file
+    /// when there are enough of them.
+    fn end_line(&mut self) -> io::Result<()> {
         self.line.push(b'\n');
-        self.file.write_all(&self.line)
+        if self.line.len() >= WRITE_AT {
+            self.write_waiting()?;
+        }
+        Ok(())
+    }
+
+    /// Hands every record waiting to the file.
+    fn write_waiting(&mut self) -> io::Result<()> {
+        let result = self.file.write_all(&self.line);
+        self.line.clear();
+        result
     }
 
     /// Adds `fields` to the record being built (see [`CsvSink::write_line`]).
@@ -79,56 +97,29 @@ impl CsvSink {
             };
             let bytes = text.as_bytes();
             if self.needs_quotes(bytes) {
-                self.line.push(b'"');
-                // Up to and with each quote, then the quote again.
-                let mut rest = bytes;
-                while let Some(quote) = memchr::memchr(b'"', rest) {
-                    self.line.extend_from_slice(&rest[..=quote]);
-                    self.line.push(b'"');
-                    rest = &rest[quote + 1..];
-                }
-                self.line.extend_from_slice(rest);
-                self.line.push(b'"');
+                self.push_quoted(bytes);
             } else {
                 self.line.extend_from_slice(bytes);
             }
         }
     }
-}
 
-/// The bits of the 8-byte words from byte `start` to `end` (exclusive,
-/// `start < end <= 1024`), in a mask of [`CsvSink::suspect_words`].
-fn word_range(start: usize, end: usize) -> u128 {
-    (u128::MAX >> (127 - (end - 1) / 8)) & (u128::MAX << (start / 8))
+    /// Adds a field in quotes, its quotes doubled.
+    fn push_quoted(&mut self, bytes: &[u8]) {
+        self.line.push(b'"');
+        // Up to and with each quote, then the quote again.
+        let mut rest = bytes;
+        while let Some(quote) = memchr::memchr(b'"', rest) {
+            self.line.extend_from_slice(&rest[..=quote]);
+            self.line.push(b'"');
+            rest = &rest[quote + 1..];
+        }
+        self.line.extend_from_slice(rest);
+        self.line.push(b'"');
+    }
 }
 
 impl CsvSink {
-    /// For a row's text (its cells back to back) of at most 1024 bytes: a
-    /// bit for each 8 bytes of it that may hold the delimiter, a quote or
-    /// a line break (see [`CsvSink::needs_quotes`]), so that only the cells
-    /// over such bytes are looked at one by one. `None` for a longer text.
-    fn suspect_words(&self, bytes: &[u8]) -> Option<u128> {
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        const HIGHS: u64 = 0x8080_8080_8080_8080;
-        if bytes.len() > 1024 {
-            return None;
-        }
-        let below = |w: u64, n: u64| w.wrapping_sub(ONES * n) & !w & HIGHS != 0;
-        let delimiter = ONES * u64::from(self.delimiter);
-        let mut chunks = bytes.chunks_exact(8);
-        let mut mask = 0u128;
-        for (i, chunk) in (&mut chunks).enumerate() {
-            let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-            let maybe = below(w, 0x0E) || below(w ^ delimiter, 1) || below(w ^ (ONES * 0x22), 1);
-            mask |= u128::from(maybe) << i;
-        }
-        if !chunks.remainder().is_empty() {
-            // The last, shorter word: always looked at.
-            mask |= 1 << (bytes.len() / 8);
-        }
-        Some(mask)
-    }
-
     /// Whether a field holds the delimiter, a quote or a line break. Eight
     /// bytes at a time look for the delimiter, a quote or any byte below
     /// 0x0E first; only a field with one of those is looked at byte by byte.
@@ -169,33 +160,51 @@ impl FormatSink for CsvSink {
             r.trace_id.as_deref().unwrap_or_default(),
             r.error.as_deref().unwrap_or_default(),
         ];
-        let joined = r.cells.joined().as_bytes();
-        let Some(suspects) = self.suspect_words(joined) else {
-            return self.write_line(status.into_iter().chain(r.cells.iter()), true);
-        };
-        // The cells are looked at one by one only where the row's text as
-        // a whole says one might need quotes (a description with a comma).
-        self.line.clear();
         self.push_fields(status.into_iter(), true);
+        // Where the row's text (its cells back to back) holds a byte that
+        // puts a cell in quotes: found in the whole text at once, so that
+        // only the cells over such bytes (a description with a comma) are
+        // quoted, and the others go as they are.
+        let joined = r.cells.joined().as_bytes();
+        self.hits.clear();
+        self.hits
+            .extend(memchr::memchr3_iter(self.delimiter, b'"', b'\n', joined));
+        let unsorted = self.hits.len();
+        self.hits.extend(memchr::memchr_iter(b'\r', joined));
+        if self.hits.len() > unsorted && unsorted > 0 {
+            self.hits.sort_unstable();
+        }
+        let mut hits = 0;
         let mut start = 0;
         for text in r.cells.iter() {
             let end = start + text.len();
             self.line.push(self.delimiter);
-            let suspect = end > start && suspects & word_range(start, end) != 0;
-            if suspect && self.needs_quotes(text.as_bytes()) {
-                self.push_fields(std::iter::once(text), true);
+            let quoted = self.hits.get(hits).is_some_and(|&at| at < end);
+            while self.hits.get(hits).is_some_and(|&at| at < end) {
+                hits += 1;
+            }
+            let text = neutralize_formula(text);
+            if quoted {
+                self.push_quoted(text.as_bytes());
             } else {
-                self.line
-                    .extend_from_slice(neutralize_formula(text).as_bytes());
+                self.line.extend_from_slice(text.as_bytes());
             }
             start = end;
         }
-        self.line.push(b'\n');
-        self.file.write_all(&self.line)
+        self.end_line()
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        self.write_waiting()?;
         self.file.flush()
+    }
+}
+
+impl Drop for CsvSink {
+    /// Hands the records still waiting to the file, as a `BufWriter` would;
+    /// an error here is lost (a flush reports it).
+    fn drop(&mut self) {
+        let _ = self.write_waiting();
     }
 }
 
