@@ -350,7 +350,8 @@ impl KeyScan<'_> {
 /// The record at the start of `bytes` (not a blank line) when it is
 /// simple and wholly there: each of its first `needed` fields either holds
 /// no quote, or is quoted with no quote inside (`"a, b"`), the rest of the
-/// record holds no quote at all, and the record ends with a line break
+/// record holds no quote at all (one count of its quotes tells), and the
+/// record ends with a line break
 /// (`\n` or `\r`, as csv_core takes it), with every byte up to it valid
 /// UTF-8. Then its fields are the text between the delimiters (or the
 /// quotes), as csv_core gives them: `spans` is set to where each of the
@@ -365,34 +366,35 @@ fn simple_record<'a>(
 ) -> Option<(&'a str, usize)> {
     spans.clear();
     let mut at = 0;
+    let mut quoted = 0;
     let end = loop {
         let (span, next) = if bytes.get(at) == Some(&b'"') {
             let close = at + 1 + memchr::memchr(b'"', &bytes[at + 1..])?;
+            quoted += 1;
             ((at + 1, close), close + 1)
         } else {
             let stop = at + memchr::memchr3(delimiter, b'\n', b'\r', bytes.get(at..)?)?;
-            if memchr::memchr(b'"', &bytes[at..stop]).is_some() {
-                return None;
-            }
             ((at, stop), stop)
         };
         spans.push(span);
         match *bytes.get(next)? {
+            // The fields wanted are read: the rest of the record in one
+            // search, up to its break (with no quote in it, which the
+            // count below sees, nothing in it can hide one).
             b if b == delimiter && spans.len() == needed => {
-                // The fields wanted are read: the rest of the record, in
-                // one search, up to its break (with no quote, nothing in
-                // it can hide one).
-                let end = next + memchr::memchr2(b'\n', b'\r', &bytes[next..])?;
-                if memchr::memchr(b'"', &bytes[next..end]).is_some() {
-                    return None;
-                }
-                break end;
+                break next + memchr::memchr2(b'\n', b'\r', &bytes[next..])?;
             }
             b if b == delimiter => at = next + 1,
             b'\n' | b'\r' => break next,
             _ => return None,
         }
     };
+    // No quote but those around the quoted fields: one inside a field
+    // (`ab"c`, `"a""b"`) leaves the record to csv_core. Counted over the
+    // whole record at once rather than searched for field by field.
+    if memchr::memchr_iter(b'"', &bytes[..end]).count() != 2 * quoted {
+        return None;
+    }
     let record = std::str::from_utf8(&bytes[..end]).ok()?;
     Some((record, end + 1))
 }
