@@ -14,7 +14,12 @@ fn is_word(s: &str, word: &str) -> bool {
 }
 
 fn is_any_word(s: &str, words: &[&str]) -> bool {
-    words.iter().any(|w| is_word(s, w))
+    // Most cells are ASCII: looked at once, not once per word.
+    if s.is_ascii() {
+        words.iter().any(|w| s.eq_ignore_ascii_case(w))
+    } else {
+        words.iter().any(|w| is_word(s, w))
+    }
 }
 
 /// The value whose words include `s` (trimmed, any case), from a table of
