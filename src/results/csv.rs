@@ -160,7 +160,23 @@ impl FormatSink for CsvSink {
             r.trace_id.as_deref().unwrap_or_default(),
             r.error.as_deref().unwrap_or_default(),
         ];
-        self.push_fields(status.into_iter(), true);
+        if r.sheet.is_none()
+            && r.trace_id.is_none()
+            && r.error.is_none()
+            && !self.delimiter.is_ascii_alphanumeric()
+        {
+            // Numbers, a status word and empty fields (most rows): nothing
+            // in them to quote or to make safe, whatever the delimiter
+            // (but a letter or digit).
+            for (i, text) in status.into_iter().enumerate() {
+                if i > 0 {
+                    self.line.push(self.delimiter);
+                }
+                self.line.extend_from_slice(text.as_bytes());
+            }
+        } else {
+            self.push_fields(status.into_iter(), true);
+        }
         // Where the row's text (its cells back to back) holds a byte that
         // puts a cell in quotes: found in the whole text at once, so that
         // only the cells over such bytes (a description with a comma) are
