@@ -69,7 +69,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// How often written records reach the disk at the latest.
+/// How often written records reach the disk at the latest, while records
+/// keep coming (the clock is read every [`CLOCK_EVERY`] records; an
+/// import's recorder also flushes on its own clock).
 const FLUSH_INTERVAL: Duration = Duration::from_millis(250);
 /// Records written between two looks at the clock (see [`ResultsWriter::write`]).
 const CLOCK_EVERY: u32 = 16;
