@@ -195,8 +195,9 @@ impl FormatSink for CsvSink {
         for text in r.cells.iter() {
             let end = start + text.len();
             self.line.push(self.delimiter);
-            let quoted = self.hits.get(hits).is_some_and(|&at| at < end);
+            let mut quoted = false;
             while self.hits.get(hits).is_some_and(|&at| at < end) {
+                quoted = true;
                 hits += 1;
             }
             let text = neutralize_formula(text);
