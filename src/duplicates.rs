@@ -351,13 +351,12 @@ impl KeyScan<'_> {
 /// simple and wholly there: each of its first `needed` fields either holds
 /// no quote, or is quoted with no quote inside (`"a, b"`), the rest of the
 /// record holds no quote at all (one count of its quotes tells), and the
-/// record ends with a line break
-/// (`\n` or `\r`, as csv_core takes it), with every byte up to it valid
-/// UTF-8. Then its fields are the text between the delimiters (or the
-/// quotes), as csv_core gives them: `spans` is set to where each of the
-/// first `needed` fields lies in the record's text, returned with the
-/// record's length (its break included). `None` leaves the record to
-/// csv_core.
+/// record ends with a line break (`\n` or `\r`, as csv_core takes it),
+/// with every byte up to it valid UTF-8. Then its fields are the text
+/// between the delimiters (or the quotes), as csv_core gives them: `spans`
+/// is set to where each of the first `needed` fields lies in the record's
+/// text, returned with the record's length (its break included). `None`
+/// leaves the record to csv_core.
 fn simple_record<'a>(
     bytes: &'a [u8],
     delimiter: u8,
